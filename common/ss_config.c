@@ -1,0 +1,80 @@
+/* ss_config: INI files through inih. Every value is converted and bounds-
+ * checked by ss_config_set, which the daemons' flag parsing also uses. */
+#include "ss_config.h"
+
+#include <errno.h>
+#include <ini.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+struct load_ctx {
+	const struct ss_config_item *items;
+	char *err;
+	size_t errlen;
+};
+
+int ss_config_set(const struct ss_config_item *item, const char *value, char *err,
+	size_t errlen)
+{
+	char *end;
+	long long v;
+
+	if (item->type == SS_CFG_STRING) {
+		if (strlen(value) >= item->dst_len) {
+			snprintf(err, errlen, "%s: value too long", item->name);
+			return -1;
+		}
+		strcpy(item->dst, value);
+		return 0;
+	}
+	errno = 0;
+	v = strtoll(value, &end, 10);
+	if (end == value || errno != 0) {
+		snprintf(err, errlen, "%s: \"%s\" is not an integer", item->name, value);
+		return -1;
+	}
+	switch (*end) {
+	case 'k': case 'K': v *= 1024LL; end++; break;
+	case 'M': v *= 1024LL * 1024; end++; break;
+	case 'G': v *= 1024LL * 1024 * 1024; end++; break;
+	default: break;
+	}
+	if (*end != '\0' || v < item->min || v > item->max) {
+		snprintf(err, errlen, "%s: \"%s\" must be an integer in %lld..%lld", item->name,
+			value, (long long)item->min, (long long)item->max);
+		return -1;
+	}
+	*(int64_t *)item->dst = v;
+	return 0;
+}
+
+static int on_value(void *user, const char *section, const char *name, const char *value)
+{
+	struct load_ctx *ctx = user;
+
+	for (const struct ss_config_item *it = ctx->items; it->name; it++) {
+		if (strcmp(it->section, section) == 0 && strcmp(it->name, name) == 0)
+			return ss_config_set(it, value, ctx->err, ctx->errlen) == 0;
+	}
+	snprintf(ctx->err, ctx->errlen, "unknown key [%s] %s", section, name);
+	return 0;
+}
+
+int ss_config_load(const char *path, const struct ss_config_item *items, char *err,
+	size_t errlen)
+{
+	char reason[256] = "";
+	struct load_ctx ctx = { items, reason, sizeof reason };
+	int rc = ini_parse(path, on_value, &ctx);
+
+	if (rc == -1) {
+		snprintf(err, errlen, "%s: cannot open: %s", path, strerror(errno));
+		return -1;
+	}
+	if (rc != 0) {
+		snprintf(err, errlen, "%s:%d: %s", path, rc, reason[0] ? reason : "syntax error");
+		return -1;
+	}
+	return 0;
+}

@@ -1,0 +1,45 @@
+/* ss_fs: filesystem helpers shared by the daemons. */
+#include "ss_fs.h"
+
+#include <errno.h>
+#include <string.h>
+#include <sys/random.h>
+#include <sys/stat.h>
+#include <sys/statvfs.h>
+
+int ss_fs_mkdirs(const char *path, unsigned mode)
+{
+	char buf[4096];
+	size_t len = strlen(path);
+
+	if (len == 0 || len >= sizeof buf)
+		return -ENAMETOOLONG;
+	memcpy(buf, path, len + 1);
+	for (char *p = buf + 1; *p; p++) {
+		if (*p != '/')
+			continue;
+		*p = '\0';
+		if (mkdir(buf, mode) != 0 && errno != EEXIST)
+			return -errno;
+		*p = '/';
+	}
+	if (mkdir(buf, mode) != 0 && errno != EEXIST)
+		return -errno;
+	return 0;
+}
+
+uint64_t ss_fs_free_bytes(const char *path)
+{
+	struct statvfs st;
+
+	if (statvfs(path, &st) != 0)
+		return 0;
+	return (uint64_t)st.f_bavail * st.f_frsize;
+}
+
+int ss_fs_random64(uint64_t *out)
+{
+	ssize_t n = getrandom(out, sizeof *out, 0);
+
+	return n == (ssize_t)sizeof *out ? 0 : -EIO;
+}

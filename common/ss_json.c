@@ -1,0 +1,564 @@
+/* ss_json: JSON <-> protobuf-c, driven only by the message descriptors, so a
+ * field added to a .proto is readable and printable without touching this file.
+ *
+ * Invariant: a message being filled can be freed at any moment by
+ * protobuf_c_message_free_unpacked(msg, NULL). A string, sub-message or
+ * array slot is written only once what it points to is complete, a presence
+ * flag or oneof case is set only after its value, and a repeated field's count
+ * covers only filled elements. So every error path simply returns, and the
+ * owner of the top message frees whatever was built.
+ *
+ * JSON forms: integers are JSON integers (a uint64 above INT64_MAX, which a
+ * JSON integer cannot hold here, is printed and accepted as a decimal string);
+ * enums are the value name in lower case without its first word
+ * ("PAY_ON_ACCOUNT" -> "on_account"), the full name is accepted too; null
+ * means "not set". */
+#include "ss_json.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <inttypes.h>
+#include <stdarg.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "ss_record.h"
+
+#define PATH_BYTES 128  /* longest field path quoted in a reason */
+#define NAME_BYTES 64   /* longest JSON enum name */
+
+static int fill_message(const json_t *obj, ProtobufCMessage *msg, const char *path,
+	char *err, size_t errlen);
+
+__attribute__((format(printf, 3, 4)))
+static int fail(char *err, size_t errlen, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(err, errlen, fmt, ap);
+	va_end(ap);
+	return -1;
+}
+
+/* "parent.key", with control characters replaced so a reason stays one line. */
+static void join_path(char *out, size_t len, const char *parent, const char *key)
+{
+	snprintf(out, len, "%s%s%s", parent, *parent ? "." : "", key);
+	for (char *p = out; *p; p++)
+		if ((unsigned char)*p < 0x20 || *p == 0x7f)
+			*p = '?';
+}
+
+/* "PAY_ON_ACCOUNT" -> "on_account": the first word only keeps C constants apart. */
+static void enum_json_name(const char *name, char *out, size_t len)
+{
+	const char *us = strchr(name, '_');
+	const char *s = us ? us + 1 : name;
+	size_t i;
+
+	for (i = 0; s[i] && i + 1 < len; i++)
+		out[i] = (char)tolower((unsigned char)s[i]);
+	out[i] = '\0';
+}
+
+static int parse_enum(const ProtobufCEnumDescriptor *ed, const json_t *v, int *out,
+	const char *path, char *err, size_t errlen)
+{
+	char name[NAME_BYTES], names[256] = "";
+	const char *s = json_string_value(v);
+
+	for (unsigned i = 0; s && i < ed->n_values; i++) {
+		enum_json_name(ed->values[i].name, name, sizeof name);
+		if (strcmp(s, name) == 0 || strcmp(s, ed->values[i].name) == 0) {
+			*out = ed->values[i].value;
+			return 0;
+		}
+	}
+	for (unsigned i = 0; i < ed->n_values; i++) {
+		enum_json_name(ed->values[i].name, name, sizeof name);
+		size_t used = strlen(names);
+		snprintf(names + used, sizeof names - used, "%s%s", i ? ", " : "", name);
+	}
+	if (!s)
+		return fail(err, errlen, "field \"%s\": expected string (one of %s)", path, names);
+	return fail(err, errlen, "field \"%s\": unknown value (expected one of %s)", path, names);
+}
+
+static int parse_int(const json_t *v, json_int_t lo, json_int_t hi, json_int_t *out,
+	const char *path, char *err, size_t errlen)
+{
+	if (!json_is_integer(v))
+		return fail(err, errlen, "field \"%s\": expected integer", path);
+	*out = json_integer_value(v);
+	if (*out < lo || *out > hi)
+		return fail(err, errlen, "field \"%s\": integer out of range", path);
+	return 0;
+}
+
+/* A JSON integer >= 0, or a decimal string for values beyond INT64_MAX. */
+static int parse_uint64(const json_t *v, uint64_t *out, const char *path,
+	char *err, size_t errlen)
+{
+	const char *s = json_string_value(v);
+	char *end;
+	json_int_t x = 0;
+
+	if (!s) {
+		if (parse_int(v, 0, INT64_MAX, &x, path, err, errlen) < 0)
+			return -1;
+		*out = (uint64_t)x;
+		return 0;
+	}
+	if (!isdigit((unsigned char)s[0]))
+		return fail(err, errlen, "field \"%s\": expected integer", path);
+	errno = 0;
+	*out = strtoull(s, &end, 10);
+	if (*end != '\0')
+		return fail(err, errlen, "field \"%s\": expected integer", path);
+	if (errno == ERANGE)
+		return fail(err, errlen, "field \"%s\": integer out of range", path);
+	return 0;
+}
+
+static int parse_string(const json_t *v, char **slot, const char *path,
+	char *err, size_t errlen)
+{
+	const char *s = json_string_value(v);
+	char *copy;
+
+	if (!s)
+		return fail(err, errlen, "field \"%s\": expected string", path);
+	if (strlen(s) != json_string_length(v))
+		return fail(err, errlen, "field \"%s\": string contains a NUL character", path);
+	copy = strdup(s);
+	if (!copy)
+		return fail(err, errlen, "out of memory");
+	*slot = copy;
+	return 0;
+}
+
+static ProtobufCMessage *new_message(const ProtobufCMessageDescriptor *d)
+{
+	ProtobufCMessage *m = malloc(d->sizeof_message);
+
+	if (m)
+		protobuf_c_message_init(d, m);
+	return m;
+}
+
+static int parse_message(const ProtobufCMessageDescriptor *d, const json_t *v,
+	ProtobufCMessage **slot, const char *path, char *err, size_t errlen)
+{
+	ProtobufCMessage *sub;
+
+	if (!json_is_object(v))
+		return fail(err, errlen, "field \"%s\": expected object", path);
+	sub = new_message(d);
+	if (!sub)
+		return fail(err, errlen, "out of memory");
+	if (fill_message(v, sub, path, err, errlen) < 0) {
+		protobuf_c_message_free_unpacked(sub, NULL);
+		return -1;
+	}
+	*slot = sub;
+	return 0;
+}
+
+/* Bytes one value of type t takes in a message or a repeated array; 0 when
+ * the type has no JSON form here (no storesync .proto uses it). */
+static size_t value_size(ProtobufCType t)
+{
+	switch (t) {
+	case PROTOBUF_C_TYPE_INT32: case PROTOBUF_C_TYPE_SINT32:
+	case PROTOBUF_C_TYPE_SFIXED32: case PROTOBUF_C_TYPE_UINT32:
+	case PROTOBUF_C_TYPE_FIXED32: case PROTOBUF_C_TYPE_ENUM:
+		return sizeof(int32_t);
+	case PROTOBUF_C_TYPE_INT64: case PROTOBUF_C_TYPE_SINT64:
+	case PROTOBUF_C_TYPE_SFIXED64: case PROTOBUF_C_TYPE_UINT64:
+	case PROTOBUF_C_TYPE_FIXED64:
+		return sizeof(int64_t);
+	case PROTOBUF_C_TYPE_BOOL:
+		return sizeof(protobuf_c_boolean);
+	case PROTOBUF_C_TYPE_STRING:
+		return sizeof(char *);
+	case PROTOBUF_C_TYPE_MESSAGE:
+		return sizeof(ProtobufCMessage *);
+	default:
+		return 0;
+	}
+}
+
+/* Parses v as one value of field f into slot (a member or an array element). */
+static int parse_value(const ProtobufCFieldDescriptor *f, const json_t *v, void *slot,
+	const char *path, char *err, size_t errlen)
+{
+	json_int_t x = 0;
+
+	switch (f->type) {
+	case PROTOBUF_C_TYPE_INT32: case PROTOBUF_C_TYPE_SINT32: case PROTOBUF_C_TYPE_SFIXED32:
+		if (parse_int(v, INT32_MIN, INT32_MAX, &x, path, err, errlen) < 0)
+			return -1;
+		*(int32_t *)slot = (int32_t)x;
+		return 0;
+	case PROTOBUF_C_TYPE_UINT32: case PROTOBUF_C_TYPE_FIXED32:
+		if (parse_int(v, 0, UINT32_MAX, &x, path, err, errlen) < 0)
+			return -1;
+		*(uint32_t *)slot = (uint32_t)x;
+		return 0;
+	case PROTOBUF_C_TYPE_INT64: case PROTOBUF_C_TYPE_SINT64: case PROTOBUF_C_TYPE_SFIXED64:
+		if (parse_int(v, INT64_MIN, INT64_MAX, &x, path, err, errlen) < 0)
+			return -1;
+		*(int64_t *)slot = x;
+		return 0;
+	case PROTOBUF_C_TYPE_UINT64: case PROTOBUF_C_TYPE_FIXED64:
+		return parse_uint64(v, slot, path, err, errlen);
+	case PROTOBUF_C_TYPE_BOOL:
+		if (!json_is_boolean(v))
+			return fail(err, errlen, "field \"%s\": expected true or false", path);
+		*(protobuf_c_boolean *)slot = json_is_true(v);
+		return 0;
+	case PROTOBUF_C_TYPE_ENUM:
+		return parse_enum(f->descriptor, v, slot, path, err, errlen);
+	case PROTOBUF_C_TYPE_STRING:
+		return parse_string(v, slot, path, err, errlen);
+	case PROTOBUF_C_TYPE_MESSAGE:
+		return parse_message(f->descriptor, v, slot, path, err, errlen);
+	default:
+		return fail(err, errlen, "field \"%s\": type not supported in JSON", path);
+	}
+}
+
+static int set_repeated(const ProtobufCFieldDescriptor *f, const json_t *v,
+	ProtobufCMessage *msg, const char *path, char *err, size_t errlen)
+{
+	size_t n = json_array_size(v), size = value_size(f->type);
+	size_t *count = (size_t *)((char *)msg + f->quantifier_offset);
+	char **arr = (char **)((char *)msg + f->offset);
+	char elem[PATH_BYTES + 24];  /* room for "[index]" after a full path */
+
+	if (!json_is_array(v))
+		return fail(err, errlen, "field \"%s\": expected array", path);
+	if (size == 0)
+		return fail(err, errlen, "field \"%s\": type not supported in JSON", path);
+	if (n == 0)
+		return 0;
+	*arr = calloc(n, size);
+	if (!*arr)
+		return fail(err, errlen, "out of memory");
+	for (size_t i = 0; i < n; i++) {
+		snprintf(elem, sizeof elem, "%s[%zu]", path, i);
+		if (parse_value(f, json_array_get(v, i), *arr + i * size, elem, err, errlen) < 0)
+			return -1;
+		(*count)++;
+	}
+	return 0;
+}
+
+/* A oneof member: refused when another member of the same oneof is set,
+ * because both share one slot and the first would be lost. */
+static int set_oneof(const ProtobufCFieldDescriptor *f, const json_t *v,
+	ProtobufCMessage *msg, const char *path, char *err, size_t errlen)
+{
+	uint32_t *which = (uint32_t *)((char *)msg + f->quantifier_offset);
+	const ProtobufCFieldDescriptor *other;
+
+	if (*which != 0) {
+		other = protobuf_c_message_descriptor_get_field(msg->descriptor, *which);
+		return fail(err, errlen, "field \"%s\": only one of \"%s\" and \"%s\" may be set",
+			path, other ? other->name : "?", f->name);
+	}
+	if (parse_value(f, v, (char *)msg + f->offset, path, err, errlen) < 0)
+		return -1;
+	*which = f->id;
+	return 0;
+}
+
+/* Sets the field named key of msg from v; path names the parent for reasons. */
+static int set_key(ProtobufCMessage *msg, const char *key, const json_t *v,
+	const char *parent, char *err, size_t errlen)
+{
+	const ProtobufCFieldDescriptor *f;
+	char path[PATH_BYTES];
+
+	join_path(path, sizeof path, parent, key);
+	f = protobuf_c_message_descriptor_get_field_by_name(msg->descriptor, key);
+	if (!f)
+		return fail(err, errlen, "unknown field \"%s\"", path);
+	if (json_is_null(v))
+		return 0;
+	if (f->label == PROTOBUF_C_LABEL_REPEATED)
+		return set_repeated(f, v, msg, path, err, errlen);
+	if (f->flags & PROTOBUF_C_FIELD_FLAG_ONEOF)
+		return set_oneof(f, v, msg, path, err, errlen);
+	if (parse_value(f, v, (char *)msg + f->offset, path, err, errlen) < 0)
+		return -1;
+	/* proto2 strings and messages are present by a non-NULL pointer; the rest by has_. */
+	if (f->label == PROTOBUF_C_LABEL_OPTIONAL && f->type != PROTOBUF_C_TYPE_STRING &&
+		f->type != PROTOBUF_C_TYPE_MESSAGE)
+		*(protobuf_c_boolean *)((char *)msg + f->quantifier_offset) = 1;
+	return 0;
+}
+
+static int fill_message(const json_t *obj, ProtobufCMessage *msg, const char *path,
+	char *err, size_t errlen)
+{
+	/* jansson's iterators take a non-const object but do not modify it. */
+	json_t *o = (json_t *)obj;
+	const char *key;
+	json_t *v;
+
+	if (!json_is_object(obj))
+		return fail(err, errlen, "expected a JSON object");
+	json_object_foreach(o, key, v)
+		if (set_key(msg, key, v, path, err, errlen) < 0)
+			return -1;
+	return 0;
+}
+
+int ss_json_to_message(const json_t *obj, ProtobufCMessage *msg, char *err, size_t errlen)
+{
+	return fill_message(obj, msg, "", err, errlen);
+}
+
+/* The body field of Record named by the object's "type". */
+static const ProtobufCFieldDescriptor *record_body_field(const json_t *obj,
+	char *err, size_t errlen)
+{
+	const ProtobufCMessageDescriptor *d = &storesync__record__descriptor;
+	const json_t *t = json_object_get(obj, "type");
+	const ProtobufCFieldDescriptor *f;
+	char names[256] = "";
+
+	if (!t || json_is_null(t)) {
+		fail(err, errlen, "missing field \"type\"");
+		return NULL;
+	}
+	if (!json_is_string(t)) {
+		fail(err, errlen, "field \"type\": expected string");
+		return NULL;
+	}
+	f = protobuf_c_message_descriptor_get_field_by_name(d, json_string_value(t));
+	if (f && (f->flags & PROTOBUF_C_FIELD_FLAG_ONEOF))
+		return f;
+	for (unsigned i = 0; i < d->n_fields; i++) {
+		size_t used = strlen(names);
+
+		if (d->fields[i].flags & PROTOBUF_C_FIELD_FLAG_ONEOF)
+			snprintf(names + used, sizeof names - used, "%s%s", used ? ", " : "",
+				d->fields[i].name);
+	}
+	fail(err, errlen, "field \"type\": unknown record type (expected one of %s)", names);
+	return NULL;
+}
+
+/* Record keys: "type" was used to pick the body, "time_ms" is the Record's,
+ * seq and recorded_ms belong to the agent, anything else is the body's. */
+static int fill_record(const json_t *obj, Storesync__Record *r, ProtobufCMessage *body,
+	char *err, size_t errlen)
+{
+	json_t *o = (json_t *)obj;  /* see fill_message */
+	const char *key;
+	json_t *v;
+
+	json_object_foreach(o, key, v) {
+		int rc = 0;
+
+		if (strcmp(key, "type") == 0)
+			continue;
+		if (strcmp(key, "seq") == 0 || strcmp(key, "recorded_ms") == 0)
+			return fail(err, errlen, "field \"%s\" is set by the agent", key);
+		if (strcmp(key, "time_ms") == 0)
+			rc = set_key(&r->base, key, v, "", err, errlen);
+		else
+			rc = set_key(body, key, v, "", err, errlen);
+		if (rc < 0)
+			return -1;
+	}
+	return 0;
+}
+
+Storesync__Record *ss_json_to_record(const json_t *obj, char *err, size_t errlen)
+{
+	const ProtobufCFieldDescriptor *bf;
+	Storesync__Record *r;
+	ProtobufCMessage *body;
+
+	if (!json_is_object(obj)) {
+		fail(err, errlen, "expected a JSON object");
+		return NULL;
+	}
+	bf = record_body_field(obj, err, errlen);
+	if (!bf)
+		return NULL;
+	r = (Storesync__Record *)new_message(&storesync__record__descriptor);
+	body = new_message(bf->descriptor);
+	if (!r || !body) {
+		free(r);
+		free(body);
+		fail(err, errlen, "out of memory");
+		return NULL;
+	}
+	/* r owns body from here: freeing r frees it. */
+	*(ProtobufCMessage **)((char *)r + bf->offset) = body;
+	r->body_case = (Storesync__Record__BodyCase)bf->id;
+	if (fill_record(obj, r, body, err, errlen) < 0) {
+		storesync__record__free_unpacked(r, NULL);
+		return NULL;
+	}
+	return r;
+}
+
+static int field_is_set(const ProtobufCMessage *msg, const ProtobufCFieldDescriptor *f)
+{
+	const char *m = (const char *)msg;
+
+	if (f->label == PROTOBUF_C_LABEL_REPEATED)
+		return *(const size_t *)(m + f->quantifier_offset) > 0;
+	if (f->flags & PROTOBUF_C_FIELD_FLAG_ONEOF)
+		return *(const uint32_t *)(m + f->quantifier_offset) == f->id;
+	if (f->label != PROTOBUF_C_LABEL_OPTIONAL)
+		return 1;
+	if (f->type == PROTOBUF_C_TYPE_STRING || f->type == PROTOBUF_C_TYPE_MESSAGE)
+		return *(void *const *)(m + f->offset) != NULL;
+	return *(const protobuf_c_boolean *)(m + f->quantifier_offset);
+}
+
+/* Strings from the wire are not checked for UTF-8 and jansson refuses
+ * invalid UTF-8: print such a string with its non-ASCII bytes as '?'. */
+static json_t *string_to_json(const char *s)
+{
+	json_t *j = json_string(s);
+	char *copy;
+
+	if (j)
+		return j;
+	copy = strdup(s);
+	if (!copy)
+		return NULL;
+	for (char *p = copy; *p; p++)
+		if ((unsigned char)*p >= 0x80)
+			*p = '?';
+	j = json_string(copy);
+	free(copy);
+	return j;
+}
+
+static json_t *enum_to_json(const ProtobufCEnumDescriptor *ed, int value)
+{
+	const ProtobufCEnumValue *ev = protobuf_c_enum_descriptor_get_value(ed, value);
+	char name[NAME_BYTES];
+
+	if (!ev)
+		return json_integer(value);  /* a value from a newer peer: show the number */
+	enum_json_name(ev->name, name, sizeof name);
+	return json_string(name);
+}
+
+static json_t *uint64_to_json(uint64_t x)
+{
+	char digits[24];
+
+	if (x <= INT64_MAX)
+		return json_integer((json_int_t)x);
+	snprintf(digits, sizeof digits, "%" PRIu64, x);
+	return json_string(digits);
+}
+
+static json_t *value_to_json(const ProtobufCFieldDescriptor *f, const void *slot)
+{
+	switch (f->type) {
+	case PROTOBUF_C_TYPE_INT32: case PROTOBUF_C_TYPE_SINT32: case PROTOBUF_C_TYPE_SFIXED32:
+		return json_integer(*(const int32_t *)slot);
+	case PROTOBUF_C_TYPE_UINT32: case PROTOBUF_C_TYPE_FIXED32:
+		return json_integer(*(const uint32_t *)slot);
+	case PROTOBUF_C_TYPE_INT64: case PROTOBUF_C_TYPE_SINT64: case PROTOBUF_C_TYPE_SFIXED64:
+		return json_integer(*(const int64_t *)slot);
+	case PROTOBUF_C_TYPE_UINT64: case PROTOBUF_C_TYPE_FIXED64:
+		return uint64_to_json(*(const uint64_t *)slot);
+	case PROTOBUF_C_TYPE_BOOL:
+		return json_boolean(*(const protobuf_c_boolean *)slot);
+	case PROTOBUF_C_TYPE_ENUM:
+		return enum_to_json(f->descriptor, *(const int *)slot);
+	case PROTOBUF_C_TYPE_STRING:
+		return string_to_json(*(char *const *)slot);
+	case PROTOBUF_C_TYPE_MESSAGE:
+		return ss_json_from_message(*(ProtobufCMessage *const *)slot);
+	default:
+		return NULL;
+	}
+}
+
+static json_t *repeated_to_json(const ProtobufCMessage *msg, const ProtobufCFieldDescriptor *f)
+{
+	size_t n = *(const size_t *)((const char *)msg + f->quantifier_offset);
+	const char *arr = *(char *const *)((const char *)msg + f->offset);
+	size_t size = value_size(f->type);
+	json_t *a = json_array();
+
+	for (size_t i = 0; a && i < n; i++) {
+		if (json_array_append_new(a, value_to_json(f, arr + i * size)) < 0) {
+			json_decref(a);
+			return NULL;
+		}
+	}
+	return a;
+}
+
+json_t *ss_json_from_message(const ProtobufCMessage *msg)
+{
+	const ProtobufCMessageDescriptor *d = msg->descriptor;
+	json_t *obj = json_object();
+
+	for (unsigned i = 0; obj && i < d->n_fields; i++) {
+		const ProtobufCFieldDescriptor *f = &d->fields[i];
+		json_t *v;
+
+		if (!field_is_set(msg, f))
+			continue;
+		if (f->label == PROTOBUF_C_LABEL_REPEATED)
+			v = repeated_to_json(msg, f);
+		else
+			v = value_to_json(f, (const char *)msg + f->offset);
+		/* json_object_set_new takes v even when it fails (and when v is NULL). */
+		if (json_object_set_new(obj, f->name, v) < 0) {
+			json_decref(obj);
+			return NULL;
+		}
+	}
+	return obj;
+}
+
+/* Copies key from src to dst when present; -1 only when copying fails. */
+static int copy_key(json_t *dst, const json_t *src, const char *key)
+{
+	json_t *v = json_object_get(src, key);
+
+	return v ? json_object_set(dst, key, v) : 0;
+}
+
+json_t *ss_json_from_record(const Storesync__Record *r)
+{
+	const char *type = ss_record_type_name(r->body_case);
+	json_t *all = ss_json_from_message(&r->base);
+	json_t *out = json_object();
+
+	if (!all || !out)
+		goto fail;
+	if (type && json_object_set_new(out, "type", json_string(type)) < 0)
+		goto fail;
+	if (copy_key(out, all, "time_ms") < 0)
+		goto fail;
+	if (type && json_object_update(out, json_object_get(all, type)) < 0)
+		goto fail;
+	if (copy_key(out, all, "seq") < 0 || copy_key(out, all, "recorded_ms") < 0)
+		goto fail;
+	json_decref(all);
+	return out;
+fail:
+	json_decref(all);
+	json_decref(out);
+	return NULL;
+}

@@ -1,0 +1,32 @@
+/* ss_log: one-line log messages to stderr, with a level and a timestamp.
+ * Daemons log; libraries return errors as values and let the caller log. */
+#ifndef SS_LOG_H
+#define SS_LOG_H
+
+#include <stdint.h>
+
+enum ss_log_level { SS_LOG_DEBUG, SS_LOG_INFO, SS_LOG_WARN, SS_LOG_ERROR };
+
+/* ident names the process in every line; lines below min_level are dropped. */
+void ss_log_init(const char *ident, enum ss_log_level min_level);
+void ss_log(enum ss_log_level level, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+
+#define ss_debug(...) ss_log(SS_LOG_DEBUG, __VA_ARGS__)
+#define ss_info(...) ss_log(SS_LOG_INFO, __VA_ARGS__)
+#define ss_warn(...) ss_log(SS_LOG_WARN, __VA_ARGS__)
+#define ss_error(...) ss_log(SS_LOG_ERROR, __VA_ARGS__)
+
+/* Rate limit for repeated complaints about one peer: allows one line per
+ * interval_ms and counts what it suppressed, so the next line can say so. */
+struct ss_lograte {
+	int64_t next_ms;
+	uint64_t suppressed;
+};
+
+/* Returns 1 when a line may be logged now (and fills *suppressed with how many
+ * were held back since the last one), 0 when it should be dropped. */
+int ss_lograte_allow(struct ss_lograte *r, int64_t now_ms, int64_t interval_ms,
+	uint64_t *suppressed);
+
+#endif

@@ -1,0 +1,25 @@
+/* ss_validate: the semantic rules every record must satisfy, applied by the
+ * agent before it accepts a record and again by the hub before it applies one. */
+#ifndef SS_VALIDATE_H
+#define SS_VALIDATE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "ss_proto.h"
+
+/* Largest time_ms accepted ahead of now_ms (clock skew between till and agent). */
+#define SS_MAX_FUTURE_MS (24LL * 3600 * 1000)
+
+/* Store ids: [A-Za-z0-9_]{1,32} (no "-": case numbers use "-" as separator).
+ * Both return 0 when valid, -1 when not. */
+int ss_validate_store_id(const char *store_id);
+int ss_validate_sku(const char *sku);
+
+/* Checks r as submitted by store store_id at time now_ms. Returns 0 when
+ * valid; otherwise -1 with a one-line reason such as
+ * "sale: line 2: unit_price_fen is negative" in reason. */
+int ss_validate_record(const Storesync__Record *r, const char *store_id, int64_t now_ms,
+	char *reason, size_t reason_len);
+
+#endif

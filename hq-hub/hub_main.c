@@ -1,0 +1,203 @@
+/* hq-hub: the central daemon. This file turns flags and the INI file into a
+ * hub_config, opens LMDB, binds the store link, starts the query thread and
+ * runs ingest on the main thread (the one LMDB writer) until SIGTERM. */
+#include <getopt.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "hub.h"
+#include "ss_config.h"
+#include "ss_link.h"
+#include "ss_time.h"
+
+#define N_CONFIG_ITEMS 9
+
+static struct hub *hub_for_signal;
+
+static void on_signal(int sig)
+{
+	(void)sig;
+	if (hub_for_signal)
+		atomic_store(&hub_for_signal->stopping, 1);
+}
+
+static void usage(FILE *out)
+{
+	fprintf(out,
+		"Usage: hq-hub [OPTIONS]\n"
+		"The storesync hub: receives every store's records, applies each exactly once\n"
+		"and in order, and answers operators' queries (hqctl).\n\n"
+		"  -c, --config FILE        INI file ([hub] section); flags override it\n"
+		"  -d, --data-dir DIR       LMDB directory (default /var/lib/storesync/hub)\n"
+		"  -l, --listen ENDPOINT    store links (default tcp://*:7701)\n"
+		"  -q, --query ENDPOINT     hqctl endpoint (default tcp://127.0.0.1:7702)\n"
+		"  -f, --foreground         stay in the foreground (default: daemonize)\n"
+		"      --budget BYTES       LMDB size limit, k/M/G suffixes (default 64G)\n"
+		"      --group-records N    records per group commit, at most (default 50000)\n"
+		"      --heartbeat-ms N     link heartbeat interval (default 2000)\n"
+		"      --clock-offset-ms N  TEST CLOCK: shift the hub's wall clock by N ms\n"
+		"  -h, --help               this text\n");
+}
+
+enum { OPT_BUDGET = 256, OPT_GROUP, OPT_HEARTBEAT, OPT_CLOCK };
+
+static void config_items(struct hub_config *c, struct ss_config_item *items)
+{
+	struct ss_config_item v[N_CONFIG_ITEMS] = {
+		{ "hub", "data_dir", SS_CFG_STRING, c->data_dir, sizeof c->data_dir, 0, 0 },
+		{ "hub", "listen", SS_CFG_STRING, c->listen, sizeof c->listen, 0, 0 },
+		{ "hub", "query", SS_CFG_STRING, c->query, sizeof c->query, 0, 0 },
+		{ "hub", "budget", SS_CFG_INT64, &c->budget_bytes, 0, 16 << 20, INT64_MAX / 4 },
+		{ "hub", "group_records", SS_CFG_INT64, &c->group_records, 0, 1, 1000000 },
+		{ "hub", "heartbeat_ms", SS_CFG_INT64, &c->heartbeat_ms, 0, 100, 600000 },
+		{ "hub", "clock_offset_ms", SS_CFG_INT64, &c->clock_offset_ms, 0, INT64_MIN / 4,
+			INT64_MAX / 4 },
+		{ "hub", "foreground", SS_CFG_INT64, &c->foreground, 0, 0, 1 },
+		{ 0 },
+	};
+
+	memcpy(items, v, sizeof v);
+}
+
+static int set_flag(struct ss_config_item *items, const char *key, const char *value)
+{
+	char err[512];
+
+	for (; items->name; items++)
+		if (strcmp(items->name, key) == 0) {
+			if (ss_config_set(items, value, err, sizeof err) == 0)
+				return 0;
+			fprintf(stderr, "hq-hub: %s\n", err);
+			return 2;
+		}
+	return 2;
+}
+
+/* Returns 0 to run, 1 after --help, 2 on a usage error (message printed). */
+static int parse_args(int argc, char **argv, struct hub_config *c)
+{
+	static const struct option opts[] = {
+		{ "config", required_argument, 0, 'c' }, { "data-dir", required_argument, 0, 'd' },
+		{ "listen", required_argument, 0, 'l' }, { "query", required_argument, 0, 'q' },
+		{ "foreground", no_argument, 0, 'f' }, { "budget", required_argument, 0, OPT_BUDGET },
+		{ "group-records", required_argument, 0, OPT_GROUP },
+		{ "heartbeat-ms", required_argument, 0, OPT_HEARTBEAT },
+		{ "clock-offset-ms", required_argument, 0, OPT_CLOCK },
+		{ "help", no_argument, 0, 'h' }, { 0, 0, 0, 0 },
+	};
+	struct ss_config_item items[N_CONFIG_ITEMS];
+	char err[512];
+	int o, rc = 0;
+
+	config_items(c, items);
+	for (int i = 1; i < argc; i++) {
+		const char *path = NULL;
+
+		if ((strcmp(argv[i], "--config") == 0 || strcmp(argv[i], "-c") == 0) && i + 1 < argc)
+			path = argv[i + 1];
+		else if (strncmp(argv[i], "--config=", 9) == 0)
+			path = argv[i] + 9;
+		if (path && ss_config_load(path, items, err, sizeof err) != 0) {
+			fprintf(stderr, "hq-hub: %s\n", err);
+			return 2;
+		}
+	}
+	while (rc == 0 && (o = getopt_long(argc, argv, "c:d:l:q:fh", opts, NULL)) != -1) {
+		switch (o) {
+		case 'c': break;
+		case 'd': rc = set_flag(items, "data_dir", optarg); break;
+		case 'l': rc = set_flag(items, "listen", optarg); break;
+		case 'q': rc = set_flag(items, "query", optarg); break;
+		case 'f': c->foreground = 1; break;
+		case OPT_BUDGET: rc = set_flag(items, "budget", optarg); break;
+		case OPT_GROUP: rc = set_flag(items, "group_records", optarg); break;
+		case OPT_HEARTBEAT: rc = set_flag(items, "heartbeat_ms", optarg); break;
+		case OPT_CLOCK: rc = set_flag(items, "clock_offset_ms", optarg); break;
+		case 'h': usage(stdout); return 1;
+		default: usage(stderr); return 2;
+		}
+	}
+	if (rc == 0 && optind < argc) {
+		fprintf(stderr, "hq-hub: unexpected argument \"%s\"\n", argv[optind]);
+		return 2;
+	}
+	return rc;
+}
+
+int hub_open_db(struct hub *h, char *err, size_t errlen)
+{
+	size_t initial = h->cfg.budget_bytes < (1LL << 30) ? (size_t)h->cfg.budget_bytes : (1u << 30);
+	int rc = ss_lmdb_open(&h->db, h->cfg.data_dir, 8, initial, (size_t)h->cfg.budget_bytes,
+		err, errlen);
+
+	if (rc == 0)
+		rc = ss_lmdb_dbi(&h->db, "events", 0, &h->events, err, errlen);
+	if (rc == 0)
+		rc = ss_lmdb_dbi(&h->db, "stores", 0, &h->stores, err, errlen);
+	if (rc == 0)
+		rc = ss_lmdb_dbi(&h->db, "epochs", 0, &h->epochs, err, errlen);
+	return rc;
+}
+
+static int open_router(struct hub *h, char *err, size_t errlen)
+{
+	h->router = ss_link_socket(h->zctx, ZMQ_ROUTER, (int)h->cfg.heartbeat_ms, err, errlen);
+	if (!h->router)
+		return -1;
+	if (zmq_bind(h->router, h->cfg.listen) != 0) {
+		snprintf(err, errlen, "cannot bind %.300s: %s", h->cfg.listen, zmq_strerror(errno));
+		return -1;
+	}
+	return 0;
+}
+
+int main(int argc, char **argv)
+{
+	static struct hub h = { .cfg = {
+		.data_dir = "/var/lib/storesync/hub", .listen = "tcp://*:7701",
+		.query = "tcp://127.0.0.1:7702", .budget_bytes = 64LL << 30,
+		.group_records = 50000, .heartbeat_ms = 2000 } };
+	char err[512];
+	int rc = parse_args(argc, argv, &h.cfg);
+
+	if (rc != 0)
+		return rc == 1 ? 0 : 2;
+	ss_log_init("hq-hub", SS_LOG_INFO);
+	ss_time_set_offset_ms(h.cfg.clock_offset_ms);
+	if (!h.cfg.foreground && daemon(1, 1) != 0) {
+		perror("hq-hub: daemon");
+		return 1;
+	}
+	hub_for_signal = &h;
+	signal(SIGINT, on_signal);
+	signal(SIGTERM, on_signal);
+	signal(SIGPIPE, SIG_IGN);
+	if (hub_open_db(&h, err, sizeof err) != 0) {
+		fprintf(stderr, "hq-hub: %s\n", err);
+		return 1;
+	}
+	h.zctx = zmq_ctx_new();
+	if (open_router(&h, err, sizeof err) != 0 || query_start(&h, err, sizeof err) != 0) {
+		fprintf(stderr, "hq-hub: %s\n", err);
+		rc = 1;
+		goto out;
+	}
+	ss_info("listening on %s, queries on %s, data in %s", h.cfg.listen, h.cfg.query,
+		h.cfg.data_dir);
+	if (ingest_run(&h, err, sizeof err) != 0) {
+		ss_error("%s", err);
+		rc = 1;
+	}
+	ss_info("stopped");
+out:
+	query_stop(&h);
+	if (h.router)
+		zmq_close(h.router);
+	zmq_ctx_term(h.zctx);
+	ingest_free_peers(&h);
+	ss_lmdb_close(&h.db);
+	return rc;
+}

@@ -1,0 +1,173 @@
+/* hub_store: a store's state at the hub and the effect of one record.
+ *
+ * Invariant (exactly-once, in order): a record is written to the event log
+ * and its effect applied only when its seq is exactly high-water + 1 of its
+ * (store, epoch), and the high-water mark moves in the same write transaction
+ * as the record and its effect. A duplicate (seq <= high-water) therefore
+ * never reaches this file, and a crash loses all three or none. */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "hub.h"
+#include "ss_record.h"
+#include "ss_validate.h"
+
+#define EPOCH_KEY_BYTES (33 + 8)
+
+static size_t epoch_key(uint8_t *key, const char *store_id, uint64_t epoch)
+{
+	size_t n = strlen(store_id);
+
+	memcpy(key, store_id, n);
+	key[n] = '\0';
+	ss_be64_put(key + n + 1, epoch);
+	return n + 9;
+}
+
+static int load_hw(struct hub *h, MDB_txn *txn, struct hub_store *s)
+{
+	uint8_t key[EPOCH_KEY_BYTES];
+	MDB_val k = { epoch_key(key, s->store_id, s->epoch), key }, d;
+	int rc = mdb_get(txn, h->epochs, &k, &d);
+
+	s->hw = 0;
+	if (rc == 0 && d.mv_size == 8)
+		s->hw = ss_be64_get(d.mv_data);
+	return rc == MDB_NOTFOUND ? 0 : rc;
+}
+
+int hub_store_load(struct hub *h, MDB_txn *txn, const char *store_id, uint64_t epoch,
+	struct hub_store *s)
+{
+	MDB_val k = { strlen(store_id), (void *)store_id }, d;
+	int rc;
+
+	memset(s, 0, sizeof *s);
+	snprintf(s->store_id, sizeof s->store_id, "%s", store_id);
+	s->epoch = epoch;
+	rc = mdb_get(txn, h->stores, &k, &d);
+	if (rc == 0)
+		s->state = storesync__store_state__unpack(NULL, d.mv_size, d.mv_data);
+	else if (rc != MDB_NOTFOUND)
+		return rc;
+	if (!s->state) {
+		/* First contact (or an unreadable state, rebuilt from here on). */
+		s->state = calloc(1, sizeof *s->state);
+		if (!s->state)
+			return ENOMEM;
+		storesync__store_state__init(s->state);
+		s->state->store_id = strdup(store_id);
+		s->dirty = 1;
+	}
+	return load_hw(h, txn, s);
+}
+
+int hub_store_switch_epoch(struct hub *h, MDB_txn *txn, struct hub_store *s, uint64_t epoch)
+{
+	int rc = 0;
+
+	if (s->epoch == epoch)
+		return 0;
+	if (s->dirty)
+		rc = hub_store_save(h, txn, s);
+	s->epoch = epoch;
+	return rc ? rc : load_hw(h, txn, s);
+}
+
+int hub_store_save(struct hub *h, MDB_txn *txn, struct hub_store *s)
+{
+	uint8_t key[EPOCH_KEY_BYTES], hw[8];
+	MDB_val k = { strlen(s->store_id), s->store_id }, d;
+	MDB_val ek = { epoch_key(key, s->store_id, s->epoch), key }, ed = { 8, hw };
+	int rc;
+
+	/* The newest epoch shown is the one last heard from. */
+	s->state->epoch = s->epoch;
+	s->state->has_epoch = 1;
+	s->state->high_water_seq = s->hw;
+	s->state->has_high_water_seq = 1;
+	d.mv_size = storesync__store_state__get_packed_size(s->state);
+	rc = mdb_put(txn, h->stores, &k, &d, MDB_RESERVE);
+	if (rc != 0)
+		return rc;
+	storesync__store_state__pack(s->state, d.mv_data);
+	ss_be64_put(hw, s->hw);
+	rc = mdb_put(txn, h->epochs, &ek, &ed, 0);
+	if (rc == 0)
+		s->dirty = 0;
+	return rc;
+}
+
+void hub_store_release(struct hub_store *s)
+{
+	if (s->state)
+		storesync__store_state__free_unpacked(s->state, NULL);
+	s->state = NULL;
+}
+
+static int put_event(struct hub *h, MDB_txn *txn, struct hub_store *s, Storesync__Record *r)
+{
+	uint8_t key[EPOCH_KEY_BYTES + 8];
+	size_t n = epoch_key(key, s->store_id, s->epoch);
+	MDB_val k = { n + 8, key }, d;
+	int rc;
+
+	ss_be64_put(key + n, r->seq);
+	d.mv_size = storesync__record__get_packed_size(r);
+	rc = mdb_put(txn, h->events, &k, &d, MDB_RESERVE);
+	if (rc == 0)
+		storesync__record__pack(r, d.mv_data);
+	return rc;
+}
+
+int hub_store_apply(struct hub *h, MDB_txn *txn, struct hub_store *s, Storesync__Record *r,
+	int64_t now_ms)
+{
+	char reason[256];
+	int rc;
+
+	r->seq = s->hw + 1;
+	r->has_seq = 1;
+	if ((rc = put_event(h, txn, s, r)) != 0)
+		return rc;
+	s->hw = r->seq;
+	s->dirty = 1;
+	/* The agent validated it too; a record that fails here came from a
+	 * broken or hostile agent. It stays in the log for audit, moves the
+	 * high-water mark (so the stream does not stall), and has no effect. */
+	if (ss_validate_record(r, s->store_id, now_ms, reason, sizeof reason) != 0) {
+		s->state->refused++;
+		s->state->has_refused = 1;
+		s->refused_now++;
+		ss_warn("store %s seq %llu refused: %s", s->store_id, (unsigned long long)r->seq,
+			reason);
+		return 0;
+	}
+	s->state->records++;
+	s->state->has_records = 1;
+	s->state->amount_fen += ss_record_amount_fen(r);
+	s->state->has_amount_fen = 1;
+	s->applied_now++;
+	return 0;
+}
+
+void hub_store_heartbeat(struct hub_store *s, const Storesync__Heartbeat *hb)
+{
+	Storesync__StoreState *st = s->state;
+
+	st->backlog = hb->backlog;
+	st->has_backlog = 1;
+	st->oldest_unsent_age_ms = hb->oldest_unsent_age_ms;
+	st->has_oldest_unsent_age_ms = 1;
+	st->disk_free_bytes = hb->disk_free_bytes;
+	st->has_disk_free_bytes = 1;
+	st->applied_update_id = hb->applied_update_id;
+	st->has_applied_update_id = 1;
+	if (hb->agent_version && strlen(hb->agent_version) < 64) {
+		free(st->agent_version);
+		st->agent_version = strdup(hb->agent_version);
+	}
+	s->dirty = 1;
+}

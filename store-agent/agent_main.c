@@ -1,0 +1,235 @@
+/* store-agent: the headless daemon in each store. This file turns flags and
+ * the INI file into an agent_config, opens the outbox, and runs the single
+ * event loop: local submits, hub messages, timers. Everything that writes
+ * LMDB runs on this one thread. */
+#include <getopt.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "agent.h"
+#include "ss_config.h"
+#include "ss_link.h"
+#include "ss_log.h"
+#include "ss_time.h"
+#include "ss_validate.h"
+
+#define MAINTAIN_EVERY_MS 500
+
+static volatile sig_atomic_t agent_stop_signal;
+
+static void on_signal(int sig)
+{
+	(void)sig;
+	agent_stop_signal = 1;
+}
+
+static void usage(FILE *out)
+{
+	fprintf(out,
+		"Usage: store-agent [OPTIONS]\n"
+		"The storesync agent of one store: accepts records from tills on a local\n"
+		"endpoint, keeps each durable in LMDB before answering, ships them to the hub.\n\n"
+		"  -c, --config FILE        INI file ([agent] section); flags override it\n"
+		"  -s, --store-id ID        this store's id ([A-Za-z0-9_], up to 32)\n"
+		"  -d, --data-dir DIR       LMDB outbox directory (default /var/lib/storesync/agent)\n"
+		"  -H, --hub ENDPOINT       hub link (default tcp://127.0.0.1:7701)\n"
+		"  -l, --local ENDPOINT     submit endpoint (default ipc:///run/storesync/agent.sock)\n"
+		"      --budget BYTES       outbox disk budget, k/M/G suffixes (default 1G)\n"
+		"      --retention-days N   keep acknowledged records N days (default 7)\n"
+		"      --batch N            records per batch (default 2000)\n"
+		"      --window N           unacknowledged batches in flight (default 8)\n"
+		"      --ack-timeout-ms N   resend after N ms without ack (default 5000)\n"
+		"      --heartbeat-ms N     heartbeat interval (default 2000)\n"
+		"  -v, --verbose            debug logging\n"
+		"  -h, --help               this text\n");
+}
+
+enum { OPT_BUDGET = 256, OPT_RETENTION, OPT_BATCH, OPT_WINDOW, OPT_ACK_TIMEOUT, OPT_HEARTBEAT };
+
+#define N_CONFIG_ITEMS 11
+
+/* Every setting, by its INI name; flags use the same table. */
+static void config_items(struct agent_config *c, struct ss_config_item *items)
+{
+	struct ss_config_item v[N_CONFIG_ITEMS] = {
+		{ "agent", "store_id", SS_CFG_STRING, c->store_id, sizeof c->store_id, 0, 0 },
+		{ "agent", "data_dir", SS_CFG_STRING, c->data_dir, sizeof c->data_dir, 0, 0 },
+		{ "agent", "hub", SS_CFG_STRING, c->hub, sizeof c->hub, 0, 0 },
+		{ "agent", "local", SS_CFG_STRING, c->local, sizeof c->local, 0, 0 },
+		{ "agent", "budget", SS_CFG_INT64, &c->budget_bytes, 0, 1 << 20, INT64_MAX / 4 },
+		{ "agent", "retention_days", SS_CFG_INT64, &c->retention_days, 0, 0, 3650 },
+		{ "agent", "batch", SS_CFG_INT64, &c->batch_records, 0, 1, 100000 },
+		{ "agent", "window", SS_CFG_INT64, &c->window_batches, 0, 1, 1024 },
+		{ "agent", "ack_timeout_ms", SS_CFG_INT64, &c->ack_timeout_ms, 0, 100, 3600000 },
+		{ "agent", "heartbeat_ms", SS_CFG_INT64, &c->heartbeat_ms, 0, 100, 600000 },
+		{ 0 },
+	};
+
+	memcpy(items, v, sizeof v);
+}
+
+static const struct ss_config_item *find_item(const struct ss_config_item *items, const char *name)
+{
+	for (; items->name; items++)
+		if (strcmp(items->name, name) == 0)
+			return items;
+	return NULL;
+}
+
+/* Returns 0 to run, 1 after --help, 2 on a usage error (message printed). */
+static int parse_args(int argc, char **argv, struct agent_config *c, int *verbose)
+{
+	static const struct option opts[] = {
+		{ "config", required_argument, 0, 'c' }, { "store-id", required_argument, 0, 's' },
+		{ "data-dir", required_argument, 0, 'd' }, { "hub", required_argument, 0, 'H' },
+		{ "local", required_argument, 0, 'l' }, { "budget", required_argument, 0, OPT_BUDGET },
+		{ "retention-days", required_argument, 0, OPT_RETENTION },
+		{ "batch", required_argument, 0, OPT_BATCH }, { "window", required_argument, 0, OPT_WINDOW },
+		{ "ack-timeout-ms", required_argument, 0, OPT_ACK_TIMEOUT },
+		{ "heartbeat-ms", required_argument, 0, OPT_HEARTBEAT },
+		{ "verbose", no_argument, 0, 'v' }, { "help", no_argument, 0, 'h' }, { 0, 0, 0, 0 },
+	};
+	static const char *names[] = { [OPT_BUDGET - 256] = "budget", [OPT_RETENTION - 256] = "retention_days",
+		[OPT_BATCH - 256] = "batch", [OPT_WINDOW - 256] = "window",
+		[OPT_ACK_TIMEOUT - 256] = "ack_timeout_ms", [OPT_HEARTBEAT - 256] = "heartbeat_ms" };
+	struct ss_config_item items[N_CONFIG_ITEMS];
+	char err[512];
+	int o;
+
+	config_items(c, items);
+	/* The config file first, wherever --config appears, so flags win. */
+	for (int i = 1; i < argc; i++) {
+		const char *path = NULL;
+
+		if ((strcmp(argv[i], "--config") == 0 || strcmp(argv[i], "-c") == 0) && i + 1 < argc)
+			path = argv[i + 1];
+		else if (strncmp(argv[i], "--config=", 9) == 0)
+			path = argv[i] + 9;
+		if (path && ss_config_load(path, items, err, sizeof err) != 0) {
+			fprintf(stderr, "store-agent: %s\n", err);
+			return 2;
+		}
+	}
+	while ((o = getopt_long(argc, argv, "c:s:d:H:l:vh", opts, NULL)) != -1) {
+		const char *key = NULL;
+
+		switch (o) {
+		case 'c': break;
+		case 's': key = "store_id"; break;
+		case 'd': key = "data_dir"; break;
+		case 'H': key = "hub"; break;
+		case 'l': key = "local"; break;
+		case 'v': *verbose = 1; break;
+		case 'h': usage(stdout); return 1;
+		default:
+			if (o >= OPT_BUDGET && o <= OPT_HEARTBEAT) {
+				key = names[o - 256];
+				break;
+			}
+			usage(stderr);
+			return 2;
+		}
+		if (key && ss_config_set(find_item(items, key), optarg, err, sizeof err) != 0) {
+			fprintf(stderr, "store-agent: %s\n", err);
+			return 2;
+		}
+	}
+	if (optind < argc) {
+		fprintf(stderr, "store-agent: unexpected argument \"%s\"\n", argv[optind]);
+		return 2;
+	}
+	if (c->store_id[0] && ss_validate_store_id(c->store_id) != 0) {
+		fprintf(stderr, "store-agent: store id \"%s\" is not [A-Za-z0-9_]{1,32}\n", c->store_id);
+		return 2;
+	}
+	c->retention_ms = c->retention_days * 24 * 3600 * 1000;
+	return 0;
+}
+
+static int open_local(struct agent *a, char *err, size_t errlen)
+{
+	a->local = ss_link_socket(a->zctx, ZMQ_ROUTER, 0, err, errlen);
+	if (!a->local)
+		return -1;
+	if (zmq_bind(a->local, a->cfg.local) != 0) {
+		snprintf(err, errlen, "cannot bind %s: %s", a->cfg.local, zmq_strerror(errno));
+		return -1;
+	}
+	return 0;
+}
+
+static void run(struct agent *a)
+{
+	int64_t next_maintain = ss_mono_ms() + MAINTAIN_EVERY_MS;
+	char err[256];
+
+	while (!agent_stop_signal) {
+		zmq_pollitem_t items[] = {
+			{ a->local, 0, ZMQ_POLLIN, 0 },
+			{ a->sender.sock, 0, ZMQ_POLLIN, 0 },
+		};
+		int64_t timeout = sender_next_timeout_ms(a);
+
+		if (timeout > 100)
+			timeout = 100;
+		if (zmq_poll(items, 2, (long)timeout) < 0 && zmq_errno() != EINTR) {
+			ss_error("zmq_poll: %s", zmq_strerror(zmq_errno()));
+			break;
+		}
+		if (items[0].revents & ZMQ_POLLIN)
+			submit_on_readable(a);
+		if (items[1].revents & ZMQ_POLLIN)
+			sender_on_readable(a);
+		sender_tick(a);
+		if (ss_mono_ms() >= next_maintain) {
+			if (outbox_maintain(&a->outbox, ss_now_ms(), err, sizeof err) != 0)
+				ss_error("outbox maintenance: %s", err);
+			next_maintain = ss_mono_ms() + MAINTAIN_EVERY_MS;
+		}
+	}
+}
+
+int main(int argc, char **argv)
+{
+	struct agent a = { .cfg = {
+		.data_dir = "/var/lib/storesync/agent", .hub = "tcp://127.0.0.1:7701",
+		.local = "ipc:///run/storesync/agent.sock", .budget_bytes = 1LL << 30, .retention_days = 7,
+		.batch_records = 2000, .window_batches = 8, .ack_timeout_ms = 5000,
+		.heartbeat_ms = 2000 } };
+	char err[512];
+	int verbose = 0, rc = parse_args(argc, argv, &a.cfg, &verbose);
+
+	if (rc != 0)
+		return rc == 1 ? 0 : 2;
+	ss_log_init("store-agent", verbose ? SS_LOG_DEBUG : SS_LOG_INFO);
+	signal(SIGINT, on_signal);
+	signal(SIGTERM, on_signal);
+	signal(SIGPIPE, SIG_IGN);
+	if (outbox_open(&a.outbox, &a.cfg, err, sizeof err) != 0) {
+		fprintf(stderr, "store-agent: %s\n", err);
+		return 1;
+	}
+	a.zctx = zmq_ctx_new();
+	if (open_local(&a, err, sizeof err) != 0 || sender_start(&a, err, sizeof err) != 0) {
+		fprintf(stderr, "store-agent: %s\n", err);
+		rc = 1;
+		goto out;
+	}
+	ss_info("store %s epoch %016llx: %llu records, acked through %llu; hub %s, local %s",
+		a.outbox.store_id, (unsigned long long)a.outbox.epoch,
+		(unsigned long long)a.outbox.last_seq, (unsigned long long)a.outbox.acked_seq,
+		a.cfg.hub, a.cfg.local);
+	run(&a);
+	outbox_maintain(&a.outbox, ss_now_ms(), err, sizeof err);
+	ss_info("stopped");
+out:
+	sender_stop(&a);
+	if (a.local)
+		zmq_close(a.local);
+	zmq_ctx_term(a.zctx);
+	submit_free(&a);
+	outbox_close(&a.outbox);
+	return rc;
+}

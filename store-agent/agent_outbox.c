@@ -1,0 +1,380 @@
+/* agent_outbox: the store's durable buffer of records, in LMDB.
+ *
+ * Invariants:
+ *  - A record gets its seq and is committed (fsync) before anyone is told it
+ *    was accepted; seqs are 1, 2, 3... with no holes, per data directory.
+ *  - The epoch is drawn once, when the data directory is created, and never
+ *    changes: a reinstalled store (new directory) starts a new epoch.
+ *  - An unacknowledged record is never deleted. Acknowledged ones are kept
+ *    for retention_ms so a hub restored from an old backup can get them back,
+ *    but they give way, oldest first, when the disk budget needs the room.
+ *  - used_bytes counts what the budget limits: for each kept record its
+ *    packed size plus key and a fixed per-entry overhead. When new records do
+ *    not fit after evicting acknowledged ones, they are refused ("buffer
+ *    full"): nothing is ever dropped silently.
+ * In-memory fields change only after a commit succeeded, because a write body
+ * may be replayed (map growth) or abandoned. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "agent.h"
+#include "ss_fs.h"
+#include "ss_time.h"
+
+#define ENTRY_OVERHEAD_BYTES 24u  /* key (8) + LMDB node header and slack */
+#define PRUNE_MAX_PER_TXN 20000u
+
+static int meta_get_u64(MDB_txn *txn, MDB_dbi dbi, const char *name, uint64_t *v)
+{
+	MDB_val k = { strlen(name), (void *)name }, d;
+	int rc = mdb_get(txn, dbi, &k, &d);
+
+	if (rc == 0 && d.mv_size == 8)
+		*v = ss_be64_get(d.mv_data);
+	return rc;
+}
+
+static int meta_put_u64(MDB_txn *txn, MDB_dbi dbi, const char *name, uint64_t v)
+{
+	uint8_t buf[8];
+	MDB_val k = { strlen(name), (void *)name }, d = { 8, buf };
+
+	ss_be64_put(buf, v);
+	return mdb_put(txn, dbi, &k, &d, 0);
+}
+
+/* Creates the identity of a fresh data directory: store id and epoch. */
+static int init_meta(MDB_txn *txn, void *arg)
+{
+	struct agent_outbox *ob = arg;
+	MDB_val k = { 8, "store_id" }, d = { strlen(ob->store_id), ob->store_id };
+	int rc = mdb_put(txn, ob->meta, &k, &d, 0);
+
+	if (rc == 0)
+		rc = meta_put_u64(txn, ob->meta, "epoch", ob->epoch);
+	return rc;
+}
+
+static int load_meta(struct agent_outbox *ob, const struct agent_config *cfg, char *err,
+	size_t errlen)
+{
+	MDB_txn *txn;
+	MDB_val k = { 8, "store_id" }, d;
+	int rc = ss_lmdb_read_begin(&ob->db, &txn);
+
+	if (rc != 0) {
+		snprintf(err, errlen, "outbox: %s", mdb_strerror(rc));
+		return SS_EIO;
+	}
+	if (mdb_get(txn, ob->meta, &k, &d) == 0) {
+		snprintf(ob->store_id, sizeof ob->store_id, "%.*s", (int)d.mv_size,
+			(const char *)d.mv_data);
+		meta_get_u64(txn, ob->meta, "epoch", &ob->epoch);
+		meta_get_u64(txn, ob->meta, "last_seq", &ob->last_seq);
+		meta_get_u64(txn, ob->meta, "acked", &ob->acked_seq);
+		meta_get_u64(txn, ob->meta, "used", &ob->used_bytes);
+		ob->first_seq = ob->last_seq + 1;
+		meta_get_u64(txn, ob->meta, "first_seq", &ob->first_seq);
+	}
+	ss_lmdb_read_end(&ob->db, txn);
+	ob->acked_durable = ob->acked_seq;
+	if (ob->epoch != 0 && cfg->store_id[0] && strcmp(cfg->store_id, ob->store_id) != 0) {
+		snprintf(err, errlen, "data directory %s belongs to store %s, not %s",
+			cfg->data_dir, ob->store_id, cfg->store_id);
+		return SS_EINVAL;
+	}
+	return SS_OK;
+}
+
+int outbox_open(struct agent_outbox *ob, const struct agent_config *cfg, char *err, size_t errlen)
+{
+	/* LMDB needs room beyond the logical budget for B-tree pages and
+	 * copy-on-write; the map may grow to twice the budget plus slack. */
+	size_t max_map = (size_t)cfg->budget_bytes * 2 + (64u << 20);
+	size_t initial = max_map < (256u << 20) ? max_map : (256u << 20);
+	int rc;
+
+	memset(ob, 0, sizeof *ob);
+	ob->budget_bytes = (uint64_t)cfg->budget_bytes;
+	ob->retention_ms = cfg->retention_ms;
+	rc = ss_lmdb_open(&ob->db, cfg->data_dir, 4, initial, max_map, err, errlen);
+	if (rc == 0)
+		rc = ss_lmdb_dbi(&ob->db, "records", 0, &ob->records, err, errlen);
+	if (rc == 0)
+		rc = ss_lmdb_dbi(&ob->db, "meta", 0, &ob->meta, err, errlen);
+	if (rc == 0)
+		rc = load_meta(ob, cfg, err, errlen);
+	if (rc != 0)
+		goto fail;
+	if (ob->epoch == 0) {
+		if (!cfg->store_id[0]) {
+			snprintf(err, errlen, "new data directory %s needs --store-id", cfg->data_dir);
+			rc = SS_EINVAL;
+			goto fail;
+		}
+		snprintf(ob->store_id, sizeof ob->store_id, "%s", cfg->store_id);
+		while (ob->epoch == 0)
+			if (ss_fs_random64(&ob->epoch) != 0) {
+				snprintf(err, errlen, "cannot draw a random epoch");
+				rc = SS_EIO;
+				goto fail;
+			}
+		ob->first_seq = 1;
+		if ((rc = ss_lmdb_write(&ob->db, init_meta, ob, err, errlen)) != 0)
+			goto fail;
+	}
+	return SS_OK;
+fail:
+	ss_lmdb_close(&ob->db);
+	return rc;
+}
+
+void outbox_close(struct agent_outbox *ob)
+{
+	ss_lmdb_close(&ob->db);
+}
+
+/* The state one write body works on: a copy, adopted only after commit. */
+struct outbox_txn {
+	struct agent_outbox *ob;
+	struct outbox_slot *slots;
+	size_t n;
+	int64_t now_ms;
+	uint64_t last_seq, first_seq, used_bytes;
+	uint64_t pruned;
+};
+
+static void txn_begin_state(struct outbox_txn *t)
+{
+	t->last_seq = t->ob->last_seq;
+	t->first_seq = t->ob->first_seq;
+	t->used_bytes = t->ob->used_bytes;
+	t->pruned = 0;
+}
+
+/* Deletes the oldest kept record; only called when it is acknowledged. */
+static int evict_oldest(struct outbox_txn *t, MDB_txn *txn)
+{
+	uint8_t key[8];
+	MDB_val k = { 8, key }, d;
+	int rc;
+
+	ss_be64_put(key, t->first_seq);
+	rc = mdb_get(txn, t->ob->records, &k, &d);
+	if (rc == 0) {
+		uint64_t cost = d.mv_size + ENTRY_OVERHEAD_BYTES;
+
+		t->used_bytes = t->used_bytes > cost ? t->used_bytes - cost : 0;
+		rc = mdb_del(txn, t->ob->records, &k, NULL);
+	}
+	if (rc != 0 && rc != MDB_NOTFOUND)
+		return rc;
+	t->first_seq++;
+	t->pruned++;
+	return 0;
+}
+
+static int put_meta(struct outbox_txn *t, MDB_txn *txn)
+{
+	int rc = meta_put_u64(txn, t->ob->meta, "last_seq", t->last_seq);
+
+	if (rc == 0)
+		rc = meta_put_u64(txn, t->ob->meta, "first_seq", t->first_seq);
+	if (rc == 0)
+		rc = meta_put_u64(txn, t->ob->meta, "used", t->used_bytes);
+	if (rc == 0)
+		rc = meta_put_u64(txn, t->ob->meta, "acked", t->ob->acked_seq);
+	return rc;
+}
+
+static int append_one(struct outbox_txn *t, MDB_txn *txn, struct outbox_slot *s)
+{
+	uint8_t key[8];
+	MDB_val k = { 8, key }, d;
+	uint64_t cost;
+	int rc;
+
+	s->record->seq = t->last_seq + 1;
+	s->record->has_seq = 1;
+	s->record->recorded_ms = t->now_ms;
+	s->record->has_recorded_ms = 1;
+	d.mv_size = storesync__record__get_packed_size(s->record);
+	cost = d.mv_size + ENTRY_OVERHEAD_BYTES;
+	while (t->used_bytes + cost > t->ob->budget_bytes && t->first_seq <= t->ob->acked_seq
+		&& t->first_seq <= t->last_seq)
+		if ((rc = evict_oldest(t, txn)) != 0)
+			return rc;
+	if (t->used_bytes + cost > t->ob->budget_bytes) {
+		s->full = 1;
+		return 0;
+	}
+	ss_be64_put(key, s->record->seq);
+	/* Keys only grow, so MDB_APPEND is safe; MDB_RESERVE packs in place. */
+	rc = mdb_put(txn, t->ob->records, &k, &d, MDB_APPEND | MDB_RESERVE);
+	if (rc != 0)
+		return rc;
+	storesync__record__pack(s->record, d.mv_data);
+	t->used_bytes += cost;
+	t->last_seq = s->record->seq;
+	s->seq = s->record->seq;
+	return 0;
+}
+
+static int append_body(MDB_txn *txn, void *arg)
+{
+	struct outbox_txn *t = arg;
+	int full = 0, rc;
+
+	txn_begin_state(t);
+	for (size_t i = 0; i < t->n; i++) {
+		struct outbox_slot *s = &t->slots[i];
+
+		s->seq = 0;
+		s->full = full;
+		if (full)
+			continue;
+		if ((rc = append_one(t, txn, s)) != 0)
+			return rc;
+		/* Keep order: once one record does not fit, later ones do not go in
+		 * ahead of it. */
+		full = s->full;
+	}
+	return put_meta(t, txn);
+}
+
+static void adopt(struct outbox_txn *t)
+{
+	t->ob->last_seq = t->last_seq;
+	t->ob->first_seq = t->first_seq;
+	t->ob->used_bytes = t->used_bytes;
+	t->ob->acked_durable = t->ob->acked_seq;
+}
+
+int outbox_append(struct agent_outbox *ob, struct outbox_slot *slots, size_t n, int64_t now_ms,
+	char *err, size_t errlen)
+{
+	struct outbox_txn t = { .ob = ob, .slots = slots, .n = n, .now_ms = now_ms };
+	int rc = ss_lmdb_write(&ob->db, append_body, &t, err, errlen);
+
+	if (rc != 0) {
+		for (size_t i = 0; i < n; i++)
+			slots[i].seq = 0;
+		return rc;
+	}
+	adopt(&t);
+	return SS_OK;
+}
+
+void outbox_set_acked(struct agent_outbox *ob, uint64_t seq)
+{
+	ob->acked_seq = seq > ob->last_seq ? ob->last_seq : seq;
+}
+
+/* recorded_ms of record seq, or -1 when it is not kept. */
+static int64_t recorded_ms_of(MDB_txn *txn, MDB_dbi dbi, uint64_t seq)
+{
+	uint8_t key[8];
+	MDB_val k = { 8, key }, d;
+	Storesync__Record *r;
+	int64_t ms = -1;
+
+	ss_be64_put(key, seq);
+	if (mdb_get(txn, dbi, &k, &d) != 0)
+		return -1;
+	r = (Storesync__Record *)ss_proto_unpack(&storesync__record__descriptor, d.mv_data,
+		d.mv_size, SS_MAX_MSG_BYTES);
+	if (r) {
+		ms = r->recorded_ms;
+		storesync__record__free_unpacked(r, NULL);
+	}
+	return ms;
+}
+
+static int maintain_body(MDB_txn *txn, void *arg)
+{
+	struct outbox_txn *t = arg;
+	int64_t horizon_ms = t->now_ms - t->ob->retention_ms;
+	int rc;
+
+	txn_begin_state(t);
+	while (t->first_seq <= t->ob->acked_seq && t->pruned < PRUNE_MAX_PER_TXN) {
+		int64_t ms = recorded_ms_of(txn, t->ob->records, t->first_seq);
+
+		if (ms >= horizon_ms)
+			break;
+		if ((rc = evict_oldest(t, txn)) != 0)
+			return rc;
+	}
+	return put_meta(t, txn);
+}
+
+int outbox_maintain(struct agent_outbox *ob, int64_t now_ms, char *err, size_t errlen)
+{
+	struct outbox_txn t = { .ob = ob, .now_ms = now_ms };
+	MDB_txn *txn;
+	int64_t oldest = -1;
+	int rc;
+
+	/* Skip the fsync when there is nothing to persist or prune. */
+	if (ob->first_seq <= ob->acked_seq && ss_lmdb_read_begin(&ob->db, &txn) == 0) {
+		oldest = recorded_ms_of(txn, ob->records, ob->first_seq);
+		ss_lmdb_read_end(&ob->db, txn);
+	}
+	if (ob->acked_durable == ob->acked_seq && (oldest < 0 || oldest >= now_ms - ob->retention_ms))
+		return SS_OK;
+	rc = ss_lmdb_write(&ob->db, maintain_body, &t, err, errlen);
+	if (rc == 0)
+		adopt(&t);
+	return rc;
+}
+
+int outbox_read(struct agent_outbox *ob, uint64_t from_seq, size_t max,
+	Storesync__Record ***out, size_t *n_out)
+{
+	Storesync__Record **recs = calloc(max ? max : 1, sizeof *recs);
+	uint8_t key[8];
+	MDB_val k = { 8, key }, d;
+	MDB_cursor *cur;
+	MDB_txn *txn;
+	size_t n = 0;
+	int rc;
+
+	if (!recs)
+		return SS_EIO;
+	if ((rc = ss_lmdb_read_begin(&ob->db, &txn)) != 0) {
+		free(recs);
+		return SS_EIO;
+	}
+	mdb_cursor_open(txn, ob->records, &cur);
+	ss_be64_put(key, from_seq);
+	for (rc = mdb_cursor_get(cur, &k, &d, MDB_SET_KEY); rc == 0 && n < max;
+		rc = mdb_cursor_get(cur, &k, &d, MDB_NEXT)) {
+		Storesync__Record *r = (Storesync__Record *)ss_proto_unpack(
+			&storesync__record__descriptor, d.mv_data, d.mv_size, SS_MAX_MSG_BYTES);
+
+		if (!r || ss_be64_get(k.mv_data) != from_seq + n) {
+			if (r)
+				storesync__record__free_unpacked(r, NULL);
+			break;
+		}
+		recs[n++] = r;
+	}
+	mdb_cursor_close(cur);
+	ss_lmdb_read_end(&ob->db, txn);
+	*out = recs;
+	*n_out = n;
+	return SS_OK;
+}
+
+int64_t outbox_oldest_unacked_ms(struct agent_outbox *ob)
+{
+	MDB_txn *txn;
+	int64_t ms;
+
+	if (ob->acked_seq >= ob->last_seq || ss_lmdb_read_begin(&ob->db, &txn) != 0)
+		return 0;
+	ms = recorded_ms_of(txn, ob->records, ob->acked_seq + 1);
+	ss_lmdb_read_end(&ob->db, txn);
+	return ms < 0 ? 0 : ms;
+}

@@ -1,0 +1,260 @@
+/* agent_sender: ships the outbox to the hub and learns what the hub holds.
+ *
+ * Invariants:
+ *  - Records leave in seq order, in batches of consecutive seqs; at most
+ *    window_batches batches are unacknowledged at a time.
+ *  - acked_seq moves only on the hub's word: a cumulative Ack, or a Welcome
+ *    (which may move it back when the hub was restored from a backup; the
+ *    records are still in the outbox, so they are simply sent again).
+ *  - Anything that casts doubt on what is in flight (timeout without ack
+ *    progress, Resend, an Error from the hub, a Welcome) rewinds sent_seq to
+ *    what the hub holds; duplicates that causes are the hub's to ignore.
+ * The DEALER reconnects by itself with backoff (ss_link); ZMQ_IMMEDIATE
+ * keeps batches from queueing on a link that is not up. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "agent.h"
+#include "ss_fs.h"
+#include "ss_link.h"
+#include "ss_log.h"
+#include "ss_time.h"
+
+#define HELLO_RETRY_MS 1000
+#define MAX_BATCH_BYTES (4u << 20)
+
+static int send_link(struct agent *a, Storesync__LinkMessage *m)
+{
+	m->proto_version = SS_PROTO_VERSION;
+	m->has_proto_version = 1;
+	return ss_proto_send(a->sender.sock, &m->base, ZMQ_DONTWAIT);
+}
+
+static void send_hello(struct agent *a)
+{
+	Storesync__LinkMessage m = STORESYNC__LINK_MESSAGE__INIT;
+	Storesync__Hello h = STORESYNC__HELLO__INIT;
+
+	h.store_id = a->outbox.store_id;
+	h.epoch = a->outbox.epoch;
+	h.has_epoch = 1;
+	h.agent_version = SS_VERSION;
+	h.proto_version = SS_PROTO_VERSION;
+	h.has_proto_version = 1;
+	h.last_seq = a->outbox.last_seq;
+	h.has_last_seq = 1;
+	m.kind_case = STORESYNC__LINK_MESSAGE__KIND_HELLO;
+	m.hello = &h;
+	a->sender.welcomed = 0;
+	a->sender.hello_mono = ss_mono_ms();
+	send_link(a, &m);
+}
+
+static void send_heartbeat(struct agent *a)
+{
+	Storesync__LinkMessage m = STORESYNC__LINK_MESSAGE__INIT;
+	Storesync__Heartbeat hb = STORESYNC__HEARTBEAT__INIT;
+	Storesync__StatusReply st = STORESYNC__STATUS_REPLY__INIT;
+
+	status_fill(a, &st);
+	hb.sent_ms = ss_now_ms();
+	hb.has_sent_ms = 1;
+	hb.backlog = st.backlog;
+	hb.has_backlog = 1;
+	hb.oldest_unsent_age_ms = st.oldest_unsent_age_ms;
+	hb.has_oldest_unsent_age_ms = 1;
+	hb.disk_free_bytes = st.budget_bytes > st.used_bytes ? st.budget_bytes - st.used_bytes : 0;
+	hb.has_disk_free_bytes = 1;
+	hb.agent_version = SS_VERSION;
+	hb.last_seq = a->outbox.last_seq;
+	hb.has_last_seq = 1;
+	m.kind_case = STORESYNC__LINK_MESSAGE__KIND_HEARTBEAT;
+	m.heartbeat = &hb;
+	a->sender.heartbeat_mono = ss_mono_ms();
+	send_link(a, &m);
+}
+
+int sender_start(struct agent *a, char *err, size_t errlen)
+{
+	int on = 1;
+
+	memset(&a->sender, 0, sizeof a->sender);
+	a->sender.sock = ss_link_socket(a->zctx, ZMQ_DEALER, (int)a->cfg.heartbeat_ms, err, errlen);
+	if (!a->sender.sock)
+		return -1;
+	zmq_setsockopt(a->sender.sock, ZMQ_IMMEDIATE, &on, sizeof on);
+	if (zmq_connect(a->sender.sock, a->cfg.hub) != 0) {
+		snprintf(err, errlen, "cannot connect to hub %s: %s", a->cfg.hub, zmq_strerror(errno));
+		zmq_close(a->sender.sock);
+		return -1;
+	}
+	a->sender.sent_seq = a->outbox.acked_seq;
+	send_hello(a);
+	return 0;
+}
+
+void sender_stop(struct agent *a)
+{
+	if (a->sender.sock)
+		zmq_close(a->sender.sock);
+	a->sender.sock = NULL;
+}
+
+/* Sends one batch from sent_seq + 1; returns records sent (0: none or busy). */
+static size_t send_batch(struct agent *a)
+{
+	Storesync__LinkMessage m = STORESYNC__LINK_MESSAGE__INIT;
+	Storesync__Batch b = STORESYNC__BATCH__INIT;
+	Storesync__Record **recs;
+	size_t n = 0, bytes = 0;
+
+	if (outbox_read(&a->outbox, a->sender.sent_seq + 1, (size_t)a->cfg.batch_records,
+		&recs, &n) != 0 || n == 0) {
+		if (n == 0 && a->sender.sent_seq + 1 < a->outbox.first_seq)
+			ss_error("hub wants seq %llu but records before %llu were pruned",
+				(unsigned long long)a->sender.sent_seq + 1,
+				(unsigned long long)a->outbox.first_seq);
+		free(recs);
+		return 0;
+	}
+	for (size_t i = 0; i < n && bytes < MAX_BATCH_BYTES; i++, b.n_records++)
+		bytes += storesync__record__get_packed_size(recs[i]);
+	b.store_id = a->outbox.store_id;
+	b.epoch = a->outbox.epoch;
+	b.has_epoch = 1;
+	b.first_seq = a->sender.sent_seq + 1;
+	b.has_first_seq = 1;
+	b.records = recs;
+	m.kind_case = STORESYNC__LINK_MESSAGE__KIND_BATCH;
+	m.batch = &b;
+	if (send_link(a, &m) == 0) {
+		a->sender.sent_seq += b.n_records;
+		a->sender.batches_sent++;
+	} else {
+		b.n_records = 0;
+	}
+	for (size_t i = 0; i < n; i++)
+		storesync__record__free_unpacked(recs[i], NULL);
+	free(recs);
+	return b.n_records;
+}
+
+static void rewind_to(struct agent *a, uint64_t hub_has)
+{
+	outbox_set_acked(&a->outbox, hub_has);
+	a->sender.sent_seq = a->outbox.acked_seq;
+	a->sender.progress_mono = ss_mono_ms();
+}
+
+static void on_ack(struct agent *a, const Storesync__Ack *ack)
+{
+	if (ack->epoch != a->outbox.epoch || ack->through_seq <= a->outbox.acked_seq)
+		return;
+	outbox_set_acked(&a->outbox, ack->through_seq);
+	if (a->sender.sent_seq < a->outbox.acked_seq)
+		a->sender.sent_seq = a->outbox.acked_seq;
+	a->sender.progress_mono = ss_mono_ms();
+	a->sender.last_ack_ms = ss_now_ms();
+}
+
+static void on_message(struct agent *a, const Storesync__LinkMessage *m)
+{
+	switch (m->kind_case) {
+	case STORESYNC__LINK_MESSAGE__KIND_WELCOME:
+		if (m->welcome->high_water_seq < a->outbox.acked_seq)
+			ss_warn("hub holds only through seq %llu (we had ack for %llu): resending",
+				(unsigned long long)m->welcome->high_water_seq,
+				(unsigned long long)a->outbox.acked_seq);
+		rewind_to(a, m->welcome->high_water_seq);
+		a->sender.welcomed = 1;
+		a->sender.last_ack_ms = ss_now_ms();
+		break;
+	case STORESYNC__LINK_MESSAGE__KIND_ACK:
+		on_ack(a, m->ack);
+		break;
+	case STORESYNC__LINK_MESSAGE__KIND_RESEND:
+		if (m->resend->epoch == a->outbox.epoch && m->resend->from_seq > 0) {
+			a->sender.resends++;
+			rewind_to(a, m->resend->from_seq - 1);
+		}
+		break;
+	case STORESYNC__LINK_MESSAGE__KIND_ERROR:
+		a->sender.hub_errors++;
+		ss_warn("hub refused: %s", m->error->reason ? m->error->reason : "(no reason)");
+		send_hello(a);
+		break;
+	case STORESYNC__LINK_MESSAGE__KIND_HEARTBEAT:
+		break;
+	default:
+		ss_warn("hub sent an unknown message kind %d", (int)m->kind_case);
+		break;
+	}
+}
+
+void sender_on_readable(struct agent *a)
+{
+	zmq_msg_t f[1];
+	int n;
+
+	while ((n = ss_link_recv(a->sender.sock, f, 1, ZMQ_DONTWAIT)) > 0) {
+		Storesync__LinkMessage *m = NULL;
+
+		if (n == 1)
+			m = (Storesync__LinkMessage *)ss_proto_unpack(&storesync__link_message__descriptor,
+				zmq_msg_data(&f[0]), zmq_msg_size(&f[0]), SS_MAX_MSG_BYTES);
+		ss_link_close_frames(f, 1);
+		a->sender.heard_mono = ss_mono_ms();
+		if (!m) {
+			ss_warn("hub sent a malformed message");
+			continue;
+		}
+		on_message(a, m);
+		storesync__link_message__free_unpacked(m, NULL);
+	}
+}
+
+void sender_tick(struct agent *a)
+{
+	struct agent_sender *s = &a->sender;
+	int64_t now = ss_mono_ms();
+	uint64_t window = (uint64_t)(a->cfg.batch_records * a->cfg.window_batches);
+
+	if (!s->welcomed) {
+		if (now - s->hello_mono >= HELLO_RETRY_MS)
+			send_hello(a);
+		return;
+	}
+	if (s->sent_seq > a->outbox.acked_seq && now - s->progress_mono >= a->cfg.ack_timeout_ms) {
+		/* No ack for too long: the link or the hub lost our batches. Ask
+		 * again where the hub stands; the Welcome rewinds sent_seq. */
+		s->resends++;
+		send_hello(a);
+		return;
+	}
+	if (s->sent_seq == a->outbox.acked_seq)
+		s->progress_mono = now;
+	while (s->sent_seq < a->outbox.last_seq && s->sent_seq - a->outbox.acked_seq < window)
+		if (send_batch(a) == 0)
+			break;
+	if (now - s->heartbeat_mono >= a->cfg.heartbeat_ms)
+		send_heartbeat(a);
+}
+
+int64_t sender_next_timeout_ms(const struct agent *a)
+{
+	const struct agent_sender *s = &a->sender;
+	int64_t now = ss_mono_ms(), next = s->heartbeat_mono + a->cfg.heartbeat_ms - now;
+
+	if (!s->welcomed && s->hello_mono + HELLO_RETRY_MS - now < next)
+		next = s->hello_mono + HELLO_RETRY_MS - now;
+	return next < 0 ? 0 : next;
+}
+
+const char *sender_link_state(const struct agent *a)
+{
+	if (a->sender.heard_mono == 0)
+		return "connecting";
+	if (ss_mono_ms() - a->sender.heard_mono > 3 * a->cfg.heartbeat_ms)
+		return "down";
+	return a->sender.welcomed ? "up" : "connecting";
+}

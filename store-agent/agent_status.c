@@ -1,0 +1,34 @@
+/* agent_status: what `storectl status` and the heartbeat report about the
+ * agent. Read-only: computed from the outbox and sender state. */
+#include "agent.h"
+#include "ss_time.h"
+
+void status_fill(struct agent *a, Storesync__StatusReply *st)
+{
+	const struct agent_outbox *ob = &a->outbox;
+	int64_t oldest_ms = outbox_oldest_unacked_ms(&a->outbox);
+
+	st->store_id = a->outbox.store_id;
+	st->epoch = ob->epoch;
+	st->has_epoch = 1;
+	st->last_seq = ob->last_seq;
+	st->has_last_seq = 1;
+	st->acked_seq = ob->acked_seq;
+	st->has_acked_seq = 1;
+	st->backlog = ob->last_seq - ob->acked_seq;
+	st->has_backlog = 1;
+	st->oldest_unsent_age_ms = oldest_ms ? ss_now_ms() - oldest_ms : 0;
+	st->has_oldest_unsent_age_ms = 1;
+	st->last_ack_ms = a->sender.last_ack_ms;
+	st->has_last_ack_ms = 1;
+	st->link_state = (char *)sender_link_state(a);
+	st->budget_bytes = ob->budget_bytes;
+	st->has_budget_bytes = 1;
+	st->used_bytes = ob->used_bytes;
+	st->has_used_bytes = 1;
+	st->retained = ob->acked_seq >= ob->first_seq ? ob->acked_seq - ob->first_seq + 1 : 0;
+	st->has_retained = 1;
+	st->refused_requests = a->refused_requests;
+	st->has_refused_requests = 1;
+	st->hub = a->cfg.hub;
+}

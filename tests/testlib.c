@@ -1,0 +1,363 @@
+/* testlib: process control and protocol clients for the integration tests.
+ * Each test makes its own ZeroMQ context (check forks: contexts must not
+ * cross a fork) and its own temporary directory. */
+#include "testlib.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "ss_link.h"
+#include "ss_time.h"
+
+void tl_env_init(struct tl_env *e)
+{
+	snprintf(e->dir, sizeof e->dir, "/tmp/sstest.XXXXXX");
+	ck_assert_ptr_nonnull(mkdtemp(e->dir));
+	snprintf(e->hub_listen, sizeof e->hub_listen, "ipc://%s/hub.sock", e->dir);
+	snprintf(e->hub_query, sizeof e->hub_query, "ipc://%s/hubq.sock", e->dir);
+	snprintf(e->hub_data, sizeof e->hub_data, "%s/hub", e->dir);
+}
+
+void tl_env_cleanup(struct tl_env *e)
+{
+	if (getenv("SS_KEEP_TEST_DIRS"))
+		return;
+	tl_sh("rm -rf '%s'", e->dir);
+}
+
+void tl_agent_paths(const struct tl_env *e, const char *store, char *local, size_t llen,
+	char *data, size_t dlen)
+{
+	snprintf(local, llen, "ipc://%s/agent-%s.sock", e->dir, store);
+	snprintf(data, dlen, "%s/agent-%s", e->dir, store);
+}
+
+static pid_t spawn(const char *log, char **argv)
+{
+	pid_t pid = fork();
+
+	ck_assert_int_ge(pid, 0);
+	if (pid == 0) {
+		int fd = open(log, O_WRONLY | O_CREAT | O_APPEND, 0644);
+
+		if (fd >= 0) {
+			dup2(fd, 1);
+			dup2(fd, 2);
+			close(fd);
+		}
+		execv(argv[0], argv);
+		_exit(127);
+	}
+	return pid;
+}
+
+static void collect_args(char **argv, int *argc, va_list ap)
+{
+	const char *a;
+
+	while ((a = va_arg(ap, const char *)) != NULL && *argc < 30)
+		argv[(*argc)++] = (char *)a;
+	argv[*argc] = NULL;
+}
+
+pid_t tl_start_hub(const struct tl_env *e, ...)
+{
+	char *argv[32], log[320];
+	int argc = 0;
+	va_list ap;
+	pid_t pid;
+
+	argv[argc++] = SS_BIN_DIR "/hq-hub";
+	argv[argc++] = "--foreground";
+	argv[argc++] = "--data-dir";
+	argv[argc++] = (char *)e->hub_data;
+	argv[argc++] = "--listen";
+	argv[argc++] = (char *)e->hub_listen;
+	argv[argc++] = "--query";
+	argv[argc++] = (char *)e->hub_query;
+	va_start(ap, e);
+	collect_args(argv, &argc, ap);
+	va_end(ap);
+	snprintf(log, sizeof log, "%s/hub.log", e->dir);
+	pid = spawn(log, argv);
+	for (int i = 0; i < 200; i++) {
+		if (tl_hub_stat(e->hub_query, "commits") >= 0)
+			return pid;
+		ss_sleep_ms(50);
+	}
+	ck_abort_msg("hub did not start (see %s)", log);
+	return -1;
+}
+
+pid_t tl_start_agent(const struct tl_env *e, const char *store, ...)
+{
+	static char local[320], data[320];
+	char *argv[32], log[320];
+	int argc = 0;
+	va_list ap;
+	pid_t pid;
+
+	tl_agent_paths(e, store, local, sizeof local, data, sizeof data);
+	argv[argc++] = SS_BIN_DIR "/store-agent";
+	argv[argc++] = "--store-id";
+	argv[argc++] = (char *)store;
+	argv[argc++] = "--data-dir";
+	argv[argc++] = data;
+	argv[argc++] = "--hub";
+	argv[argc++] = (char *)e->hub_listen;
+	argv[argc++] = "--local";
+	argv[argc++] = local;
+	argv[argc++] = "--heartbeat-ms";
+	argv[argc++] = "300";
+	argv[argc++] = "--ack-timeout-ms";
+	argv[argc++] = "1500";
+	va_start(ap, store);
+	collect_args(argv, &argc, ap);
+	va_end(ap);
+	snprintf(log, sizeof log, "%s/agent-%s.log", e->dir, store);
+	pid = spawn(log, argv);
+	for (int i = 0; i < 200; i++) {
+		Storesync__StatusReply *st = tl_status(local, 200);
+
+		if (st) {
+			tl_status_free(st);
+			return pid;
+		}
+		ck_assert_msg(waitpid(pid, NULL, WNOHANG) == 0, "agent exited (see %s)", log);
+	}
+	ck_abort_msg("agent %s did not start (see %s)", store, log);
+	return -1;
+}
+
+void tl_kill9(pid_t pid)
+{
+	kill(pid, SIGKILL);
+	waitpid(pid, NULL, 0);
+}
+
+void tl_stop(pid_t pid)
+{
+	int status = 0;
+
+	kill(pid, SIGTERM);
+	ck_assert_int_eq(waitpid(pid, &status, 0), pid);
+	ck_assert_msg(WIFEXITED(status) && WEXITSTATUS(status) == 0,
+		"process %d did not stop cleanly (status %d)", (int)pid, status);
+}
+
+Storesync__Record *tl_sale(int64_t total_fen, const char *receipt_no)
+{
+	Storesync__Record *r = calloc(1, sizeof *r);
+	Storesync__Sale *s = calloc(1, sizeof *s);
+	Storesync__SaleLine *l = calloc(1, sizeof *l);
+
+	storesync__record__init(r);
+	storesync__sale__init(s);
+	storesync__sale_line__init(l);
+	l->sku = strdup("SKU-1");
+	l->quantity = 1;
+	l->has_quantity = 1;
+	l->unit_price_fen = total_fen;
+	l->has_unit_price_fen = 1;
+	s->receipt_no = strdup(receipt_no);
+	s->lines = calloc(1, sizeof *s->lines);
+	s->lines[0] = l;
+	s->n_lines = 1;
+	s->total_fen = total_fen;
+	s->has_total_fen = 1;
+	s->payment_method = STORESYNC__PAYMENT_METHOD__PAY_CASH;
+	s->has_payment_method = 1;
+	s->cashier = strdup("C1");
+	r->time_ms = ss_now_ms();
+	r->has_time_ms = 1;
+	r->body_case = STORESYNC__RECORD__BODY_SALE;
+	r->sale = s;
+	return r;
+}
+
+/* One REQ round trip; returns the reply body or NULL on timeout. */
+static ProtobufCMessage *req_reply(const char *ep, const ProtobufCMessage *req,
+	const ProtobufCMessageDescriptor *reply_desc, int timeout_ms)
+{
+	void *ctx = zmq_ctx_new(), *sock;
+	ProtobufCMessage *reply = NULL;
+	char err[128];
+	zmq_msg_t m;
+
+	sock = ss_link_socket(ctx, ZMQ_REQ, 0, err, sizeof err);
+	zmq_setsockopt(sock, ZMQ_RCVTIMEO, &timeout_ms, sizeof timeout_ms);
+	zmq_msg_init(&m);
+	if (zmq_connect(sock, ep) == 0 && ss_proto_send(sock, req, 0) == 0
+		&& zmq_msg_recv(&m, sock, 0) >= 0)
+		reply = ss_proto_unpack(reply_desc, zmq_msg_data(&m), zmq_msg_size(&m),
+			SS_MAX_MSG_BYTES);
+	zmq_msg_close(&m);
+	zmq_close(sock);
+	zmq_ctx_term(ctx);
+	return reply;
+}
+
+int tl_submit(const char *local, Storesync__Record **recs, size_t n, uint64_t *seqs,
+	char **errors, int timeout_ms)
+{
+	Storesync__LocalRequest req = STORESYNC__LOCAL_REQUEST__INIT;
+	Storesync__SubmitRequest sub = STORESYNC__SUBMIT_REQUEST__INIT;
+	Storesync__LocalReply *reply;
+
+	req.proto_version = SS_PROTO_VERSION;
+	req.has_proto_version = 1;
+	req.kind_case = STORESYNC__LOCAL_REQUEST__KIND_SUBMIT;
+	req.submit = &sub;
+	sub.records = recs;
+	sub.n_records = n;
+	reply = (Storesync__LocalReply *)req_reply(local, &req.base,
+		&storesync__local_reply__descriptor, timeout_ms);
+	if (!reply)
+		return -1;
+	ck_assert_int_eq(reply->kind_case, STORESYNC__LOCAL_REPLY__KIND_SUBMIT);
+	ck_assert_uint_eq(reply->submit->n_results, n);
+	for (size_t i = 0; i < n; i++) {
+		Storesync__SubmitResult *r = reply->submit->results[i];
+
+		seqs[i] = r->error ? 0 : r->seq;
+		if (errors)
+			errors[i] = r->error ? strdup(r->error) : NULL;
+	}
+	storesync__local_reply__free_unpacked(reply, NULL);
+	return 0;
+}
+
+Storesync__StatusReply *tl_status(const char *local, int timeout_ms)
+{
+	Storesync__LocalRequest req = STORESYNC__LOCAL_REQUEST__INIT;
+	Storesync__StatusRequest st = STORESYNC__STATUS_REQUEST__INIT;
+	Storesync__LocalReply *reply;
+	Storesync__StatusReply *out;
+
+	req.proto_version = SS_PROTO_VERSION;
+	req.has_proto_version = 1;
+	req.kind_case = STORESYNC__LOCAL_REQUEST__KIND_STATUS;
+	req.status = &st;
+	reply = (Storesync__LocalReply *)req_reply(local, &req.base,
+		&storesync__local_reply__descriptor, timeout_ms);
+	if (!reply)
+		return NULL;
+	if (reply->kind_case != STORESYNC__LOCAL_REPLY__KIND_STATUS) {
+		storesync__local_reply__free_unpacked(reply, NULL);
+		return NULL;
+	}
+	/* Detach the status from its envelope. */
+	out = reply->status;
+	reply->status = NULL;
+	reply->kind_case = STORESYNC__LOCAL_REPLY__KIND__NOT_SET;
+	storesync__local_reply__free_unpacked(reply, NULL);
+	return out;
+}
+
+void tl_status_free(Storesync__StatusReply *st)
+{
+	storesync__status_reply__free_unpacked(st, NULL);
+}
+
+static Storesync__QueryReply *query(const char *ep, const char *what)
+{
+	Storesync__QueryRequest req = STORESYNC__QUERY_REQUEST__INIT;
+
+	req.proto_version = SS_PROTO_VERSION;
+	req.has_proto_version = 1;
+	req.what = (char *)what;
+	return (Storesync__QueryReply *)req_reply(ep, &req.base, &storesync__query_reply__descriptor,
+		500);
+}
+
+static int column(const Storesync__QueryReply *r, const char *name)
+{
+	for (size_t i = 0; i < r->n_columns; i++)
+		if (strcmp(r->columns[i], name) == 0)
+			return (int)i;
+	return -1;
+}
+
+int64_t tl_store_field(const char *query_ep, const char *store, const char *col)
+{
+	Storesync__QueryReply *r = query(query_ep, "stores");
+	int64_t v = -1;
+	int c, id;
+
+	if (!r)
+		return -1;
+	c = column(r, col);
+	id = column(r, "store_id");
+	for (size_t i = 0; c >= 0 && id >= 0 && i < r->n_rows; i++)
+		if (strcmp(r->rows[i]->cells[id]->s, store) == 0)
+			v = r->rows[i]->cells[c]->i;
+	storesync__query_reply__free_unpacked(r, NULL);
+	return v;
+}
+
+int64_t tl_hub_stat(const char *query_ep, const char *counter)
+{
+	Storesync__QueryReply *r = query(query_ep, "stats");
+	int64_t v = -1;
+
+	if (!r)
+		return -1;
+	for (size_t i = 0; i < r->n_rows; i++)
+		if (strcmp(r->rows[i]->cells[0]->s, counter) == 0)
+			v = r->rows[i]->cells[1]->i;
+	storesync__query_reply__free_unpacked(r, NULL);
+	return v;
+}
+
+int64_t tl_wait_records(const char *query_ep, const char *store, int64_t want, int timeout_ms)
+{
+	int64_t deadline = ss_mono_ms() + timeout_ms, v = -1;
+
+	while (ss_mono_ms() < deadline) {
+		v = tl_store_field(query_ep, store, "records");
+		if (v >= want)
+			break;
+		ss_sleep_ms(100);
+	}
+	return v;
+}
+
+int tl_sh(const char *fmt, ...)
+{
+	char cmd[2048];
+	va_list ap;
+	int st;
+
+	va_start(ap, fmt);
+	vsnprintf(cmd, sizeof cmd, fmt, ap);
+	va_end(ap);
+	st = system(cmd);
+	return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+}
+
+int tl_run(const char *name, const TTest *const *tests, size_t n, double timeout_s)
+{
+	Suite *s = suite_create(name);
+	SRunner *sr;
+	int failed;
+
+	for (size_t i = 0; i < n; i++) {
+		TCase *tc = tcase_create(tests[i]->name);
+
+		tcase_set_timeout(tc, timeout_s);
+		tcase_add_test(tc, tests[i]);
+		suite_add_tcase(s, tc);
+	}
+	sr = srunner_create(s);
+	srunner_run_all(sr, CK_NORMAL);
+	failed = srunner_ntests_failed(sr);
+	srunner_free(sr);
+	return failed ? 1 : 0;
+}

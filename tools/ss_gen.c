@@ -1,0 +1,207 @@
+/* ss-gen: writes a store's business day as JSON Lines for `storectl submit`:
+ * sales, contract sales, payments on account, refunds, complaints and their
+ * progress, stocktakes and movements, a replenishment request. Used by the
+ * demo, the tests and the benchmarks. Deterministic for a given seed.
+ * With --expect FILE it also writes the record count and the signed money
+ * total the hub should show for these records, computed here on its own. */
+#include <getopt.h>
+#include <jansson.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+struct gen {
+	const char *store;
+	unsigned long long rng;
+	long long day_start_ms;
+	char month[16];             /* YYYYMM of the day, for case numbers */
+	int cases;                  /* complaints registered so far */
+	int contracts;
+	long long amount_fen;       /* expected signed total */
+};
+
+static unsigned rnd(struct gen *g, unsigned n)
+{
+	/* xorshift64*: reproducible across machines, unlike rand(). */
+	g->rng ^= g->rng >> 12;
+	g->rng ^= g->rng << 25;
+	g->rng ^= g->rng >> 27;
+	return (unsigned)((g->rng * 2685821657736338717ULL) >> 33) % n;
+}
+
+static void sku(struct gen *g, char *buf, size_t len)
+{
+	snprintf(buf, len, "SKU-%04u", rnd(g, 200) + 1);
+}
+
+static json_t *sale(struct gen *g)
+{
+	static const char *methods[] = { "cash", "card", "mobile", "card", "mobile" };
+	json_t *lines = json_array();
+	long long total = 0;
+	unsigned n = rnd(g, 3) + 1;
+	char s[16];
+
+	for (unsigned i = 0; i < n; i++) {
+		long long qty = rnd(g, 4) + 1, price = (rnd(g, 500) + 1) * 100;
+		long long disc = rnd(g, 4) == 0 ? price / 10 : 0;
+
+		sku(g, s, sizeof s);
+		total += qty * price - disc;
+		json_array_append_new(lines, json_pack("{s:s,s:I,s:I,s:I}", "sku", s, "quantity", qty,
+			"unit_price_fen", price, "discount_fen", disc));
+	}
+	g->amount_fen += total;
+	return json_pack("{s:s,s:o,s:I,s:s,s:s}", "receipt_no", "", "lines", lines, "total_fen",
+		total, "payment_method", methods[rnd(g, 5)], "cashier", "C01");
+}
+
+static json_t *contract_sale(struct gen *g, char *no, size_t len)
+{
+	long long total = (rnd(g, 50) + 10) * 100000, deposit = total / 5;
+
+	g->contracts++;
+	snprintf(no, len, "%s-K%05d", g->store, g->contracts);
+	g->amount_fen += deposit;
+	return json_pack("{s:s,s:s,s:I,s:I,s:s,s:s}", "contract_no", no, "customer", "CUST-1",
+		"total_fen", total, "deposit_fen", deposit, "signer", "M01", "deposit_method", "card");
+}
+
+static json_t *body(struct gen *g, const char **type, long i)
+{
+	static const char *channels[] = { "counter", "phone", "online" };
+	static const char *cats[] = { "product_quality", "service_attitude", "delivery",
+		"installation", "price" };
+	static const char *moves[] = { "receipt", "sale", "adjustment" };
+	unsigned pick = rnd(g, 100);
+	char no[48], s[16];
+
+	sku(g, s, sizeof s);
+	if (pick < 55) {
+		json_t *o = sale(g);
+
+		snprintf(no, sizeof no, "%s-R%06ld", g->store, i);
+		json_object_set_new(o, "receipt_no", json_string(no));
+		*type = "sale";
+		return o;
+	}
+	if (pick < 60 || g->contracts == 0) {
+		*type = "contract_sale";
+		return contract_sale(g, no, sizeof no);
+	}
+	if (pick < 68) {
+		long long amt = (rnd(g, 20) + 1) * 10000;
+
+		g->amount_fen += amt;
+		snprintf(no, sizeof no, "%s-K%05u", g->store, rnd(g, (unsigned)g->contracts) + 1);
+		*type = "payment";
+		return json_pack("{s:s,s:I,s:s,s:s}", "account", no, "amount_fen", amt, "method",
+			"card", "contract_no", no);
+	}
+	if (pick < 72) {
+		long long amt = (rnd(g, 50) + 1) * 100;
+
+		g->amount_fen -= amt;
+		snprintf(no, sizeof no, "%s-F%06ld", g->store, i);
+		*type = "refund";
+		return json_pack("{s:s,s:s,s:I,s:s,s:s}", "refund_no", no, "original_receipt",
+			"R-OLD", "amount_fen", amt, "reason", "defect", "approver", "M01");
+	}
+	if (pick < 75 || g->cases == 0) {
+		snprintf(no, sizeof no, "%s-%s-%d", g->store, g->month, ++g->cases);
+		*type = "complaint";
+		return json_pack("{s:s,s:s,s:s,s:s,s:s,s:s}", "case_no", no, "customer", "CUST-2",
+			"channel", channels[rnd(g, 3)], "category", cats[rnd(g, 5)], "severity", "medium",
+			"description", "door hinge loose");
+	}
+	if (pick < 78) {
+		snprintf(no, sizeof no, "%s-%s-%u", g->store, g->month, rnd(g, (unsigned)g->cases) + 1);
+		*type = "complaint_progress";
+		return json_pack("{s:s,s:s,s:s}", "case_no", no, "step", "responded", "note",
+			"called customer");
+	}
+	if (pick < 98) {
+		unsigned m = rnd(g, 3);
+
+		*type = "inventory";
+		if (pick < 80)
+			return json_pack("{s:s,s:s,s:I}", "kind", "stocktake", "sku", s, "quantity",
+				(long long)rnd(g, 100));
+		return json_pack("{s:s,s:s,s:I,s:s}", "kind", moves[m], "sku", s, "quantity",
+			m == 2 ? -1LL : (long long)rnd(g, 20) + 1, "reason", m == 2 ? "damaged" : "");
+	}
+	snprintf(no, sizeof no, "%s-Q%06ld", g->store, i);
+	*type = "replenishment";
+	return json_pack("{s:s,s:s,s:I,s:s}", "request_no", no, "sku", s, "quantity", 30LL,
+		"reason", "wedding order");
+}
+
+static void usage(FILE *out)
+{
+	fprintf(out,
+		"Usage: ss-gen --store ID [--records N] [--seed N] [--day-ms MS] [--expect FILE]\n"
+		"Writes N (default 1000) records of a business day as JSON Lines on stdout.\n"
+		"  --day-ms MS     start of the business day, Unix ms (default: today 00:00 UTC)\n"
+		"  --expect FILE   write {\"records\":N,\"amount_fen\":X} the hub should show\n");
+}
+
+int main(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "store", required_argument, 0, 's' }, { "records", required_argument, 0, 'n' },
+		{ "seed", required_argument, 0, 'r' }, { "day-ms", required_argument, 0, 'd' },
+		{ "expect", required_argument, 0, 'e' }, { "help", no_argument, 0, 'h' }, { 0, 0, 0, 0 },
+	};
+	struct gen g = { .rng = 88172645463325252ULL };
+	long n = 1000;
+	const char *expect = NULL;
+	int o;
+
+	g.day_start_ms = (long long)time(NULL) / 86400 * 86400 * 1000;
+	while ((o = getopt_long(argc, argv, "s:n:r:d:e:h", opts, NULL)) != -1) {
+		switch (o) {
+		case 's': g.store = optarg; break;
+		case 'n': n = atol(optarg); break;
+		case 'r': g.rng ^= strtoull(optarg, NULL, 10) * 0x9E3779B97F4A7C15ULL; break;
+		case 'd': g.day_start_ms = atoll(optarg); break;
+		case 'e': expect = optarg; break;
+		case 'h': usage(stdout); return 0;
+		default: usage(stderr); return 2;
+		}
+	}
+	if (!g.store || n < 0) {
+		usage(stderr);
+		return 2;
+	}
+	{
+		time_t t = (time_t)(g.day_start_ms / 1000);
+		struct tm tm;
+
+		gmtime_r(&t, &tm);
+		strftime(g.month, sizeof g.month, "%Y%m", &tm);
+	}
+	for (long i = 0; i < n; i++) {
+		const char *type = NULL;
+		json_t *o2 = body(&g, &type, i);
+		/* Spread over opening hours 09:00-21:00, in order. */
+		long long t = g.day_start_ms + 9 * 3600000LL + (n ? i * (12 * 3600000LL) / n : 0);
+
+		json_object_set_new(o2, "type", json_string(type));
+		json_object_set_new(o2, "time_ms", json_integer(t));
+		json_dumpf(o2, stdout, JSON_COMPACT | JSON_SORT_KEYS);
+		putchar('\n');
+		json_decref(o2);
+	}
+	if (expect) {
+		FILE *f = fopen(expect, "w");
+
+		if (!f) {
+			perror(expect);
+			return 1;
+		}
+		fprintf(f, "{\"records\":%ld,\"amount_fen\":%lld}\n", n, g.amount_fen);
+		fclose(f);
+	}
+	return 0;
+}

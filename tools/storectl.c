@@ -1,0 +1,359 @@
+/* storectl: the store-side command line. Talks to the agent's local endpoint.
+ *   submit [FILE|-]   JSON Lines in, one record per line (docs/records.md)
+ *   status            the agent's backlog, link and outbox
+ * Text becomes protobuf here; the agent never sees JSON. A bad line is
+ * refused alone, with its line number; good lines still go in. */
+#include <getopt.h>
+#include <inttypes.h>
+#include <jansson.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "ss_json.h"
+#include "ss_link.h"
+#include "ss_proto.h"
+#include "ss_time.h"
+
+#define DEFAULT_AGENT "ipc:///run/storesync/agent.sock"
+#define REPLY_TIMEOUT_MS 60000
+
+struct ctl {
+	const char *agent;
+	void *zctx, *sock;
+	int json;
+};
+
+static void usage(FILE *out)
+{
+	fprintf(out,
+		"Usage: storectl [--agent ENDPOINT] COMMAND [ARGS]\n"
+		"Talk to this store's agent (default endpoint " DEFAULT_AGENT ").\n\n"
+		"Commands:\n"
+		"  submit [FILE|-] [--batch N] [--json]\n"
+		"        submit JSON Lines records (one per line, see docs/records.md);\n"
+		"        prints accepted/refused counts and each refused line's reason;\n"
+		"        exit 1 when any line was refused\n"
+		"  status [--json]\n"
+		"        backlog, oldest unsent age, last ack, link state, epoch, last seq\n\n"
+		"Options:\n"
+		"  -a, --agent ENDPOINT   agent's local endpoint\n"
+		"  -h, --help             this text\n");
+}
+
+static int connect_agent(struct ctl *c)
+{
+	char err[256];
+	int timeout = REPLY_TIMEOUT_MS;
+
+	c->zctx = zmq_ctx_new();
+	c->sock = ss_link_socket(c->zctx, ZMQ_REQ, 0, err, sizeof err);
+	if (!c->sock || zmq_connect(c->sock, c->agent) != 0) {
+		fprintf(stderr, "storectl: cannot connect to %s\n", c->agent);
+		return -1;
+	}
+	zmq_setsockopt(c->sock, ZMQ_RCVTIMEO, &timeout, sizeof timeout);
+	return 0;
+}
+
+static void disconnect_agent(struct ctl *c)
+{
+	if (c->sock)
+		zmq_close(c->sock);
+	if (c->zctx)
+		zmq_ctx_term(c->zctx);
+}
+
+/* One request, one reply. NULL (reason printed) when the agent did not answer. */
+static Storesync__LocalReply *call(struct ctl *c, Storesync__LocalRequest *req)
+{
+	zmq_msg_t m;
+	Storesync__LocalReply *reply;
+
+	req->proto_version = SS_PROTO_VERSION;
+	req->has_proto_version = 1;
+	if (ss_proto_send(c->sock, &req->base, 0) != 0) {
+		fprintf(stderr, "storectl: send to %s failed: %s\n", c->agent, zmq_strerror(errno));
+		return NULL;
+	}
+	zmq_msg_init(&m);
+	if (zmq_msg_recv(&m, c->sock, 0) < 0) {
+		fprintf(stderr, "storectl: no answer from the agent at %s\n", c->agent);
+		zmq_msg_close(&m);
+		return NULL;
+	}
+	reply = (Storesync__LocalReply *)ss_proto_unpack(&storesync__local_reply__descriptor,
+		zmq_msg_data(&m), zmq_msg_size(&m), SS_MAX_MSG_BYTES);
+	zmq_msg_close(&m);
+	if (!reply)
+		fprintf(stderr, "storectl: the agent's answer does not parse\n");
+	else if (reply->error) {
+		fprintf(stderr, "storectl: agent refused: %s\n", reply->error);
+		storesync__local_reply__free_unpacked(reply, NULL);
+		reply = NULL;
+	}
+	return reply;
+}
+
+/* Submission state: records waiting to go, and what happened to every line. */
+struct submit {
+	Storesync__Record **recs;
+	long *lines;              /* line number of each waiting record */
+	size_t n, batch;
+	long accepted, refused;
+	uint64_t first_seq, last_seq;
+	json_t *errors;           /* [{line, reason}] */
+	int tty;
+	int64_t progress_mono;
+};
+
+static void refuse_line(struct submit *s, long line, const char *reason)
+{
+	s->refused++;
+	json_array_append_new(s->errors, json_pack("{s:I,s:s}", "line", (json_int_t)line,
+		"reason", reason));
+}
+
+static int flush(struct ctl *c, struct submit *s)
+{
+	Storesync__LocalRequest req = STORESYNC__LOCAL_REQUEST__INIT;
+	Storesync__SubmitRequest sub = STORESYNC__SUBMIT_REQUEST__INIT;
+	Storesync__LocalReply *reply;
+	int rc = 0;
+
+	if (s->n == 0)
+		return 0;
+	sub.records = s->recs;
+	sub.n_records = s->n;
+	req.kind_case = STORESYNC__LOCAL_REQUEST__KIND_SUBMIT;
+	req.submit = &sub;
+	reply = call(c, &req);
+	if (!reply || reply->kind_case != STORESYNC__LOCAL_REPLY__KIND_SUBMIT
+		|| reply->submit->n_results != s->n) {
+		/* We cannot know what the agent kept of this request: say so. */
+		fprintf(stderr, "storectl: lines %ld..%ld: outcome unknown (agent did not answer)\n",
+			s->lines[0], s->lines[s->n - 1]);
+		rc = -1;
+	}
+	for (size_t i = 0; rc == 0 && i < s->n; i++) {
+		Storesync__SubmitResult *r = reply->submit->results[i];
+
+		if (r->error)
+			refuse_line(s, s->lines[i], r->error);
+		else {
+			s->accepted++;
+			if (!s->first_seq)
+				s->first_seq = r->seq;
+			s->last_seq = r->seq;
+		}
+	}
+	if (reply)
+		storesync__local_reply__free_unpacked(reply, NULL);
+	for (size_t i = 0; i < s->n; i++)
+		storesync__record__free_unpacked(s->recs[i], NULL);
+	s->n = 0;
+	return rc;
+}
+
+static void progress(struct submit *s, long line, int done)
+{
+	if (!s->tty || (!done && ss_mono_ms() - s->progress_mono < 200))
+		return;
+	s->progress_mono = ss_mono_ms();
+	fprintf(stderr, "\rline %ld: %ld accepted, %ld refused%s", line, s->accepted, s->refused,
+		done ? "\n" : "");
+}
+
+static void add_line(struct submit *s, long line, const char *text)
+{
+	json_error_t jerr;
+	char err[256];
+	json_t *obj = json_loads(text, JSON_REJECT_DUPLICATES, &jerr);
+	Storesync__Record *r;
+
+	if (!obj) {
+		snprintf(err, sizeof err, "not JSON: %s", jerr.text);
+		refuse_line(s, line, err);
+		return;
+	}
+	r = ss_json_to_record(obj, err, sizeof err);
+	json_decref(obj);
+	if (!r) {
+		refuse_line(s, line, err);
+		return;
+	}
+	s->lines[s->n] = line;
+	s->recs[s->n++] = r;
+}
+
+static void print_summary(const struct ctl *c, struct submit *s)
+{
+	if (c->json) {
+		json_t *doc = json_pack("{s:I,s:I,s:I,s:I,s:O}", "accepted", (json_int_t)s->accepted,
+			"refused", (json_int_t)s->refused, "first_seq", (json_int_t)s->first_seq,
+			"last_seq", (json_int_t)s->last_seq, "errors", s->errors);
+
+		json_dumpf(doc, stdout, JSON_INDENT(2));
+		putchar('\n');
+		json_decref(doc);
+		return;
+	}
+	printf("accepted %ld, refused %ld", s->accepted, s->refused);
+	if (s->accepted)
+		printf(" (seq %" PRIu64 "..%" PRIu64 ")", s->first_seq, s->last_seq);
+	putchar('\n');
+	for (size_t i = 0; i < json_array_size(s->errors); i++) {
+		json_t *e = json_array_get(s->errors, i);
+
+		fprintf(stderr, "line %lld: %s\n", (long long)json_integer_value(json_object_get(e, "line")),
+			json_string_value(json_object_get(e, "reason")));
+	}
+}
+
+static int cmd_submit(struct ctl *c, FILE *in, size_t batch)
+{
+	struct submit s = { .batch = batch, .errors = json_array(), .tty = isatty(2) };
+	char *line = NULL;
+	size_t cap = 0;
+	ssize_t len;
+	long lineno = 0;
+	int rc = 0;
+
+	s.recs = calloc(batch, sizeof *s.recs);
+	s.lines = calloc(batch, sizeof *s.lines);
+	if (!s.recs || !s.lines || connect_agent(c) != 0)
+		rc = -1;
+	while (rc == 0 && (len = getline(&line, &cap, in)) >= 0) {
+		lineno++;
+		while (len > 0 && (line[len - 1] == '\n' || line[len - 1] == '\r'))
+			line[--len] = '\0';
+		if (len == 0)
+			continue;
+		add_line(&s, lineno, line);
+		if (s.n == s.batch)
+			rc = flush(c, &s);
+		progress(&s, lineno, 0);
+	}
+	if (rc == 0)
+		rc = flush(c, &s);
+	progress(&s, lineno, 1);
+	print_summary(c, &s);
+	free(line);
+	free(s.recs);
+	free(s.lines);
+	json_decref(s.errors);
+	disconnect_agent(c);
+	return rc != 0 || s.refused ? 1 : 0;
+}
+
+static int cmd_status(struct ctl *c)
+{
+	Storesync__LocalRequest req = STORESYNC__LOCAL_REQUEST__INIT;
+	Storesync__StatusRequest st = STORESYNC__STATUS_REQUEST__INIT;
+	Storesync__LocalReply *reply;
+	json_t *doc;
+
+	if (connect_agent(c) != 0) {
+		disconnect_agent(c);
+		return 1;
+	}
+	req.kind_case = STORESYNC__LOCAL_REQUEST__KIND_STATUS;
+	req.status = &st;
+	reply = call(c, &req);
+	disconnect_agent(c);
+	if (!reply || reply->kind_case != STORESYNC__LOCAL_REPLY__KIND_STATUS) {
+		if (reply)
+			storesync__local_reply__free_unpacked(reply, NULL);
+		return 1;
+	}
+	doc = ss_json_from_message(&reply->status->base);
+	if (c->json) {
+		json_dumpf(doc, stdout, JSON_INDENT(2));
+		putchar('\n');
+	} else {
+		const char *key;
+		json_t *v;
+
+		json_object_foreach(doc, key, v) {
+			char *text = json_dumps(v, JSON_ENCODE_ANY);
+
+			printf("%-22s %s\n", key, json_is_string(v) ? json_string_value(v) : text);
+			free(text);
+		}
+	}
+	json_decref(doc);
+	storesync__local_reply__free_unpacked(reply, NULL);
+	return 0;
+}
+
+/* Parses the command's own options; returns -1 on a usage error. */
+static int command_opts(int argc, char **argv, struct ctl *c, long *batch)
+{
+	static const struct option opts[] = {
+		{ "json", no_argument, 0, 'j' }, { "batch", required_argument, 0, 'b' },
+		{ "help", no_argument, 0, 'h' }, { 0, 0, 0, 0 },
+	};
+	int o;
+
+	optind = 1;
+	while ((o = getopt_long(argc, argv, "jb:h", opts, NULL)) != -1) {
+		switch (o) {
+		case 'j': c->json = 1; break;
+		case 'b':
+			*batch = strtol(optarg, NULL, 10);
+			if (*batch < 1 || *batch > 100000) {
+				fprintf(stderr, "storectl: --batch must be 1..100000\n");
+				return -1;
+			}
+			break;
+		case 'h': usage(stdout); exit(0);
+		default: return -1;
+		}
+	}
+	return 0;
+}
+
+int main(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "agent", required_argument, 0, 'a' }, { "help", no_argument, 0, 'h' }, { 0, 0, 0, 0 },
+	};
+	struct ctl c = { .agent = DEFAULT_AGENT };
+	long batch = 1000;
+	int o;
+
+	while ((o = getopt_long(argc, argv, "+a:h", opts, NULL)) != -1) {
+		switch (o) {
+		case 'a': c.agent = optarg; break;
+		case 'h': usage(stdout); return 0;
+		default: usage(stderr); return 2;
+		}
+	}
+	if (optind >= argc) {
+		usage(stderr);
+		return 2;
+	}
+	argc -= optind;
+	argv += optind;
+	if (command_opts(argc, argv, &c, &batch) != 0)
+		return 2;
+	if (strcmp(argv[0], "submit") == 0) {
+		const char *path = optind < argc ? argv[optind] : "-";
+		FILE *in = strcmp(path, "-") == 0 ? stdin : fopen(path, "r");
+		int rc;
+
+		if (!in) {
+			fprintf(stderr, "storectl: cannot open %s\n", path);
+			return 1;
+		}
+		rc = cmd_submit(&c, in, (size_t)batch);
+		if (in != stdin)
+			fclose(in);
+		return rc;
+	}
+	if (strcmp(argv[0], "status") == 0 && optind == argc)
+		return cmd_status(&c);
+	fprintf(stderr, "storectl: unknown command \"%s\" (try --help)\n", argv[0]);
+	return 2;
+}
