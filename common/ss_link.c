@@ -12,7 +12,9 @@ void *ss_link_socket(void *ctx, int type, int heartbeat_ms, char *err, size_t er
 {
 	void *s = zmq_socket(ctx, type);
 	int linger_ms = 0, ivl_ms = 100, ivl_max_ms = 5000;
-	int64_t max_bytes = SS_MAX_MSG_BYTES;
+	/* ZeroMQ drops the connection past this; between SS_MAX_MSG_BYTES and
+	 * it, the application refuses the message with a reason and counts it. */
+	int64_t max_bytes = SS_MAX_MSG_BYTES + (1 << 20);
 
 	if (!s) {
 		snprintf(err, errlen, "zmq_socket: %s", zmq_strerror(errno));

@@ -29,7 +29,7 @@ struct hub_config {
 struct hub_stats {
 	atomic_uint_fast64_t commits, batches, records_applied, duplicates, gaps, refused_records;
 	atomic_uint_fast64_t malformed, unknown_kind, invalid, bad_version, hellos, heartbeats;
-	atomic_uint_fast64_t commit_failures;
+	atomic_uint_fast64_t commit_failures, oversized;
 };
 
 struct hub_peer;   /* per-connection bookkeeping, in hub_ingest.c */

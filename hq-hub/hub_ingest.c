@@ -209,6 +209,12 @@ static int read_one(struct hub *h, struct hub_group *g)
 		return -1;
 	memset(it, 0, sizeof *it);
 	it->peer = peer_get(h, &f[0]);
+	if (n == 2 && zmq_msg_size(&f[1]) > SS_MAX_MSG_BYTES) {
+		ss_link_close_frames(f, 2);
+		refuse(h, it->peer, STORESYNC__ERROR_CODE__ERR_MALFORMED, &h->stats.oversized,
+			"message larger than the 16 MiB limit");
+		return 0;
+	}
 	if (n == 2)
 		it->msg = (Storesync__LinkMessage *)ss_proto_unpack(&storesync__link_message__descriptor,
 			zmq_msg_data(&f[1]), zmq_msg_size(&f[1]), SS_MAX_MSG_BYTES);

@@ -122,6 +122,7 @@ static void query_stats(struct hub *h, struct table *t)
 		{ "invalid", &h->stats.invalid }, { "bad_version", &h->stats.bad_version },
 		{ "hellos", &h->stats.hellos }, { "heartbeats", &h->stats.heartbeats },
 		{ "commit_failures", &h->stats.commit_failures },
+		{ "oversized", &h->stats.oversized },
 	};
 
 	table_init(t, cols, 2);

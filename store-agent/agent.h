@@ -70,6 +70,7 @@ int64_t outbox_oldest_unacked_ms(struct agent_outbox *ob);
 
 struct agent_sender {
 	void *sock;             /* DEALER to the hub */
+	void *monitor;          /* PAIR receiving sock's connect/disconnect events */
 	uint64_t sent_seq;      /* highest seq handed to the socket */
 	int welcomed;           /* Welcome received since the last (re)hello */
 	int64_t hello_mono;     /* when Hello was last sent */
@@ -95,6 +96,9 @@ struct agent {
 
 int sender_start(struct agent *a, char *err, size_t errlen);
 void sender_stop(struct agent *a);
+/* A (re)connection: say Hello, so a restarted or restored hub tells us
+ * where it stands even when we have nothing new to send. */
+void sender_on_monitor(struct agent *a);
 /* Handles every message waiting from the hub. */
 void sender_on_readable(struct agent *a);
 /* Sends batches while the window allows, hellos, heartbeats and resends. */

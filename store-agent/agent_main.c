@@ -169,17 +169,20 @@ static void run(struct agent *a)
 		zmq_pollitem_t items[] = {
 			{ a->local, 0, ZMQ_POLLIN, 0 },
 			{ a->sender.sock, 0, ZMQ_POLLIN, 0 },
+			{ a->sender.monitor, 0, ZMQ_POLLIN, 0 },
 		};
 		int64_t timeout = sender_next_timeout_ms(a);
 
 		if (timeout > 100)
 			timeout = 100;
-		if (zmq_poll(items, 2, (long)timeout) < 0 && zmq_errno() != EINTR) {
+		if (zmq_poll(items, 3, (long)timeout) < 0 && zmq_errno() != EINTR) {
 			ss_error("zmq_poll: %s", zmq_strerror(zmq_errno()));
 			break;
 		}
 		if (items[0].revents & ZMQ_POLLIN)
 			submit_on_readable(a);
+		if (items[2].revents & ZMQ_POLLIN)
+			sender_on_monitor(a);
 		if (items[1].revents & ZMQ_POLLIN)
 			sender_on_readable(a);
 		sender_tick(a);

@@ -83,6 +83,13 @@ int sender_start(struct agent *a, char *err, size_t errlen)
 	if (!a->sender.sock)
 		return -1;
 	zmq_setsockopt(a->sender.sock, ZMQ_IMMEDIATE, &on, sizeof on);
+	if (zmq_socket_monitor(a->sender.sock, "inproc://agent-link-monitor",
+		ZMQ_EVENT_CONNECTED | ZMQ_EVENT_DISCONNECTED) != 0
+		|| !(a->sender.monitor = zmq_socket(a->zctx, ZMQ_PAIR))
+		|| zmq_connect(a->sender.monitor, "inproc://agent-link-monitor") != 0) {
+		snprintf(err, errlen, "cannot monitor the hub link: %s", zmq_strerror(errno));
+		return -1;
+	}
 	if (zmq_connect(a->sender.sock, a->cfg.hub) != 0) {
 		snprintf(err, errlen, "cannot connect to hub %s: %s", a->cfg.hub, zmq_strerror(errno));
 		zmq_close(a->sender.sock);
@@ -95,9 +102,34 @@ int sender_start(struct agent *a, char *err, size_t errlen)
 
 void sender_stop(struct agent *a)
 {
-	if (a->sender.sock)
+	if (a->sender.sock) {
+		zmq_socket_monitor(a->sender.sock, NULL, 0);
 		zmq_close(a->sender.sock);
-	a->sender.sock = NULL;
+	}
+	if (a->sender.monitor)
+		zmq_close(a->sender.monitor);
+	a->sender.sock = a->sender.monitor = NULL;
+}
+
+void sender_on_monitor(struct agent *a)
+{
+	zmq_msg_t f[2];
+	int n;
+
+	while ((n = ss_link_recv(a->sender.monitor, f, 2, ZMQ_DONTWAIT)) > 0) {
+		uint16_t event = 0;
+
+		if (n >= 1 && zmq_msg_size(&f[0]) >= 2)
+			memcpy(&event, zmq_msg_data(&f[0]), sizeof event);
+		ss_link_close_frames(f, n < 2 ? n : 2);
+		if (event == ZMQ_EVENT_CONNECTED) {
+			ss_info("connected to hub %s", a->cfg.hub);
+			send_hello(a);
+		} else if (event == ZMQ_EVENT_DISCONNECTED) {
+			ss_info("hub link down; records stay in the outbox");
+			a->sender.welcomed = 0;
+		}
+	}
 }
 
 /* Sends one batch from sent_seq + 1; returns records sent (0: none or busy). */
