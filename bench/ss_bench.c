@@ -1,0 +1,322 @@
+/* ss-bench: load generator and meter for bench/run. It talks to real
+ * daemons (started by bench/run) through their public endpoints and prints
+ * one line per figure: `name value unit`.
+ *
+ *   ss-bench single  AGENT_EP SECONDS RATE          one record per submit
+ *   ss-bench batched AGENT_EP SECONDS BATCH         records/s into one agent
+ *   ss-bench e2e     HUB_QUERY SECONDS BATCH AGENT_EP...  store to hub, sustained
+ *   ss-bench fill    AGENT_EP RECORDS BATCH         buffer records (hub down)
+ *   ss-bench drain   HUB_QUERY RECORDS              seconds until the hub holds them
+ */
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "ss_link.h"
+#include "ss_proto.h"
+#include "ss_time.h"
+
+#define PIPELINE 4   /* requests in flight per submitter */
+
+/* A request of n sale records, packed once and reused: the agent assigns
+ * seqs, so identical requests are distinct records. */
+static void *make_request(size_t n, size_t *len)
+{
+	Storesync__LocalRequest req = STORESYNC__LOCAL_REQUEST__INIT;
+	Storesync__SubmitRequest sub = STORESYNC__SUBMIT_REQUEST__INIT;
+	Storesync__Record **recs = calloc(n, sizeof *recs);
+	Storesync__Record r = STORESYNC__RECORD__INIT;
+	Storesync__Sale s = STORESYNC__SALE__INIT;
+	Storesync__SaleLine l = STORESYNC__SALE_LINE__INIT, *lines[1] = { &l };
+	void *buf;
+
+	l.sku = "SKU-0001";
+	l.quantity = 2;
+	l.has_quantity = 1;
+	l.unit_price_fen = 1250;
+	l.has_unit_price_fen = 1;
+	s.receipt_no = "R-BENCH-000001";
+	s.lines = lines;
+	s.n_lines = 1;
+	s.total_fen = 2500;
+	s.has_total_fen = 1;
+	s.payment_method = STORESYNC__PAYMENT_METHOD__PAY_CARD;
+	s.has_payment_method = 1;
+	s.cashier = "C01";
+	r.time_ms = ss_now_ms();
+	r.has_time_ms = 1;
+	r.body_case = STORESYNC__RECORD__BODY_SALE;
+	r.sale = &s;
+	for (size_t i = 0; i < n; i++)
+		recs[i] = &r;
+	sub.records = recs;
+	sub.n_records = n;
+	req.proto_version = SS_PROTO_VERSION;
+	req.has_proto_version = 1;
+	req.kind_case = STORESYNC__LOCAL_REQUEST__KIND_SUBMIT;
+	req.submit = &sub;
+	buf = ss_proto_pack(&req.base, len);
+	free(recs);
+	return buf;
+}
+
+/* Counts accepted records in a reply; -1 when any was refused. */
+static long accepted_in(zmq_msg_t *m)
+{
+	Storesync__LocalReply *r = (Storesync__LocalReply *)ss_proto_unpack(
+		&storesync__local_reply__descriptor, zmq_msg_data(m), zmq_msg_size(m), SS_MAX_MSG_BYTES);
+	long n = 0;
+
+	if (!r || r->kind_case != STORESYNC__LOCAL_REPLY__KIND_SUBMIT) {
+		if (r)
+			storesync__local_reply__free_unpacked(r, NULL);
+		return -1;
+	}
+	for (size_t i = 0; i < r->submit->n_results; i++) {
+		if (r->submit->results[i]->error) {
+			fprintf(stderr, "ss-bench: refused: %s\n", r->submit->results[i]->error);
+			n = -1;
+			break;
+		}
+		n++;
+	}
+	storesync__local_reply__free_unpacked(r, NULL);
+	return n;
+}
+
+static void *connect_dealer(void *ctx, const char *ep)
+{
+	char err[128];
+	void *s = ss_link_socket(ctx, ZMQ_DEALER, 0, err, sizeof err);
+
+	if (!s || zmq_connect(s, ep) != 0) {
+		fprintf(stderr, "ss-bench: cannot connect %s\n", ep);
+		exit(1);
+	}
+	return s;
+}
+
+/* DEALER framing for the agent's ROUTER: empty delimiter, then the body. */
+static void send_req(void *s, const void *buf, size_t len)
+{
+	zmq_send(s, "", 0, ZMQ_SNDMORE);
+	zmq_send(s, buf, len, 0);
+}
+
+static long recv_reply(void *s)
+{
+	zmq_msg_t f[2];
+	int n = ss_link_recv(s, f, 2, 0);
+	long acc;
+
+	if (n != 2) {
+		fprintf(stderr, "ss-bench: bad reply\n");
+		exit(1);
+	}
+	acc = accepted_in(&f[1]);
+	ss_link_close_frames(f, 2);
+	return acc;
+}
+
+static int cmp_i64(const void *a, const void *b)
+{
+	int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
+
+	return (x > y) - (x < y);
+}
+
+static int bench_single(const char *ep, int seconds, int rate)
+{
+	void *ctx = zmq_ctx_new(), *s = connect_dealer(ctx, ep);
+	size_t len, n = (size_t)seconds * rate, done = 0;
+	void *buf = make_request(1, &len);
+	int64_t *lat_us = calloc(n, sizeof *lat_us), start = ss_mono_ms();
+
+	for (; done < n; done++) {
+		struct timespec a, b;
+		int64_t due = start + (int64_t)(done * 1000 / (size_t)rate);
+
+		while (ss_mono_ms() < due)
+			ss_sleep_ms(due - ss_mono_ms());
+		clock_gettime(CLOCK_MONOTONIC, &a);
+		send_req(s, buf, len);
+		if (recv_reply(s) != 1)
+			return 1;
+		clock_gettime(CLOCK_MONOTONIC, &b);
+		lat_us[done] = (b.tv_sec - a.tv_sec) * 1000000 + (b.tv_nsec - a.tv_nsec) / 1000;
+	}
+	qsort(lat_us, n, sizeof *lat_us, cmp_i64);
+	printf("submit_single_p50_ms %.3f ms\n", lat_us[n / 2] / 1000.0);
+	printf("submit_single_p99_ms %.3f ms\n", lat_us[n * 99 / 100] / 1000.0);
+	printf("submit_single_max_ms %.3f ms\n", lat_us[n - 1] / 1000.0);
+	free(lat_us);
+	free(buf);
+	zmq_close(s);
+	zmq_ctx_term(ctx);
+	return 0;
+}
+
+struct pump {
+	const char *ep;
+	size_t batch;
+	long limit;               /* stop after this many records (0: until stop) */
+	atomic_int *stop;
+	atomic_long accepted;
+	pthread_t thread;
+};
+
+/* Keeps PIPELINE requests in flight against one agent. */
+static void *pump_main(void *arg)
+{
+	struct pump *p = arg;
+	void *ctx = zmq_ctx_new(), *s = connect_dealer(ctx, p->ep);
+	size_t len;
+	void *buf = make_request(p->batch, &len);
+	long sent = 0, inflight = 0;
+
+	while (!atomic_load(p->stop) || inflight > 0) {
+		while (inflight < PIPELINE && !atomic_load(p->stop) && (!p->limit || sent < p->limit)) {
+			send_req(s, buf, len);
+			sent += (long)p->batch;
+			inflight++;
+		}
+		if (inflight == 0)
+			break;
+		long acc = recv_reply(s);
+
+		if (acc < 0)
+			exit(1);
+		atomic_fetch_add(&p->accepted, acc);
+		inflight--;
+	}
+	free(buf);
+	zmq_close(s);
+	zmq_ctx_term(ctx);
+	return NULL;
+}
+
+static int bench_batched(const char *ep, int seconds, size_t batch)
+{
+	atomic_int stop = 0;
+	struct pump p = { .ep = ep, .batch = batch, .stop = &stop };
+	int64_t t0 = ss_mono_ms();
+
+	pthread_create(&p.thread, NULL, pump_main, &p);
+	ss_sleep_ms(seconds * 1000LL);
+	atomic_store(&stop, 1);
+	pthread_join(p.thread, NULL);
+	printf("submit_batched_records_per_s %.0f records/s\n",
+		atomic_load(&p.accepted) * 1000.0 / (double)(ss_mono_ms() - t0));
+	return 0;
+}
+
+/* Sum of `records` over all stores at the hub, -1 when it does not answer. */
+static long hub_records(void *ctx, const char *query)
+{
+	Storesync__QueryRequest req = STORESYNC__QUERY_REQUEST__INIT;
+	Storesync__QueryReply *r = NULL;
+	char err[128];
+	void *s = ss_link_socket(ctx, ZMQ_REQ, 0, err, sizeof err);
+	int timeout = 5000, col = -1;
+	long sum = -1;
+	zmq_msg_t m;
+
+	zmq_setsockopt(s, ZMQ_RCVTIMEO, &timeout, sizeof timeout);
+	req.proto_version = SS_PROTO_VERSION;
+	req.has_proto_version = 1;
+	req.what = "stores";
+	zmq_msg_init(&m);
+	if (zmq_connect(s, query) == 0 && ss_proto_send(s, &req.base, 0) == 0
+		&& zmq_msg_recv(&m, s, 0) >= 0)
+		r = (Storesync__QueryReply *)ss_proto_unpack(&storesync__query_reply__descriptor,
+			zmq_msg_data(&m), zmq_msg_size(&m), SS_MAX_MSG_BYTES);
+	zmq_msg_close(&m);
+	zmq_close(s);
+	for (size_t i = 0; r && i < r->n_columns; i++)
+		if (strcmp(r->columns[i], "records") == 0)
+			col = (int)i;
+	for (size_t i = 0; r && col >= 0 && i < r->n_rows; i++)
+		sum = (sum < 0 ? 0 : sum) + r->rows[i]->cells[col]->i;
+	if (r) {
+		if (sum < 0)
+			sum = 0;
+		storesync__query_reply__free_unpacked(r, NULL);
+	}
+	return sum;
+}
+
+static int bench_e2e(const char *query, int seconds, size_t batch, char **eps, int n_eps)
+{
+	void *ctx = zmq_ctx_new();
+	atomic_int stop = 0;
+	struct pump *p = calloc((size_t)n_eps, sizeof *p);
+	long base = hub_records(ctx, query), end_count, warm;
+	int64_t t0, t1;
+
+	for (int i = 0; i < n_eps; i++) {
+		p[i] = (struct pump){ .ep = eps[i], .batch = batch, .stop = &stop };
+		pthread_create(&p[i].thread, NULL, pump_main, &p[i]);
+	}
+	/* Measure the hub's applied count over the window, after a warm-up. */
+	ss_sleep_ms(2000);
+	warm = hub_records(ctx, query);
+	t0 = ss_mono_ms();
+	ss_sleep_ms(seconds * 1000LL);
+	end_count = hub_records(ctx, query);
+	t1 = ss_mono_ms();
+	atomic_store(&stop, 1);
+	for (int i = 0; i < n_eps; i++)
+		pthread_join(p[i].thread, NULL);
+	printf("e2e_records_per_s %.0f records/s\n", (end_count - warm) * 1000.0 / (double)(t1 - t0));
+	(void)base;
+	free(p);
+	zmq_ctx_term(ctx);
+	return 0;
+}
+
+static int bench_fill(const char *ep, long records, size_t batch)
+{
+	atomic_int stop = 0;
+	struct pump p = { .ep = ep, .batch = batch, .limit = records, .stop = &stop };
+
+	pthread_create(&p.thread, NULL, pump_main, &p);
+	while (atomic_load(&p.accepted) < records)
+		ss_sleep_ms(20);
+	atomic_store(&stop, 1);
+	pthread_join(p.thread, NULL);
+	return atomic_load(&p.accepted) == records ? 0 : 1;
+}
+
+static int bench_drain(const char *query, long records)
+{
+	void *ctx = zmq_ctx_new();
+	int64_t t0 = ss_mono_ms();
+	long got = 0;
+
+	while ((got = hub_records(ctx, query)) < records) {
+		if (ss_mono_ms() - t0 > 600000)
+			return 1;
+		ss_sleep_ms(100);
+	}
+	printf("drain_1m_backlog_s %.2f s\n", (ss_mono_ms() - t0) / 1000.0);
+	zmq_ctx_term(ctx);
+	return 0;
+}
+
+int main(int argc, char **argv)
+{
+	if (argc >= 5 && strcmp(argv[1], "single") == 0)
+		return bench_single(argv[2], atoi(argv[3]), atoi(argv[4]));
+	if (argc >= 5 && strcmp(argv[1], "batched") == 0)
+		return bench_batched(argv[2], atoi(argv[3]), (size_t)atol(argv[4]));
+	if (argc >= 6 && strcmp(argv[1], "e2e") == 0)
+		return bench_e2e(argv[2], atoi(argv[3]), (size_t)atol(argv[4]), argv + 5, argc - 5);
+	if (argc >= 5 && strcmp(argv[1], "fill") == 0)
+		return bench_fill(argv[2], atol(argv[3]), (size_t)atol(argv[4]));
+	if (argc >= 4 && strcmp(argv[1], "drain") == 0)
+		return bench_drain(argv[2], atol(argv[3]));
+	fprintf(stderr, "usage: see the comment atop bench/ss_bench.c\n");
+	return 2;
+}
