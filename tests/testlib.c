@@ -361,3 +361,256 @@ int tl_run(const char *name, const TTest *const *tests, size_t n, double timeout
 	srunner_free(sr);
 	return failed ? 1 : 0;
 }
+
+int tl_submit_sales(const char *local, size_t n, int64_t amount_fen, const char *prefix,
+	uint64_t first_no, uint64_t *seqs, int timeout_ms)
+{
+	Storesync__Record **recs = calloc(n ? n : 1, sizeof *recs);
+	uint64_t *own = seqs ? NULL : calloc(n ? n : 1, sizeof *own);
+	int rc, accepted = 0;
+	char receipt[80];
+
+	ck_assert_ptr_nonnull(recs);
+	if (!seqs) {
+		ck_assert_ptr_nonnull(own);
+		seqs = own;
+	}
+	for (size_t i = 0; i < n; i++) {
+		snprintf(receipt, sizeof receipt, "%s-%llu", prefix,
+			(unsigned long long)(first_no + i));
+		recs[i] = tl_sale(amount_fen, receipt);
+	}
+	rc = tl_submit(local, recs, n, seqs, NULL, timeout_ms);
+	for (size_t i = 0; i < n; i++) {
+		accepted += rc == 0 && seqs[i] > 0;
+		storesync__record__free_unpacked(recs[i], NULL);
+	}
+	free(recs);
+	free(own);
+	return rc == 0 ? accepted : -1;
+}
+
+int64_t tl_wait_drained(const char *local, int timeout_ms)
+{
+	int64_t deadline = ss_mono_ms() + timeout_ms;
+
+	while (ss_mono_ms() < deadline) {
+		Storesync__StatusReply *st = tl_status(local, 1000);
+		int64_t last = -1;
+
+		if (st && st->acked_seq == st->last_seq)
+			last = (int64_t)st->last_seq;
+		if (st)
+			tl_status_free(st);
+		if (last >= 0)
+			return last;
+		ss_sleep_ms(100);
+	}
+	return -1;
+}
+
+/* ---- Test peer on the hub's link ROUTER ---- */
+
+#define TL_LINK_WAIT_MS 5000
+
+void tl_link_open(struct tl_link *l, const char *hub_listen)
+{
+	char err[128];
+
+	memset(l, 0, sizeof *l);
+	l->ctx = zmq_ctx_new();
+	ck_assert_ptr_nonnull(l->ctx);
+	l->sock = ss_link_socket(l->ctx, ZMQ_DEALER, 0, err, sizeof err);
+	ck_assert_msg(l->sock != NULL, "%s", err);
+	ck_assert_int_eq(zmq_connect(l->sock, hub_listen), 0);
+}
+
+void tl_link_close(struct tl_link *l)
+{
+	zmq_close(l->sock);
+	zmq_ctx_term(l->ctx);
+	l->sock = l->ctx = NULL;
+}
+
+void tl_link_send_raw(struct tl_link *l, const void *buf, size_t len, int frames)
+{
+	size_t part = frames > 1 ? len / (size_t)frames : len, off = 0;
+
+	for (int i = 0; i < frames; i++) {
+		size_t n = i == frames - 1 ? len - off : part;
+
+		ck_assert_int_ge(zmq_send(l->sock, (const char *)buf + off, n,
+			i == frames - 1 ? 0 : ZMQ_SNDMORE), 0);
+		off += n;
+	}
+}
+
+void tl_link_send(struct tl_link *l, Storesync__LinkMessage *m)
+{
+	if (!m->has_proto_version) {
+		m->proto_version = SS_PROTO_VERSION;
+		m->has_proto_version = 1;
+	}
+	ck_assert_int_eq(ss_proto_send(l->sock, &m->base, 0), 0);
+}
+
+Storesync__LinkMessage *tl_link_recv(struct tl_link *l, int timeout_ms)
+{
+	zmq_pollitem_t it = { l->sock, 0, ZMQ_POLLIN, 0 };
+	Storesync__LinkMessage *m;
+	zmq_msg_t f[1];
+	int n;
+
+	if (zmq_poll(&it, 1, timeout_ms) <= 0)
+		return NULL;
+	n = ss_link_recv(l->sock, f, 1, 0);
+	ck_assert_msg(n == 1, "hub sent %d frames, want 1", n);
+	m = (Storesync__LinkMessage *)ss_proto_unpack(&storesync__link_message__descriptor,
+		zmq_msg_data(&f[0]), zmq_msg_size(&f[0]), SS_MAX_MSG_BYTES);
+	zmq_msg_close(&f[0]);
+	ck_assert_msg(m != NULL, "hub sent a message that does not parse");
+	ck_assert_uint_eq(m->proto_version, SS_PROTO_VERSION);
+	return m;
+}
+
+Storesync__LinkMessage *tl_link_expect(struct tl_link *l, Storesync__LinkMessage__KindCase kind,
+	int timeout_ms)
+{
+	int64_t deadline = ss_mono_ms() + timeout_ms;
+
+	for (;;) {
+		int64_t left = deadline - ss_mono_ms();
+		Storesync__LinkMessage *m = tl_link_recv(l, left > 0 ? (int)left : 0);
+
+		ck_assert_msg(m != NULL, "no message of kind %d from the hub within %d ms",
+			(int)kind, timeout_ms);
+		if (m->kind_case == kind)
+			return m;
+		if (m->kind_case == STORESYNC__LINK_MESSAGE__KIND_RESEND) {
+			l->resend_from = m->resend->from_seq;
+			l->resends++;
+		} else if (m->kind_case == STORESYNC__LINK_MESSAGE__KIND_ERROR) {
+			ck_abort_msg("hub sent Error %d (%s) while kind %d was expected",
+				(int)m->error->code, m->error->reason ? m->error->reason : "",
+				(int)kind);
+		} else {
+			ck_assert_msg(m->kind_case == STORESYNC__LINK_MESSAGE__KIND_HEARTBEAT,
+				"hub sent kind %d while kind %d was expected", (int)m->kind_case,
+				(int)kind);
+		}
+		storesync__link_message__free_unpacked(m, NULL);
+	}
+}
+
+uint64_t tl_link_hello(struct tl_link *l, const char *store, uint64_t epoch)
+{
+	Storesync__LinkMessage m = STORESYNC__LINK_MESSAGE__INIT, *w;
+	Storesync__Hello h = STORESYNC__HELLO__INIT;
+	uint64_t hw;
+
+	h.store_id = (char *)store;
+	h.epoch = epoch;
+	h.has_epoch = 1;
+	h.agent_version = "test-peer";
+	h.proto_version = SS_PROTO_VERSION;
+	h.has_proto_version = 1;
+	m.kind_case = STORESYNC__LINK_MESSAGE__KIND_HELLO;
+	m.hello = &h;
+	tl_link_send(l, &m);
+	w = tl_link_expect(l, STORESYNC__LINK_MESSAGE__KIND_WELCOME, TL_LINK_WAIT_MS);
+	ck_assert(w->welcome->has_high_water_seq);
+	hw = w->welcome->high_water_seq;
+	storesync__link_message__free_unpacked(w, NULL);
+	return hw;
+}
+
+void tl_link_batch(struct tl_link *l, const char *store, uint64_t epoch, uint64_t first_seq,
+	size_t n, int64_t (*amount)(uint64_t seq))
+{
+	Storesync__LinkMessage m = STORESYNC__LINK_MESSAGE__INIT;
+	Storesync__Batch b = STORESYNC__BATCH__INIT;
+	Storesync__Record **recs = calloc(n ? n : 1, sizeof *recs);
+	char receipt[32];
+
+	ck_assert_ptr_nonnull(recs);
+	for (size_t i = 0; i < n; i++) {
+		snprintf(receipt, sizeof receipt, "R-%llu", (unsigned long long)(first_seq + i));
+		recs[i] = tl_sale(amount(first_seq + i), receipt);
+		recs[i]->seq = first_seq + i;
+		recs[i]->has_seq = 1;
+	}
+	b.store_id = (char *)store;
+	b.epoch = epoch;
+	b.has_epoch = 1;
+	b.first_seq = first_seq;
+	b.has_first_seq = 1;
+	b.records = recs;
+	b.n_records = n;
+	m.kind_case = STORESYNC__LINK_MESSAGE__KIND_BATCH;
+	m.batch = &b;
+	tl_link_send(l, &m);
+	for (size_t i = 0; i < n; i++)
+		storesync__record__free_unpacked(recs[i], NULL);
+	free(recs);
+}
+
+uint64_t tl_link_ack(struct tl_link *l)
+{
+	Storesync__LinkMessage *m = tl_link_expect(l, STORESYNC__LINK_MESSAGE__KIND_ACK,
+		TL_LINK_WAIT_MS);
+	uint64_t through;
+
+	ck_assert(m->ack->has_through_seq);
+	through = m->ack->through_seq;
+	storesync__link_message__free_unpacked(m, NULL);
+	return through;
+}
+
+void tl_link_expect_error(struct tl_link *l, Storesync__ErrorCode code)
+{
+	Storesync__LinkMessage *m = tl_link_expect(l, STORESYNC__LINK_MESSAGE__KIND_ERROR,
+		TL_LINK_WAIT_MS);
+
+	ck_assert_msg(m->error->has_code && m->error->code == code,
+		"Error code %d (%s), want %d", (int)m->error->code,
+		m->error->reason ? m->error->reason : "", (int)code);
+	ck_assert_msg(m->error->reason && m->error->reason[0], "Error without a reason");
+	storesync__link_message__free_unpacked(m, NULL);
+}
+
+Storesync__LocalReply *tl_local_raw(const char *ep, const void *buf, size_t len, int timeout_ms)
+{
+	void *ctx = zmq_ctx_new(), *sock;
+	Storesync__LocalReply *reply = NULL;
+	char err[128];
+	zmq_msg_t m;
+
+	sock = ss_link_socket(ctx, ZMQ_REQ, 0, err, sizeof err);
+	ck_assert_msg(sock != NULL, "%s", err);
+	zmq_setsockopt(sock, ZMQ_RCVTIMEO, &timeout_ms, sizeof timeout_ms);
+	zmq_msg_init(&m);
+	if (zmq_connect(sock, ep) == 0 && zmq_send(sock, buf, len, 0) >= 0
+		&& zmq_msg_recv(&m, sock, 0) >= 0)
+		reply = (Storesync__LocalReply *)ss_proto_unpack(&storesync__local_reply__descriptor,
+			zmq_msg_data(&m), zmq_msg_size(&m), SS_MAX_MSG_BYTES);
+	zmq_msg_close(&m);
+	zmq_close(sock);
+	zmq_ctx_term(ctx);
+	return reply;
+}
+
+int tl_alive(pid_t pid)
+{
+	return waitpid(pid, NULL, WNOHANG) == 0;
+}
+
+uint64_t tl_rand(uint64_t *state)
+{
+	uint64_t x = *state ? *state : 0x9e3779b97f4a7c15ull;
+
+	x ^= x >> 12;
+	x ^= x << 25;
+	x ^= x >> 27;
+	*state = x;
+	return x * 0x2545f4914f6cdd1dull;
+}

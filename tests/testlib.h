@@ -57,11 +57,63 @@ int64_t tl_hub_stat(const char *query_ep, const char *counter);
  * Returns the last value seen. */
 int64_t tl_wait_records(const char *query_ep, const char *store, int64_t want, int timeout_ms);
 
+/* Submits n sales of amount_fen each, receipts "<prefix>-<first_no + i>", in
+ * one request. seqs (n entries, may be NULL) as tl_submit fills them.
+ * Returns how many were accepted, or -1 when the agent did not answer. */
+int tl_submit_sales(const char *local, size_t n, int64_t amount_fen, const char *prefix,
+	uint64_t first_no, uint64_t *seqs, int timeout_ms);
+
+/* Polls the agent until the hub has acknowledged everything it holds
+ * (acked_seq == last_seq). Returns last_seq, or -1 when timeout_ms passed. */
+int64_t tl_wait_drained(const char *local, int timeout_ms);
+
 /* Runs a command line via /bin/sh; returns its exit status. */
 int tl_sh(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
 /* Runs each test in its own TCase (own timeout, forked); returns the exit
  * status for main: 1 when any test failed. */
 int tl_run(const char *name, const TTest *const *tests, size_t n, double timeout_s);
+
+/* ---- A test peer on the hub's link ROUTER (added for test_protocol and
+ * test_malformed). A DEALER in a context of its own, made inside the test
+ * (contexts must not cross check's fork). ---- */
+struct tl_link {
+	void *ctx, *sock;
+	uint64_t resend_from;      /* last Resend seen while waiting for something else */
+	int resends;
+};
+
+void tl_link_open(struct tl_link *l, const char *hub_listen);
+void tl_link_close(struct tl_link *l);
+/* Sends bytes as one frame, or as `frames` equal parts (a multi-frame message). */
+void tl_link_send_raw(struct tl_link *l, const void *buf, size_t len, int frames);
+/* Sends m; sets proto_version = 1 unless m->has_proto_version is already set. */
+void tl_link_send(struct tl_link *l, Storesync__LinkMessage *m);
+/* The next message from the hub, or NULL when none arrives within timeout_ms. */
+Storesync__LinkMessage *tl_link_recv(struct tl_link *l, int timeout_ms);
+/* Waits for a message of kind (free with storesync__link_message__free_unpacked).
+ * Heartbeats are skipped and Resends remembered in l when kind is not Resend;
+ * any other message fails the test (an Error with its code and reason). */
+Storesync__LinkMessage *tl_link_expect(struct tl_link *l, Storesync__LinkMessage__KindCase kind,
+	int timeout_ms);
+/* Says Hello for (store, epoch); returns Welcome.high_water_seq. */
+uint64_t tl_link_hello(struct tl_link *l, const char *store, uint64_t epoch);
+/* Sends Batch{store, epoch, first_seq, n sales}: record seq s is a one-line
+ * sale of amount(s) fen with receipt "R-<s>". Does not wait for the Ack. */
+void tl_link_batch(struct tl_link *l, const char *store, uint64_t epoch, uint64_t first_seq,
+	size_t n, int64_t (*amount)(uint64_t seq));
+/* Waits for the next Ack and returns its through_seq. */
+uint64_t tl_link_ack(struct tl_link *l);
+/* Waits for an Error, checks its code and that it has a reason. */
+void tl_link_expect_error(struct tl_link *l, Storesync__ErrorCode code);
+
+/* Sends raw bytes to a local (agent) endpoint from a REQ socket and returns
+ * the reply, or NULL when none came within timeout_ms. */
+Storesync__LocalReply *tl_local_raw(const char *ep, const void *buf, size_t len, int timeout_ms);
+
+/* 1 while pid runs (not exited, not reaped). */
+int tl_alive(pid_t pid);
+/* Deterministic PRNG for the tests (xorshift64*), seeded by the caller. */
+uint64_t tl_rand(uint64_t *state);
 
 #endif

@@ -252,6 +252,7 @@ static int cmd_status(struct ctl *c)
 	Storesync__LocalRequest req = STORESYNC__LOCAL_REQUEST__INIT;
 	Storesync__StatusRequest st = STORESYNC__STATUS_REQUEST__INIT;
 	Storesync__LocalReply *reply;
+	char epoch[20];
 	json_t *doc;
 
 	if (connect_agent(c) != 0) {
@@ -268,6 +269,9 @@ static int cmd_status(struct ctl *c)
 		return 1;
 	}
 	doc = ss_json_from_message(&reply->status->base);
+	/* The epoch is an identifier, shown as hqctl shows it: 16 hex digits. */
+	snprintf(epoch, sizeof epoch, "%016" PRIx64, reply->status->epoch);
+	json_object_set_new(doc, "epoch", json_string(epoch));
 	if (c->json) {
 		json_dumpf(doc, stdout, JSON_INDENT(2));
 		putchar('\n');

@@ -1,0 +1,21 @@
+#!/bin/sh
+# Installs the store agent on this machine (run as root from a built tree):
+#   deploy/install-store.sh STORE_ID HUB_ENDPOINT
+# Copies the binaries to /usr/local/bin, writes /etc/storesync/agent.ini,
+# and enables the systemd unit. Re-running upgrades the binaries and keeps
+# the data directory (and so the store's epoch and its buffered records).
+set -eu
+[ $# -eq 2 ] || { echo "usage: $0 STORE_ID HUB_ENDPOINT" >&2; exit 2; }
+top=$(cd "$(dirname "$0")/.." && pwd)
+bin=${BUILD_DIR:-$top/build}
+[ -x "$bin/store-agent" ] || { echo "$0: build first (deploy/build.sh)" >&2; exit 1; }
+install -m 0755 "$bin/store-agent" "$bin/storectl" /usr/local/bin/
+mkdir -p /etc/storesync
+if [ ! -e /etc/storesync/agent.ini ]; then
+	sed -e "s|^store_id = .*|store_id = $1|" -e "s|^hub = .*|hub = $2|" \
+		"$top/deploy/agent.ini" >/etc/storesync/agent.ini
+fi
+install -m 0644 "$top/deploy/store-agent.service" /etc/systemd/system/
+systemctl daemon-reload
+systemctl enable --now store-agent
+echo "store-agent for $1 installed; check it with: storectl status"
