@@ -41,6 +41,15 @@ struct hub {
 	MDB_dbi events;            /* store_id '\0' epoch(BE) seq(BE) -> packed Record */
 	MDB_dbi stores;            /* store_id -> packed StoreState */
 	MDB_dbi epochs;            /* store_id '\0' epoch(BE) -> high-water seq (BE) */
+	/* Views (hub_views_*.c) and their time-ordered indexes (hub_stale.c). */
+	MDB_dbi sales;             /* store_id '\0' day(u32 BE) -> SalesDay */
+	MDB_dbi inventory;         /* store_id '\0' sku -> InventoryItem */
+	MDB_dbi cases;             /* case_no -> CaseView */
+	MDB_dbi accounts;          /* account -> AccountView */
+	MDB_dbi case_due;          /* deadline_ms(BE) kind(1) case_no -> "" : open deadlines */
+	MDB_dbi account_due;       /* since_ms(BE) account -> "" : accounts with balance > 0 */
+	MDB_dbi store_seen;        /* last_seen_ms(BE) store_id -> "" */
+	MDB_dbi policy;            /* name -> PolicyValue */
 	void *zctx;
 	void *router;
 	void *query_sock;          /* owned by the query thread once it runs */
@@ -60,6 +69,63 @@ void ingest_free_peers(struct hub *h);
 int query_start(struct hub *h, char *err, size_t errlen);
 void query_stop(struct hub *h);
 
+/* hub_policy: the numbers the manuals fix, with DOMAIN.md's defaults. */
+struct hub_policy {
+	int64_t stale_account_days;
+	int64_t store_silence_minutes;
+	int64_t first_response_hours;
+	int64_t investigation_days;
+	int64_t emergency_response_minutes;
+};
+
+/* Writes the defaults for every policy not yet in the database. */
+int hub_policy_seed(struct hub *h, MDB_txn *txn);
+/* Reads the policy in force. Missing values keep their defaults. */
+int hub_policy_load(struct hub *h, MDB_txn *txn, struct hub_policy *p);
+/* Name/value pairs of the policy, in a fixed order, for `hqctl policy show`. */
+size_t hub_policy_names(const char *const **names);
+int64_t hub_policy_get(const struct hub_policy *p, size_t i);
+
+/* hub_views: the effect of one valid record on every view, in the ingest
+ * transaction. `day` is the record's local business day. */
+struct hub_view_ctx {
+	struct hub *h;
+	MDB_txn *txn;
+	const char *store_id;
+	const struct hub_policy *policy;
+	const Storesync__Record *r;
+	int32_t day;
+};
+
+int32_t hub_business_day(const Storesync__Record *r);
+/* Keys shared by writers and queries. */
+size_t hub_key_store_day(uint8_t *key, const char *store_id, int32_t day);
+size_t hub_key_store_sku(uint8_t *key, const char *store_id, const char *sku);
+int64_t hub_account_balance(const Storesync__AccountView *a);
+/* Time an account's staleness counts from (-1: balance not positive). */
+int64_t hub_account_since_ms(const Storesync__AccountView *a);
+int hub_views_apply(struct hub_view_ctx *v);
+int hub_views_sales(struct hub_view_ctx *v);
+int hub_views_inventory(struct hub_view_ctx *v);
+int hub_views_cases(struct hub_view_ctx *v);
+int hub_views_accounts(struct hub_view_ctx *v);
+/* A complaint_progress for a case this hub never registered: refused, with
+ * a reason, by hub_views_cases; it reports it through this code. */
+#define HUB_VIEW_REFUSED (-50)
+
+/* Reads key's message into a fresh struct (initialised empty when absent);
+ * NULL on a storage error (*rc set). Free with protobuf_c_message_free_unpacked. */
+ProtobufCMessage *hub_view_get(MDB_txn *txn, MDB_dbi dbi, const void *key, size_t klen,
+	const ProtobufCMessageDescriptor *desc, int *rc);
+int hub_view_put(MDB_txn *txn, MDB_dbi dbi, const void *key, size_t klen,
+	const ProtobufCMessage *msg);
+
+/* hub_stale: time-ordered indexes. An entry is (time_ms BE, id); moving an
+ * item deletes its old entry and writes the new one, so a scan from 0 to a
+ * cut-off visits exactly the items older than it. */
+int hub_stale_index_set(MDB_txn *txn, MDB_dbi dbi, int64_t old_ms, int64_t new_ms,
+	const void *id, size_t idlen);
+
 /* hub_store: state of one store inside a write transaction. */
 struct hub_store {
 	char store_id[33];
@@ -67,6 +133,7 @@ struct hub_store {
 	uint64_t epoch;                /* epoch being applied */
 	uint64_t hw;                   /* high-water seq of that epoch */
 	int dirty;
+	int64_t seen_indexed_ms;       /* last_seen_ms as in the silence index */
 	uint64_t applied_now, refused_now; /* this transaction's counts, for stats */
 };
 
@@ -80,7 +147,7 @@ void hub_store_release(struct hub_store *s);
 /* Stores record seq (== s->hw + 1) and applies its effect; advances hw.
  * An invalid record is kept, counted as refused, and has no effect. */
 int hub_store_apply(struct hub *h, MDB_txn *txn, struct hub_store *s, Storesync__Record *r,
-	int64_t now_ms);
+	int64_t now_ms, const struct hub_policy *policy);
 void hub_store_heartbeat(struct hub_store *s, const Storesync__Heartbeat *hb);
 
 #endif

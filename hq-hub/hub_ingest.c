@@ -53,6 +53,7 @@ struct hub_group {
 	size_t n_stores;
 	int64_t now_ms;
 	uint64_t duplicates, gaps;
+	struct hub_policy policy;  /* in force for this transaction */
 };
 
 static struct hub_peer *peer_get(struct hub *h, zmq_msg_t *id)
@@ -279,7 +280,7 @@ static int apply_batch(struct hub *h, MDB_txn *txn, struct hub_group *g, struct 
 			g->gaps++;
 			break;
 		}
-		if ((rc = hub_store_apply(h, txn, s, b->records[i], g->now_ms)) != 0)
+		if ((rc = hub_store_apply(h, txn, s, b->records[i], g->now_ms, &g->policy)) != 0)
 			return rc;
 	}
 	return 0;
@@ -302,6 +303,7 @@ static int group_body(MDB_txn *txn, void *arg)
 	int rc = 0;
 
 	group_reset_stores(g);
+	rc = hub_policy_load(h, txn, &g->policy);
 	for (size_t i = 0; i < g->n && rc == 0; i++) {
 		struct group_item *it = &g->items[i];
 		struct hub_store *s;

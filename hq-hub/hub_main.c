@@ -127,21 +127,6 @@ static int parse_args(int argc, char **argv, struct hub_config *c)
 	return rc;
 }
 
-int hub_open_db(struct hub *h, char *err, size_t errlen)
-{
-	size_t initial = h->cfg.budget_bytes < (1LL << 30) ? (size_t)h->cfg.budget_bytes : (1u << 30);
-	int rc = ss_lmdb_open(&h->db, h->cfg.data_dir, 8, initial, (size_t)h->cfg.budget_bytes,
-		err, errlen);
-
-	if (rc == 0)
-		rc = ss_lmdb_dbi(&h->db, "events", 0, &h->events, err, errlen);
-	if (rc == 0)
-		rc = ss_lmdb_dbi(&h->db, "stores", 0, &h->stores, err, errlen);
-	if (rc == 0)
-		rc = ss_lmdb_dbi(&h->db, "epochs", 0, &h->epochs, err, errlen);
-	return rc;
-}
-
 static int open_router(struct hub *h, char *err, size_t errlen)
 {
 	h->router = ss_link_socket(h->zctx, ZMQ_ROUTER, (int)h->cfg.heartbeat_ms, err, errlen);

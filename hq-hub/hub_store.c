@@ -61,6 +61,7 @@ int hub_store_load(struct hub *h, MDB_txn *txn, const char *store_id, uint64_t e
 		s->state->store_id = strdup(store_id);
 		s->dirty = 1;
 	}
+	s->seen_indexed_ms = s->state->has_last_seen_ms ? s->state->last_seen_ms : -1;
 	return load_hw(h, txn, s);
 }
 
@@ -93,6 +94,14 @@ int hub_store_save(struct hub *h, MDB_txn *txn, struct hub_store *s)
 	if (rc != 0)
 		return rc;
 	storesync__store_state__pack(s->state, d.mv_data);
+	/* The silence index follows last_seen_ms in the same transaction. */
+	if (s->state->has_last_seen_ms) {
+		rc = hub_stale_index_set(txn, h->store_seen, s->seen_indexed_ms,
+			s->state->last_seen_ms, s->store_id, strlen(s->store_id));
+		if (rc != 0)
+			return rc;
+		s->seen_indexed_ms = s->state->last_seen_ms;
+	}
 	ss_be64_put(hw, s->hw);
 	rc = mdb_put(txn, h->epochs, &ek, &ed, 0);
 	if (rc == 0)
@@ -122,9 +131,18 @@ static int put_event(struct hub *h, MDB_txn *txn, struct hub_store *s, Storesync
 	return rc;
 }
 
-int hub_store_apply(struct hub *h, MDB_txn *txn, struct hub_store *s, Storesync__Record *r,
-	int64_t now_ms)
+static void refuse_record(struct hub_store *s, const Storesync__Record *r, const char *reason)
 {
+	s->state->refused++;
+	s->state->has_refused = 1;
+	s->refused_now++;
+	ss_warn("store %s seq %llu refused: %s", s->store_id, (unsigned long long)r->seq, reason);
+}
+
+int hub_store_apply(struct hub *h, MDB_txn *txn, struct hub_store *s, Storesync__Record *r,
+	int64_t now_ms, const struct hub_policy *policy)
+{
+	struct hub_view_ctx v = { h, txn, s->store_id, policy, r, 0 };
 	char reason[256];
 	int rc;
 
@@ -138,13 +156,16 @@ int hub_store_apply(struct hub *h, MDB_txn *txn, struct hub_store *s, Storesync_
 	 * broken or hostile agent. It stays in the log for audit, moves the
 	 * high-water mark (so the stream does not stall), and has no effect. */
 	if (ss_validate_record(r, s->store_id, now_ms, reason, sizeof reason) != 0) {
-		s->state->refused++;
-		s->state->has_refused = 1;
-		s->refused_now++;
-		ss_warn("store %s seq %llu refused: %s", s->store_id, (unsigned long long)r->seq,
-			reason);
+		refuse_record(s, r, reason);
 		return 0;
 	}
+	rc = hub_views_apply(&v);
+	if (rc == HUB_VIEW_REFUSED) {
+		refuse_record(s, r, "inconsistent with the views (see the line above)");
+		return 0;
+	}
+	if (rc != 0)
+		return rc;
 	s->state->records++;
 	s->state->has_records = 1;
 	s->state->amount_fen += ss_record_amount_fen(r);

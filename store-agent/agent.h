@@ -23,6 +23,9 @@ struct agent_config {
 	int64_t window_batches; /* unacknowledged batches in flight */
 	int64_t ack_timeout_ms; /* resend from the last ack after this long */
 	int64_t heartbeat_ms;
+	char utc_offset[16];    /* "auto" (the system's zone) or minutes east of UTC */
+	int auto_offset;        /* derived: 1 when "auto" */
+	int32_t utc_offset_min; /* derived: the fixed offset otherwise */
 };
 
 /* The LMDB outbox: records keyed by seq, plus meta (epoch, store, acked). */

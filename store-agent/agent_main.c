@@ -42,13 +42,16 @@ static void usage(FILE *out)
 		"      --window N           unacknowledged batches in flight (default 8)\n"
 		"      --ack-timeout-ms N   resend after N ms without ack (default 5000)\n"
 		"      --heartbeat-ms N     heartbeat interval (default 2000)\n"
+		"      --utc-offset MIN|auto  the store's offset from UTC in minutes, for its\n"
+		"                           business day (default auto: the system time zone)\n"
 		"  -v, --verbose            debug logging\n"
 		"  -h, --help               this text\n");
 }
 
-enum { OPT_BUDGET = 256, OPT_RETENTION, OPT_BATCH, OPT_WINDOW, OPT_ACK_TIMEOUT, OPT_HEARTBEAT };
+enum { OPT_BUDGET = 256, OPT_RETENTION, OPT_BATCH, OPT_WINDOW, OPT_ACK_TIMEOUT, OPT_HEARTBEAT,
+	OPT_UTC_OFFSET };
 
-#define N_CONFIG_ITEMS 11
+#define N_CONFIG_ITEMS 12
 
 /* Every setting, by its INI name; flags use the same table. */
 static void config_items(struct agent_config *c, struct ss_config_item *items)
@@ -64,6 +67,7 @@ static void config_items(struct agent_config *c, struct ss_config_item *items)
 		{ "agent", "window", SS_CFG_INT64, &c->window_batches, 0, 1, 1024 },
 		{ "agent", "ack_timeout_ms", SS_CFG_INT64, &c->ack_timeout_ms, 0, 100, 3600000 },
 		{ "agent", "heartbeat_ms", SS_CFG_INT64, &c->heartbeat_ms, 0, 100, 600000 },
+		{ "agent", "utc_offset", SS_CFG_STRING, c->utc_offset, sizeof c->utc_offset, 0, 0 },
 		{ 0 },
 	};
 
@@ -78,6 +82,24 @@ static const struct ss_config_item *find_item(const struct ss_config_item *items
 	return NULL;
 }
 
+static int parse_offset(struct agent_config *c)
+{
+	char *end;
+	long v;
+
+	c->auto_offset = strcmp(c->utc_offset, "auto") == 0;
+	if (c->auto_offset)
+		return 0;
+	v = strtol(c->utc_offset, &end, 10);
+	if (end == c->utc_offset || *end || v < -18 * 60 || v > 18 * 60) {
+		fprintf(stderr, "store-agent: utc_offset: \"%s\" must be auto or minutes in -1080..1080\n",
+			c->utc_offset);
+		return 2;
+	}
+	c->utc_offset_min = (int32_t)v;
+	return 0;
+}
+
 /* Returns 0 to run, 1 after --help, 2 on a usage error (message printed). */
 static int parse_args(int argc, char **argv, struct agent_config *c, int *verbose)
 {
@@ -89,11 +111,13 @@ static int parse_args(int argc, char **argv, struct agent_config *c, int *verbos
 		{ "batch", required_argument, 0, OPT_BATCH }, { "window", required_argument, 0, OPT_WINDOW },
 		{ "ack-timeout-ms", required_argument, 0, OPT_ACK_TIMEOUT },
 		{ "heartbeat-ms", required_argument, 0, OPT_HEARTBEAT },
+		{ "utc-offset", required_argument, 0, OPT_UTC_OFFSET },
 		{ "verbose", no_argument, 0, 'v' }, { "help", no_argument, 0, 'h' }, { 0, 0, 0, 0 },
 	};
 	static const char *names[] = { [OPT_BUDGET - 256] = "budget", [OPT_RETENTION - 256] = "retention_days",
 		[OPT_BATCH - 256] = "batch", [OPT_WINDOW - 256] = "window",
-		[OPT_ACK_TIMEOUT - 256] = "ack_timeout_ms", [OPT_HEARTBEAT - 256] = "heartbeat_ms" };
+		[OPT_ACK_TIMEOUT - 256] = "ack_timeout_ms", [OPT_HEARTBEAT - 256] = "heartbeat_ms",
+		[OPT_UTC_OFFSET - 256] = "utc_offset" };
 	struct ss_config_item items[N_CONFIG_ITEMS];
 	char err[512];
 	int o;
@@ -124,7 +148,7 @@ static int parse_args(int argc, char **argv, struct agent_config *c, int *verbos
 		case 'v': *verbose = 1; break;
 		case 'h': usage(stdout); return 1;
 		default:
-			if (o >= OPT_BUDGET && o <= OPT_HEARTBEAT) {
+			if (o >= OPT_BUDGET && o <= OPT_UTC_OFFSET) {
 				key = names[o - 256];
 				break;
 			}
@@ -145,7 +169,7 @@ static int parse_args(int argc, char **argv, struct agent_config *c, int *verbos
 		return 2;
 	}
 	c->retention_ms = c->retention_days * 24 * 3600 * 1000;
-	return 0;
+	return parse_offset(c);
 }
 
 static int open_local(struct agent *a, char *err, size_t errlen)
@@ -200,7 +224,7 @@ int main(int argc, char **argv)
 		.data_dir = "/var/lib/storesync/agent", .hub = "tcp://127.0.0.1:7701",
 		.local = "ipc:///run/storesync/agent.sock", .budget_bytes = 1LL << 30, .retention_days = 7,
 		.batch_records = 2000, .window_batches = 8, .ack_timeout_ms = 5000,
-		.heartbeat_ms = 2000 } };
+		.heartbeat_ms = 2000, .utc_offset = "auto" } };
 	char err[512];
 	int verbose = 0, rc = parse_args(argc, argv, &a.cfg, &verbose);
 

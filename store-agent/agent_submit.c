@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "agent.h"
 #include "ss_link.h"
@@ -84,6 +85,18 @@ static int read_request(struct agent *a, struct pending *p)
 	return 0;
 }
 
+/* The store's offset from UTC at t: fixed by configuration, or the system
+ * zone's (which follows daylight saving). */
+static int32_t offset_at(const struct agent *a, int64_t t_ms)
+{
+	time_t t = (time_t)(t_ms / 1000);
+	struct tm tm;
+
+	if (!a->cfg.auto_offset || !localtime_r(&t, &tm))
+		return a->cfg.utc_offset_min;
+	return (int32_t)(tm.tm_gmtoff / 60);
+}
+
 static int collect_records(struct agent *a, struct submit_round *r, struct pending *p)
 {
 	Storesync__SubmitRequest *sub = p->req->submit;
@@ -104,7 +117,10 @@ static int collect_records(struct agent *a, struct submit_round *r, struct pendi
 		if (ss_validate_record(s->record, a->outbox.store_id, now_ms, reason, sizeof reason) != 0) {
 			p->reasons[i] = strdup(reason);
 			s->record = NULL;
+			continue;
 		}
+		s->record->utc_offset_min = offset_at(a, s->record->time_ms);
+		s->record->has_utc_offset_min = 1;
 	}
 	return 0;
 }

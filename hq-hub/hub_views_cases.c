@@ -1,0 +1,157 @@
+/* hub_views_cases: complaint cases, keyed by case number
+ * (<store>-<YYYYMM>-<serial>, so one store writes each key).
+ *
+ * Deadlines are computed once, at registration, from the policy in force
+ * then (first response: first_response_hours, or emergency_response_minutes
+ * for emergencies; investigation report: investigation_days), and stored in
+ * the case. Each open deadline also has an entry in the case_due index,
+ * ordered by time; the step that meets it removes the entry. Overdue cases
+ * are therefore the index entries before now: found at the cost of the
+ * overdue ones, not of all cases. */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "hub.h"
+#include "ss_log.h"
+
+#define DUE_RESPOND 'R'
+#define DUE_REPORT 'I'
+
+static int due_set(struct hub_view_ctx *v, char kind, const char *case_no, int64_t old_ms,
+	int64_t new_ms)
+{
+	char id[80];
+	size_t n = strlen(case_no);
+
+	if (n + 1 > sizeof id)
+		return EINVAL;
+	id[0] = kind;
+	memcpy(id + 1, case_no, n);
+	return hub_stale_index_set(v->txn, v->h->case_due, old_ms, new_ms, id, n + 1);
+}
+
+static int put_case(struct hub_view_ctx *v, Storesync__CaseView *c)
+{
+	return hub_view_put(v->txn, v->h->cases, c->case_no, strlen(c->case_no), &c->base);
+}
+
+static int register_case(struct hub_view_ctx *v, Storesync__CaseView *c)
+{
+	const Storesync__Complaint *in = v->r->complaint;
+	const struct hub_policy *p = v->policy;
+	int emergency = in->severity == STORESYNC__SEVERITY__SEVERITY_EMERGENCY;
+	int rc;
+
+	c->case_no = strdup(in->case_no);
+	c->store_id = strdup(v->store_id);
+	c->customer = strdup(in->customer ? in->customer : "");
+	c->state = STORESYNC__CASE_STATE__CASE_OPEN;
+	c->has_state = 1;
+	c->channel = in->channel;
+	c->has_channel = 1;
+	c->category = in->category;
+	c->has_category = 1;
+	c->severity = in->severity;
+	c->has_severity = 1;
+	c->registered_ms = v->r->time_ms;
+	c->has_registered_ms = 1;
+	c->respond_by_ms = v->r->time_ms + (emergency ? p->emergency_response_minutes * 60000
+		: p->first_response_hours * 3600000);
+	c->has_respond_by_ms = 1;
+	c->report_by_ms = v->r->time_ms + p->investigation_days * 86400000;
+	c->has_report_by_ms = 1;
+	rc = due_set(v, DUE_RESPOND, c->case_no, -1, c->respond_by_ms);
+	if (rc == 0)
+		rc = due_set(v, DUE_REPORT, c->case_no, -1, c->report_by_ms);
+	return rc ? rc : put_case(v, c);
+}
+
+/* Marks the first response as done at t (once). */
+static int responded(struct hub_view_ctx *v, Storesync__CaseView *c, int64_t t)
+{
+	if (c->responded_ms)
+		return 0;
+	c->responded_ms = t;
+	c->has_responded_ms = 1;
+	c->responded_late = t > c->respond_by_ms;
+	c->has_responded_late = 1;
+	return due_set(v, DUE_RESPOND, c->case_no, c->respond_by_ms, -1);
+}
+
+/* Marks the investigation report as done at t (once). */
+static int reported(struct hub_view_ctx *v, Storesync__CaseView *c, int64_t t)
+{
+	int rc = responded(v, c, t);
+
+	if (rc || c->investigated_ms)
+		return rc;
+	c->investigated_ms = t;
+	c->has_investigated_ms = 1;
+	c->reported_late = t > c->report_by_ms;
+	c->has_reported_late = 1;
+	return due_set(v, DUE_REPORT, c->case_no, c->report_by_ms, -1);
+}
+
+static int progress(struct hub_view_ctx *v, Storesync__CaseView *c)
+{
+	const Storesync__ComplaintProgress *in = v->r->complaint_progress;
+	int64_t t = v->r->time_ms;
+	Storesync__CaseState next = c->state;
+	int rc = 0;
+
+	switch (in->step) {
+	case STORESYNC__PROGRESS_STEP__STEP_RESPONDED:
+		rc = responded(v, c, t);
+		next = STORESYNC__CASE_STATE__CASE_RESPONDED;
+		break;
+	case STORESYNC__PROGRESS_STEP__STEP_INVESTIGATED:
+		rc = reported(v, c, t);
+		next = STORESYNC__CASE_STATE__CASE_INVESTIGATING;
+		break;
+	case STORESYNC__PROGRESS_STEP__STEP_RESOLVED:
+		rc = reported(v, c, t);
+		c->resolved_ms = t;
+		c->has_resolved_ms = 1;
+		c->resolution = in->resolution;
+		c->has_resolution = 1;
+		next = STORESYNC__CASE_STATE__CASE_RESOLVED;
+		break;
+	default:  /* closed: nothing is due any more */
+		rc = reported(v, c, t);
+		c->closed_ms = t;
+		c->has_closed_ms = 1;
+		next = STORESYNC__CASE_STATE__CASE_CLOSED;
+		break;
+	}
+	c->compensation_fen += in->amount_fen;
+	c->has_compensation_fen = 1;
+	/* A case never moves back (a late "responded" after "resolved"). */
+	if (next > c->state)
+		c->state = next;
+	return rc ? rc : put_case(v, c);
+}
+
+int hub_views_cases(struct hub_view_ctx *v)
+{
+	int is_new = v->r->body_case == STORESYNC__RECORD__BODY_COMPLAINT;
+	const char *no = is_new ? v->r->complaint->case_no : v->r->complaint_progress->case_no;
+	Storesync__CaseView *c;
+	int rc;
+
+	c = (Storesync__CaseView *)hub_view_get(v->txn, v->h->cases, no, strlen(no),
+		&storesync__case_view__descriptor, &rc);
+	if (!c)
+		return rc;
+	if (is_new && c->case_no) {
+		ss_warn("store %s: case %s registered twice; the second is refused", v->store_id, no);
+		rc = HUB_VIEW_REFUSED;
+	} else if (!is_new && !c->case_no) {
+		ss_warn("store %s: progress for unknown case %s refused", v->store_id, no);
+		rc = HUB_VIEW_REFUSED;
+	} else {
+		rc = is_new ? register_case(v, c) : progress(v, c);
+	}
+	storesync__case_view__free_unpacked(c, NULL);
+	return rc;
+}
