@@ -3,6 +3,8 @@
 #include "ss_time.h"
 
 #include <errno.h>
+#include <stdlib.h>
+#include <string.h>
 #include <time.h>
 
 static int64_t time_offset_ms;
@@ -36,4 +38,62 @@ void ss_sleep_ms(int64_t ms)
 
 	while (nanosleep(&ts, &ts) != 0 && errno == EINTR)
 		;
+}
+
+int ss_time_parse_day(const char *text, int32_t *day)
+{
+	struct tm tm = { 0 };
+	const char *end = strptime(text, "%Y-%m-%d", &tm);
+
+	if (!end || *end)
+		return -1;
+	*day = (int32_t)(timegm(&tm) / 86400);
+	return 0;
+}
+
+int ss_time_parse(const char *text, int64_t *ms)
+{
+	static const char *const formats[] = { "%Y-%m-%dT%H:%M:%S", "%Y-%m-%dT%H:%M",
+		"%Y-%m-%d" };
+	char *end;
+	long long v = strtoll(text, &end, 10);
+
+	if (end != text && *end == '\0') {
+		*ms = v;
+		return 0;
+	}
+	for (size_t i = 0; i < sizeof formats / sizeof formats[0]; i++) {
+		struct tm tm = { 0 };
+		const char *rest = strptime(text, formats[i], &tm);
+
+		if (rest && (*rest == '\0' || strcmp(rest, "Z") == 0)) {
+			*ms = (int64_t)timegm(&tm) * 1000;
+			return 0;
+		}
+	}
+	return -1;
+}
+
+static void format_day(int32_t day, const char *fmt, char *buf, size_t len)
+{
+	time_t t = (time_t)day * 86400;
+	struct tm tm;
+
+	gmtime_r(&t, &tm);
+	strftime(buf, len, fmt, &tm);
+}
+
+void ss_time_format_day(int32_t day, char *buf, size_t len)
+{
+	format_day(day, "%Y-%m-%d", buf, len);
+}
+
+void ss_time_format_week(int32_t day, char *buf, size_t len)
+{
+	format_day(day, "%G-W%V", buf, len);
+}
+
+void ss_time_format_month(int32_t day, char *buf, size_t len)
+{
+	format_day(day, "%Y-%m", buf, len);
 }

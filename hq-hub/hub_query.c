@@ -5,28 +5,20 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "hub.h"
+#include "hub_query.h"
 #include "ss_link.h"
 #include "ss_time.h"
 
 #define MAX_QUERY_BYTES (64u * 1024u)
 
-/* A reply under construction: cells are allocated and freed with it. */
-struct table {
-	Storesync__QueryReply reply;
-	size_t cap_rows;
-};
-
-static void table_init(struct table *t, const char *const *columns, size_t n)
+void table_init(struct table *t, const char *const *columns, size_t n)
 {
-	memset(t, 0, sizeof *t);
-	storesync__query_reply__init(&t->reply);
 	t->reply.columns = calloc(n, sizeof(char *));
 	for (size_t i = 0; t->reply.columns && i < n; i++)
 		t->reply.columns[t->reply.n_columns++] = strdup(columns[i]);
 }
 
-static Storesync__Row *table_row(struct table *t)
+Storesync__Row *table_row(struct table *t)
 {
 	Storesync__Row *row;
 
@@ -48,7 +40,7 @@ static Storesync__Row *table_row(struct table *t)
 	return row;
 }
 
-static void cell_int(Storesync__Row *row, int64_t v)
+void cell_int(Storesync__Row *row, int64_t v)
 {
 	Storesync__Cell *c = calloc(1, sizeof *c);
 
@@ -60,7 +52,7 @@ static void cell_int(Storesync__Row *row, int64_t v)
 	row->cells[row->n_cells++] = c;
 }
 
-static void cell_str(Storesync__Row *row, const char *s)
+void cell_str(Storesync__Row *row, const char *s)
 {
 	Storesync__Cell *c = calloc(1, sizeof *c);
 
@@ -72,12 +64,18 @@ static void cell_str(Storesync__Row *row, const char *s)
 	row->cells[row->n_cells++] = c;
 }
 
-static void query_stores(struct hub *h, MDB_txn *txn, struct table *t)
+void table_fail(struct table *t, const char *reason)
+{
+	free(t->reply.error);
+	t->reply.error = strdup(reason);
+}
+
+void query_stores(struct hub *h, MDB_txn *txn, const struct query_args *a, struct table *t)
 {
 	static const char *const cols[] = { "store_id", "epoch", "high_water_seq", "records",
 		"amount_fen", "refused", "backlog", "oldest_unsent_age_ms", "last_seen_ms",
 		"silent_ms", "disk_free_bytes", "agent_version" };
-	int64_t now = ss_now_ms();
+	int64_t now = a->at_ms;
 	MDB_cursor *cur;
 	MDB_val k, d;
 	char epoch[20];
@@ -90,7 +88,7 @@ static void query_stores(struct hub *h, MDB_txn *txn, struct table *t)
 
 		if (!s)
 			continue;
-		if ((row = table_row(t)) != NULL) {
+		if ((!a->store || strcmp(a->store, s->store_id) == 0) && (row = table_row(t)) != NULL) {
 			snprintf(epoch, sizeof epoch, "%016llx", (unsigned long long)s->epoch);
 			cell_str(row, s->store_id);
 			cell_str(row, epoch);
@@ -136,27 +134,98 @@ static void query_stats(struct hub *h, struct table *t)
 	}
 }
 
+static const struct {
+	const char *what;
+	query_fn fn;
+	int needs_txn;
+} queries[] = {
+	{ "stores", query_stores, 1 }, { "sales", query_sales, 1 },
+	{ "inventory", query_inventory, 1 }, { "complaints", query_complaints, 1 },
+	{ "accounts", query_accounts, 1 }, { "stale", query_stale, 1 },
+	{ "policy", query_policy, 1 }, { "dump", query_dump, 1 },
+};
+
+static int parse_day_param(const char *v, int32_t *day, char *err, size_t errlen, const char *k)
+{
+	if (ss_time_parse_day(v, day) == 0)
+		return 0;
+	snprintf(err, errlen, "%s: \"%s\" is not a day (YYYY-MM-DD)", k, v);
+	return -1;
+}
+
+/* Params to typed arguments; -1 with a reason for an unknown or bad one. */
+static int parse_args(const Storesync__QueryRequest *q, struct query_args *a, char *err,
+	size_t errlen)
+{
+	*a = (struct query_args){ .from_day = INT32_MIN, .to_day = INT32_MAX, .below = INT64_MAX,
+		.at_ms = ss_now_ms() };
+	for (size_t i = 0; i < q->n_params; i++) {
+		const char *k = q->params[i]->key, *v = q->params[i]->value ? q->params[i]->value : "";
+		char *end;
+		int rc = 0;
+
+		if (!k) {
+			rc = -1;
+		} else if (strcmp(k, "store") == 0) {
+			a->store = v;
+		} else if (strcmp(k, "sku") == 0) {
+			a->sku = v;
+		} else if (strcmp(k, "state") == 0) {
+			a->state = v;
+		} else if (strcmp(k, "by") == 0) {
+			a->by = v;
+			rc = strcmp(v, "day") && strcmp(v, "week") && strcmp(v, "month") ? -1 : 0;
+		} else if (strcmp(k, "from") == 0) {
+			rc = parse_day_param(v, &a->from_day, err, errlen, k);
+		} else if (strcmp(k, "to") == 0) {
+			rc = parse_day_param(v, &a->to_day, err, errlen, k);
+		} else if (strcmp(k, "below") == 0) {
+			a->below = strtoll(v, &end, 10);
+			rc = end == v || *end ? -1 : 0;
+		} else if (strcmp(k, "at") == 0) {
+			rc = ss_time_parse(v, &a->at_ms);
+		} else if (strcmp(k, "overdue") == 0) {
+			a->overdue = 1;
+		} else if (strcmp(k, "stale") == 0) {
+			a->stale = 1;
+		} else if (strcmp(k, "aging") == 0) {
+			a->aging = 1;
+		} else {
+			rc = -1;
+		}
+		if (rc != 0) {
+			if (!err[0])
+				snprintf(err, errlen, "bad parameter %s=\"%s\"", k ? k : "(none)", v);
+			return -1;
+		}
+	}
+	return 0;
+}
+
 static void answer(struct hub *h, const Storesync__QueryRequest *q, struct table *t)
 {
+	struct query_args a;
+	char err[256] = "";
 	MDB_txn *txn;
 
-	if (q->proto_version != SS_PROTO_VERSION) {
-		table_init(t, NULL, 0);
-		t->reply.error = strdup("unsupported proto_version (this hub speaks 1)");
-	} else if (q->what && strcmp(q->what, "stats") == 0) {
-		query_stats(h, t);
-	} else if (q->what && strcmp(q->what, "stores") == 0) {
-		if (ss_lmdb_read_begin(&h->db, &txn) != 0) {
-			table_init(t, NULL, 0);
-			t->reply.error = strdup("hub storage unavailable");
-			return;
-		}
-		query_stores(h, txn, t);
+	memset(t, 0, sizeof *t);
+	storesync__query_reply__init(&t->reply);
+	if (q->proto_version != SS_PROTO_VERSION)
+		return table_fail(t, "unsupported proto_version (this hub speaks 1)");
+	if (parse_args(q, &a, err, sizeof err) != 0)
+		return table_fail(t, err);
+	for (size_t i = 0; i < sizeof queries / sizeof queries[0]; i++) {
+		if (!q->what || strcmp(q->what, queries[i].what) != 0)
+			continue;
+		if (ss_lmdb_read_begin(&h->db, &txn) != 0)
+			return table_fail(t, "hub storage unavailable");
+		queries[i].fn(h, txn, &a, t);
 		ss_lmdb_read_end(&h->db, txn);
-	} else {
-		table_init(t, NULL, 0);
-		t->reply.error = strdup("unknown query");
+		return;
 	}
+	if (q->what && strcmp(q->what, "stats") == 0)
+		return query_stats(h, t);
+	table_fail(t, "unknown query");
 }
 
 /* Frees everything table_init/table_row/cell_* allocated. */
@@ -197,8 +266,9 @@ static void serve_one(struct hub *h, void *sock)
 		answer(h, q, &t);
 		storesync__query_request__free_unpacked(q, NULL);
 	} else {
-		table_init(&t, NULL, 0);
-		t.reply.error = strdup("malformed query");
+		memset(&t, 0, sizeof t);
+		storesync__query_reply__init(&t.reply);
+		table_fail(&t, "malformed query");
 		atomic_fetch_add(&h->stats.malformed, 1);
 	}
 	if (n >= 2) {

@@ -89,27 +89,3 @@ int hub_views_apply(struct hub_view_ctx *v)
 		return 0;
 	}
 }
-
-int hub_stale_index_set(MDB_txn *txn, MDB_dbi dbi, int64_t old_ms, int64_t new_ms,
-	const void *id, size_t idlen)
-{
-	uint8_t key[8 + 256];
-	MDB_val k = { 8 + idlen, key }, d = { 0, "" };
-	int rc;
-
-	if (idlen > 256)
-		return EINVAL;
-	memcpy(key + 8, id, idlen);
-	if (old_ms == new_ms)
-		return 0;
-	if (old_ms >= 0) {
-		ss_be64_put(key, (uint64_t)old_ms);
-		rc = mdb_del(txn, dbi, &k, NULL);
-		if (rc != 0 && rc != MDB_NOTFOUND)
-			return rc;
-	}
-	if (new_ms < 0)
-		return 0;
-	ss_be64_put(key, (uint64_t)new_ms);
-	return mdb_put(txn, dbi, &k, &d, 0);
-}

@@ -9,6 +9,7 @@
 #include "ss_link.h"
 #include "ss_proto.h"
 #include "ss_table.h"
+#include "ss_time.h"
 
 #define DEFAULT_HUB "tcp://127.0.0.1:7702"
 #define REPLY_TIMEOUT_MS 30000
@@ -16,20 +17,79 @@
 static void usage(FILE *out)
 {
 	fprintf(out,
-		"Usage: hqctl [--hub ENDPOINT] COMMAND [--json|--csv]\n"
+		"Usage: hqctl [--hub ENDPOINT] COMMAND [FILTERS] [--json|--csv] [--at TIME]\n"
 		"Ask the storesync hub (default query endpoint " DEFAULT_HUB ").\n\n"
 		"Commands:\n"
-		"  stores    every store: epoch, high-water seq, records applied, amount_fen,\n"
-		"            backlog and oldest unsent age reported, last seen, silence\n"
-		"  stats     hub counters: commits, duplicates, gaps, refused and malformed input\n\n"
+		"  stores      [--store S]   epoch, high-water seq, records, amount_fen, backlog,\n"
+		"                            last seen and silence of every store\n"
+		"  sales       [--store S] [--from DAY] [--to DAY] [--by day|week|month]\n"
+		"                            receipts, sales, refunds, net, by payment method\n"
+		"  inventory   [--store S] [--sku K] [--below N]\n"
+		"                            on hand per store and SKU, out-of-stock days\n"
+		"  complaints  [--store S] [--state open|responded|investigating|resolved|closed]\n"
+		"              [--overdue]   cases, deadlines, overdue flags\n"
+		"  accounts    [--store S] [--stale] [--aging]\n"
+		"                            receivables: balance, last payment, aging bucket\n"
+		"  stale       [--store S]   stale accounts, silent stores, overdue complaints,\n"
+		"                            each with its reason and age\n"
+		"  policy show               the policy values in force\n"
+		"  stats                     hub counters: duplicates, gaps, refused input\n"
+		"  dump                      every view as (view, key, value): equal hubs, equal dumps\n\n"
 		"Options:\n"
 		"  -H, --hub ENDPOINT   hub's query endpoint\n"
 		"      --json           one JSON document (an array of objects)\n"
 		"      --csv            CSV with a header line\n"
+		"      --at TIME        evaluate ages and deadlines at TIME (Unix ms or\n"
+		"                       YYYY-MM-DD[THH:MM[:SS]] UTC) instead of now\n"
+		"  DAY is YYYY-MM-DD (the store's local business day).\n"
 		"  -h, --help           this text\n");
 }
 
-static Storesync__QueryReply *ask(const char *hub, const char *what)
+/* Which filters each command takes. */
+static const struct command {
+	const char *name;
+	const char *filters;   /* space-separated option names */
+} commands[] = {
+	{ "stores", "store" }, { "sales", "store from to by" }, { "inventory", "store sku below" },
+	{ "complaints", "store state overdue" }, { "accounts", "store stale aging" },
+	{ "stale", "store" }, { "policy", "" }, { "stats", "" }, { "dump", "" },
+};
+
+static int allowed(const struct command *c, const char *opt)
+{
+	size_t n = strlen(opt);
+
+	for (const char *p = c->filters; (p = strstr(p, opt)) != NULL; p += n)
+		if ((p == c->filters || p[-1] == ' ') && (p[n] == ' ' || p[n] == '\0'))
+			return 1;
+	return !strcmp(opt, "at");
+}
+
+/* A filter's value is checked here too, so a typo is a usage error (2). */
+static int check_value(const char *opt, const char *v)
+{
+	int32_t day;
+	int64_t ms;
+	char *end;
+
+	if (!strcmp(opt, "from") || !strcmp(opt, "to"))
+		return ss_time_parse_day(v, &day);
+	if (!strcmp(opt, "at"))
+		return ss_time_parse(v, &ms);
+	if (!strcmp(opt, "by"))
+		return strcmp(v, "day") && strcmp(v, "week") && strcmp(v, "month") ? -1 : 0;
+	if (!strcmp(opt, "below")) {
+		(void)strtoll(v, &end, 10);
+		return end == v || *end ? -1 : 0;
+	}
+	if (!strcmp(opt, "state"))
+		return strcmp(v, "open") && strcmp(v, "responded") && strcmp(v, "investigating")
+			&& strcmp(v, "resolved") && strcmp(v, "closed") ? -1 : 0;
+	return 0;
+}
+
+static Storesync__QueryReply *ask(const char *hub, const char *what,
+	Storesync__QueryParam **params, size_t n_params)
 {
 	Storesync__QueryRequest req = STORESYNC__QUERY_REQUEST__INIT;
 	Storesync__QueryReply *reply = NULL;
@@ -47,6 +107,8 @@ static Storesync__QueryReply *ask(const char *hub, const char *what)
 	req.proto_version = SS_PROTO_VERSION;
 	req.has_proto_version = 1;
 	req.what = (char *)what;
+	req.params = params;
+	req.n_params = n_params;
 	zmq_msg_init(&m);
 	if (ss_proto_send(sock, &req.base, 0) != 0 || zmq_msg_recv(&m, sock, 0) < 0)
 		fprintf(stderr, "hqctl: no answer from the hub at %s\n", hub);
@@ -62,39 +124,73 @@ out:
 	return reply;
 }
 
+#define MAX_PARAMS 16
+
 int main(int argc, char **argv)
 {
 	static const struct option opts[] = {
 		{ "hub", required_argument, 0, 'H' }, { "json", no_argument, 0, 'j' },
-		{ "csv", no_argument, 0, 'C' }, { "help", no_argument, 0, 'h' }, { 0, 0, 0, 0 },
+		{ "csv", no_argument, 0, 'C' }, { "help", no_argument, 0, 'h' },
+		{ "store", required_argument, 0, 'p' }, { "sku", required_argument, 0, 'p' },
+		{ "from", required_argument, 0, 'p' }, { "to", required_argument, 0, 'p' },
+		{ "by", required_argument, 0, 'p' }, { "below", required_argument, 0, 'p' },
+		{ "state", required_argument, 0, 'p' }, { "at", required_argument, 0, 'p' },
+		{ "overdue", no_argument, 0, 'p' }, { "stale", no_argument, 0, 'p' },
+		{ "aging", no_argument, 0, 'p' }, { 0, 0, 0, 0 },
 	};
-	static const char *const commands[] = { "stores", "stats" };
+	Storesync__QueryParam pv[MAX_PARAMS], *pp[MAX_PARAMS];
 	enum ss_table_format fmt = SS_TABLE_TEXT;
-	const char *hub = DEFAULT_HUB, *cmd = NULL;
+	const char *hub = DEFAULT_HUB;
+	const struct command *cmd = NULL;
 	Storesync__QueryReply *reply;
-	int o, rc;
+	size_t np = 0;
+	int o, idx, rc;
 
-	while ((o = getopt_long(argc, argv, "H:h", opts, NULL)) != -1) {
+	while ((o = getopt_long(argc, argv, "H:h", opts, &idx)) != -1) {
 		switch (o) {
 		case 'H': hub = optarg; break;
 		case 'j': fmt = SS_TABLE_JSON; break;
 		case 'C': fmt = SS_TABLE_CSV; break;
 		case 'h': usage(stdout); return 0;
+		case 'p':
+			if (np == MAX_PARAMS)
+				return 2;
+			storesync__query_param__init(&pv[np]);
+			pv[np].key = (char *)opts[idx].name;
+			pv[np].value = optarg ? optarg : "1";
+			pp[np] = &pv[np];
+			np++;
+			break;
 		default: usage(stderr); return 2;
 		}
 	}
-	if (optind != argc - 1) {
-		usage(stderr);
-		return 2;
-	}
-	for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
-		if (strcmp(argv[optind], commands[i]) == 0)
-			cmd = commands[i];
+	for (size_t i = 0; optind < argc && i < sizeof commands / sizeof commands[0]; i++)
+		if (strcmp(argv[optind], commands[i].name) == 0)
+			cmd = &commands[i];
 	if (!cmd) {
-		fprintf(stderr, "hqctl: unknown command \"%s\" (try --help)\n", argv[optind]);
+		if (optind < argc)
+			fprintf(stderr, "hqctl: unknown command \"%s\" (try --help)\n", argv[optind]);
+		else
+			usage(stderr);
 		return 2;
 	}
-	if (!(reply = ask(hub, cmd)))
+	/* "policy show" is the one two-word command. */
+	if (optind + 1 + (strcmp(cmd->name, "policy") == 0) != argc
+		|| (!strcmp(cmd->name, "policy") && strcmp(argv[optind + 1], "show") != 0)) {
+		fprintf(stderr, "hqctl: unexpected arguments after \"%s\" (try --help)\n", cmd->name);
+		return 2;
+	}
+	for (size_t i = 0; i < np; i++) {
+		if (!allowed(cmd, pv[i].key)) {
+			fprintf(stderr, "hqctl: %s does not take --%s\n", cmd->name, pv[i].key);
+			return 2;
+		}
+		if (check_value(pv[i].key, pv[i].value) != 0) {
+			fprintf(stderr, "hqctl: --%s: bad value \"%s\"\n", pv[i].key, pv[i].value);
+			return 2;
+		}
+	}
+	if (!(reply = ask(hub, cmd->name, pp, np)))
 		return 1;
 	if (reply->error) {
 		fprintf(stderr, "hqctl: %s\n", reply->error);

@@ -1,0 +1,48 @@
+/* hub_query: what the query handlers share. A handler reads LMDB through
+ * the read transaction it is given and fills a table; hub_query.c owns the
+ * endpoint, the transaction and the reply. */
+#ifndef HUB_QUERY_H
+#define HUB_QUERY_H
+
+#include "hub.h"
+
+/* A reply under construction: cells are allocated and freed with it. */
+struct table {
+	Storesync__QueryReply reply;
+	size_t cap_rows;
+};
+
+void table_init(struct table *t, const char *const *columns, size_t n);
+/* A new row; fill it with exactly one cell per column, in order. */
+Storesync__Row *table_row(struct table *t);
+void cell_int(Storesync__Row *row, int64_t v);
+void cell_str(Storesync__Row *row, const char *s);
+void table_fail(struct table *t, const char *reason);
+
+/* Filters and options of a query, parsed from its params once. */
+struct query_args {
+	const char *store, *sku, *state, *by;
+	int32_t from_day, to_day;       /* inclusive; INT32_MIN/INT32_MAX when open */
+	int64_t below;                  /* INT64_MAX when not given */
+	int overdue, stale, aging;
+	int64_t at_ms;                  /* "now" of the query: hub clock or --at */
+};
+
+typedef void (*query_fn)(struct hub *h, MDB_txn *txn, const struct query_args *a,
+	struct table *t);
+
+void query_stores(struct hub *h, MDB_txn *txn, const struct query_args *a, struct table *t);
+void query_sales(struct hub *h, MDB_txn *txn, const struct query_args *a, struct table *t);
+void query_inventory(struct hub *h, MDB_txn *txn, const struct query_args *a, struct table *t);
+void query_complaints(struct hub *h, MDB_txn *txn, const struct query_args *a, struct table *t);
+void query_accounts(struct hub *h, MDB_txn *txn, const struct query_args *a, struct table *t);
+void query_stale(struct hub *h, MDB_txn *txn, const struct query_args *a, struct table *t);
+void query_policy(struct hub *h, MDB_txn *txn, const struct query_args *a, struct table *t);
+void query_dump(struct hub *h, MDB_txn *txn, const struct query_args *a, struct table *t);
+
+/* Helpers for handlers. */
+const char *case_state_name(Storesync__CaseState s);
+/* Aging bucket of an age in whole days: "0-30", "31-60", "61-90", "over 90". */
+const char *aging_bucket(int64_t age_days);
+
+#endif

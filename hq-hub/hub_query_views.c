@@ -1,0 +1,338 @@
+/* hub_query_views: operators' queries over the views (sales, inventory,
+ * complaints, accounts, policy). Read transactions only. Each handler walks
+ * the smallest key range its filters allow: a store's sales days are one
+ * contiguous range, overdue complaints come from the deadline index. */
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "hub_query.h"
+#include "ss_time.h"
+
+const char *case_state_name(Storesync__CaseState s)
+{
+	static const char *const names[] = { "?", "open", "responded", "investigating",
+		"resolved", "closed" };
+
+	return (unsigned)s < sizeof names / sizeof names[0] ? names[s] : "?";
+}
+
+const char *aging_bucket(int64_t age_days)
+{
+	if (age_days <= 30)
+		return "0-30";
+	if (age_days <= 60)
+		return "31-60";
+	if (age_days <= 90)
+		return "61-90";
+	return "over 90";
+}
+
+/* ---- sales ---- */
+
+struct sales_sum {
+	char period[16];
+	int64_t v[14];  /* receipts .. compensation, in sales_cols order after the period */
+};
+
+static const char *const sales_cols[] = { "store_id", "period", "receipts", "sales_fen",
+	"refunds", "refunds_fen", "net_fen", "contracts", "contract_total_fen", "deposits_fen",
+	"payments_fen", "cash_fen", "card_fen", "mobile_fen", "on_account_fen",
+	"compensation_fen" };
+
+static void sales_add(struct sales_sum *s, const Storesync__SalesDay *d)
+{
+	int64_t add[14] = { (int64_t)d->receipts, d->sales_fen, (int64_t)d->refunds,
+		d->refunds_fen, d->sales_fen - d->refunds_fen, (int64_t)d->contracts,
+		d->contract_total_fen, d->deposits_fen, d->payments_fen, d->cash_fen, d->card_fen,
+		d->mobile_fen, d->on_account_fen, d->compensation_fen };
+
+	for (int i = 0; i < 14; i++)
+		s->v[i] += add[i];
+}
+
+static void sales_emit(struct table *t, const char *store, const struct sales_sum *s)
+{
+	Storesync__Row *row = table_row(t);
+
+	if (!row)
+		return;
+	cell_str(row, store);
+	cell_str(row, s->period);
+	for (int i = 0; i < 14; i++)
+		cell_int(row, s->v[i]);
+}
+
+static void period_of(const struct query_args *a, int32_t day, char *buf, size_t len)
+{
+	if (a->by && strcmp(a->by, "week") == 0)
+		ss_time_format_week(day, buf, len);
+	else if (a->by && strcmp(a->by, "month") == 0)
+		ss_time_format_month(day, buf, len);
+	else
+		ss_time_format_day(day, buf, len);
+}
+
+/* One store's days in [from, to], summed per period (days sort by time, so
+ * a period's days are adjacent). */
+static void sales_store(struct hub *h, MDB_txn *txn, const struct query_args *a,
+	const char *store, struct table *t)
+{
+	uint8_t key[40];
+	size_t n = strlen(store), klen = hub_key_store_day(key, store, a->from_day < 0 ? 0 : a->from_day);
+	MDB_val k = { klen, key }, d;
+	struct sales_sum sum = { .period = "" };
+	MDB_cursor *cur;
+	char period[16];
+	int rc;
+
+	mdb_cursor_open(txn, h->sales, &cur);
+	for (rc = mdb_cursor_get(cur, &k, &d, MDB_SET_RANGE); rc == 0;
+		rc = mdb_cursor_get(cur, &k, &d, MDB_NEXT)) {
+		const uint8_t *kp = k.mv_data;
+		int32_t day;
+		Storesync__SalesDay *sd;
+
+		if (k.mv_size != n + 5 || memcmp(kp, store, n) != 0 || kp[n] != '\0')
+			break;
+		day = (int32_t)((uint32_t)kp[n + 1] << 24 | (uint32_t)kp[n + 2] << 16
+			| (uint32_t)kp[n + 3] << 8 | kp[n + 4]);
+		if (day > a->to_day)
+			break;
+		if (!(sd = storesync__sales_day__unpack(NULL, d.mv_size, d.mv_data)))
+			continue;
+		period_of(a, day, period, sizeof period);
+		if (sum.period[0] && strcmp(sum.period, period) != 0) {
+			sales_emit(t, store, &sum);
+			memset(&sum, 0, sizeof sum);
+		}
+		snprintf(sum.period, sizeof sum.period, "%s", period);
+		sales_add(&sum, sd);
+		storesync__sales_day__free_unpacked(sd, NULL);
+	}
+	if (sum.period[0])
+		sales_emit(t, store, &sum);
+	mdb_cursor_close(cur);
+}
+
+void query_sales(struct hub *h, MDB_txn *txn, const struct query_args *a, struct table *t)
+{
+	MDB_cursor *cur;
+	MDB_val k, d;
+	char store[40];
+
+	table_init(t, sales_cols, sizeof sales_cols / sizeof sales_cols[0]);
+	if (a->store)
+		return sales_store(h, txn, a, a->store, t);
+	mdb_cursor_open(txn, h->stores, &cur);
+	while (mdb_cursor_get(cur, &k, &d, MDB_NEXT) == 0) {
+		if (k.mv_size >= sizeof store)
+			continue;
+		memcpy(store, k.mv_data, k.mv_size);
+		store[k.mv_size] = '\0';
+		sales_store(h, txn, a, store, t);
+	}
+	mdb_cursor_close(cur);
+}
+
+/* ---- inventory ---- */
+
+void query_inventory(struct hub *h, MDB_txn *txn, const struct query_args *a, struct table *t)
+{
+	static const char *const cols[] = { "store_id", "sku", "on_hand", "out_of_stock_days",
+		"out_of_stock_since", "last_stocktake_ms", "last_move_ms", "moves" };
+	int32_t today = (int32_t)(a->at_ms / SS_DAY_MS);
+	uint8_t prefix[40];
+	size_t plen = a->store ? strlen(a->store) + 1 : 0;
+	MDB_val k = { plen, prefix }, d;
+	MDB_cursor *cur;
+	int rc;
+
+	table_init(t, cols, sizeof cols / sizeof cols[0]);
+	if (a->store)
+		memcpy(prefix, a->store, plen);   /* includes the '\0' separator */
+	mdb_cursor_open(txn, h->inventory, &cur);
+	for (rc = mdb_cursor_get(cur, &k, &d, plen ? MDB_SET_RANGE : MDB_FIRST); rc == 0;
+		rc = mdb_cursor_get(cur, &k, &d, MDB_NEXT)) {
+		const char *store = k.mv_data, *sep = memchr(k.mv_data, '\0', k.mv_size);
+		Storesync__InventoryItem *it;
+		Storesync__Row *row;
+		char sku[40], since[16] = "";
+		int64_t days;
+
+		if (plen && (k.mv_size < plen || memcmp(k.mv_data, prefix, plen) != 0))
+			break;
+		if (!sep || (size_t)(k.mv_size - (size_t)(sep + 1 - store)) >= sizeof sku)
+			continue;
+		snprintf(sku, sizeof sku, "%.*s", (int)(k.mv_size - (size_t)(sep + 1 - store)), sep + 1);
+		if ((a->sku && strcmp(a->sku, sku) != 0)
+			|| !(it = storesync__inventory_item__unpack(NULL, d.mv_size, d.mv_data)))
+			continue;
+		days = it->out_of_stock_days;
+		if (it->has_out_of_stock_since_day && it->out_of_stock_since_day >= 0) {
+			days += today > it->out_of_stock_since_day ? today - it->out_of_stock_since_day : 0;
+			ss_time_format_day(it->out_of_stock_since_day, since, sizeof since);
+		}
+		if (it->on_hand < a->below && (row = table_row(t)) != NULL) {
+			cell_str(row, store);
+			cell_str(row, sku);
+			cell_int(row, it->on_hand);
+			cell_int(row, days);
+			cell_str(row, since);
+			cell_int(row, it->last_stocktake_ms);
+			cell_int(row, it->last_move_ms);
+			cell_int(row, (int64_t)it->moves);
+		}
+		storesync__inventory_item__free_unpacked(it, NULL);
+	}
+	mdb_cursor_close(cur);
+}
+
+/* ---- complaints ---- */
+
+static const char *const case_cols[] = { "case_no", "store_id", "state", "channel",
+	"category", "severity", "registered_ms", "respond_by_ms", "report_by_ms", "responded_ms",
+	"investigated_ms", "resolved_ms", "closed_ms", "overdue", "responded_late",
+	"reported_late", "compensation_fen" };
+
+static const char *enum_name(const ProtobufCEnumDescriptor *d, int v)
+{
+	const ProtobufCEnumValue *ev = protobuf_c_enum_descriptor_get_value(d, v);
+	const char *us;
+
+	/* "CHANNEL_PHONE" -> "phone": the JSON name used everywhere. */
+	if (!ev)
+		return "";
+	us = strchr(ev->name, '_');
+	return us ? us + 1 : ev->name;
+}
+
+/* Which of the case's deadlines are open and past at at_ms. */
+static void overdue_text(const Storesync__CaseView *c, int64_t at_ms, char *buf, size_t len)
+{
+	int resp = !c->responded_ms && c->respond_by_ms < at_ms;
+	int rep = !c->investigated_ms && c->state != STORESYNC__CASE_STATE__CASE_CLOSED
+		&& c->report_by_ms < at_ms;
+
+	snprintf(buf, len, "%s%s%s", resp ? "response" : "", resp && rep ? "," : "",
+		rep ? "report" : "");
+}
+
+static void case_row(struct table *t, const Storesync__CaseView *c, const struct query_args *a)
+{
+	Storesync__Row *row;
+	char overdue[32], lower[32];
+
+	overdue_text(c, a->at_ms, overdue, sizeof overdue);
+	if ((a->overdue && !overdue[0]) || (a->store && strcmp(a->store, c->store_id) != 0)
+		|| (a->state && strcmp(a->state, case_state_name(c->state)) != 0)
+		|| !(row = table_row(t)))
+		return;
+	cell_str(row, c->case_no);
+	cell_str(row, c->store_id);
+	cell_str(row, case_state_name(c->state));
+	for (int i = 0; i < 3; i++) {
+		const ProtobufCEnumDescriptor *d[] = { &storesync__complaint_channel__descriptor,
+			&storesync__complaint_category__descriptor, &storesync__severity__descriptor };
+		int v[] = { c->channel, c->category, c->severity };
+		size_t j = 0;
+
+		for (const char *s = enum_name(d[i], v[i]); *s && j + 1 < sizeof lower; s++)
+			lower[j++] = (char)(*s >= 'A' && *s <= 'Z' ? *s + 32 : *s);
+		lower[j] = '\0';
+		cell_str(row, lower);
+	}
+	cell_int(row, c->registered_ms);
+	cell_int(row, c->respond_by_ms);
+	cell_int(row, c->report_by_ms);
+	cell_int(row, c->responded_ms);
+	cell_int(row, c->investigated_ms);
+	cell_int(row, c->resolved_ms);
+	cell_int(row, c->closed_ms);
+	cell_str(row, overdue);
+	cell_int(row, c->responded_late);
+	cell_int(row, c->reported_late);
+	cell_int(row, c->compensation_fen);
+}
+
+static Storesync__CaseView *get_case(struct hub *h, MDB_txn *txn, const void *no, size_t len)
+{
+	MDB_val k = { len, (void *)no }, d;
+
+	if (mdb_get(txn, h->cases, &k, &d) != 0)
+		return NULL;
+	return storesync__case_view__unpack(NULL, d.mv_size, d.mv_data);
+}
+
+/* Overdue cases come from the deadline index: entries before at_ms. A case
+ * with both deadlines past appears once. */
+static void complaints_overdue(struct hub *h, MDB_txn *txn, const struct query_args *a,
+	struct table *t)
+{
+	MDB_cursor *cur;
+	MDB_val k, d;
+	char last[80] = "";
+
+	mdb_cursor_open(txn, h->case_due, &cur);
+	while (mdb_cursor_get(cur, &k, &d, MDB_NEXT) == 0) {
+		const char *no = (const char *)k.mv_data + 9;
+		size_t len = k.mv_size - 9;
+		Storesync__CaseView *c;
+
+		if (k.mv_size < 10 || (int64_t)ss_be64_get(k.mv_data) >= a->at_ms)
+			break;
+		if (len >= sizeof last || (strlen(last) == len && memcmp(last, no, len) == 0))
+			continue;
+		memcpy(last, no, len);
+		last[len] = '\0';
+		if ((c = get_case(h, txn, no, len)) != NULL) {
+			case_row(t, c, a);
+			storesync__case_view__free_unpacked(c, NULL);
+		}
+	}
+	mdb_cursor_close(cur);
+}
+
+void query_complaints(struct hub *h, MDB_txn *txn, const struct query_args *a, struct table *t)
+{
+	MDB_cursor *cur;
+	MDB_val k, d;
+
+	table_init(t, case_cols, sizeof case_cols / sizeof case_cols[0]);
+	if (a->overdue)
+		return complaints_overdue(h, txn, a, t);
+	mdb_cursor_open(txn, h->cases, &cur);
+	while (mdb_cursor_get(cur, &k, &d, MDB_NEXT) == 0) {
+		Storesync__CaseView *c = storesync__case_view__unpack(NULL, d.mv_size, d.mv_data);
+
+		if (c) {
+			case_row(t, c, a);
+			storesync__case_view__free_unpacked(c, NULL);
+		}
+	}
+	mdb_cursor_close(cur);
+}
+
+/* ---- policy ---- */
+
+void query_policy(struct hub *h, MDB_txn *txn, const struct query_args *a, struct table *t)
+{
+	static const char *const cols[] = { "name", "value" };
+	const char *const *names;
+	struct hub_policy p;
+	size_t n = hub_policy_names(&names);
+
+	(void)a;
+	table_init(t, cols, 2);
+	if (hub_policy_load(h, txn, &p) != 0)
+		return table_fail(t, "cannot read the policy table");
+	for (size_t i = 0; i < n; i++) {
+		Storesync__Row *row = table_row(t);
+
+		if (!row)
+			return;
+		cell_str(row, names[i]);
+		cell_int(row, hub_policy_get(&p, i));
+	}
+}

@@ -1,0 +1,269 @@
+/* hub_stale: what HQ watches. Three time-ordered indexes, kept by the
+ * writers in the ingest transaction, answer "what is stale" at the cost of
+ * the stale items only:
+ *   account_due  (since_ms, account)  accounts with a positive balance, by the
+ *                time of their last payment (or opening);
+ *   store_seen   (last_seen_ms, store) every store, by when it was last heard;
+ *   case_due     (deadline_ms, kind, case_no) open complaint deadlines.
+ * A query scans each from the beginning up to its cut-off (at - policy, or
+ * at for deadlines) and stops there. */
+#include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "hub_query.h"
+#include "ss_time.h"
+
+int hub_stale_index_set(MDB_txn *txn, MDB_dbi dbi, int64_t old_ms, int64_t new_ms,
+	const void *id, size_t idlen)
+{
+	uint8_t key[8 + 256];
+	MDB_val k = { 8 + idlen, key }, d = { 0, "" };
+	int rc;
+
+	if (idlen > 256)
+		return EINVAL;
+	memcpy(key + 8, id, idlen);
+	if (old_ms == new_ms)
+		return 0;
+	if (old_ms >= 0) {
+		ss_be64_put(key, (uint64_t)old_ms);
+		rc = mdb_del(txn, dbi, &k, NULL);
+		if (rc != 0 && rc != MDB_NOTFOUND)
+			return rc;
+	}
+	if (new_ms < 0)
+		return 0;
+	ss_be64_put(key, (uint64_t)new_ms);
+	return mdb_put(txn, dbi, &k, &d, 0);
+}
+
+static const char *const account_cols[] = { "account", "owner_store", "contract_no",
+	"customer", "contract_total_fen", "charged_fen", "received_fen", "refunded_fen",
+	"balance_fen", "last_payment_ms", "since_ms", "age_days", "aging", "stale" };
+
+static void account_row(struct table *t, const Storesync__AccountView *acc,
+	const struct query_args *a, int64_t stale_ms)
+{
+	int64_t since = hub_account_since_ms(acc), age_days = since < 0 ? 0
+		: (a->at_ms - since) / SS_DAY_MS;
+	int stale = since >= 0 && a->at_ms - since > stale_ms;
+	Storesync__Row *row;
+
+	if ((a->store && (!acc->owner_store || strcmp(a->store, acc->owner_store) != 0))
+		|| (a->stale && !stale) || !(row = table_row(t)))
+		return;
+	cell_str(row, acc->account);
+	cell_str(row, acc->owner_store);
+	cell_str(row, acc->contract_no);
+	cell_str(row, acc->customer);
+	cell_int(row, acc->contract_total_fen);
+	cell_int(row, acc->charged_fen);
+	cell_int(row, acc->received_fen);
+	cell_int(row, acc->refunded_fen);
+	cell_int(row, hub_account_balance(acc));
+	cell_int(row, acc->last_payment_ms);
+	cell_int(row, since);
+	cell_int(row, age_days);
+	cell_str(row, since < 0 ? "" : aging_bucket(age_days));
+	cell_int(row, stale);
+}
+
+static Storesync__AccountView *get_account(struct hub *h, MDB_txn *txn, const void *id,
+	size_t len)
+{
+	MDB_val k = { len, (void *)id }, d;
+
+	if (mdb_get(txn, h->accounts, &k, &d) != 0)
+		return NULL;
+	return storesync__account_view__unpack(NULL, d.mv_size, d.mv_data);
+}
+
+/* Calls fn for each index entry older than cutoff_ms, oldest first. */
+static void scan_due(MDB_txn *txn, MDB_dbi dbi, int64_t cutoff_ms,
+	void (*fn)(void *arg, int64_t ms, const char *id, size_t len), void *arg)
+{
+	MDB_cursor *cur;
+	MDB_val k, d;
+
+	mdb_cursor_open(txn, dbi, &cur);
+	while (mdb_cursor_get(cur, &k, &d, MDB_NEXT) == 0) {
+		int64_t ms = (int64_t)ss_be64_get(k.mv_data);
+
+		if (k.mv_size <= 8 || ms >= cutoff_ms)
+			break;
+		fn(arg, ms, (const char *)k.mv_data + 8, k.mv_size - 8);
+	}
+	mdb_cursor_close(cur);
+}
+
+struct scan_ctx {
+	struct hub *h;
+	MDB_txn *txn;
+	const struct query_args *a;
+	struct table *t;
+	struct hub_policy p;
+	int64_t buckets[4][2];   /* aging: count, balance */
+};
+
+static void stale_account_row(void *arg, int64_t ms, const char *id, size_t len)
+{
+	struct scan_ctx *s = arg;
+	Storesync__AccountView *acc = get_account(s->h, s->txn, id, len);
+
+	(void)ms;
+	if (acc) {
+		account_row(s->t, acc, s->a, s->p.stale_account_days * SS_DAY_MS);
+		storesync__account_view__free_unpacked(acc, NULL);
+	}
+}
+
+static void aging_add(struct scan_ctx *s, const Storesync__AccountView *acc)
+{
+	int64_t since = hub_account_since_ms(acc), days;
+	int b;
+
+	if (since < 0 || (s->a->store && (!acc->owner_store
+		|| strcmp(s->a->store, acc->owner_store) != 0)))
+		return;
+	days = (s->a->at_ms - since) / SS_DAY_MS;
+	b = days <= 30 ? 0 : days <= 60 ? 1 : days <= 90 ? 2 : 3;
+	s->buckets[b][0]++;
+	s->buckets[b][1] += hub_account_balance(acc);
+}
+
+/* Aging summary: accounts with a balance, by bucket (all of them: this is
+ * the one query that reads every open receivable). */
+static void accounts_aging(struct scan_ctx *s)
+{
+	static const char *const cols[] = { "aging", "accounts", "balance_fen" };
+	static const char *const names[] = { "0-30", "31-60", "61-90", "over 90" };
+	MDB_cursor *cur;
+	MDB_val k, d;
+
+	table_init(s->t, cols, 3);
+	mdb_cursor_open(s->txn, s->h->account_due, &cur);
+	while (mdb_cursor_get(cur, &k, &d, MDB_NEXT) == 0) {
+		Storesync__AccountView *acc = k.mv_size > 8
+			? get_account(s->h, s->txn, (const char *)k.mv_data + 8, k.mv_size - 8) : NULL;
+
+		if (acc) {
+			aging_add(s, acc);
+			storesync__account_view__free_unpacked(acc, NULL);
+		}
+	}
+	mdb_cursor_close(cur);
+	for (int b = 0; b < 4; b++) {
+		Storesync__Row *row = table_row(s->t);
+
+		if (!row)
+			return;
+		cell_str(row, names[b]);
+		cell_int(row, s->buckets[b][0]);
+		cell_int(row, s->buckets[b][1]);
+	}
+}
+
+void query_accounts(struct hub *h, MDB_txn *txn, const struct query_args *a, struct table *t)
+{
+	struct scan_ctx s = { h, txn, a, t, { 0 }, { { 0 } } };
+	MDB_cursor *cur;
+	MDB_val k, d;
+
+	if (hub_policy_load(h, txn, &s.p) != 0)
+		return table_fail(t, "cannot read the policy table");
+	if (a->aging)
+		return accounts_aging(&s);
+	table_init(t, account_cols, sizeof account_cols / sizeof account_cols[0]);
+	if (a->stale)
+		return scan_due(txn, h->account_due, a->at_ms - s.p.stale_account_days * SS_DAY_MS,
+			stale_account_row, &s);
+	mdb_cursor_open(txn, h->accounts, &cur);
+	while (mdb_cursor_get(cur, &k, &d, MDB_NEXT) == 0) {
+		Storesync__AccountView *acc = storesync__account_view__unpack(NULL, d.mv_size,
+			d.mv_data);
+
+		if (acc) {
+			account_row(t, acc, a, s.p.stale_account_days * SS_DAY_MS);
+			storesync__account_view__free_unpacked(acc, NULL);
+		}
+	}
+	mdb_cursor_close(cur);
+}
+
+/* ---- hqctl stale: all three kinds, each with its reason and age ---- */
+
+static void stale_row(struct scan_ctx *s, const char *kind, const char *id, const char *store,
+	int64_t since_ms, const char *reason)
+{
+	Storesync__Row *row;
+
+	if ((s->a->store && strcmp(s->a->store, store) != 0) || !(row = table_row(s->t)))
+		return;
+	cell_str(row, kind);
+	cell_str(row, id);
+	cell_str(row, store);
+	cell_int(row, since_ms);
+	cell_int(row, s->a->at_ms - since_ms);
+	cell_str(row, reason);
+}
+
+static void stale_account(void *arg, int64_t ms, const char *id, size_t len)
+{
+	struct scan_ctx *s = arg;
+	Storesync__AccountView *acc = get_account(s->h, s->txn, id, len);
+	char reason[160];
+
+	if (!acc)
+		return;
+	snprintf(reason, sizeof reason, "balance %" PRId64 " fen, no payment for %" PRId64
+		" days (policy %" PRId64 ")", hub_account_balance(acc), (s->a->at_ms - ms) / SS_DAY_MS,
+		s->p.stale_account_days);
+	stale_row(s, "account", acc->account, acc->owner_store ? acc->owner_store : "", ms, reason);
+	storesync__account_view__free_unpacked(acc, NULL);
+}
+
+static void stale_store(void *arg, int64_t ms, const char *id, size_t len)
+{
+	struct scan_ctx *s = arg;
+	char store[40], reason[120];
+
+	snprintf(store, sizeof store, "%.*s", (int)len, id);
+	snprintf(reason, sizeof reason, "silent for %" PRId64 " minutes (policy %" PRId64 ")",
+		(s->a->at_ms - ms) / 60000, s->p.store_silence_minutes);
+	stale_row(s, "store", store, store, ms, reason);
+}
+
+static void stale_case(void *arg, int64_t ms, const char *id, size_t len)
+{
+	struct scan_ctx *s = arg;
+	Storesync__CaseView *c;
+	MDB_val k = { len - 1, (void *)(id + 1) }, d;
+	char reason[160];
+
+	if (len < 2 || mdb_get(s->txn, s->h->cases, &k, &d) != 0
+		|| !(c = storesync__case_view__unpack(NULL, d.mv_size, d.mv_data)))
+		return;
+	snprintf(reason, sizeof reason, "%s overdue by %" PRId64 " hours (state %s)",
+		id[0] == 'R' ? "first response" : "investigation report", (s->a->at_ms - ms) / 3600000,
+		case_state_name(c->state));
+	stale_row(s, "complaint", c->case_no, c->store_id, ms, reason);
+	storesync__case_view__free_unpacked(c, NULL);
+}
+
+void query_stale(struct hub *h, MDB_txn *txn, const struct query_args *a, struct table *t)
+{
+	static const char *const cols[] = { "kind", "id", "store_id", "since_ms", "age_ms",
+		"reason" };
+	struct scan_ctx s = { h, txn, a, t, { 0 }, { { 0 } } };
+
+	table_init(t, cols, sizeof cols / sizeof cols[0]);
+	if (hub_policy_load(h, txn, &s.p) != 0)
+		return table_fail(t, "cannot read the policy table");
+	scan_due(txn, h->account_due, a->at_ms - s.p.stale_account_days * SS_DAY_MS,
+		stale_account, &s);
+	scan_due(txn, h->store_seen, a->at_ms - s.p.store_silence_minutes * 60000, stale_store, &s);
+	scan_due(txn, h->case_due, a->at_ms, stale_case, &s);
+}
