@@ -4,6 +4,7 @@
 
 #include <errno.h>
 #include <ini.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -18,7 +19,7 @@ int ss_config_set(const struct ss_config_item *item, const char *value, char *er
 	size_t errlen)
 {
 	char *end;
-	long long v;
+	long long v, mult = 1;
 
 	if (item->type == SS_CFG_STRING) {
 		if (strlen(value) >= item->dst_len) {
@@ -35,29 +36,39 @@ int ss_config_set(const struct ss_config_item *item, const char *value, char *er
 		return -1;
 	}
 	switch (*end) {
-	case 'k': case 'K': v *= 1024LL; end++; break;
-	case 'M': v *= 1024LL * 1024; end++; break;
-	case 'G': v *= 1024LL * 1024 * 1024; end++; break;
+	case 'k': case 'K': mult = 1024LL; end++; break;
+	case 'M': mult = 1024LL * 1024; end++; break;
+	case 'G': mult = 1024LL * 1024 * 1024; end++; break;
 	default: break;
 	}
-	if (*end != '\0' || v < item->min || v > item->max) {
+	/* Checked before multiplying: a suffix must not wrap into range. */
+	if (*end != '\0' || v > LLONG_MAX / mult || v < LLONG_MIN / mult
+		|| v * mult < item->min || v * mult > item->max) {
 		snprintf(err, errlen, "%s: \"%s\" must be an integer in %lld..%lld", item->name,
 			value, (long long)item->min, (long long)item->max);
 		return -1;
 	}
-	*(int64_t *)item->dst = v;
+	*(int64_t *)item->dst = v * mult;
 	return 0;
 }
 
 static int on_value(void *user, const char *section, const char *name, const char *value)
 {
 	struct load_ctx *ctx = user;
+	char reason[256];
 
 	for (const struct ss_config_item *it = ctx->items; it->name; it++) {
-		if (strcmp(it->section, section) == 0 && strcmp(it->name, name) == 0)
-			return ss_config_set(it, value, ctx->err, ctx->errlen) == 0;
+		if (strcmp(it->section, section) == 0 && strcmp(it->name, name) == 0) {
+			if (ss_config_set(it, value, reason, sizeof reason) == 0)
+				return 1;
+			goto refused;
+		}
 	}
-	snprintf(ctx->err, ctx->errlen, "unknown key [%s] %s", section, name);
+	snprintf(reason, sizeof reason, "unknown key [%s] %s", section, name);
+refused:
+	/* inih goes on after an error but reports the first line: keep its reason. */
+	if (!ctx->err[0])
+		snprintf(ctx->err, ctx->errlen, "%s", reason);
 	return 0;
 }
 

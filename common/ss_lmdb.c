@@ -124,7 +124,9 @@ int ss_lmdb_write(struct ss_lmdb *db, ss_lmdb_txn_fn fn, void *arg, char *err, s
 					return rc;
 				continue;
 			}
-			if (rc < 0)
+			/* The body's own SS_* code passes through; MDB_* codes are
+			 * negative too, but become SS_EIO with LMDB's reason. */
+			if (rc == SS_EIO || rc == SS_EFULL || rc == SS_EINVAL)
 				return rc;
 			return fail(err, errlen, "write", rc);
 		}

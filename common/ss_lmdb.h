@@ -41,7 +41,8 @@ typedef int (*ss_lmdb_txn_fn)(MDB_txn *txn, void *arg);
 
 /* Runs fn in a write transaction and commits (fsync). On MDB_MAP_FULL from fn
  * or from the commit, aborts, grows the map and replays, up to max_map_bytes;
- * returns SS_EFULL past that. Returns 0, SS_EFULL, SS_EIO or fn's negative code. */
+ * returns SS_EFULL past that. Returns 0, SS_EFULL, SS_EIO (reason in err; also
+ * for an MDB_* or errno code from fn) or fn's own negative SS_* code. */
 int ss_lmdb_write(struct ss_lmdb *db, ss_lmdb_txn_fn fn, void *arg, char *err, size_t errlen);
 
 /* A read transaction, for any thread; end it with ss_lmdb_read_end. */

@@ -7,14 +7,14 @@
 #include <stdlib.h>
 #include <string.h>
 
-static void cell_text(const Storesync__Cell *c, char *buf, size_t len)
+/* A cell as text: integers formatted into buf, strings as they are (whole). */
+static const char *cell_text(const Storesync__Cell *c, char *buf, size_t len)
 {
-	if (c && c->value_case == STORESYNC__CELL__VALUE_I)
+	if (c && c->value_case == STORESYNC__CELL__VALUE_I) {
 		snprintf(buf, len, "%" PRId64, c->i);
-	else if (c && c->value_case == STORESYNC__CELL__VALUE_S)
-		snprintf(buf, len, "%s", c->s);
-	else
-		buf[0] = '\0';
+		return buf;
+	}
+	return c && c->value_case == STORESYNC__CELL__VALUE_S && c->s ? c->s : "";
 }
 
 static const Storesync__Cell *cell_at(const Storesync__Row *row, size_t col)
@@ -25,7 +25,8 @@ static const Storesync__Cell *cell_at(const Storesync__Row *row, size_t col)
 static int print_text(FILE *out, const Storesync__QueryReply *r)
 {
 	size_t ncol = r->n_columns, *width = calloc(ncol ? ncol : 1, sizeof *width);
-	char buf[512];
+	char buf[32];
+	const char *text;
 
 	if (!width)
 		return -1;
@@ -33,9 +34,9 @@ static int print_text(FILE *out, const Storesync__QueryReply *r)
 		width[c] = strlen(r->columns[c]);
 	for (size_t i = 0; i < r->n_rows; i++)
 		for (size_t c = 0; c < ncol; c++) {
-			cell_text(cell_at(r->rows[i], c), buf, sizeof buf);
-			if (strlen(buf) > width[c])
-				width[c] = strlen(buf);
+			text = cell_text(cell_at(r->rows[i], c), buf, sizeof buf);
+			if (strlen(text) > width[c])
+				width[c] = strlen(text);
 		}
 	for (size_t c = 0; c < ncol; c++)
 		fprintf(out, "%-*s%s", (int)width[c], r->columns[c], c + 1 < ncol ? "  " : "\n");
@@ -44,8 +45,8 @@ static int print_text(FILE *out, const Storesync__QueryReply *r)
 			const Storesync__Cell *cell = cell_at(r->rows[i], c);
 			int right = cell && cell->value_case == STORESYNC__CELL__VALUE_I;
 
-			cell_text(cell, buf, sizeof buf);
-			fprintf(out, right ? "%*s%s" : "%-*s%s", (int)width[c], buf,
+			text = cell_text(cell, buf, sizeof buf);
+			fprintf(out, right ? "%*s%s" : "%-*s%s", (int)width[c], text,
 				c + 1 < ncol ? "  " : "\n");
 		}
 	free(width);
@@ -95,7 +96,7 @@ static void csv_field(FILE *out, const char *s)
 
 static int print_csv(FILE *out, const Storesync__QueryReply *r)
 {
-	char buf[512];
+	char buf[32];
 
 	for (size_t c = 0; c < r->n_columns; c++) {
 		csv_field(out, r->columns[c]);
@@ -103,8 +104,7 @@ static int print_csv(FILE *out, const Storesync__QueryReply *r)
 	}
 	for (size_t i = 0; i < r->n_rows; i++)
 		for (size_t c = 0; c < r->n_columns; c++) {
-			cell_text(cell_at(r->rows[i], c), buf, sizeof buf);
-			csv_field(out, buf);
+			csv_field(out, cell_text(cell_at(r->rows[i], c), buf, sizeof buf));
 			fputs(c + 1 < r->n_columns ? "," : "\n", out);
 		}
 	return 0;

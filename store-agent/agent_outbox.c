@@ -258,8 +258,12 @@ int outbox_append(struct agent_outbox *ob, struct outbox_slot *slots, size_t n, 
 	int rc = ss_lmdb_write(&ob->db, append_body, &t, err, errlen);
 
 	if (rc != 0) {
-		for (size_t i = 0; i < n; i++)
+		/* Nothing is stored: no slot may claim a seq or a budget verdict
+		 * from the abandoned transaction. */
+		for (size_t i = 0; i < n; i++) {
 			slots[i].seq = 0;
+			slots[i].full = 0;
+		}
 		return rc;
 	}
 	adopt(&t);
@@ -369,12 +373,15 @@ int outbox_read(struct agent_outbox *ob, uint64_t from_seq, size_t max,
 
 int64_t outbox_oldest_unacked_ms(struct agent_outbox *ob)
 {
+	/* After a restore the hub may lack records already pruned here: the
+	 * oldest one still kept is then the oldest it will get. */
+	uint64_t oldest = ob->acked_seq + 1 > ob->first_seq ? ob->acked_seq + 1 : ob->first_seq;
 	MDB_txn *txn;
 	int64_t ms;
 
 	if (ob->acked_seq >= ob->last_seq || ss_lmdb_read_begin(&ob->db, &txn) != 0)
 		return 0;
-	ms = recorded_ms_of(txn, ob->records, ob->acked_seq + 1);
+	ms = recorded_ms_of(txn, ob->records, oldest);
 	ss_lmdb_read_end(&ob->db, txn);
 	return ms < 0 ? 0 : ms;
 }

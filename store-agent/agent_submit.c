@@ -19,6 +19,7 @@
 
 #define SUBMIT_MAX_REQUESTS 512
 #define SUBMIT_MAX_RECORDS 100000
+#define LOG_INTERVAL_MS 10000
 
 struct pending {
 	zmq_msg_t id;
@@ -171,6 +172,17 @@ done:
 	free(ptrs);
 }
 
+/* Guarantee 7: a refused request is logged, one line per interval. */
+static void log_refusal(const char *reason)
+{
+	static struct ss_lograte rate;   /* the agent has one thread */
+	uint64_t held = 0;
+
+	if (ss_lograte_allow(&rate, ss_mono_ms(), LOG_INTERVAL_MS, &held))
+		ss_warn("local: refused a request: %s (%llu more since last line)", reason,
+			(unsigned long long)held);
+}
+
 static void answer(struct agent *a, struct submit_round *r, struct pending *p,
 	const char *commit_error)
 {
@@ -179,6 +191,7 @@ static void answer(struct agent *a, struct submit_round *r, struct pending *p,
 
 	if (p->error) {
 		a->refused_requests++;
+		log_refusal(p->error);
 		reply.error = (char *)p->error;
 		send_reply(a, p, &reply);
 	} else if (p->req->kind_case == STORESYNC__LOCAL_REQUEST__KIND_STATUS) {

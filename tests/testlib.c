@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -46,6 +47,9 @@ static pid_t spawn(const char *log, char **argv)
 	ck_assert_int_ge(pid, 0);
 	if (pid == 0) {
 		int fd = open(log, O_WRONLY | O_CREAT | O_APPEND, 0644);
+
+		/* A test that fails an assertion exits at once: its daemons go too. */
+		prctl(PR_SET_PDEATHSIG, SIGKILL);
 
 		if (fd >= 0) {
 			dup2(fd, 1);
@@ -613,4 +617,228 @@ uint64_t tl_rand(uint64_t *state)
 	x ^= x >> 27;
 	*state = x;
 	return x * 0x2545f4914f6cdd1dull;
+}
+
+/* ---- Operators' queries and JSON Lines records ---- */
+
+#include "ss_json.h"
+
+static Storesync__QueryReply *vquery(const char *ep, const char *what, va_list ap)
+{
+	Storesync__QueryRequest req = STORESYNC__QUERY_REQUEST__INIT;
+	Storesync__QueryParam params[16], *pp[16];
+	Storesync__QueryReply *reply;
+	const char *k;
+
+	req.proto_version = SS_PROTO_VERSION;
+	req.has_proto_version = 1;
+	req.what = (char *)what;
+	while ((k = va_arg(ap, const char *)) != NULL) {
+		ck_assert_msg(req.n_params < 16, "tl_query: too many params");
+		storesync__query_param__init(&params[req.n_params]);
+		params[req.n_params].key = (char *)k;
+		params[req.n_params].value = va_arg(ap, char *);
+		pp[req.n_params] = &params[req.n_params];
+		req.n_params++;
+	}
+	req.params = pp;
+	reply = (Storesync__QueryReply *)req_reply(ep, &req.base,
+		&storesync__query_reply__descriptor, 5000);
+	return reply;
+}
+
+Storesync__QueryReply *tl_query(const char *query_ep, const char *what, ...)
+{
+	Storesync__QueryReply *r;
+	va_list ap;
+
+	va_start(ap, what);
+	r = vquery(query_ep, what, ap);
+	va_end(ap);
+	return r;
+}
+
+Storesync__QueryReply *tl_query_ok(const char *query_ep, const char *what, ...)
+{
+	Storesync__QueryReply *r;
+	va_list ap;
+
+	va_start(ap, what);
+	r = vquery(query_ep, what, ap);
+	va_end(ap);
+	ck_assert_msg(r != NULL, "hub did not answer query %s", what);
+	ck_assert_msg(r->error == NULL, "query %s refused: %s", what, r->error ? r->error : "");
+	return r;
+}
+
+void tl_query_free(Storesync__QueryReply *r)
+{
+	if (r)
+		storesync__query_reply__free_unpacked(r, NULL);
+}
+
+static int column_or_fail(const Storesync__QueryReply *r, const char *name)
+{
+	int c = column(r, name);
+
+	ck_assert_msg(c >= 0, "reply has no column \"%s\"", name);
+	return c;
+}
+
+/* 1 when row matches every (column, text) pair of ap. */
+static int row_matches(const Storesync__QueryReply *r, size_t row, va_list ap)
+{
+	const char *col;
+	int ok = 1;
+
+	while ((col = va_arg(ap, const char *)) != NULL) {
+		const char *want = va_arg(ap, const char *);
+		const Storesync__Cell *cell;
+		char num[32];
+		int c = column_or_fail(r, col);
+
+		if (!ok)
+			continue;
+		ck_assert_uint_gt(r->rows[row]->n_cells, (size_t)c);
+		cell = r->rows[row]->cells[c];
+		if (cell->value_case == STORESYNC__CELL__VALUE_I) {
+			snprintf(num, sizeof num, "%lld", (long long)cell->i);
+			ok = strcmp(num, want) == 0;
+		} else {
+			ok = cell->s && strcmp(cell->s, want) == 0;
+		}
+	}
+	return ok;
+}
+
+int tl_row_find(const Storesync__QueryReply *r, ...)
+{
+	for (size_t i = 0; i < r->n_rows; i++) {
+		va_list ap;
+		int ok;
+
+		va_start(ap, r);
+		ok = row_matches(r, i, ap);
+		va_end(ap);
+		if (ok)
+			return (int)i;
+	}
+	return -1;
+}
+
+size_t tl_row_count(const Storesync__QueryReply *r, ...)
+{
+	size_t n = 0;
+
+	for (size_t i = 0; i < r->n_rows; i++) {
+		va_list ap;
+
+		va_start(ap, r);
+		n += (size_t)row_matches(r, i, ap);
+		va_end(ap);
+	}
+	return n;
+}
+
+static const Storesync__Cell *cell_at(const Storesync__QueryReply *r, int row,
+	const char *name)
+{
+	int c = column_or_fail(r, name);
+
+	ck_assert_msg(row >= 0 && (size_t)row < r->n_rows, "row %d of %zu (column %s)", row,
+		r->n_rows, name);
+	ck_assert_uint_gt(r->rows[row]->n_cells, (size_t)c);
+	return r->rows[row]->cells[c];
+}
+
+int64_t tl_cell_int(const Storesync__QueryReply *r, int row, const char *column)
+{
+	const Storesync__Cell *c = cell_at(r, row, column);
+
+	ck_assert_msg(c->value_case == STORESYNC__CELL__VALUE_I, "column %s is not an integer",
+		column);
+	return c->i;
+}
+
+const char *tl_cell_str(const Storesync__QueryReply *r, int row, const char *column)
+{
+	const Storesync__Cell *c = cell_at(r, row, column);
+
+	ck_assert_msg(c->value_case == STORESYNC__CELL__VALUE_S, "column %s is not a string",
+		column);
+	return c->s ? c->s : "";
+}
+
+Storesync__Record *tl_json_record(const char *line)
+{
+	json_error_t jerr;
+	json_t *j = json_loads(line, 0, &jerr);
+	Storesync__Record *r;
+	char err[256] = "";
+
+	ck_assert_msg(j != NULL, "not JSON (%s): %s", jerr.text, line);
+	r = ss_json_to_record(j, err, sizeof err);
+	json_decref(j);
+	ck_assert_msg(r != NULL, "not a record (%s): %s", err, line);
+	return r;
+}
+
+uint64_t tl_submit_json(const char *local, const char *const *lines, size_t n)
+{
+	Storesync__Record **recs = calloc(n ? n : 1, sizeof *recs);
+	uint64_t *seqs = calloc(n ? n : 1, sizeof *seqs), last = 0;
+	char **errors = calloc(n ? n : 1, sizeof *errors);
+
+	ck_assert(recs && seqs && errors);
+	for (size_t i = 0; i < n; i++)
+		recs[i] = tl_json_record(lines[i]);
+	ck_assert_msg(tl_submit(local, recs, n, seqs, errors, 5000) == 0,
+		"agent %s did not answer the submit", local);
+	for (size_t i = 0; i < n; i++) {
+		ck_assert_msg(seqs[i] > 0, "record refused by the agent (%s): %s",
+			errors[i] ? errors[i] : "?", lines[i]);
+		last = seqs[i];
+		free(errors[i]);
+		storesync__record__free_unpacked(recs[i], NULL);
+	}
+	free(recs);
+	free(seqs);
+	free(errors);
+	return last;
+}
+
+uint64_t tl_submit_jsonf(const char *local, const char *fmt, ...)
+{
+	char line[4096];
+	const char *lines[1] = { line };
+	va_list ap;
+	int n;
+
+	va_start(ap, fmt);
+	n = vsnprintf(line, sizeof line, fmt, ap);
+	va_end(ap);
+	ck_assert_msg(n > 0 && (size_t)n < sizeof line, "record line too long");
+	return tl_submit_json(local, lines, 1);
+}
+
+void tl_link_batch_records(struct tl_link *l, const char *store, uint64_t epoch,
+	uint64_t first_seq, Storesync__Record **recs, size_t n)
+{
+	Storesync__LinkMessage m = STORESYNC__LINK_MESSAGE__INIT;
+	Storesync__Batch b = STORESYNC__BATCH__INIT;
+
+	for (size_t i = 0; i < n; i++) {
+		recs[i]->seq = first_seq + i;
+		recs[i]->has_seq = 1;
+	}
+	b.store_id = (char *)store;
+	b.epoch = epoch;
+	b.has_epoch = 1;
+	b.first_seq = first_seq;
+	b.has_first_seq = 1;
+	b.records = recs;
+	b.n_records = n;
+	m.kind_case = STORESYNC__LINK_MESSAGE__KIND_BATCH;
+	m.batch = &b;
+	tl_link_send(l, &m);
 }

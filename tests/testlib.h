@@ -116,4 +116,40 @@ int tl_alive(pid_t pid);
 /* Deterministic PRNG for the tests (xorshift64*), seeded by the caller. */
 uint64_t tl_rand(uint64_t *state);
 
+/* ---- Operators' queries and JSON Lines records (added for test_views and
+ * test_determinism) ---- */
+
+/* Asks the hub's query endpoint for `what` with NULL-terminated key, value
+ * params, e.g. tl_query(ep, "sales", "store", "S1", "by", "month", NULL).
+ * Returns the reply (free with tl_query_free), or NULL when the hub did not
+ * answer within 5 s. A refused query is a reply with `error` set. */
+Storesync__QueryReply *tl_query(const char *query_ep, const char *what, ...);
+/* The same, but fails the test unless the hub answers without an error. */
+Storesync__QueryReply *tl_query_ok(const char *query_ep, const char *what, ...);
+void tl_query_free(Storesync__QueryReply *r);
+/* Index of the first row whose cells equal every NULL-terminated (column,
+ * text) pair (an integer cell compares by its decimal text), or -1. Fails
+ * the test when a column does not exist. */
+int tl_row_find(const Storesync__QueryReply *r, ...);
+/* How many rows match the NULL-terminated (column, text) pairs. */
+size_t tl_row_count(const Storesync__QueryReply *r, ...);
+/* A cell by row index and column name; fails the test when the column does
+ * not exist or the cell has the other type. */
+int64_t tl_cell_int(const Storesync__QueryReply *r, int row, const char *column);
+const char *tl_cell_str(const Storesync__QueryReply *r, int row, const char *column);
+
+/* A Record from one JSON Lines object (docs/records.md); fails the test when
+ * it does not convert. Free with storesync__record__free_unpacked(r, NULL). */
+Storesync__Record *tl_json_record(const char *line);
+/* Submits JSON Lines records to an agent in one request; fails the test
+ * unless the agent answers and accepts every one. Returns the last seq. */
+uint64_t tl_submit_json(const char *local, const char *const *lines, size_t n);
+/* One JSON Lines record, printf-style, as tl_submit_json. */
+uint64_t tl_submit_jsonf(const char *local, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+/* Sends Batch{store, epoch, first_seq, recs} on a test link; sets
+ * recs[i]->seq = first_seq + i. Does not wait for the Ack. */
+void tl_link_batch_records(struct tl_link *l, const char *store, uint64_t epoch,
+	uint64_t first_seq, Storesync__Record **recs, size_t n);
+
 #endif

@@ -300,7 +300,9 @@ static int command_opts(int argc, char **argv, struct ctl *c, long *batch)
 	};
 	int o;
 
-	optind = 1;
+	/* 0, not 1: resets glibc's "stop at the first operand" mode that the
+	 * global options' "+" set, so options may follow FILE. */
+	optind = 0;
 	while ((o = getopt_long(argc, argv, "jb:h", opts, NULL)) != -1) {
 		switch (o) {
 		case 'j': c->json = 1; break;
@@ -344,9 +346,15 @@ int main(int argc, char **argv)
 		return 2;
 	if (strcmp(argv[0], "submit") == 0) {
 		const char *path = optind < argc ? argv[optind] : "-";
-		FILE *in = strcmp(path, "-") == 0 ? stdin : fopen(path, "r");
+
+		if (optind + 1 < argc) {
+			fprintf(stderr, "storectl: submit takes one FILE (or -)\n");
+			return 2;
+		}
+		FILE *in;
 		int rc;
 
+		in = strcmp(path, "-") == 0 ? stdin : fopen(path, "r");
 		if (!in) {
 			fprintf(stderr, "storectl: cannot open %s\n", path);
 			return 1;

@@ -1,0 +1,485 @@
+/* test_malformed: guarantee 7, "bad input gets a clear error and harms
+ * nothing". Bad input is thrown at the real daemons through every door they
+ * have: the hub's link ROUTER (random bytes, truncated messages, extra frames,
+ * an oversized frame, an unknown message kind, a wrong protocol version,
+ * structurally invalid batches), the agent's local endpoint, and storectl's
+ * JSON Lines input. Each must be answered with a reason, counted exactly once,
+ * and leave the daemons serving: a legitimate store's records submitted
+ * before, between and after still all arrive with exact counts and amounts. */
+#include <jansson.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "testlib.h"
+#include "ss_link.h"
+#include "ss_time.h"
+
+#define WAIT_MS 15000
+#define AMOUNT_BEFORE 1234
+#define AMOUNT_BETWEEN 2345
+#define AMOUNT_AFTER 4321
+
+struct fx {
+	struct tl_env e;
+	pid_t hub, agent;
+	char local[320], data[320];
+};
+
+static void fx_start(struct fx *f)
+{
+	tl_env_init(&f->e);
+	f->hub = tl_start_hub(&f->e, NULL);
+	f->agent = tl_start_agent(&f->e, "S1", NULL);
+	tl_agent_paths(&f->e, "S1", f->local, sizeof f->local, f->data, sizeof f->data);
+}
+
+static void fx_stop(struct fx *f)
+{
+	ck_assert_msg(tl_alive(f->hub), "hub died");
+	ck_assert_msg(tl_alive(f->agent), "agent died");
+	tl_stop(f->agent);
+	tl_stop(f->hub);
+	tl_env_cleanup(&f->e);
+}
+
+static int64_t hub_stat(struct fx *f, const char *counter)
+{
+	return tl_hub_stat(f->e.hub_query, counter);
+}
+
+/* Refusals are logged, but once per peer per interval, not once per message:
+ * between 1 and 2 lines of `log` in e's directory contain `what`. */
+static void logged_rarely(struct fx *f, const char *log, const char *what)
+{
+	ck_assert_msg(tl_sh("n=$(grep -c '%s' '%s/%s'); test $n -ge 1 -a $n -le 2", what,
+		f->e.dir, log) == 0, "%s: want 1..2 lines with \"%s\"", log, what);
+}
+
+/* The legitimate store: n sales of amount fen through the agent, all accepted. */
+static void legit_submit(struct fx *f, size_t n, int64_t amount, const char *prefix)
+{
+	ck_assert_int_eq(tl_submit_sales(f->local, n, amount, prefix, 1, NULL, 5000), (int)n);
+}
+
+/* Waits until the hub holds exactly `records` of S1 worth `amount` fen. */
+static void legit_arrived(struct fx *f, int64_t records, int64_t amount)
+{
+	ck_assert_int_eq(tl_wait_records(f->e.hub_query, "S1", records, WAIT_MS), records);
+	ck_assert_int_eq(tl_store_field(f->e.hub_query, "S1", "records"), records);
+	ck_assert_int_eq(tl_store_field(f->e.hub_query, "S1", "amount_fen"), amount);
+	ck_assert_int_eq(tl_store_field(f->e.hub_query, "S1", "refused"), 0);
+}
+
+/* ---- the hub's link endpoint ---- */
+
+/* len random bytes that do not parse as msg (so the hub must call them malformed). */
+static uint8_t *random_garbage(uint64_t *rng, size_t len, const ProtobufCMessageDescriptor *msg)
+{
+	uint8_t *buf = malloc(len);
+	ProtobufCMessage *parsed;
+
+	ck_assert_ptr_nonnull(buf);
+	do {
+		for (size_t i = 0; i < len; i++)
+			buf[i] = (uint8_t)tl_rand(rng);
+		parsed = protobuf_c_message_unpack(msg, NULL, len, buf);
+		if (parsed)
+			protobuf_c_message_free_unpacked(parsed, NULL);
+	} while (parsed);
+	return buf;
+}
+
+static int send_random(struct tl_link *l)
+{
+	static const size_t sizes[] = { 1, 2, 5, 16, 100, 1000, 65536 };
+	uint64_t rng = 7;
+	size_t n = sizeof sizes / sizeof sizes[0];
+
+	for (size_t i = 0; i < n; i++) {
+		uint8_t *buf = random_garbage(&rng, sizes[i], &storesync__link_message__descriptor);
+
+		tl_link_send_raw(l, buf, sizes[i], 1);
+		tl_link_expect_error(l, STORESYNC__ERROR_CODE__ERR_MALFORMED);
+		free(buf);
+	}
+	return (int)n;
+}
+
+/* A valid packed LinkMessage: a Batch of three sales for store S9. */
+static uint8_t *packed_batch(size_t *len)
+{
+	Storesync__LinkMessage m = STORESYNC__LINK_MESSAGE__INIT;
+	Storesync__Batch b = STORESYNC__BATCH__INIT;
+	Storesync__Record *recs[3];
+	uint8_t *buf;
+
+	for (size_t i = 0; i < 3; i++)
+		recs[i] = tl_sale(100 + (int64_t)i, "T-1");
+	b.store_id = "S9";
+	b.epoch = 9;
+	b.has_epoch = 1;
+	b.first_seq = 1;
+	b.has_first_seq = 1;
+	b.records = recs;
+	b.n_records = 3;
+	m.proto_version = SS_PROTO_VERSION;
+	m.has_proto_version = 1;
+	m.kind_case = STORESYNC__LINK_MESSAGE__KIND_BATCH;
+	m.batch = &b;
+	buf = ss_proto_pack(&m.base, len);
+	for (size_t i = 0; i < 3; i++)
+		storesync__record__free_unpacked(recs[i], NULL);
+	ck_assert_ptr_nonnull(buf);
+	return buf;
+}
+
+/* The batch cut short inside its payload, and the whole of it in 3 frames. */
+static int send_truncated_and_split(struct tl_link *l)
+{
+	size_t len, n = 0;
+	uint8_t *buf = packed_batch(&len);
+	const size_t cuts[] = { 3, len / 4, len / 2, len - 1 };
+
+	for (size_t i = 0; i < sizeof cuts / sizeof cuts[0]; i++, n++) {
+		ProtobufCMessage *p = protobuf_c_message_unpack(&storesync__link_message__descriptor,
+			NULL, cuts[i], buf);
+
+		ck_assert_msg(p == NULL, "cut at %zu of %zu still parses", cuts[i], len);
+		tl_link_send_raw(l, buf, cuts[i], 1);
+		tl_link_expect_error(l, STORESYNC__ERROR_CODE__ERR_MALFORMED);
+	}
+	tl_link_send_raw(l, buf, len, 3);
+	tl_link_expect_error(l, STORESYNC__ERROR_CODE__ERR_MALFORMED);
+	free(buf);
+	return (int)n + 1;
+}
+
+static void send_oversized(struct tl_link *l)
+{
+	size_t len = SS_MAX_MSG_BYTES + 1;
+	uint8_t *buf = calloc(1, len);
+
+	ck_assert_ptr_nonnull(buf);
+	tl_link_send_raw(l, buf, len, 1);
+	tl_link_expect_error(l, STORESYNC__ERROR_CODE__ERR_MALFORMED);
+	free(buf);
+}
+
+/* Field 15 (a kind from a newer peer), and a kind only the hub sends (Ack). */
+static int send_unknown_kinds(struct tl_link *l)
+{
+	static const uint8_t field15[] = { 0x08, 0x01, 0x7a, 0x00 };
+	Storesync__LinkMessage m = STORESYNC__LINK_MESSAGE__INIT;
+	Storesync__Ack ack = STORESYNC__ACK__INIT;
+
+	tl_link_send_raw(l, field15, sizeof field15, 1);
+	tl_link_expect_error(l, STORESYNC__ERROR_CODE__ERR_UNKNOWN_KIND);
+	m.kind_case = STORESYNC__LINK_MESSAGE__KIND_ACK;
+	m.ack = &ack;
+	tl_link_send(l, &m);
+	tl_link_expect_error(l, STORESYNC__ERROR_CODE__ERR_UNKNOWN_KIND);
+	return 2;
+}
+
+/* A Hello of version 2, and one with no version at all. */
+static int send_bad_versions(struct tl_link *l)
+{
+	Storesync__LinkMessage m = STORESYNC__LINK_MESSAGE__INIT;
+	Storesync__Hello h = STORESYNC__HELLO__INIT;
+
+	h.store_id = "S9";
+	h.epoch = 9;
+	h.has_epoch = 1;
+	m.kind_case = STORESYNC__LINK_MESSAGE__KIND_HELLO;
+	m.hello = &h;
+	m.proto_version = 2;
+	m.has_proto_version = 1;
+	tl_link_send(l, &m);
+	tl_link_expect_error(l, STORESYNC__ERROR_CODE__ERR_VERSION);
+	m.has_proto_version = 0;   /* field absent; sent as is, not by tl_link_send */
+	ck_assert_int_eq(ss_proto_send(l->sock, &m.base, 0), 0);
+	tl_link_expect_error(l, STORESYNC__ERROR_CODE__ERR_VERSION);
+	return 2;
+}
+
+/* Parses, but breaks the Batch rules: first_seq 0; seqs not consecutive. */
+static int send_invalid_batches(struct tl_link *l)
+{
+	Storesync__LinkMessage m = STORESYNC__LINK_MESSAGE__INIT;
+	Storesync__Batch b = STORESYNC__BATCH__INIT;
+	Storesync__Record *recs[2] = { tl_sale(100, "X-1"), tl_sale(200, "X-2") };
+
+	b.store_id = "S9";
+	b.epoch = 9;
+	b.has_epoch = 1;
+	b.has_first_seq = 1;
+	b.records = recs;
+	b.n_records = 2;
+	m.kind_case = STORESYNC__LINK_MESSAGE__KIND_BATCH;
+	m.batch = &b;
+	tl_link_send(l, &m);
+	tl_link_expect_error(l, STORESYNC__ERROR_CODE__ERR_INVALID);
+	b.first_seq = 1;
+	recs[0]->seq = 1;
+	recs[1]->seq = 5;
+	recs[0]->has_seq = recs[1]->has_seq = 1;
+	tl_link_send(l, &m);
+	tl_link_expect_error(l, STORESYNC__ERROR_CODE__ERR_INVALID);
+	storesync__record__free_unpacked(recs[0], NULL);
+	storesync__record__free_unpacked(recs[1], NULL);
+	return 2;
+}
+
+START_TEST(hub_link_garbage_refused_and_harmless)
+{
+	static const char *const counters[] = { "malformed", "oversized", "unknown_kind",
+		"bad_version", "invalid" };
+	int64_t before[5], sent[5] = { 0, 1, 0, 0, 0 };
+	struct tl_link l;
+	struct fx f;
+
+	fx_start(&f);
+	legit_submit(&f, 20, AMOUNT_BEFORE, "B");
+	legit_arrived(&f, 20, 20 * AMOUNT_BEFORE);
+	for (int i = 0; i < 5; i++)
+		before[i] = hub_stat(&f, counters[i]);
+	tl_link_open(&l, f.e.hub_listen);
+	sent[0] = send_random(&l);
+	legit_submit(&f, 10, AMOUNT_BETWEEN, "M");
+	sent[0] += send_truncated_and_split(&l);
+	send_oversized(&l);
+	sent[2] = send_unknown_kinds(&l);
+	sent[3] = send_bad_versions(&l);
+	sent[4] = send_invalid_batches(&l);
+	tl_link_close(&l);
+	for (int i = 0; i < 5; i++)
+		ck_assert_msg(hub_stat(&f, counters[i]) == before[i] + sent[i], "%s: %lld, want %lld",
+			counters[i], (long long)hub_stat(&f, counters[i]),
+			(long long)(before[i] + sent[i]));
+	ck_assert_int_eq(tl_store_field(f.e.hub_query, "S9", "records"), -1);   /* never a store */
+	legit_submit(&f, 20, AMOUNT_AFTER, "A");
+	legit_arrived(&f, 50, 20 * AMOUNT_BEFORE + 10 * AMOUNT_BETWEEN + 20 * AMOUNT_AFTER);
+	ck_assert_int_eq(hub_stat(&f, "refused_records"), 0);
+	logged_rarely(&f, "hub.log", "refused: ");
+	fx_stop(&f);
+}
+END_TEST
+
+/* ---- the agent's local endpoint ---- */
+
+static void expect_local_error(const void *buf, size_t len, const char *local)
+{
+	Storesync__LocalReply *r = tl_local_raw(local, buf, len, 5000);
+
+	ck_assert_msg(r != NULL, "agent did not answer %zu bad bytes", len);
+	ck_assert_msg(r->error && r->error[0], "no error for %zu bad bytes", len);
+	ck_assert_int_eq(r->kind_case, STORESYNC__LOCAL_REPLY__KIND__NOT_SET);
+	storesync__local_reply__free_unpacked(r, NULL);
+}
+
+static int local_random(const char *local)
+{
+	static const size_t sizes[] = { 1, 3, 50, 4096, SS_MAX_MSG_BYTES + 1 };
+	uint64_t rng = 11;
+	size_t n = sizeof sizes / sizeof sizes[0];
+
+	for (size_t i = 0; i < n; i++) {
+		uint8_t *buf = random_garbage(&rng, sizes[i], &storesync__local_request__descriptor);
+
+		expect_local_error(buf, sizes[i], local);
+		free(buf);
+	}
+	return (int)n;
+}
+
+/* Unknown kind (field 15), a version 7 status request, a submit without version. */
+static int local_bad_requests(const char *local)
+{
+	static const uint8_t field15[] = { 0x08, 0x01, 0x7a, 0x00 };
+	Storesync__LocalRequest req = STORESYNC__LOCAL_REQUEST__INIT;
+	Storesync__StatusRequest st = STORESYNC__STATUS_REQUEST__INIT;
+	Storesync__SubmitRequest sub = STORESYNC__SUBMIT_REQUEST__INIT;
+	Storesync__Record *rec = tl_sale(100, "V-1");
+	uint8_t *buf;
+	size_t len;
+
+	expect_local_error(field15, sizeof field15, local);
+	req.proto_version = 7;
+	req.has_proto_version = 1;
+	req.kind_case = STORESYNC__LOCAL_REQUEST__KIND_STATUS;
+	req.status = &st;
+	buf = ss_proto_pack(&req.base, &len);
+	expect_local_error(buf, len, local);
+	free(buf);
+	req.has_proto_version = 0;
+	req.kind_case = STORESYNC__LOCAL_REQUEST__KIND_SUBMIT;
+	req.submit = &sub;
+	sub.records = &rec;
+	sub.n_records = 1;
+	buf = ss_proto_pack(&req.base, &len);
+	expect_local_error(buf, len, local);
+	free(buf);
+	storesync__record__free_unpacked(rec, NULL);
+	return 3;
+}
+
+/* A DEALER sending a request of three frames: delimiter, body, and one more. */
+static int local_extra_frames(const char *local)
+{
+	void *ctx = zmq_ctx_new(), *sock;
+	char err[128];
+	int timeout = 5000;
+	zmq_msg_t m;
+	Storesync__LocalReply *r;
+
+	sock = ss_link_socket(ctx, ZMQ_DEALER, 0, err, sizeof err);
+	ck_assert_ptr_nonnull(sock);
+	zmq_setsockopt(sock, ZMQ_RCVTIMEO, &timeout, sizeof timeout);
+	ck_assert_int_eq(zmq_connect(sock, local), 0);
+	zmq_send(sock, "", 0, ZMQ_SNDMORE);
+	zmq_send(sock, "\x08\x01", 2, ZMQ_SNDMORE);
+	zmq_send(sock, "x", 1, 0);
+	zmq_msg_init(&m);
+	ck_assert_int_ge(zmq_msg_recv(&m, sock, 0), 0);
+	r = (Storesync__LocalReply *)ss_proto_unpack(&storesync__local_reply__descriptor,
+		zmq_msg_data(&m), zmq_msg_size(&m), SS_MAX_MSG_BYTES);
+	ck_assert_msg(r && r->error && r->error[0], "no error for a 3-frame request");
+	storesync__local_reply__free_unpacked(r, NULL);
+	zmq_msg_close(&m);
+	zmq_close(sock);
+	zmq_ctx_term(ctx);
+	return 1;
+}
+
+START_TEST(agent_local_garbage_refused_and_harmless)
+{
+	Storesync__StatusReply *st;
+	int refused = 0;
+	struct fx f;
+
+	fx_start(&f);
+	legit_submit(&f, 5, AMOUNT_BEFORE, "B");
+	refused += local_random(f.local);
+	refused += local_bad_requests(f.local);
+	refused += local_extra_frames(f.local);
+	st = tl_status(f.local, 5000);
+	ck_assert_ptr_nonnull(st);
+	ck_assert_uint_eq(st->refused_requests, (uint64_t)refused);
+	ck_assert_uint_eq(st->last_seq, 5);
+	tl_status_free(st);
+	legit_submit(&f, 5, AMOUNT_AFTER, "A");
+	legit_arrived(&f, 10, 5 * AMOUNT_BEFORE + 5 * AMOUNT_AFTER);
+	logged_rarely(&f, "agent-S1.log", "refused a request: ");
+	fx_stop(&f);
+}
+END_TEST
+
+/* ---- storectl's JSON Lines ---- */
+
+#define N_LINES 10
+
+/* Line i+1 of the file; NULL for a good sale of (i+1)*100 fen. */
+static const char *const bad_lines[N_LINES] = {
+	NULL,
+	"this is not JSON",
+	NULL,
+	"{\"type\":\"teleport\",\"time_ms\":%lld}",
+	NULL,
+	"{\"type\":\"sale\",\"time_ms\":%lld,\"receipt_no\":\"N-6\",\"lines\":[{\"sku\":\"SKU-1\","
+	"\"quantity\":1,\"unit_price_fen\":-600}],\"total_fen\":-600,\"payment_method\":\"cash\"}",
+	"{\"type\":\"sale\",\"time_ms\":%lld,\"receipt_no\":\"N-7\",\"lines\":[{\"sku\":\"SKU-1\","
+	"\"quantity\":1,\"unit_price_fen\":700}],\"payment_method\":\"cash\"}",
+	NULL,
+	"",   /* empty: skipped, but still counts as a line */
+	NULL,
+};
+
+/* What each refused line's reason must mention. */
+static const char *const bad_why[N_LINES] = {
+	NULL, "JSON", NULL, "type", NULL, "negative", "total_fen", NULL, NULL, NULL,
+};
+
+static void write_lines(const char *path, int64_t *good_amount)
+{
+	FILE *fp = fopen(path, "w");
+	long long now = (long long)ss_now_ms();
+
+	ck_assert_ptr_nonnull(fp);
+	*good_amount = 0;
+	for (int i = 0; i < N_LINES; i++) {
+		if (bad_lines[i]) {
+			fprintf(fp, bad_lines[i], now);
+			fputc('\n', fp);
+			continue;
+		}
+		fprintf(fp, "{\"type\":\"sale\",\"time_ms\":%lld,\"receipt_no\":\"G-%d\",\"lines\":"
+			"[{\"sku\":\"SKU-1\",\"quantity\":1,\"unit_price_fen\":%d}],\"total_fen\":%d,"
+			"\"payment_method\":\"cash\"}\n", now, i + 1, (i + 1) * 100, (i + 1) * 100);
+		*good_amount += (i + 1) * 100;
+	}
+	fclose(fp);
+}
+
+/* The --json summary: accepted, refused, and one error per bad line. */
+static void check_summary(const char *path)
+{
+	json_error_t jerr;
+	json_t *doc = json_load_file(path, 0, &jerr), *errors;
+	int seen[N_LINES + 1] = { 0 };
+
+	ck_assert_msg(doc != NULL, "storectl --json output: %s", jerr.text);
+	ck_assert_int_eq(json_integer_value(json_object_get(doc, "accepted")), 5);
+	ck_assert_int_eq(json_integer_value(json_object_get(doc, "refused")), 4);
+	errors = json_object_get(doc, "errors");
+	ck_assert_int_eq(json_array_size(errors), 4);
+	for (size_t i = 0; i < json_array_size(errors); i++) {
+		json_t *e = json_array_get(errors, i);
+		json_int_t line = json_integer_value(json_object_get(e, "line"));
+		const char *why = json_string_value(json_object_get(e, "reason"));
+
+		ck_assert_msg(line >= 1 && line <= N_LINES && bad_why[line - 1], "line %lld refused",
+			(long long)line);
+		ck_assert_msg(why && strstr(why, bad_why[line - 1]), "line %lld: reason \"%s\"",
+			(long long)line, why ? why : "");
+		seen[line]++;
+	}
+	for (int i = 0; i < N_LINES; i++)
+		ck_assert_int_eq(seen[i + 1], bad_why[i] ? 1 : 0);
+	json_decref(doc);
+}
+
+START_TEST(storectl_bad_lines_refused_alone)
+{
+	char in[320], out[320], err[320];
+	int64_t good;
+	struct fx f;
+
+	fx_start(&f);
+	snprintf(in, sizeof in, "%s/lines.jsonl", f.e.dir);
+	snprintf(out, sizeof out, "%s/out.json", f.e.dir);
+	snprintf(err, sizeof err, "%s/err.txt", f.e.dir);
+	write_lines(in, &good);
+	ck_assert_int_eq(tl_sh("'%s/storectl' --agent '%s' submit --json '%s' >'%s' 2>'%s'",
+		SS_BIN_DIR, f.local, in, out, err), 1);
+	check_summary(out);
+	legit_arrived(&f, 5, good);
+	/* The table form says the same, and names each refused line on stderr. */
+	ck_assert_int_eq(tl_sh("'%s/storectl' --agent '%s' submit '%s' >'%s' 2>'%s'",
+		SS_BIN_DIR, f.local, in, out, err), 1);
+	ck_assert_int_eq(tl_sh("grep -q '^accepted 5, refused 4' '%s'", out), 0);
+	ck_assert_int_eq(tl_sh("test $(grep -c -E '^line (2|4|6|7): ' '%s') = 4", err), 0);
+	legit_arrived(&f, 10, 2 * good);
+	fx_stop(&f);
+}
+END_TEST
+
+int main(void)
+{
+	const TTest *const tests[] = {
+		hub_link_garbage_refused_and_harmless, agent_local_garbage_refused_and_harmless,
+		storectl_bad_lines_refused_alone,
+	};
+
+	return tl_run("malformed", tests, sizeof tests / sizeof tests[0], 30);
+}

@@ -1,0 +1,495 @@
+/* test_outbox: the agent's LMDB outbox (store-agent/agent_outbox.c) on real
+ * LMDB in a temporary directory. Checks identity (epoch drawn once, kept on
+ * reopen, a directory refuses another store), seqs 1, 2, 3... committed with
+ * their content, the disk budget (refuses in order, never loses a record
+ * that got a seq, evicts only acknowledged records, oldest first), retention
+ * (drops only acknowledged records older than retention_ms, persists the
+ * acknowledgement), an acknowledgement moving back (restored hub), and the
+ * age of the oldest unacknowledged record. */
+#include <check.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "agent.h"
+#include "testlib.h"
+
+#define SMALL_BUDGET (64 * 1024)
+#define BIG_BUDGET (64LL << 20)
+
+/* The amount a test gives the record that gets seq: lets reads check content. */
+static int64_t amount_of(uint64_t seq)
+{
+	return 100 + (int64_t)seq * 7;
+}
+
+static void cfg_init(struct agent_config *c, const struct tl_env *e, const char *store,
+	int64_t budget, int64_t retention_ms)
+{
+	memset(c, 0, sizeof *c);
+	snprintf(c->store_id, sizeof c->store_id, "%s", store);
+	snprintf(c->data_dir, sizeof c->data_dir, "%s/outbox", e->dir);
+	c->budget_bytes = budget;
+	c->retention_ms = retention_ms;
+	c->retention_days = 1;
+}
+
+static void open_ok(struct agent_outbox *ob, const struct agent_config *c)
+{
+	char err[512] = "";
+
+	ck_assert_msg(outbox_open(ob, c, err, sizeof err) == 0, "outbox_open: %s", err);
+}
+
+static void free_slots(struct outbox_slot *s, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		storesync__record__free_unpacked(s[i].record, NULL);
+	free(s);
+}
+
+/* Appends n sales in one call; the i-th is made for seq last_seq + 1 + i.
+ * Returns the slots (records included) for the caller to inspect. */
+static struct outbox_slot *append_sales(struct agent_outbox *ob, size_t n, int64_t now_ms)
+{
+	struct outbox_slot *s = calloc(n, sizeof *s);
+	char err[512] = "", receipt[32];
+
+	ck_assert_ptr_nonnull(s);
+	for (size_t i = 0; i < n; i++) {
+		uint64_t seq = ob->last_seq + 1 + i;
+
+		snprintf(receipt, sizeof receipt, "R%llu", (unsigned long long)seq);
+		s[i].record = tl_sale(amount_of(seq), receipt);
+	}
+	ck_assert_msg(outbox_append(ob, s, n, now_ms, err, sizeof err) == 0, "append: %s", err);
+	return s;
+}
+
+/* Appends n and checks they all got seqs; returns nothing to free. */
+static void append_ok(struct agent_outbox *ob, size_t n, int64_t now_ms)
+{
+	uint64_t first = ob->last_seq + 1;
+	struct outbox_slot *s = append_sales(ob, n, now_ms);
+
+	for (size_t i = 0; i < n; i++) {
+		ck_assert_int_eq(s[i].full, 0);
+		ck_assert_uint_eq(s[i].seq, first + i);
+	}
+	ck_assert_uint_eq(ob->last_seq, first + n - 1);
+	free_slots(s, n);
+}
+
+/* Asserts seqs from..to are all kept, consecutive, with their content. */
+static void expect_kept(struct agent_outbox *ob, uint64_t from, uint64_t to)
+{
+	size_t want = (size_t)(to - from + 1), n = 0;
+	Storesync__Record **recs = NULL;
+
+	ck_assert_int_eq(outbox_read(ob, from, want + 5, &recs, &n), 0);
+	ck_assert_msg(n == want, "read from %llu: %zu records, want %zu",
+		(unsigned long long)from, n, want);
+	for (size_t i = 0; i < n; i++) {
+		ck_assert_uint_eq(recs[i]->seq, from + i);
+		ck_assert(recs[i]->has_recorded_ms);
+		ck_assert_int_eq(recs[i]->body_case, STORESYNC__RECORD__BODY_SALE);
+		ck_assert_int_eq(recs[i]->sale->total_fen, amount_of(from + i));
+		storesync__record__free_unpacked(recs[i], NULL);
+	}
+	free(recs);
+}
+
+/* Asserts record seq is gone (nothing readable from it). */
+static void expect_gone(struct agent_outbox *ob, uint64_t seq)
+{
+	Storesync__Record **recs = NULL;
+	size_t n = 99;
+
+	ck_assert_int_eq(outbox_read(ob, seq, 10, &recs, &n), 0);
+	ck_assert_msg(n == 0, "seq %llu still readable", (unsigned long long)seq);
+	free(recs);
+}
+
+static void maintain_ok(struct agent_outbox *ob, int64_t now_ms)
+{
+	char err[512] = "";
+
+	ck_assert_msg(outbox_maintain(ob, now_ms, err, sizeof err) == 0, "maintain: %s", err);
+}
+
+static void reopen(struct agent_outbox *ob, const struct agent_config *c)
+{
+	outbox_close(ob);
+	open_ok(ob, c);
+}
+
+START_TEST(fresh_directory_gets_an_epoch)
+{
+	struct tl_env e;
+	struct agent_config c;
+	struct agent_outbox ob;
+
+	tl_env_init(&e);
+	cfg_init(&c, &e, "S1", BIG_BUDGET, 1000);
+	open_ok(&ob, &c);
+	ck_assert_uint_ne(ob.epoch, 0);
+	ck_assert_uint_eq(ob.last_seq, 0);
+	ck_assert_uint_eq(ob.acked_seq, 0);
+	ck_assert_str_eq(ob.store_id, "S1");
+	ck_assert_int_eq(outbox_oldest_unacked_ms(&ob), 0);
+	expect_gone(&ob, 1);
+	outbox_close(&ob);
+	tl_env_cleanup(&e);
+}
+END_TEST
+
+START_TEST(another_directory_another_epoch)
+{
+	struct tl_env e1, e2;
+	struct agent_config c1, c2;
+	struct agent_outbox a, b;
+
+	tl_env_init(&e1);
+	tl_env_init(&e2);
+	cfg_init(&c1, &e1, "S1", BIG_BUDGET, 1000);
+	cfg_init(&c2, &e2, "S1", BIG_BUDGET, 1000);
+	open_ok(&a, &c1);
+	open_ok(&b, &c2);
+	ck_assert_uint_ne(a.epoch, b.epoch);
+	outbox_close(&a);
+	outbox_close(&b);
+	tl_env_cleanup(&e1);
+	tl_env_cleanup(&e2);
+}
+END_TEST
+
+START_TEST(append_assigns_consecutive_seqs)
+{
+	struct tl_env e;
+	struct agent_config c;
+	struct agent_outbox ob;
+	struct outbox_slot *s;
+
+	tl_env_init(&e);
+	cfg_init(&c, &e, "S1", BIG_BUDGET, 1000);
+	open_ok(&ob, &c);
+	s = append_sales(&ob, 3, 123456);
+	for (int i = 0; i < 3; i++) {
+		ck_assert_uint_eq(s[i].seq, (uint64_t)i + 1);
+		ck_assert_int_eq(s[i].full, 0);
+		ck_assert(s[i].record->has_seq && s[i].record->seq == (uint64_t)i + 1);
+		ck_assert(s[i].record->has_recorded_ms);
+		ck_assert_int_eq(s[i].record->recorded_ms, 123456);
+	}
+	free_slots(s, 3);
+	ck_assert_uint_eq(ob.last_seq, 3);
+	expect_kept(&ob, 1, 3);
+	outbox_close(&ob);
+	tl_env_cleanup(&e);
+}
+END_TEST
+
+START_TEST(reopen_keeps_epoch_and_records)
+{
+	struct tl_env e;
+	struct agent_config c;
+	struct agent_outbox ob;
+	Storesync__Record **recs = NULL;
+	uint64_t epoch, used;
+	size_t n = 0;
+
+	tl_env_init(&e);
+	cfg_init(&c, &e, "S1", BIG_BUDGET, 1000);
+	open_ok(&ob, &c);
+	append_ok(&ob, 3, 5000);
+	epoch = ob.epoch;
+	used = ob.used_bytes;
+	reopen(&ob, &c);
+	ck_assert_uint_eq(ob.epoch, epoch);
+	ck_assert_uint_eq(ob.last_seq, 3);
+	ck_assert_uint_eq(ob.used_bytes, used);
+	expect_kept(&ob, 1, 3);
+	ck_assert_int_eq(outbox_read(&ob, 2, 1, &recs, &n), 0);
+	ck_assert_uint_eq(n, 1);
+	ck_assert_uint_eq(recs[0]->seq, 2);
+	ck_assert_int_eq(recs[0]->recorded_ms, 5000);
+	ck_assert_str_eq(recs[0]->sale->receipt_no, "R2");
+	storesync__record__free_unpacked(recs[0], NULL);
+	free(recs);
+	append_ok(&ob, 1, 6000);
+	ck_assert_uint_eq(ob.last_seq, 4);
+	outbox_close(&ob);
+	tl_env_cleanup(&e);
+}
+END_TEST
+
+START_TEST(other_store_id_refused)
+{
+	struct tl_env e;
+	struct agent_config c;
+	struct agent_outbox ob;
+	char err[512] = "";
+
+	tl_env_init(&e);
+	cfg_init(&c, &e, "S1", BIG_BUDGET, 1000);
+	open_ok(&ob, &c);
+	outbox_close(&ob);
+	snprintf(c.store_id, sizeof c.store_id, "S2");
+	ck_assert_int_ne(outbox_open(&ob, &c, err, sizeof err), 0);
+	ck_assert_msg(strstr(err, "S1") && strstr(err, "S2"), "reason: %s", err);
+	/* Without a store id the directory's own is used. */
+	c.store_id[0] = '\0';
+	open_ok(&ob, &c);
+	ck_assert_str_eq(ob.store_id, "S1");
+	outbox_close(&ob);
+	tl_env_cleanup(&e);
+}
+END_TEST
+
+START_TEST(new_directory_needs_store_id)
+{
+	struct tl_env e;
+	struct agent_config c;
+	struct agent_outbox ob;
+	char err[512] = "";
+
+	tl_env_init(&e);
+	cfg_init(&c, &e, "", BIG_BUDGET, 1000);
+	ck_assert_int_ne(outbox_open(&ob, &c, err, sizeof err), 0);
+	ck_assert_msg(strstr(err, "store-id") != NULL, "reason: %s", err);
+	tl_env_cleanup(&e);
+}
+END_TEST
+
+/* Appends in calls of 50 until slots come back full; checks the order rule
+ * on the way: after the first full slot of a call, all later ones are full. */
+static void fill_to_budget(struct agent_outbox *ob, int64_t now_ms)
+{
+	for (int call = 0; call < 1000; call++) {
+		uint64_t first = ob->last_seq + 1;
+		struct outbox_slot *s = append_sales(ob, 50, now_ms);
+		int seen_full = 0;
+
+		for (size_t i = 0; i < 50; i++) {
+			if (s[i].full) {
+				seen_full = 1;
+				ck_assert_uint_eq(s[i].seq, 0);
+			} else {
+				ck_assert_msg(!seen_full, "slot %zu accepted after a full one", i);
+				ck_assert_uint_eq(s[i].seq, first + i);
+			}
+		}
+		free_slots(s, 50);
+		ck_assert_uint_le(ob->used_bytes, ob->budget_bytes);
+		if (seen_full)
+			return;
+	}
+	ck_abort_msg("budget never reached");
+}
+
+START_TEST(full_budget_refuses_and_loses_nothing)
+{
+	struct tl_env e;
+	struct agent_config c;
+	struct agent_outbox ob;
+	struct outbox_slot *s;
+	uint64_t last;
+
+	tl_env_init(&e);
+	cfg_init(&c, &e, "S1", SMALL_BUDGET, 1000);
+	open_ok(&ob, &c);
+	fill_to_budget(&ob, 1000);
+	last = ob.last_seq;
+	ck_assert_uint_gt(last, 100);
+	expect_kept(&ob, 1, last);
+	/* Still full: nothing acknowledged, nothing may give way. */
+	s = append_sales(&ob, 5, 2000);
+	for (int i = 0; i < 5; i++)
+		ck_assert(s[i].full && s[i].seq == 0);
+	free_slots(s, 5);
+	ck_assert_uint_eq(ob.last_seq, last);
+	reopen(&ob, &c);
+	ck_assert_uint_eq(ob.last_seq, last);
+	expect_kept(&ob, 1, last);
+	outbox_close(&ob);
+	tl_env_cleanup(&e);
+}
+END_TEST
+
+START_TEST(acknowledged_give_way_oldest_first)
+{
+	struct tl_env e;
+	struct agent_config c;
+	struct agent_outbox ob;
+	uint64_t last, half;
+
+	tl_env_init(&e);
+	cfg_init(&c, &e, "S1", SMALL_BUDGET, 1000000);
+	open_ok(&ob, &c);
+	fill_to_budget(&ob, 1000);
+	last = ob.last_seq;
+	half = last / 2;
+	outbox_set_acked(&ob, half);
+	append_ok(&ob, 20, 2000);
+	/* The oldest went, only acknowledged ones, the rest all kept. */
+	ck_assert_uint_gt(ob.first_seq, 1);
+	ck_assert_uint_le(ob.first_seq, half + 1);
+	expect_gone(&ob, 1);
+	expect_gone(&ob, ob.first_seq - 1);
+	expect_kept(&ob, ob.first_seq, ob.last_seq);
+	/* Without more acks it fills again once the acknowledged are gone. */
+	fill_to_budget(&ob, 3000);
+	ck_assert_uint_eq(ob.first_seq, half + 1);
+	expect_kept(&ob, half + 1, ob.last_seq);
+	/* Everything acknowledged: room again. */
+	outbox_set_acked(&ob, ob.last_seq);
+	last = ob.last_seq;
+	append_ok(&ob, 50, 4000);
+	expect_kept(&ob, ob.first_seq, ob.last_seq);
+	ck_assert_uint_le(ob.first_seq, last + 1);
+	ck_assert_uint_le(ob.used_bytes, ob.budget_bytes);
+	last = ob.last_seq;
+	reopen(&ob, &c);
+	ck_assert_uint_eq(ob.last_seq, last);
+	expect_kept(&ob, ob.first_seq, last);
+	outbox_close(&ob);
+	tl_env_cleanup(&e);
+}
+END_TEST
+
+START_TEST(retention_drops_only_old_acknowledged)
+{
+	struct tl_env e;
+	struct agent_config c;
+	struct agent_outbox ob;
+
+	tl_env_init(&e);
+	cfg_init(&c, &e, "S1", BIG_BUDGET, 1000);
+	open_ok(&ob, &c);
+	append_ok(&ob, 3, 1000);   /* seqs 1..3 */
+	append_ok(&ob, 3, 5000);   /* seqs 4..6 */
+	outbox_set_acked(&ob, 4);
+	maintain_ok(&ob, 5500);    /* horizon 4500: 1..3 old and acknowledged */
+	expect_gone(&ob, 3);
+	expect_kept(&ob, 4, 6);
+	maintain_ok(&ob, 100000);  /* everything old: only 4 is acknowledged */
+	expect_gone(&ob, 4);
+	expect_kept(&ob, 5, 6);
+	reopen(&ob, &c);
+	ck_assert_uint_eq(ob.acked_seq, 4);
+	ck_assert_uint_eq(ob.first_seq, 5);
+	ck_assert_uint_eq(ob.last_seq, 6);
+	expect_kept(&ob, 5, 6);
+	outbox_close(&ob);
+	tl_env_cleanup(&e);
+}
+END_TEST
+
+START_TEST(acked_persists_without_pruning)
+{
+	struct tl_env e;
+	struct agent_config c;
+	struct agent_outbox ob;
+
+	tl_env_init(&e);
+	cfg_init(&c, &e, "S1", BIG_BUDGET, 1000);
+	open_ok(&ob, &c);
+	append_ok(&ob, 5, 1000);
+	outbox_set_acked(&ob, 2);
+	maintain_ok(&ob, 1500);    /* nothing old yet */
+	expect_kept(&ob, 1, 5);
+	reopen(&ob, &c);
+	ck_assert_uint_eq(ob.acked_seq, 2);
+	outbox_set_acked(&ob, 99); /* never past what exists */
+	ck_assert_uint_eq(ob.acked_seq, 5);
+	outbox_close(&ob);
+	tl_env_cleanup(&e);
+}
+END_TEST
+
+START_TEST(acked_moving_back_protects_records)
+{
+	struct tl_env e;
+	struct agent_config c;
+	struct agent_outbox ob;
+
+	tl_env_init(&e);
+	cfg_init(&c, &e, "S1", BIG_BUDGET, 1000);
+	open_ok(&ob, &c);
+	append_ok(&ob, 6, 1000);
+	outbox_set_acked(&ob, 6);
+	maintain_ok(&ob, 1500);    /* persisted, nothing old yet */
+	outbox_set_acked(&ob, 2);  /* the hub was restored */
+	ck_assert_uint_eq(ob.acked_seq, 2);
+	maintain_ok(&ob, 100000);
+	expect_gone(&ob, 2);
+	expect_kept(&ob, 3, 6);
+	ck_assert_int_eq(outbox_oldest_unacked_ms(&ob), 1000);
+	reopen(&ob, &c);
+	ck_assert_uint_eq(ob.acked_seq, 2);
+	maintain_ok(&ob, 200000);
+	expect_kept(&ob, 3, 6);
+	outbox_close(&ob);
+	tl_env_cleanup(&e);
+}
+END_TEST
+
+START_TEST(oldest_unacked_ms_follows_acks)
+{
+	struct tl_env e;
+	struct agent_config c;
+	struct agent_outbox ob;
+
+	tl_env_init(&e);
+	cfg_init(&c, &e, "S1", BIG_BUDGET, 1000);
+	open_ok(&ob, &c);
+	ck_assert_int_eq(outbox_oldest_unacked_ms(&ob), 0);
+	append_ok(&ob, 2, 1000);
+	append_ok(&ob, 1, 2000);
+	ck_assert_int_eq(outbox_oldest_unacked_ms(&ob), 1000);
+	outbox_set_acked(&ob, 2);
+	ck_assert_int_eq(outbox_oldest_unacked_ms(&ob), 2000);
+	outbox_set_acked(&ob, 3);
+	ck_assert_int_eq(outbox_oldest_unacked_ms(&ob), 0);
+	outbox_close(&ob);
+	tl_env_cleanup(&e);
+}
+END_TEST
+
+/* A hub restored to before what retention still keeps: the oldest record
+ * the hub lacks and the agent still has is the oldest unacknowledged one. */
+START_TEST(oldest_unacked_ms_after_restore_past_retention)
+{
+	struct tl_env e;
+	struct agent_config c;
+	struct agent_outbox ob;
+
+	tl_env_init(&e);
+	cfg_init(&c, &e, "S1", BIG_BUDGET, 1000);
+	open_ok(&ob, &c);
+	append_ok(&ob, 5, 1000);
+	outbox_set_acked(&ob, 5);
+	maintain_ok(&ob, 10000);   /* 1..5 pruned */
+	expect_gone(&ob, 5);
+	append_ok(&ob, 2, 20000);  /* 6, 7 */
+	outbox_set_acked(&ob, 2);
+	ck_assert_int_eq(outbox_oldest_unacked_ms(&ob), 20000);
+	outbox_close(&ob);
+	tl_env_cleanup(&e);
+}
+END_TEST
+
+int main(void)
+{
+	const TTest *const tests[] = {
+		fresh_directory_gets_an_epoch, another_directory_another_epoch,
+		append_assigns_consecutive_seqs, reopen_keeps_epoch_and_records,
+		other_store_id_refused, new_directory_needs_store_id,
+		full_budget_refuses_and_loses_nothing, acknowledged_give_way_oldest_first,
+		retention_drops_only_old_acknowledged, acked_persists_without_pruning,
+		acked_moving_back_protects_records, oldest_unacked_ms_follows_acks,
+		oldest_unacked_ms_after_restore_past_retention,
+	};
+
+	return tl_run("outbox", tests, sizeof tests / sizeof tests[0], 60);
+}
