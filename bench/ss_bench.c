@@ -7,6 +7,7 @@
  *   ss-bench e2e     HUB_QUERY SECONDS BATCH AGENT_EP...  store to hub, sustained
  *   ss-bench fill    AGENT_EP RECORDS BATCH         buffer records (hub down)
  *   ss-bench drain   HUB_QUERY RECORDS              seconds until the hub holds them
+ *   ss-bench query   HUB_QUERY NAME WHAT [KEY=VALUE...]  median time of a query
  */
 #include <pthread.h>
 #include <stdatomic.h>
@@ -305,6 +306,65 @@ static int bench_drain(const char *query, long records)
 	return 0;
 }
 
+/* Median of 7 runs of one query, printed as NAME ms (rows in a comment). */
+static int bench_query(const char *query, const char *name, const char *what, char **kv, int n)
+{
+	Storesync__QueryParam pv[16], *pp[16];
+	int64_t ms[7];
+	size_t rows = 0;
+
+	for (int i = 0; i < n && i < 16; i++) {
+		char *eq = strchr(kv[i], '=');
+
+		storesync__query_param__init(&pv[i]);
+		if (eq)
+			*eq = '\0';
+		pv[i].key = kv[i];
+		pv[i].value = eq ? eq + 1 : "1";
+		pp[i] = &pv[i];
+	}
+	for (int r = 0; r < 7; r++) {
+		Storesync__QueryRequest req = STORESYNC__QUERY_REQUEST__INIT;
+		void *ctx = zmq_ctx_new(), *s;
+		char err[128];
+		zmq_msg_t m;
+		struct timespec a, b;
+
+		s = ss_link_socket(ctx, ZMQ_REQ, 0, err, sizeof err);
+		zmq_connect(s, query);
+		req.proto_version = SS_PROTO_VERSION;
+		req.has_proto_version = 1;
+		req.what = (char *)what;
+		req.params = pp;
+		req.n_params = (size_t)n;
+		zmq_msg_init(&m);
+		clock_gettime(CLOCK_MONOTONIC, &a);
+		if (ss_proto_send(s, &req.base, 0) != 0 || zmq_msg_recv(&m, s, 0) < 0)
+			return 1;
+		clock_gettime(CLOCK_MONOTONIC, &b);
+		ms[r] = (b.tv_sec - a.tv_sec) * 1000 + (b.tv_nsec - a.tv_nsec) / 1000000;
+		{
+			Storesync__QueryReply *rep = (Storesync__QueryReply *)ss_proto_unpack(
+				&storesync__query_reply__descriptor, zmq_msg_data(&m), zmq_msg_size(&m),
+				SS_MAX_MSG_BYTES);
+
+			if (!rep || rep->error) {
+				fprintf(stderr, "ss-bench: query %s failed\n", what);
+				return 1;
+			}
+			rows = rep->n_rows;
+			storesync__query_reply__free_unpacked(rep, NULL);
+		}
+		zmq_msg_close(&m);
+		zmq_close(s);
+		zmq_ctx_term(ctx);
+	}
+	qsort(ms, 7, sizeof ms[0], cmp_i64);
+	printf("%s %lld ms\n", name, (long long)ms[3]);
+	fprintf(stderr, "(%s: %zu rows)\n", name, rows);
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	if (argc >= 5 && strcmp(argv[1], "single") == 0)
@@ -315,6 +375,8 @@ int main(int argc, char **argv)
 		return bench_e2e(argv[2], atoi(argv[3]), (size_t)atol(argv[4]), argv + 5, argc - 5);
 	if (argc >= 5 && strcmp(argv[1], "fill") == 0)
 		return bench_fill(argv[2], atol(argv[3]), (size_t)atol(argv[4]));
+	if (argc >= 5 && strcmp(argv[1], "query") == 0)
+		return bench_query(argv[2], argv[3], argv[4], argv + 5, argc - 5);
 	if (argc >= 4 && strcmp(argv[1], "drain") == 0)
 		return bench_drain(argv[2], atol(argv[3]));
 	fprintf(stderr, "usage: see the comment atop bench/ss_bench.c\n");
