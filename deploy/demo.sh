@@ -1,7 +1,10 @@
 #!/bin/sh
 # README's command one: installs what is missing, builds, and runs the demo:
-# a hub and three store agents on this machine, each fed a mixed business day
-# through `storectl submit`, until `hqctl stores` shows every store caught up.
+# a hub and three store agents on this machine, each fed the weeks before and
+# a mixed business day through `storectl submit`, until `hqctl stores` shows
+# every store caught up. Then store S003 falls silent, and the demo ends with
+# what HQ watches (`hqctl stale`: stale accounts, the silent store, overdue
+# complaints) and a sales summary.
 # Usage: deploy/demo.sh [RECORDS_PER_STORE]   (default 5000)
 set -eu
 top=$(cd "$(dirname "$0")/.." && pwd)
@@ -18,20 +21,28 @@ cleanup() {
 trap cleanup EXIT INT TERM
 
 hubq=ipc://$run/hubq.sock
-"$bin/hq-hub" --foreground --data-dir "$run/hub" --listen "ipc://$run/hub.sock" \
-	--query "$hubq" 2>"$run/hub.log" &
-pids="$pids $!"
+start_hub() { # $1: test clock offset in ms (docs/testing.md)
+	"$bin/hq-hub" --foreground --data-dir "$run/hub" --listen "ipc://$run/hub.sock" \
+		--query "$hubq" --clock-offset-ms "$1" 2>>"$run/hub.log" &
+	hubpid=$!
+	pids="$pids $hubpid"
+}
+# So that a store can fall silent for 40 minutes without the demo waiting
+# for them, the hub first runs with its clock 40 minutes back.
+start_hub -2400000
 for s in S001 S002 S003; do
 	"$bin/store-agent" --store-id $s --data-dir "$run/$s" --hub "ipc://$run/hub.sock" \
 		--local "ipc://$run/$s.sock" 2>"$run/$s.log" &
 	pids="$pids $!"
+	eval "pid_$s=$!"
 done
 sleep 1
 
 echo "== each store submits a business day of $n records (storectl submit)"
 seed=1
 for s in S001 S002 S003; do
-	"$bin/ss-gen" --store $s --records "$n" --seed $seed --expect "$run/$s.expect" >"$run/$s.jsonl"
+	"$bin/ss-gen" --store $s --records "$n" --seed $seed --history --expect "$run/$s.expect" \
+		>"$run/$s.jsonl"
 	printf '%s: ' $s
 	"$bin/storectl" --agent "ipc://$run/$s.sock" submit "$run/$s.jsonl"
 	seed=$((seed + 1))
@@ -59,3 +70,16 @@ echo "== expected (computed by the generator)"
 for s in S001 S002 S003; do printf '%s %s\n' $s "$(cat "$run/$s.expect")"; done
 [ $caught -eq 3 ] || { echo "demo: not every store caught up" >&2; exit 1; }
 echo "demo: every store caught up"
+
+echo "== S003 falls silent; 40 minutes pass (the hub restarts on the real clock)"
+kill "$pid_S003"
+kill "$hubpid"
+wait "$hubpid" 2>/dev/null || true
+start_hub 0
+sleep 3   # S001 and S002 reconnect and send a heartbeat; S003 says nothing
+echo "== hqctl stale   (stale accounts, silent stores, overdue complaints)"
+"$bin/hqctl" --hub "$hubq" stale
+echo "== hqctl sales --from $(date -u +%Y-%m-%d)   (today, per store)"
+"$bin/hqctl" --hub "$hubq" sales --from "$(date -u +%Y-%m-%d)"
+echo "== hqctl accounts --aging"
+"$bin/hqctl" --hub "$hubq" accounts --aging

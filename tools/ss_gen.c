@@ -137,12 +137,69 @@ static json_t *body(struct gen *g, const char **type, long i)
 		"reason", "wedding order");
 }
 
+static void emit(json_t *o, const char *type, long long t_ms, long *count)
+{
+	json_object_set_new(o, "type", json_string(type));
+	json_object_set_new(o, "time_ms", json_integer(t_ms));
+	json_dumpf(o, stdout, JSON_COMPACT | JSON_SORT_KEYS);
+	putchar('\n');
+	json_decref(o);
+	(*count)++;
+}
+
+/* The weeks before the day, as a chain's books carry them: contract sales of
+ * the last months (half of them paid recently, the rest silent for more
+ * than 30 days: stale receivables), and complaints of the last days (some
+ * answered in time, some never answered, some without their investigation
+ * report after 3 days: overdue). */
+static void history(struct gen *g, long *count)
+{
+	static const int contract_days[] = { 75, 64, 52, 47, 41, 36, 33, 20 };
+	static const int complaint_hours[] = { 100, 90, 80, 30, 28, 5 };
+	char no[48], month[16];
+
+	for (size_t i = 0; i < sizeof contract_days / sizeof contract_days[0]; i++) {
+		long long t = g->day_start_ms - contract_days[i] * 86400000LL + 11 * 3600000LL;
+		long long total = (long long)(i + 2) * 500000, deposit = total / 4;
+
+		snprintf(no, sizeof no, "%s-H%03zu", g->store, i + 1);
+		g->amount_fen += deposit;
+		emit(json_pack("{s:s,s:s,s:I,s:I,s:s,s:s}", "contract_no", no, "customer", "CUST-H",
+			"total_fen", total, "deposit_fen", deposit, "signer", "M01", "deposit_method",
+			"card"), "contract_sale", t, count);
+		if (i % 2 == 0)  /* paid five days ago: not stale */
+			continue;
+		g->amount_fen += total / 4;
+		emit(json_pack("{s:s,s:I,s:s,s:s}", "account", no, "amount_fen", total / 4, "method",
+			"mobile", "contract_no", no), "payment", g->day_start_ms - 5 * 86400000LL, count);
+	}
+	for (size_t i = 0; i < sizeof complaint_hours / sizeof complaint_hours[0]; i++) {
+		long long t = g->day_start_ms - complaint_hours[i] * 3600000LL;
+		time_t secs = (time_t)(t / 1000);
+		struct tm tm;
+
+		gmtime_r(&secs, &tm);
+		strftime(month, sizeof month, "%Y%m", &tm);
+		snprintf(no, sizeof no, "%s-%s-%zu", g->store, month, 5001 + i);
+		emit(json_pack("{s:s,s:s,s:s,s:s,s:s,s:s}", "case_no", no, "customer", "CUST-C",
+			"channel", "phone", "category", i % 2 ? "delivery" : "installation", "severity",
+			"medium", "description", "cabinet door misaligned"), "complaint", t, count);
+		if (i % 3 == 1)  /* never answered */
+			continue;
+		emit(json_pack("{s:s,s:s,s:s}", "case_no", no, "step", "responded", "note",
+			"called back"), "complaint_progress", t + 2 * 3600000LL, count);
+	}
+}
+
 static void usage(FILE *out)
 {
 	fprintf(out,
-		"Usage: ss-gen --store ID [--records N] [--seed N] [--day-ms MS] [--expect FILE]\n"
+		"Usage: ss-gen --store ID [--records N] [--seed N] [--day-ms MS] [--history]\n"
+		"              [--expect FILE]\n"
 		"Writes N (default 1000) records of a business day as JSON Lines on stdout.\n"
 		"  --day-ms MS     start of the business day, Unix ms (default: today 00:00 UTC)\n"
+		"  --history       first, the weeks before: contracts (some going stale) and\n"
+		"                  complaints (some overdue)\n"
 		"  --expect FILE   write {\"records\":N,\"amount_fen\":X} the hub should show\n");
 }
 
@@ -151,16 +208,19 @@ int main(int argc, char **argv)
 	static const struct option opts[] = {
 		{ "store", required_argument, 0, 's' }, { "records", required_argument, 0, 'n' },
 		{ "seed", required_argument, 0, 'r' }, { "day-ms", required_argument, 0, 'd' },
-		{ "expect", required_argument, 0, 'e' }, { "help", no_argument, 0, 'h' }, { 0, 0, 0, 0 },
+		{ "expect", required_argument, 0, 'e' }, { "history", no_argument, 0, 'H' },
+		{ "help", no_argument, 0, 'h' }, { 0, 0, 0, 0 },
 	};
 	struct gen g = { .rng = 88172645463325252ULL };
-	long n = 1000;
+	long n = 1000, count = 0;
+	int with_history = 0;
 	const char *expect = NULL;
 	int o;
 
 	g.day_start_ms = (long long)time(NULL) / 86400 * 86400 * 1000;
-	while ((o = getopt_long(argc, argv, "s:n:r:d:e:h", opts, NULL)) != -1) {
+	while ((o = getopt_long(argc, argv, "s:n:r:d:e:Hh", opts, NULL)) != -1) {
 		switch (o) {
+		case 'H': with_history = 1; break;
 		case 's': g.store = optarg; break;
 		case 'n': n = atol(optarg); break;
 		case 'r': g.rng ^= strtoull(optarg, NULL, 10) * 0x9E3779B97F4A7C15ULL; break;
@@ -181,17 +241,14 @@ int main(int argc, char **argv)
 		gmtime_r(&t, &tm);
 		strftime(g.month, sizeof g.month, "%Y%m", &tm);
 	}
+	if (with_history)
+		history(&g, &count);
 	for (long i = 0; i < n; i++) {
 		const char *type = NULL;
 		json_t *o2 = body(&g, &type, i);
-		/* Spread over opening hours 09:00-21:00, in order. */
-		long long t = g.day_start_ms + 9 * 3600000LL + (n ? i * (12 * 3600000LL) / n : 0);
 
-		json_object_set_new(o2, "type", json_string(type));
-		json_object_set_new(o2, "time_ms", json_integer(t));
-		json_dumpf(o2, stdout, JSON_COMPACT | JSON_SORT_KEYS);
-		putchar('\n');
-		json_decref(o2);
+		/* Spread over opening hours 09:00-21:00, in order. */
+		emit(o2, type, g.day_start_ms + 9 * 3600000LL + i * (12 * 3600000LL) / n, &count);
 	}
 	if (expect) {
 		FILE *f = fopen(expect, "w");
@@ -200,7 +257,7 @@ int main(int argc, char **argv)
 			perror(expect);
 			return 1;
 		}
-		fprintf(f, "{\"records\":%ld,\"amount_fen\":%lld}\n", n, g.amount_fen);
+		fprintf(f, "{\"records\":%ld,\"amount_fen\":%lld}\n", count, g.amount_fen);
 		fclose(f);
 	}
 	return 0;
