@@ -88,9 +88,12 @@ int64_t hub_policy_get(const struct hub_policy *p, size_t i);
 
 /* hub_views: the effect of one valid record on every view, in the ingest
  * transaction. `day` is the record's local business day. */
+struct hub_store;
+
 struct hub_view_ctx {
 	struct hub *h;
 	MDB_txn *txn;
+	struct hub_store *s;       /* the store whose record this is */
 	const char *store_id;
 	const struct hub_policy *policy;
 	const Storesync__Record *r;
@@ -106,6 +109,8 @@ int64_t hub_account_balance(const Storesync__AccountView *a);
 int64_t hub_account_since_ms(const Storesync__AccountView *a);
 int hub_views_apply(struct hub_view_ctx *v);
 int hub_views_sales(struct hub_view_ctx *v);
+/* Writes the store's cached sales day back (hub_store_save calls it). */
+int hub_views_sales_flush(struct hub *h, MDB_txn *txn, struct hub_store *s);
 int hub_views_inventory(struct hub_view_ctx *v);
 int hub_views_cases(struct hub_view_ctx *v);
 int hub_views_accounts(struct hub_view_ctx *v);
@@ -134,6 +139,12 @@ struct hub_store {
 	uint64_t hw;                   /* high-water seq of that epoch */
 	int dirty;
 	int64_t seen_indexed_ms;       /* last_seen_ms as in the silence index */
+	/* The sales day this store's records last touched, kept unpacked for
+	 * the rest of the transaction: a batch of one store's sales mostly
+	 * falls on one day, so it is read and written once, not per record. */
+	Storesync__SalesDay *sales;
+	int32_t sales_day;
+	int sales_dirty;
 	uint64_t applied_now, refused_now; /* this transaction's counts, for stats */
 };
 

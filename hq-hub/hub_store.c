@@ -84,6 +84,8 @@ int hub_store_save(struct hub *h, MDB_txn *txn, struct hub_store *s)
 	MDB_val ek = { epoch_key(key, s->store_id, s->epoch), key }, ed = { 8, hw };
 	int rc;
 
+	if ((rc = hub_views_sales_flush(h, txn, s)) != 0)
+		return rc;
 	/* The newest epoch shown is the one last heard from. */
 	s->state->epoch = s->epoch;
 	s->state->has_epoch = 1;
@@ -111,6 +113,9 @@ int hub_store_save(struct hub *h, MDB_txn *txn, struct hub_store *s)
 
 void hub_store_release(struct hub_store *s)
 {
+	if (s->sales)
+		storesync__sales_day__free_unpacked(s->sales, NULL);
+	s->sales = NULL;
 	if (s->state)
 		storesync__store_state__free_unpacked(s->state, NULL);
 	s->state = NULL;
@@ -142,7 +147,7 @@ static void refuse_record(struct hub_store *s, const Storesync__Record *r, const
 int hub_store_apply(struct hub *h, MDB_txn *txn, struct hub_store *s, Storesync__Record *r,
 	int64_t now_ms, const struct hub_policy *policy)
 {
-	struct hub_view_ctx v = { h, txn, s->store_id, policy, r, 0 };
+	struct hub_view_ctx v = { h, txn, s, s->store_id, policy, r, 0 };
 	char reason[256];
 	int rc;
 

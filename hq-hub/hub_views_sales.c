@@ -75,19 +75,39 @@ static void add_record(Storesync__SalesDay *d, const Storesync__Record *r)
 	}
 }
 
-int hub_views_sales(struct hub_view_ctx *v)
+int hub_views_sales_flush(struct hub *h, MDB_txn *txn, struct hub_store *s)
 {
 	uint8_t key[33 + 5];
-	size_t klen = hub_key_store_day(key, v->store_id, v->day);
-	Storesync__SalesDay *d;
+	size_t klen;
 	int rc;
 
-	d = (Storesync__SalesDay *)hub_view_get(v->txn, v->h->sales, key, klen,
-		&storesync__sales_day__descriptor, &rc);
-	if (!d)
-		return rc;
-	add_record(d, v->r);
-	rc = hub_view_put(v->txn, v->h->sales, key, klen, &d->base);
-	storesync__sales_day__free_unpacked(d, NULL);
+	if (!s->sales || !s->sales_dirty)
+		return 0;
+	klen = hub_key_store_day(key, s->store_id, s->sales_day);
+	rc = hub_view_put(txn, h->sales, key, klen, &s->sales->base);
+	if (rc == 0)
+		s->sales_dirty = 0;
 	return rc;
+}
+
+int hub_views_sales(struct hub_view_ctx *v)
+{
+	struct hub_store *s = v->s;
+	uint8_t key[33 + 5];
+	int rc;
+
+	if (!s->sales || s->sales_day != v->day) {
+		if ((rc = hub_views_sales_flush(v->h, v->txn, s)) != 0)
+			return rc;
+		if (s->sales)
+			storesync__sales_day__free_unpacked(s->sales, NULL);
+		s->sales = (Storesync__SalesDay *)hub_view_get(v->txn, v->h->sales, key,
+			hub_key_store_day(key, v->store_id, v->day), &storesync__sales_day__descriptor, &rc);
+		if (!s->sales)
+			return rc;
+		s->sales_day = v->day;
+	}
+	add_record(s->sales, v->r);
+	s->sales_dirty = 1;
+	return 0;
 }
