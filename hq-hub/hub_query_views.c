@@ -142,7 +142,6 @@ void query_inventory(struct hub *h, MDB_txn *txn, const struct query_args *a, st
 {
 	static const char *const cols[] = { "store_id", "sku", "on_hand", "out_of_stock_days",
 		"out_of_stock_since", "last_stocktake_ms", "last_move_ms", "moves" };
-	int32_t today = (int32_t)(a->at_ms / SS_DAY_MS);
 	uint8_t prefix[40];
 	size_t plen = a->store ? strlen(a->store) + 1 : 0;
 	MDB_val k = { plen, prefix }, d;
@@ -171,6 +170,9 @@ void query_inventory(struct hub *h, MDB_txn *txn, const struct query_args *a, st
 			continue;
 		days = it->out_of_stock_days;
 		if (it->has_out_of_stock_since_day && it->out_of_stock_since_day >= 0) {
+			/* The streak runs to the store's local today. */
+			int32_t today = (int32_t)((a->at_ms + (int64_t)it->utc_offset_min * 60000) / SS_DAY_MS);
+
 			days += today > it->out_of_stock_since_day ? today - it->out_of_stock_since_day : 0;
 			ss_time_format_day(it->out_of_stock_since_day, since, sizeof since);
 		}
@@ -265,6 +267,18 @@ static Storesync__CaseView *get_case(struct hub *h, MDB_txn *txn, const void *no
 	return storesync__case_view__unpack(NULL, d.mv_size, d.mv_data);
 }
 
+/* 1 when the index entry (ms, kind) is the case's first open deadline in
+ * index order: a case whose two deadlines are both past is listed at the
+ * first of its entries only (other cases' entries may lie between them). */
+static int first_due_entry(const Storesync__CaseView *c, int64_t ms, char kind)
+{
+	int other_open = kind == 'R' ? !c->investigated_ms : !c->responded_ms;
+	int64_t other_ms = kind == 'R' ? c->report_by_ms : c->respond_by_ms;
+	char other_kind = kind == 'R' ? 'I' : 'R';
+
+	return !(other_open && (other_ms < ms || (other_ms == ms && other_kind < kind)));
+}
+
 /* Overdue cases come from the deadline index: entries before at_ms. A case
  * with both deadlines past appears once. */
 static void complaints_overdue(struct hub *h, MDB_txn *txn, const struct query_args *a,
@@ -272,22 +286,18 @@ static void complaints_overdue(struct hub *h, MDB_txn *txn, const struct query_a
 {
 	MDB_cursor *cur;
 	MDB_val k, d;
-	char last[80] = "";
 
 	mdb_cursor_open(txn, h->case_due, &cur);
 	while (mdb_cursor_get(cur, &k, &d, MDB_NEXT) == 0) {
 		const char *no = (const char *)k.mv_data + 9;
-		size_t len = k.mv_size - 9;
+		int64_t ms = k.mv_size < 10 ? INT64_MAX : (int64_t)ss_be64_get(k.mv_data);
 		Storesync__CaseView *c;
 
-		if (k.mv_size < 10 || (int64_t)ss_be64_get(k.mv_data) >= a->at_ms)
+		if (ms >= a->at_ms)
 			break;
-		if (len >= sizeof last || (strlen(last) == len && memcmp(last, no, len) == 0))
-			continue;
-		memcpy(last, no, len);
-		last[len] = '\0';
-		if ((c = get_case(h, txn, no, len)) != NULL) {
-			case_row(t, c, a);
+		if ((c = get_case(h, txn, no, k.mv_size - 9)) != NULL) {
+			if (first_due_entry(c, ms, ((const char *)k.mv_data)[8]))
+				case_row(t, c, a);
 			storesync__case_view__free_unpacked(c, NULL);
 		}
 	}

@@ -44,12 +44,20 @@ static const char *const account_cols[] = { "account", "owner_store", "contract_
 	"customer", "contract_total_fen", "charged_fen", "received_fen", "refunded_fen",
 	"balance_fen", "last_payment_ms", "since_ms", "age_days", "aging", "stale" };
 
+/* Staleness and aging both count whole days since the last payment, so an
+ * account is stale exactly when its age in days exceeds the policy: one
+ * that is 30.5 days old is 30 days old, in bucket 0-30, and not stale. */
+static int64_t stale_cutoff_ms(const struct query_args *a, const struct hub_policy *p)
+{
+	return a->at_ms - (p->stale_account_days + 1) * SS_DAY_MS + 1;
+}
+
 static void account_row(struct table *t, const Storesync__AccountView *acc,
-	const struct query_args *a, int64_t stale_ms)
+	const struct query_args *a, const struct hub_policy *p)
 {
 	int64_t since = hub_account_since_ms(acc), age_days = since < 0 ? 0
 		: (a->at_ms - since) / SS_DAY_MS;
-	int stale = since >= 0 && a->at_ms - since > stale_ms;
+	int stale = since >= 0 && age_days > p->stale_account_days;
 	Storesync__Row *row;
 
 	if ((a->store && (!acc->owner_store || strcmp(a->store, acc->owner_store) != 0))
@@ -115,7 +123,7 @@ static void stale_account_row(void *arg, int64_t ms, const char *id, size_t len)
 
 	(void)ms;
 	if (acc) {
-		account_row(s->t, acc, s->a, s->p.stale_account_days * SS_DAY_MS);
+		account_row(s->t, acc, s->a, &s->p);
 		storesync__account_view__free_unpacked(acc, NULL);
 	}
 }
@@ -178,15 +186,14 @@ void query_accounts(struct hub *h, MDB_txn *txn, const struct query_args *a, str
 		return accounts_aging(&s);
 	table_init(t, account_cols, sizeof account_cols / sizeof account_cols[0]);
 	if (a->stale)
-		return scan_due(txn, h->account_due, a->at_ms - s.p.stale_account_days * SS_DAY_MS,
-			stale_account_row, &s);
+		return scan_due(txn, h->account_due, stale_cutoff_ms(a, &s.p), stale_account_row, &s);
 	mdb_cursor_open(txn, h->accounts, &cur);
 	while (mdb_cursor_get(cur, &k, &d, MDB_NEXT) == 0) {
 		Storesync__AccountView *acc = storesync__account_view__unpack(NULL, d.mv_size,
 			d.mv_data);
 
 		if (acc) {
-			account_row(t, acc, a, s.p.stale_account_days * SS_DAY_MS);
+			account_row(t, acc, a, &s.p);
 			storesync__account_view__free_unpacked(acc, NULL);
 		}
 	}
@@ -262,8 +269,7 @@ void query_stale(struct hub *h, MDB_txn *txn, const struct query_args *a, struct
 	table_init(t, cols, sizeof cols / sizeof cols[0]);
 	if (hub_policy_load(h, txn, &s.p) != 0)
 		return table_fail(t, "cannot read the policy table");
-	scan_due(txn, h->account_due, a->at_ms - s.p.stale_account_days * SS_DAY_MS,
-		stale_account, &s);
+	scan_due(txn, h->account_due, stale_cutoff_ms(a, &s.p), stale_account, &s);
 	scan_due(txn, h->store_seen, a->at_ms - s.p.store_silence_minutes * 60000, stale_store, &s);
 	scan_due(txn, h->case_due, a->at_ms, stale_case, &s);
 }

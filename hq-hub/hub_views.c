@@ -78,8 +78,9 @@ int hub_views_apply(struct hub_view_ctx *v)
 	case STORESYNC__RECORD__BODY_COMPLAINT_PROGRESS: {
 		int rc = hub_views_cases(v);
 
-		/* Compensation paid is money out of the store that day. */
-		return rc ? rc : hub_views_sales(v);
+		/* Compensation paid is money out of the store that day; a step
+		 * without compensation leaves the sales view alone (no empty day). */
+		return rc || v->r->complaint_progress->amount_fen <= 0 ? rc : hub_views_sales(v);
 	}
 	case STORESYNC__RECORD__BODY_INVENTORY:
 		return hub_views_inventory(v);

@@ -70,6 +70,8 @@ int hub_views_inventory(struct hub_view_ctx *v)
 	it->has_moves = 1;
 	it->last_move_ms = v->r->time_ms;
 	it->has_last_move_ms = 1;
+	it->utc_offset_min = v->r->utc_offset_min;
+	it->has_utc_offset_min = 1;
 	rc = hub_view_put(v->txn, v->h->inventory, key, klen, &it->base);
 	storesync__inventory_item__free_unpacked(it, NULL);
 	return rc;
