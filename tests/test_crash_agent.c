@@ -22,7 +22,7 @@
 #define REQ_RECORDS 200
 #define CRASHES 5
 #define MAX_UNKNOWN 20
-#define SUBMIT_TIMEOUT_MS 1500
+#define SUBMIT_TIMEOUT_MS 2000
 #define SETTLE_TIMEOUT_MS 30000
 
 /* The killer thread: kills the published agent pid after a random pause. */

@@ -15,7 +15,7 @@
 
 #define N_STORES 2
 #define REQ_RECORDS 200
-#define CRASHES 5
+#define CRASHES 10
 #define SUBMIT_TIMEOUT_MS 10000
 #define SETTLE_TIMEOUT_MS 30000
 
@@ -79,9 +79,9 @@ START_TEST(hub_kill9_mid_stream_loses_nothing_applies_nothing_twice)
 		agents[i] = tl_start_agent(&e, stores[i].id, "--batch", "100", NULL);
 	}
 	for (int c = 0; c < CRASHES; c++) {
-		submit_for(stores, 200 + rand() % 600);   /* hub up, streaming */
+		submit_for(stores, 100 + rand() % 400);   /* hub up, streaming */
 		tl_kill9(hub);
-		submit_for(stores, rand() % 300);         /* hub down, agents buffer */
+		submit_for(stores, rand() % 200);         /* hub down, agents buffer */
 		hub = tl_start_hub(&e, NULL);
 	}
 	submit_for(stores, 200);
