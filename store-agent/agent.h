@@ -73,7 +73,7 @@ int64_t outbox_oldest_unacked_ms(struct agent_outbox *ob);
 
 struct agent_sender {
 	void *sock;             /* DEALER to the hub */
-	void *monitor;          /* PAIR receiving sock's connect/disconnect events */
+	void *monitor;          /* PAIR receiving sock's handshake/disconnect events */
 	uint64_t sent_seq;      /* highest seq handed to the socket */
 	int welcomed;           /* Welcome received since the last (re)hello */
 	int64_t hello_mono;     /* when Hello was last sent */

@@ -84,7 +84,7 @@ int sender_start(struct agent *a, char *err, size_t errlen)
 		return -1;
 	zmq_setsockopt(a->sender.sock, ZMQ_IMMEDIATE, &on, sizeof on);
 	if (zmq_socket_monitor(a->sender.sock, "inproc://agent-link-monitor",
-		ZMQ_EVENT_CONNECTED | ZMQ_EVENT_DISCONNECTED) != 0
+		ZMQ_EVENT_HANDSHAKE_SUCCEEDED | ZMQ_EVENT_DISCONNECTED) != 0
 		|| !(a->sender.monitor = zmq_socket(a->zctx, ZMQ_PAIR))
 		|| zmq_connect(a->sender.monitor, "inproc://agent-link-monitor") != 0) {
 		snprintf(err, errlen, "cannot monitor the hub link: %s", zmq_strerror(errno));
@@ -122,7 +122,9 @@ void sender_on_monitor(struct agent *a)
 		if (n >= 1 && zmq_msg_size(&f[0]) >= 2)
 			memcpy(&event, zmq_msg_data(&f[0]), sizeof event);
 		ss_link_close_frames(f, n < 2 ? n : 2);
-		if (event == ZMQ_EVENT_CONNECTED) {
+		/* Not ZMQ_EVENT_CONNECTED: with ZMQ_IMMEDIATE a message sent
+		 * before the handshake completes has no pipe to go to. */
+		if (event == ZMQ_EVENT_HANDSHAKE_SUCCEEDED) {
 			ss_info("connected to hub %s", a->cfg.hub);
 			send_hello(a);
 		} else if (event == ZMQ_EVENT_DISCONNECTED) {
