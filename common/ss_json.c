@@ -446,6 +446,18 @@ static json_t *string_to_json(const char *s)
 	return j;
 }
 
+const char *ss_json_enum_name(const ProtobufCEnumDescriptor *ed, int value, char *out,
+	size_t len)
+{
+	const ProtobufCEnumValue *ev = protobuf_c_enum_descriptor_get_value(ed, value);
+
+	if (ev)
+		enum_json_name(ev->name, out, len);
+	else if (len)
+		out[0] = '\0';
+	return out;
+}
+
 static json_t *enum_to_json(const ProtobufCEnumDescriptor *ed, int value)
 {
 	const ProtobufCEnumValue *ev = protobuf_c_enum_descriptor_get_value(ed, value);

@@ -27,6 +27,11 @@ int ss_json_to_message(const json_t *obj, ProtobufCMessage *msg, char *err, size
 /* The reverse: a JSON object of msg's set fields (enums by JSON name). */
 json_t *ss_json_from_message(const ProtobufCMessage *msg);
 
+/* The JSON name of an enum value ("PAY_ON_ACCOUNT" -> "on_account") into
+ * out; "" when value is not in the enum. Returns out. */
+const char *ss_json_enum_name(const ProtobufCEnumDescriptor *ed, int value, char *out,
+	size_t len);
+
 /* A Record as one JSON Lines object in the format ss_json_to_record reads. */
 json_t *ss_json_from_record(const Storesync__Record *r);
 

@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "hub_query.h"
+#include "ss_json.h"
 #include "ss_time.h"
 
 const char *case_state_name(Storesync__CaseState s)
@@ -198,18 +199,6 @@ static const char *const case_cols[] = { "case_no", "store_id", "state", "channe
 	"investigated_ms", "resolved_ms", "closed_ms", "overdue", "responded_late",
 	"reported_late", "compensation_fen" };
 
-static const char *enum_name(const ProtobufCEnumDescriptor *d, int v)
-{
-	const ProtobufCEnumValue *ev = protobuf_c_enum_descriptor_get_value(d, v);
-	const char *us;
-
-	/* "CHANNEL_PHONE" -> "phone": the JSON name used everywhere. */
-	if (!ev)
-		return "";
-	us = strchr(ev->name, '_');
-	return us ? us + 1 : ev->name;
-}
-
 /* Which of the case's deadlines are open and past at at_ms. */
 static void overdue_text(const Storesync__CaseView *c, int64_t at_ms, char *buf, size_t len)
 {
@@ -224,7 +213,7 @@ static void overdue_text(const Storesync__CaseView *c, int64_t at_ms, char *buf,
 static void case_row(struct table *t, const Storesync__CaseView *c, const struct query_args *a)
 {
 	Storesync__Row *row;
-	char overdue[32], lower[32];
+	char overdue[32], name[32];
 
 	overdue_text(c, a->at_ms, overdue, sizeof overdue);
 	if ((a->overdue && !overdue[0]) || (a->store && strcmp(a->store, c->store_id) != 0)
@@ -234,17 +223,12 @@ static void case_row(struct table *t, const Storesync__CaseView *c, const struct
 	cell_str(row, c->case_no);
 	cell_str(row, c->store_id);
 	cell_str(row, case_state_name(c->state));
-	for (int i = 0; i < 3; i++) {
-		const ProtobufCEnumDescriptor *d[] = { &storesync__complaint_channel__descriptor,
-			&storesync__complaint_category__descriptor, &storesync__severity__descriptor };
-		int v[] = { c->channel, c->category, c->severity };
-		size_t j = 0;
-
-		for (const char *s = enum_name(d[i], v[i]); *s && j + 1 < sizeof lower; s++)
-			lower[j++] = (char)(*s >= 'A' && *s <= 'Z' ? *s + 32 : *s);
-		lower[j] = '\0';
-		cell_str(row, lower);
-	}
+	cell_str(row, ss_json_enum_name(&storesync__complaint_channel__descriptor, c->channel,
+		name, sizeof name));
+	cell_str(row, ss_json_enum_name(&storesync__complaint_category__descriptor, c->category,
+		name, sizeof name));
+	cell_str(row, ss_json_enum_name(&storesync__severity__descriptor, c->severity, name,
+		sizeof name));
 	cell_int(row, c->registered_ms);
 	cell_int(row, c->respond_by_ms);
 	cell_int(row, c->report_by_ms);

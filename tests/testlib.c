@@ -531,8 +531,6 @@ uint64_t tl_link_hello(struct tl_link *l, const char *store, uint64_t epoch)
 void tl_link_batch(struct tl_link *l, const char *store, uint64_t epoch, uint64_t first_seq,
 	size_t n, int64_t (*amount)(uint64_t seq))
 {
-	Storesync__LinkMessage m = STORESYNC__LINK_MESSAGE__INIT;
-	Storesync__Batch b = STORESYNC__BATCH__INIT;
 	Storesync__Record **recs = calloc(n ? n : 1, sizeof *recs);
 	char receipt[32];
 
@@ -540,19 +538,8 @@ void tl_link_batch(struct tl_link *l, const char *store, uint64_t epoch, uint64_
 	for (size_t i = 0; i < n; i++) {
 		snprintf(receipt, sizeof receipt, "R-%llu", (unsigned long long)(first_seq + i));
 		recs[i] = tl_sale(amount(first_seq + i), receipt);
-		recs[i]->seq = first_seq + i;
-		recs[i]->has_seq = 1;
 	}
-	b.store_id = (char *)store;
-	b.epoch = epoch;
-	b.has_epoch = 1;
-	b.first_seq = first_seq;
-	b.has_first_seq = 1;
-	b.records = recs;
-	b.n_records = n;
-	m.kind_case = STORESYNC__LINK_MESSAGE__KIND_BATCH;
-	m.batch = &b;
-	tl_link_send(l, &m);
+	tl_link_batch_records(l, store, epoch, first_seq, recs, n);
 	for (size_t i = 0; i < n; i++)
 		storesync__record__free_unpacked(recs[i], NULL);
 	free(recs);
