@@ -379,6 +379,13 @@ int main(int argc, char **argv)
 		return bench_query(argv[2], argv[3], argv[4], argv + 5, argc - 5);
 	if (argc >= 4 && strcmp(argv[1], "drain") == 0)
 		return bench_drain(argv[2], atol(argv[3]));
-	fprintf(stderr, "usage: see the comment atop bench/ss_bench.c\n");
-	return 2;
+	fprintf(argc > 1 && !strcmp(argv[1], "--help") ? stdout : stderr,
+		"Usage: ss-bench single  AGENT_EP SECONDS RATE\n"
+		"       ss-bench batched AGENT_EP SECONDS BATCH\n"
+		"       ss-bench e2e     HUB_QUERY SECONDS BATCH AGENT_EP...\n"
+		"       ss-bench fill    AGENT_EP RECORDS BATCH\n"
+		"       ss-bench drain   HUB_QUERY RECORDS\n"
+		"       ss-bench query   HUB_QUERY NAME WHAT [KEY=VALUE...]\n"
+		"Load generator and meter for bench/run; prints `name value unit` lines.\n");
+	return argc > 1 && !strcmp(argv[1], "--help") ? 0 : 2;
 }

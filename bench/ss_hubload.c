@@ -102,9 +102,11 @@ int main(int argc, char **argv)
 		.now_ms = ss_now_ms() };
 	char err[256];
 
-	if (argc < 2) {
-		fprintf(stderr, "usage: ss-hubload DATA_DIR [STORES] [ACCOUNTS_PER_STORE] [DAYS]\n");
-		return 2;
+	if (argc < 2 || !strcmp(argv[1], "--help")) {
+		fprintf(argc < 2 ? stderr : stdout,
+			"Usage: ss-hubload DATA_DIR [STORES] [ACCOUNTS_PER_STORE] [DAYS]\n"
+			"Fills a hub data directory for the query benchmarks (defaults 10000 100 30).\n");
+		return argc < 2 ? 2 : 0;
 	}
 	snprintf(h.cfg.data_dir, sizeof h.cfg.data_dir, "%s", argv[1]);
 	if (argc > 2)
