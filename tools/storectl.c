@@ -364,8 +364,12 @@ int main(int argc, char **argv)
 			fclose(in);
 		return rc;
 	}
-	if (strcmp(argv[0], "status") == 0 && optind == argc)
-		return cmd_status(&c);
+	if (strcmp(argv[0], "status") == 0) {
+		if (optind == argc)
+			return cmd_status(&c);
+		fprintf(stderr, "storectl: status takes no arguments\n");
+		return 2;
+	}
 	fprintf(stderr, "storectl: unknown command \"%s\" (try --help)\n", argv[0]);
 	return 2;
 }
