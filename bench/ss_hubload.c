@@ -86,9 +86,9 @@ static int load_store(MDB_txn *txn, void *arg)
 	s.state->last_seen_ms = l->now_ms;
 	s.state->has_last_seen_ms = 1;
 	for (int i = 0; rc == 0 && i < l->accounts; i++)
-		rc = hub_store_apply(l->h, txn, &s, contract(l, i, no, sizeof no), l->now_ms, &l->policy);
+		rc = hub_store_apply(l->h, txn, &s, contract(l, i, no, sizeof no), &l->policy);
 	for (int d = 0; rc == 0 && d < l->days; d++)
-		rc = hub_store_apply(l->h, txn, &s, sale(l, d), l->now_ms, &l->policy);
+		rc = hub_store_apply(l->h, txn, &s, sale(l, d), &l->policy);
 	if (rc == 0)
 		rc = hub_store_save(l->h, txn, &s);
 	hub_store_release(&s);

@@ -120,6 +120,19 @@ static int check_enum(const ProtobufCEnumDescriptor *d, protobuf_c_boolean has, 
 	return 0;
 }
 
+/* Money (*_fen) and quantities have a business ceiling, so the hub's sums of
+ * millions of records stay far inside int64. */
+static int check_bound(int64_t v, const char *name, char *msg, size_t len)
+{
+	size_t n = strlen(name);
+	int money = n > 4 && strcmp(name + n - 4, "_fen") == 0;
+	int64_t max = money ? SS_MAX_FEN : strcmp(name, "quantity") == 0 ? SS_MAX_QUANTITY : INT64_MAX;
+
+	if (v > max || v < -max)
+		return fail(msg, len, "%s is beyond %lld", name, (long long)max);
+	return 0;
+}
+
 static int check_positive(protobuf_c_boolean has, int64_t v, const char *name,
 	char *msg, size_t len)
 {
@@ -127,12 +140,12 @@ static int check_positive(protobuf_c_boolean has, int64_t v, const char *name,
 		return fail(msg, len, "%s is missing", name);
 	if (v <= 0)
 		return fail(msg, len, "%s must be positive", name);
-	return 0;
+	return check_bound(v, name, msg, len);
 }
 
 static int check_not_negative(int64_t v, const char *name, char *msg, size_t len)
 {
-	return v < 0 ? fail(msg, len, "%s is negative", name) : 0;
+	return v < 0 ? fail(msg, len, "%s is negative", name) : check_bound(v, name, msg, len);
 }
 
 /* One sale or return line; *amount_fen receives what it charges. */
@@ -187,6 +200,8 @@ static int check_sale(const Storesync__Sale *s, char *msg, size_t len)
 		return -1;
 	if (!s->has_total_fen)
 		return fail(msg, len, "total_fen is missing");
+	if (check_bound(s->total_fen, "total_fen", msg, len) < 0)
+		return -1;
 	if (s->total_fen != sum_fen)
 		return fail(msg, len, "total_fen %lld does not equal the sum of the lines %lld",
 			(long long)s->total_fen, (long long)sum_fen);
@@ -327,6 +342,8 @@ static int check_inventory(const Storesync__InventoryMove *m, char *msg, size_t 
 	case STORESYNC__MOVE_KIND__MOVE_ADJUSTMENT:
 		if (m->quantity == 0)
 			return fail(msg, len, "quantity must not be zero for an adjustment");
+		if (check_bound(m->quantity, "quantity", msg, len) < 0)
+			return -1;
 		return check_text(m->reason, "reason", msg, len);
 	default:
 		return check_positive(1, m->quantity, "quantity", msg, len);
@@ -393,5 +410,9 @@ int ss_validate_record(const Storesync__Record *r, const char *store_id, int64_t
 	if (check_time(r, now_ms, why, sizeof why) < 0 ||
 		check_body(r, store_id, why, sizeof why) < 0)
 		return fail(reason, reason_len, "%s: %s", type, why);
+	/* A record too big for a batch would wedge its store's stream. */
+	if (storesync__record__get_packed_size(r) > SS_MAX_RECORD_BYTES)
+		return fail(reason, reason_len, "%s: record is larger than %u bytes", type,
+			SS_MAX_RECORD_BYTES);
 	return 0;
 }

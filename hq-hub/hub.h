@@ -158,7 +158,7 @@ void hub_store_release(struct hub_store *s);
 /* Stores record seq (== s->hw + 1) and applies its effect; advances hw.
  * An invalid record is kept, counted as refused, and has no effect. */
 int hub_store_apply(struct hub *h, MDB_txn *txn, struct hub_store *s, Storesync__Record *r,
-	int64_t now_ms, const struct hub_policy *policy);
+	const struct hub_policy *policy);
 void hub_store_heartbeat(struct hub_store *s, const Storesync__Heartbeat *hb);
 
 #endif

@@ -54,6 +54,7 @@ struct hub_group {
 	int64_t now_ms;
 	uint64_t duplicates, gaps;
 	struct hub_policy policy;  /* in force for this transaction */
+	struct ss_lograte commit_log;
 };
 
 static struct hub_peer *peer_get(struct hub *h, zmq_msg_t *id)
@@ -280,7 +281,7 @@ static int apply_batch(struct hub *h, MDB_txn *txn, struct hub_group *g, struct 
 			g->gaps++;
 			break;
 		}
-		if ((rc = hub_store_apply(h, txn, s, b->records[i], g->now_ms, &g->policy)) != 0)
+		if ((rc = hub_store_apply(h, txn, s, b->records[i], &g->policy)) != 0)
 			return rc;
 	}
 	return 0;
@@ -422,7 +423,11 @@ static void group_round(struct hub *h)
 	} else {
 		/* Nothing of this round is committed, so nothing is acked: the
 		 * agents keep the records and send them again. */
-		ss_error("group commit failed: %s", err);
+		uint64_t held = 0;
+
+		if (ss_lograte_allow(&g->commit_log, ss_mono_ms(), LOG_INTERVAL_MS, &held))
+			ss_error("group commit failed: %s (%llu more since last line)", err,
+				(unsigned long long)held);
 		for (size_t i = 0; i < g->n; i++)
 			refuse(h, g->items[i].peer, STORESYNC__ERROR_CODE__ERR_INTERNAL,
 				&h->stats.commit_failures, "hub could not commit; retry later");
@@ -446,7 +451,9 @@ int ingest_run(struct hub *h, char *err, size_t errlen)
 
 		if (zmq_poll(items, 1, 200) < 0 && zmq_errno() != EINTR) {
 			snprintf(err, errlen, "zmq_poll: %s", zmq_strerror(zmq_errno()));
-			break;
+			free(h->group);
+			h->group = NULL;
+			return -1;
 		}
 		if (items[0].revents & ZMQ_POLLIN)
 			group_round(h);

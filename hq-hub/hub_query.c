@@ -8,6 +8,7 @@
 #include "hub_query.h"
 #include "ss_link.h"
 #include "ss_time.h"
+#include "ss_validate.h"
 
 #define MAX_QUERY_BYTES (64u * 1024u)
 
@@ -186,8 +187,10 @@ static int parse_args(const Storesync__QueryRequest *q, struct query_args *a, ch
 			rc = -1;
 		} else if (strcmp(k, "store") == 0) {
 			a->store = v;
+			rc = ss_validate_store_id(v);
 		} else if (strcmp(k, "sku") == 0) {
 			a->sku = v;
+			rc = ss_validate_sku(v);
 		} else if (strcmp(k, "state") == 0) {
 			a->state = v;
 		} else if (strcmp(k, "by") == 0) {

@@ -80,7 +80,7 @@ static void period_of(const struct query_args *a, int32_t day, char *buf, size_t
 static void sales_store(struct hub *h, MDB_txn *txn, const struct query_args *a,
 	const char *store, struct table *t)
 {
-	uint8_t key[40];
+	uint8_t key[33 + 5];   /* store ids are validated: at most 32 bytes */
 	size_t n = strlen(store), klen = hub_key_store_day(key, store, a->from_day < 0 ? 0 : a->from_day);
 	MDB_val k = { klen, key }, d;
 	struct sales_sum sum = { .period = "" };
@@ -143,7 +143,7 @@ void query_inventory(struct hub *h, MDB_txn *txn, const struct query_args *a, st
 {
 	static const char *const cols[] = { "store_id", "sku", "on_hand", "out_of_stock_days",
 		"out_of_stock_since", "last_stocktake_ms", "last_move_ms", "moves" };
-	uint8_t prefix[40];
+	uint8_t prefix[33];    /* a validated store id and its separator */
 	size_t plen = a->store ? strlen(a->store) + 1 : 0;
 	MDB_val k = { plen, prefix }, d;
 	MDB_cursor *cur;

@@ -145,7 +145,7 @@ static void refuse_record(struct hub_store *s, const Storesync__Record *r, const
 }
 
 int hub_store_apply(struct hub *h, MDB_txn *txn, struct hub_store *s, Storesync__Record *r,
-	int64_t now_ms, const struct hub_policy *policy)
+	const struct hub_policy *policy)
 {
 	struct hub_view_ctx v = { h, txn, s, s->store_id, policy, r, 0 };
 	char reason[256];
@@ -160,7 +160,11 @@ int hub_store_apply(struct hub *h, MDB_txn *txn, struct hub_store *s, Storesync_
 	/* The agent validated it too; a record that fails here came from a
 	 * broken or hostile agent. It stays in the log for audit, moves the
 	 * high-water mark (so the stream does not stall), and has no effect. */
-	if (ss_validate_record(r, s->store_id, now_ms, reason, sizeof reason) != 0) {
+	/* Judged at the agent's acceptance time, which the record carries, not
+	 * at the hub's clock: the verdict, and so every view, depends on the
+	 * record alone (guarantee 4), whenever it arrives. */
+	if (ss_validate_record(r, s->store_id, r->has_recorded_ms ? r->recorded_ms : r->time_ms,
+		reason, sizeof reason) != 0) {
 		refuse_record(s, r, reason);
 		return 0;
 	}

@@ -9,6 +9,7 @@
 #include <stdint.h>
 
 #include "ss_lmdb.h"
+#include "ss_log.h"
 #include "ss_proto.h"
 
 struct agent_config {
@@ -82,6 +83,8 @@ struct agent_sender {
 	int64_t heartbeat_mono; /* last heartbeat sent */
 	int64_t last_ack_ms;    /* wall time of the last ack */
 	uint64_t batches_sent, resends, hub_errors;
+	int conflict;           /* the hub holds more of our epoch than we do: stopped */
+	struct ss_lograte pruned_log;
 };
 
 struct submit_round;

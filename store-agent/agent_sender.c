@@ -144,15 +144,24 @@ static size_t send_batch(struct agent *a)
 
 	if (outbox_read(&a->outbox, a->sender.sent_seq + 1, (size_t)a->cfg.batch_records,
 		&recs, &n) != 0 || n == 0) {
-		if (n == 0 && a->sender.sent_seq + 1 < a->outbox.first_seq)
-			ss_error("hub wants seq %llu but records before %llu were pruned",
+		uint64_t held;
+
+		if (n == 0 && a->sender.sent_seq + 1 < a->outbox.first_seq
+			&& ss_lograte_allow(&a->sender.pruned_log, ss_mono_ms(), 60000, &held))
+			ss_error("hub wants seq %llu but records before %llu were pruned (retention "
+				"or disk budget): this store's stream is stalled until an operator acts",
 				(unsigned long long)a->sender.sent_seq + 1,
 				(unsigned long long)a->outbox.first_seq);
 		free(recs);
 		return 0;
 	}
-	for (size_t i = 0; i < n && bytes < MAX_BATCH_BYTES; i++, b.n_records++)
+	/* Records are at most SS_MAX_RECORD_BYTES, so a batch stays well below
+	 * the link's message limit: stop before the one that would pass 4 MiB. */
+	for (size_t i = 0; i < n; i++, b.n_records++) {
 		bytes += storesync__record__get_packed_size(recs[i]);
+		if (i > 0 && bytes > MAX_BATCH_BYTES)
+			break;
+	}
 	b.store_id = a->outbox.store_id;
 	b.epoch = a->outbox.epoch;
 	b.has_epoch = 1;
@@ -195,6 +204,19 @@ static void on_message(struct agent *a, const Storesync__LinkMessage *m)
 {
 	switch (m->kind_case) {
 	case STORESYNC__LINK_MESSAGE__KIND_WELCOME:
+		if (m->welcome->high_water_seq > a->outbox.last_seq) {
+			/* The hub holds seqs of this epoch we never wrote: this data
+			 * directory was rolled back. Sending would reuse those seqs for
+			 * other records, which the hub would drop as duplicates. */
+			if (!a->sender.conflict)
+				ss_error("hub holds seq %llu of epoch %016llx but this outbox ends at "
+					"%llu (data directory restored from an older copy?): not sending; "
+					"records stay in the outbox", (unsigned long long)
+					m->welcome->high_water_seq, (unsigned long long)a->outbox.epoch,
+					(unsigned long long)a->outbox.last_seq);
+			a->sender.conflict = 1;
+			break;
+		}
 		if (m->welcome->high_water_seq < a->outbox.acked_seq)
 			ss_warn("hub holds only through seq %llu (we had ack for %llu): resending",
 				(unsigned long long)m->welcome->high_water_seq,
@@ -215,7 +237,10 @@ static void on_message(struct agent *a, const Storesync__LinkMessage *m)
 	case STORESYNC__LINK_MESSAGE__KIND_ERROR:
 		a->sender.hub_errors++;
 		ss_warn("hub refused: %s", m->error->reason ? m->error->reason : "(no reason)");
-		send_hello(a);
+		/* Start over with a Hello, after the retry interval: a hub that
+		 * cannot commit is not hammered. */
+		a->sender.welcomed = 0;
+		a->sender.hello_mono = ss_mono_ms();
 		break;
 	case STORESYNC__LINK_MESSAGE__KIND_HEARTBEAT:
 		break;
@@ -253,6 +278,8 @@ void sender_tick(struct agent *a)
 	int64_t now = ss_mono_ms();
 	uint64_t window = (uint64_t)(a->cfg.batch_records * a->cfg.window_batches);
 
+	if (s->conflict)
+		return;
 	if (!s->welcomed) {
 		if (now - s->hello_mono >= HELLO_RETRY_MS)
 			send_hello(a);
@@ -286,6 +313,8 @@ int64_t sender_next_timeout_ms(const struct agent *a)
 
 const char *sender_link_state(const struct agent *a)
 {
+	if (a->sender.conflict)
+		return "conflict";
 	if (a->sender.heard_mono == 0)
 		return "connecting";
 	if (ss_mono_ms() - a->sender.heard_mono > 3 * a->cfg.heartbeat_ms)

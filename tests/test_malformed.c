@@ -474,9 +474,43 @@ START_TEST(storectl_bad_lines_refused_alone)
 }
 END_TEST
 
+/* The operators' endpoint refuses a filter it cannot use (an over-long or
+ * malformed store id or SKU) with a reason, and keeps serving. */
+START_TEST(query_with_bad_filters_refused)
+{
+	static const char *const whats[] = { "sales", "inventory", "complaints", "stale" };
+	char *long_store = malloc(3001);
+	Storesync__QueryReply *r;
+	struct tl_env e;
+	pid_t hub;
+
+	memset(long_store, 'A', 3000);
+	long_store[3000] = '\0';
+	tl_env_init(&e);
+	hub = tl_start_hub(&e, NULL);
+	for (size_t i = 0; i < sizeof whats / sizeof whats[0]; i++) {
+		r = tl_query(e.hub_query, whats[i], "store", long_store, NULL);
+		ck_assert_ptr_nonnull(r);
+		ck_assert_ptr_nonnull(r->error);
+		ck_assert_msg(strstr(r->error, "store") != NULL, "reason: %s", r->error);
+		tl_query_free(r);
+	}
+	r = tl_query(e.hub_query, "inventory", "sku", "not a sku", NULL);
+	ck_assert_ptr_nonnull(r);
+	ck_assert_ptr_nonnull(r->error);
+	tl_query_free(r);
+	ck_assert(tl_alive(hub));
+	ck_assert_int_ge(tl_hub_stat(e.hub_query, "commits"), 0);
+	free(long_store);
+	tl_stop(hub);
+	tl_env_cleanup(&e);
+}
+END_TEST
+
 int main(void)
 {
 	const TTest *const tests[] = {
+		query_with_bad_filters_refused,
 		hub_link_garbage_refused_and_harmless, agent_local_garbage_refused_and_harmless,
 		storectl_bad_lines_refused_alone,
 	};

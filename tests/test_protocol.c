@@ -342,9 +342,44 @@ START_TEST(new_epoch_has_own_seqs)
 }
 END_TEST
 
+/* Guarantee 4 for validation: "time in the future" is judged against the
+ * agent's acceptance time carried in the record (recorded_ms), never the
+ * hub's clock, so a record gets the same verdict whenever it arrives. Here
+ * the records are stamped years ahead of the hub's clock. */
+START_TEST(future_judged_at_recorded_time)
+{
+	const int64_t recorded_ms = 1893456000000LL;   /* 2030-01-01 */
+	const int64_t hour_ms = 3600000;
+	Storesync__Record *recs[2];
+	struct fx f;
+	struct tl_link l;
+
+	fx_start(&f);
+	tl_link_open(&l, f.e.hub_listen);
+	tl_link_hello(&l, "S1", EPOCH_A);
+	recs[0] = tl_sale(700, "R-1");
+	recs[1] = tl_sale(900, "R-2");
+	for (int i = 0; i < 2; i++) {
+		recs[i]->recorded_ms = recorded_ms;
+		recs[i]->has_recorded_ms = 1;
+		recs[i]->time_ms = recorded_ms + (i == 0 ? 23 : 25) * hour_ms;
+	}
+	tl_link_batch_records(&l, "S1", EPOCH_A, 1, recs, 2);
+	ck_assert_uint_eq(tl_link_ack(&l), 2);
+	tl_link_close(&l);
+	ck_assert_int_eq(field(&f, "S1", "records"), 1);
+	ck_assert_int_eq(field(&f, "S1", "refused"), 1);
+	ck_assert_int_eq(field(&f, "S1", "amount_fen"), 700);
+	for (int i = 0; i < 2; i++)
+		storesync__record__free_unpacked(recs[i], NULL);
+	fx_stop(&f);
+}
+END_TEST
+
 int main(void)
 {
 	const TTest *const tests[] = {
+		future_judged_at_recorded_time,
 		hello_reports_high_water, duplicates_applied_once, gap_never_applied_past,
 		any_delivery_order_same_views, invalid_record_refused_alone,
 		batch_for_another_store_refused, new_epoch_has_own_seqs,

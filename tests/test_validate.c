@@ -152,10 +152,10 @@ static const struct variation variations[] = {
 		"\"total_fen\":-1}", "line 1: discount_fen exceeds quantity * unit_price_fen" },
 	{ SALE, "{\"lines\":[{\"sku\":\"X\",\"quantity\":2,\"unit_price_fen\":5,\"discount_fen\":10}],"
 		"\"total_fen\":0}", NULL },
-	{ SALE, "{\"lines\":[{\"sku\":\"X\",\"quantity\":10000000000,\"unit_price_fen\":10000000000}],"
+	{ SALE, "{\"lines\":[{\"sku\":\"X\",\"quantity\":1000000000,\"unit_price_fen\":10000000000000}],"
 		"\"total_fen\":1}", "line 1: quantity * unit_price_fen overflows" },
-	{ SALE, "{\"lines\":[{\"sku\":\"X\",\"quantity\":1,\"unit_price_fen\":5000000000000000000},"
-		"{\"sku\":\"Y\",\"quantity\":1,\"unit_price_fen\":5000000000000000000}],\"total_fen\":1}",
+	{ SALE, "{\"lines\":[{\"sku\":\"X\",\"quantity\":1000000000,\"unit_price_fen\":9000000000},"
+		"{\"sku\":\"Y\",\"quantity\":1000000000,\"unit_price_fen\":9000000000}],\"total_fen\":1}",
 		"line 2: sum of line amounts overflows" },
 	/* sale: total and payment */
 	{ SALE, "{\"total_fen\":null}", "total_fen is missing" },
@@ -431,6 +431,35 @@ START_TEST(documented_examples_pass)
 END_TEST
 #endif
 
+/* Money and quantities have business ceilings, so the hub's sums of
+ * millions of records cannot overflow int64. */
+START_TEST(amounts_and_quantities_bounded)
+{
+	assert_accepted(patched(PAYMENT, "{\"amount_fen\":10000000000000}"));
+	assert_refused(PAYMENT, patched(PAYMENT, "{\"amount_fen\":10000000000001}"),
+		"amount_fen is beyond");
+	assert_refused(SALE, patched(SALE, "{\"lines\":[{\"sku\":\"SKU-1\",\"quantity\":1,"
+		"\"unit_price_fen\":4611686018427387904}],\"total_fen\":4611686018427387904}"),
+		"unit_price_fen is beyond");
+	assert_refused(INVENTORY, patched(INVENTORY, "{\"kind\":\"adjustment\","
+		"\"quantity\":-1000000001,\"reason\":\"lost\"}"), "quantity is beyond");
+}
+END_TEST
+
+/* A record too big for a batch would wedge its store's stream: refused. */
+START_TEST(record_larger_than_a_mebibyte_refused)
+{
+	Storesync__Record *r = patched(COMPLAINT, "{}");
+	char *text = malloc(SS_MAX_RECORD_BYTES + 1);
+
+	memset(text, 'x', SS_MAX_RECORD_BYTES);
+	text[SS_MAX_RECORD_BYTES] = '\0';
+	free(r->complaint->description);
+	r->complaint->description = text;
+	assert_refused(COMPLAINT, r, "larger than");
+}
+END_TEST
+
 static Suite *validate_suite(void)
 {
 	Suite *s = suite_create("validate");
@@ -439,6 +468,8 @@ static Suite *validate_suite(void)
 
 	tcase_add_loop_test(kinds, valid_example_of_each_kind_passes, 0, 8);
 	tcase_add_test(kinds, record_without_body_refused);
+	tcase_add_test(rules, amounts_and_quantities_bounded);
+	tcase_add_test(rules, record_larger_than_a_mebibyte_refused);
 #ifdef SS_SOURCE_DIR
 	tcase_add_test(kinds, documented_examples_pass);
 #endif

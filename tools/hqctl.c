@@ -10,6 +10,7 @@
 #include "ss_proto.h"
 #include "ss_table.h"
 #include "ss_time.h"
+#include "ss_validate.h"
 
 #define DEFAULT_HUB "tcp://127.0.0.1:7702"
 #define REPLY_TIMEOUT_MS 30000
@@ -82,6 +83,10 @@ static int check_value(const char *opt, const char *v)
 		(void)strtoll(v, &end, 10);
 		return end == v || *end ? -1 : 0;
 	}
+	if (!strcmp(opt, "store"))
+		return ss_validate_store_id(v);
+	if (!strcmp(opt, "sku"))
+		return ss_validate_sku(v);
 	if (!strcmp(opt, "state"))
 		return strcmp(v, "open") && strcmp(v, "responded") && strcmp(v, "investigating")
 			&& strcmp(v, "resolved") && strcmp(v, "closed") ? -1 : 0;
@@ -95,6 +100,7 @@ static Storesync__QueryReply *ask(const char *hub, const char *what,
 	Storesync__QueryReply *reply = NULL;
 	void *ctx = zmq_ctx_new(), *sock;
 	int timeout = REPLY_TIMEOUT_MS;
+	int64_t unlimited = -1;
 	char err[256];
 	zmq_msg_t m;
 
@@ -104,6 +110,9 @@ static Storesync__QueryReply *ask(const char *hub, const char *what,
 		goto out;
 	}
 	zmq_setsockopt(sock, ZMQ_RCVTIMEO, &timeout, sizeof timeout);
+	/* Answers (a dump, a month of daily sales for every store) may be far
+	 * larger than a link message: the hub is trusted here. */
+	zmq_setsockopt(sock, ZMQ_MAXMSGSIZE, &unlimited, sizeof unlimited);
 	req.proto_version = SS_PROTO_VERSION;
 	req.has_proto_version = 1;
 	req.what = (char *)what;
@@ -114,7 +123,7 @@ static Storesync__QueryReply *ask(const char *hub, const char *what,
 		fprintf(stderr, "hqctl: no answer from the hub at %s\n", hub);
 	else if (!(reply = (Storesync__QueryReply *)ss_proto_unpack(
 			&storesync__query_reply__descriptor, zmq_msg_data(&m), zmq_msg_size(&m),
-			SS_MAX_MSG_BYTES)))
+			SIZE_MAX)))
 		fprintf(stderr, "hqctl: the hub's answer does not parse\n");
 	zmq_msg_close(&m);
 out:
