@@ -10,6 +10,8 @@
  * Reasons name the field at fault; the caller adds nothing but the record type. */
 #include "ss_validate.h"
 
+#include <jansson.h>
+
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
@@ -106,6 +108,59 @@ static int check_text(const char *s, const char *name, char *msg, size_t len)
 {
 	if (!s || !*s)
 		return fail(msg, len, "%s is required", name);
+	return 0;
+}
+
+/* Text must be UTF-8: it reaches operators as JSON. jansson's own check
+ * decides (only for text that is not plain ASCII, the common case). */
+static int utf8_ok(const char *s)
+{
+	json_t *j;
+
+	for (const char *p = s; *p; p++)
+		if ((unsigned char)*p >= 0x80)
+			goto check;
+	return 1;
+check:
+	j = json_string(s);
+	json_decref(j);
+	return j != NULL;
+}
+
+/* A field's storage is live: not an unset member of a oneof. */
+static int field_present(const ProtobufCMessage *m, const ProtobufCFieldDescriptor *f)
+{
+	if (!(f->flags & PROTOBUF_C_FIELD_FLAG_ONEOF))
+		return 1;
+	return *(const uint32_t *)((const char *)m + f->quantifier_offset) == f->id;
+}
+
+/* Every string anywhere in m is valid UTF-8; names the first field that is not. */
+static int check_strings(const ProtobufCMessage *m, char *msg, size_t len)
+{
+	const ProtobufCMessageDescriptor *d = m->descriptor;
+
+	for (unsigned i = 0; i < d->n_fields; i++) {
+		const ProtobufCFieldDescriptor *f = &d->fields[i];
+		const char *member = (const char *)m + f->offset;
+		int repeated = f->label == PROTOBUF_C_LABEL_REPEATED;
+		size_t n = repeated ? *(const size_t *)((const char *)m + f->quantifier_offset) : 1;
+		void *const *items = repeated ? *(void *const *const *)member : (void *const *)member;
+
+		if ((f->type != PROTOBUF_C_TYPE_STRING && f->type != PROTOBUF_C_TYPE_MESSAGE)
+			|| !field_present(m, f))
+			continue;
+		for (size_t j = 0; j < n; j++) {
+			if (!items[j])
+				continue;
+			if (f->type == PROTOBUF_C_TYPE_MESSAGE) {
+				if (check_strings(items[j], msg, len) < 0)
+					return -1;
+			} else if (!utf8_ok(items[j])) {
+				return fail(msg, len, "%s is not valid UTF-8", f->name);
+			}
+		}
+	}
 	return 0;
 }
 
@@ -409,6 +464,8 @@ int ss_validate_record(const Storesync__Record *r, const char *store_id, int64_t
 		return fail(reason, reason_len, "%s: store id is not valid", type);
 	if (check_time(r, now_ms, why, sizeof why) < 0 ||
 		check_body(r, store_id, why, sizeof why) < 0)
+		return fail(reason, reason_len, "%s: %s", type, why);
+	if (check_strings(&r->base, why, sizeof why) < 0)
 		return fail(reason, reason_len, "%s: %s", type, why);
 	/* A record too big for a batch would wedge its store's stream. */
 	if (storesync__record__get_packed_size(r) > SS_MAX_RECORD_BYTES)

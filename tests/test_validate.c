@@ -460,6 +460,20 @@ START_TEST(record_larger_than_a_mebibyte_refused)
 }
 END_TEST
 
+/* Text reaches operators as JSON: every string must be valid UTF-8,
+ * nested ones (a line's SKU aside) included. */
+START_TEST(text_must_be_utf8)
+{
+	Storesync__Record *r = patched(COMPLAINT, "{\"description\":\"\\u6346\\u7ed1 ok\"}");
+
+	assert_accepted(r);
+	r = patched(COMPLAINT, "{}");
+	free(r->complaint->description);
+	r->complaint->description = strdup("door \xff\xfe broken");
+	assert_refused(COMPLAINT, r, "description is not valid UTF-8");
+}
+END_TEST
+
 static Suite *validate_suite(void)
 {
 	Suite *s = suite_create("validate");
@@ -469,6 +483,7 @@ static Suite *validate_suite(void)
 	tcase_add_loop_test(kinds, valid_example_of_each_kind_passes, 0, 8);
 	tcase_add_test(kinds, record_without_body_refused);
 	tcase_add_test(rules, amounts_and_quantities_bounded);
+	tcase_add_test(rules, text_must_be_utf8);
 	tcase_add_test(rules, record_larger_than_a_mebibyte_refused);
 #ifdef SS_SOURCE_DIR
 	tcase_add_test(kinds, documented_examples_pass);
