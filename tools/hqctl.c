@@ -133,6 +133,42 @@ out:
 	return reply;
 }
 
+/* The command named at argv[optind], checked with its filters; NULL after
+ * printing a usage error. */
+static const struct command *pick_command(int argc, char **argv,
+	const Storesync__QueryParam *pv, size_t np)
+{
+	const struct command *cmd = NULL;
+
+	for (size_t i = 0; optind < argc && i < sizeof commands / sizeof commands[0]; i++)
+		if (strcmp(argv[optind], commands[i].name) == 0)
+			cmd = &commands[i];
+	if (!cmd) {
+		if (optind < argc)
+			fprintf(stderr, "hqctl: unknown command \"%s\" (try --help)\n", argv[optind]);
+		else
+			usage(stderr);
+		return NULL;
+	}
+	/* "policy show" is the one two-word command. */
+	if (optind + 1 + (strcmp(cmd->name, "policy") == 0) != argc
+		|| (!strcmp(cmd->name, "policy") && strcmp(argv[optind + 1], "show") != 0)) {
+		fprintf(stderr, "hqctl: unexpected arguments after \"%s\" (try --help)\n", cmd->name);
+		return NULL;
+	}
+	for (size_t i = 0; i < np; i++) {
+		if (!allowed(cmd, pv[i].key)) {
+			fprintf(stderr, "hqctl: %s does not take --%s\n", cmd->name, pv[i].key);
+			return NULL;
+		}
+		if (check_value(pv[i].key, pv[i].value) != 0) {
+			fprintf(stderr, "hqctl: --%s: bad value \"%s\"\n", pv[i].key, pv[i].value);
+			return NULL;
+		}
+	}
+	return cmd;
+}
+
 #define MAX_PARAMS 16
 
 int main(int argc, char **argv)
@@ -173,32 +209,8 @@ int main(int argc, char **argv)
 		default: usage(stderr); return 2;
 		}
 	}
-	for (size_t i = 0; optind < argc && i < sizeof commands / sizeof commands[0]; i++)
-		if (strcmp(argv[optind], commands[i].name) == 0)
-			cmd = &commands[i];
-	if (!cmd) {
-		if (optind < argc)
-			fprintf(stderr, "hqctl: unknown command \"%s\" (try --help)\n", argv[optind]);
-		else
-			usage(stderr);
+	if (!(cmd = pick_command(argc, argv, pv, np)))
 		return 2;
-	}
-	/* "policy show" is the one two-word command. */
-	if (optind + 1 + (strcmp(cmd->name, "policy") == 0) != argc
-		|| (!strcmp(cmd->name, "policy") && strcmp(argv[optind + 1], "show") != 0)) {
-		fprintf(stderr, "hqctl: unexpected arguments after \"%s\" (try --help)\n", cmd->name);
-		return 2;
-	}
-	for (size_t i = 0; i < np; i++) {
-		if (!allowed(cmd, pv[i].key)) {
-			fprintf(stderr, "hqctl: %s does not take --%s\n", cmd->name, pv[i].key);
-			return 2;
-		}
-		if (check_value(pv[i].key, pv[i].value) != 0) {
-			fprintf(stderr, "hqctl: --%s: bad value \"%s\"\n", pv[i].key, pv[i].value);
-			return 2;
-		}
-	}
 	if (!(reply = ask(hub, cmd->name, pp, np)))
 		return 1;
 	if (reply->error) {
