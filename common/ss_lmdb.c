@@ -27,9 +27,15 @@ int ss_lmdb_open(struct ss_lmdb *db, const char *dir, unsigned max_dbs,
 {
 	int rc, dead = 0;
 	MDB_envinfo info;
+	pthread_rwlockattr_t attr;
 
 	memset(db, 0, sizeof *db);
-	pthread_rwlock_init(&db->resize_lock, NULL);
+	/* Writer preference: a stream of queries must not starve a map growth,
+	 * which the ingest writer waits for. */
+	pthread_rwlockattr_init(&attr);
+	pthread_rwlockattr_setkind_np(&attr, PTHREAD_RWLOCK_PREFER_WRITER_NONRECURSIVE_NP);
+	pthread_rwlock_init(&db->resize_lock, &attr);
+	pthread_rwlockattr_destroy(&attr);
 	if (ss_fs_mkdirs(dir, 0750) != 0) {
 		snprintf(err, errlen, "cannot create data directory %s", dir);
 		return SS_EIO;
