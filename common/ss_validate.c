@@ -311,6 +311,11 @@ static int check_refund(const Storesync__Refund *r, char *msg, size_t len)
 		check_positive(r->has_amount_fen, r->amount_fen, "amount_fen", msg, len) < 0 ||
 		check_text(r->reason, "reason", msg, len) < 0)
 		return -1;
+	if (r->has_method && check_enum(&storesync__payment_method__descriptor, 1, r->method,
+		"method", msg, len) < 0)
+		return -1;
+	if (r->has_method && r->method == STORESYNC__PAYMENT_METHOD__PAY_ON_ACCOUNT && !r->account)
+		return fail(msg, len, "account is required when method is on_account");
 	return check_opt_ident(r->account, "account", msg, len);
 }
 
@@ -353,6 +358,9 @@ static int check_case_no(const char *case_no, const char *store_id, char *msg, s
 	read_digits(p + 7, (int)digits, &serial);
 	if (serial == 0)
 		return fail(msg, len, "case_no serial must be positive");
+	/* One spelling per case: "-01" and "-1" would be two cases. */
+	if (p[7] == '0')
+		return fail(msg, len, "case_no serial must not have leading zeros");
 	return 0;
 }
 

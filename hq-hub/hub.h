@@ -48,7 +48,7 @@ struct hub {
 	MDB_dbi accounts;          /* account -> AccountView */
 	MDB_dbi case_due;          /* deadline_ms(BE) kind(1) case_no -> "" : open deadlines */
 	MDB_dbi account_due;       /* since_ms(BE) account -> "" : accounts with balance > 0 */
-	MDB_dbi store_seen;        /* last_seen_ms(BE) store_id -> "" */
+	MDB_dbi store_seen;        /* last_progress_ms(BE) store_id -> "" */
 	MDB_dbi policy;            /* name -> PolicyValue */
 	void *zctx;
 	void *router;
@@ -138,7 +138,7 @@ struct hub_store {
 	uint64_t epoch;                /* epoch being applied */
 	uint64_t hw;                   /* high-water seq of that epoch */
 	int dirty;
-	int64_t seen_indexed_ms;       /* last_seen_ms as in the silence index */
+	int64_t seen_indexed_ms;       /* last_progress_ms as in the silence index */
 	/* The sales day this store's records last touched, kept unpacked for
 	 * the rest of the transaction: a batch of one store's sales mostly
 	 * falls on one day, so it is read and written once, not per record. */

@@ -295,6 +295,38 @@ static void note_hello(struct hub_store *s, const Storesync__Hello *hello)
 	}
 }
 
+static void seen(struct hub_store *s, int64_t now_ms)
+{
+	s->state->last_seen_ms = now_ms;
+	s->state->has_last_seen_ms = 1;
+	if (!s->state->has_first_seen_ms) {
+		s->state->first_seen_ms = now_ms;
+		s->state->has_first_seen_ms = 1;
+		/* Silence counts from first contact until records arrive. */
+		s->state->last_progress_ms = now_ms;
+		s->state->has_last_progress_ms = 1;
+	}
+	s->dirty = 1;
+}
+
+/* A store makes progress when its records arrive, or when it says it has
+ * nothing left to send. Heartbeats over a stuck backlog are not progress:
+ * such a store's records stopped arriving, and it will be listed as silent. */
+static int made_progress(const struct group_item *it, const struct hub_store *s,
+	uint64_t hw_before)
+{
+	const Storesync__LinkMessage *m = it->msg;
+
+	switch (m->kind_case) {
+	case STORESYNC__LINK_MESSAGE__KIND_BATCH:
+		return s->hw > hw_before;
+	case STORESYNC__LINK_MESSAGE__KIND_HEARTBEAT:
+		return m->heartbeat->backlog == 0;
+	default:
+		return m->hello->last_seq <= s->hw;
+	}
+}
+
 /* The write transaction of one group. Replayable: it starts from the
  * database every time (group_reset_stores) and keeps results in the items. */
 static int group_body(MDB_txn *txn, void *arg)
@@ -308,23 +340,23 @@ static int group_body(MDB_txn *txn, void *arg)
 	for (size_t i = 0; i < g->n && rc == 0; i++) {
 		struct group_item *it = &g->items[i];
 		struct hub_store *s;
+		uint64_t hw_before;
 
 		it->resend_from = 0;
 		if ((rc = store_for(h, txn, g, it, &s)) != 0)
 			break;
-		s->state->last_seen_ms = g->now_ms;
-		s->state->has_last_seen_ms = 1;
-		if (!s->state->has_first_seen_ms) {
-			s->state->first_seen_ms = g->now_ms;
-			s->state->has_first_seen_ms = 1;
-		}
-		s->dirty = 1;
+		seen(s, g->now_ms);
+		hw_before = s->hw;
 		if (it->msg->kind_case == STORESYNC__LINK_MESSAGE__KIND_BATCH)
 			rc = apply_batch(h, txn, g, s, it);
 		else if (it->msg->kind_case == STORESYNC__LINK_MESSAGE__KIND_HEARTBEAT)
 			hub_store_heartbeat(s, it->msg->heartbeat);
 		else
 			note_hello(s, it->msg->hello);
+		if (made_progress(it, s, hw_before)) {
+			s->state->last_progress_ms = g->now_ms;
+			s->state->has_last_progress_ms = 1;
+		}
 		it->through = s->hw;
 	}
 	for (size_t i = 0; i < g->n_stores && rc == 0; i++)

@@ -93,7 +93,7 @@ void query_stores(struct hub *h, MDB_txn *txn, const struct query_args *a, struc
 {
 	static const char *const cols[] = { "store_id", "epoch", "high_water_seq", "records",
 		"amount_fen", "refused", "backlog", "oldest_unsent_age_ms", "last_seen_ms",
-		"silent_ms", "disk_free_bytes", "agent_version" };
+		"last_progress_ms", "silent_ms", "disk_free_bytes", "agent_version" };
 	int64_t now = a->at_ms;
 	MDB_cursor *cur;
 	MDB_val k, d;
@@ -118,7 +118,8 @@ void query_stores(struct hub *h, MDB_txn *txn, const struct query_args *a, struc
 			cell_int(row, (int64_t)s->backlog);
 			cell_int(row, s->oldest_unsent_age_ms);
 			cell_int(row, s->last_seen_ms);
-			cell_int(row, now - s->last_seen_ms);
+			cell_int(row, s->last_progress_ms);
+			cell_int(row, now - s->last_progress_ms);
 			cell_int(row, (int64_t)s->disk_free_bytes);
 			cell_str(row, s->agent_version);
 		}

@@ -44,8 +44,11 @@ static const char *const sales_cols[] = { "store_id", "period", "receipts", "sal
 
 static void sales_add(struct sales_sum *s, const Storesync__SalesDay *d)
 {
+	/* net: what was sold (receipts and contracts) less what was refunded,
+	 * whichever the refund was against. */
 	int64_t add[14] = { (int64_t)d->receipts, d->sales_fen, (int64_t)d->refunds,
-		d->refunds_fen, d->sales_fen - d->refunds_fen, (int64_t)d->contracts,
+		d->refunds_fen, d->sales_fen + d->contract_total_fen - d->refunds_fen,
+		(int64_t)d->contracts,
 		d->contract_total_fen, d->deposits_fen, d->payments_fen, d->cash_fen, d->card_fen,
 		d->mobile_fen, d->on_account_fen, d->compensation_fen };
 

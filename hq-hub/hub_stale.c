@@ -3,7 +3,8 @@
  * the stale items only:
  *   account_due  (since_ms, account)  accounts with a positive balance, by the
  *                time of their last payment (or opening);
- *   store_seen   (last_seen_ms, store) every store, by when it was last heard;
+ *   store_seen   (last_progress_ms, store) every store, by when its records
+ *                last arrived (or it last said it had nothing to send);
  *   case_due     (deadline_ms, kind, case_no) open complaint deadlines.
  * A query scans each from the beginning up to its cut-off (at - policy, or
  * at for deadlines) and stops there. */
@@ -238,7 +239,7 @@ static void stale_store(void *arg, int64_t ms, const char *id, size_t len)
 	char store[40], reason[120];
 
 	snprintf(store, sizeof store, "%.*s", (int)len, id);
-	snprintf(reason, sizeof reason, "silent for %" PRId64 " minutes (policy %" PRId64 ")",
+	snprintf(reason, sizeof reason, "no records for %" PRId64 " minutes (policy %" PRId64 ")",
 		(s->a->at_ms - ms) / 60000, s->p.store_silence_minutes);
 	stale_row(s, "store", store, store, ms, reason);
 }

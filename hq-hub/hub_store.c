@@ -61,7 +61,7 @@ int hub_store_load(struct hub *h, MDB_txn *txn, const char *store_id, uint64_t e
 		s->state->store_id = strdup(store_id);
 		s->dirty = 1;
 	}
-	s->seen_indexed_ms = s->state->has_last_seen_ms ? s->state->last_seen_ms : -1;
+	s->seen_indexed_ms = s->state->has_last_progress_ms ? s->state->last_progress_ms : -1;
 	return load_hw(h, txn, s);
 }
 
@@ -96,13 +96,13 @@ int hub_store_save(struct hub *h, MDB_txn *txn, struct hub_store *s)
 	if (rc != 0)
 		return rc;
 	storesync__store_state__pack(s->state, d.mv_data);
-	/* The silence index follows last_seen_ms in the same transaction. */
-	if (s->state->has_last_seen_ms) {
+	/* The silence index follows last_progress_ms in the same transaction. */
+	if (s->state->has_last_progress_ms) {
 		rc = hub_stale_index_set(txn, h->store_seen, s->seen_indexed_ms,
-			s->state->last_seen_ms, s->store_id, strlen(s->store_id));
+			s->state->last_progress_ms, s->store_id, strlen(s->store_id));
 		if (rc != 0)
 			return rc;
-		s->seen_indexed_ms = s->state->last_seen_ms;
+		s->seen_indexed_ms = s->state->last_progress_ms;
 	}
 	ss_be64_put(hw, s->hw);
 	rc = mdb_put(txn, h->epochs, &ek, &ed, 0);

@@ -1,7 +1,8 @@
 /* hub_views_inventory: stock on hand per (store, SKU). A stocktake sets the
  * count; receipts, adjustments and sales decrements move it. One writer per
  * key (the store), applied in the store's seq order, so the result is the
- * store's own history replayed. Out-of-stock days: the local day on_hand
+ * store's own history replayed; a move dated before the last stocktake is
+ * already in that count and changes nothing. Out-of-stock days: the local day on_hand
  * reached <= 0 is remembered; when stock returns, the days in between are
  * added to out_of_stock_days (the query adds the running streak). */
 #include <errno.h>
@@ -28,7 +29,9 @@ static void track_out_of_stock(Storesync__InventoryItem *it, int64_t before, int
 	if (before > 0 && it->on_hand <= 0) {
 		it->out_of_stock_since_day = day;
 	} else if (before <= 0 && it->on_hand > 0 && it->out_of_stock_since_day >= 0) {
-		it->out_of_stock_days += day - it->out_of_stock_since_day;
+		/* A move dated before the day stock ran out adds no days. */
+		if (day > it->out_of_stock_since_day)
+			it->out_of_stock_days += day - it->out_of_stock_since_day;
 		it->has_out_of_stock_days = 1;
 		it->out_of_stock_since_day = -1;
 	} else if (it->moves == 0 && it->on_hand <= 0) {
@@ -50,6 +53,12 @@ int hub_views_inventory(struct hub_view_ctx *v)
 		&storesync__inventory_item__descriptor, &rc);
 	if (!it)
 		return rc;
+	/* A count already includes every move made before it: a move entered
+	 * late, dated before the last stocktake, is history, not a change. */
+	if (it->has_last_stocktake_ms && v->r->time_ms < it->last_stocktake_ms) {
+		storesync__inventory_item__free_unpacked(it, NULL);
+		return 0;
+	}
 	before = it->on_hand;
 	switch (m->kind) {
 	case STORESYNC__MOVE_KIND__MOVE_STOCKTAKE:
@@ -68,8 +77,10 @@ int hub_views_inventory(struct hub_view_ctx *v)
 	track_out_of_stock(it, before, v->day);
 	it->moves++;
 	it->has_moves = 1;
-	it->last_move_ms = v->r->time_ms;
-	it->has_last_move_ms = 1;
+	if (v->r->time_ms > it->last_move_ms) {
+		it->last_move_ms = v->r->time_ms;
+		it->has_last_move_ms = 1;
+	}
 	it->utc_offset_min = v->r->utc_offset_min;
 	it->has_utc_offset_min = 1;
 	rc = hub_view_put(v->txn, v->h->inventory, key, klen, &it->base);

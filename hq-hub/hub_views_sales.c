@@ -65,6 +65,12 @@ static void add_record(Storesync__SalesDay *d, const Storesync__Record *r)
 		d->has_refunds = 1;
 		d->refunds_fen += r->refund->amount_fen;
 		d->has_refunds_fen = 1;
+		/* Money paid back comes off its method's column; a refund credited
+		 * to an account (no method) comes off on_account. */
+		if (r->refund->has_method)
+			add_method(d, r->refund->method, -r->refund->amount_fen);
+		else if (r->refund->account && r->refund->account[0])
+			add_method(d, STORESYNC__PAYMENT_METHOD__PAY_ON_ACCOUNT, -r->refund->amount_fen);
 		break;
 	case STORESYNC__RECORD__BODY_COMPLAINT_PROGRESS:
 		d->compensation_fen += r->complaint_progress->amount_fen;

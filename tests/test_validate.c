@@ -192,6 +192,9 @@ static const struct variation variations[] = {
 	{ PAYMENT, "{\"contract_no\":\"\"}", "contract_no is empty" },
 	/* refund */
 	{ REFUND, "{\"refund_no\":null}", "refund: refund_no is missing" },
+	{ REFUND, "{\"account\":null,\"method\":\"on_account\"}",
+		"account is required when method is on_account" },
+	{ REFUND, "{\"method\":\"cash\"}", NULL },
 	{ REFUND, "{\"original_receipt\":null}", "original_receipt is missing" },
 	{ REFUND, "{\"original_receipt\":\"\"}", "original_receipt is empty" },
 	{ REFUND, "{\"amount_fen\":null}", "amount_fen is missing" },
@@ -221,6 +224,7 @@ static const struct variation variations[] = {
 	{ COMPLAINT, "{\"case_no\":\"S001-202600-1\"}", "case_no month must be 01..12" },
 	{ COMPLAINT, "{\"case_no\":\"S001-202611-0\"}", "case_no serial must be positive" },
 	{ COMPLAINT, "{\"case_no\":\"S001-202611-000000\"}", "case_no serial must be positive" },
+	{ COMPLAINT, "{\"case_no\":\"S001-202611-01\"}", "case_no serial must not have leading zeros" },
 	{ COMPLAINT, "{\"channel\":null}", "channel is missing" },
 	{ COMPLAINT, "{\"category\":null}", "category is missing" },
 	{ COMPLAINT, "{\"severity\":null}", "severity is missing" },

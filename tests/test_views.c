@@ -810,11 +810,214 @@ START_TEST(sales_week_month)
 }
 END_TEST
 
+/* An account paid off long ago and charged again yesterday is one day old,
+ * not "no payment for 100 days": age counts from the later of the last
+ * payment and the oldest charge the credits have not covered. */
+START_TEST(aging_restarts_with_a_new_debt)
+{
+	struct views_env v;
+	Storesync__QueryReply *r;
+	const int64_t at = 1795132800000LL;   /* 2026-11-20T00:00Z */
+	int row;
+
+	setup(&v, 1, "0");
+	contract(v.local[0], at - 120 * DAY_MS, "CT-A", 100000, 0);
+	payment(v.local[0], at - 100 * DAY_MS, "CT-A", 100000, "card");     /* paid off */
+	tl_submit_jsonf(v.local[0], "{\"type\":\"sale\",\"time_ms\":%lld,\"receipt_no\":\"R-9\","
+		"\"lines\":[{\"sku\":\"TEA-1\",\"quantity\":1,\"unit_price_fen\":50000}],"
+		"\"total_fen\":50000,\"payment_method\":\"on_account\",\"account\":\"CT-A\","
+		"\"cashier\":\"C1\"}", (long long)(at - DAY_MS));
+	drained(v.local[0]);
+	r = tl_query_ok(v.e.hub_query, "accounts", "at", ms(at), NULL);
+	row = ROW(r, "account", "CT-A");
+	ck_assert_int_eq(tl_cell_int(r, row, "balance_fen"), 50000);
+	ck_assert_int_eq(tl_cell_int(r, row, "since_ms"), at - DAY_MS);
+	ck_assert_int_eq(tl_cell_int(r, row, "age_days"), 1);
+	ck_assert_str_eq(tl_cell_str(r, row, "aging"), "0-30");
+	ck_assert_int_eq(tl_cell_int(r, row, "stale"), 0);
+	tl_query_free(r);
+	r = tl_query_ok(v.e.hub_query, "stale", "at", ms(at), NULL);
+	ck_assert_int_eq(tl_row_count(r, "kind", "account", NULL), 0);
+	tl_query_free(r);
+	teardown(&v);
+}
+END_TEST
+
+/* An account opened by on-account sales alone belongs to the store of the
+ * earliest one; a contract sale, whenever it arrives, takes precedence. */
+START_TEST(account_owner_without_contract)
+{
+	struct views_env v;
+	Storesync__QueryReply *r;
+	const int64_t t0 = 1793700000000LL;
+	const char *fmt = "{\"type\":\"sale\",\"time_ms\":%lld,\"receipt_no\":\"R-%d\","
+		"\"lines\":[{\"sku\":\"TEA-1\",\"quantity\":1,\"unit_price_fen\":7000}],"
+		"\"total_fen\":7000,\"payment_method\":\"on_account\",\"account\":\"ACC-X\","
+		"\"customer\":\"CUST-X\",\"cashier\":\"C1\"}";
+
+	setup(&v, 2, "0");
+	tl_submit_jsonf(v.local[1], fmt, (long long)(t0 + HOUR_MS), 2);   /* S2, later */
+	drained(v.local[1]);
+	tl_submit_jsonf(v.local[0], fmt, (long long)t0, 1);               /* S1, earlier */
+	drained(v.local[0]);
+	r = tl_query_ok(v.e.hub_query, "accounts", NULL);
+	ck_assert_str_eq(tl_cell_str(r, ROW(r, "account", "ACC-X"), "owner_store"), "S1");
+	ck_assert_str_eq(tl_cell_str(r, ROW(r, "account", "ACC-X"), "customer"), "CUST-X");
+	ck_assert_int_eq(tl_cell_int(r, ROW(r, "account", "ACC-X"), "balance_fen"), 14000);
+	tl_query_free(r);
+	r = tl_query_ok(v.e.hub_query, "stale", "store", "S1", "at", ms(t0 + 40 * DAY_MS), NULL);
+	ck_assert_int_eq(tl_row_count(r, "kind", "account", "id", "ACC-X", NULL), 1);
+	tl_query_free(r);
+	/* A contract on the account at S2, even dated later, makes S2 the owner. */
+	tl_submit_jsonf(v.local[1], "{\"type\":\"contract_sale\",\"time_ms\":%lld,"
+		"\"contract_no\":\"K-1\",\"account\":\"ACC-X\",\"customer\":\"CUST-X\","
+		"\"total_fen\":100000,\"deposit_fen\":0,\"signer\":\"S-LI\"}",
+		(long long)(t0 + 2 * HOUR_MS));
+	drained(v.local[1]);
+	r = tl_query_ok(v.e.hub_query, "accounts", NULL);
+	ck_assert_str_eq(tl_cell_str(r, ROW(r, "account", "ACC-X"), "owner_store"), "S2");
+	ck_assert_str_eq(tl_cell_str(r, ROW(r, "account", "ACC-X"), "contract_no"), "K-1");
+	tl_query_free(r);
+	teardown(&v);
+}
+END_TEST
+
+/* Money paid back comes off its method's column, and net counts contracts:
+ * a full cash refund leaves no cash; a contract refund does not make the
+ * day's net negative. */
+START_TEST(refunds_by_method_and_net)
+{
+	struct views_env v;
+	Storesync__QueryReply *r;
+	const int64_t t0 = 1793700000000LL;   /* 2026-11-03T10:00Z */
+	int row;
+
+	setup(&v, 1, "0");
+	sale(v.local[0], t0, "R-1", 10000, "cash");
+	tl_submit_jsonf(v.local[0], "{\"type\":\"refund\",\"time_ms\":%lld,\"refund_no\":\"F-1\","
+		"\"original_receipt\":\"R-1\",\"amount_fen\":10000,\"reason\":\"defect\","
+		"\"method\":\"cash\"}", (long long)(t0 + HOUR_MS));
+	contract(v.local[0], t0, "CT-9", 3850000, 0);
+	tl_submit_jsonf(v.local[0], "{\"type\":\"refund\",\"time_ms\":%lld,\"refund_no\":\"F-2\","
+		"\"original_receipt\":\"CT-9\",\"amount_fen\":500000,\"reason\":\"scratched\","
+		"\"account\":\"CT-9\"}", (long long)(t0 + HOUR_MS));
+	drained(v.local[0]);
+	r = tl_query_ok(v.e.hub_query, "sales", NULL);
+	row = ROW(r, "period", "2026-11-03");
+	ck_assert_int_eq(tl_cell_int(r, row, "cash_fen"), 0);
+	ck_assert_int_eq(tl_cell_int(r, row, "refunds_fen"), 510000);
+	/* net = 10,000 + 3,850,000 - 510,000 */
+	ck_assert_int_eq(tl_cell_int(r, row, "net_fen"), 3350000);
+	ck_assert_int_eq(tl_cell_int(r, row, "on_account_fen"), -500000);
+	tl_query_free(r);
+	r = tl_query_ok(v.e.hub_query, "accounts", NULL);
+	ck_assert_int_eq(tl_cell_int(r, ROW(r, "account", "CT-9"), "balance_fen"), 3350000);
+	tl_query_free(r);
+	teardown(&v);
+}
+END_TEST
+
+/* A stocktake already counts every move made before it: a sale entered
+ * late, dated before the count, changes nothing. */
+START_TEST(late_move_before_stocktake_ignored)
+{
+	struct views_env v;
+	Storesync__QueryReply *r;
+	const int64_t t = 1793700000000LL;
+	int row;
+
+	setup(&v, 1, "0");
+	move(v.local[0], t, "stocktake", "SKU-7", 10);
+	move(v.local[0], t - HOUR_MS, "sale", "SKU-7", 3);
+	move(v.local[0], t + HOUR_MS, "sale", "SKU-7", 2);
+	drained(v.local[0]);
+	r = tl_query_ok(v.e.hub_query, "inventory", "sku", "SKU-7", NULL);
+	row = ROW(r, "sku", "SKU-7");
+	ck_assert_int_eq(tl_cell_int(r, row, "on_hand"), 8);
+	ck_assert_int_eq(tl_cell_int(r, row, "last_move_ms"), t + HOUR_MS);
+	tl_query_free(r);
+	teardown(&v);
+}
+END_TEST
+
+/* Hello from a store that holds records through last_seq. */
+static void hello_holding(struct tl_link *l, const char *store, uint64_t epoch, uint64_t last_seq)
+{
+	Storesync__LinkMessage m = STORESYNC__LINK_MESSAGE__INIT;
+	Storesync__Hello h = STORESYNC__HELLO__INIT;
+
+	h.store_id = (char *)store;
+	h.epoch = epoch;
+	h.has_epoch = 1;
+	h.last_seq = last_seq;
+	h.has_last_seq = 1;
+	m.kind_case = STORESYNC__LINK_MESSAGE__KIND_HELLO;
+	m.hello = &h;
+	tl_link_send(l, &m);
+	storesync__link_message__free_unpacked(
+		tl_link_expect(l, STORESYNC__LINK_MESSAGE__KIND_WELCOME, 5000), NULL);
+}
+
+static void heartbeat(struct tl_link *l, uint64_t backlog)
+{
+	Storesync__LinkMessage m = STORESYNC__LINK_MESSAGE__INIT;
+	Storesync__Heartbeat hb = STORESYNC__HEARTBEAT__INIT;
+
+	hb.backlog = backlog;
+	hb.has_backlog = 1;
+	m.kind_case = STORESYNC__LINK_MESSAGE__KIND_HEARTBEAT;
+	m.heartbeat = &hb;
+	tl_link_send(l, &m);
+	storesync__link_message__free_unpacked(
+		tl_link_expect(l, STORESYNC__LINK_MESSAGE__KIND_HEARTBEAT, 5000), NULL);
+}
+
+/* "Silent" means records stopped arriving: a store that keeps heartbeating
+ * over a stuck backlog is silent; one heartbeating with nothing to send is
+ * not. The hub's test clock moves 31 minutes on between the two visits. */
+START_TEST(heartbeat_over_stuck_backlog_is_silent)
+{
+	struct tl_env e;
+	struct tl_link stuck, idle;
+	Storesync__QueryReply *r;
+	pid_t hub;
+	const char *at;
+
+	tl_env_init(&e);
+	hub = tl_start_hub(&e, NULL);
+	at = ms(ss_now_ms() + 32 * MIN_MS);
+	tl_link_open(&stuck, e.hub_listen);
+	tl_link_open(&idle, e.hub_listen);
+	hello_holding(&stuck, "S8", 8, 5);
+	tl_link_hello(&idle, "S9", 9);
+	tl_link_close(&stuck);
+	tl_link_close(&idle);
+	tl_stop(hub);
+	hub = tl_start_hub(&e, "--clock-offset-ms", "1860000", NULL);   /* +31 min */
+	tl_link_open(&stuck, e.hub_listen);
+	tl_link_open(&idle, e.hub_listen);
+	hello_holding(&stuck, "S8", 8, 5);   /* holds 5 records it cannot deliver */
+	tl_link_hello(&idle, "S9", 9);
+	heartbeat(&stuck, 5);
+	heartbeat(&idle, 0);
+	r = tl_query_ok(e.hub_query, "stale", "at", at, NULL);
+	ck_assert_int_eq(tl_row_count(r, "kind", "store", "id", "S8", NULL), 1);
+	ck_assert_int_eq(tl_row_count(r, "kind", "store", "id", "S9", NULL), 0);
+	tl_query_free(r);
+	tl_link_close(&stuck);
+	tl_link_close(&idle);
+	tl_stop(hub);
+	tl_env_cleanup(&e);
+}
+END_TEST
+
 int main(void)
 {
 	const TTest *const tests[] = { contract_payments_two_stores, refund_same_day,
 		complaint_deadlines, emergency_deadline, overdue_listed_once, aging_buckets, case_numbers_per_month,
-		inventory_on_hand, silent_store, sales_week_month };
+		inventory_on_hand, silent_store, sales_week_month, aging_restarts_with_a_new_debt,
+		account_owner_without_contract, refunds_by_method_and_net,
+		late_move_before_stocktake_ignored, heartbeat_over_stuck_backlog_is_silent };
 
 	return tl_run("views", tests, sizeof tests / sizeof tests[0], 30);
 }
