@@ -253,7 +253,7 @@ static int bench_e2e(const char *query, int seconds, size_t batch, char **eps, i
 	void *ctx = zmq_ctx_new();
 	atomic_int stop = 0;
 	struct pump *p = calloc((size_t)n_eps, sizeof *p);
-	long base = hub_records(ctx, query), end_count, warm;
+	long end_count, warm;
 	int64_t t0, t1;
 
 	for (int i = 0; i < n_eps; i++) {
@@ -271,7 +271,6 @@ static int bench_e2e(const char *query, int seconds, size_t batch, char **eps, i
 	for (int i = 0; i < n_eps; i++)
 		pthread_join(p[i].thread, NULL);
 	printf("e2e_records_per_s %.0f records/s\n", (end_count - warm) * 1000.0 / (double)(t1 - t0));
-	(void)base;
 	free(p);
 	zmq_ctx_term(ctx);
 	return 0;

@@ -31,4 +31,10 @@ void status_fill(struct agent *a, Storesync__StatusReply *st)
 	st->refused_requests = a->refused_requests;
 	st->has_refused_requests = 1;
 	st->hub = a->cfg.hub;
+	st->batches_sent = a->sender.batches_sent;
+	st->has_batches_sent = 1;
+	st->resends = a->sender.resends;
+	st->has_resends = 1;
+	st->hub_errors = a->sender.hub_errors;
+	st->has_hub_errors = 1;
 }

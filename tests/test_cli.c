@@ -122,6 +122,9 @@ START_TEST(storectl_status_json)
 	ck_assert_int_eq(json_integer_value(json_object_get(doc, "backlog")), 0);
 	ck_assert_str_eq(json_string_value(json_object_get(doc, "link_state")), "up");
 	ck_assert_int_eq(strlen(json_string_value(json_object_get(doc, "epoch"))), 16);
+	/* The 4 records went up in at least one batch, with no hub error. */
+	ck_assert_int_ge(json_integer_value(json_object_get(doc, "batches_sent")), 1);
+	ck_assert_int_eq(json_integer_value(json_object_get(doc, "hub_errors")), 0);
 	json_decref(doc);
 	ck_assert_int_eq(tl_sh("'%s/storectl' --agent '%s' status extra 2>/dev/null", SS_BIN_DIR,
 		f.local), 2);
