@@ -4,10 +4,19 @@
  * ss_lmdb_write, called from the daemon's one writer thread. That function is
  * the one place that handles MDB_MAP_FULL: LMDB may report it from mdb_put or
  * from mdb_txn_commit, the transaction is unusable afterwards, so it aborts,
- * grows the map (allowed only with no transaction of ours open, which holds
- * because the writer is the only thread that resizes and readers of other
- * threads are short) and replays the body. The map never grows past the disk
+ * grows the map and replays the body. The map never grows past the disk
  * budget: there the caller gets SS_EFULL and decides what to tell its client.
+ *
+ * Growth and readers: LMDB forbids a resize while any transaction of the
+ * process is open, so growing takes resize_lock exclusive and readers hold it
+ * shared. A long query must never stall the writer, so:
+ *  - the daemons map their whole budget at open (the map is address space;
+ *    the file grows only as pages are written), so in normal operation the
+ *    map never grows at all;
+ *  - with a smaller initial map (a host short of address space), the writer
+ *    grows ahead of need between rounds, at half full, and only when no
+ *    reader is active (ss_lmdb_pregrow, trylock); only a map that really
+ *    fills up while readers stay open makes ss_lmdb_write wait for them.
  * Commits use LMDB's default full sync: an acknowledged record is on disk. */
 #include "ss_lmdb.h"
 
@@ -111,7 +120,33 @@ static int grow(struct ss_lmdb *db, char *err, size_t errlen)
 	if (rc != 0)
 		return fail(err, errlen, "mdb_env_set_mapsize", rc);
 	db->map_bytes = next;
+	db->grows++;
 	return SS_OK;
+}
+
+int ss_lmdb_pregrow(struct ss_lmdb *db)
+{
+	MDB_envinfo info;
+	MDB_stat st;
+	size_t used, next;
+	int rc;
+
+	if (db->map_bytes >= db->max_map_bytes || mdb_env_info(db->env, &info) != 0
+		|| mdb_env_stat(db->env, &st) != 0)
+		return 0;
+	used = (info.me_last_pgno + 1) * (size_t)st.ms_psize;
+	if (used <= db->map_bytes / 2)
+		return 0;
+	if (pthread_rwlock_trywrlock(&db->resize_lock) != 0)
+		return -1;
+	next = db->map_bytes * 2 > db->max_map_bytes ? db->max_map_bytes : db->map_bytes * 2;
+	rc = mdb_env_set_mapsize(db->env, next);
+	pthread_rwlock_unlock(&db->resize_lock);
+	if (rc != 0)
+		return -1;
+	db->map_bytes = next;
+	db->grows++;
+	return 1;
 }
 
 int ss_lmdb_write(struct ss_lmdb *db, ss_lmdb_txn_fn fn, void *arg, char *err, size_t errlen)

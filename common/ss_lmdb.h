@@ -22,6 +22,7 @@ struct ss_lmdb {
 	/* Readers hold it shared for a read transaction's life; growing the map
 	 * holds it exclusive, because LMDB forbids a resize under open txns. */
 	pthread_rwlock_t resize_lock;
+	uint64_t grows;         /* times the map was grown since open */
 };
 
 /* Opens (creating if needed) the environment in dir with room for max_dbs
@@ -44,6 +45,14 @@ typedef int (*ss_lmdb_txn_fn)(MDB_txn *txn, void *arg);
  * returns SS_EFULL past that. Returns 0, SS_EFULL, SS_EIO (reason in err; also
  * for an MDB_* or errno code from fn) or fn's own negative SS_* code. */
 int ss_lmdb_write(struct ss_lmdb *db, ss_lmdb_txn_fn fn, void *arg, char *err, size_t errlen);
+
+/* Grows the map ahead of need: when more than half of it is in use, doubles
+ * it (up to max_map_bytes), but only if no read transaction is open: it
+ * never waits for one. Call from the writer thread with none of its own
+ * transactions open. Returns 1 when it grew, 0 when no growth was needed,
+ * -1 when one was needed but readers were active (try again later). A map
+ * that fills up anyway is grown by ss_lmdb_write, which then does wait. */
+int ss_lmdb_pregrow(struct ss_lmdb *db);
 
 /* A read transaction, for any thread; end it with ss_lmdb_read_end. */
 int ss_lmdb_read_begin(struct ss_lmdb *db, MDB_txn **txn);

@@ -1,8 +1,11 @@
 /* hq-hub: the daemon's one context struct and the interfaces between its
- * parts. Data path: hub_ingest (one writer thread: read every waiting link
- * message, apply them in one LMDB transaction, commit, then ack) ->
- * hub_store (per-store state and the effect of each record) -> hub_query
- * (its own thread, read transactions only, never blocks ingest). */
+ * parts. Data path: hub_writer (one writer thread: read every waiting work
+ * item from the store link and from operators, apply them in one LMDB
+ * transaction through each kind's handler, commit, then answer; see
+ * hub_work.h) -> hub_store (per-store state and the effect of each record)
+ * -> hub_views (the table of databases and views) -> hub_query (its own
+ * thread, read transactions only, never blocks ingest; hands operator
+ * writes to the writer). */
 #ifndef HUB_H
 #define HUB_H
 
@@ -10,30 +13,28 @@
 #include <stdatomic.h>
 #include <stdint.h>
 
+#include "hub_stats.h"
 #include "ss_lmdb.h"
 #include "ss_log.h"
 #include "ss_proto.h"
+
+/* The writer's end of the operators' channel; the query thread connects. */
+#define HUB_OPS_ENDPOINT "inproc://hub-ops"
 
 struct hub_config {
 	char data_dir[1024];
 	char listen[512];          /* ROUTER for store links */
 	char query[512];           /* ROUTER for hqctl */
 	int64_t budget_bytes;      /* LMDB map may grow up to this */
+	int64_t map_initial_bytes; /* map at open (default: the whole budget) */
 	int64_t group_records;     /* records per group commit, at most */
 	int64_t heartbeat_ms;
 	int64_t clock_offset_ms;   /* test clock: shifts the hub's wall clock */
 	int64_t foreground;
 };
 
-/* Counters, read by the query thread while ingest writes them. */
-struct hub_stats {
-	atomic_uint_fast64_t commits, batches, records_applied, duplicates, gaps, refused_records;
-	atomic_uint_fast64_t malformed, unknown_kind, invalid, bad_version, hellos, heartbeats;
-	atomic_uint_fast64_t commit_failures, oversized;
-};
-
-struct hub_peer;   /* per-connection bookkeeping, in hub_ingest.c */
-struct hub_group;  /* one group commit's work, in hub_ingest.c */
+struct hub_peer;   /* a store link connection (hub_work.h) */
+struct hub_round;  /* one group commit's work (hub_work.h) */
 
 struct hub {
 	struct hub_config cfg;
@@ -52,9 +53,11 @@ struct hub {
 	MDB_dbi policy;            /* name -> PolicyValue */
 	void *zctx;
 	void *router;
+	void *ops;                 /* writer's end of the operators' channel (PAIR) */
 	void *query_sock;          /* owned by the query thread once it runs */
+	void *query_ops;           /* query thread's end of the operators' channel */
 	struct hub_peer *peers;    /* uthash, by routing id */
-	struct hub_group *group;
+	struct hub_round *round;
 	struct hub_stats stats;
 	pthread_t query_thread;
 	atomic_int stopping;
@@ -62,9 +65,16 @@ struct hub {
 
 int hub_open_db(struct hub *h, char *err, size_t errlen);
 
-/* Runs the ingest loop on the calling thread until h->stopping. */
-int ingest_run(struct hub *h, char *err, size_t errlen);
-void ingest_free_peers(struct hub *h);
+/* hub_writer: binds the operators' channel (before query_start), runs the
+ * one writer loop on the calling thread until h->stopping. */
+int hub_writer_open(struct hub *h, char *err, size_t errlen);
+int hub_writer_run(struct hub *h, char *err, size_t errlen);
+void hub_writer_close(struct hub *h);
+/* Grows the map ahead of need when no reader is active (between rounds). */
+void hub_writer_maybe_grow(struct hub *h);
+/* The work kind of an operator write named `what` ("price push", ...), or
+ * -1 when `what` is not a write (then it is a read query). */
+int hub_op_work_kind(const char *what);
 
 int query_start(struct hub *h, char *err, size_t errlen);
 void query_stop(struct hub *h);
@@ -107,15 +117,42 @@ size_t hub_key_store_sku(uint8_t *key, const char *store_id, const char *sku);
 int64_t hub_account_balance(const Storesync__AccountView *a);
 /* Time an account's staleness counts from (-1: balance not positive). */
 int64_t hub_account_since_ms(const Storesync__AccountView *a);
+/* Every database of the hub, in one table (hub_views.c): opening
+ * (hub_db.c), `hqctl dump` (hub_dump.c) and exporters iterate it, and
+ * hub_views_apply runs the views among them. A view takes the record kinds
+ * in its `records` mask; its `check` may refuse a record (HUB_VIEW_REFUSED)
+ * before any view has changed, its `apply` then may not refuse. */
+struct hub_db_def {
+	const char *name;                       /* in dump and exports */
+	size_t dbi_offset;                      /* offsetof(struct hub, its MDB_dbi) */
+	const ProtobufCMessageDescriptor *desc; /* value type; NULL: an index (keys only) */
+	int dump;                               /* part of `hqctl dump` (deterministic) */
+	ProtobufCMessage *(*dump_value)(const ProtobufCMessage *m); /* NULL: all of it */
+	uint32_t records;                       /* HUB_REC(body) of the kinds it holds */
+	int (*check)(struct hub_view_ctx *v);
+	int (*apply)(struct hub_view_ctx *v);
+};
+
+#define HUB_REC(body) (1u << (STORESYNC__RECORD__BODY_##body - STORESYNC__RECORD__BODY_SALE))
+
+extern const struct hub_db_def hub_dbs[];
+extern const size_t hub_n_dbs;
+
+static inline MDB_dbi *hub_db_dbi(struct hub *h, const struct hub_db_def *d)
+{
+	return (MDB_dbi *)((char *)h + d->dbi_offset);
+}
+
 int hub_views_apply(struct hub_view_ctx *v);
 int hub_views_sales(struct hub_view_ctx *v);
 /* Writes the store's cached sales day back (hub_store_save calls it). */
 int hub_views_sales_flush(struct hub *h, MDB_txn *txn, struct hub_store *s);
 int hub_views_inventory(struct hub_view_ctx *v);
+int hub_views_cases_check(struct hub_view_ctx *v);
 int hub_views_cases(struct hub_view_ctx *v);
 int hub_views_accounts(struct hub_view_ctx *v);
-/* A complaint_progress for a case this hub never registered: refused, with
- * a reason, by hub_views_cases; it reports it through this code. */
+/* A record a view's check refuses (a case registered twice, progress for a
+ * case this hub never registered): kept in the log, no effect. */
 #define HUB_VIEW_REFUSED (-50)
 
 /* Reads key's message into a fresh struct (initialised empty when absent);

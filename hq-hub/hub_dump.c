@@ -1,9 +1,10 @@
-/* hub_dump: every view and the event log as (view, key, value) rows, in key
- * order, values as canonical JSON. Two hubs that applied the same records
- * give byte-identical dumps whatever the interleaving (guarantee 4); the
- * determinism test compares them. Fields that record when the hub heard
- * something (last seen, heartbeat figures) are left out: they are about the
- * link, not the records. */
+/* hub_dump: every database the table of databases marks for dumping, as
+ * (view, key, value) rows, in key order, values as canonical JSON. Two hubs
+ * that applied the same records give byte-identical dumps whatever the
+ * interleaving (guarantee 4); the determinism test compares them. Fields
+ * that record when the hub heard something (last seen, heartbeat figures)
+ * are left out (each database's dump_value): they are about the link, not
+ * the records. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -24,31 +25,9 @@ static void key_text(const MDB_val *k, char *buf, size_t len)
 	buf[j] = '\0';
 }
 
-/* The deterministic part of a store's state. */
-static ProtobufCMessage *store_core(const Storesync__StoreState *s)
+static void dump_db(MDB_txn *txn, MDB_dbi dbi, const struct hub_db_def *def, struct table *t)
 {
-	Storesync__StoreState *c = calloc(1, sizeof *c);
-
-	if (!c)
-		return NULL;
-	storesync__store_state__init(c);
-	c->store_id = strdup(s->store_id ? s->store_id : "");
-	c->epoch = s->epoch;
-	c->has_epoch = 1;
-	c->high_water_seq = s->high_water_seq;
-	c->has_high_water_seq = 1;
-	c->records = s->records;
-	c->has_records = 1;
-	c->amount_fen = s->amount_fen;
-	c->has_amount_fen = 1;
-	c->refused = s->refused;
-	c->has_refused = 1;
-	return &c->base;
-}
-
-static void dump_db(MDB_txn *txn, MDB_dbi dbi, const char *view,
-	const ProtobufCMessageDescriptor *desc, struct table *t)
-{
+	const ProtobufCMessageDescriptor *desc = def->desc;
 	MDB_cursor *cur;
 	MDB_val k, d;
 	char key[600];
@@ -60,11 +39,11 @@ static void dump_db(MDB_txn *txn, MDB_dbi dbi, const char *view,
 		Storesync__Row *row = table_row(t);
 		char *value = NULL;
 
-		if (m && desc == &storesync__store_state__descriptor) {
-			ProtobufCMessage *core = store_core((Storesync__StoreState *)m);
+		if (m && def->dump_value) {
+			ProtobufCMessage *part = def->dump_value(m);
 
 			protobuf_c_message_free_unpacked(m, NULL);
-			m = core;
+			m = part;
 		}
 		if (m) {
 			json_t *j = ss_json_from_message(m);
@@ -75,7 +54,7 @@ static void dump_db(MDB_txn *txn, MDB_dbi dbi, const char *view,
 		}
 		key_text(&k, key, sizeof key);
 		if (row) {
-			cell_str(row, view);
+			cell_str(row, def->name);
 			cell_str(row, key);
 			cell_str(row, value ? value : "");
 		}
@@ -87,20 +66,10 @@ static void dump_db(MDB_txn *txn, MDB_dbi dbi, const char *view,
 void query_dump(struct hub *h, MDB_txn *txn, const struct query_args *a, struct table *t)
 {
 	static const char *const cols[] = { "view", "key", "value" };
-	const struct { const char *name; MDB_dbi dbi; const ProtobufCMessageDescriptor *desc; } v[] = {
-		{ "stores", h->stores, &storesync__store_state__descriptor },
-		{ "events", h->events, &storesync__record__descriptor },
-		{ "sales", h->sales, &storesync__sales_day__descriptor },
-		{ "inventory", h->inventory, &storesync__inventory_item__descriptor },
-		{ "cases", h->cases, &storesync__case_view__descriptor },
-		{ "case_due", h->case_due, NULL },
-		{ "accounts", h->accounts, &storesync__account_view__descriptor },
-		{ "account_due", h->account_due, NULL },
-		{ "policy", h->policy, &storesync__policy_value__descriptor },
-	};
 
 	(void)a;
 	table_init(t, cols, 3);
-	for (size_t i = 0; i < sizeof v / sizeof v[0]; i++)
-		dump_db(txn, v[i].dbi, v[i].name, v[i].desc, t);
+	for (size_t i = 0; i < hub_n_dbs; i++)
+		if (hub_dbs[i].dump)
+			dump_db(txn, *hub_db_dbi(h, &hub_dbs[i]), &hub_dbs[i], t);
 }

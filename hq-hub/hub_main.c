@@ -13,7 +13,7 @@
 #include "ss_link.h"
 #include "ss_time.h"
 
-#define N_CONFIG_ITEMS 9
+#define N_CONFIG_ITEMS 10
 
 static struct hub *hub_for_signal;
 
@@ -36,13 +36,15 @@ static void usage(FILE *out)
 		"  -q, --query ENDPOINT     hqctl endpoint (default tcp://127.0.0.1:7702)\n"
 		"  -f, --foreground         stay in the foreground (default: daemonize)\n"
 		"      --budget BYTES       LMDB size limit, k/M/G suffixes (default 64G)\n"
+		"      --map-initial BYTES  LMDB map at start (default: the whole budget, which is\n"
+		"                           address space, not disk; smaller maps grow ahead of need)\n"
 		"      --group-records N    records per group commit, at most (default 50000)\n"
 		"      --heartbeat-ms N     link heartbeat interval (default 2000)\n"
 		"      --clock-offset-ms N  TEST CLOCK: shift the hub's wall clock by N ms\n"
 		"  -h, --help               this text\n");
 }
 
-enum { OPT_BUDGET = 256, OPT_GROUP, OPT_HEARTBEAT, OPT_CLOCK };
+enum { OPT_BUDGET = 256, OPT_GROUP, OPT_HEARTBEAT, OPT_CLOCK, OPT_MAP_INITIAL };
 
 static void config_items(struct hub_config *c, struct ss_config_item *items)
 {
@@ -51,6 +53,7 @@ static void config_items(struct hub_config *c, struct ss_config_item *items)
 		{ "hub", "listen", SS_CFG_STRING, c->listen, sizeof c->listen, 0, 0 },
 		{ "hub", "query", SS_CFG_STRING, c->query, sizeof c->query, 0, 0 },
 		{ "hub", "budget", SS_CFG_INT64, &c->budget_bytes, 0, 16 << 20, INT64_MAX / 4 },
+		{ "hub", "map_initial", SS_CFG_INT64, &c->map_initial_bytes, 0, 1 << 20, INT64_MAX / 4 },
 		{ "hub", "group_records", SS_CFG_INT64, &c->group_records, 0, 1, 1000000 },
 		{ "hub", "heartbeat_ms", SS_CFG_INT64, &c->heartbeat_ms, 0, 100, 600000 },
 		{ "hub", "clock_offset_ms", SS_CFG_INT64, &c->clock_offset_ms, 0, INT64_MIN / 4,
@@ -86,6 +89,7 @@ static int parse_args(int argc, char **argv, struct hub_config *c)
 		{ "group-records", required_argument, 0, OPT_GROUP },
 		{ "heartbeat-ms", required_argument, 0, OPT_HEARTBEAT },
 		{ "clock-offset-ms", required_argument, 0, OPT_CLOCK },
+		{ "map-initial", required_argument, 0, OPT_MAP_INITIAL },
 		{ "help", no_argument, 0, 'h' }, { 0, 0, 0, 0 },
 	};
 	struct ss_config_item items[N_CONFIG_ITEMS];
@@ -116,6 +120,7 @@ static int parse_args(int argc, char **argv, struct hub_config *c)
 		case OPT_GROUP: rc = set_flag(items, "group_records", optarg); break;
 		case OPT_HEARTBEAT: rc = set_flag(items, "heartbeat_ms", optarg); break;
 		case OPT_CLOCK: rc = set_flag(items, "clock_offset_ms", optarg); break;
+		case OPT_MAP_INITIAL: rc = set_flag(items, "map_initial", optarg); break;
 		case 'h': usage(stdout); return 1;
 		default: usage(stderr); return 2;
 		}
@@ -165,14 +170,15 @@ int main(int argc, char **argv)
 		return 1;
 	}
 	h.zctx = zmq_ctx_new();
-	if (open_router(&h, err, sizeof err) != 0 || query_start(&h, err, sizeof err) != 0) {
+	if (open_router(&h, err, sizeof err) != 0 || hub_writer_open(&h, err, sizeof err) != 0
+		|| query_start(&h, err, sizeof err) != 0) {
 		fprintf(stderr, "hq-hub: %s\n", err);
 		rc = 1;
 		goto out;
 	}
 	ss_info("listening on %s, queries on %s, data in %s", h.cfg.listen, h.cfg.query,
 		h.cfg.data_dir);
-	if (ingest_run(&h, err, sizeof err) != 0) {
+	if (hub_writer_run(&h, err, sizeof err) != 0) {
 		ss_error("%s", err);
 		rc = 1;
 	}
@@ -181,8 +187,8 @@ out:
 	query_stop(&h);
 	if (h.router)
 		zmq_close(h.router);
+	hub_writer_close(&h);
 	zmq_ctx_term(h.zctx);
-	ingest_free_peers(&h);
 	ss_lmdb_close(&h.db);
 	return rc;
 }

@@ -12,83 +12,6 @@
 
 #define MAX_QUERY_BYTES (64u * 1024u)
 
-void table_init(struct table *t, const char *const *columns, size_t n)
-{
-	t->reply.columns = calloc(n, sizeof(char *));
-	for (size_t i = 0; t->reply.columns && i < n; i++)
-		t->reply.columns[t->reply.n_columns++] = strdup(columns[i]);
-}
-
-/* A row and its cells in one allocation: a big answer (a month of sales for
- * 10,000 stores) costs one malloc per row, not one per cell. */
-struct row_mem {
-	Storesync__Row row;       /* first: a Row* is a row_mem* */
-	size_t cap;
-	Storesync__Cell *ptrs[];  /* cap pointers, then cap cells */
-};
-
-static Storesync__Cell *next_cell(Storesync__Row *row)
-{
-	struct row_mem *m = (struct row_mem *)row;
-	Storesync__Cell *cells = (Storesync__Cell *)(m->ptrs + m->cap);
-
-	if (row->n_cells == m->cap)
-		return NULL;
-	storesync__cell__init(&cells[row->n_cells]);
-	m->ptrs[row->n_cells] = &cells[row->n_cells];
-	return &cells[row->n_cells++];
-}
-
-Storesync__Row *table_row(struct table *t)
-{
-	size_t n = t->reply.n_columns;
-	struct row_mem *m;
-
-	if (t->reply.n_rows == t->cap_rows) {
-		size_t cap = t->cap_rows ? t->cap_rows * 2 : 16;
-		Storesync__Row **rows = realloc(t->reply.rows, cap * sizeof *rows);
-
-		if (!rows)
-			return NULL;
-		t->reply.rows = rows;
-		t->cap_rows = cap;
-	}
-	m = calloc(1, sizeof *m + n * (sizeof(Storesync__Cell *) + sizeof(Storesync__Cell)));
-	if (!m)
-		return NULL;
-	storesync__row__init(&m->row);
-	m->cap = n;
-	m->row.cells = m->ptrs;
-	t->reply.rows[t->reply.n_rows++] = &m->row;
-	return &m->row;
-}
-
-void cell_int(Storesync__Row *row, int64_t v)
-{
-	Storesync__Cell *c = next_cell(row);
-
-	if (c) {
-		c->value_case = STORESYNC__CELL__VALUE_I;
-		c->i = v;
-	}
-}
-
-void cell_str(Storesync__Row *row, const char *s)
-{
-	Storesync__Cell *c = next_cell(row);
-
-	if (c) {
-		c->value_case = STORESYNC__CELL__VALUE_S;
-		c->s = strdup(s ? s : "");
-	}
-}
-
-void table_fail(struct table *t, const char *reason)
-{
-	free(t->reply.error);
-	t->reply.error = strdup(reason);
-}
-
 void query_stores(struct hub *h, MDB_txn *txn, const struct query_args *a, struct table *t)
 {
 	static const char *const cols[] = { "store_id", "epoch", "high_water_seq", "records",
@@ -131,26 +54,15 @@ void query_stores(struct hub *h, MDB_txn *txn, const struct query_args *a, struc
 static void query_stats(struct hub *h, struct table *t)
 {
 	static const char *const cols[] = { "counter", "value" };
-	const struct { const char *name; atomic_uint_fast64_t *v; } rows[] = {
-		{ "commits", &h->stats.commits }, { "batches", &h->stats.batches },
-		{ "records_applied", &h->stats.records_applied },
-		{ "duplicates", &h->stats.duplicates }, { "gaps", &h->stats.gaps },
-		{ "refused_records", &h->stats.refused_records },
-		{ "malformed", &h->stats.malformed }, { "unknown_kind", &h->stats.unknown_kind },
-		{ "invalid", &h->stats.invalid }, { "bad_version", &h->stats.bad_version },
-		{ "hellos", &h->stats.hellos }, { "heartbeats", &h->stats.heartbeats },
-		{ "commit_failures", &h->stats.commit_failures },
-		{ "oversized", &h->stats.oversized },
-	};
 
 	table_init(t, cols, 2);
-	for (size_t i = 0; i < sizeof rows / sizeof rows[0]; i++) {
+	for (size_t i = 0; i < hub_n_counters; i++) {
 		Storesync__Row *row = table_row(t);
 
 		if (!row)
 			return;
-		cell_str(row, rows[i].name);
-		cell_int(row, (int64_t)atomic_load(rows[i].v));
+		cell_str(row, hub_counters[i].name);
+		cell_int(row, (int64_t)atomic_load(hub_counter_ptr(&h->stats, &hub_counters[i])));
 	}
 }
 
@@ -229,8 +141,6 @@ static void answer(struct hub *h, const Storesync__QueryRequest *q, struct table
 	char err[256] = "";
 	MDB_txn *txn;
 
-	memset(t, 0, sizeof *t);
-	storesync__query_reply__init(&t->reply);
 	if (q->proto_version != SS_PROTO_VERSION)
 		return table_fail(t, "unsupported proto_version (this hub speaks 1)");
 	if (parse_args(q, &a, err, sizeof err) != 0)
@@ -249,25 +159,34 @@ static void answer(struct hub *h, const Storesync__QueryRequest *q, struct table
 	table_fail(t, "unknown query");
 }
 
-/* Frees everything table_init/table_row/cell_* allocated. */
-static void table_free(struct table *t)
+/* An operator write goes to the writer as [route, body]; its answer comes
+ * back on the same channel and is relayed by relay_answer. */
+static int forward_write(struct hub *h, void *ops, zmq_msg_t *id, zmq_msg_t *body)
 {
-	for (size_t i = 0; i < t->reply.n_columns; i++)
-		free(t->reply.columns[i]);
-	free(t->reply.columns);
-	for (size_t r = 0; r < t->reply.n_rows; r++) {
-		Storesync__Row *row = t->reply.rows[r];
-
-		for (size_t c = 0; c < row->n_cells; c++)
-			if (row->cells[c]->value_case == STORESYNC__CELL__VALUE_S)
-				free(row->cells[c]->s);
-		free(row);   /* the row_mem, cells included */
-	}
-	free(t->reply.rows);
-	free(t->reply.error);
+	(void)h;
+	if (zmq_msg_send(id, ops, ZMQ_SNDMORE | ZMQ_DONTWAIT) < 0)
+		return -1;
+	return zmq_msg_send(body, ops, ZMQ_DONTWAIT) < 0 ? -1 : 0;
 }
 
-static void serve_one(struct hub *h, void *sock)
+static void send_answer(void *sock, zmq_msg_t *id, const void *buf, size_t len)
+{
+	zmq_msg_send(id, sock, ZMQ_SNDMORE | ZMQ_DONTWAIT);
+	zmq_send(sock, "", 0, ZMQ_SNDMORE | ZMQ_DONTWAIT);
+	zmq_send(sock, buf, len, ZMQ_DONTWAIT);
+}
+
+static void send_table(void *sock, zmq_msg_t *id, struct table *t)
+{
+	size_t len;
+	void *buf = ss_proto_pack(&t->reply.base, &len);
+
+	if (buf)
+		send_answer(sock, id, buf, len);
+	free(buf);
+}
+
+static void serve_one(struct hub *h, void *sock, void *ops)
 {
 	zmq_msg_t f[3];
 	int n = ss_link_recv(sock, f, 3, ZMQ_DONTWAIT);
@@ -276,39 +195,58 @@ static void serve_one(struct hub *h, void *sock)
 
 	if (n < 0)
 		return;
+	table_clear(&t);
 	/* REQ clients: [id, "", body]. Anything else is refused. */
 	if (n == 3 && zmq_msg_size(&f[1]) == 0)
 		q = (Storesync__QueryRequest *)ss_proto_unpack(&storesync__query_request__descriptor,
-			zmq_msg_data(&f[2]), zmq_msg_size(&f[2]), MAX_QUERY_BYTES);
-	if (q) {
+			zmq_msg_data(&f[2]), zmq_msg_size(&f[2]), SS_MAX_MSG_BYTES);
+	if (q && hub_op_work_kind(q->what) >= 0) {
+		if (forward_write(h, ops, &f[0], &f[2]) != 0)
+			table_fail(&t, "hub writer busy; retry later");
+	} else if (q) {
 		answer(h, q, &t);
-		storesync__query_request__free_unpacked(q, NULL);
 	} else {
-		memset(&t, 0, sizeof t);
-		storesync__query_reply__init(&t.reply);
 		table_fail(&t, "malformed query");
 		atomic_fetch_add(&h->stats.malformed, 1);
 	}
-	if (n >= 2) {
-		zmq_msg_send(&f[0], sock, ZMQ_SNDMORE | ZMQ_DONTWAIT);
-		zmq_send(sock, "", 0, ZMQ_SNDMORE | ZMQ_DONTWAIT);
-		ss_proto_send(sock, &t.reply.base, ZMQ_DONTWAIT);
-	}
+	if (q)
+		storesync__query_request__free_unpacked(q, NULL);
+	if (n >= 2 && (t.reply.error || t.reply.n_columns))
+		send_table(sock, &f[0], &t);
 	table_free(&t);
 	ss_link_close_frames(f, n < 3 ? n : 3);
+}
+
+/* The writer answered an operator write: [route, packed QueryReply]. */
+static void relay_answer(void *sock, void *ops)
+{
+	zmq_msg_t f[2];
+	int n = ss_link_recv(ops, f, 2, ZMQ_DONTWAIT);
+
+	if (n < 0)
+		return;
+	if (n == 2)
+		send_answer(sock, &f[0], zmq_msg_data(&f[1]), zmq_msg_size(&f[1]));
+	ss_link_close_frames(f, n < 2 ? n : 2);
 }
 
 static void *query_main(void *arg)
 {
 	struct hub *h = arg;
 	void *sock = h->query_sock;   /* ours from here: pthread_create is the barrier */
+	void *ops = h->query_ops;
 
 	while (!atomic_load(&h->stopping)) {
-		zmq_pollitem_t items[] = { { sock, 0, ZMQ_POLLIN, 0 } };
+		zmq_pollitem_t items[] = { { sock, 0, ZMQ_POLLIN, 0 }, { ops, 0, ZMQ_POLLIN, 0 } };
 
-		if (zmq_poll(items, 1, 200) > 0)
-			serve_one(h, sock);
+		if (zmq_poll(items, 2, 200) <= 0)
+			continue;
+		if (items[0].revents & ZMQ_POLLIN)
+			serve_one(h, sock, ops);
+		if (items[1].revents & ZMQ_POLLIN)
+			relay_answer(sock, ops);
 	}
+	zmq_close(ops);
 	zmq_close(sock);
 	return NULL;
 }
@@ -322,6 +260,13 @@ int query_start(struct hub *h, char *err, size_t errlen)
 	if (zmq_bind(h->query_sock, h->cfg.query) != 0) {
 		snprintf(err, errlen, "cannot bind query endpoint %s: %s", h->cfg.query,
 			zmq_strerror(errno));
+		zmq_close(h->query_sock);
+		h->query_sock = NULL;
+		return -1;
+	}
+	h->query_ops = zmq_socket(h->zctx, ZMQ_PAIR);
+	if (!h->query_ops || zmq_connect(h->query_ops, HUB_OPS_ENDPOINT) != 0) {
+		snprintf(err, errlen, "cannot connect %s: %s", HUB_OPS_ENDPOINT, zmq_strerror(errno));
 		zmq_close(h->query_sock);
 		h->query_sock = NULL;
 		return -1;

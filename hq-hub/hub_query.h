@@ -5,19 +5,7 @@
 #define HUB_QUERY_H
 
 #include "hub.h"
-
-/* A reply under construction: cells are allocated and freed with it. */
-struct table {
-	Storesync__QueryReply reply;
-	size_t cap_rows;
-};
-
-void table_init(struct table *t, const char *const *columns, size_t n);
-/* A new row; fill it with exactly one cell per column, in order. */
-Storesync__Row *table_row(struct table *t);
-void cell_int(Storesync__Row *row, int64_t v);
-void cell_str(Storesync__Row *row, const char *s);
-void table_fail(struct table *t, const char *reason);
+#include "hub_table.h"
 
 /* Filters and options of a query, parsed from its params once. */
 struct query_args {

@@ -1,19 +1,72 @@
-/* hub_views: where a valid record's effect on the views is decided. Called
- * by hub_store_apply inside the ingest transaction, after the record is in
- * the event log and before the high-water mark commits with it: a record and
- * its effect are never separated by a crash (guarantee 2).
+/* hub_views: the table of the hub's databases and views, and where a valid
+ * record's effect on the views is decided. hub_views_apply is called by
+ * hub_store_apply inside the round's transaction, after the record is in the
+ * event log and before the high-water mark commits with it: a record and its
+ * effect are never separated by a crash (guarantee 2).
  *
  * Determinism (guarantee 4): each view key has one writer (a store owns its
  * sales days, inventory and cases) except accounts, where only sums, maxima
  * and single-writer fields are kept. So the views are a function of the set of
- * records, not of the order stores were interleaved in. */
+ * records, not of the order stores were interleaved in.
+ *
+ * A view's check runs for every view that takes the record before any view
+ * applies it: a refused record changes nothing. */
 #include <errno.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "hub.h"
 
 #define DAY_MS 86400000LL
+
+/* The deterministic part of a store's state: what the records made of it,
+ * not when the hub last heard from it. */
+static ProtobufCMessage *store_core(const ProtobufCMessage *m)
+{
+	const Storesync__StoreState *s = (const Storesync__StoreState *)m;
+	Storesync__StoreState *c = calloc(1, sizeof *c);
+
+	if (!c)
+		return NULL;
+	storesync__store_state__init(c);
+	c->store_id = strdup(s->store_id ? s->store_id : "");
+	c->epoch = s->epoch;
+	c->has_epoch = 1;
+	c->high_water_seq = s->high_water_seq;
+	c->has_high_water_seq = 1;
+	c->records = s->records;
+	c->has_records = 1;
+	c->amount_fen = s->amount_fen;
+	c->has_amount_fen = 1;
+	c->refused = s->refused;
+	c->has_refused = 1;
+	return &c->base;
+}
+
+#define DBI(field) offsetof(struct hub, field)
+#define MONEY (HUB_REC(SALE) | HUB_REC(CONTRACT_SALE) | HUB_REC(PAYMENT) | HUB_REC(REFUND))
+
+const struct hub_db_def hub_dbs[] = {
+	{ "stores", DBI(stores), &storesync__store_state__descriptor, 1, store_core, 0, NULL, NULL },
+	{ "events", DBI(events), &storesync__record__descriptor, 1, NULL, 0, NULL, NULL },
+	{ "epochs", DBI(epochs), NULL, 0, NULL, 0, NULL, NULL },
+	{ "cases", DBI(cases), &storesync__case_view__descriptor, 1, NULL,
+		HUB_REC(COMPLAINT) | HUB_REC(COMPLAINT_PROGRESS), hub_views_cases_check,
+		hub_views_cases },
+	{ "sales", DBI(sales), &storesync__sales_day__descriptor, 1, NULL,
+		MONEY | HUB_REC(COMPLAINT_PROGRESS), NULL, hub_views_sales },
+	{ "inventory", DBI(inventory), &storesync__inventory_item__descriptor, 1, NULL,
+		HUB_REC(INVENTORY), NULL, hub_views_inventory },
+	{ "case_due", DBI(case_due), NULL, 1, NULL, 0, NULL, NULL },
+	{ "accounts", DBI(accounts), &storesync__account_view__descriptor, 1, NULL, MONEY, NULL,
+		hub_views_accounts },
+	{ "account_due", DBI(account_due), NULL, 1, NULL, 0, NULL, NULL },
+	{ "store_seen", DBI(store_seen), NULL, 0, NULL, 0, NULL, NULL },
+	{ "policy", DBI(policy), &storesync__policy_value__descriptor, 1, NULL, 0, NULL, NULL },
+};
+
+const size_t hub_n_dbs = sizeof hub_dbs / sizeof hub_dbs[0];
 
 int32_t hub_business_day(const Storesync__Record *r)
 {
@@ -63,30 +116,18 @@ int hub_view_put(MDB_txn *txn, MDB_dbi dbi, const void *key, size_t klen,
 
 int hub_views_apply(struct hub_view_ctx *v)
 {
-	v->day = hub_business_day(v->r);
-	switch (v->r->body_case) {
-	case STORESYNC__RECORD__BODY_SALE:
-	case STORESYNC__RECORD__BODY_CONTRACT_SALE:
-	case STORESYNC__RECORD__BODY_PAYMENT:
-	case STORESYNC__RECORD__BODY_REFUND: {
-		int rc = hub_views_sales(v);
+	uint32_t kind = 1u << (v->r->body_case - STORESYNC__RECORD__BODY_SALE);
+	int rc;
 
-		return rc ? rc : hub_views_accounts(v);
-	}
-	case STORESYNC__RECORD__BODY_COMPLAINT:
-		return hub_views_cases(v);
-	case STORESYNC__RECORD__BODY_COMPLAINT_PROGRESS: {
-		int rc = hub_views_cases(v);
-
-		/* Compensation paid is money out of the store that day; a step
-		 * without compensation leaves the sales view alone (no empty day). */
-		return rc || v->r->complaint_progress->amount_fen <= 0 ? rc : hub_views_sales(v);
-	}
-	case STORESYNC__RECORD__BODY_INVENTORY:
-		return hub_views_inventory(v);
-	default:
-		/* Replenishment requests live in the event log; their decisions
-		 * flow down (a later issue). */
+	if (v->r->body_case < STORESYNC__RECORD__BODY_SALE)
 		return 0;
-	}
+	v->day = hub_business_day(v->r);
+	for (size_t i = 0; i < hub_n_dbs; i++)
+		if ((hub_dbs[i].records & kind) && hub_dbs[i].check
+			&& (rc = hub_dbs[i].check(v)) != 0)
+			return rc;
+	for (size_t i = 0; i < hub_n_dbs; i++)
+		if ((hub_dbs[i].records & kind) && (rc = hub_dbs[i].apply(v)) != 0)
+			return rc;
+	return 0;
 }

@@ -132,10 +132,35 @@ static int progress(struct hub_view_ctx *v, Storesync__CaseView *c)
 	return rc ? rc : put_case(v, c);
 }
 
-int hub_views_cases(struct hub_view_ctx *v)
+static const char *case_no_of(const Storesync__Record *r)
+{
+	return r->body_case == STORESYNC__RECORD__BODY_COMPLAINT ? r->complaint->case_no
+		: r->complaint_progress->case_no;
+}
+
+int hub_views_cases_check(struct hub_view_ctx *v)
 {
 	int is_new = v->r->body_case == STORESYNC__RECORD__BODY_COMPLAINT;
-	const char *no = is_new ? v->r->complaint->case_no : v->r->complaint_progress->case_no;
+	const char *no = case_no_of(v->r);
+	MDB_val k = { strlen(no), (void *)no }, d;
+	int rc = mdb_get(v->txn, v->h->cases, &k, &d);
+
+	if (rc != 0 && rc != MDB_NOTFOUND)
+		return rc;
+	if (is_new && rc == 0) {
+		ss_warn("store %s: case %s registered twice; the second is refused", v->store_id, no);
+		return HUB_VIEW_REFUSED;
+	}
+	if (!is_new && rc == MDB_NOTFOUND) {
+		ss_warn("store %s: progress for unknown case %s refused", v->store_id, no);
+		return HUB_VIEW_REFUSED;
+	}
+	return 0;
+}
+
+int hub_views_cases(struct hub_view_ctx *v)
+{
+	const char *no = case_no_of(v->r);
 	Storesync__CaseView *c;
 	int rc;
 
@@ -143,15 +168,8 @@ int hub_views_cases(struct hub_view_ctx *v)
 		&storesync__case_view__descriptor, &rc);
 	if (!c)
 		return rc;
-	if (is_new && c->case_no) {
-		ss_warn("store %s: case %s registered twice; the second is refused", v->store_id, no);
-		rc = HUB_VIEW_REFUSED;
-	} else if (!is_new && !c->case_no) {
-		ss_warn("store %s: progress for unknown case %s refused", v->store_id, no);
-		rc = HUB_VIEW_REFUSED;
-	} else {
-		rc = is_new ? register_case(v, c) : progress(v, c);
-	}
+	rc = v->r->body_case == STORESYNC__RECORD__BODY_COMPLAINT ? register_case(v, c)
+		: progress(v, c);
 	storesync__case_view__free_unpacked(c, NULL);
 	return rc;
 }

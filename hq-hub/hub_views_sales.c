@@ -102,6 +102,11 @@ int hub_views_sales(struct hub_view_ctx *v)
 	uint8_t key[33 + 5];
 	int rc;
 
+	/* Compensation paid is money out of the store that day; a step without
+	 * compensation leaves the sales view alone (no empty day). */
+	if (v->r->body_case == STORESYNC__RECORD__BODY_COMPLAINT_PROGRESS
+		&& v->r->complaint_progress->amount_fen <= 0)
+		return 0;
 	if (!s->sales || s->sales_day != v->day) {
 		if ((rc = hub_views_sales_flush(v->h, v->txn, s)) != 0)
 			return rc;

@@ -1,0 +1,52 @@
+/* hub_handle_heartbeat: a store's application heartbeat (backlog, oldest
+ * unsent age, disk budget left, versions). The hub answers with its own, so
+ * the agent can tell the link is up. A store that heartbeats over a stuck
+ * backlog makes no progress: "silent" means its records stopped arriving. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "hub_work.h"
+#include "ss_time.h"
+
+static int heartbeat_admit(struct hub *h, struct hub_work *w)
+{
+	if (!w->peer->store_id[0]) {
+		hub_link_refuse(h, w->peer, STORESYNC__ERROR_CODE__ERR_NEED_HELLO, &h->stats.invalid,
+			"heartbeat before hello");
+		return -1;
+	}
+	w->store_id = w->peer->store_id;
+	w->epoch = 0;   /* whatever epoch the store's state holds */
+	return 0;
+}
+
+static int heartbeat_apply(struct hub *h, struct hub_round *r, MDB_txn *txn, struct hub_work *w)
+{
+	struct hub_store *s;
+	int rc = hub_round_store(h, r, txn, w, &s);
+
+	if (rc != 0)
+		return rc;
+	hub_round_seen(s, r->now_ms);
+	hub_store_heartbeat(s, w->msg->heartbeat);
+	if (w->msg->heartbeat->backlog == 0)
+		hub_round_progress(s, r->now_ms);
+	w->through = s->hw;
+	return 0;
+}
+
+static void heartbeat_reply(struct hub *h, struct hub_work *w)
+{
+	Storesync__LinkMessage m = STORESYNC__LINK_MESSAGE__INIT;
+	Storesync__Heartbeat hb = STORESYNC__HEARTBEAT__INIT;
+
+	atomic_fetch_add(&h->stats.heartbeats, 1);
+	hb.sent_ms = ss_now_ms();
+	hb.has_sent_ms = 1;
+	m.kind_case = STORESYNC__LINK_MESSAGE__KIND_HEARTBEAT;
+	m.heartbeat = &hb;
+	hub_link_send(h, w->peer, &m);
+}
+
+const struct hub_handler hub_handle_heartbeat = { "heartbeat", heartbeat_admit, heartbeat_apply,
+	heartbeat_reply };

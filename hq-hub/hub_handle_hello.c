@@ -1,0 +1,54 @@
+/* hub_handle_hello: a store (re)connects and asks where to resume.
+ * The Welcome carries the high-water mark of (store, epoch) as committed,
+ * which may be below what the agent thinks was acknowledged (the hub was
+ * restored from a backup): the agent then resends from there. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "hub_work.h"
+#include "ss_time.h"
+
+static int hello_admit(struct hub *h, struct hub_work *w)
+{
+	const Storesync__Hello *hello = w->msg->hello;
+
+	return hub_link_claim(h, w, hello->store_id, hello->epoch);
+}
+
+static int hello_apply(struct hub *h, struct hub_round *r, MDB_txn *txn, struct hub_work *w)
+{
+	const Storesync__Hello *hello = w->msg->hello;
+	struct hub_store *s;
+	int rc = hub_round_store(h, r, txn, w, &s);
+
+	if (rc != 0)
+		return rc;
+	hub_round_seen(s, r->now_ms);
+	if (hello->agent_version && strlen(hello->agent_version) < 64) {
+		free(s->state->agent_version);
+		s->state->agent_version = strdup(hello->agent_version);
+	}
+	/* Nothing left to send counts as progress: the store is not silent. */
+	if (hello->last_seq <= s->hw)
+		hub_round_progress(s, r->now_ms);
+	w->through = s->hw;
+	return 0;
+}
+
+static void hello_reply(struct hub *h, struct hub_work *w)
+{
+	Storesync__LinkMessage m = STORESYNC__LINK_MESSAGE__INIT;
+	Storesync__Welcome wel = STORESYNC__WELCOME__INIT;
+
+	wel.high_water_seq = w->through;
+	wel.has_high_water_seq = 1;
+	wel.hub_time_ms = ss_now_ms();
+	wel.has_hub_time_ms = 1;
+	m.kind_case = STORESYNC__LINK_MESSAGE__KIND_WELCOME;
+	m.welcome = &wel;
+	w->peer->resend_from = 0;
+	atomic_fetch_add(&h->stats.hellos, 1);
+	hub_link_send(h, w->peer, &m);
+}
+
+const struct hub_handler hub_handle_hello = { "hello", hello_admit, hello_apply, hello_reply };

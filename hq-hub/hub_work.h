@@ -1,0 +1,111 @@
+/* hub_work: what the hub's one writer works on.
+ *
+ * The writer (hub_writer.c) takes typed work items from two sources: the
+ * store link (a LinkMessage from a store's connection) and the operators
+ * (a write request handed over by the query thread on an inproc socket).
+ * Every kind of item has one handler (hub_dispatch.c holds the table):
+ *   admit  outside any transaction: check the item as read; refuse it
+ *          (answer the sender) or let it join the round;
+ *   apply  inside the round's one write transaction (group commit); may run
+ *          more than once (the map grew and the round is replayed), so it
+ *          recomputes its results from the database every time;
+ *   reply  after the commit: answer the sender (an Ack never runs ahead of
+ *          the disk).
+ * A kind the table does not know is refused, never handled as another. */
+#ifndef HUB_WORK_H
+#define HUB_WORK_H
+
+#include <uthash.h>
+#include <zmq.h>
+
+#include "hub.h"
+
+enum hub_work_kind {
+	HUB_WORK_HELLO,
+	HUB_WORK_BATCH,
+	HUB_WORK_HEARTBEAT,
+	HUB_WORK_KINDS
+};
+
+/* One connection on the store link, by ZeroMQ routing id. */
+struct hub_peer {
+	UT_hash_handle hh;
+	uint8_t id[256];
+	size_t id_len;
+	char store_id[33];         /* learnt from Hello/Batch; "" until then */
+	struct ss_lograte rate;    /* complaints about this peer: one line per interval */
+	int64_t seen_mono;
+	uint64_t resend_from;      /* last Resend asked, to avoid asking on every batch */
+	int64_t resend_mono;
+};
+
+struct hub_work {
+	enum hub_work_kind kind;
+	/* From a store link. */
+	struct hub_peer *peer;
+	Storesync__LinkMessage *msg;   /* owned */
+	const char *store_id;          /* the store the item is for (peer's) */
+	uint64_t epoch;                /* 0: whatever epoch the store's state holds */
+	/* From an operator, through the query thread. */
+	zmq_msg_t op_route;            /* the query thread's tag for the waiting client */
+	Storesync__QueryRequest *req;  /* owned */
+	struct table *answer;          /* built by apply, sent by reply */
+	/* Results of apply (recomputed on every replay). */
+	uint64_t through;              /* the store's high-water mark after the item */
+	uint64_t resend_from;          /* a gap was seen: resend from here (0: none) */
+};
+
+#define HUB_ROUND_MAX_ITEMS 512
+
+/* One group commit's work. */
+struct hub_round {
+	struct hub_work items[HUB_ROUND_MAX_ITEMS];
+	size_t n, records, bytes;
+	struct hub_store stores[HUB_ROUND_MAX_ITEMS];
+	size_t n_stores;
+	int64_t now_ms;
+	uint64_t duplicates, gaps;
+	struct hub_policy policy;      /* in force for this transaction */
+	struct ss_lograte commit_log;
+};
+
+struct hub_handler {
+	const char *name;
+	int (*admit)(struct hub *h, struct hub_work *w);
+	int (*apply)(struct hub *h, struct hub_round *r, MDB_txn *txn, struct hub_work *w);
+	void (*reply)(struct hub *h, struct hub_work *w);
+};
+
+/* hub_dispatch: the handler of each kind, and the kind of a message. */
+extern const struct hub_handler *const hub_handlers[HUB_WORK_KINDS];
+/* The work kind of a link message, or -1 when the link takes no such kind. */
+int hub_link_work_kind(Storesync__LinkMessage__KindCase k);
+
+/* hub_link: the store link's connections and what is said on it. */
+struct hub_peer *hub_peer_get(struct hub *h, zmq_msg_t *id);
+void hub_peers_sweep(struct hub *h);
+void hub_peers_free(struct hub *h);
+void hub_link_send(struct hub *h, struct hub_peer *p, Storesync__LinkMessage *m);
+/* Refuses an item with a reason: counted, answered, logged once per peer
+ * per interval. */
+void hub_link_refuse(struct hub *h, struct hub_peer *p, Storesync__ErrorCode code,
+	atomic_uint_fast64_t *counter, const char *reason);
+/* Checks the store an item claims and binds it to the peer: 0 when
+ * acceptable, otherwise refused. */
+int hub_link_claim(struct hub *h, struct hub_work *w, const char *store_id, uint64_t epoch);
+
+/* hub_writer: answering an operator write (reply handlers call these) and
+ * freeing an item. */
+void hub_op_answer(struct hub *h, struct hub_work *w);
+void hub_op_fail(struct hub *h, struct hub_work *w, const char *reason);
+void hub_work_release(struct hub_work *w);
+
+/* hub_writer: the state of store_id inside the round's transaction, loaded
+ * once per round and saved at its end. */
+int hub_round_store(struct hub *h, struct hub_round *r, MDB_txn *txn, struct hub_work *w,
+	struct hub_store **out);
+/* Marks the store heard from now (first contact starts its silence clock). */
+void hub_round_seen(struct hub_store *s, int64_t now_ms);
+void hub_round_progress(struct hub_store *s, int64_t now_ms);
+
+#endif

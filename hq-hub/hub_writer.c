@@ -1,0 +1,344 @@
+/* hub_writer: the hub's one writer thread.
+ *
+ * One round: read every item waiting on the store link and on the
+ * operators' inproc socket (up to the round's limits), let each kind's
+ * handler admit or refuse it, then apply them all in ONE LMDB write
+ * transaction (group commit), commit (fsync), and only then let each
+ * handler answer. An Ack therefore never runs ahead of the disk: a hub
+ * killed at any moment has every record it acknowledged, and an operator
+ * told "pushed" has the push on disk. Nothing else in the process writes
+ * LMDB, so there are no write locks to take. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "hub_work.h"
+#include "hub_table.h"
+#include "ss_link.h"
+#include "ss_time.h"
+
+#define LOG_INTERVAL_MS 10000
+#define ROUND_MAX_BYTES (64u << 20)   /* packed bytes of the items of one round */
+#define SWEEP_EVERY_MS 60000
+
+/* ---- the stores a round touches ---- */
+
+int hub_round_store(struct hub *h, struct hub_round *r, MDB_txn *txn, struct hub_work *w,
+	struct hub_store **out)
+{
+	int rc;
+
+	for (size_t i = 0; i < r->n_stores; i++)
+		if (strcmp(r->stores[i].store_id, w->store_id) == 0) {
+			*out = &r->stores[i];
+			return w->epoch ? hub_store_switch_epoch(h, txn, *out, w->epoch) : 0;
+		}
+	*out = &r->stores[r->n_stores];
+	rc = hub_store_load(h, txn, w->store_id, w->epoch, *out);
+	r->n_stores++;
+	if (rc == 0 && w->epoch == 0)
+		rc = hub_store_switch_epoch(h, txn, *out, (*out)->state->epoch);
+	return rc;
+}
+
+void hub_round_seen(struct hub_store *s, int64_t now_ms)
+{
+	s->state->last_seen_ms = now_ms;
+	s->state->has_last_seen_ms = 1;
+	if (!s->state->has_first_seen_ms) {
+		s->state->first_seen_ms = now_ms;
+		s->state->has_first_seen_ms = 1;
+		/* Silence counts from first contact until records arrive. */
+		hub_round_progress(s, now_ms);
+	}
+	s->dirty = 1;
+}
+
+void hub_round_progress(struct hub_store *s, int64_t now_ms)
+{
+	s->state->last_progress_ms = now_ms;
+	s->state->has_last_progress_ms = 1;
+	s->dirty = 1;
+}
+
+static void round_release_stores(struct hub_round *r)
+{
+	for (size_t i = 0; i < r->n_stores; i++)
+		hub_store_release(&r->stores[i]);
+	r->n_stores = 0;
+	r->duplicates = r->gaps = 0;
+}
+
+/* ---- reading items ---- */
+
+/* Reads one link message into r; 1 when it joined, 0 when it was refused,
+ * -1 when nothing is waiting. */
+static int read_link(struct hub *h, struct hub_round *r)
+{
+	zmq_msg_t f[2];
+	int n = ss_link_recv(h->router, f, 2, ZMQ_DONTWAIT), kind;
+	struct hub_work *w = &r->items[r->n];
+	size_t bytes = n == 2 ? zmq_msg_size(&f[1]) : 0;
+
+	if (n < 0)
+		return -1;
+	memset(w, 0, sizeof *w);
+	w->peer = hub_peer_get(h, &f[0]);
+	if (n == 2 && bytes > SS_MAX_MSG_BYTES) {
+		ss_link_close_frames(f, 2);
+		hub_link_refuse(h, w->peer, STORESYNC__ERROR_CODE__ERR_MALFORMED, &h->stats.oversized,
+			"message larger than the 16 MiB limit");
+		return 0;
+	}
+	if (n == 2)
+		w->msg = (Storesync__LinkMessage *)ss_proto_unpack(&storesync__link_message__descriptor,
+			zmq_msg_data(&f[1]), bytes, SS_MAX_MSG_BYTES);
+	ss_link_close_frames(f, n < 2 ? n : 2);
+	if (!w->msg) {
+		hub_link_refuse(h, w->peer, STORESYNC__ERROR_CODE__ERR_MALFORMED, &h->stats.malformed,
+			n == 2 ? "message does not parse as a LinkMessage" : "expected exactly one frame");
+		return 0;
+	}
+	if (!w->peer)
+		goto drop;
+	if (w->msg->proto_version != SS_PROTO_VERSION) {
+		hub_link_refuse(h, w->peer, STORESYNC__ERROR_CODE__ERR_VERSION, &h->stats.bad_version,
+			"unsupported proto_version (this hub speaks 1)");
+		goto drop;
+	}
+	if ((kind = hub_link_work_kind(w->msg->kind_case)) < 0) {
+		hub_link_refuse(h, w->peer, STORESYNC__ERROR_CODE__ERR_UNKNOWN_KIND,
+			&h->stats.unknown_kind, "unknown or unexpected message kind");
+		goto drop;
+	}
+	w->kind = (enum hub_work_kind)kind;
+	if (hub_handlers[w->kind]->admit(h, w) != 0)
+		goto drop;
+	if (w->kind == HUB_WORK_BATCH)
+		r->records += w->msg->batch->n_records;
+	r->bytes += bytes;
+	r->n++;
+	return 1;
+drop:
+	storesync__link_message__free_unpacked(w->msg, NULL);
+	return 0;
+}
+
+void hub_op_answer(struct hub *h, struct hub_work *w)
+{
+	if (zmq_msg_send(&w->op_route, h->ops, ZMQ_SNDMORE | ZMQ_DONTWAIT) >= 0)
+		ss_proto_send(h->ops, &w->answer->reply.base, ZMQ_DONTWAIT);
+}
+
+void hub_op_fail(struct hub *h, struct hub_work *w, const char *reason)
+{
+	table_free(w->answer);
+	table_fail(w->answer, reason);
+	hub_op_answer(h, w);
+}
+
+/* Reads one operator write handed over by the query thread:
+ * [route, packed QueryRequest]. Same returns as read_link. */
+static int read_op(struct hub *h, struct hub_round *r)
+{
+	zmq_msg_t f[2];
+	int n = ss_link_recv(h->ops, f, 2, ZMQ_DONTWAIT), kind = -1;
+	struct hub_work *w = &r->items[r->n];
+
+	if (n < 0)
+		return -1;
+	memset(w, 0, sizeof *w);
+	zmq_msg_init(&w->op_route);
+	zmq_msg_move(&w->op_route, &f[0]);
+	if (n == 2)
+		w->req = (Storesync__QueryRequest *)ss_proto_unpack(
+			&storesync__query_request__descriptor, zmq_msg_data(&f[1]),
+			zmq_msg_size(&f[1]), SS_MAX_MSG_BYTES);
+	ss_link_close_frames(f, n < 2 ? n : 2);
+	if (!(w->answer = calloc(1, sizeof *w->answer)))
+		goto drop;
+	table_clear(w->answer);
+	if (w->req)
+		kind = hub_op_work_kind(w->req->what);
+	if (kind < 0) {
+		atomic_fetch_add(&h->stats.operator_refused, 1);
+		hub_op_fail(h, w, "unknown operator write");
+		goto drop;
+	}
+	w->kind = (enum hub_work_kind)kind;
+	if (hub_handlers[w->kind]->admit(h, w) != 0) {
+		atomic_fetch_add(&h->stats.operator_refused, 1);
+		hub_op_answer(h, w);
+		goto drop;
+	}
+	r->n++;
+	return 1;
+drop:
+	hub_work_release(w);
+	return 0;
+}
+
+void hub_work_release(struct hub_work *w)
+{
+	if (w->msg)
+		storesync__link_message__free_unpacked(w->msg, NULL);
+	if (w->req) {
+		storesync__query_request__free_unpacked(w->req, NULL);
+		zmq_msg_close(&w->op_route);
+	}
+	if (w->answer) {
+		table_free(w->answer);
+		free(w->answer);
+	}
+	memset(w, 0, sizeof *w);
+}
+
+/* ---- the round ---- */
+
+/* The write transaction of one round. Replayable: it starts from the
+ * database every time and keeps results in the items. */
+static int round_body(MDB_txn *txn, void *arg)
+{
+	struct hub *h = arg;
+	struct hub_round *r = h->round;
+	int rc;
+
+	round_release_stores(r);
+	rc = hub_policy_load(h, txn, &r->policy);
+	for (size_t i = 0; i < r->n && rc == 0; i++) {
+		struct hub_work *w = &r->items[i];
+		const struct hub_handler *hd = hub_handlers[w->kind];
+
+		w->resend_from = 0;
+		if (hd->apply)
+			rc = hd->apply(h, r, txn, w);
+	}
+	for (size_t i = 0; i < r->n_stores && rc == 0; i++)
+		if (r->stores[i].dirty)
+			rc = hub_store_save(h, txn, &r->stores[i]);
+	return rc;
+}
+
+static void count_round(struct hub *h, struct hub_round *r)
+{
+	atomic_fetch_add(&h->stats.commits, 1);
+	atomic_fetch_add(&h->stats.duplicates, r->duplicates);
+	atomic_fetch_add(&h->stats.gaps, r->gaps);
+	for (size_t i = 0; i < r->n_stores; i++) {
+		atomic_fetch_add(&h->stats.records_applied, r->stores[i].applied_now);
+		atomic_fetch_add(&h->stats.refused_records, r->stores[i].refused_now);
+	}
+}
+
+/* Nothing of a failed round is committed, so nothing is acked: agents keep
+ * their records and send them again; operators are told to retry. */
+static void round_failed(struct hub *h, struct hub_round *r, const char *err)
+{
+	uint64_t held = 0;
+
+	if (ss_lograte_allow(&r->commit_log, ss_mono_ms(), LOG_INTERVAL_MS, &held))
+		ss_error("group commit failed: %s (%llu more since last line)", err,
+			(unsigned long long)held);
+	for (size_t i = 0; i < r->n; i++) {
+		struct hub_work *w = &r->items[i];
+
+		if (w->req) {
+			atomic_fetch_add(&h->stats.commit_failures, 1);
+			hub_op_fail(h, w, "hub could not commit; retry later");
+		} else {
+			hub_link_refuse(h, w->peer, STORESYNC__ERROR_CODE__ERR_INTERNAL,
+				&h->stats.commit_failures, "hub could not commit; retry later");
+		}
+	}
+}
+
+static void round_run(struct hub *h)
+{
+	struct hub_round *r = h->round;
+	char err[256];
+	int link_open = 1, ops_open = 1, rc;
+
+	r->n = r->records = r->bytes = 0;
+	/* Alternate the two sources so operators are not starved by a busy
+	 * link, and stop at the round's limits. */
+	while ((link_open || ops_open) && r->n < HUB_ROUND_MAX_ITEMS
+		&& r->records < (size_t)h->cfg.group_records && r->bytes < ROUND_MAX_BYTES) {
+		if (link_open && read_link(h, r) < 0)
+			link_open = 0;
+		if (ops_open && r->n < HUB_ROUND_MAX_ITEMS && read_op(h, r) < 0)
+			ops_open = 0;
+	}
+	if (r->n == 0)
+		return;
+	r->now_ms = ss_now_ms();
+	rc = ss_lmdb_write(&h->db, round_body, h, err, sizeof err);
+	if (rc == 0) {
+		count_round(h, r);
+		for (size_t i = 0; i < r->n; i++)
+			hub_handlers[r->items[i].kind]->reply(h, &r->items[i]);
+	} else {
+		round_failed(h, r, err);
+	}
+	round_release_stores(r);
+	for (size_t i = 0; i < r->n; i++)
+		hub_work_release(&r->items[i]);
+	r->n = 0;
+}
+
+int hub_writer_open(struct hub *h, char *err, size_t errlen)
+{
+	h->ops = zmq_socket(h->zctx, ZMQ_PAIR);
+	if (!h->ops || zmq_bind(h->ops, HUB_OPS_ENDPOINT) != 0) {
+		snprintf(err, errlen, "cannot bind %s: %s", HUB_OPS_ENDPOINT, zmq_strerror(errno));
+		return -1;
+	}
+	h->round = calloc(1, sizeof *h->round);
+	if (!h->round) {
+		snprintf(err, errlen, "out of memory");
+		return -1;
+	}
+	return 0;
+}
+
+void hub_writer_close(struct hub *h)
+{
+	if (h->ops)
+		zmq_close(h->ops);
+	h->ops = NULL;
+	free(h->round);
+	h->round = NULL;
+	hub_peers_free(h);
+}
+
+int hub_writer_run(struct hub *h, char *err, size_t errlen)
+{
+	int64_t next_sweep = ss_mono_ms() + SWEEP_EVERY_MS;
+
+	while (!atomic_load(&h->stopping)) {
+		zmq_pollitem_t items[] = { { h->router, 0, ZMQ_POLLIN, 0 },
+			{ h->ops, 0, ZMQ_POLLIN, 0 } };
+
+		if (zmq_poll(items, 2, 200) < 0 && zmq_errno() != EINTR) {
+			snprintf(err, errlen, "zmq_poll: %s", zmq_strerror(zmq_errno()));
+			return -1;
+		}
+		if ((items[0].revents | items[1].revents) & ZMQ_POLLIN)
+			round_run(h);
+		/* Between rounds no transaction of the writer is open: the one
+		 * moment the map may grow without waiting (ss_lmdb). */
+		hub_writer_maybe_grow(h);
+		if (ss_mono_ms() >= next_sweep) {
+			hub_peers_sweep(h);
+			next_sweep = ss_mono_ms() + SWEEP_EVERY_MS;
+		}
+	}
+	return 0;
+}
+
+void hub_writer_maybe_grow(struct hub *h)
+{
+	int rc = ss_lmdb_pregrow(&h->db);
+
+	if (rc < 0)
+		atomic_fetch_add(&h->stats.map_grows_deferred, 1);
+	atomic_store(&h->stats.map_grows, h->db.grows);
+}
