@@ -121,21 +121,26 @@ static int grow(struct ss_lmdb *db, char *err, size_t errlen)
 		return fail(err, errlen, "mdb_env_set_mapsize", rc);
 	db->map_bytes = next;
 	db->grows++;
+	db->grows_full++;
 	return SS_OK;
+}
+
+size_t ss_lmdb_used_bytes(struct ss_lmdb *db)
+{
+	MDB_envinfo info;
+	MDB_stat st;
+
+	if (mdb_env_info(db->env, &info) != 0 || mdb_env_stat(db->env, &st) != 0)
+		return 0;
+	return (info.me_last_pgno + 1) * (size_t)st.ms_psize;
 }
 
 int ss_lmdb_pregrow(struct ss_lmdb *db)
 {
-	MDB_envinfo info;
-	MDB_stat st;
-	size_t used, next;
+	size_t next;
 	int rc;
 
-	if (db->map_bytes >= db->max_map_bytes || mdb_env_info(db->env, &info) != 0
-		|| mdb_env_stat(db->env, &st) != 0)
-		return 0;
-	used = (info.me_last_pgno + 1) * (size_t)st.ms_psize;
-	if (used <= db->map_bytes / 2)
+	if (db->map_bytes >= db->max_map_bytes || ss_lmdb_used_bytes(db) <= db->map_bytes / 2)
 		return 0;
 	if (pthread_rwlock_trywrlock(&db->resize_lock) != 0)
 		return -1;

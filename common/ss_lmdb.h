@@ -23,6 +23,7 @@ struct ss_lmdb {
 	 * holds it exclusive, because LMDB forbids a resize under open txns. */
 	pthread_rwlock_t resize_lock;
 	uint64_t grows;         /* times the map was grown since open */
+	uint64_t grows_full;    /* of those, forced by a full map (waiting for readers) */
 };
 
 /* Opens (creating if needed) the environment in dir with room for max_dbs
@@ -53,6 +54,8 @@ int ss_lmdb_write(struct ss_lmdb *db, ss_lmdb_txn_fn fn, void *arg, char *err, s
  * -1 when one was needed but readers were active (try again later). A map
  * that fills up anyway is grown by ss_lmdb_write, which then does wait. */
 int ss_lmdb_pregrow(struct ss_lmdb *db);
+/* Bytes of the map in use: up to the last page ever written. */
+size_t ss_lmdb_used_bytes(struct ss_lmdb *db);
 
 /* A read transaction, for any thread; end it with ss_lmdb_read_end. */
 int ss_lmdb_read_begin(struct ss_lmdb *db, MDB_txn **txn);

@@ -31,6 +31,7 @@ struct hub_config {
 	int64_t heartbeat_ms;
 	int64_t clock_offset_ms;   /* test clock: shifts the hub's wall clock */
 	int64_t foreground;
+	int64_t query_threads;     /* workers answering operators */
 };
 
 struct hub_peer;   /* a store link connection (hub_work.h) */
@@ -53,13 +54,11 @@ struct hub {
 	MDB_dbi policy;            /* name -> PolicyValue */
 	void *zctx;
 	void *router;
-	void *ops;                 /* writer's end of the operators' channel (PAIR) */
-	void *query_sock;          /* owned by the query thread once it runs */
-	void *query_ops;           /* query thread's end of the operators' channel */
+	void *ops;                 /* writer's end of the operators' channel (ROUTER) */
+	struct hub_query_server *query;  /* the operators' endpoint and its workers */
 	struct hub_peer *peers;    /* uthash, by routing id */
 	struct hub_round *round;
 	struct hub_stats stats;
-	pthread_t query_thread;
 	atomic_int stopping;
 };
 
@@ -76,6 +75,8 @@ void hub_writer_maybe_grow(struct hub *h);
  * -1 when `what` is not a write (then it is a read query). */
 int hub_op_work_kind(const char *what);
 
+/* hub_query_server: binds the operators' endpoint and starts its broker and
+ * worker threads (after hub_writer_open); query_stop joins them. */
 int query_start(struct hub *h, char *err, size_t errlen);
 void query_stop(struct hub *h);
 

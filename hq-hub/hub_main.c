@@ -13,7 +13,7 @@
 #include "ss_link.h"
 #include "ss_time.h"
 
-#define N_CONFIG_ITEMS 10
+#define N_CONFIG_ITEMS 11
 
 static struct hub *hub_for_signal;
 
@@ -40,11 +40,13 @@ static void usage(FILE *out)
 		"                           address space, not disk; smaller maps grow ahead of need)\n"
 		"      --group-records N    records per group commit, at most (default 50000)\n"
 		"      --heartbeat-ms N     link heartbeat interval (default 2000)\n"
+		"      --query-threads N    workers answering hqctl (default 4): a long query\n"
+		"                           (a dump) does not hold up the others\n"
 		"      --clock-offset-ms N  TEST CLOCK: shift the hub's wall clock by N ms\n"
 		"  -h, --help               this text\n");
 }
 
-enum { OPT_BUDGET = 256, OPT_GROUP, OPT_HEARTBEAT, OPT_CLOCK, OPT_MAP_INITIAL };
+enum { OPT_BUDGET = 256, OPT_GROUP, OPT_HEARTBEAT, OPT_CLOCK, OPT_MAP_INITIAL, OPT_QUERY_THREADS };
 
 static void config_items(struct hub_config *c, struct ss_config_item *items)
 {
@@ -59,6 +61,7 @@ static void config_items(struct hub_config *c, struct ss_config_item *items)
 		{ "hub", "clock_offset_ms", SS_CFG_INT64, &c->clock_offset_ms, 0, INT64_MIN / 4,
 			INT64_MAX / 4 },
 		{ "hub", "foreground", SS_CFG_INT64, &c->foreground, 0, 0, 1 },
+		{ "hub", "query_threads", SS_CFG_INT64, &c->query_threads, 0, 1, 64 },
 		{ 0 },
 	};
 
@@ -90,6 +93,7 @@ static int parse_args(int argc, char **argv, struct hub_config *c)
 		{ "heartbeat-ms", required_argument, 0, OPT_HEARTBEAT },
 		{ "clock-offset-ms", required_argument, 0, OPT_CLOCK },
 		{ "map-initial", required_argument, 0, OPT_MAP_INITIAL },
+		{ "query-threads", required_argument, 0, OPT_QUERY_THREADS },
 		{ "help", no_argument, 0, 'h' }, { 0, 0, 0, 0 },
 	};
 	struct ss_config_item items[N_CONFIG_ITEMS];
@@ -121,6 +125,7 @@ static int parse_args(int argc, char **argv, struct hub_config *c)
 		case OPT_HEARTBEAT: rc = set_flag(items, "heartbeat_ms", optarg); break;
 		case OPT_CLOCK: rc = set_flag(items, "clock_offset_ms", optarg); break;
 		case OPT_MAP_INITIAL: rc = set_flag(items, "map_initial", optarg); break;
+		case OPT_QUERY_THREADS: rc = set_flag(items, "query_threads", optarg); break;
 		case 'h': usage(stdout); return 1;
 		default: usage(stderr); return 2;
 		}
@@ -149,7 +154,7 @@ int main(int argc, char **argv)
 	static struct hub h = { .cfg = {
 		.data_dir = "/var/lib/storesync/hub", .listen = "tcp://*:7701",
 		.query = "tcp://127.0.0.1:7702", .budget_bytes = 64LL << 30,
-		.group_records = 50000, .heartbeat_ms = 2000 } };
+		.group_records = 50000, .heartbeat_ms = 2000, .query_threads = 4 } };
 	char err[512];
 	int rc = parse_args(argc, argv, &h.cfg);
 

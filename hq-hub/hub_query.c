@@ -1,7 +1,9 @@
-/* hub_query: the operators' endpoint (hqctl). Runs on its own thread with
- * its own socket, and reads LMDB only through read transactions, which see
- * a committed snapshot and never wait for the writer: a slow query cannot
- * slow ingest. Every answer is a table (QueryReply). */
+/* hub_query: answering operators' read queries (hqctl). Runs on the query
+ * workers (hub_query_server.c) and reads LMDB only through read
+ * transactions, which see a committed snapshot and never wait for the
+ * writer: a slow query cannot slow ingest. Every answer is a table
+ * (QueryReply). Writes are not answered here: the workers hand them to the
+ * writer. */
 #include <stdlib.h>
 #include <string.h>
 
@@ -135,7 +137,7 @@ static int parse_args(const Storesync__QueryRequest *q, struct query_args *a, ch
 	return 0;
 }
 
-static void answer(struct hub *h, const Storesync__QueryRequest *q, struct table *t)
+void query_answer(struct hub *h, const Storesync__QueryRequest *q, struct table *t)
 {
 	struct query_args a;
 	char err[256] = "";
@@ -159,131 +161,3 @@ static void answer(struct hub *h, const Storesync__QueryRequest *q, struct table
 	table_fail(t, "unknown query");
 }
 
-/* An operator write goes to the writer as [route, body]; its answer comes
- * back on the same channel and is relayed by relay_answer. */
-static int forward_write(struct hub *h, void *ops, zmq_msg_t *id, zmq_msg_t *body)
-{
-	(void)h;
-	if (zmq_msg_send(id, ops, ZMQ_SNDMORE | ZMQ_DONTWAIT) < 0)
-		return -1;
-	return zmq_msg_send(body, ops, ZMQ_DONTWAIT) < 0 ? -1 : 0;
-}
-
-static void send_answer(void *sock, zmq_msg_t *id, const void *buf, size_t len)
-{
-	zmq_msg_send(id, sock, ZMQ_SNDMORE | ZMQ_DONTWAIT);
-	zmq_send(sock, "", 0, ZMQ_SNDMORE | ZMQ_DONTWAIT);
-	zmq_send(sock, buf, len, ZMQ_DONTWAIT);
-}
-
-static void send_table(void *sock, zmq_msg_t *id, struct table *t)
-{
-	size_t len;
-	void *buf = ss_proto_pack(&t->reply.base, &len);
-
-	if (buf)
-		send_answer(sock, id, buf, len);
-	free(buf);
-}
-
-static void serve_one(struct hub *h, void *sock, void *ops)
-{
-	zmq_msg_t f[3];
-	int n = ss_link_recv(sock, f, 3, ZMQ_DONTWAIT);
-	Storesync__QueryRequest *q = NULL;
-	struct table t;
-
-	if (n < 0)
-		return;
-	table_clear(&t);
-	/* REQ clients: [id, "", body]. Anything else is refused. */
-	if (n == 3 && zmq_msg_size(&f[1]) == 0)
-		q = (Storesync__QueryRequest *)ss_proto_unpack(&storesync__query_request__descriptor,
-			zmq_msg_data(&f[2]), zmq_msg_size(&f[2]), SS_MAX_MSG_BYTES);
-	if (q && hub_op_work_kind(q->what) >= 0) {
-		if (forward_write(h, ops, &f[0], &f[2]) != 0)
-			table_fail(&t, "hub writer busy; retry later");
-	} else if (q) {
-		answer(h, q, &t);
-	} else {
-		table_fail(&t, "malformed query");
-		atomic_fetch_add(&h->stats.malformed, 1);
-	}
-	if (q)
-		storesync__query_request__free_unpacked(q, NULL);
-	if (n >= 2 && (t.reply.error || t.reply.n_columns))
-		send_table(sock, &f[0], &t);
-	table_free(&t);
-	ss_link_close_frames(f, n < 3 ? n : 3);
-}
-
-/* The writer answered an operator write: [route, packed QueryReply]. */
-static void relay_answer(void *sock, void *ops)
-{
-	zmq_msg_t f[2];
-	int n = ss_link_recv(ops, f, 2, ZMQ_DONTWAIT);
-
-	if (n < 0)
-		return;
-	if (n == 2)
-		send_answer(sock, &f[0], zmq_msg_data(&f[1]), zmq_msg_size(&f[1]));
-	ss_link_close_frames(f, n < 2 ? n : 2);
-}
-
-static void *query_main(void *arg)
-{
-	struct hub *h = arg;
-	void *sock = h->query_sock;   /* ours from here: pthread_create is the barrier */
-	void *ops = h->query_ops;
-
-	while (!atomic_load(&h->stopping)) {
-		zmq_pollitem_t items[] = { { sock, 0, ZMQ_POLLIN, 0 }, { ops, 0, ZMQ_POLLIN, 0 } };
-
-		if (zmq_poll(items, 2, 200) <= 0)
-			continue;
-		if (items[0].revents & ZMQ_POLLIN)
-			serve_one(h, sock, ops);
-		if (items[1].revents & ZMQ_POLLIN)
-			relay_answer(sock, ops);
-	}
-	zmq_close(ops);
-	zmq_close(sock);
-	return NULL;
-}
-
-int query_start(struct hub *h, char *err, size_t errlen)
-{
-	/* Bound here, so a bad endpoint fails start-up with a reason. */
-	h->query_sock = ss_link_socket(h->zctx, ZMQ_ROUTER, 0, err, errlen);
-	if (!h->query_sock)
-		return -1;
-	if (zmq_bind(h->query_sock, h->cfg.query) != 0) {
-		snprintf(err, errlen, "cannot bind query endpoint %s: %s", h->cfg.query,
-			zmq_strerror(errno));
-		zmq_close(h->query_sock);
-		h->query_sock = NULL;
-		return -1;
-	}
-	h->query_ops = zmq_socket(h->zctx, ZMQ_PAIR);
-	if (!h->query_ops || zmq_connect(h->query_ops, HUB_OPS_ENDPOINT) != 0) {
-		snprintf(err, errlen, "cannot connect %s: %s", HUB_OPS_ENDPOINT, zmq_strerror(errno));
-		zmq_close(h->query_sock);
-		h->query_sock = NULL;
-		return -1;
-	}
-	if (pthread_create(&h->query_thread, NULL, query_main, h) != 0) {
-		snprintf(err, errlen, "cannot start the query thread");
-		zmq_close(h->query_sock);
-		h->query_sock = NULL;
-		return -1;
-	}
-	return 0;
-}
-
-void query_stop(struct hub *h)
-{
-	if (!h->query_sock)
-		return;
-	atomic_store(&h->stopping, 1);
-	pthread_join(h->query_thread, NULL);
-}

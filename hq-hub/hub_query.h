@@ -16,6 +16,9 @@ struct query_args {
 	int64_t at_ms;                  /* "now" of the query: hub clock or --at */
 };
 
+/* Answers read query q into t (cleared by the caller). */
+void query_answer(struct hub *h, const Storesync__QueryRequest *q, struct table *t);
+
 typedef void (*query_fn)(struct hub *h, MDB_txn *txn, const struct query_args *a,
 	struct table *t);
 

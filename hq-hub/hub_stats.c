@@ -2,7 +2,7 @@
  * hub_stats.h. */
 #include "hub_stats.h"
 
-#define HUB_COUNTER_ROW(name, help) { #name, help, offsetof(struct hub_stats, name) },
+#define HUB_COUNTER_ROW(name, type, help) { #name, type, help, offsetof(struct hub_stats, name) },
 
 const struct hub_counter hub_counters[] = {
 	HUB_COUNTERS(HUB_COUNTER_ROW)

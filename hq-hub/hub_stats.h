@@ -1,7 +1,7 @@
-/* hub_stats: every counter of the hub, declared once. The writer and the
- * query thread count; `hqctl stats` and any later exporter (metrics) walk
- * hub_counters[] for the name, the help text and the value, so adding a
- * counter is one line here. */
+/* hub_stats: every counter and gauge of the hub, declared once. The writer
+ * and the query thread count; `hqctl stats` and any later exporter (metrics)
+ * walk hub_counters[] for the name, the type, the help text and the value,
+ * so adding one is one line here. A counter only grows; a gauge is set. */
 #ifndef HUB_STATS_H
 #define HUB_STATS_H
 
@@ -9,26 +9,31 @@
 #include <stddef.h>
 
 #define HUB_COUNTERS(X) \
-	X(commits, "group commits (LMDB write transactions) made by the writer") \
-	X(commit_failures, "items answered 'retry later' because a commit failed") \
-	X(batches, "record batches taken into a group commit") \
-	X(records_applied, "records applied to the views (each once)") \
-	X(duplicates, "records received again and skipped (seq already held)") \
-	X(gaps, "batches that left a gap; a resend was asked") \
-	X(refused_records, "records kept in the event log but refused by validation (no effect)") \
-	X(hellos, "Hello messages handled") \
-	X(heartbeats, "application heartbeats handled") \
-	X(malformed, "messages that did not parse, or had the wrong frame count") \
-	X(oversized, "messages larger than the size limit") \
-	X(unknown_kind, "messages of a kind the hub does not take") \
-	X(invalid, "messages refused as semantically invalid (store, epoch, batch shape)") \
-	X(bad_version, "messages with an unsupported proto_version") \
-	X(operator_writes, "operator writes (store, price, policy, decisions) committed") \
-	X(operator_refused, "operator writes refused (bad input)") \
-	X(map_grows, "times the LMDB map was grown") \
-	X(map_grows_deferred, "rounds where a wanted map growth waited for readers")
+	X(commits, HUB_COUNTER, "group commits (LMDB write transactions) made by the writer") \
+	X(commit_failures, HUB_COUNTER, "items answered 'retry later' because a commit failed") \
+	X(batches, HUB_COUNTER, "record batches taken into a group commit") \
+	X(records_applied, HUB_COUNTER, "records applied to the views (each once)") \
+	X(duplicates, HUB_COUNTER, "records received again and skipped (seq already held)") \
+	X(gaps, HUB_COUNTER, "batches that left a gap; a resend was asked") \
+	X(refused_records, HUB_COUNTER, "records kept in the event log but refused by validation (no effect)") \
+	X(hellos, HUB_COUNTER, "Hello messages handled") \
+	X(heartbeats, HUB_COUNTER, "application heartbeats handled") \
+	X(malformed, HUB_COUNTER, "messages that did not parse, or had the wrong frame count") \
+	X(oversized, HUB_COUNTER, "messages larger than the size limit") \
+	X(unknown_kind, HUB_COUNTER, "messages of a kind the hub does not take") \
+	X(invalid, HUB_COUNTER, "messages refused as semantically invalid (store, epoch, batch shape)") \
+	X(bad_version, HUB_COUNTER, "messages with an unsupported proto_version") \
+	X(operator_writes, HUB_COUNTER, "operator writes (store, price, policy, decisions) committed") \
+	X(operator_refused, HUB_COUNTER, "operator writes refused (bad input)") \
+	X(map_grows, HUB_COUNTER, "times the LMDB map was grown") \
+	X(map_grows_deferred, HUB_COUNTER, "rounds where a wanted map growth waited for readers") \
+	X(map_grows_when_full, HUB_COUNTER, "map growths forced by a full map (the writer waited for readers)") \
+	X(map_bytes, HUB_GAUGE, "size of the LMDB map (address space, not disk)") \
+	X(map_used_bytes, HUB_GAUGE, "bytes of the LMDB map in use (up to the last page written)")
 
-#define HUB_COUNTER_FIELD(name, help) atomic_uint_fast64_t name;
+#define HUB_COUNTER_FIELD(name, type, help) atomic_uint_fast64_t name;
+
+enum hub_counter_type { HUB_COUNTER, HUB_GAUGE };
 
 struct hub_stats {
 	HUB_COUNTERS(HUB_COUNTER_FIELD)
@@ -36,6 +41,7 @@ struct hub_stats {
 
 struct hub_counter {
 	const char *name;
+	enum hub_counter_type type;
 	const char *help;
 	size_t offset;      /* of the atomic in struct hub_stats */
 };

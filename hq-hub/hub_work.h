@@ -2,7 +2,7 @@
  *
  * The writer (hub_writer.c) takes typed work items from two sources: the
  * store link (a LinkMessage from a store's connection) and the operators
- * (a write request handed over by the query thread on an inproc socket).
+ * (a write request handed over by a query worker on an inproc socket).
  * Every kind of item has one handler (hub_dispatch.c holds the table):
  *   admit  outside any transaction: check the item as read; refuse it
  *          (answer the sender) or let it join the round;
@@ -46,8 +46,9 @@ struct hub_work {
 	Storesync__LinkMessage *msg;   /* owned */
 	const char *store_id;          /* the store the item is for (peer's) */
 	uint64_t epoch;                /* 0: whatever epoch the store's state holds */
-	/* From an operator, through the query thread. */
-	zmq_msg_t op_route;            /* the query thread's tag for the waiting client */
+	/* From an operator, through a query worker. */
+	int is_op;
+	zmq_msg_t op_route;            /* the waiting query worker's routing id */
 	Storesync__QueryRequest *req;  /* owned */
 	struct table *answer;          /* built by apply, sent by reply */
 	/* Results of apply (recomputed on every replay). */

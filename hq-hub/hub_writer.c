@@ -125,7 +125,9 @@ drop:
 
 void hub_op_answer(struct hub *h, struct hub_work *w)
 {
-	if (zmq_msg_send(&w->op_route, h->ops, ZMQ_SNDMORE | ZMQ_DONTWAIT) >= 0)
+	/* [worker, "", answer]: the query worker waits on a REQ socket. */
+	if (zmq_msg_send(&w->op_route, h->ops, ZMQ_SNDMORE | ZMQ_DONTWAIT) >= 0
+		&& zmq_send(h->ops, "", 0, ZMQ_SNDMORE | ZMQ_DONTWAIT) >= 0)
 		ss_proto_send(h->ops, &w->answer->reply.base, ZMQ_DONTWAIT);
 }
 
@@ -136,12 +138,12 @@ void hub_op_fail(struct hub *h, struct hub_work *w, const char *reason)
 	hub_op_answer(h, w);
 }
 
-/* Reads one operator write handed over by the query thread:
- * [route, packed QueryRequest]. Same returns as read_link. */
+/* Reads one operator write handed over by a query worker:
+ * [worker, "", packed QueryRequest]. Same returns as read_link. */
 static int read_op(struct hub *h, struct hub_round *r)
 {
-	zmq_msg_t f[2];
-	int n = ss_link_recv(h->ops, f, 2, ZMQ_DONTWAIT), kind = -1;
+	zmq_msg_t f[3];
+	int n = ss_link_recv(h->ops, f, 3, ZMQ_DONTWAIT), kind = -1;
 	struct hub_work *w = &r->items[r->n];
 
 	if (n < 0)
@@ -149,11 +151,12 @@ static int read_op(struct hub *h, struct hub_round *r)
 	memset(w, 0, sizeof *w);
 	zmq_msg_init(&w->op_route);
 	zmq_msg_move(&w->op_route, &f[0]);
-	if (n == 2)
+	w->is_op = 1;
+	if (n == 3)
 		w->req = (Storesync__QueryRequest *)ss_proto_unpack(
-			&storesync__query_request__descriptor, zmq_msg_data(&f[1]),
-			zmq_msg_size(&f[1]), SS_MAX_MSG_BYTES);
-	ss_link_close_frames(f, n < 2 ? n : 2);
+			&storesync__query_request__descriptor, zmq_msg_data(&f[2]),
+			zmq_msg_size(&f[2]), SS_MAX_MSG_BYTES);
+	ss_link_close_frames(f, n < 3 ? n : 3);
 	if (!(w->answer = calloc(1, sizeof *w->answer)))
 		goto drop;
 	table_clear(w->answer);
@@ -181,10 +184,10 @@ void hub_work_release(struct hub_work *w)
 {
 	if (w->msg)
 		storesync__link_message__free_unpacked(w->msg, NULL);
-	if (w->req) {
+	if (w->req)
 		storesync__query_request__free_unpacked(w->req, NULL);
+	if (w->is_op)
 		zmq_msg_close(&w->op_route);
-	}
 	if (w->answer) {
 		table_free(w->answer);
 		free(w->answer);
@@ -241,7 +244,7 @@ static void round_failed(struct hub *h, struct hub_round *r, const char *err)
 	for (size_t i = 0; i < r->n; i++) {
 		struct hub_work *w = &r->items[i];
 
-		if (w->req) {
+		if (w->is_op) {
 			atomic_fetch_add(&h->stats.commit_failures, 1);
 			hub_op_fail(h, w, "hub could not commit; retry later");
 		} else {
@@ -286,7 +289,7 @@ static void round_run(struct hub *h)
 
 int hub_writer_open(struct hub *h, char *err, size_t errlen)
 {
-	h->ops = zmq_socket(h->zctx, ZMQ_PAIR);
+	h->ops = zmq_socket(h->zctx, ZMQ_ROUTER);
 	if (!h->ops || zmq_bind(h->ops, HUB_OPS_ENDPOINT) != 0) {
 		snprintf(err, errlen, "cannot bind %s: %s", HUB_OPS_ENDPOINT, zmq_strerror(errno));
 		return -1;
@@ -341,4 +344,7 @@ void hub_writer_maybe_grow(struct hub *h)
 	if (rc < 0)
 		atomic_fetch_add(&h->stats.map_grows_deferred, 1);
 	atomic_store(&h->stats.map_grows, h->db.grows);
+	atomic_store(&h->stats.map_grows_when_full, h->db.grows_full);
+	atomic_store(&h->stats.map_bytes, h->db.map_bytes);
+	atomic_store(&h->stats.map_used_bytes, ss_lmdb_used_bytes(&h->db));
 }

@@ -1,0 +1,294 @@
+/* hub_query_server: the operators' endpoint (hqctl).
+ *
+ * A broker thread owns the endpoint (a ROUTER that REQ clients talk to as
+ * [id, "", body]) and hands each request to an idle worker (the zguide's
+ * load-balancing broker): a worker that is busy with a long query (a dump)
+ * gets nothing new, so short queries keep being answered by the others.
+ * Workers answer read queries from LMDB read transactions (hub_query.c) and
+ * hand operator writes to the writer (hub_writer.c) over the operators'
+ * inproc channel, waiting for its answer, which comes after the commit.
+ * The broker never blocks on LMDB and never writes it. */
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "hub_query.h"
+#include "ss_link.h"
+
+#define WORKERS_ENDPOINT "inproc://hub-query-workers"
+#define MAX_WORKERS 64
+#define POLL_MS 200
+
+struct worker {
+	struct hub *h;
+	pthread_t thread;
+	void *sock;                /* REQ to the broker */
+	void *ops;                 /* REQ to the writer */
+};
+
+struct hub_query_server {
+	pthread_t broker;
+	void *frontend, *backend;
+	struct worker workers[MAX_WORKERS];
+	size_t n_workers;
+	/* Idle workers, by their routing id on the backend. */
+	zmq_msg_t idle[MAX_WORKERS];
+	size_t n_idle;
+	int broker_started;
+};
+
+/* Sends n frames; more frames follow when `more`. */
+static void send_frames(void *sock, zmq_msg_t *f, int n, int more)
+{
+	for (int i = 0; i < n; i++)
+		zmq_msg_send(&f[i], sock, i + 1 < n || more ? ZMQ_SNDMORE : 0);
+}
+
+static void reply_table(void *sock, struct table *t)
+{
+	if (ss_proto_send(sock, &t->reply.base, 0) != 0)
+		ss_warn("query: answer lost: %s", zmq_strerror(zmq_errno()));
+}
+
+/* Waits for the writer's answer, giving up only when the hub stops. */
+static int await_answer(struct worker *wk, zmq_msg_t *answer)
+{
+	while (!atomic_load(&wk->h->stopping)) {
+		zmq_pollitem_t it = { wk->ops, 0, ZMQ_POLLIN, 0 };
+
+		if (zmq_poll(&it, 1, POLL_MS) > 0)
+			return zmq_msg_recv(answer, wk->ops, ZMQ_DONTWAIT) < 0 ? -1 : 0;
+	}
+	return -1;
+}
+
+/* An operator write: to the writer and back; the answer is sent on as is. */
+static void forward_write(struct worker *wk, zmq_msg_t *body)
+{
+	zmq_msg_t answer;
+	struct table t;
+
+	zmq_msg_init(&answer);
+	if (zmq_msg_send(body, wk->ops, 0) >= 0 && await_answer(wk, &answer) == 0) {
+		zmq_msg_send(&answer, wk->sock, 0);
+		return;
+	}
+	zmq_msg_close(&answer);
+	table_clear(&t);
+	table_fail(&t, "hub is stopping; retry later");
+	reply_table(wk->sock, &t);
+	table_free(&t);
+}
+
+/* One request: [client id, "", body]; the answer goes back as
+ * [client id, "", answer]. */
+static void worker_serve(struct worker *wk, zmq_msg_t *f)
+{
+	struct hub *h = wk->h;
+	Storesync__QueryRequest *q = (Storesync__QueryRequest *)ss_proto_unpack(
+		&storesync__query_request__descriptor, zmq_msg_data(&f[2]), zmq_msg_size(&f[2]),
+		SS_MAX_MSG_BYTES);
+	struct table t;
+
+	send_frames(wk->sock, f, 2, 1);   /* the envelope first, the answer follows */
+	table_clear(&t);
+	if (q && hub_op_work_kind(q->what) >= 0) {
+		storesync__query_request__free_unpacked(q, NULL);
+		forward_write(wk, &f[2]);
+		return;
+	}
+	if (q) {
+		query_answer(h, q, &t);
+		storesync__query_request__free_unpacked(q, NULL);
+	} else {
+		table_fail(&t, "malformed query");
+		atomic_fetch_add(&h->stats.malformed, 1);
+	}
+	reply_table(wk->sock, &t);
+	table_free(&t);
+}
+
+static void *worker_main(void *arg)
+{
+	struct worker *wk = arg;
+
+	zmq_send(wk->sock, "READY", 5, 0);
+	while (!atomic_load(&wk->h->stopping)) {
+		zmq_pollitem_t it = { wk->sock, 0, ZMQ_POLLIN, 0 };
+		zmq_msg_t f[3];
+		int n;
+
+		if (zmq_poll(&it, 1, POLL_MS) <= 0)
+			continue;
+		if ((n = ss_link_recv(wk->sock, f, 3, ZMQ_DONTWAIT)) < 0)
+			continue;
+		if (n == 3)
+			worker_serve(wk, f);
+		ss_link_close_frames(f, n < 3 ? n : 3);
+	}
+	zmq_close(wk->sock);
+	zmq_close(wk->ops);
+	return NULL;
+}
+
+/* A client message that is not [id, "", body]: answered when it can be. */
+static void refuse_malformed(struct hub *h, void *frontend, zmq_msg_t *f, int n)
+{
+	struct table t;
+
+	atomic_fetch_add(&h->stats.malformed, 1);
+	if (n < 2)
+		return;
+	table_clear(&t);
+	table_fail(&t, "malformed query: expected a REQ request of one frame");
+	zmq_msg_send(&f[0], frontend, ZMQ_SNDMORE | ZMQ_DONTWAIT);
+	zmq_send(frontend, "", 0, ZMQ_SNDMORE | ZMQ_DONTWAIT);
+	ss_proto_send(frontend, &t.reply.base, ZMQ_DONTWAIT);
+	table_free(&t);
+}
+
+static void from_client(struct hub *h, struct hub_query_server *qs)
+{
+	zmq_msg_t f[3];
+	int n = ss_link_recv(qs->frontend, f, 3, ZMQ_DONTWAIT);
+
+	if (n < 0)
+		return;
+	if (n != 3 || zmq_msg_size(&f[1]) != 0 || zmq_msg_size(&f[2]) > SS_MAX_MSG_BYTES) {
+		refuse_malformed(h, qs->frontend, f, n);
+		ss_link_close_frames(f, n < 3 ? n : 3);
+		return;
+	}
+	/* [worker, "", client, "", body] */
+	qs->n_idle--;
+	zmq_msg_send(&qs->idle[qs->n_idle], qs->backend, ZMQ_SNDMORE);
+	zmq_send(qs->backend, "", 0, ZMQ_SNDMORE);
+	send_frames(qs->backend, f, 3, 0);
+}
+
+static void from_worker(struct hub_query_server *qs)
+{
+	zmq_msg_t f[5];
+	int n = ss_link_recv(qs->backend, f, 5, ZMQ_DONTWAIT);
+
+	if (n < 0)
+		return;
+	if (n >= 3 && qs->n_idle < MAX_WORKERS) {
+		zmq_msg_init(&qs->idle[qs->n_idle]);
+		zmq_msg_copy(&qs->idle[qs->n_idle++], &f[0]);
+	}
+	/* [worker, "", client, "", answer]; a READY has nothing to pass on. */
+	if (n == 5)
+		send_frames(qs->frontend, &f[2], 3, 0);
+	ss_link_close_frames(f, n < 5 ? n : 5);
+}
+
+static void *broker_main(void *arg)
+{
+	struct hub *h = arg;
+	struct hub_query_server *qs = h->query;
+
+	while (!atomic_load(&h->stopping)) {
+		zmq_pollitem_t items[] = { { qs->backend, 0, ZMQ_POLLIN, 0 },
+			{ qs->frontend, 0, ZMQ_POLLIN, 0 } };
+
+		/* Clients wait in the endpoint's queue while no worker is idle. */
+		if (zmq_poll(items, qs->n_idle ? 2 : 1, POLL_MS) <= 0)
+			continue;
+		if (items[0].revents & ZMQ_POLLIN)
+			from_worker(qs);
+		if (qs->n_idle && (items[1].revents & ZMQ_POLLIN))
+			from_client(h, qs);
+	}
+	for (size_t i = 0; i < qs->n_idle; i++)
+		zmq_msg_close(&qs->idle[i]);
+	zmq_close(qs->frontend);
+	zmq_close(qs->backend);
+	return NULL;
+}
+
+static void *inproc_socket(struct hub *h, int type)
+{
+	void *s = zmq_socket(h->zctx, type);
+	int linger = 0;
+
+	if (s)
+		zmq_setsockopt(s, ZMQ_LINGER, &linger, sizeof linger);
+	return s;
+}
+
+static int start_workers(struct hub *h, struct hub_query_server *qs, char *err, size_t errlen)
+{
+	qs->n_workers = (size_t)h->cfg.query_threads;
+	if (qs->n_workers < 1 || qs->n_workers > MAX_WORKERS)
+		qs->n_workers = 4;
+	for (size_t i = 0; i < qs->n_workers; i++) {
+		struct worker *wk = &qs->workers[i];
+
+		wk->h = h;
+		wk->sock = inproc_socket(h, ZMQ_REQ);
+		wk->ops = inproc_socket(h, ZMQ_REQ);
+		if (!wk->sock || !wk->ops || zmq_connect(wk->sock, WORKERS_ENDPOINT) != 0
+			|| zmq_connect(wk->ops, HUB_OPS_ENDPOINT) != 0
+			|| pthread_create(&wk->thread, NULL, worker_main, wk) != 0) {
+			snprintf(err, errlen, "cannot start query worker %zu", i);
+			qs->n_workers = i;
+			return -1;
+		}
+	}
+	return 0;
+}
+
+int query_start(struct hub *h, char *err, size_t errlen)
+{
+	struct hub_query_server *qs = calloc(1, sizeof *qs);
+
+	if (!qs) {
+		snprintf(err, errlen, "out of memory");
+		return -1;
+	}
+	h->query = qs;
+	/* Bound here, so a bad endpoint fails start-up with a reason. */
+	qs->frontend = ss_link_socket(h->zctx, ZMQ_ROUTER, 0, err, errlen);
+	if (!qs->frontend)
+		return -1;
+	if (zmq_bind(qs->frontend, h->cfg.query) != 0) {
+		snprintf(err, errlen, "cannot bind query endpoint %s: %s", h->cfg.query,
+			zmq_strerror(errno));
+		return -1;
+	}
+	qs->backend = inproc_socket(h, ZMQ_ROUTER);
+	if (!qs->backend || zmq_bind(qs->backend, WORKERS_ENDPOINT) != 0) {
+		snprintf(err, errlen, "cannot bind %s", WORKERS_ENDPOINT);
+		return -1;
+	}
+	if (start_workers(h, qs, err, errlen) != 0)
+		return -1;
+	if (pthread_create(&qs->broker, NULL, broker_main, h) != 0) {
+		snprintf(err, errlen, "cannot start the query broker");
+		return -1;
+	}
+	qs->broker_started = 1;
+	return 0;
+}
+
+void query_stop(struct hub *h)
+{
+	struct hub_query_server *qs = h->query;
+
+	if (!qs)
+		return;
+	atomic_store(&h->stopping, 1);
+	for (size_t i = 0; i < qs->n_workers; i++)
+		pthread_join(qs->workers[i].thread, NULL);
+	if (qs->broker_started) {
+		pthread_join(qs->broker, NULL);
+	} else {
+		if (qs->frontend)
+			zmq_close(qs->frontend);
+		if (qs->backend)
+			zmq_close(qs->backend);
+	}
+	free(qs);
+	h->query = NULL;
+}
