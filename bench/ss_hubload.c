@@ -15,7 +15,6 @@ struct load {
 	struct hub *h;
 	int store, stores, accounts, days;
 	int64_t now_ms;
-	struct hub_policy policy;
 };
 
 static Storesync__Record *contract(const struct load *l, int i, char *no, size_t len)
@@ -86,9 +85,9 @@ static int load_store(MDB_txn *txn, void *arg)
 	s.state->last_seen_ms = l->now_ms;
 	s.state->has_last_seen_ms = 1;
 	for (int i = 0; rc == 0 && i < l->accounts; i++)
-		rc = hub_store_apply(l->h, txn, &s, contract(l, i, no, sizeof no), &l->policy);
+		rc = hub_store_apply(l->h, txn, &s, contract(l, i, no, sizeof no));
 	for (int d = 0; rc == 0 && d < l->days; d++)
-		rc = hub_store_apply(l->h, txn, &s, sale(l, d), &l->policy);
+		rc = hub_store_apply(l->h, txn, &s, sale(l, d));
 	if (rc == 0)
 		rc = hub_store_save(l->h, txn, &s);
 	hub_store_release(&s);
@@ -123,7 +122,6 @@ int main(int argc, char **argv)
 		MDB_txn *txn;
 
 		ss_lmdb_read_begin(&h.db, &txn);
-		hub_policy_load(&h, txn, &l.policy);
 		ss_lmdb_read_end(&h.db, txn);
 	}
 	for (l.store = 0; l.store < l.stores; l.store++)

@@ -16,6 +16,7 @@
 #include "hub_stats.h"
 #include "ss_lmdb.h"
 #include "ss_log.h"
+#include "ss_policy.h"
 #include "ss_proto.h"
 
 /* The writer's end of the operators' channel; the query thread connects. */
@@ -35,6 +36,11 @@ struct hub_config {
 };
 
 struct hub_peer;   /* a store link connection (hub_work.h) */
+struct hub_target_entry;
+/* Targets of updates by id, cached for the writer (hub_updates.c). */
+struct hub_target_cache {
+	struct hub_target_entry *by_id;
+};
 struct hub_round;  /* one group commit's work (hub_work.h) */
 
 struct hub {
@@ -51,13 +57,23 @@ struct hub {
 	MDB_dbi case_due;          /* deadline_ms(BE) kind(1) case_no -> "" : open deadlines */
 	MDB_dbi account_due;       /* since_ms(BE) account -> "" : accounts with balance > 0 */
 	MDB_dbi store_seen;        /* last_progress_ms(BE) store_id -> "" */
-	MDB_dbi policy;            /* name -> PolicyValue */
+	/* Down-flow (hub_registry.c, hub_updates.c, hub_downstream.c). */
+	MDB_dbi registry;          /* store_id -> StoreInfo */
+	MDB_dbi updates;           /* update_id (BE) -> LoggedUpdate: the update log */
+	MDB_dbi upd_scope;         /* scope '\0' update_id (BE) -> "": which stores it is for */
+	MDB_dbi prices;            /* sku '\0' effective_ms update_id -> DatedValue */
+	MDB_dbi policy_history;    /* policy '\0' effective_ms update_id -> DatedValue */
+	MDB_dbi mismatches;        /* store_id '\0' day '\0' sku -> PriceMismatch */
+	MDB_dbi notices;           /* account '\0' since_ms (BE) -> NoticeState */
+	MDB_dbi replenishment;     /* store_id '\0' request_no -> ReplenishState */
+	MDB_dbi hub_meta;          /* name -> u64 BE (next_update_id, log_floor, ...) */
 	void *zctx;
 	void *router;
 	void *ops;                 /* writer's end of the operators' channel (ROUTER) */
 	struct hub_query_server *query;  /* the operators' endpoint and its workers */
 	struct hub_peer *peers;    /* uthash, by routing id */
 	struct hub_round *round;
+	struct hub_target_cache tcache;  /* the writer's */
 	struct hub_stats stats;
 	atomic_int stopping;
 };
@@ -80,22 +96,18 @@ int hub_op_work_kind(const char *what);
 int query_start(struct hub *h, char *err, size_t errlen);
 void query_stop(struct hub *h);
 
-/* hub_policy: the numbers the manuals fix, with DOMAIN.md's defaults. */
-struct hub_policy {
-	int64_t stale_account_days;
-	int64_t store_silence_minutes;
-	int64_t first_response_hours;
-	int64_t investigation_days;
-	int64_t emergency_response_minutes;
-};
-
-/* Writes the defaults for every policy not yet in the database. */
-int hub_policy_seed(struct hub *h, MDB_txn *txn);
-/* Reads the policy in force. Missing values keep their defaults. */
-int hub_policy_load(struct hub *h, MDB_txn *txn, struct hub_policy *p);
-/* Name/value pairs of the policy, in a fixed order, for `hqctl policy show`. */
-size_t hub_policy_names(const char *const **names);
-int64_t hub_policy_get(const struct hub_policy *p, size_t i);
+/* hub_policy: the policy in force for a store at a moment, from the policy
+ * history (hub_policy.c). c: the writer's target cache, or NULL. */
+int64_t hub_policy_value(struct hub *h, MDB_txn *txn, struct hub_target_cache *c,
+	enum ss_policy_id id, const char *store, const char *region, int64_t at_ms,
+	int64_t issued_by_ms);
+void hub_policy_for(struct hub *h, MDB_txn *txn, struct hub_target_cache *c, const char *store,
+	const char *region, int64_t at_ms, int64_t issued_by_ms, struct ss_policy *p);
+/* The least value of a policy in force for any store at at_ms. */
+int64_t hub_policy_min(struct hub *h, MDB_txn *txn, enum ss_policy_id id, int64_t at_ms);
+/* 1 when some value of the policy was ever set for part of the chain only
+ * (a region or stores): then stores may differ. */
+int hub_policy_scoped(struct hub *h, MDB_txn *txn, enum ss_policy_id id);
 
 /* hub_views: the effect of one valid record on every view, in the ingest
  * transaction. `day` is the record's local business day. */
@@ -106,7 +118,6 @@ struct hub_view_ctx {
 	MDB_txn *txn;
 	struct hub_store *s;       /* the store whose record this is */
 	const char *store_id;
-	const struct hub_policy *policy;
 	const Storesync__Record *r;
 	int32_t day;
 };
@@ -115,6 +126,7 @@ int32_t hub_business_day(const Storesync__Record *r);
 /* Keys shared by writers and queries. */
 size_t hub_key_store_day(uint8_t *key, const char *store_id, int32_t day);
 size_t hub_key_store_sku(uint8_t *key, const char *store_id, const char *sku);
+size_t hub_key_replenish(uint8_t *key, const char *store_id, const char *request_no);
 int64_t hub_account_balance(const Storesync__AccountView *a);
 /* Time an account's staleness counts from (-1: balance not positive). */
 int64_t hub_account_since_ms(const Storesync__AccountView *a);
@@ -152,6 +164,9 @@ int hub_views_inventory(struct hub_view_ctx *v);
 int hub_views_cases_check(struct hub_view_ctx *v);
 int hub_views_cases(struct hub_view_ctx *v);
 int hub_views_accounts(struct hub_view_ctx *v);
+int hub_views_mismatch(struct hub_view_ctx *v);
+int hub_views_replenish_check(struct hub_view_ctx *v);
+int hub_views_replenish(struct hub_view_ctx *v);
 /* A record a view's check refuses (a case registered twice, progress for a
  * case this hub never registered): kept in the log, no effect. */
 #define HUB_VIEW_REFUSED (-50)
@@ -172,6 +187,7 @@ int hub_stale_index_set(MDB_txn *txn, MDB_dbi dbi, int64_t old_ms, int64_t new_m
 /* hub_store: state of one store inside a write transaction. */
 struct hub_store {
 	char store_id[33];
+	char region[40];               /* from the registry, "" when none */
 	Storesync__StoreState *state;  /* owned; written back by hub_store_save */
 	uint64_t epoch;                /* epoch being applied */
 	uint64_t hw;                   /* high-water seq of that epoch */
@@ -195,8 +211,7 @@ int hub_store_save(struct hub *h, MDB_txn *txn, struct hub_store *s);
 void hub_store_release(struct hub_store *s);
 /* Stores record seq (== s->hw + 1) and applies its effect; advances hw.
  * An invalid record is kept, counted as refused, and has no effect. */
-int hub_store_apply(struct hub *h, MDB_txn *txn, struct hub_store *s, Storesync__Record *r,
-	const struct hub_policy *policy);
+int hub_store_apply(struct hub *h, MDB_txn *txn, struct hub_store *s, Storesync__Record *r);
 void hub_store_heartbeat(struct hub_store *s, const Storesync__Heartbeat *hb);
 
 #endif

@@ -1,12 +1,7 @@
 /* hub_db: the hub's LMDB environment and its named databases, opened from
  * the one table of databases (hub_views.c; see hub.h for each one's key and
- * value). Opening also seeds the policy defaults. */
+ * value). */
 #include "hub.h"
-
-static int seed_policy(MDB_txn *txn, void *arg)
-{
-	return hub_policy_seed(arg, txn);
-}
 
 int hub_open_db(struct hub *h, char *err, size_t errlen)
 {
@@ -17,7 +12,5 @@ int hub_open_db(struct hub *h, char *err, size_t errlen)
 
 	for (size_t i = 0; rc == 0 && i < hub_n_dbs; i++)
 		rc = ss_lmdb_dbi(&h->db, hub_dbs[i].name, 0, hub_db_dbi(h, &hub_dbs[i]), err, errlen);
-	if (rc == 0)
-		rc = ss_lmdb_write(&h->db, seed_policy, h, err, errlen);
 	return rc;
 }

@@ -52,7 +52,7 @@ static int batch_apply(struct hub *h, struct hub_round *r, MDB_txn *txn, struct 
 			r->gaps++;
 			break;
 		}
-		if ((rc = hub_store_apply(h, txn, s, b->records[i], &r->policy)) != 0)
+		if ((rc = hub_store_apply(h, txn, s, b->records[i])) != 0)
 			return rc;
 	}
 	if (s->hw > hw_before)

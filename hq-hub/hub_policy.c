@@ -1,84 +1,84 @@
-/* hub_policy: the policy table. The chain's manuals fix these numbers and
- * HQ may change them; the defaults are DOMAIN.md's. Rules that use a policy
- * read it inside the ingest transaction, so a complaint's deadlines come from
- * the policy in force when it was registered and never move afterwards. */
-#include <errno.h>
+/* hub_policy: the policy in force, from the policy history.
+ *
+ * HQ sets policies with an effective time and a target (hqctl policy set);
+ * every value ever set is kept in "policy_history" (hub_updates.c's dated
+ * values) and nothing is overwritten. A rule asks for the policy in force
+ * for one store at one moment: a complaint's deadlines use the policy in
+ * force at its registration time (the record's own business time), counting
+ * only what HQ had issued by the time the store recorded it, so a complaint
+ * registered offline before a policy change keeps the old deadlines and two
+ * hubs given the same records and the same decisions agree. Without a set
+ * value, ss_policy's default applies. */
 #include <string.h>
 
 #include "hub.h"
+#include "hub_updates.h"
 
-static const char *const policy_names[] = {
-	"stale_account_days", "store_silence_minutes", "first_response_hours",
-	"investigation_days", "emergency_response_minutes",
+int64_t hub_policy_value(struct hub *h, MDB_txn *txn, struct hub_target_cache *c,
+	enum ss_policy_id id, const char *store, const char *region, int64_t at_ms,
+	int64_t issued_by_ms)
+{
+	struct hub_dated d;
+
+	if (hub_dated_find(h, txn, c, h->policy_history, ss_policy_def(id)->name, store, region,
+		at_ms, issued_by_ms, &d) == 1)
+		return d.value;
+	return ss_policy_def(id)->def;
+}
+
+void hub_policy_for(struct hub *h, MDB_txn *txn, struct hub_target_cache *c, const char *store,
+	const char *region, int64_t at_ms, int64_t issued_by_ms, struct ss_policy *p)
+{
+	for (int i = 0; i < SS_POL_N; i++)
+		p->v[i] = hub_policy_value(h, txn, c, (enum ss_policy_id)i, store, region, at_ms,
+			issued_by_ms);
+}
+
+struct min_scan {
+	int64_t at_ms, min;
 };
 
-static const struct hub_policy policy_defaults = {
-	.stale_account_days = 30,
-	.store_silence_minutes = 30,
-	.first_response_hours = 24,
-	.investigation_days = 3,
-	.emergency_response_minutes = 60,
+static int min_entry(void *arg, const struct hub_dated *d)
+{
+	struct min_scan *m = arg;
+
+	if (d->effective_ms <= m->at_ms && d->value < m->min)
+		m->min = d->value;
+	return 0;
+}
+
+int64_t hub_policy_min(struct hub *h, MDB_txn *txn, enum ss_policy_id id, int64_t at_ms)
+{
+	struct min_scan m = { at_ms, ss_policy_def(id)->def };
+
+	/* Every value that may be in force somewhere at at_ms, and the default:
+	 * a lower bound for the scans that cut an index off at it. */
+	hub_dated_each(txn, h->policy_history, ss_policy_def(id)->name, min_entry, &m);
+	return m.min;
+}
+
+struct scoped_scan {
+	struct hub *h;
+	MDB_txn *txn;
+	int scoped;
 };
 
-#define N_POLICIES (sizeof policy_names / sizeof policy_names[0])
-
-static int64_t *field(struct hub_policy *p, size_t i)
+static int scoped_entry(void *arg, const struct hub_dated *d)
 {
-	int64_t *fields[N_POLICIES] = { &p->stale_account_days, &p->store_silence_minutes,
-		&p->first_response_hours, &p->investigation_days, &p->emergency_response_minutes };
+	struct scoped_scan *s = arg;
 
-	return fields[i];
-}
-
-size_t hub_policy_names(const char *const **names)
-{
-	*names = policy_names;
-	return N_POLICIES;
-}
-
-int64_t hub_policy_get(const struct hub_policy *p, size_t i)
-{
-	return *field((struct hub_policy *)p, i);
-}
-
-int hub_policy_seed(struct hub *h, MDB_txn *txn)
-{
-	struct hub_policy d = policy_defaults;
-
-	for (size_t i = 0; i < N_POLICIES; i++) {
-		Storesync__PolicyValue v = STORESYNC__POLICY_VALUE__INIT;
-		uint8_t buf[32];
-		MDB_val k = { strlen(policy_names[i]), (void *)policy_names[i] }, d2;
-		int rc;
-
-		v.value = *field(&d, i);
-		v.has_value = 1;
-		d2.mv_size = storesync__policy_value__pack(&v, buf);
-		d2.mv_data = buf;
-		rc = mdb_put(txn, h->policy, &k, &d2, MDB_NOOVERWRITE);
-		if (rc != 0 && rc != MDB_KEYEXIST)
-			return rc;
+	/* Included with no store given means: an entry for all stores. */
+	if (!hub_update_includes(s->h, s->txn, NULL, d->update_id, NULL, NULL)) {
+		s->scoped = 1;
+		return 1;   /* stop */
 	}
 	return 0;
 }
 
-int hub_policy_load(struct hub *h, MDB_txn *txn, struct hub_policy *p)
+int hub_policy_scoped(struct hub *h, MDB_txn *txn, enum ss_policy_id id)
 {
-	*p = policy_defaults;
-	for (size_t i = 0; i < N_POLICIES; i++) {
-		MDB_val k = { strlen(policy_names[i]), (void *)policy_names[i] }, d;
-		Storesync__PolicyValue *v;
-		int rc = mdb_get(txn, h->policy, &k, &d);
+	struct scoped_scan s = { h, txn, 0 };
 
-		if (rc == MDB_NOTFOUND)
-			continue;
-		if (rc != 0)
-			return rc;
-		v = storesync__policy_value__unpack(NULL, d.mv_size, d.mv_data);
-		if (v && v->has_value)
-			*field(p, i) = v->value;
-		if (v)
-			storesync__policy_value__free_unpacked(v, NULL);
-	}
-	return 0;
+	hub_dated_each(txn, h->policy_history, ss_policy_def(id)->name, scoped_entry, &s);
+	return s.scoped;
 }

@@ -1,5 +1,5 @@
 /* hub_query_views: operators' queries over the views (sales, inventory,
- * complaints, accounts, policy). Read transactions only. Each handler walks
+ * complaints, accounts). Read transactions only. Each handler walks
  * the smallest key range its filters allow: a store's sales days are one
  * contiguous range, overdue complaints come from the deadline index. */
 #include <inttypes.h>
@@ -309,27 +309,4 @@ void query_complaints(struct hub *h, MDB_txn *txn, const struct query_args *a, s
 		}
 	}
 	mdb_cursor_close(cur);
-}
-
-/* ---- policy ---- */
-
-void query_policy(struct hub *h, MDB_txn *txn, const struct query_args *a, struct table *t)
-{
-	static const char *const cols[] = { "name", "value" };
-	const char *const *names;
-	struct hub_policy p;
-	size_t n = hub_policy_names(&names);
-
-	(void)a;
-	table_init(t, cols, 2);
-	if (hub_policy_load(h, txn, &p) != 0)
-		return table_fail(t, "cannot read the policy table");
-	for (size_t i = 0; i < n; i++) {
-		Storesync__Row *row = table_row(t);
-
-		if (!row)
-			return;
-		cell_str(row, names[i]);
-		cell_int(row, hub_policy_get(&p, i));
-	}
 }

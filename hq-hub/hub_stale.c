@@ -15,6 +15,7 @@
 #include <string.h>
 
 #include "hub_query.h"
+#include "hub_registry.h"
 #include "ss_time.h"
 
 int hub_stale_index_set(MDB_txn *txn, MDB_dbi dbi, int64_t old_ms, int64_t new_ms,
@@ -48,17 +49,45 @@ static const char *const account_cols[] = { "account", "owner_store", "contract_
 /* Staleness and aging both count whole days since the last payment, so an
  * account is stale exactly when its age in days exceeds the policy: one
  * that is 30.5 days old is 30 days old, in bucket 0-30, and not stale. */
-static int64_t stale_cutoff_ms(const struct query_args *a, const struct hub_policy *p)
+static int64_t stale_cutoff_ms(const struct query_args *a, int64_t stale_days)
 {
-	return a->at_ms - (p->stale_account_days + 1) * SS_DAY_MS + 1;
+	return a->at_ms - (stale_days + 1) * SS_DAY_MS + 1;
+}
+
+/* A policy's value for a store at the query's moment. When no value was
+ * ever set for a region or a store, it is the same for every store and is
+ * looked up once. */
+struct store_policy {
+	enum ss_policy_id id;
+	int scoped;              /* some value targets part of the chain */
+	int64_t uniform;         /* the value otherwise */
+};
+
+static void store_policy_init(struct hub *h, MDB_txn *txn, const struct query_args *a,
+	struct store_policy *sp, enum ss_policy_id id)
+{
+	sp->id = id;
+	sp->scoped = hub_policy_scoped(h, txn, id);
+	sp->uniform = hub_policy_value(h, txn, NULL, id, NULL, NULL, a->at_ms, INT64_MAX);
+}
+
+static int64_t store_policy_get(struct hub *h, MDB_txn *txn, const struct query_args *a,
+	const struct store_policy *sp, const char *store)
+{
+	char region[40];
+
+	if (!sp->scoped || !store || !store[0])
+		return sp->uniform;
+	hub_registry_region(h, txn, store, region, sizeof region);
+	return hub_policy_value(h, txn, NULL, sp->id, store, region, a->at_ms, INT64_MAX);
 }
 
 static void account_row(struct table *t, const Storesync__AccountView *acc,
-	const struct query_args *a, const struct hub_policy *p)
+	const struct query_args *a, int64_t stale_days)
 {
 	int64_t since = hub_account_since_ms(acc), age_days = since < 0 ? 0
 		: (a->at_ms - since) / SS_DAY_MS;
-	int stale = since >= 0 && age_days > p->stale_account_days;
+	int stale = since >= 0 && age_days > stale_days;
 	Storesync__Row *row;
 
 	if ((a->store && (!acc->owner_store || strcmp(a->store, acc->owner_store) != 0))
@@ -113,9 +142,26 @@ struct scan_ctx {
 	MDB_txn *txn;
 	const struct query_args *a;
 	struct table *t;
-	struct hub_policy p;
+	struct store_policy stale_days, silence_minutes;
 	int64_t buckets[4][2];   /* aging: count, balance */
 };
+
+static int64_t account_stale_days(struct scan_ctx *s, const Storesync__AccountView *acc)
+{
+	return store_policy_get(s->h, s->txn, s->a, &s->stale_days, acc->owner_store);
+}
+
+static void scan_init(struct scan_ctx *s, struct hub *h, MDB_txn *txn,
+	const struct query_args *a, struct table *t)
+{
+	memset(s, 0, sizeof *s);
+	s->h = h;
+	s->txn = txn;
+	s->a = a;
+	s->t = t;
+	store_policy_init(h, txn, a, &s->stale_days, SS_POL_STALE_ACCOUNT_DAYS);
+	store_policy_init(h, txn, a, &s->silence_minutes, SS_POL_STORE_SILENCE_MINUTES);
+}
 
 static void stale_account_row(void *arg, int64_t ms, const char *id, size_t len)
 {
@@ -124,7 +170,7 @@ static void stale_account_row(void *arg, int64_t ms, const char *id, size_t len)
 
 	(void)ms;
 	if (acc) {
-		account_row(s->t, acc, s->a, &s->p);
+		account_row(s->t, acc, s->a, account_stale_days(s, acc));
 		storesync__account_view__free_unpacked(acc, NULL);
 	}
 }
@@ -177,24 +223,27 @@ static void accounts_aging(struct scan_ctx *s)
 
 void query_accounts(struct hub *h, MDB_txn *txn, const struct query_args *a, struct table *t)
 {
-	struct scan_ctx s = { h, txn, a, t, { 0 }, { { 0 } } };
+	struct scan_ctx s;
 	MDB_cursor *cur;
 	MDB_val k, d;
 
-	if (hub_policy_load(h, txn, &s.p) != 0)
-		return table_fail(t, "cannot read the policy table");
+	scan_init(&s, h, txn, a, t);
 	if (a->aging)
 		return accounts_aging(&s);
 	table_init(t, account_cols, sizeof account_cols / sizeof account_cols[0]);
+	/* The index is cut off at the shortest policy anywhere; each account is
+	 * then judged by its owner's. */
 	if (a->stale)
-		return scan_due(txn, h->account_due, stale_cutoff_ms(a, &s.p), stale_account_row, &s);
+		return scan_due(txn, h->account_due, stale_cutoff_ms(a,
+			hub_policy_min(h, txn, SS_POL_STALE_ACCOUNT_DAYS, a->at_ms)),
+			stale_account_row, &s);
 	mdb_cursor_open(txn, h->accounts, &cur);
 	while (mdb_cursor_get(cur, &k, &d, MDB_NEXT) == 0) {
 		Storesync__AccountView *acc = storesync__account_view__unpack(NULL, d.mv_size,
 			d.mv_data);
 
 		if (acc) {
-			account_row(t, acc, a, &s.p);
+			account_row(t, acc, a, account_stale_days(&s, acc));
 			storesync__account_view__free_unpacked(acc, NULL);
 		}
 	}
@@ -222,13 +271,19 @@ static void stale_account(void *arg, int64_t ms, const char *id, size_t len)
 {
 	struct scan_ctx *s = arg;
 	Storesync__AccountView *acc = get_account(s->h, s->txn, id, len);
+	int64_t days;
 	char reason[160];
 
 	if (!acc)
 		return;
+	days = account_stale_days(s, acc);
+	if ((s->a->at_ms - ms) / SS_DAY_MS <= days) {
+		storesync__account_view__free_unpacked(acc, NULL);
+		return;
+	}
 	snprintf(reason, sizeof reason, "balance %" PRId64 " fen, no payment for %" PRId64
 		" days (policy %" PRId64 ")", hub_account_balance(acc), (s->a->at_ms - ms) / SS_DAY_MS,
-		s->p.stale_account_days);
+		days);
 	stale_row(s, "account", acc->account, acc->owner_store ? acc->owner_store : "", ms, reason);
 	storesync__account_view__free_unpacked(acc, NULL);
 }
@@ -237,10 +292,14 @@ static void stale_store(void *arg, int64_t ms, const char *id, size_t len)
 {
 	struct scan_ctx *s = arg;
 	char store[40], reason[120];
+	int64_t minutes;
 
 	snprintf(store, sizeof store, "%.*s", (int)len, id);
+	minutes = store_policy_get(s->h, s->txn, s->a, &s->silence_minutes, store);
+	if (s->a->at_ms - ms <= minutes * 60000)
+		return;
 	snprintf(reason, sizeof reason, "no records for %" PRId64 " minutes (policy %" PRId64 ")",
-		(s->a->at_ms - ms) / 60000, s->p.store_silence_minutes);
+		(s->a->at_ms - ms) / 60000, minutes);
 	stale_row(s, "store", store, store, ms, reason);
 }
 
@@ -265,12 +324,13 @@ void query_stale(struct hub *h, MDB_txn *txn, const struct query_args *a, struct
 {
 	static const char *const cols[] = { "kind", "id", "store_id", "since_ms", "age_ms",
 		"reason" };
-	struct scan_ctx s = { h, txn, a, t, { 0 }, { { 0 } } };
+	struct scan_ctx s;
 
 	table_init(t, cols, sizeof cols / sizeof cols[0]);
-	if (hub_policy_load(h, txn, &s.p) != 0)
-		return table_fail(t, "cannot read the policy table");
-	scan_due(txn, h->account_due, stale_cutoff_ms(a, &s.p), stale_account, &s);
-	scan_due(txn, h->store_seen, a->at_ms - s.p.store_silence_minutes * 60000, stale_store, &s);
+	scan_init(&s, h, txn, a, t);
+	scan_due(txn, h->account_due, stale_cutoff_ms(a, hub_policy_min(h, txn,
+		SS_POL_STALE_ACCOUNT_DAYS, a->at_ms)), stale_account, &s);
+	scan_due(txn, h->store_seen, a->at_ms - hub_policy_min(h, txn,
+		SS_POL_STORE_SILENCE_MINUTES, a->at_ms) * 60000, stale_store, &s);
 	scan_due(txn, h->case_due, a->at_ms, stale_case, &s);
 }

@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "hub.h"
+#include "hub_registry.h"
 #include "ss_record.h"
 #include "ss_validate.h"
 
@@ -62,6 +63,7 @@ int hub_store_load(struct hub *h, MDB_txn *txn, const char *store_id, uint64_t e
 		s->dirty = 1;
 	}
 	s->seen_indexed_ms = s->state->has_last_progress_ms ? s->state->last_progress_ms : -1;
+	hub_registry_region(h, txn, store_id, s->region, sizeof s->region);
 	return load_hw(h, txn, s);
 }
 
@@ -144,10 +146,9 @@ static void refuse_record(struct hub_store *s, const Storesync__Record *r, const
 	ss_warn("store %s seq %llu refused: %s", s->store_id, (unsigned long long)r->seq, reason);
 }
 
-int hub_store_apply(struct hub *h, MDB_txn *txn, struct hub_store *s, Storesync__Record *r,
-	const struct hub_policy *policy)
+int hub_store_apply(struct hub *h, MDB_txn *txn, struct hub_store *s, Storesync__Record *r)
 {
-	struct hub_view_ctx v = { h, txn, s, s->store_id, policy, r, 0 };
+	struct hub_view_ctx v = { h, txn, s, s->store_id, r, 0 };
 	char reason[256];
 	int rc;
 

@@ -63,7 +63,19 @@ const struct hub_db_def hub_dbs[] = {
 		hub_views_accounts },
 	{ "account_due", DBI(account_due), NULL, 1, NULL, 0, NULL, NULL },
 	{ "store_seen", DBI(store_seen), NULL, 0, NULL, 0, NULL, NULL },
-	{ "policy", DBI(policy), &storesync__policy_value__descriptor, 1, NULL, 0, NULL, NULL },
+	{ "mismatches", DBI(mismatches), &storesync__price_mismatch__descriptor, 1, NULL,
+		HUB_REC(SALE), NULL, hub_views_mismatch },
+	{ "replenishment", DBI(replenishment), &storesync__replenish_state__descriptor, 1, NULL,
+		HUB_REC(REPLENISHMENT), hub_views_replenish_check, hub_views_replenish },
+	/* What HQ decided: written by operators' writes, not by records. */
+	{ "registry", DBI(registry), &storesync__store_info__descriptor, 1, NULL, 0, NULL, NULL },
+	{ "updates", DBI(updates), &storesync__logged_update__descriptor, 1, NULL, 0, NULL, NULL },
+	{ "upd_scope", DBI(upd_scope), NULL, 1, NULL, 0, NULL, NULL },
+	{ "prices", DBI(prices), &storesync__dated_value__descriptor, 1, NULL, 0, NULL, NULL },
+	{ "policy_history", DBI(policy_history), &storesync__dated_value__descriptor, 1, NULL, 0,
+		NULL, NULL },
+	{ "notices", DBI(notices), &storesync__notice_state__descriptor, 1, NULL, 0, NULL, NULL },
+	{ "hub_meta", DBI(hub_meta), NULL, 0, NULL, 0, NULL, NULL },
 };
 
 const size_t hub_n_dbs = sizeof hub_dbs / sizeof hub_dbs[0];

@@ -2,9 +2,9 @@
  * (<store>-<YYYYMM>-<serial>, so one store writes each key).
  *
  * Deadlines are computed once, at registration, from the policy in force
- * then (first response: first_response_hours, or emergency_response_minutes
- * for emergencies; investigation report: investigation_days), and stored in
- * the case. Each open deadline also has an entry in the case_due index,
+ * for the store at the complaint's own time (hub_policy.c): first response
+ * first_response_hours, or emergency_response_minutes for emergencies;
+ * investigation report investigation_days. They are stored in the case. Each open deadline also has an entry in the case_due index,
  * ordered by time; the step that meets it removes the entry. Overdue cases
  * are therefore the index entries before now: found at the cost of the
  * overdue ones, not of all cases. */
@@ -39,7 +39,7 @@ static int put_case(struct hub_view_ctx *v, Storesync__CaseView *c)
 static int register_case(struct hub_view_ctx *v, Storesync__CaseView *c)
 {
 	const Storesync__Complaint *in = v->r->complaint;
-	const struct hub_policy *p = v->policy;
+	struct ss_policy p;
 	int emergency = in->severity == STORESYNC__SEVERITY__SEVERITY_EMERGENCY;
 	int rc;
 
@@ -56,10 +56,15 @@ static int register_case(struct hub_view_ctx *v, Storesync__CaseView *c)
 	c->has_severity = 1;
 	c->registered_ms = v->r->time_ms;
 	c->has_registered_ms = 1;
-	c->respond_by_ms = v->r->time_ms + (emergency ? p->emergency_response_minutes * 60000
-		: p->first_response_hours * 3600000);
+	/* The policy in force at registration, as far as HQ had issued it when
+	 * the store recorded the complaint: the deadlines never move after. */
+	hub_policy_for(v->h, v->txn, &v->h->tcache, v->store_id, v->s->region, v->r->time_ms,
+		v->r->has_recorded_ms ? v->r->recorded_ms : v->r->time_ms, &p);
+	c->respond_by_ms = v->r->time_ms + (emergency
+		? p.v[SS_POL_EMERGENCY_RESPONSE_MINUTES] * 60000
+		: p.v[SS_POL_FIRST_RESPONSE_HOURS] * 3600000);
 	c->has_respond_by_ms = 1;
-	c->report_by_ms = v->r->time_ms + p->investigation_days * 86400000;
+	c->report_by_ms = v->r->time_ms + p.v[SS_POL_INVESTIGATION_DAYS] * 86400000;
 	c->has_report_by_ms = 1;
 	rc = due_set(v, DUE_RESPOND, c->case_no, -1, c->respond_by_ms);
 	if (rc == 0)

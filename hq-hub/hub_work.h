@@ -66,7 +66,6 @@ struct hub_round {
 	size_t n_stores;
 	int64_t now_ms;
 	uint64_t duplicates, gaps;
-	struct hub_policy policy;      /* in force for this transaction */
 	struct ss_lograte commit_log;
 };
 

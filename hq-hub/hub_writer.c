@@ -13,6 +13,7 @@
 
 #include "hub_work.h"
 #include "hub_table.h"
+#include "hub_updates.h"
 #include "ss_link.h"
 #include "ss_time.h"
 
@@ -206,7 +207,10 @@ static int round_body(MDB_txn *txn, void *arg)
 	int rc;
 
 	round_release_stores(r);
-	rc = hub_policy_load(h, txn, &r->policy);
+	/* Targets are cached only within one body: a failed or replayed round
+	 * must not leave behind a target of an update that never committed. */
+	hub_target_cache_clear(&h->tcache);
+	rc = 0;
 	for (size_t i = 0; i < r->n && rc == 0; i++) {
 		struct hub_work *w = &r->items[i];
 		const struct hub_handler *hd = hub_handlers[w->kind];
@@ -310,6 +314,7 @@ void hub_writer_close(struct hub *h)
 	free(h->round);
 	h->round = NULL;
 	hub_peers_free(h);
+	hub_target_cache_clear(&h->tcache);
 }
 
 int hub_writer_run(struct hub *h, char *err, size_t errlen)
