@@ -127,6 +127,18 @@ check:
 	return j != NULL;
 }
 
+int ss_validate_label(const char *s, size_t max_bytes)
+{
+	size_t n = s ? strlen(s) : 0;
+
+	if (n == 0 || n > max_bytes || !utf8_ok(s))
+		return -1;
+	for (size_t i = 0; i < n; i++)
+		if ((unsigned char)s[i] < 0x20 || s[i] == 0x7f)
+			return -1;
+	return 0;
+}
+
 /* A field's storage is live: not an unset member of a oneof. */
 static int field_present(const ProtobufCMessage *m, const ProtobufCFieldDescriptor *f)
 {

@@ -37,6 +37,8 @@ struct hub_config {
 
 struct hub_peer;   /* a store link connection (hub_work.h) */
 struct hub_target_entry;
+struct hub_down;
+struct hub_down_cache;
 /* Targets of updates by id, cached for the writer (hub_updates.c). */
 struct hub_target_cache {
 	struct hub_target_entry *by_id;
@@ -74,6 +76,11 @@ struct hub {
 	struct hub_peer *peers;    /* uthash, by routing id */
 	struct hub_round *round;
 	struct hub_target_cache tcache;  /* the writer's */
+	/* Down-flow delivery (hub_downstream.c), the writer's. */
+	struct hub_down *store_peers;    /* uthash by store: its current connection */
+	struct hub_down *down_pending;   /* stores that may have something to send */
+	struct hub_down_cache *down_cache;
+	atomic_size_t down_queued_bytes; /* update bytes handed to ZeroMQ, not yet sent */
 	struct hub_stats stats;
 	atomic_int stopping;
 };
@@ -213,5 +220,8 @@ void hub_store_release(struct hub_store *s);
  * An invalid record is kept, counted as refused, and has no effect. */
 int hub_store_apply(struct hub *h, MDB_txn *txn, struct hub_store *s, Storesync__Record *r);
 void hub_store_heartbeat(struct hub_store *s, const Storesync__Heartbeat *hb);
+/* Records what the store reports applied downstream (0 ids: unchanged). */
+void hub_store_note_applied(struct hub_store *s, uint64_t applied, uint64_t price_id,
+	uint64_t policy_id, int64_t now_ms);
 
 #endif

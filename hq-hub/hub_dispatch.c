@@ -7,12 +7,22 @@
 
 #include "hub_work.h"
 
-extern const struct hub_handler hub_handle_hello, hub_handle_batch, hub_handle_heartbeat;
+extern const struct hub_handler hub_handle_hello, hub_handle_batch, hub_handle_heartbeat,
+	hub_handle_update_ack, hub_op_store_add, hub_op_store_set, hub_op_store_import,
+	hub_op_price_push, hub_op_policy_set, hub_op_replenish_approve, hub_op_replenish_refuse;
 
 const struct hub_handler *const hub_handlers[HUB_WORK_KINDS] = {
 	[HUB_WORK_HELLO] = &hub_handle_hello,
 	[HUB_WORK_BATCH] = &hub_handle_batch,
 	[HUB_WORK_HEARTBEAT] = &hub_handle_heartbeat,
+	[HUB_WORK_UPDATE_ACK] = &hub_handle_update_ack,
+	[HUB_WORK_OP_STORE_ADD] = &hub_op_store_add,
+	[HUB_WORK_OP_STORE_SET] = &hub_op_store_set,
+	[HUB_WORK_OP_STORE_IMPORT] = &hub_op_store_import,
+	[HUB_WORK_OP_PRICE_PUSH] = &hub_op_price_push,
+	[HUB_WORK_OP_POLICY_SET] = &hub_op_policy_set,
+	[HUB_WORK_OP_REPLENISH_APPROVE] = &hub_op_replenish_approve,
+	[HUB_WORK_OP_REPLENISH_REFUSE] = &hub_op_replenish_refuse,
 };
 
 static const struct {
@@ -22,6 +32,7 @@ static const struct {
 	{ STORESYNC__LINK_MESSAGE__KIND_HELLO, HUB_WORK_HELLO },
 	{ STORESYNC__LINK_MESSAGE__KIND_BATCH, HUB_WORK_BATCH },
 	{ STORESYNC__LINK_MESSAGE__KIND_HEARTBEAT, HUB_WORK_HEARTBEAT },
+	{ STORESYNC__LINK_MESSAGE__KIND_UPDATE_ACK, HUB_WORK_UPDATE_ACK },
 };
 
 int hub_link_work_kind(Storesync__LinkMessage__KindCase k)
@@ -37,6 +48,13 @@ static const struct {
 	const char *what;
 	enum hub_work_kind work;
 } op_kinds[] = {
+	{ "store add", HUB_WORK_OP_STORE_ADD },
+	{ "store set", HUB_WORK_OP_STORE_SET },
+	{ "store import", HUB_WORK_OP_STORE_IMPORT },
+	{ "price push", HUB_WORK_OP_PRICE_PUSH },
+	{ "policy set", HUB_WORK_OP_POLICY_SET },
+	{ "replenish approve", HUB_WORK_OP_REPLENISH_APPROVE },
+	{ "replenish refuse", HUB_WORK_OP_REPLENISH_REFUSE },
 	{ NULL, HUB_WORK_KINDS },
 };
 

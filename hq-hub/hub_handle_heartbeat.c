@@ -29,6 +29,8 @@ static int heartbeat_apply(struct hub *h, struct hub_round *r, MDB_txn *txn, str
 		return rc;
 	hub_round_seen(s, r->now_ms);
 	hub_store_heartbeat(s, w->msg->heartbeat);
+	hub_store_note_applied(s, w->msg->heartbeat->applied_update_id,
+		w->msg->heartbeat->price_update_id, w->msg->heartbeat->policy_update_id, r->now_ms);
 	if (w->msg->heartbeat->backlog == 0)
 		hub_round_progress(s, r->now_ms);
 	w->through = s->hw;
@@ -41,6 +43,7 @@ static void heartbeat_reply(struct hub *h, struct hub_work *w)
 	Storesync__Heartbeat hb = STORESYNC__HEARTBEAT__INIT;
 
 	atomic_fetch_add(&h->stats.heartbeats, 1);
+	hub_down_heard(h, w->peer, w->msg->heartbeat->applied_update_id);
 	hb.sent_ms = ss_now_ms();
 	hb.has_sent_ms = 1;
 	m.kind_case = STORESYNC__LINK_MESSAGE__KIND_HEARTBEAT;

@@ -2,9 +2,11 @@
  * The Welcome carries the high-water mark of (store, epoch) as committed,
  * which may be below what the agent thinks was acknowledged (the hub was
  * restored from a backup): the agent then resends from there. */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "hub_updates.h"
 #include "hub_work.h"
 #include "ss_time.h"
 
@@ -13,6 +15,25 @@ static int hello_admit(struct hub *h, struct hub_work *w)
 	const Storesync__Hello *hello = w->msg->hello;
 
 	return hub_link_claim(h, w, hello->store_id, hello->epoch);
+}
+
+/* A store that has applied more than this hub's log holds: the hub was
+ * restored from an older backup and lost updates it had issued. New ids
+ * stay above them (hub_updates.c), but the hub's own knowledge of prices is
+ * behind the stores', so price pushes go out whole, not as a delta, until a
+ * full list is pushed. */
+static int log_behind(struct hub *h, MDB_txn *txn, struct hub_store *s, uint64_t applied)
+{
+	uint64_t head = hub_updates_head(h, txn);
+
+	if (applied <= head || applied < hub_meta_get(h, txn, "next_update_id"))
+		return 0;
+	atomic_fetch_add(&h->stats.log_behind_stores, 1);
+	ss_error("store %s has applied update %llu but this hub's log ends at %llu (restored "
+		"from a backup?): updates issued after the backup are lost; price pushes go out "
+		"in full until a full list is pushed", s->store_id, (unsigned long long)applied,
+		(unsigned long long)head);
+	return hub_meta_put(h, txn, "delta_suspended", 1);
 }
 
 static int hello_apply(struct hub *h, struct hub_round *r, MDB_txn *txn, struct hub_work *w)
@@ -31,8 +52,10 @@ static int hello_apply(struct hub *h, struct hub_round *r, MDB_txn *txn, struct 
 	/* Nothing left to send counts as progress: the store is not silent. */
 	if (hello->last_seq <= s->hw)
 		hub_round_progress(s, r->now_ms);
+	hub_store_note_applied(s, hello->applied_update_id, 0, 0, r->now_ms);
+	snprintf(w->region, sizeof w->region, "%s", s->region);
 	w->through = s->hw;
-	return 0;
+	return log_behind(h, txn, s, hello->applied_update_id);
 }
 
 static void hello_reply(struct hub *h, struct hub_work *w)
@@ -49,6 +72,7 @@ static void hello_reply(struct hub *h, struct hub_work *w)
 	w->peer->resend_from = 0;
 	atomic_fetch_add(&h->stats.hellos, 1);
 	hub_link_send(h, w->peer, &m);
+	hub_down_hello(h, w->peer, w->region, w->msg->hello->applied_update_id);
 }
 
 const struct hub_handler hub_handle_hello = { "hello", hello_admit, hello_apply, hello_reply };

@@ -37,6 +37,7 @@ void hub_peers_sweep(struct hub *h)
 
 	HASH_ITER(hh, h->peers, p, tmp)
 		if (now - p->seen_mono > PEER_IDLE_MS) {
+			hub_down_forget(h, p);
 			HASH_DEL(h->peers, p);
 			free(p);
 		}
@@ -47,6 +48,7 @@ void hub_peers_free(struct hub *h)
 	struct hub_peer *p, *tmp;
 
 	HASH_ITER(hh, h->peers, p, tmp) {
+		hub_down_forget(h, p);
 		HASH_DEL(h->peers, p);
 		free(p);
 	}

@@ -4,53 +4,100 @@
  * writer: a slow query cannot slow ingest. Every answer is a table
  * (QueryReply). Writes are not answered here: the workers hand them to the
  * writer. */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "hub_query.h"
+#include "hub_registry.h"
 #include "ss_link.h"
 #include "ss_time.h"
 #include "ss_validate.h"
 
 #define MAX_QUERY_BYTES (64u * 1024u)
 
+static void store_row(struct hub *h, MDB_txn *txn, const struct query_args *a,
+	struct table *t, const Storesync__StoreState *s, const Storesync__StoreInfo *si)
+{
+	Storesync__Row *row = table_row(t);
+	char epoch[20], region[40];
+	int64_t silence_min;
+
+	if (!row)
+		return;
+	snprintf(region, sizeof region, "%s", si && si->region ? si->region : "");
+	silence_min = hub_policy_value(h, txn, NULL, SS_POL_STORE_SILENCE_MINUTES,
+		s->store_id, region, a->at_ms, INT64_MAX);
+	snprintf(epoch, sizeof epoch, "%016llx", (unsigned long long)s->epoch);
+	cell_str(row, s->store_id);
+	cell_str(row, epoch);
+	cell_int(row, (int64_t)s->high_water_seq);
+	cell_int(row, (int64_t)s->records);
+	cell_int(row, s->amount_fen);
+	cell_int(row, (int64_t)s->refused);
+	cell_int(row, (int64_t)s->backlog);
+	cell_int(row, s->oldest_unsent_age_ms);
+	cell_int(row, s->last_seen_ms);
+	cell_int(row, s->last_progress_ms);
+	cell_int(row, s->has_last_progress_ms ? a->at_ms - s->last_progress_ms : 0);
+	cell_int(row, (int64_t)s->disk_free_bytes);
+	cell_str(row, s->agent_version);
+	cell_str(row, si ? si->name : "");
+	cell_str(row, region);
+	cell_int(row, si != NULL);
+	cell_int(row, (int64_t)s->applied_update_id);
+	cell_int(row, (int64_t)s->price_update_id);
+	cell_int(row, (int64_t)s->policy_update_id);
+	cell_int(row, s->has_last_progress_ms && a->at_ms - s->last_progress_ms > silence_min * 60000);
+}
+
+/* Every store the hub knows: registered ones (heard from or not) and the
+ * unregistered ones that connected, in store id order (both databases are
+ * keyed by it, so this is a merge of two cursors). */
 void query_stores(struct hub *h, MDB_txn *txn, const struct query_args *a, struct table *t)
 {
 	static const char *const cols[] = { "store_id", "epoch", "high_water_seq", "records",
 		"amount_fen", "refused", "backlog", "oldest_unsent_age_ms", "last_seen_ms",
-		"last_progress_ms", "silent_ms", "disk_free_bytes", "agent_version" };
-	int64_t now = a->at_ms;
-	MDB_cursor *cur;
-	MDB_val k, d;
-	char epoch[20];
+		"last_progress_ms", "silent_ms", "disk_free_bytes", "agent_version", "name",
+		"region", "registered", "applied_update_id", "price_update_id", "policy_update_id",
+		"silent" };
+	MDB_cursor *sc, *rc;
+	MDB_val sk, sd, rk, rd;
+	int s_ok, r_ok;
 
 	table_init(t, cols, sizeof cols / sizeof cols[0]);
-	mdb_cursor_open(txn, h->stores, &cur);
-	while (mdb_cursor_get(cur, &k, &d, MDB_NEXT) == 0) {
-		Storesync__StoreState *s = storesync__store_state__unpack(NULL, d.mv_size, d.mv_data);
-		Storesync__Row *row;
-
-		if (!s)
-			continue;
-		if ((!a->store || strcmp(a->store, s->store_id) == 0) && (row = table_row(t)) != NULL) {
-			snprintf(epoch, sizeof epoch, "%016llx", (unsigned long long)s->epoch);
-			cell_str(row, s->store_id);
-			cell_str(row, epoch);
-			cell_int(row, (int64_t)s->high_water_seq);
-			cell_int(row, (int64_t)s->records);
-			cell_int(row, s->amount_fen);
-			cell_int(row, (int64_t)s->refused);
-			cell_int(row, (int64_t)s->backlog);
-			cell_int(row, s->oldest_unsent_age_ms);
-			cell_int(row, s->last_seen_ms);
-			cell_int(row, s->last_progress_ms);
-			cell_int(row, now - s->last_progress_ms);
-			cell_int(row, (int64_t)s->disk_free_bytes);
-			cell_str(row, s->agent_version);
-		}
-		storesync__store_state__free_unpacked(s, NULL);
+	if (mdb_cursor_open(txn, h->stores, &sc) != 0)
+		return;
+	if (mdb_cursor_open(txn, h->registry, &rc) != 0) {
+		mdb_cursor_close(sc);
+		return;
 	}
-	mdb_cursor_close(cur);
+	s_ok = mdb_cursor_get(sc, &sk, &sd, MDB_FIRST) == 0;
+	r_ok = mdb_cursor_get(rc, &rk, &rd, MDB_FIRST) == 0;
+	while (s_ok || r_ok) {
+		int c = !s_ok ? 1 : !r_ok ? -1 : mdb_cmp(txn, h->stores, &sk, &rk);
+		Storesync__StoreState *s = c <= 0 ? storesync__store_state__unpack(NULL, sd.mv_size,
+			sd.mv_data) : NULL;
+		Storesync__StoreInfo *si = c >= 0 ? storesync__store_info__unpack(NULL, rd.mv_size,
+			rd.mv_data) : NULL;
+		Storesync__StoreState empty = STORESYNC__STORE_STATE__INIT;
+
+		if (!s && si)
+			empty.store_id = si->store_id;   /* registered, never heard from */
+		if ((s || si) && (!a->store || strcmp(a->store, s ? s->store_id : si->store_id) == 0)
+			&& (!a->region || (si && si->region && strcmp(a->region, si->region) == 0)))
+			store_row(h, txn, a, t, s ? s : &empty, si);
+		if (s)
+			storesync__store_state__free_unpacked(s, NULL);
+		if (si)
+			storesync__store_info__free_unpacked(si, NULL);
+		if (c <= 0)
+			s_ok = mdb_cursor_get(sc, &sk, &sd, MDB_NEXT) == 0;
+		if (c >= 0)
+			r_ok = mdb_cursor_get(rc, &rk, &rd, MDB_NEXT) == 0;
+	}
+	mdb_cursor_close(rc);
+	mdb_cursor_close(sc);
 }
 
 static void query_stats(struct hub *h, struct table *t)
@@ -75,7 +122,11 @@ static const struct {
 } queries[] = {
 	{ "stores", query_stores }, { "sales", query_sales }, { "inventory", query_inventory },
 	{ "complaints", query_complaints }, { "accounts", query_accounts },
-	{ "stale", query_stale }, { "policy", query_policy }, { "dump", query_dump },
+	{ "stale", query_stale }, { "policy", query_policy }, { "policy show", query_policy },
+	{ "dump", query_dump }, { "store list", query_store_list },
+	{ "price show", query_price_show }, { "price mismatches", query_price_mismatches },
+	{ "rollout", query_rollout }, { "notices", query_notices },
+	{ "replenish list", query_replenish },
 };
 
 static int parse_day_param(const char *v, int32_t *day, char *err, size_t errlen, const char *k)
@@ -107,6 +158,13 @@ static int parse_args(const Storesync__QueryRequest *q, struct query_args *a, ch
 			rc = ss_validate_sku(v);
 		} else if (strcmp(k, "state") == 0) {
 			a->state = v;
+		} else if (strcmp(k, "region") == 0) {
+			a->region = v;
+		} else if (strcmp(k, "kind") == 0) {
+			a->kind = v;
+		} else if (strcmp(k, "update") == 0) {
+			a->update = strtoull(v, &end, 10);
+			rc = end == v || *end || a->update == 0 ? -1 : 0;
 		} else if (strcmp(k, "by") == 0) {
 			a->by = v;
 			rc = strcmp(v, "day") && strcmp(v, "week") && strcmp(v, "month") ? -1 : 0;

@@ -9,7 +9,8 @@
 
 /* Filters and options of a query, parsed from its params once. */
 struct query_args {
-	const char *store, *sku, *state, *by;
+	const char *store, *sku, *state, *by, *region, *kind;
+	uint64_t update;                /* 0 when not given */
 	int32_t from_day, to_day;       /* inclusive; INT32_MIN/INT32_MAX when open */
 	int64_t below;                  /* INT64_MAX when not given */
 	int overdue, stale, aging;
@@ -30,6 +31,13 @@ void query_accounts(struct hub *h, MDB_txn *txn, const struct query_args *a, str
 void query_stale(struct hub *h, MDB_txn *txn, const struct query_args *a, struct table *t);
 void query_policy(struct hub *h, MDB_txn *txn, const struct query_args *a, struct table *t);
 void query_dump(struct hub *h, MDB_txn *txn, const struct query_args *a, struct table *t);
+void query_store_list(struct hub *h, MDB_txn *txn, const struct query_args *a, struct table *t);
+void query_price_show(struct hub *h, MDB_txn *txn, const struct query_args *a, struct table *t);
+void query_price_mismatches(struct hub *h, MDB_txn *txn, const struct query_args *a,
+	struct table *t);
+void query_rollout(struct hub *h, MDB_txn *txn, const struct query_args *a, struct table *t);
+void query_notices(struct hub *h, MDB_txn *txn, const struct query_args *a, struct table *t);
+void query_replenish(struct hub *h, MDB_txn *txn, const struct query_args *a, struct table *t);
 
 /* Helpers for handlers. */
 const char *case_state_name(Storesync__CaseState s);

@@ -57,3 +57,431 @@ void query_policy(struct hub *h, MDB_txn *txn, const struct query_args *a, struc
 		cell_str(row, range);
 	}
 }
+
+/* ---- store list: the registry ---- */
+
+void query_store_list(struct hub *h, MDB_txn *txn, const struct query_args *a, struct table *t)
+{
+	static const char *const cols[] = { "store_id", "name", "region", "status", "added_ms",
+		"changed_ms" };
+	MDB_cursor *cur;
+	MDB_val k, d;
+
+	table_init(t, cols, sizeof cols / sizeof cols[0]);
+	if (mdb_cursor_open(txn, h->registry, &cur) != 0)
+		return;
+	while (mdb_cursor_get(cur, &k, &d, MDB_NEXT) == 0) {
+		Storesync__StoreInfo *si = storesync__store_info__unpack(NULL, d.mv_size, d.mv_data);
+		Storesync__Row *row;
+
+		if (si && (!a->store || strcmp(a->store, si->store_id) == 0)
+			&& (!a->region || strcmp(a->region, si->region ? si->region : "") == 0)
+			&& (row = table_row(t)) != NULL) {
+			cell_str(row, si->store_id);
+			cell_str(row, si->name);
+			cell_str(row, si->region);
+			cell_str(row, si->status);
+			cell_int(row, si->added_ms);
+			cell_int(row, si->changed_ms);
+		}
+		if (si)
+			storesync__store_info__free_unpacked(si, NULL);
+	}
+	mdb_cursor_close(cur);
+}
+
+/* ---- price show SKU [--store S] [--at T]: the SKU's dated prices ---- */
+
+struct price_rows {
+	struct hub *h;
+	MDB_txn *txn;
+	struct table *t;
+	const struct query_args *a;
+	struct hub_dated in_force;
+	int found;
+};
+
+static int price_row(void *arg, const struct hub_dated *e)
+{
+	struct price_rows *p = arg;
+	Storesync__Row *row = table_row(p->t);
+	char scope[160];
+
+	if (!row)
+		return -1;
+	scope_of(p->h, p->txn, e->update_id, scope, sizeof scope);
+	cell_str(row, p->a->sku);
+	cell_int(row, e->value);
+	cell_str(row, e->label);
+	cell_int(row, e->effective_ms);
+	cell_int(row, (int64_t)e->update_id);
+	cell_str(row, scope);
+	cell_int(row, p->found && p->in_force.update_id == e->update_id
+		&& p->in_force.effective_ms == e->effective_ms);
+	return 0;
+}
+
+void query_price_show(struct hub *h, MDB_txn *txn, const struct query_args *a, struct table *t)
+{
+	static const char *const cols[] = { "sku", "price_fen", "name", "effective_ms",
+		"update_id", "scope", "in_force" };
+	struct price_rows p = { h, txn, t, a, { 0 }, 0 };
+	char region[40] = "";
+
+	if (!a->sku)
+		return table_fail(t, "price show needs a SKU");
+	table_init(t, cols, sizeof cols / sizeof cols[0]);
+	if (a->store)
+		hub_registry_region(h, txn, a->store, region, sizeof region);
+	p.found = hub_dated_find(h, txn, NULL, h->prices, a->sku, a->store, region, a->at_ms,
+		INT64_MAX, &p.in_force) == 1;
+	hub_dated_each(txn, h->prices, a->sku, price_row, &p);
+}
+
+/* ---- price mismatches [--store S] [--from DAY] [--to DAY] ---- */
+
+void query_price_mismatches(struct hub *h, MDB_txn *txn, const struct query_args *a,
+	struct table *t)
+{
+	static const char *const cols[] = { "store_id", "day", "sku", "lines", "charged_fen",
+		"expected_fen", "last_seq", "last_ms" };
+	MDB_cursor *cur;
+	MDB_val k, d;
+	int rc;
+
+	table_init(t, cols, sizeof cols / sizeof cols[0]);
+	if (mdb_cursor_open(txn, h->mismatches, &cur) != 0)
+		return;
+	for (rc = mdb_cursor_get(cur, &k, &d, MDB_FIRST); rc == 0;
+		rc = mdb_cursor_get(cur, &k, &d, MDB_NEXT)) {
+		const uint8_t *kp = k.mv_data;
+		size_t sl = strnlen((const char *)kp, k.mv_size);
+		Storesync__PriceMismatch *m;
+		Storesync__Row *row;
+		char store[40], sku[40], day_text[16];
+		int32_t day;
+
+		if (sl + 6 > k.mv_size || sl >= sizeof store || k.mv_size - sl - 6 >= sizeof sku)
+			continue;
+		memcpy(store, kp, sl);
+		store[sl] = '\0';
+		day = (int32_t)((uint32_t)kp[sl + 1] << 24 | (uint32_t)kp[sl + 2] << 16
+			| (uint32_t)kp[sl + 3] << 8 | kp[sl + 4]);
+		snprintf(sku, sizeof sku, "%.*s", (int)(k.mv_size - sl - 6), (const char *)kp + sl + 6);
+		if ((a->store && strcmp(a->store, store) != 0) || day < a->from_day || day > a->to_day
+			|| (a->sku && strcmp(a->sku, sku) != 0))
+			continue;
+		if (!(m = storesync__price_mismatch__unpack(NULL, d.mv_size, d.mv_data)))
+			continue;
+		if ((row = table_row(t)) != NULL) {
+			ss_time_format_day(day, day_text, sizeof day_text);
+			cell_str(row, store);
+			cell_str(row, day_text);
+			cell_str(row, sku);
+			cell_int(row, (int64_t)m->lines);
+			cell_int(row, m->charged_fen);
+			cell_int(row, m->expected_fen);
+			cell_int(row, (int64_t)m->last_seq);
+			cell_int(row, m->last_ms);
+		}
+		storesync__price_mismatch__free_unpacked(m, NULL);
+	}
+	mdb_cursor_close(cur);
+}
+
+/* ---- rollout [--update ID] [--kind price|policy|notice|decision] ---- */
+
+#define ROLLOUT_DEFAULT_UPDATES 20
+
+/* Every store the hub knows: registered or heard from. */
+struct known_store {
+	char id[33], region[40];
+	uint64_t applied;
+	int64_t applied_ms;
+};
+
+static int known_add(struct known_store **arr, size_t *n, size_t *cap, const char *id,
+	const char *region, const Storesync__StoreState *st)
+{
+	for (size_t i = *n; i > 0; i--)
+		if (strcmp((*arr)[i - 1].id, id) == 0) {
+			if (region)
+				snprintf((*arr)[i - 1].region, sizeof (*arr)[0].region, "%s", region);
+			if (st)
+				(*arr)[i - 1].applied = st->applied_update_id;
+			return 0;
+		}
+	if (*n == *cap) {
+		struct known_store *a = realloc(*arr, (*cap ? *cap * 2 : 64) * sizeof *a);
+
+		if (!a)
+			return -1;
+		*arr = a;
+		*cap = *cap ? *cap * 2 : 64;
+	}
+	memset(&(*arr)[*n], 0, sizeof **arr);
+	snprintf((*arr)[*n].id, sizeof (*arr)[0].id, "%s", id);
+	snprintf((*arr)[*n].region, sizeof (*arr)[0].region, "%s", region ? region : "");
+	(*arr)[*n].applied = st ? st->applied_update_id : 0;
+	(*arr)[*n].applied_ms = st ? st->applied_ms : 0;
+	(*n)++;
+	return 0;
+}
+
+/* Registry and store states, merged by id (both are sorted by it). */
+static struct known_store *known_stores(struct hub *h, MDB_txn *txn, size_t *n)
+{
+	struct known_store *arr = NULL;
+	size_t cap = 0;
+	MDB_cursor *cur;
+	MDB_val k, d;
+
+	*n = 0;
+	if (mdb_cursor_open(txn, h->registry, &cur) == 0) {
+		while (mdb_cursor_get(cur, &k, &d, MDB_NEXT) == 0) {
+			Storesync__StoreInfo *si = storesync__store_info__unpack(NULL, d.mv_size,
+				d.mv_data);
+
+			if (si)
+				known_add(&arr, n, &cap, si->store_id, si->region, NULL);
+			if (si)
+				storesync__store_info__free_unpacked(si, NULL);
+		}
+		mdb_cursor_close(cur);
+	}
+	if (mdb_cursor_open(txn, h->stores, &cur) == 0) {
+		while (mdb_cursor_get(cur, &k, &d, MDB_NEXT) == 0) {
+			Storesync__StoreState *st = storesync__store_state__unpack(NULL, d.mv_size,
+				d.mv_data);
+			char region[40];
+
+			if (st && st->store_id) {
+				hub_registry_region(h, txn, st->store_id, region, sizeof region);
+				known_add(&arr, n, &cap, st->store_id, region, st);
+			}
+			if (st)
+				storesync__store_state__free_unpacked(st, NULL);
+		}
+		mdb_cursor_close(cur);
+	}
+	return arr;
+}
+
+static const char *update_kind(const Storesync__Update *u)
+{
+	switch (u->body_case) {
+	case STORESYNC__UPDATE__BODY_PRICES: return "price";
+	case STORESYNC__UPDATE__BODY_POLICIES: return "policy";
+	case STORESYNC__UPDATE__BODY_NOTICE: return "notice";
+	case STORESYNC__UPDATE__BODY_DECISION: return "decision";
+	default: return "pruned";
+	}
+}
+
+static int64_t update_effective(const Storesync__Update *u)
+{
+	if (u->body_case == STORESYNC__UPDATE__BODY_PRICES)
+		return u->prices->effective_ms;
+	if (u->body_case == STORESYNC__UPDATE__BODY_POLICIES)
+		return u->policies->effective_ms;
+	return u->created_ms;
+}
+
+static void rollout_row(struct hub *h, MDB_txn *txn, const struct query_args *a,
+	struct table *t, const Storesync__LoggedUpdate *lu, const struct known_store *ks, size_t n)
+{
+	const Storesync__Update *u = lu->update;
+	uint64_t targeted = 0, applied = 0;
+	const struct known_store *oldest = NULL;
+	int64_t oldest_since = INT64_MAX;
+	char scope[160];
+	Storesync__Row *row;
+
+	for (size_t i = 0; i < n; i++) {
+		uint64_t first;
+		Storesync__LoggedUpdate *fu;
+
+		if (!hub_target_includes(lu->target, ks[i].id, ks[i].region))
+			continue;
+		targeted++;
+		if (ks[i].applied >= u->update_id) {
+			applied++;
+			continue;
+		}
+		/* Behind since the first update it has not applied. */
+		first = hub_updates_next_for(h, txn, ks[i].id, ks[i].region, ks[i].applied);
+		fu = first ? hub_updates_get(h, txn, first) : NULL;
+		if (fu && fu->update->created_ms < oldest_since) {
+			oldest_since = fu->update->created_ms;
+			oldest = &ks[i];
+		} else if (!oldest) {
+			oldest = &ks[i];
+			oldest_since = u->created_ms;
+		}
+		if (fu)
+			storesync__logged_update__free_unpacked(fu, NULL);
+	}
+	if (!(row = table_row(t)))
+		return;
+	hub_target_text(lu->target, scope, sizeof scope);
+	cell_int(row, (int64_t)u->update_id);
+	cell_str(row, update_kind(u));
+	cell_int(row, u->created_ms);
+	cell_int(row, update_effective(u));
+	cell_str(row, scope);
+	cell_int(row, lu->entries);
+	cell_int(row, (int64_t)targeted);
+	cell_int(row, (int64_t)applied);
+	cell_int(row, (int64_t)(targeted - applied));
+	cell_str(row, oldest ? oldest->id : "");
+	cell_int(row, oldest ? a->at_ms - oldest_since : 0);
+}
+
+void query_rollout(struct hub *h, MDB_txn *txn, const struct query_args *a, struct table *t)
+{
+	static const char *const cols[] = { "update_id", "kind", "created_ms", "effective_ms",
+		"target", "entries", "targeted", "applied", "pending", "oldest_pending_store",
+		"oldest_behind_ms" };
+	size_t n, shown = 0;
+	struct known_store *ks;
+	MDB_cursor *cur;
+	MDB_val k, d;
+	int rc;
+
+	table_init(t, cols, sizeof cols / sizeof cols[0]);
+	ks = known_stores(h, txn, &n);
+	if (mdb_cursor_open(txn, h->updates, &cur) != 0) {
+		free(ks);
+		return;
+	}
+	/* Newest first; the notices and decisions only when asked for. */
+	for (rc = mdb_cursor_get(cur, &k, &d, MDB_LAST); rc == 0 && shown < ROLLOUT_DEFAULT_UPDATES;
+		rc = mdb_cursor_get(cur, &k, &d, MDB_PREV)) {
+		Storesync__LoggedUpdate *lu = storesync__logged_update__unpack(NULL, d.mv_size,
+			d.mv_data);
+		const char *kind = lu && lu->update ? update_kind(lu->update) : "pruned";
+
+		if (lu && (!a->update || lu->update->update_id == a->update)
+			&& (a->kind ? strcmp(a->kind, kind) == 0
+				: (!strcmp(kind, "price") || !strcmp(kind, "policy") || a->update))) {
+			rollout_row(h, txn, a, t, lu, ks, n);
+			shown++;
+		}
+		if (lu)
+			storesync__logged_update__free_unpacked(lu, NULL);
+		if (a->update && shown)
+			break;
+	}
+	mdb_cursor_close(cur);
+	free(ks);
+}
+
+/* ---- notices [--store S] ---- */
+
+void query_notices(struct hub *h, MDB_txn *txn, const struct query_args *a, struct table *t)
+{
+	static const char *const cols[] = { "account", "store_id", "customer", "balance_fen",
+		"since_ms", "age_days", "issued_ms", "update_id", "delivered" };
+	MDB_cursor *cur;
+	MDB_val k, d;
+
+	table_init(t, cols, sizeof cols / sizeof cols[0]);
+	if (mdb_cursor_open(txn, h->notices, &cur) != 0)
+		return;
+	while (mdb_cursor_get(cur, &k, &d, MDB_NEXT) == 0) {
+		Storesync__NoticeState *ns = storesync__notice_state__unpack(NULL, d.mv_size,
+			d.mv_data);
+		Storesync__StoreState *st = NULL;
+		Storesync__Row *row;
+		MDB_val sk, sd;
+
+		if (!ns || !ns->notice || (a->store && strcmp(a->store, ns->store_id) != 0)) {
+			if (ns)
+				storesync__notice_state__free_unpacked(ns, NULL);
+			continue;
+		}
+		sk.mv_size = strlen(ns->store_id);
+		sk.mv_data = ns->store_id;
+		if (mdb_get(txn, h->stores, &sk, &sd) == 0)
+			st = storesync__store_state__unpack(NULL, sd.mv_size, sd.mv_data);
+		if ((row = table_row(t)) != NULL) {
+			cell_str(row, ns->notice->account);
+			cell_str(row, ns->store_id);
+			cell_str(row, ns->notice->customer);
+			cell_int(row, ns->notice->balance_fen);
+			cell_int(row, ns->notice->since_ms);
+			cell_int(row, ns->notice->age_days);
+			cell_int(row, ns->notice->issued_ms);
+			cell_int(row, (int64_t)ns->update_id);
+			cell_int(row, st && st->applied_update_id >= ns->update_id);
+		}
+		if (st)
+			storesync__store_state__free_unpacked(st, NULL);
+		storesync__notice_state__free_unpacked(ns, NULL);
+	}
+	mdb_cursor_close(cur);
+}
+
+/* ---- replenish list [--state pending|approved|refused] [--store S] ---- */
+
+static const char *replenish_state(const Storesync__ReplenishState *rs)
+{
+	if (!rs->decision)
+		return "pending";
+	return rs->decision->decision == STORESYNC__DECISION__DECISION_APPROVED ? "approved"
+		: "refused";
+}
+
+void query_replenish(struct hub *h, MDB_txn *txn, const struct query_args *a, struct table *t)
+{
+	static const char *const cols[] = { "id", "store_id", "request_no", "sku", "quantity",
+		"reason", "needed_by_ms", "requested_ms", "state", "approved_quantity", "note",
+		"decided_ms", "delivered" };
+	MDB_cursor *cur;
+	MDB_val k, d;
+
+	table_init(t, cols, sizeof cols / sizeof cols[0]);
+	if (mdb_cursor_open(txn, h->replenishment, &cur) != 0)
+		return;
+	while (mdb_cursor_get(cur, &k, &d, MDB_NEXT) == 0) {
+		Storesync__ReplenishState *rs = storesync__replenish_state__unpack(NULL, d.mv_size,
+			d.mv_data);
+		const Storesync__ReplenishmentDecision *dec;
+		Storesync__StoreState *st = NULL;
+		Storesync__Row *row;
+		MDB_val sk, sd;
+		char id[100];
+
+		if (!rs || (a->store && strcmp(a->store, rs->store_id) != 0)
+			|| (a->state && strcmp(a->state, replenish_state(rs)) != 0)) {
+			if (rs)
+				storesync__replenish_state__free_unpacked(rs, NULL);
+			continue;
+		}
+		dec = rs->decision;
+		sk.mv_size = strlen(rs->store_id);
+		sk.mv_data = rs->store_id;
+		if (dec && mdb_get(txn, h->stores, &sk, &sd) == 0)
+			st = storesync__store_state__unpack(NULL, sd.mv_size, sd.mv_data);
+		snprintf(id, sizeof id, "%s:%s", rs->store_id, rs->request_no);
+		if ((row = table_row(t)) != NULL) {
+			cell_str(row, id);
+			cell_str(row, rs->store_id);
+			cell_str(row, rs->request_no);
+			cell_str(row, rs->sku);
+			cell_int(row, rs->quantity);
+			cell_str(row, rs->reason);
+			cell_int(row, rs->needed_by_ms);
+			cell_int(row, rs->requested_ms);
+			cell_str(row, replenish_state(rs));
+			cell_int(row, dec ? dec->quantity : 0);
+			cell_str(row, dec ? dec->note : "");
+			cell_int(row, dec ? dec->decided_ms : 0);
+			cell_int(row, st && st->applied_update_id >= rs->update_id);
+		}
+		if (st)
+			storesync__store_state__free_unpacked(st, NULL);
+		storesync__replenish_state__free_unpacked(rs, NULL);
+	}
+	mdb_cursor_close(cur);
+}

@@ -18,6 +18,9 @@
 	X(refused_records, HUB_COUNTER, "records kept in the event log but refused by validation (no effect)") \
 	X(hellos, HUB_COUNTER, "Hello messages handled") \
 	X(heartbeats, HUB_COUNTER, "application heartbeats handled") \
+	X(update_acks, HUB_COUNTER, "UpdateAck messages handled (downstream progress)") \
+	X(updates_issued, HUB_COUNTER, "updates added to the update log") \
+	X(log_behind_stores, HUB_COUNTER, "Hellos from stores that applied more than the log holds (restored hub?)") \
 	X(malformed, HUB_COUNTER, "messages that did not parse, or had the wrong frame count") \
 	X(oversized, HUB_COUNTER, "messages larger than the size limit") \
 	X(unknown_kind, HUB_COUNTER, "messages of a kind the hub does not take") \

@@ -194,8 +194,6 @@ void hub_store_heartbeat(struct hub_store *s, const Storesync__Heartbeat *hb)
 	st->has_oldest_unsent_age_ms = 1;
 	st->disk_free_bytes = hb->disk_free_bytes;
 	st->has_disk_free_bytes = 1;
-	st->applied_update_id = hb->applied_update_id;
-	st->has_applied_update_id = 1;
 	if (hb->agent_version && strlen(hb->agent_version) < 64) {
 		free(st->agent_version);
 		st->agent_version = strdup(hb->agent_version);

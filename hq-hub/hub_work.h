@@ -19,11 +19,21 @@
 #include <zmq.h>
 
 #include "hub.h"
+#include "hub_downstream.h"
 
 enum hub_work_kind {
 	HUB_WORK_HELLO,
 	HUB_WORK_BATCH,
 	HUB_WORK_HEARTBEAT,
+	HUB_WORK_UPDATE_ACK,
+	/* operators' writes (hub_op_*.c) */
+	HUB_WORK_OP_STORE_ADD,
+	HUB_WORK_OP_STORE_SET,
+	HUB_WORK_OP_STORE_IMPORT,
+	HUB_WORK_OP_PRICE_PUSH,
+	HUB_WORK_OP_POLICY_SET,
+	HUB_WORK_OP_REPLENISH_APPROVE,
+	HUB_WORK_OP_REPLENISH_REFUSE,
 	HUB_WORK_KINDS
 };
 
@@ -37,6 +47,7 @@ struct hub_peer {
 	int64_t seen_mono;
 	uint64_t resend_from;      /* last Resend asked, to avoid asking on every batch */
 	int64_t resend_mono;
+	struct hub_down down;      /* what flows down to the store (hub_downstream.c) */
 };
 
 struct hub_work {
@@ -54,6 +65,9 @@ struct hub_work {
 	/* Results of apply (recomputed on every replay). */
 	uint64_t through;              /* the store's high-water mark after the item */
 	uint64_t resend_from;          /* a gap was seen: resend from here (0: none) */
+	char region[40];               /* the store's, as registered */
+	uint64_t update_id;            /* an operator write issued this update (0: none) */
+	char wake_store[33];           /* ...for this store only ("": for any) */
 };
 
 #define HUB_ROUND_MAX_ITEMS 512

@@ -20,6 +20,7 @@
 #define LOG_INTERVAL_MS 10000
 #define ROUND_MAX_BYTES (64u << 20)   /* packed bytes of the items of one round */
 #define SWEEP_EVERY_MS 60000
+#define DOWN_TICK_MS 1000
 
 /* ---- the stores a round touches ---- */
 
@@ -314,6 +315,7 @@ void hub_writer_close(struct hub *h)
 	free(h->round);
 	h->round = NULL;
 	hub_peers_free(h);
+	hub_down_free(h);
 	hub_target_cache_clear(&h->tcache);
 }
 
@@ -321,16 +323,25 @@ int hub_writer_run(struct hub *h, char *err, size_t errlen)
 {
 	int64_t next_sweep = ss_mono_ms() + SWEEP_EVERY_MS;
 
+	int64_t next_tick = ss_mono_ms() + DOWN_TICK_MS;
+
 	while (!atomic_load(&h->stopping)) {
 		zmq_pollitem_t items[] = { { h->router, 0, ZMQ_POLLIN, 0 },
 			{ h->ops, 0, ZMQ_POLLIN, 0 } };
 
-		if (zmq_poll(items, 2, 200) < 0 && zmq_errno() != EINTR) {
+		/* Updates waiting for room (window, memory bound) are retried soon. */
+		if (zmq_poll(items, 2, hub_down_busy(h) ? 5 : 200) < 0 && zmq_errno() != EINTR) {
 			snprintf(err, errlen, "zmq_poll: %s", zmq_strerror(zmq_errno()));
 			return -1;
 		}
 		if ((items[0].revents | items[1].revents) & ZMQ_POLLIN)
 			round_run(h);
+		/* After the commit and the answers: what flows down. */
+		hub_down_pump(h);
+		if (ss_mono_ms() >= next_tick) {
+			hub_down_tick(h);
+			next_tick = ss_mono_ms() + DOWN_TICK_MS;
+		}
 		/* Between rounds no transaction of the writer is open: the one
 		 * moment the map may grow without waiting (ss_lmdb). */
 		hub_writer_maybe_grow(h);
