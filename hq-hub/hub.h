@@ -33,6 +33,8 @@ struct hub_config {
 	int64_t clock_offset_ms;   /* test clock: shifts the hub's wall clock */
 	int64_t foreground;
 	int64_t query_threads;     /* workers answering operators */
+	int64_t notice_scan_ms;    /* how often stale accounts are looked for (notices) */
+	int64_t update_retention_days; /* the update log keeps this long; then snapshots */
 };
 
 struct hub_peer;   /* a store link connection (hub_work.h) */
@@ -81,6 +83,9 @@ struct hub {
 	struct hub_down *down_pending;   /* stores that may have something to send */
 	struct hub_down_cache *down_cache;
 	atomic_size_t down_queued_bytes; /* update bytes handed to ZeroMQ, not yet sent */
+	int64_t next_notice_scan_mono;   /* hub_notices: the next scan for stale accounts */
+	int notice_scan_again;
+	int64_t next_prune_mono;         /* hub_updates: the next pruning of the log */
 	struct hub_stats stats;
 	atomic_int stopping;
 };

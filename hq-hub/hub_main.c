@@ -13,7 +13,7 @@
 #include "ss_link.h"
 #include "ss_time.h"
 
-#define N_CONFIG_ITEMS 11
+#define N_CONFIG_ITEMS 13
 
 static struct hub *hub_for_signal;
 
@@ -42,11 +42,16 @@ static void usage(FILE *out)
 		"      --heartbeat-ms N     link heartbeat interval (default 2000)\n"
 		"      --query-threads N    workers answering hqctl (default 4): a long query\n"
 		"                           (a dump) does not hold up the others\n"
+		"      --notice-scan-ms N   how often to look for newly stale accounts and send\n"
+		"                           their owning stores a collection notice (default 60000)\n"
+		"      --update-retention-days N  keep the update log N days (default 30); a store\n"
+		"                           further behind gets a snapshot of what is in force\n"
 		"      --clock-offset-ms N  TEST CLOCK: shift the hub's wall clock by N ms\n"
 		"  -h, --help               this text\n");
 }
 
-enum { OPT_BUDGET = 256, OPT_GROUP, OPT_HEARTBEAT, OPT_CLOCK, OPT_MAP_INITIAL, OPT_QUERY_THREADS };
+enum { OPT_BUDGET = 256, OPT_GROUP, OPT_HEARTBEAT, OPT_CLOCK, OPT_MAP_INITIAL, OPT_QUERY_THREADS,
+	OPT_NOTICE_SCAN, OPT_RETENTION };
 
 static void config_items(struct hub_config *c, struct ss_config_item *items)
 {
@@ -62,6 +67,9 @@ static void config_items(struct hub_config *c, struct ss_config_item *items)
 			INT64_MAX / 4 },
 		{ "hub", "foreground", SS_CFG_INT64, &c->foreground, 0, 0, 1 },
 		{ "hub", "query_threads", SS_CFG_INT64, &c->query_threads, 0, 1, 64 },
+		{ "hub", "notice_scan_ms", SS_CFG_INT64, &c->notice_scan_ms, 0, 100, 86400000 },
+		{ "hub", "update_retention_days", SS_CFG_INT64, &c->update_retention_days, 0, 1,
+			3650 },
 		{ 0 },
 	};
 
@@ -94,6 +102,8 @@ static int parse_args(int argc, char **argv, struct hub_config *c)
 		{ "clock-offset-ms", required_argument, 0, OPT_CLOCK },
 		{ "map-initial", required_argument, 0, OPT_MAP_INITIAL },
 		{ "query-threads", required_argument, 0, OPT_QUERY_THREADS },
+		{ "notice-scan-ms", required_argument, 0, OPT_NOTICE_SCAN },
+		{ "update-retention-days", required_argument, 0, OPT_RETENTION },
 		{ "help", no_argument, 0, 'h' }, { 0, 0, 0, 0 },
 	};
 	struct ss_config_item items[N_CONFIG_ITEMS];
@@ -126,6 +136,8 @@ static int parse_args(int argc, char **argv, struct hub_config *c)
 		case OPT_CLOCK: rc = set_flag(items, "clock_offset_ms", optarg); break;
 		case OPT_MAP_INITIAL: rc = set_flag(items, "map_initial", optarg); break;
 		case OPT_QUERY_THREADS: rc = set_flag(items, "query_threads", optarg); break;
+		case OPT_NOTICE_SCAN: rc = set_flag(items, "notice_scan_ms", optarg); break;
+		case OPT_RETENTION: rc = set_flag(items, "update_retention_days", optarg); break;
 		case 'h': usage(stdout); return 1;
 		default: usage(stderr); return 2;
 		}
@@ -154,7 +166,8 @@ int main(int argc, char **argv)
 	static struct hub h = { .cfg = {
 		.data_dir = "/var/lib/storesync/hub", .listen = "tcp://*:7701",
 		.query = "tcp://127.0.0.1:7702", .budget_bytes = 64LL << 30,
-		.group_records = 50000, .heartbeat_ms = 2000, .query_threads = 4 } };
+		.group_records = 50000, .heartbeat_ms = 2000, .query_threads = 4,
+		.notice_scan_ms = 60000, .update_retention_days = 30 } };
 	char err[512];
 	int rc = parse_args(argc, argv, &h.cfg);
 

@@ -20,6 +20,7 @@
 	X(heartbeats, HUB_COUNTER, "application heartbeats handled") \
 	X(update_acks, HUB_COUNTER, "UpdateAck messages handled (downstream progress)") \
 	X(updates_issued, HUB_COUNTER, "updates added to the update log") \
+	X(notices_issued, HUB_COUNTER, "collection notices issued (one per stale episode)") \
 	X(log_behind_stores, HUB_COUNTER, "Hellos from stores that applied more than the log holds (restored hub?)") \
 	X(malformed, HUB_COUNTER, "messages that did not parse, or had the wrong frame count") \
 	X(oversized, HUB_COUNTER, "messages larger than the size limit") \

@@ -21,6 +21,7 @@
 
 #include "hub_registry.h"
 #include "hub_updates.h"
+#include "ss_time.h"
 
 #define SCOPE_KEY_MAX (2 + 32 + 1 + 8)
 #define DATED_NAME_MAX 64
@@ -422,3 +423,29 @@ int hub_dated_each(MDB_txn *txn, MDB_dbi dbi, const char *name,
 	mdb_cursor_close(cur);
 	return rc == MDB_NOTFOUND ? 0 : rc;
 }
+
+/* ---- the writer's log pruning, on a timer ---- */
+
+#include "hub_work.h"
+
+#define PRUNE_PER_ROUND 10000
+
+static int prune_apply(struct hub *h, struct hub_round *r, MDB_txn *txn, struct hub_work *w)
+{
+	size_t pruned = 0;
+	int rc = hub_updates_prune(h, txn, r->now_ms - h->cfg.update_retention_days * SS_DAY_MS,
+		PRUNE_PER_ROUND, &pruned);
+
+	w->through = pruned;
+	return rc;
+}
+
+static void prune_reply(struct hub *h, struct hub_work *w)
+{
+	if (w->through)
+		ss_info("update log: pruned %llu updates older than %lld days (stores further "
+			"behind get a snapshot)", (unsigned long long)w->through,
+			(long long)h->cfg.update_retention_days);
+}
+
+const struct hub_handler hub_handle_log_prune = { "log prune", NULL, prune_apply, prune_reply };

@@ -69,12 +69,13 @@ const struct hub_db_def hub_dbs[] = {
 		HUB_REC(REPLENISHMENT), hub_views_replenish_check, hub_views_replenish },
 	/* What HQ decided: written by operators' writes, not by records. */
 	{ "registry", DBI(registry), &storesync__store_info__descriptor, 1, NULL, 0, NULL, NULL },
-	{ "updates", DBI(updates), &storesync__logged_update__descriptor, 1, NULL, 0, NULL, NULL },
-	{ "upd_scope", DBI(upd_scope), NULL, 1, NULL, 0, NULL, NULL },
+	{ "updates", DBI(updates), &storesync__logged_update__descriptor, 0, NULL, 0, NULL, NULL },
+	{ "upd_scope", DBI(upd_scope), NULL, 0, NULL, 0, NULL, NULL },
 	{ "prices", DBI(prices), &storesync__dated_value__descriptor, 1, NULL, 0, NULL, NULL },
 	{ "policy_history", DBI(policy_history), &storesync__dated_value__descriptor, 1, NULL, 0,
 		NULL, NULL },
-	{ "notices", DBI(notices), &storesync__notice_state__descriptor, 1, NULL, 0, NULL, NULL },
+	/* Made by the writer's notice scan, on the hub's clock: not in dump. */
+	{ "notices", DBI(notices), &storesync__notice_state__descriptor, 0, NULL, 0, NULL, NULL },
 	{ "hub_meta", DBI(hub_meta), NULL, 0, NULL, 0, NULL, NULL },
 };
 

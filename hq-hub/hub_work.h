@@ -34,6 +34,9 @@ enum hub_work_kind {
 	HUB_WORK_OP_POLICY_SET,
 	HUB_WORK_OP_REPLENISH_APPROVE,
 	HUB_WORK_OP_REPLENISH_REFUSE,
+	/* the writer's own, on a timer */
+	HUB_WORK_NOTICE_SCAN,
+	HUB_WORK_LOG_PRUNE,
 	HUB_WORK_KINDS
 };
 

@@ -259,6 +259,30 @@ static void round_failed(struct hub *h, struct hub_round *r, const char *err)
 	}
 }
 
+#define PRUNE_EVERY_MS (3600 * 1000)
+
+static void add_timed(struct hub_round *r, enum hub_work_kind kind)
+{
+	memset(&r->items[r->n], 0, sizeof r->items[0]);
+	r->items[r->n++].kind = kind;
+}
+
+/* Work of the writer's own that falls due: the notice scan, log pruning. */
+static void round_add_timed(struct hub *h, struct hub_round *r)
+{
+	int64_t now = ss_mono_ms();
+
+	if (r->n < HUB_ROUND_MAX_ITEMS && (now >= h->next_notice_scan_mono || h->notice_scan_again)) {
+		add_timed(r, HUB_WORK_NOTICE_SCAN);
+		h->notice_scan_again = 0;
+		h->next_notice_scan_mono = now + h->cfg.notice_scan_ms;
+	}
+	if (r->n < HUB_ROUND_MAX_ITEMS && now >= h->next_prune_mono) {
+		add_timed(r, HUB_WORK_LOG_PRUNE);
+		h->next_prune_mono = now + PRUNE_EVERY_MS;
+	}
+}
+
 static void round_run(struct hub *h)
 {
 	struct hub_round *r = h->round;
@@ -275,6 +299,7 @@ static void round_run(struct hub *h)
 		if (ops_open && r->n < HUB_ROUND_MAX_ITEMS && read_op(h, r) < 0)
 			ops_open = 0;
 	}
+	round_add_timed(h, r);
 	if (r->n == 0)
 		return;
 	r->now_ms = ss_now_ms();
@@ -334,8 +359,7 @@ int hub_writer_run(struct hub *h, char *err, size_t errlen)
 			snprintf(err, errlen, "zmq_poll: %s", zmq_strerror(zmq_errno()));
 			return -1;
 		}
-		if ((items[0].revents | items[1].revents) & ZMQ_POLLIN)
-			round_run(h);
+		round_run(h);
 		/* After the commit and the answers: what flows down. */
 		hub_down_pump(h);
 		if (ss_mono_ms() >= next_tick) {
