@@ -431,6 +431,9 @@ void tl_link_open(struct tl_link *l, const char *hub_listen)
 
 void tl_link_close(struct tl_link *l)
 {
+	for (size_t i = 0; i < l->n_updates; i++)
+		storesync__link_message__free_unpacked(l->updates[i], NULL);
+	l->n_updates = 0;
 	zmq_close(l->sock);
 	zmq_ctx_term(l->ctx);
 	l->sock = l->ctx = NULL;
@@ -490,6 +493,11 @@ Storesync__LinkMessage *tl_link_expect(struct tl_link *l, Storesync__LinkMessage
 			(int)kind, timeout_ms);
 		if (m->kind_case == kind)
 			return m;
+		if (m->kind_case == STORESYNC__LINK_MESSAGE__KIND_UPDATE
+			&& l->n_updates < sizeof l->updates / sizeof l->updates[0]) {
+			l->updates[l->n_updates++] = m;
+			continue;
+		}
 		if (m->kind_case == STORESYNC__LINK_MESSAGE__KIND_RESEND) {
 			l->resend_from = m->resend->from_seq;
 			l->resends++;
@@ -828,4 +836,121 @@ void tl_link_batch_records(struct tl_link *l, const char *store, uint64_t epoch,
 	m.kind_case = STORESYNC__LINK_MESSAGE__KIND_BATCH;
 	m.batch = &b;
 	tl_link_send(l, &m);
+}
+
+/* ---- The down-flow, from a test peer ---- */
+
+Storesync__LinkMessage *tl_link_update(struct tl_link *l, int timeout_ms)
+{
+	int64_t deadline = ss_mono_ms() + timeout_ms;
+
+	if (l->n_updates) {
+		Storesync__LinkMessage *m = l->updates[0];
+
+		memmove(l->updates, l->updates + 1, --l->n_updates * sizeof l->updates[0]);
+		return m;
+	}
+	for (;;) {
+		int64_t left = deadline - ss_mono_ms();
+		Storesync__LinkMessage *m = tl_link_recv(l, left > 0 ? (int)left : 0);
+
+		if (!m || m->kind_case == STORESYNC__LINK_MESSAGE__KIND_UPDATE)
+			return m;
+		ck_assert_msg(m->kind_case == STORESYNC__LINK_MESSAGE__KIND_HEARTBEAT
+			|| m->kind_case == STORESYNC__LINK_MESSAGE__KIND_ACK,
+			"hub sent kind %d while an update was awaited", (int)m->kind_case);
+		storesync__link_message__free_unpacked(m, NULL);
+	}
+}
+
+void tl_link_update_ack(struct tl_link *l, uint64_t applied)
+{
+	Storesync__LinkMessage m = STORESYNC__LINK_MESSAGE__INIT;
+	Storesync__UpdateAck a = STORESYNC__UPDATE_ACK__INIT;
+
+	a.applied_update_id = applied;
+	a.has_applied_update_id = 1;
+	m.kind_case = STORESYNC__LINK_MESSAGE__KIND_UPDATE_ACK;
+	m.update_ack = &a;
+	tl_link_send(l, &m);
+}
+
+uint64_t tl_link_hello_applied(struct tl_link *l, const char *store, uint64_t epoch,
+	uint64_t applied)
+{
+	Storesync__LinkMessage m = STORESYNC__LINK_MESSAGE__INIT, *w;
+	Storesync__Hello h = STORESYNC__HELLO__INIT;
+	uint64_t hw;
+
+	h.store_id = (char *)store;
+	h.epoch = epoch;
+	h.has_epoch = 1;
+	h.agent_version = "test-peer";
+	h.proto_version = SS_PROTO_VERSION;
+	h.has_proto_version = 1;
+	h.applied_update_id = applied;
+	h.has_applied_update_id = 1;
+	m.kind_case = STORESYNC__LINK_MESSAGE__KIND_HELLO;
+	m.hello = &h;
+	tl_link_send(l, &m);
+	w = tl_link_expect(l, STORESYNC__LINK_MESSAGE__KIND_WELCOME, TL_LINK_WAIT_MS);
+	hw = w->welcome->high_water_seq;
+	storesync__link_message__free_unpacked(w, NULL);
+	return hw;
+}
+
+Storesync__QueryReply *tl_request(const char *query_ep, Storesync__QueryRequest *req)
+{
+	req->proto_version = SS_PROTO_VERSION;
+	req->has_proto_version = 1;
+	return (Storesync__QueryReply *)req_reply(query_ep, &req->base,
+		&storesync__query_reply__descriptor, 10000);
+}
+
+Storesync__QueryReply *tl_price_push(const char *query_ep, const char *prefix, size_t n,
+	int64_t (*price)(size_t i), ...)
+{
+	Storesync__QueryRequest req = STORESYNC__QUERY_REQUEST__INIT;
+	Storesync__PriceEntry *e = calloc(n ? n : 1, sizeof *e), **pe = calloc(n ? n : 1, sizeof *pe);
+	Storesync__QueryParam params[8], *pp[8];
+	Storesync__QueryReply *r;
+	char (*skus)[40] = calloc(n ? n : 1, sizeof *skus);
+	const char *k;
+	va_list ap;
+
+	ck_assert(e && pe && skus);
+	for (size_t i = 0; i < n; i++) {
+		storesync__price_entry__init(&e[i]);
+		snprintf(skus[i], sizeof skus[i], "%s-%zu", prefix, i);
+		e[i].sku = skus[i];
+		e[i].price_fen = price(i);
+		e[i].has_price_fen = 1;
+		pe[i] = &e[i];
+	}
+	va_start(ap, price);
+	while ((k = va_arg(ap, const char *)) != NULL && req.n_params < 8) {
+		storesync__query_param__init(&params[req.n_params]);
+		params[req.n_params].key = (char *)k;
+		params[req.n_params].value = va_arg(ap, char *);
+		pp[req.n_params] = &params[req.n_params];
+		req.n_params++;
+	}
+	va_end(ap);
+	req.what = "price push";
+	req.params = pp;
+	req.prices = pe;
+	req.n_prices = n;
+	r = tl_request(query_ep, &req);
+	free(e);
+	free(pe);
+	free(skus);
+	return r;
+}
+
+const char *tl_answer(const Storesync__QueryReply *r, const char *column)
+{
+	ck_assert_msg(r != NULL, "no answer from the hub");
+	ck_assert_msg(r->error == NULL, "refused: %s", r->error ? r->error : "");
+	ck_assert_msg(r->n_rows >= 1, "answer without a row");
+	return tl_cell_str(r, 0, column);
 }

@@ -81,6 +81,9 @@ struct tl_link {
 	void *ctx, *sock;
 	uint64_t resend_from;      /* last Resend seen while waiting for something else */
 	int resends;
+	/* Updates that arrived while something else was awaited, oldest first. */
+	Storesync__LinkMessage *updates[64];
+	size_t n_updates;
 };
 
 void tl_link_open(struct tl_link *l, const char *hub_listen);
@@ -106,6 +109,28 @@ void tl_link_batch(struct tl_link *l, const char *store, uint64_t epoch, uint64_
 uint64_t tl_link_ack(struct tl_link *l);
 /* Waits for an Error, checks its code and that it has a reason. */
 void tl_link_expect_error(struct tl_link *l, Storesync__ErrorCode code);
+
+/* ---- The down-flow, from a test peer (added for test_downstream) ---- */
+
+/* The next Update from the hub (kept ones first), or NULL when none comes
+ * within timeout_ms. Free with storesync__link_message__free_unpacked. */
+Storesync__LinkMessage *tl_link_update(struct tl_link *l, int timeout_ms);
+/* Tells the hub every update through applied is committed. */
+void tl_link_update_ack(struct tl_link *l, uint64_t applied);
+/* Says Hello for (store, epoch) reporting applied_update_id; returns the
+ * Welcome's high-water mark. */
+uint64_t tl_link_hello_applied(struct tl_link *l, const char *store, uint64_t epoch,
+	uint64_t applied);
+
+/* Sends a prepared operator request (proto_version is set here) and returns
+ * the answer, or NULL when the hub did not answer within 10 s. */
+Storesync__QueryReply *tl_request(const char *query_ep, Storesync__QueryRequest *req);
+/* "price push" of n prices: SKU "<prefix>-<i>" at price(i) fen, params as
+ * NULL-terminated key, value pairs (e.g. "region", "N", NULL). */
+Storesync__QueryReply *tl_price_push(const char *query_ep, const char *prefix, size_t n,
+	int64_t (*price)(size_t i), ...);
+/* A cell of the first row of an operator write's answer, by column. */
+const char *tl_answer(const Storesync__QueryReply *r, const char *column);
 
 /* Sends raw bytes to a local (agent) endpoint from a REQ socket and returns
  * the reply, or NULL when none came within timeout_ms. */
