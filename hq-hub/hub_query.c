@@ -10,6 +10,7 @@
 
 #include "hub_query.h"
 #include "hub_registry.h"
+#include "ss_query_spec.h"
 #include "ss_link.h"
 #include "ss_time.h"
 #include "ss_validate.h"
@@ -195,14 +196,33 @@ static int parse_args(const Storesync__QueryRequest *q, struct query_args *a, ch
 	return 0;
 }
 
+int query_check(const Storesync__QueryRequest *q, char *err, size_t errlen)
+{
+	const struct ss_command *cmd = ss_command_find(q->what);
+
+	if (q->proto_version != SS_PROTO_VERSION) {
+		snprintf(err, errlen, "unsupported proto_version (this hub speaks 1)");
+		return -1;
+	}
+	if (!cmd && !(q->what && strcmp(q->what, "policy") == 0)) {
+		snprintf(err, errlen, "unknown query");
+		return -1;
+	}
+	for (size_t i = 0; cmd && i < q->n_params; i++)
+		if (ss_command_check_param(cmd, q->params[i]->key ? q->params[i]->key : "",
+			q->params[i]->value, err, errlen) != 0)
+			return -1;
+	return 0;
+}
+
 void query_answer(struct hub *h, const Storesync__QueryRequest *q, struct table *t)
 {
 	struct query_args a;
 	char err[256] = "";
 	MDB_txn *txn;
 
-	if (q->proto_version != SS_PROTO_VERSION)
-		return table_fail(t, "unsupported proto_version (this hub speaks 1)");
+	if (query_check(q, err, sizeof err) != 0)
+		return table_fail(t, err);
 	if (parse_args(q, &a, err, sizeof err) != 0)
 		return table_fail(t, err);
 	for (size_t i = 0; i < sizeof queries / sizeof queries[0]; i++) {

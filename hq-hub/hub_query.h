@@ -17,6 +17,9 @@ struct query_args {
 	int64_t at_ms;                  /* "now" of the query: hub clock or --at */
 };
 
+/* Checks a request against the table of commands (ss_query_spec): 0, or
+ * -1 with a reason. Reads and writes alike. */
+int query_check(const Storesync__QueryRequest *q, char *err, size_t errlen);
 /* Answers read query q into t (cleared by the caller). */
 void query_answer(struct hub *h, const Storesync__QueryRequest *q, struct table *t);
 

@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "hub_work.h"
+#include "hub_query.h"
 #include "hub_table.h"
 #include "hub_updates.h"
 #include "ss_link.h"
@@ -147,6 +148,7 @@ static int read_op(struct hub *h, struct hub_round *r)
 	zmq_msg_t f[3];
 	int n = ss_link_recv(h->ops, f, 3, ZMQ_DONTWAIT), kind = -1;
 	struct hub_work *w = &r->items[r->n];
+	char why[256];
 
 	if (n < 0)
 		return -1;
@@ -164,9 +166,9 @@ static int read_op(struct hub *h, struct hub_round *r)
 	table_clear(w->answer);
 	if (w->req)
 		kind = hub_op_work_kind(w->req->what);
-	if (kind < 0) {
+	if (kind < 0 || query_check(w->req, why, sizeof why) != 0) {
 		atomic_fetch_add(&h->stats.operator_refused, 1);
-		hub_op_fail(h, w, "unknown operator write");
+		hub_op_fail(h, w, kind < 0 ? "unknown operator write" : why);
 		goto drop;
 	}
 	w->kind = (enum hub_work_kind)kind;

@@ -1,0 +1,222 @@
+/* ss_query_spec: the table of operator commands and filters. */
+#include "ss_query_spec.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "ss_time.h"
+#include "ss_validate.h"
+
+static int check_day(const char *v)
+{
+	int32_t day;
+
+	return ss_time_parse_day(v, &day);
+}
+
+static int check_time(const char *v)
+{
+	int64_t ms;
+
+	return ss_time_parse(v, &ms);
+}
+
+static int check_int(const char *v)
+{
+	char *end;
+
+	(void)strtoll(v, &end, 10);
+	return end == v || *end ? -1 : 0;
+}
+
+static int check_positive(const char *v)
+{
+	char *end;
+	long long n = strtoll(v, &end, 10);
+
+	return end == v || *end || n <= 0 ? -1 : 0;
+}
+
+static int check_store_list(const char *v)
+{
+	char id[40];
+
+	for (const char *p = v; ; ) {
+		const char *comma = strchr(p, ',');
+		size_t len = comma ? (size_t)(comma - p) : strlen(p);
+
+		if (len == 0 || len >= sizeof id)
+			return -1;
+		memcpy(id, p, len);
+		id[len] = '\0';
+		if (ss_validate_store_id(id) != 0)
+			return -1;
+		if (!comma)
+			return 0;
+		p = comma + 1;
+	}
+}
+
+static int check_region(const char *v)
+{
+	size_t n = strlen(v);
+
+	if (n == 0 || n > 32)
+		return -1;
+	for (size_t i = 0; i < n; i++)
+		if (!((v[i] >= 'A' && v[i] <= 'Z') || (v[i] >= 'a' && v[i] <= 'z')
+			|| (v[i] >= '0' && v[i] <= '9') || v[i] == '_' || v[i] == '-'))
+			return -1;
+	return 0;
+}
+
+static int check_label(const char *v)
+{
+	return ss_validate_label(v, 200);
+}
+
+const struct ss_filter ss_filters[] = {
+	{ "store", "S", ss_validate_store_id, "only store S" },
+	{ "sku", "SKU", ss_validate_sku, "only this SKU" },
+	{ "from", "DAY", check_day, "from this store-local day (YYYY-MM-DD)" },
+	{ "to", "DAY", check_day, "to this store-local day, inclusive" },
+	{ "by", "PERIOD", NULL, "day, week or month" },
+	{ "below", "N", check_int, "on hand below N" },
+	{ "state", "STATE", NULL, "only in this state" },
+	{ "overdue", NULL, NULL, "only cases past a deadline" },
+	{ "stale", NULL, NULL, "only stale accounts" },
+	{ "aging", NULL, NULL, "aging buckets instead of accounts" },
+	{ "region", "R", check_region, "only region R / for the stores of region R" },
+	{ "stores", "LIST", check_store_list, "for these stores (S1,S2,...)" },
+	{ "effective", "TIME", check_time, "takes effect at TIME (default: now)" },
+	{ "dry_run", NULL, NULL, "check and count, change nothing" },
+	{ "full", NULL, NULL, "send every price, not only the changed ones" },
+	{ "update", "ID", check_positive, "only update ID" },
+	{ "kind", "KIND", NULL, "price, policy, notice or decision" },
+	{ "name", "NAME", check_label, "the store's name" },
+	{ "qty", "N", check_positive, "approved quantity (default: as requested)" },
+	{ "note", "TEXT", check_label, "a note for the store" },
+	{ "at", "TIME", check_time, "evaluate ages, deadlines and prices at TIME" },
+};
+
+const size_t ss_n_filters = sizeof ss_filters / sizeof ss_filters[0];
+
+const struct ss_command ss_commands[] = {
+	{ "stores", NULL, NULL, 0, "store region", 0,
+		"every store: link, records, backlog, silence, versions applied" },
+	{ "sales", NULL, NULL, 0, "store from to by=day|week|month", 0,
+		"receipts, sales, refunds, net, by payment method" },
+	{ "inventory", NULL, NULL, 0, "store sku below", 0,
+		"on hand per store and SKU, out-of-stock days" },
+	{ "complaints", NULL, NULL, 0,
+		"store state=open|responded|investigating|resolved|closed overdue", 0,
+		"cases, deadlines, overdue flags" },
+	{ "accounts", NULL, NULL, 0, "store stale aging", 0,
+		"receivables: balance, last payment, aging bucket" },
+	{ "stale", NULL, NULL, 0, "store", 0,
+		"stale accounts, silent stores, overdue complaints, with reasons" },
+	{ "policy show", NULL, NULL, 0, "store", 0,
+		"the policy in force (for a store), with its scope and range" },
+	{ "price show", "SKU", "sku", 0, "store", 0,
+		"a SKU's prices: every dated entry, and which is in force" },
+	{ "price mismatches", NULL, NULL, 0, "store sku from to", 0,
+		"sale lines charged at another price than the one in force" },
+	{ "rollout", NULL, NULL, 0, "update kind=price|policy|notice|decision", 0,
+		"per update: targeted, applied, pending stores, oldest pending" },
+	{ "notices", NULL, NULL, 0, "store", 0,
+		"collection notices sent to stores, and whether each store has it" },
+	{ "replenish list", NULL, NULL, 0, "store state=pending|approved|refused", 0,
+		"stores' emergency replenishment requests and HQ's decisions" },
+	{ "store list", NULL, NULL, 0, "store region", 0, "the store registry" },
+	{ "stats", NULL, NULL, 0, "", 0, "hub counters: duplicates, gaps, refused input" },
+	{ "dump", NULL, NULL, 0, "", 0, "every view as (view, key, value): equal hubs, equal dumps" },
+	{ "store add", "STORE", "store", 0, "name region", 1, "register a store" },
+	{ "store set", "STORE", "store", 0, "name region", 1, "change a store's name or region" },
+	{ "store import", "FILE.csv", NULL, 0, "", 1,
+		"register stores from CSV store_id,name,region (all or nothing)" },
+	{ "price push", "FILE.csv", NULL, 0, "effective stores region dry_run full", 1,
+		"push prices from CSV sku,price_fen[,name] (all or nothing; only changes travel)" },
+	{ "policy set", "KEY=VALUE", "set", 1, "effective stores region", 1,
+		"set policies (policy show lists keys and ranges)" },
+	{ "replenish approve", "STORE:REQUEST", "id", 0, "qty note", 1,
+		"approve a replenishment request; the decision goes to that store only" },
+	{ "replenish refuse", "STORE:REQUEST", "id", 0, "note", 1,
+		"refuse a replenishment request" },
+};
+
+const size_t ss_n_commands = sizeof ss_commands / sizeof ss_commands[0];
+
+const struct ss_command *ss_command_find(const char *what)
+{
+	for (size_t i = 0; what && i < ss_n_commands; i++)
+		if (strcmp(ss_commands[i].what, what) == 0)
+			return &ss_commands[i];
+	return NULL;
+}
+
+const struct ss_filter *ss_filter_find(const char *name)
+{
+	for (size_t i = 0; name && i < ss_n_filters; i++)
+		if (strcmp(ss_filters[i].name, name) == 0)
+			return &ss_filters[i];
+	return NULL;
+}
+
+/* The filter's entry in cmd->filters ("state=a|b"), or NULL; *choices
+ * points at "a|b" (NULL when unrestricted). */
+static const char *takes(const struct ss_command *cmd, const char *name, const char **choices)
+{
+	size_t n = strlen(name);
+
+	*choices = NULL;
+	for (const char *p = cmd->filters; (p = strstr(p, name)) != NULL; p += n)
+		if ((p == cmd->filters || p[-1] == ' ') && (p[n] == ' ' || p[n] == '\0' || p[n] == '=')) {
+			if (p[n] == '=')
+				*choices = p + n + 1;
+			return p;
+		}
+	return NULL;
+}
+
+static int in_choices(const char *choices, const char *v)
+{
+	size_t n = strlen(v);
+
+	for (const char *p = choices; *p && *p != ' '; ) {
+		size_t len = strcspn(p, "| ");
+
+		if (len == n && strncmp(p, v, n) == 0)
+			return 1;
+		p += len;
+		if (*p == '|')
+			p++;
+	}
+	return 0;
+}
+
+int ss_command_check_param(const struct ss_command *cmd, const char *key, const char *value,
+	char *err, size_t errlen)
+{
+	const struct ss_filter *f = ss_filter_find(key);
+	const char *choices = NULL;
+
+	if (!value)
+		value = "";
+	if (cmd->operand_param && strcmp(key, cmd->operand_param) == 0)
+		return 0;   /* the operand: the command checks it */
+	if (!f || (strcmp(key, "at") != 0 && !takes(cmd, key, &choices))) {
+		snprintf(err, errlen, "%s does not take --%s", cmd->what, key);
+		return -1;
+	}
+	if (choices && !in_choices(choices, value)) {
+		snprintf(err, errlen, "--%s: \"%.60s\" is not one of %.*s", key, value,
+			(int)strcspn(choices, " "), choices);
+		return -1;
+	}
+	if (f->check && f->check(value) != 0) {
+		snprintf(err, errlen, "--%s: bad value \"%.60s\" (%s)", key, value, f->help);
+		return -1;
+	}
+	return 0;
+}

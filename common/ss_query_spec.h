@@ -1,0 +1,42 @@
+/* ss_query_spec: every operator command, its filters and its help, declared
+ * once. hqctl builds its usage text, option parsing and value checks from
+ * it; the hub checks each request against the same table, so a command or
+ * a filter is added in one place. */
+#ifndef SS_QUERY_SPEC_H
+#define SS_QUERY_SPEC_H
+
+#include <stddef.h>
+
+struct ss_filter {
+	const char *name;          /* --name on the command line, the param key on the wire */
+	const char *arg;           /* its value's name for usage ("DAY"); NULL: a flag */
+	int (*check)(const char *v);   /* 0 when the value is acceptable; NULL: any */
+	const char *help;
+};
+
+struct ss_command {
+	const char *what;          /* "stores", "price push": QueryRequest.what */
+	const char *operand;       /* positional argument ("SKU", "FILE.csv"), NULL: none */
+	const char *operand_param; /* the param the operand travels in ("sku") */
+	int many;                  /* the operand may repeat (policy set K=V ...) */
+	/* Filters it takes, space separated; "state=a|b|c" restricts the values. */
+	const char *filters;
+	int write;                 /* an operator write, done by the hub's writer */
+	const char *help;
+};
+
+extern const struct ss_command ss_commands[];
+extern const size_t ss_n_commands;
+extern const struct ss_filter ss_filters[];
+extern const size_t ss_n_filters;
+
+/* The command named by what ("price push"), or NULL. */
+const struct ss_command *ss_command_find(const char *what);
+const struct ss_filter *ss_filter_find(const char *name);
+/* Checks one param (key, value) of a request for cmd: the operand's param,
+ * or a filter the command takes with an acceptable value; "at" is taken
+ * by every command. 0, or -1 with a one-line reason. */
+int ss_command_check_param(const struct ss_command *cmd, const char *key, const char *value,
+	char *err, size_t errlen);
+
+#endif
