@@ -58,19 +58,6 @@ static int check_store_list(const char *v)
 	}
 }
 
-static int check_region(const char *v)
-{
-	size_t n = strlen(v);
-
-	if (n == 0 || n > 32)
-		return -1;
-	for (size_t i = 0; i < n; i++)
-		if (!((v[i] >= 'A' && v[i] <= 'Z') || (v[i] >= 'a' && v[i] <= 'z')
-			|| (v[i] >= '0' && v[i] <= '9') || v[i] == '_' || v[i] == '-'))
-			return -1;
-	return 0;
-}
-
 static int check_label(const char *v)
 {
 	return ss_validate_label(v, 200);
@@ -87,7 +74,7 @@ const struct ss_filter ss_filters[] = {
 	{ "overdue", NULL, NULL, "only cases past a deadline" },
 	{ "stale", NULL, NULL, "only stale accounts" },
 	{ "aging", NULL, NULL, "aging buckets instead of accounts" },
-	{ "region", "R", check_region, "only region R / for the stores of region R" },
+	{ "region", "R", ss_validate_region, "only region R / for the stores of region R" },
 	{ "stores", "LIST", check_store_list, "for these stores (S1,S2,...)" },
 	{ "effective", "TIME", check_time, "takes effect at TIME (default: now)" },
 	{ "dry_run", NULL, NULL, "check and count, change nothing" },

@@ -127,6 +127,18 @@ check:
 	return j != NULL;
 }
 
+int ss_validate_region(const char *region)
+{
+	size_t n = region ? strlen(region) : 0;
+
+	if (n == 0 || n > 32)
+		return -1;
+	for (size_t i = 0; i < n; i++)
+		if (!ascii_alnum(region[i]) && region[i] != '_' && region[i] != '-')
+			return -1;
+	return 0;
+}
+
 int ss_validate_label(const char *s, size_t max_bytes)
 {
 	size_t n = s ? strlen(s) : 0;

@@ -20,6 +20,8 @@
  * Both return 0 when valid, -1 when not. */
 int ss_validate_store_id(const char *store_id);
 int ss_validate_sku(const char *sku);
+/* Regions: [A-Za-z0-9_-]{1,32}. */
+int ss_validate_region(const char *region);
 /* A name for people (a store's, an article's): valid UTF-8 of 1..max_bytes
  * bytes without control characters. 0 when valid. */
 int ss_validate_label(const char *s, size_t max_bytes);

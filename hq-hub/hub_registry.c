@@ -11,7 +11,6 @@
 #include "hub_registry.h"
 #include "ss_validate.h"
 
-#define REGION_MAX 32
 #define TARGET_MAX_STORES 10000
 
 Storesync__StoreInfo *hub_registry_get(struct hub *h, MDB_txn *txn, const char *store_id)
@@ -40,18 +39,7 @@ void hub_registry_region(struct hub *h, MDB_txn *txn, const char *store_id, char
 
 int hub_region_valid(const char *region)
 {
-	size_t n = region ? strlen(region) : 0;
-
-	if (n == 0 || n > REGION_MAX)
-		return -1;
-	for (size_t i = 0; i < n; i++) {
-		char c = region[i];
-
-		if (!((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9')
-			|| c == '_' || c == '-'))
-			return -1;
-	}
-	return 0;
+	return ss_validate_region(region);
 }
 
 int hub_target_includes(const Storesync__Target *t, const char *store_id, const char *region)
