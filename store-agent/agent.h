@@ -1,12 +1,16 @@
 /* store-agent: the daemon's one context struct and the interfaces between
- * its parts. Data path: agent_submit (validate, group commit) ->
- * agent_outbox (LMDB, durable before answering) -> agent_sender (batches,
- * window, acks, resend) -> hub. One thread runs all of it, so the outbox has
- * exactly one writer and no locks are needed. */
+ * its parts. Data path: agent_local (the local endpoint, one handler per
+ * request kind) -> agent_submit (validate, group commit) -> agent_outbox
+ * (LMDB, durable before answering) -> agent_sender (batches, window, acks,
+ * resend) -> hub. agent_db owns the LMDB environment all of them use. One
+ * thread runs all of it, so LMDB has exactly one writer and no locks are
+ * needed. */
 #ifndef AGENT_H
 #define AGENT_H
 
 #include <stdint.h>
+
+#include <zmq.h>
 
 #include "ss_lmdb.h"
 #include "ss_log.h"
@@ -29,11 +33,33 @@ struct agent_config {
 	int32_t utc_offset_min; /* derived: the fixed offset otherwise */
 };
 
-/* The LMDB outbox: records keyed by seq, plus meta (epoch, store, acked). */
-struct agent_outbox {
-	struct ss_lmdb db;
-	MDB_dbi records;        /* seq (u64 BE) -> packed Record */
+/* The agent's LMDB environment and its named databases (agent_db.c). */
+#define AGENT_DB_MAX_DBS 16
+
+struct agent_db {
+	struct ss_lmdb lmdb;
+	MDB_dbi records;        /* outbox: seq (u64 BE) -> packed Record */
 	MDB_dbi meta;           /* name -> value */
+	uint64_t budget_bytes;  /* one disk budget for every database */
+};
+
+int agent_db_open(struct agent_db *db, const char *dir, int64_t budget_bytes, char *err,
+	size_t errlen);
+void agent_db_close(struct agent_db *db);
+/* Bytes the databases other than the outbox's records occupy, as txn sees
+ * them (pages x page size). */
+uint64_t agent_db_other_bytes(struct agent_db *db, MDB_txn *txn);
+/* The same in a read transaction of its own; SS_EIO when none can start. */
+int agent_db_other_bytes_now(struct agent_db *db, uint64_t *bytes);
+/* meta values are u64 BE; get returns mdb_get's code and leaves *v alone
+ * unless found. */
+int agent_db_meta_get(struct agent_db *db, MDB_txn *txn, const char *name, uint64_t *v);
+int agent_db_meta_put(struct agent_db *db, MDB_txn *txn, const char *name, uint64_t v);
+
+/* The outbox: records keyed by seq in db's records, plus its meta (epoch,
+ * store, acked). Uses db; does not own it. */
+struct agent_outbox {
+	struct agent_db *db;
 	char store_id[33];
 	uint64_t epoch;
 	uint64_t last_seq;      /* newest durable record */
@@ -41,23 +67,46 @@ struct agent_outbox {
 	uint64_t acked_durable; /* acked_seq as last written to disk */
 	uint64_t first_seq;     /* oldest record still kept (last_seq + 1 when none) */
 	uint64_t used_bytes;    /* accounted outbox bytes (records + keys + overhead) */
-	uint64_t budget_bytes;
 	int64_t retention_ms;
 };
 
-/* What happened to one record handed to outbox_append. */
+/* What happened to one record handed to the outbox. */
 struct outbox_slot {
 	Storesync__Record *record; /* in: validated record; seq/recorded_ms set on success */
 	uint64_t seq;              /* out: > 0 when durable */
 	int full;                  /* out: refused because the budget is reached */
 };
 
-int outbox_open(struct agent_outbox *ob, const struct agent_config *cfg, char *err, size_t errlen);
-void outbox_close(struct agent_outbox *ob);
+int outbox_open(struct agent_outbox *ob, struct agent_db *db, const struct agent_config *cfg,
+	char *err, size_t errlen);
+
+/* One write transaction's view of the outbox: a copy of its state, adopted
+ * only after the commit (a body may be replayed after map growth, or
+ * abandoned). Call begin at the start of every run of the body. */
+struct outbox_txn {
+	struct agent_outbox *ob;
+	MDB_txn *txn;
+	int64_t now_ms;
+	uint64_t last_seq, first_seq, used_bytes;
+	uint64_t pruned;
+};
+
+void outbox_txn_begin(struct outbox_txn *t, struct agent_outbox *ob, MDB_txn *txn,
+	int64_t now_ms);
+/* Gives s->record the next seq and stores it, evicting acknowledged records
+ * when the budget needs the room; s->full = 1 (nothing stored) when it does
+ * not fit. Returns 0 or an MDB_* code. */
+int outbox_txn_append(struct outbox_txn *t, struct outbox_slot *s);
+/* Writes the outbox's meta; last call of the body. */
+int outbox_txn_end(struct outbox_txn *t);
+/* After the commit succeeded: the outbox takes the transaction's state. */
+void outbox_txn_adopt(const struct outbox_txn *t);
+
 /* Assigns seqs and commits all slots in one transaction (group commit).
  * Slots that do not fit in the budget, after evicting acknowledged records,
- * get full = 1 and no seq. Returns 0, or a negative SS_* code when nothing
- * was committed (every slot then counts as refused, reason in err). */
+ * get full = 1 and no seq; once one does not fit, later ones do not go in
+ * ahead of it. Returns 0, or a negative SS_* code when nothing was committed
+ * (every slot then counts as refused, reason in err). */
 int outbox_append(struct agent_outbox *ob, struct outbox_slot *slots, size_t n, int64_t now_ms,
 	char *err, size_t errlen);
 /* Records that the hub holds everything through seq (may move back: a hub
@@ -65,8 +114,10 @@ int outbox_append(struct agent_outbox *ob, struct outbox_slot *slots, size_t n, 
 void outbox_set_acked(struct agent_outbox *ob, uint64_t seq);
 /* Persists acked_seq and drops acknowledged records past retention. */
 int outbox_maintain(struct agent_outbox *ob, int64_t now_ms, char *err, size_t errlen);
-/* Reads up to max records from seq onward into batch (allocated records, free
- * with storesync__batch__free_unpacked-compatible ownership: see sender). */
+/* Reads up to max consecutive records from seq onward. *out (an array of
+ * *n_out records, each freed with storesync__record__free_unpacked, then the
+ * array with free) is the caller's. On failure returns SS_EIO with *out =
+ * NULL and *n_out = 0: the outputs are always set. */
 int outbox_read(struct agent_outbox *ob, uint64_t from_seq, size_t max,
 	Storesync__Record ***out, size_t *n_out);
 /* recorded_ms of the oldest unacknowledged record, 0 when none. */
@@ -88,14 +139,18 @@ struct agent_sender {
 };
 
 struct submit_round;
+struct local_round;
+struct local_handler;
 
 struct agent {
 	struct agent_config cfg;
+	struct agent_db db;
 	struct agent_outbox outbox;
 	struct agent_sender sender;
 	void *zctx;
 	void *local;            /* ROUTER for tills and storectl */
-	struct submit_round *submit; /* agent_submit's scratch, reused per round */
+	struct local_round *local_round; /* agent_local's scratch, reused per round */
+	struct submit_round *submit;     /* agent_submit's scratch, reused per round */
 	uint64_t refused_requests;
 	volatile int stopping;
 };
@@ -113,12 +168,34 @@ void sender_tick(struct agent *a);
 int64_t sender_next_timeout_ms(const struct agent *a);
 const char *sender_link_state(const struct agent *a);
 
-/* Reads all queued local requests, commits their records in one transaction
- * and answers each client. */
-void submit_on_readable(struct agent *a);
+/* One request read from the local endpoint (agent_local.c). */
+struct local_request {
+	zmq_msg_t id;                    /* the client's routing id */
+	int delimited;                   /* REQ client: an empty frame before the body */
+	Storesync__LocalRequest *req;    /* NULL when malformed */
+	const struct local_handler *handler;
+	const char *error;               /* request-level refusal, answered by agent_local */
+	size_t first_slot;               /* submit: its first record in the round */
+};
+
+/* Reads every waiting local request, commits the round's submits in one
+ * transaction and answers each request. */
+void local_on_readable(struct agent *a);
+void local_free(struct agent *a);
+/* Sends reply to p's client, with the empty delimiter a REQ client needs. */
+void local_reply(struct agent *a, struct local_request *p, const Storesync__LocalReply *reply);
+
+/* The submit round (agent_submit.c): begin, collect each submit's records
+ * (validated here), commit them all in one transaction, answer each. */
+void submit_begin(struct agent *a);
+int submit_round_full(const struct agent *a);
+int submit_collect(struct agent *a, struct local_request *p);
+void submit_commit(struct agent *a);
+void submit_answer(struct agent *a, struct local_request *p);
 void submit_free(struct agent *a);
 
 /* Fills a StatusReply (strings point into a; nothing to free). */
 void status_fill(struct agent *a, Storesync__StatusReply *st);
+void status_answer(struct agent *a, struct local_request *p);
 
 #endif

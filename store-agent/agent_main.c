@@ -1,5 +1,5 @@
 /* store-agent: the headless daemon in each store. This file turns flags and
- * the INI file into an agent_config, opens the outbox, and runs the single
+ * the INI file into an agent_config, opens the databases, and runs the single
  * event loop: local submits, hub messages, timers. Everything that writes
  * LMDB runs on this one thread. */
 #include <getopt.h>
@@ -33,10 +33,12 @@ static void usage(FILE *out)
 		"endpoint, keeps each durable in LMDB before answering, ships them to the hub.\n\n"
 		"  -c, --config FILE        INI file ([agent] section); flags override it\n"
 		"  -s, --store-id ID        this store's id ([A-Za-z0-9_], up to 32)\n"
-		"  -d, --data-dir DIR       LMDB outbox directory (default /var/lib/storesync/agent)\n"
+		"  -d, --data-dir DIR       LMDB directory: outbox, prices, policies, business\n"
+		"                           keys (default /var/lib/storesync/agent)\n"
 		"  -H, --hub ENDPOINT       hub link (default tcp://127.0.0.1:7701)\n"
 		"  -l, --local ENDPOINT     submit endpoint (default ipc:///run/storesync/agent.sock)\n"
-		"      --budget BYTES       outbox disk budget, k/M/G suffixes (default 1G)\n"
+		"      --budget BYTES       disk budget of the whole LMDB directory, k/M/G\n"
+		"                           suffixes (default 1G); past it: \"buffer full\"\n"
 		"      --retention-days N   keep acknowledged records N days (default 7)\n"
 		"      --batch N            records per batch (default 2000)\n"
 		"      --window N           unacknowledged batches in flight (default 8)\n"
@@ -204,7 +206,7 @@ static void run(struct agent *a)
 			break;
 		}
 		if (items[0].revents & ZMQ_POLLIN)
-			submit_on_readable(a);
+			local_on_readable(a);
 		if (items[2].revents & ZMQ_POLLIN)
 			sender_on_monitor(a);
 		if (items[1].revents & ZMQ_POLLIN)
@@ -234,8 +236,13 @@ int main(int argc, char **argv)
 	signal(SIGINT, on_signal);
 	signal(SIGTERM, on_signal);
 	signal(SIGPIPE, SIG_IGN);
-	if (outbox_open(&a.outbox, &a.cfg, err, sizeof err) != 0) {
+	if (agent_db_open(&a.db, a.cfg.data_dir, a.cfg.budget_bytes, err, sizeof err) != 0) {
 		fprintf(stderr, "store-agent: %s\n", err);
+		return 1;
+	}
+	if (outbox_open(&a.outbox, &a.db, &a.cfg, err, sizeof err) != 0) {
+		fprintf(stderr, "store-agent: %s\n", err);
+		agent_db_close(&a.db);
 		return 1;
 	}
 	a.zctx = zmq_ctx_new();
@@ -256,7 +263,7 @@ out:
 	if (a.local)
 		zmq_close(a.local);
 	zmq_ctx_term(a.zctx);
-	submit_free(&a);
-	outbox_close(&a.outbox);
+	local_free(&a);
+	agent_db_close(&a.db);
 	return rc;
 }
