@@ -329,13 +329,20 @@ int outbox_read(struct agent_outbox *ob, uint64_t from_seq, size_t max,
 	size_t n = 0;
 	int rc;
 
+	/* Set first: a caller frees *out whatever the outcome. */
+	*out = NULL;
+	*n_out = 0;
 	if (!recs)
 		return SS_EIO;
 	if ((rc = ss_lmdb_read_begin(&ob->db->lmdb, &txn)) != 0) {
 		free(recs);
 		return SS_EIO;
 	}
-	mdb_cursor_open(txn, ob->db->records, &cur);
+	if ((rc = mdb_cursor_open(txn, ob->db->records, &cur)) != 0) {
+		ss_lmdb_read_end(&ob->db->lmdb, txn);
+		free(recs);
+		return SS_EIO;
+	}
 	ss_be64_put(key, from_seq);
 	for (rc = mdb_cursor_get(cur, &k, &d, MDB_SET_KEY); rc == 0 && n < max;
 		rc = mdb_cursor_get(cur, &k, &d, MDB_NEXT)) {

@@ -549,6 +549,37 @@ START_TEST(oldest_unacked_ms_after_restore_past_retention)
 }
 END_TEST
 
+/* outbox_read cannot start a read transaction (every reader slot taken):
+ * it fails, and its outputs say "nothing" rather than hold garbage that the
+ * sender would free. */
+START_TEST(read_failure_sets_outputs)
+{
+	struct tl_env e;
+	struct agent_config c;
+	struct agent_outbox ob;
+	MDB_txn *held[200];
+	Storesync__Record **recs = (Storesync__Record **)&held;   /* garbage */
+	size_t n = 99, n_held = 0;
+
+	tl_env_init(&e);
+	cfg_init(&c, &e, "S1", BIG_BUDGET, 1000);
+	open_ok(&ob, &c);
+	append_ok(&ob, 3, 1000);
+	while (n_held < 200 && mdb_txn_begin(ob.db->lmdb.env, NULL, MDB_RDONLY,
+		&held[n_held]) == 0)
+		n_held++;
+	ck_assert_uint_lt(n_held, 200);   /* the slots ran out: MDB_READERS_FULL */
+	ck_assert_int_eq(outbox_read(&ob, 1, 10, &recs, &n), SS_EIO);
+	ck_assert_ptr_null(recs);
+	ck_assert_uint_eq(n, 0);
+	while (n_held > 0)
+		mdb_txn_abort(held[--n_held]);
+	expect_kept(&ob, 1, 3);
+	close_ok(&ob);
+	tl_env_cleanup(&e);
+}
+END_TEST
+
 int main(void)
 {
 	const TTest *const tests[] = {
@@ -559,7 +590,7 @@ int main(void)
 		acknowledged_give_way_oldest_first,
 		retention_drops_only_old_acknowledged, acked_persists_without_pruning,
 		acked_moving_back_protects_records, oldest_unacked_ms_follows_acks,
-		oldest_unacked_ms_after_restore_past_retention,
+		oldest_unacked_ms_after_restore_past_retention, read_failure_sets_outputs,
 	};
 
 	return tl_run("outbox", tests, sizeof tests / sizeof tests[0], 60);
