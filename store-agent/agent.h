@@ -14,6 +14,7 @@
 
 #include "ss_lmdb.h"
 #include "ss_log.h"
+#include "ss_policy.h"
 #include "ss_proto.h"
 
 struct agent_config {
@@ -40,6 +41,11 @@ struct agent_db {
 	struct ss_lmdb lmdb;
 	MDB_dbi records;        /* outbox: seq (u64 BE) -> packed Record */
 	MDB_dbi meta;           /* name -> value */
+	MDB_dbi prices;         /* effective-dated, see agent_dated.c -> DatedPrice */
+	MDB_dbi policies;       /* effective-dated -> DatedPolicy */
+	MDB_dbi notices;        /* account '\0' since_ms (u64 BE) -> CollectionNotice */
+	MDB_dbi requests;       /* request_no -> RequestState */
+	MDB_dbi staging;        /* snapshot being received: part (u32 BE) -> Snapshot */
 	uint64_t budget_bytes;  /* one disk budget for every database */
 };
 
@@ -138,6 +144,56 @@ struct agent_sender {
 	struct ss_lograte pruned_log;
 };
 
+/* Effective-dated prices and policies (agent_dated.c). */
+#define DATED_KEY_MAX (64 + 17)
+
+/* name (at most 64 bytes) '\0' effective_ms update_id into key; its length. */
+size_t dated_key(uint8_t *key, const char *name, int64_t effective_ms, uint64_t update_id);
+/* The value of name's entry in force at at_ms in *now and of the next
+ * later-dated entry in *next (may be NULL); mv_size 0 when there is none.
+ * Valid while txn lives. Returns 0 or an MDB_* code. */
+int dated_lookup(MDB_txn *txn, MDB_dbi dbi, const char *name, int64_t at_ms, MDB_val *now,
+	MDB_val *next);
+/* Stores value (a DatedPrice or DatedPolicy) for name; with now_ms > 0 also
+ * drops name's entries superseded before now_ms. */
+int dated_put(MDB_txn *txn, MDB_dbi dbi, const char *name, int64_t effective_ms,
+	uint64_t update_id, const ProtobufCMessage *value, int64_t now_ms);
+/* The price of sku in force at at_ms and the next later-dated one, NULL
+ * when none (free with storesync__dated_price__free_unpacked). */
+int dated_price_at(struct agent_db *db, MDB_txn *txn, const char *sku, int64_t at_ms,
+	Storesync__DatedPrice **now, Storesync__DatedPrice **next);
+
+struct policy_in_force {
+	int64_t value;
+	int64_t effective_ms;   /* 0 for the built-in default */
+	uint64_t update_id;     /* 0 for the built-in default */
+};
+
+/* The policy in force at at_ms: HQ's newest entry dated <= at_ms, else the
+ * ss_policy default. */
+int dated_policy_at(struct agent_db *db, MDB_txn *txn, enum ss_policy_id id, int64_t at_ms,
+	struct policy_in_force *out);
+
+/* The replenishment requests' states (agent_requests.c). */
+int requests_put_pending(struct agent_db *db, MDB_txn *txn, const Storesync__Record *r);
+/* SS_EINVAL when the decision names no request or no known decision. */
+int requests_decide(struct agent_db *db, MDB_txn *txn, const Storesync__ReplenishmentDecision *dec);
+
+/* Where the down-flow stands, as committed in meta (agent_apply.c). */
+struct apply_ids {
+	uint64_t applied;       /* every update through this is applied */
+	uint64_t price;         /* newest price list applied, 0 when none */
+	uint64_t policy;        /* newest policy set applied, 0 when none */
+	uint64_t snapshot;      /* update_id of a snapshot being staged, 0 when none */
+	uint32_t snapshot_next; /* its next part */
+};
+
+struct agent_apply {
+	struct apply_ids ids;
+	uint64_t failures;      /* updates that could not be committed */
+	struct ss_lograte fail_log;
+};
+
 struct submit_round;
 struct local_round;
 struct local_handler;
@@ -147,6 +203,7 @@ struct agent {
 	struct agent_db db;
 	struct agent_outbox outbox;
 	struct agent_sender sender;
+	struct agent_apply apply;
 	void *zctx;
 	void *local;            /* ROUTER for tills and storectl */
 	struct local_round *local_round; /* agent_local's scratch, reused per round */
@@ -156,6 +213,8 @@ struct agent {
 };
 
 int sender_start(struct agent *a, char *err, size_t errlen);
+/* Sends m to the hub (sets the protocol version); 0 or -1 (not queued). */
+int sender_send(struct agent *a, Storesync__LinkMessage *m);
 void sender_stop(struct agent *a);
 /* A (re)connection: say Hello, so a restarted or restored hub tells us
  * where it stands even when we have nothing new to send. */
@@ -193,6 +252,17 @@ int submit_collect(struct agent *a, struct local_request *p);
 void submit_commit(struct agent *a);
 void submit_answer(struct agent *a, struct local_request *p);
 void submit_free(struct agent *a);
+
+/* Loads where the down-flow stands. */
+int apply_open(struct agent *a, char *err, size_t errlen);
+/* Applies u if it is next in turn, then acknowledges what is applied. */
+void apply_on_update(struct agent *a, const Storesync__Update *u);
+
+/* Local queries (agent_query.c), answered from LMDB. */
+void query_price_answer(struct agent *a, struct local_request *p);
+void query_policy_answer(struct agent *a, struct local_request *p);
+void query_notices_answer(struct agent *a, struct local_request *p);
+void query_requests_answer(struct agent *a, struct local_request *p);
 
 /* Fills a StatusReply (strings point into a; nothing to free). */
 void status_fill(struct agent *a, Storesync__StatusReply *st);

@@ -3,6 +3,13 @@
  *
  *   records   seq (u64 BE) -> packed Record                    agent_outbox
  *   meta      name -> u64 BE (store_id: its text)              outbox, apply
+ *   prices    sku '\0' effective (u64 BE) update (u64 BE)
+ *             -> packed DatedPrice                             agent_dated
+ *   policies  name '\0' effective update -> DatedPolicy        agent_dated
+ *   notices   account '\0' since_ms (u64 BE)
+ *             -> packed CollectionNotice                       agent_apply
+ *   requests  request_no -> packed RequestState                agent_requests
+ *   staging   part (u32 BE) -> packed Snapshot                 agent_apply
  *
  * Budget invariant: one disk budget covers every database. The outbox counts
  * its records exactly (packed size + key + a fixed per-entry overhead, the
@@ -26,6 +33,11 @@ static const struct {
 } tables[] = {
 	{ "records", offsetof(struct agent_db, records) },
 	{ "meta", offsetof(struct agent_db, meta) },
+	{ "prices", offsetof(struct agent_db, prices) },
+	{ "policies", offsetof(struct agent_db, policies) },
+	{ "notices", offsetof(struct agent_db, notices) },
+	{ "requests", offsetof(struct agent_db, requests) },
+	{ "staging", offsetof(struct agent_db, staging) },
 };
 
 #define N_TABLES (sizeof tables / sizeof tables[0])

@@ -33,6 +33,10 @@ struct local_handler {
 static const struct local_handler handlers[] = {
 	{ STORESYNC__LOCAL_REQUEST__KIND_SUBMIT, submit_collect, submit_answer },
 	{ STORESYNC__LOCAL_REQUEST__KIND_STATUS, NULL, status_answer },
+	{ STORESYNC__LOCAL_REQUEST__KIND_PRICE, NULL, query_price_answer },
+	{ STORESYNC__LOCAL_REQUEST__KIND_POLICY, NULL, query_policy_answer },
+	{ STORESYNC__LOCAL_REQUEST__KIND_NOTICES, NULL, query_notices_answer },
+	{ STORESYNC__LOCAL_REQUEST__KIND_REQUESTS, NULL, query_requests_answer },
 };
 
 struct local_round {
@@ -58,7 +62,8 @@ static void parse_body(struct local_request *p, zmq_msg_t *body)
 	else if (p->req->proto_version != SS_PROTO_VERSION)
 		p->error = "unsupported proto_version (this agent speaks 1)";
 	else if (!(p->handler = handler_of(p->req->kind_case)))
-		p->error = "unknown or unset request kind (is the client newer than this agent?)";
+		p->error = "unknown request kind (this agent answers submit, status, price, policy, "
+			"notices, requests)";
 }
 
 /* Reads one request into p; returns 0 when one was read, -1 when none waits. */

@@ -240,7 +240,8 @@ int main(int argc, char **argv)
 		fprintf(stderr, "store-agent: %s\n", err);
 		return 1;
 	}
-	if (outbox_open(&a.outbox, &a.db, &a.cfg, err, sizeof err) != 0) {
+	if (outbox_open(&a.outbox, &a.db, &a.cfg, err, sizeof err) != 0
+		|| apply_open(&a, err, sizeof err) != 0) {
 		fprintf(stderr, "store-agent: %s\n", err);
 		agent_db_close(&a.db);
 		return 1;

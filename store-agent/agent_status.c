@@ -41,6 +41,12 @@ void status_fill(struct agent *a, Storesync__StatusReply *st)
 	st->has_resends = 1;
 	st->hub_errors = a->sender.hub_errors;
 	st->has_hub_errors = 1;
+	st->applied_update_id = a->apply.ids.applied;
+	st->has_applied_update_id = 1;
+	st->price_update_id = a->apply.ids.price;
+	st->has_price_update_id = 1;
+	st->policy_update_id = a->apply.ids.policy;
+	st->has_policy_update_id = 1;
 }
 
 void status_answer(struct agent *a, struct local_request *p)

@@ -104,6 +104,15 @@ int submit_collect(struct agent *a, struct local_request *p)
 	return 0;
 }
 
+/* What an accepted record changes at the store besides the outbox, in the
+ * same transaction. */
+static int record_effects(struct agent *a, MDB_txn *txn, const Storesync__Record *r)
+{
+	if (r->body_case == STORESYNC__RECORD__BODY_REPLENISHMENT)
+		return requests_put_pending(&a->db, txn, r);
+	return 0;
+}
+
 static int commit_body(MDB_txn *txn, void *arg)
 {
 	struct agent *a = arg;
@@ -125,6 +134,8 @@ static int commit_body(MDB_txn *txn, void *arg)
 		/* Keep order: once one record does not fit, later ones do not go in
 		 * ahead of it. */
 		full = s->ob.full;
+		if (s->ob.seq && (rc = record_effects(a, txn, s->ob.record)) != 0)
+			return rc;
 	}
 	return outbox_txn_end(&r->t);
 }
