@@ -444,6 +444,62 @@ START_TEST(kill_mid_snapshot_keeps_the_old_tables)
 }
 END_TEST
 
+/* Runs storectl against the agent; stdout in f->e.dir/out, stderr in err. */
+static int storectl(struct fx *f, const char *args)
+{
+	return tl_sh("'%s/storectl' --agent '%s' %s >'%s/out' 2>'%s/err'", SS_BIN_DIR, f->local,
+		args, f->e.dir, f->e.dir);
+}
+
+static int out_has(struct fx *f, const char *file, const char *text)
+{
+	return tl_sh("grep -q -F -- '%s' '%s/%s'", text, f->e.dir, file) == 0;
+}
+
+START_TEST(storectl_shows_prices_and_policies)
+{
+	Storesync__Update *u;
+	struct fx f;
+
+	fx_start(&f);
+	ck_assert_uint_eq(send_price(&f, 1, 0, 1000, "SOFA-3S", 459900), 1);
+	/* 2030-01-01T00:00Z */
+	ck_assert_uint_eq(send_price(&f, 2, 1, 1893456000000LL, "SOFA-3S", 429900), 2);
+	u = tl_update(3, 2);
+	tl_update_policy(u, 1000, "store_refund_authority_fen", 80000);
+	ck_assert_uint_eq(send_update(&f, u), 3);
+	ck_assert_int_eq(storectl(&f, "price SOFA-3S"), 0);
+	ck_assert(out_has(&f, "out", "¥4,599.00"));
+	ck_assert(out_has(&f, "out", "¥4,299.00 from 2030-01-0"));
+	ck_assert_int_eq(storectl(&f, "price SOFA-3S --at 2030-01-01T00:00"), 0);
+	ck_assert(out_has(&f, "out", "¥4,299.00 (429900 fen)"));
+	ck_assert_int_eq(storectl(&f, "price SOFA-3S --at 2029-12-31T23:59 --json"), 0);
+	ck_assert(out_has(&f, "out", "\"price_fen\": 459900"));
+	ck_assert(out_has(&f, "out", "\"next_effective_ms\": 1893456000000"));
+	/* Unknown SKU: exit 1, one line. */
+	ck_assert_int_eq(storectl(&f, "price NOPE-1"), 1);
+	ck_assert_int_eq(tl_sh("test \"$(cat '%s/err')\" = 'storectl: no price for SKU NOPE-1'",
+		f.e.dir), 0);
+	ck_assert_int_eq(storectl(&f, "policy"), 0);
+	ck_assert(out_has(&f, "out", "store_refund_authority_fen"));
+	ck_assert(out_has(&f, "out", "80000 (¥800.00)"));
+	ck_assert(out_has(&f, "out", "(update 3)"));
+	ck_assert_int_eq(storectl(&f, "policy --json"), 0);
+	ck_assert(out_has(&f, "out", "\"name\": \"return_window_days\""));
+	ck_assert_int_eq(storectl(&f, "notices"), 0);
+	ck_assert(out_has(&f, "out", "no collection notices"));
+	ck_assert_int_eq(storectl(&f, "requests --json"), 0);
+	/* Usage errors exit 2 with one line. */
+	ck_assert_int_eq(storectl(&f, "price"), 2);
+	ck_assert_int_eq(storectl(&f, "price A B"), 2);
+	ck_assert_int_eq(storectl(&f, "price SOFA-3S --at yesterday"), 2);
+	ck_assert_int_eq(tl_sh("test $(wc -l < '%s/err') = 1", f.e.dir), 0);
+	ck_assert_int_eq(storectl(&f, "status --at 2030-01-01"), 2);
+	ck_assert_int_eq(storectl(&f, "notices extra"), 2);
+	fx_stop(&f);
+}
+END_TEST
+
 int main(void)
 {
 	const TTest *const tests[] = {
@@ -451,6 +507,7 @@ int main(void)
 		duplicate_update_is_not_applied_twice, price_list_switches_at_its_moment,
 		policy_in_force_by_effective_time, notices_and_decisions_reach_the_store,
 		snapshot_in_parts_replaces_the_tables_at_once, kill_mid_snapshot_keeps_the_old_tables,
+		storectl_shows_prices_and_policies,
 	};
 
 	return tl_run("apply", tests, sizeof tests / sizeof tests[0], 60);

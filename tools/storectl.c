@@ -1,6 +1,7 @@
 /* storectl: the store-side command line. Talks to the agent's local endpoint.
  *   submit [FILE|-]   JSON Lines in, one record per line (docs/records.md)
  *   status            the agent's backlog, link and outbox
+ *   price, policy, notices, requests: what HQ decided (storectl_query.c)
  * Text becomes protobuf here; the agent never sees JSON. A bad line is
  * refused alone, with its line number; good lines still go in. */
 #include <getopt.h>
@@ -15,15 +16,10 @@
 #include "ss_link.h"
 #include "ss_proto.h"
 #include "ss_time.h"
+#include "storectl.h"
 
 #define DEFAULT_AGENT "ipc:///run/storesync/agent.sock"
 #define REPLY_TIMEOUT_MS 60000
-
-struct ctl {
-	const char *agent;
-	void *zctx, *sock;
-	int json;
-};
 
 static void usage(FILE *out)
 {
@@ -36,13 +32,25 @@ static void usage(FILE *out)
 		"        prints accepted/refused counts and each refused line's reason;\n"
 		"        exit 1 when any line was refused\n"
 		"  status [--json]\n"
-		"        backlog, oldest unsent age, last ack, link state, epoch, last seq\n\n"
+		"        backlog, oldest unsent age, last ack, link state, epoch, last seq,\n"
+		"        updates from HQ applied\n"
+		"  price SKU [--at TIME] [--json]\n"
+		"        the SKU's price in force now (or at TIME) and the next one announced,\n"
+		"        from the agent's own tables (works offline); exit 1 when it has none\n"
+		"  policy [--at TIME] [--json]\n"
+		"        every policy the agent enforces at submit, and since when\n"
+		"  notices [--json]\n"
+		"        HQ's collection notices: accounts of this store to chase for payment\n"
+		"  requests [--json]\n"
+		"        this store's replenishment requests and HQ's decisions\n"
+		"TIME is Unix ms or YYYY-MM-DD[THH:MM[:SS]] in UTC. --json prints one JSON\n"
+		"document (money in fen, times in Unix ms).\n\n"
 		"Options:\n"
 		"  -a, --agent ENDPOINT   agent's local endpoint\n"
 		"  -h, --help             this text\n");
 }
 
-static int connect_agent(struct ctl *c)
+int connect_agent(struct ctl *c)
 {
 	char err[256];
 	int timeout = REPLY_TIMEOUT_MS;
@@ -57,7 +65,7 @@ static int connect_agent(struct ctl *c)
 	return 0;
 }
 
-static void disconnect_agent(struct ctl *c)
+void disconnect_agent(struct ctl *c)
 {
 	if (c->sock)
 		zmq_close(c->sock);
@@ -65,8 +73,7 @@ static void disconnect_agent(struct ctl *c)
 		zmq_ctx_term(c->zctx);
 }
 
-/* One request, one reply. NULL (reason printed) when the agent did not answer. */
-static Storesync__LocalReply *call(struct ctl *c, Storesync__LocalRequest *req)
+Storesync__LocalReply *call(struct ctl *c, Storesync__LocalRequest *req)
 {
 	zmq_msg_t m;
 	Storesync__LocalReply *reply;
@@ -296,16 +303,24 @@ static int command_opts(int argc, char **argv, struct ctl *c, long *batch)
 {
 	static const struct option opts[] = {
 		{ "json", no_argument, 0, 'j' }, { "batch", required_argument, 0, 'b' },
-		{ "help", no_argument, 0, 'h' }, { 0, 0, 0, 0 },
+		{ "at", required_argument, 0, 't' }, { "help", no_argument, 0, 'h' }, { 0, 0, 0, 0 },
 	};
 	int o;
 
 	/* 0, not 1: resets glibc's "stop at the first operand" mode that the
 	 * global options' "+" set, so options may follow FILE. */
 	optind = 0;
-	while ((o = getopt_long(argc, argv, "jb:h", opts, NULL)) != -1) {
+	while ((o = getopt_long(argc, argv, "jb:t:h", opts, NULL)) != -1) {
 		switch (o) {
 		case 'j': c->json = 1; break;
+		case 't':
+			if (ss_time_parse(optarg, &c->at_ms) != 0 || c->at_ms <= 0) {
+				fprintf(stderr, "storectl: --at \"%s\" is not Unix ms or "
+					"YYYY-MM-DD[THH:MM[:SS]]\n", optarg);
+				return -1;
+			}
+			c->has_at = 1;
+			break;
 		case 'b':
 			*batch = strtol(optarg, NULL, 10);
 			if (*batch < 1 || *batch > 100000) {
@@ -344,6 +359,12 @@ int main(int argc, char **argv)
 	argv += optind;
 	if (command_opts(argc, argv, &c, &batch) != 0)
 		return 2;
+	if (c.has_at && strcmp(argv[0], "price") != 0 && strcmp(argv[0], "policy") != 0) {
+		fprintf(stderr, "storectl: --at is an option of price and policy\n");
+		return 2;
+	}
+	if ((o = query_command(&c, argv[0], argc - optind, argv + optind)) >= 0)
+		return o;
 	if (strcmp(argv[0], "submit") == 0) {
 		const char *path = optind < argc ? argv[optind] : "-";
 
