@@ -21,46 +21,92 @@
 
 #define PIPELINE 4   /* requests in flight per submitter */
 
-/* A request of n sale records, packed once and reused: the agent assigns
- * seqs, so identical requests are distinct records. */
-static void *make_request(size_t n, size_t *len)
+/* A request of n sale records, packed once and sent many times. Every
+ * record needs its own receipt number (the agent answers a repeated one as
+ * a duplicate and writes nothing), so the receipts' digits are found in the
+ * packed bytes once and renumbered in place before each send. */
+struct request {
+	void *buf;
+	size_t len;
+	size_t *digits;           /* offset of each record's receipt digits */
+	size_t n;
+};
+
+#define RECEIPT_DIGITS 16
+
+static atomic_ullong next_receipt = 1;
+
+static void make_request(struct request *q, size_t n)
 {
 	Storesync__LocalRequest req = STORESYNC__LOCAL_REQUEST__INIT;
 	Storesync__SubmitRequest sub = STORESYNC__SUBMIT_REQUEST__INIT;
-	Storesync__Record **recs = calloc(n, sizeof *recs);
-	Storesync__Record r = STORESYNC__RECORD__INIT;
-	Storesync__Sale s = STORESYNC__SALE__INIT;
+	Storesync__Record *recs = calloc(n, sizeof *recs), **ptrs = calloc(n, sizeof *ptrs);
+	Storesync__Sale *sales = calloc(n, sizeof *sales);
 	Storesync__SaleLine l = STORESYNC__SALE_LINE__INIT, *lines[1] = { &l };
-	void *buf;
+	char (*receipts)[48] = calloc(n, sizeof *receipts);
 
 	l.sku = "SKU-0001";
 	l.quantity = 2;
 	l.has_quantity = 1;
 	l.unit_price_fen = 1250;
 	l.has_unit_price_fen = 1;
-	s.receipt_no = "R-BENCH-000001";
-	s.lines = lines;
-	s.n_lines = 1;
-	s.total_fen = 2500;
-	s.has_total_fen = 1;
-	s.payment_method = STORESYNC__PAYMENT_METHOD__PAY_CARD;
-	s.has_payment_method = 1;
-	s.cashier = "C01";
-	r.time_ms = ss_now_ms();
-	r.has_time_ms = 1;
-	r.body_case = STORESYNC__RECORD__BODY_SALE;
-	r.sale = &s;
-	for (size_t i = 0; i < n; i++)
-		recs[i] = &r;
-	sub.records = recs;
+	for (size_t i = 0; i < n; i++) {
+		storesync__sale__init(&sales[i]);
+		storesync__record__init(&recs[i]);
+		/* Unique in the packed bytes until renumbered: i, zero-padded. */
+		snprintf(receipts[i], sizeof receipts[i], "RB%012llx-%0*zu",
+			(unsigned long long)ss_now_ms(), RECEIPT_DIGITS, i);
+		sales[i].receipt_no = receipts[i];
+		sales[i].lines = lines;
+		sales[i].n_lines = 1;
+		sales[i].total_fen = 2500;
+		sales[i].has_total_fen = 1;
+		sales[i].payment_method = STORESYNC__PAYMENT_METHOD__PAY_CARD;
+		sales[i].has_payment_method = 1;
+		sales[i].cashier = "C01";
+		recs[i].time_ms = ss_now_ms();
+		recs[i].has_time_ms = 1;
+		recs[i].body_case = STORESYNC__RECORD__BODY_SALE;
+		recs[i].sale = &sales[i];
+		ptrs[i] = &recs[i];
+	}
+	sub.records = ptrs;
 	sub.n_records = n;
 	req.proto_version = SS_PROTO_VERSION;
 	req.has_proto_version = 1;
 	req.kind_case = STORESYNC__LOCAL_REQUEST__KIND_SUBMIT;
 	req.submit = &sub;
-	buf = ss_proto_pack(&req.base, len);
+	q->buf = ss_proto_pack(&req.base, &q->len);
+	q->n = n;
+	q->digits = calloc(n, sizeof *q->digits);
+	for (size_t i = 0; i < n; i++) {
+		size_t rl = strlen(receipts[i]);
+		char *at = memmem(q->buf, q->len, receipts[i], rl);
+
+		q->digits[i] = (size_t)(at - (char *)q->buf) + rl - RECEIPT_DIGITS;
+	}
+	free(receipts);
+	free(sales);
+	free(ptrs);
 	free(recs);
-	return buf;
+}
+
+/* Gives every record of q a receipt number not used before. */
+static void renumber(struct request *q)
+{
+	char digits[RECEIPT_DIGITS + 1];
+
+	for (size_t i = 0; i < q->n; i++) {
+		snprintf(digits, sizeof digits, "%0*llu", RECEIPT_DIGITS,
+			(unsigned long long)atomic_fetch_add(&next_receipt, 1));
+		memcpy((char *)q->buf + q->digits[i], digits, RECEIPT_DIGITS);
+	}
+}
+
+static void free_request(struct request *q)
+{
+	free(q->buf);
+	free(q->digits);
 }
 
 /* Counts accepted records in a reply; -1 when any was refused. */
@@ -78,6 +124,12 @@ static long accepted_in(zmq_msg_t *m)
 	for (size_t i = 0; i < r->submit->n_results; i++) {
 		if (r->submit->results[i]->error) {
 			fprintf(stderr, "ss-bench: refused: %s\n", r->submit->results[i]->error);
+			n = -1;
+			break;
+		}
+		/* Every receipt is new: a duplicate would be a record not written. */
+		if (r->submit->results[i]->duplicate) {
+			fprintf(stderr, "ss-bench: receipt taken for a duplicate\n");
 			n = -1;
 			break;
 		}
@@ -100,10 +152,16 @@ static void *connect_dealer(void *ctx, const char *ep)
 }
 
 /* DEALER framing for the agent's ROUTER: empty delimiter, then the body. */
-static void send_req(void *s, const void *buf, size_t len)
+static void send_raw(void *s, const void *buf, size_t len)
 {
 	zmq_send(s, "", 0, ZMQ_SNDMORE);
 	zmq_send(s, buf, len, 0);
+}
+
+static void send_req(void *s, struct request *q)
+{
+	renumber(q);
+	send_raw(s, q->buf, q->len);
 }
 
 static long recv_reply(void *s)
@@ -131,10 +189,11 @@ static int cmp_i64(const void *a, const void *b)
 static int bench_single(const char *ep, int seconds, int rate)
 {
 	void *ctx = zmq_ctx_new(), *s = connect_dealer(ctx, ep);
-	size_t len, n = (size_t)seconds * rate, done = 0;
-	void *buf = make_request(1, &len);
+	size_t n = (size_t)seconds * rate, done = 0;
+	struct request q;
 	int64_t *lat_us = calloc(n, sizeof *lat_us), start = ss_mono_ms();
 
+	make_request(&q, 1);
 	for (; done < n; done++) {
 		struct timespec a, b;
 		int64_t due = start + (int64_t)(done * 1000 / (size_t)rate);
@@ -142,7 +201,7 @@ static int bench_single(const char *ep, int seconds, int rate)
 		while (ss_mono_ms() < due)
 			ss_sleep_ms(due - ss_mono_ms());
 		clock_gettime(CLOCK_MONOTONIC, &a);
-		send_req(s, buf, len);
+		send_req(s, &q);
 		if (recv_reply(s) != 1)
 			return 1;
 		clock_gettime(CLOCK_MONOTONIC, &b);
@@ -153,7 +212,7 @@ static int bench_single(const char *ep, int seconds, int rate)
 	printf("submit_single_p99_ms %.3f ms\n", lat_us[n * 99 / 100] / 1000.0);
 	printf("submit_single_max_ms %.3f ms\n", lat_us[n - 1] / 1000.0);
 	free(lat_us);
-	free(buf);
+	free_request(&q);
 	zmq_close(s);
 	zmq_ctx_term(ctx);
 	return 0;
@@ -173,13 +232,13 @@ static void *pump_main(void *arg)
 {
 	struct pump *p = arg;
 	void *ctx = zmq_ctx_new(), *s = connect_dealer(ctx, p->ep);
-	size_t len;
-	void *buf = make_request(p->batch, &len);
+	struct request q;
 	long sent = 0, inflight = 0;
 
+	make_request(&q, p->batch);
 	while (!atomic_load(p->stop) || inflight > 0) {
 		while (inflight < PIPELINE && !atomic_load(p->stop) && (!p->limit || sent < p->limit)) {
-			send_req(s, buf, len);
+			send_req(s, &q);
 			sent += (long)p->batch;
 			inflight++;
 		}
@@ -192,7 +251,7 @@ static void *pump_main(void *arg)
 		atomic_fetch_add(&p->accepted, acc);
 		inflight--;
 	}
-	free(buf);
+	free_request(&q);
 	zmq_close(s);
 	zmq_ctx_term(ctx);
 	return NULL;

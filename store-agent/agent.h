@@ -29,6 +29,7 @@ struct agent_config {
 	int64_t window_batches; /* unacknowledged batches in flight */
 	int64_t ack_timeout_ms; /* resend from the last ack after this long */
 	int64_t heartbeat_ms;
+	int64_t key_days;       /* business keys kept at least this long */
 	char utc_offset[16];    /* "auto" (the system's zone) or minutes east of UTC */
 	int auto_offset;        /* derived: 1 when "auto" */
 	int32_t utc_offset_min; /* derived: the fixed offset otherwise */
@@ -46,7 +47,10 @@ struct agent_db {
 	MDB_dbi notices;        /* account '\0' since_ms (u64 BE) -> CollectionNotice */
 	MDB_dbi requests;       /* request_no -> RequestState */
 	MDB_dbi staging;        /* snapshot being received: part (u32 BE) -> Snapshot */
+	MDB_dbi keys;           /* business key -> seq, time_ms, content hash (agent_keys.c) */
+	MDB_dbi key_age;        /* seq (u64 BE) -> recorded_ms, business key */
 	uint64_t budget_bytes;  /* one disk budget for every database */
+	uint32_t page_bytes;    /* LMDB's page size */
 };
 
 int agent_db_open(struct agent_db *db, const char *dir, int64_t budget_bytes, char *err,
@@ -101,8 +105,9 @@ void outbox_txn_begin(struct outbox_txn *t, struct agent_outbox *ob, MDB_txn *tx
 	int64_t now_ms);
 /* Gives s->record the next seq and stores it, evicting acknowledged records
  * when the budget needs the room; s->full = 1 (nothing stored) when it does
- * not fit. Returns 0 or an MDB_* code. */
-int outbox_txn_append(struct outbox_txn *t, struct outbox_slot *s);
+ * not fit with reserve_bytes left over (what the caller will write to the
+ * other databases for this record). Returns 0 or an MDB_* code. */
+int outbox_txn_append(struct outbox_txn *t, struct outbox_slot *s, uint64_t reserve_bytes);
 /* Writes the outbox's meta; last call of the body. */
 int outbox_txn_end(struct outbox_txn *t);
 /* After the commit succeeded: the outbox takes the transaction's state. */
@@ -173,6 +178,36 @@ struct policy_in_force {
  * ss_policy default. */
 int dated_policy_at(struct agent_db *db, MDB_txn *txn, enum ss_policy_id id, int64_t at_ms,
 	struct policy_in_force *out);
+
+/* The business-key index (agent_keys.c). */
+#define KEYS_ID_MAX 64
+#define KEYS_KEY_MAX (1 + KEYS_ID_MAX + 2)
+#define KEYS_HASH_BYTES 32
+
+struct biz_key {
+	uint8_t bytes[KEYS_KEY_MAX]; /* kind byte, the key text, '\0' step for progress */
+	size_t len;
+	const char *label;           /* "receipt", "case"...: for messages */
+	const char *id;              /* points into the record */
+	int step;                    /* complaint progress step, 0 otherwise */
+};
+
+enum { KEYS_NEW = 1, KEYS_SAME = 2, KEYS_CONFLICT = 3 };
+
+/* The business key of a validated record; SS_EINVAL when it has none. */
+int keys_of(const Storesync__Record *r, struct biz_key *k);
+/* The content hash of r as the till sent it (the agent's fields cleared). */
+int keys_hash(Storesync__Record *r, uint8_t hash[KEYS_HASH_BYTES]);
+/* KEYS_NEW; KEYS_SAME with *seq the original's; KEYS_CONFLICT with *seq and
+ * a one-line reason; or an MDB_* / SS_EIO code. */
+int keys_check(struct agent_db *db, MDB_txn *txn, const struct biz_key *k,
+	const uint8_t hash[KEYS_HASH_BYTES], uint64_t *seq, char *reason, size_t len);
+/* Records the key of r (seq, time_ms and recorded_ms set), in r's transaction. */
+int keys_put(struct agent_db *db, MDB_txn *txn, const struct biz_key *k,
+	const uint8_t hash[KEYS_HASH_BYTES], const Storesync__Record *r);
+/* seq and time_ms of the sale with receipt_no; MDB_NOTFOUND when unknown. */
+int keys_find_sale(struct agent_db *db, MDB_txn *txn, const char *receipt_no, uint64_t *seq,
+	int64_t *time_ms);
 
 /* The replenishment requests' states (agent_requests.c). */
 int requests_put_pending(struct agent_db *db, MDB_txn *txn, const Storesync__Record *r);
@@ -252,6 +287,9 @@ int submit_collect(struct agent *a, struct local_request *p);
 void submit_commit(struct agent *a);
 void submit_answer(struct agent *a, struct local_request *p);
 void submit_free(struct agent *a);
+
+/* Drops business keys older than they must be kept; no write when none is. */
+int keys_maintain(struct agent *a, int64_t now_ms, char *err, size_t errlen);
 
 /* Loads where the down-flow stands. */
 int apply_open(struct agent *a, char *err, size_t errlen);

@@ -10,6 +10,8 @@
  *             -> packed CollectionNotice                       agent_apply
  *   requests  request_no -> packed RequestState                agent_requests
  *   staging   part (u32 BE) -> packed Snapshot                 agent_apply
+ *   keys      kind, business key -> seq, time_ms, hash         agent_keys
+ *   key_age   seq (u64 BE) -> recorded_ms, business key        agent_keys
  *
  * Budget invariant: one disk budget covers every database. The outbox counts
  * its records exactly (packed size + key + a fixed per-entry overhead, the
@@ -18,7 +20,10 @@
  * the transaction at hand sees them (mdb_stat: branch + leaf + overflow
  * pages times the page size): agent_db_other_bytes. A submit is refused
  * ("buffer full") when the outbox's bytes plus the other databases' bytes
- * plus the new record would pass the budget. The map may grow to twice the
+ * plus the new record, plus room for the pages its business key and
+ * request state may add to the other databases, would pass the budget; an
+ * update from the hub is not applied (nor acknowledged) when it would take
+ * the sum past the budget. The map may grow to twice the
  * budget plus slack, for B-tree and copy-on-write pages neither count sees. */
 #include <assert.h>
 #include <stddef.h>
@@ -38,6 +43,8 @@ static const struct {
 	{ "notices", offsetof(struct agent_db, notices) },
 	{ "requests", offsetof(struct agent_db, requests) },
 	{ "staging", offsetof(struct agent_db, staging) },
+	{ "keys", offsetof(struct agent_db, keys) },
+	{ "key_age", offsetof(struct agent_db, key_age) },
 };
 
 #define N_TABLES (sizeof tables / sizeof tables[0])
@@ -53,6 +60,7 @@ int agent_db_open(struct agent_db *db, const char *dir, int64_t budget_bytes, ch
 {
 	size_t max_map = (size_t)budget_bytes * 2 + (64u << 20);
 	size_t initial = max_map < (256u << 20) ? max_map : (256u << 20);
+	MDB_stat st;
 	int rc;
 
 	memset(db, 0, sizeof *db);
@@ -60,9 +68,13 @@ int agent_db_open(struct agent_db *db, const char *dir, int64_t budget_bytes, ch
 	rc = ss_lmdb_open(&db->lmdb, dir, AGENT_DB_MAX_DBS, initial, max_map, err, errlen);
 	for (size_t i = 0; rc == 0 && i < N_TABLES; i++)
 		rc = ss_lmdb_dbi(&db->lmdb, tables[i].name, 0, dbi_of(db, i), err, errlen);
-	if (rc != 0)
+	if (rc != 0) {
 		ss_lmdb_close(&db->lmdb);
-	return rc;
+		return rc;
+	}
+	mdb_env_stat(db->lmdb.env, &st);
+	db->page_bytes = st.ms_psize;
+	return SS_OK;
 }
 
 void agent_db_close(struct agent_db *db)

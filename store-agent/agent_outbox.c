@@ -145,17 +145,19 @@ int outbox_txn_end(struct outbox_txn *t)
 	return rc;
 }
 
-/* The budget left for records: what the other databases do not occupy. */
-static uint64_t records_budget(struct outbox_txn *t)
+/* The budget left for records: what the other databases do not occupy,
+ * less what the caller will add to them. */
+static uint64_t records_budget(struct outbox_txn *t, uint64_t reserve_bytes)
 {
-	uint64_t other = agent_db_other_bytes(t->ob->db, t->txn), budget = t->ob->db->budget_bytes;
+	uint64_t taken = agent_db_other_bytes(t->ob->db, t->txn) + reserve_bytes;
+	uint64_t budget = t->ob->db->budget_bytes;
 
-	return other < budget ? budget - other : 0;
+	return taken < budget ? budget - taken : 0;
 }
 
-int outbox_txn_append(struct outbox_txn *t, struct outbox_slot *s)
+int outbox_txn_append(struct outbox_txn *t, struct outbox_slot *s, uint64_t reserve_bytes)
 {
-	uint64_t budget = records_budget(t), cost;
+	uint64_t budget = records_budget(t, reserve_bytes), cost;
 	uint8_t key[8];
 	MDB_val k = { 8, key }, d;
 	int rc;
@@ -210,7 +212,7 @@ static int append_body(MDB_txn *txn, void *arg)
 		s->full = full;
 		if (full)
 			continue;
-		if ((rc = outbox_txn_append(&a->t, s)) != 0)
+		if ((rc = outbox_txn_append(&a->t, s, 0)) != 0)
 			return rc;
 		/* Keep order: once one record does not fit, later ones do not go in
 		 * ahead of it. */

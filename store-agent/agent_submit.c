@@ -4,11 +4,15 @@
  * Invariant: a client hears "accepted, seq N" only after record N is
  * committed (fsync) in the outbox. The records of every submit read in one
  * round go into one write transaction (group commit), so many tills
- * submitting at once share one fsync. Each record gets its own answer: a
- * refused record (invalid, or buffer full) does not take the others down
- * with it. Everything decided inside the transaction is decided again when
- * ss_lmdb_write replays the body after growing the map: the body starts each
- * run from the committed state and resets every slot's verdict. */
+ * submitting at once share one fsync. Records are judged in order, each
+ * seeing what the earlier ones of the round did: a record whose business
+ * key the store already has is a duplicate (same content: the original's
+ * seq, nothing written) or refused (other content), agent_keys. Each record
+ * gets its own answer: a refused record (invalid, a key conflict, buffer
+ * full) does not take the others down with it. Everything decided inside
+ * the transaction is decided again when ss_lmdb_write replays the body
+ * after growing the map: the body starts each run from the committed state
+ * and resets every slot's verdict. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -20,11 +24,19 @@
 #include "ss_validate.h"
 
 #define SUBMIT_MAX_RECORDS 100000
+/* Pages a record's key (keys, key_age) and request state may add: a page
+ * split in each, up a tree of a few levels. The budget keeps this free. */
+#define RECORD_RESERVE_PAGES 8u
 
 /* One submitted record and what became of it. */
 struct submit_slot {
 	struct outbox_slot ob;      /* ob.record NULL when refused before the transaction */
 	char *reason;               /* refused by validation (malloc'd) */
+	struct biz_key key;
+	uint8_t hash[KEYS_HASH_BYTES];
+	/* Verdicts of the transaction, reset at the start of every run: */
+	uint64_t dup_of;            /* > 0: the same record as this seq */
+	char *verdict;              /* refused in the transaction (malloc'd) */
 };
 
 struct submit_round {
@@ -100,17 +112,46 @@ int submit_collect(struct agent *a, struct local_request *p)
 		}
 		s->ob.record->utc_offset_min = offset_at(a, s->ob.record->time_ms);
 		s->ob.record->has_utc_offset_min = 1;
+		if (keys_of(s->ob.record, &s->key) != 0 || keys_hash(s->ob.record, s->hash) != 0) {
+			s->reason = strdup("record has no business key");
+			s->ob.record = NULL;
+		}
 	}
 	return 0;
 }
 
 /* What an accepted record changes at the store besides the outbox, in the
  * same transaction. */
-static int record_effects(struct agent *a, MDB_txn *txn, const Storesync__Record *r)
+static int record_effects(struct agent *a, MDB_txn *txn, struct submit_slot *s)
 {
-	if (r->body_case == STORESYNC__RECORD__BODY_REPLENISHMENT)
-		return requests_put_pending(&a->db, txn, r);
-	return 0;
+	int rc = keys_put(&a->db, txn, &s->key, s->hash, s->ob.record);
+
+	if (rc == 0 && s->ob.record->body_case == STORESYNC__RECORD__BODY_REPLENISHMENT)
+		rc = requests_put_pending(&a->db, txn, s->ob.record);
+	return rc;
+}
+
+static void reset_verdict(struct submit_slot *s)
+{
+	s->ob.seq = 0;
+	s->ob.full = 0;
+	s->dup_of = 0;
+	free(s->verdict);
+	s->verdict = NULL;
+}
+
+/* Is s one the store has (KEYS_SAME, KEYS_CONFLICT) or new (KEYS_NEW)? */
+static int judge_key(struct agent *a, MDB_txn *txn, struct submit_slot *s)
+{
+	char reason[256];
+	int rc = keys_check(&a->db, txn, &s->key, s->hash, &s->dup_of, reason, sizeof reason);
+
+	if (rc == KEYS_CONFLICT) {
+		s->dup_of = 0;
+		if (!(s->verdict = strdup(reason)))
+			return SS_EIO;
+	}
+	return rc;
 }
 
 static int commit_body(MDB_txn *txn, void *arg)
@@ -125,16 +166,21 @@ static int commit_body(MDB_txn *txn, void *arg)
 
 		if (!s->ob.record)
 			continue;
-		s->ob.seq = 0;
-		s->ob.full = full;
-		if (full)
-			continue;
-		if ((rc = outbox_txn_append(&r->t, &s->ob)) != 0)
+		reset_verdict(s);
+		if ((rc = judge_key(a, txn, s)) != KEYS_NEW) {
+			if (rc == KEYS_SAME || rc == KEYS_CONFLICT)
+				continue;
 			return rc;
-		/* Keep order: once one record does not fit, later ones do not go in
-		 * ahead of it. */
+		}
+		/* Keep order: once one record does not fit, later new ones do not
+		 * go in ahead of it. */
+		if ((s->ob.full = full))
+			continue;
+		if ((rc = outbox_txn_append(&r->t, &s->ob,
+			(uint64_t)RECORD_RESERVE_PAGES * a->db.page_bytes)) != 0)
+			return rc;
 		full = s->ob.full;
-		if (s->ob.seq && (rc = record_effects(a, txn, s->ob.record)) != 0)
+		if (s->ob.seq && (rc = record_effects(a, txn, s)) != 0)
 			return rc;
 	}
 	return outbox_txn_end(&r->t);
@@ -161,12 +207,10 @@ void submit_commit(struct agent *a)
 		snprintf(r->err, sizeof r->err, "buffer full");
 	else
 		ss_error("outbox commit failed: %s", r->err);
-	/* Nothing is stored: no slot may claim a seq or a budget verdict from
-	 * the abandoned transaction. */
-	for (size_t i = 0; i < r->n_slots; i++) {
-		r->slots[i].ob.seq = 0;
-		r->slots[i].ob.full = 0;
-	}
+	/* Nothing is stored: no slot may claim a seq, a duplicate or a verdict
+	 * from the abandoned transaction. */
+	for (size_t i = 0; i < r->n_slots; i++)
+		reset_verdict(&r->slots[i]);
 }
 
 static void fill_result(const struct submit_round *r, const struct submit_slot *s,
@@ -175,10 +219,19 @@ static void fill_result(const struct submit_round *r, const struct submit_slot *
 	storesync__submit_result__init(res);
 	if (s->reason)
 		res->error = s->reason;
-	else if (s->ob.full)
+	else if (r->rc)
+		res->error = (char *)r->err;
+	else if (s->verdict)
+		res->error = s->verdict;
+	else if (s->dup_of) {
+		res->seq = s->dup_of;
+		res->has_seq = 1;
+		res->duplicate = 1;
+		res->has_duplicate = 1;
+	} else if (s->ob.full)
 		res->error = "buffer full";
 	else if (s->ob.seq == 0)
-		res->error = (char *)(r->rc ? r->err : "not stored");
+		res->error = "not stored";
 	else {
 		res->seq = s->ob.seq;
 		res->has_seq = 1;
@@ -208,8 +261,11 @@ void submit_answer(struct agent *a, struct local_request *p)
 	}
 	local_reply(a, p, &reply);
 	for (size_t i = 0; i < n; i++) {
-		free(r->slots[p->first_slot + i].reason);
-		r->slots[p->first_slot + i].reason = NULL;
+		struct submit_slot *s = &r->slots[p->first_slot + i];
+
+		free(s->reason);
+		free(s->verdict);
+		s->reason = s->verdict = NULL;
 	}
 	free(res);
 	free(ptrs);

@@ -29,8 +29,11 @@ static void usage(FILE *out)
 		"Commands:\n"
 		"  submit [FILE|-] [--batch N] [--json]\n"
 		"        submit JSON Lines records (one per line, see docs/records.md);\n"
-		"        prints accepted/refused counts and each refused line's reason;\n"
-		"        exit 1 when any line was refused\n"
+		"        prints accepted, duplicate and refused counts and each refused\n"
+		"        line's reason; exit 1 when any line was refused. A record the store\n"
+		"        already has (same business key, same content) is a duplicate: it\n"
+		"        names the original seq and nothing new is written, so submitting a\n"
+		"        file again after an interruption is safe\n"
 		"  status [--json]\n"
 		"        backlog, oldest unsent age, last ack, link state, epoch, last seq,\n"
 		"        updates from HQ applied\n"
@@ -108,9 +111,10 @@ struct submit {
 	Storesync__Record **recs;
 	long *lines;              /* line number of each waiting record */
 	size_t n, batch;
-	long accepted, refused;
+	long accepted, refused, duplicates;
 	uint64_t first_seq, last_seq;
 	json_t *errors;           /* [{line, reason}] */
+	json_t *dup_seqs;         /* seq of the record each duplicate repeats */
 	int tty;
 	int64_t progress_mono;
 };
@@ -138,9 +142,11 @@ static int flush(struct ctl *c, struct submit *s)
 	reply = call(c, &req);
 	if (!reply || reply->kind_case != STORESYNC__LOCAL_REPLY__KIND_SUBMIT
 		|| reply->submit->n_results != s->n) {
-		/* We cannot know what the agent kept of this request: say so. */
-		fprintf(stderr, "storectl: lines %ld..%ld: outcome unknown (agent did not answer)\n",
-			s->lines[0], s->lines[s->n - 1]);
+		/* We cannot know what the agent kept of this request: say so, and
+		 * how to find out (business keys make the retry safe). */
+		fprintf(stderr, "storectl: lines %ld..%ld: outcome unknown (agent did not answer); "
+			"submitting the same file again is safe: what was recorded comes back as "
+			"duplicates\n", s->lines[0], s->lines[s->n - 1]);
 		rc = -1;
 	}
 	for (size_t i = 0; rc == 0 && i < s->n; i++) {
@@ -148,7 +154,10 @@ static int flush(struct ctl *c, struct submit *s)
 
 		if (r->error)
 			refuse_line(s, s->lines[i], r->error);
-		else {
+		else if (r->duplicate) {
+			s->duplicates++;
+			json_array_append_new(s->dup_seqs, json_integer((json_int_t)r->seq));
+		} else {
 			s->accepted++;
 			if (!s->first_seq)
 				s->first_seq = r->seq;
@@ -168,8 +177,8 @@ static void progress(struct submit *s, long line, int done)
 	if (!s->tty || (!done && ss_mono_ms() - s->progress_mono < 200))
 		return;
 	s->progress_mono = ss_mono_ms();
-	fprintf(stderr, "\rline %ld: %ld accepted, %ld refused%s", line, s->accepted, s->refused,
-		done ? "\n" : "");
+	fprintf(stderr, "\rline %ld: %ld accepted, %ld duplicates, %ld refused%s", line,
+		s->accepted, s->duplicates, s->refused, done ? "\n" : "");
 }
 
 static void add_line(struct submit *s, long line, const char *text)
@@ -194,22 +203,41 @@ static void add_line(struct submit *s, long line, const char *text)
 	s->recs[s->n++] = r;
 }
 
+#define SHOWN_DUPLICATES 10
+
+/* ", duplicates 2 (of seqs 5, 9)": at most SHOWN_DUPLICATES seqs, then "…". */
+static void print_duplicates(const struct submit *s)
+{
+	size_t n = json_array_size(s->dup_seqs);
+
+	printf(", duplicates %ld", s->duplicates);
+	for (size_t i = 0; i < n && i < SHOWN_DUPLICATES; i++)
+		printf("%s%lld", i ? ", " : " (of seqs ",
+			(long long)json_integer_value(json_array_get(s->dup_seqs, i)));
+	if (n > SHOWN_DUPLICATES)
+		printf(", …");
+	if (n)
+		putchar(')');
+}
+
 static void print_summary(const struct ctl *c, struct submit *s)
 {
 	if (c->json) {
-		json_t *doc = json_pack("{s:I,s:I,s:I,s:I,s:O}", "accepted", (json_int_t)s->accepted,
-			"refused", (json_int_t)s->refused, "first_seq", (json_int_t)s->first_seq,
-			"last_seq", (json_int_t)s->last_seq, "errors", s->errors);
+		json_t *doc = json_pack("{s:I,s:I,s:I,s:I,s:I,s:O,s:O}", "accepted",
+			(json_int_t)s->accepted, "duplicates", (json_int_t)s->duplicates, "refused",
+			(json_int_t)s->refused, "first_seq", (json_int_t)s->first_seq, "last_seq",
+			(json_int_t)s->last_seq, "duplicate_of_seqs", s->dup_seqs, "errors", s->errors);
 
 		json_dumpf(doc, stdout, JSON_INDENT(2));
 		putchar('\n');
 		json_decref(doc);
 		return;
 	}
-	printf("accepted %ld, refused %ld", s->accepted, s->refused);
+	printf("accepted %ld", s->accepted);
 	if (s->accepted)
 		printf(" (seq %" PRIu64 "..%" PRIu64 ")", s->first_seq, s->last_seq);
-	putchar('\n');
+	print_duplicates(s);
+	printf(", refused %ld\n", s->refused);
 	for (size_t i = 0; i < json_array_size(s->errors); i++) {
 		json_t *e = json_array_get(s->errors, i);
 
@@ -220,7 +248,8 @@ static void print_summary(const struct ctl *c, struct submit *s)
 
 static int cmd_submit(struct ctl *c, FILE *in, size_t batch)
 {
-	struct submit s = { .batch = batch, .errors = json_array(), .tty = isatty(2) };
+	struct submit s = { .batch = batch, .errors = json_array(), .dup_seqs = json_array(),
+		.tty = isatty(2) };
 	char *line = NULL;
 	size_t cap = 0;
 	ssize_t len;
@@ -250,6 +279,7 @@ static int cmd_submit(struct ctl *c, FILE *in, size_t batch)
 	free(s.recs);
 	free(s.lines);
 	json_decref(s.errors);
+	json_decref(s.dup_seqs);
 	disconnect_agent(c);
 	return rc != 0 || s.refused ? 1 : 0;
 }
