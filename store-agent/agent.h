@@ -49,6 +49,7 @@ struct agent_db {
 	MDB_dbi staging;        /* snapshot being received: part (u32 BE) -> Snapshot */
 	MDB_dbi keys;           /* business key -> seq, time_ms, content hash (agent_keys.c) */
 	MDB_dbi key_age;        /* seq (u64 BE) -> recorded_ms, business key */
+	MDB_dbi balances;       /* account -> balance_fen (i64 BE), this store's view */
 	uint64_t budget_bytes;  /* one disk budget for every database */
 	uint32_t page_bytes;    /* LMDB's page size */
 };
@@ -287,6 +288,15 @@ int submit_collect(struct agent *a, struct local_request *p);
 void submit_commit(struct agent *a);
 void submit_answer(struct agent *a, struct local_request *p);
 void submit_free(struct agent *a);
+
+/* HQ's policies at submit (agent_enforce.c), inside the submit transaction:
+ * 0 when r may be recorded, ENFORCE_REFUSED with a one-line reason naming
+ * the policy and its value, or an MDB_* / SS_* code. */
+#define ENFORCE_REFUSED 1
+int enforce_check(struct agent *a, MDB_txn *txn, const Storesync__Record *r, char *reason,
+	size_t len);
+/* What a recorded r changes in the store's account balances. */
+int enforce_apply(struct agent *a, MDB_txn *txn, const Storesync__Record *r);
 
 /* Drops business keys older than they must be kept; no write when none is. */
 int keys_maintain(struct agent *a, int64_t now_ms, char *err, size_t errlen);

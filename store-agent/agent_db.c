@@ -12,6 +12,7 @@
  *   staging   part (u32 BE) -> packed Snapshot                 agent_apply
  *   keys      kind, business key -> seq, time_ms, hash         agent_keys
  *   key_age   seq (u64 BE) -> recorded_ms, business key        agent_keys
+ *   balances  account -> balance_fen (i64 BE)                  agent_enforce
  *
  * Budget invariant: one disk budget covers every database. The outbox counts
  * its records exactly (packed size + key + a fixed per-entry overhead, the
@@ -45,6 +46,7 @@ static const struct {
 	{ "staging", offsetof(struct agent_db, staging) },
 	{ "keys", offsetof(struct agent_db, keys) },
 	{ "key_age", offsetof(struct agent_db, key_age) },
+	{ "balances", offsetof(struct agent_db, balances) },
 };
 
 #define N_TABLES (sizeof tables / sizeof tables[0])

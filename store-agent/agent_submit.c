@@ -7,9 +7,10 @@
  * submitting at once share one fsync. Records are judged in order, each
  * seeing what the earlier ones of the round did: a record whose business
  * key the store already has is a duplicate (same content: the original's
- * seq, nothing written) or refused (other content), agent_keys. Each record
- * gets its own answer: a refused record (invalid, a key conflict, buffer
- * full) does not take the others down with it. Everything decided inside
+ * seq, nothing written) or refused (other content), agent_keys; a new one
+ * must pass HQ's policies in force at its time, agent_enforce. Each record
+ * gets its own answer: a refused record (invalid, a key conflict, a policy,
+ * buffer full) does not take the others down with it. Everything decided inside
  * the transaction is decided again when ss_lmdb_write replays the body
  * after growing the map: the body starts each run from the committed state
  * and resets every slot's verdict. */
@@ -126,6 +127,8 @@ static int record_effects(struct agent *a, MDB_txn *txn, struct submit_slot *s)
 {
 	int rc = keys_put(&a->db, txn, &s->key, s->hash, s->ob.record);
 
+	if (rc == 0)
+		rc = enforce_apply(a, txn, s->ob.record);
 	if (rc == 0 && s->ob.record->body_case == STORESYNC__RECORD__BODY_REPLENISHMENT)
 		rc = requests_put_pending(&a->db, txn, s->ob.record);
 	return rc;
@@ -138,6 +141,17 @@ static void reset_verdict(struct submit_slot *s)
 	s->dup_of = 0;
 	free(s->verdict);
 	s->verdict = NULL;
+}
+
+/* 0 when the policies let s in; ENFORCE_REFUSED with s->verdict set. */
+static int judge_policies(struct agent *a, MDB_txn *txn, struct submit_slot *s)
+{
+	char reason[256];
+	int rc = enforce_check(a, txn, s->ob.record, reason, sizeof reason);
+
+	if (rc == ENFORCE_REFUSED && !(s->verdict = strdup(reason)))
+		return SS_EIO;
+	return rc;
 }
 
 /* Is s one the store has (KEYS_SAME, KEYS_CONFLICT) or new (KEYS_NEW)? */
@@ -176,6 +190,11 @@ static int commit_body(MDB_txn *txn, void *arg)
 		 * go in ahead of it. */
 		if ((s->ob.full = full))
 			continue;
+		if ((rc = judge_policies(a, txn, s)) != 0) {
+			if (rc == ENFORCE_REFUSED)
+				continue;
+			return rc;
+		}
 		if ((rc = outbox_txn_append(&r->t, &s->ob,
 			(uint64_t)RECORD_RESERVE_PAGES * a->db.page_bytes)) != 0)
 			return rc;

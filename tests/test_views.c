@@ -914,9 +914,10 @@ START_TEST(refunds_by_method_and_net)
 		"\"original_receipt\":\"R-1\",\"amount_fen\":10000,\"reason\":\"defect\","
 		"\"method\":\"cash\"}", (long long)(t0 + HOUR_MS));
 	contract(v.local[0], t0, "CT-9", 3850000, 0);
+	/* Above the store's refund authority: approved by HQ. */
 	tl_submit_jsonf(v.local[0], "{\"type\":\"refund\",\"time_ms\":%lld,\"refund_no\":\"F-2\","
 		"\"original_receipt\":\"CT-9\",\"amount_fen\":500000,\"reason\":\"scratched\","
-		"\"account\":\"CT-9\"}", (long long)(t0 + HOUR_MS));
+		"\"account\":\"CT-9\",\"approval\":\"HQ-77\"}", (long long)(t0 + HOUR_MS));
 	drained(v.local[0]);
 	r = tl_query_ok(v.e.hub_query, "sales", NULL);
 	row = ROW(r, "period", "2026-11-03");
