@@ -8,6 +8,9 @@
  *   ss-bench fill    AGENT_EP RECORDS BATCH         buffer records (hub down)
  *   ss-bench drain   HUB_QUERY RECORDS              seconds until the hub holds them
  *   ss-bench query   HUB_QUERY NAME WHAT [KEY=VALUE...]  median time of a query
+ *   ss-bench price   HUB_LISTEN AGENT_EP SKUS LOOKUPS  price lookups at the agent:
+ *                    acts as the agent's hub to load SKUS prices, then times
+ *                    LOOKUPS PriceQuery requests at the local endpoint
  */
 #include <pthread.h>
 #include <stdatomic.h>
@@ -423,6 +426,180 @@ static int bench_query(const char *query, const char *name, const char *what, ch
 	return 0;
 }
 
+/* ---- price: the hub's side of one price list, then lookups ---- */
+
+static void sku_name(char *buf, size_t len, long i)
+{
+	snprintf(buf, len, "SKU-%06ld", i);
+}
+
+/* Next message from the agent on the fake hub's ROUTER; id copied out. */
+static Storesync__LinkMessage *hub_recv(void *router, zmq_msg_t *id, int timeout_ms)
+{
+	zmq_pollitem_t it = { router, 0, ZMQ_POLLIN, 0 };
+	Storesync__LinkMessage *m = NULL;
+	zmq_msg_t f[2];
+
+	if (zmq_poll(&it, 1, timeout_ms) <= 0 || ss_link_recv(router, f, 2, 0) != 2)
+		return NULL;
+	m = (Storesync__LinkMessage *)ss_proto_unpack(&storesync__link_message__descriptor,
+		zmq_msg_data(&f[1]), zmq_msg_size(&f[1]), SS_MAX_MSG_BYTES);
+	zmq_msg_copy(id, &f[0]);
+	ss_link_close_frames(f, 2);
+	return m;
+}
+
+static void hub_send(void *router, zmq_msg_t *id, Storesync__LinkMessage *m)
+{
+	zmq_msg_t copy;
+
+	zmq_msg_init(&copy);
+	zmq_msg_copy(&copy, id);
+	m->proto_version = SS_PROTO_VERSION;
+	m->has_proto_version = 1;
+	zmq_msg_send(&copy, router, ZMQ_SNDMORE);
+	ss_proto_send(router, &m->base, 0);
+}
+
+/* Update 1: skus prices, effective since 1970. */
+static Storesync__Update *price_list(long skus)
+{
+	static Storesync__Update u = STORESYNC__UPDATE__INIT;
+	static Storesync__PriceList pl = STORESYNC__PRICE_LIST__INIT;
+	Storesync__PriceEntry *e = calloc((size_t)skus, sizeof *e);
+	Storesync__PriceEntry **pe = calloc((size_t)skus, sizeof *pe);
+
+	for (long i = 0; i < skus; i++) {
+		storesync__price_entry__init(&e[i]);
+		e[i].sku = malloc(32);
+		sku_name(e[i].sku, 32, i);
+		e[i].price_fen = 100 + i;
+		e[i].has_price_fen = 1;
+		pe[i] = &e[i];
+	}
+	pl.prices = pe;
+	pl.n_prices = (size_t)skus;
+	pl.effective_ms = 1;
+	pl.has_effective_ms = 1;
+	u.update_id = 1;
+	u.has_update_id = 1;
+	u.has_after_id = 1;
+	u.body_case = STORESYNC__UPDATE__BODY_PRICES;
+	u.prices = &pl;
+	return &u;
+}
+
+/* Plays the agent's hub until the price list is acknowledged. */
+static int load_prices(void *ctx, const char *hub_listen, long skus)
+{
+	void *router = zmq_socket(ctx, ZMQ_ROUTER);
+	Storesync__Update *u = price_list(skus);
+	int64_t deadline = ss_mono_ms() + 60000;
+	int linger = 0, loaded = 0;
+	zmq_msg_t id;
+
+	zmq_setsockopt(router, ZMQ_LINGER, &linger, sizeof linger);
+	zmq_msg_init(&id);
+	if (zmq_bind(router, hub_listen) != 0) {
+		fprintf(stderr, "ss-bench: cannot bind %s\n", hub_listen);
+		return -1;
+	}
+	while (!loaded && ss_mono_ms() < deadline) {
+		Storesync__LinkMessage *m = hub_recv(router, &id, 1000), r = STORESYNC__LINK_MESSAGE__INIT;
+		Storesync__Welcome w = STORESYNC__WELCOME__INIT;
+
+		if (m && m->kind_case == STORESYNC__LINK_MESSAGE__KIND_HELLO) {
+			w.high_water_seq = m->hello->last_seq;
+			w.has_high_water_seq = 1;
+			r.kind_case = STORESYNC__LINK_MESSAGE__KIND_WELCOME;
+			r.welcome = &w;
+			hub_send(router, &id, &r);
+			u->after_id = m->hello->applied_update_id;
+			u->update_id = u->after_id + 1;
+			r.kind_case = STORESYNC__LINK_MESSAGE__KIND_UPDATE;
+			r.update = u;
+			hub_send(router, &id, &r);
+		} else if (m && m->kind_case == STORESYNC__LINK_MESSAGE__KIND_UPDATE_ACK) {
+			loaded = m->update_ack->applied_update_id == u->update_id;
+		}
+		if (m)
+			storesync__link_message__free_unpacked(m, NULL);
+	}
+	zmq_msg_close(&id);
+	zmq_close(router);
+	for (size_t i = 0; i < u->prices->n_prices; i++)
+		free(u->prices->prices[i]->sku);
+	free(u->prices->prices[0]);
+	free(u->prices->prices);
+	return loaded ? 0 : -1;
+}
+
+/* One PriceQuery for sku; its latency in us, -1 when not found. */
+static int64_t lookup_us(void *s, const char *sku)
+{
+	Storesync__LocalRequest req = STORESYNC__LOCAL_REQUEST__INIT;
+	Storesync__PriceQuery q = STORESYNC__PRICE_QUERY__INIT;
+	Storesync__LocalReply *r;
+	struct timespec a, b;
+	size_t len;
+	void *buf;
+	zmq_msg_t f[2];
+	int found = 0;
+
+	q.sku = (char *)sku;
+	req.proto_version = SS_PROTO_VERSION;
+	req.has_proto_version = 1;
+	req.kind_case = STORESYNC__LOCAL_REQUEST__KIND_PRICE;
+	req.price = &q;
+	buf = ss_proto_pack(&req.base, &len);
+	clock_gettime(CLOCK_MONOTONIC, &a);
+	send_raw(s, buf, len);
+	if (ss_link_recv(s, f, 2, 0) != 2)
+		return -1;
+	clock_gettime(CLOCK_MONOTONIC, &b);
+	r = (Storesync__LocalReply *)ss_proto_unpack(&storesync__local_reply__descriptor,
+		zmq_msg_data(&f[1]), zmq_msg_size(&f[1]), SS_MAX_MSG_BYTES);
+	found = r && r->kind_case == STORESYNC__LOCAL_REPLY__KIND_PRICE && r->price->found;
+	if (r)
+		storesync__local_reply__free_unpacked(r, NULL);
+	ss_link_close_frames(f, 2);
+	free(buf);
+	if (!found)
+		return -1;
+	return (b.tv_sec - a.tv_sec) * 1000000 + (b.tv_nsec - a.tv_nsec) / 1000;
+}
+
+static int bench_price(const char *hub_listen, const char *ep, long skus, long lookups)
+{
+	void *ctx = zmq_ctx_new(), *s;
+	int64_t *lat_us = calloc((size_t)lookups, sizeof *lat_us);
+	uint64_t rng = 0x9e3779b97f4a7c15ull;
+	char sku[32];
+
+	if (load_prices(ctx, hub_listen, skus) != 0) {
+		fprintf(stderr, "ss-bench: the agent did not take the price list\n");
+		return 1;
+	}
+	s = connect_dealer(ctx, ep);
+	for (long i = 0; i < lookups; i++) {
+		rng ^= rng >> 12;
+		rng ^= rng << 25;
+		rng ^= rng >> 27;
+		sku_name(sku, sizeof sku, (long)((rng * 0x2545f4914f6cdd1dull) % (uint64_t)skus));
+		if ((lat_us[i] = lookup_us(s, sku)) < 0) {
+			fprintf(stderr, "ss-bench: no price for %s\n", sku);
+			return 1;
+		}
+	}
+	qsort(lat_us, (size_t)lookups, sizeof *lat_us, cmp_i64);
+	printf("price_lookup_p50_ms %.3f ms\n", lat_us[lookups / 2] / 1000.0);
+	printf("price_lookup_p99_ms %.3f ms\n", lat_us[lookups * 99 / 100] / 1000.0);
+	free(lat_us);
+	zmq_close(s);
+	zmq_ctx_term(ctx);
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	if (argc >= 5 && strcmp(argv[1], "single") == 0)
@@ -437,6 +614,8 @@ int main(int argc, char **argv)
 		return bench_query(argv[2], argv[3], argv[4], argv + 5, argc - 5);
 	if (argc >= 4 && strcmp(argv[1], "drain") == 0)
 		return bench_drain(argv[2], atol(argv[3]));
+	if (argc >= 6 && strcmp(argv[1], "price") == 0 && atol(argv[4]) > 0 && atol(argv[5]) > 0)
+		return bench_price(argv[2], argv[3], atol(argv[4]), atol(argv[5]));
 	fprintf(argc > 1 && !strcmp(argv[1], "--help") ? stdout : stderr,
 		"Usage: ss-bench single  AGENT_EP SECONDS RATE\n"
 		"       ss-bench batched AGENT_EP SECONDS BATCH\n"
@@ -444,6 +623,7 @@ int main(int argc, char **argv)
 		"       ss-bench fill    AGENT_EP RECORDS BATCH\n"
 		"       ss-bench drain   HUB_QUERY RECORDS\n"
 		"       ss-bench query   HUB_QUERY NAME WHAT [KEY=VALUE...]\n"
+		"       ss-bench price   HUB_LISTEN AGENT_EP SKUS LOOKUPS\n"
 		"Load generator and meter for bench/run; prints `name value unit` lines.\n");
 	return argc > 1 && !strcmp(argv[1], "--help") ? 0 : 2;
 }
