@@ -337,6 +337,12 @@ static int apply_body(MDB_txn *txn, void *arg)
 		t->skipped++;
 		break;
 	}
+	/* The hub gave up a snapshot it had begun: its parts go. */
+	if (rc == 0 && u->body_case != STORESYNC__UPDATE__BODY_SNAPSHOT && t->next.snapshot) {
+		rc = mdb_drop(txn, t->a->db.staging, 0);
+		t->next.snapshot = 0;
+		t->next.snapshot_next = 0;
+	}
 	if (rc == 0 && t->done)
 		t->next.applied = u->update_id;
 	if (rc == 0)

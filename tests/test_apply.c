@@ -5,8 +5,8 @@
  * is answered with the applied id. Prices and policies switch at their
  * effective moment at the agent (asked at now and at other times), notices
  * and decisions reach the store, a snapshot in parts replaces the tables
- * only when its last part is in, and a kill -9 mid-snapshot leaves the old
- * tables. Checked through the agent's local endpoint, its Hello and
+ * only when its last part is in (a snapshot given up is dropped), and a
+ * kill -9 mid-snapshot leaves the old tables. Checked through the agent's local endpoint, its Hello and
  * heartbeats, and by reopening its LMDB. */
 #include <stdio.h>
 #include <stdlib.h>
@@ -444,6 +444,38 @@ START_TEST(kill_mid_snapshot_keeps_the_old_tables)
 }
 END_TEST
 
+/* The hub sends the log again instead of finishing a snapshot: the staged
+ * parts are dropped with the next update, and the rest of that snapshot is
+ * out of turn. */
+START_TEST(abandoned_snapshot_is_dropped)
+{
+	struct agent_db db;
+	MDB_stat staged;
+	MDB_txn *txn;
+	char err[256];
+	struct fx f;
+
+	fx_start(&f);
+	old_tables(&f);
+	send_snapshot_part(&f, 1);
+	send_snapshot_part(&f, 2);
+	ck_assert_uint_eq(send_price(&f, 3, 2, 1000, "LAMP-1", 110), 3);
+	send_snapshot_part(&f, 3);
+	ck_assert_uint_eq(tl_fakehub_ack(&f.hub, NULL, WAIT_MS), 3);
+	ck_assert_int_eq(tl_price_fen(f.local, "LAMP-1", 0), 110);
+	ck_assert_int_eq(tl_price_fen(f.local, "CUP-2", 0), -1);
+	tl_stop(f.agent);
+	ck_assert_int_eq(agent_db_open(&db, f.data, 1 << 30, err, sizeof err), 0);
+	ck_assert_int_eq(ss_lmdb_read_begin(&db.lmdb, &txn), 0);
+	ck_assert_int_eq(mdb_stat(txn, db.staging, &staged), 0);
+	ck_assert_uint_eq(staged.ms_entries, 0);
+	ss_lmdb_read_end(&db.lmdb, txn);
+	agent_db_close(&db);
+	f.agent = tl_start_agent(&f.e, "S1", NULL);
+	fx_stop(&f);
+}
+END_TEST
+
 /* Runs storectl against the agent; stdout in f->e.dir/out, stderr in err. */
 static int storectl(struct fx *f, const char *args)
 {
@@ -507,7 +539,7 @@ int main(void)
 		duplicate_update_is_not_applied_twice, price_list_switches_at_its_moment,
 		policy_in_force_by_effective_time, notices_and_decisions_reach_the_store,
 		snapshot_in_parts_replaces_the_tables_at_once, kill_mid_snapshot_keeps_the_old_tables,
-		storectl_shows_prices_and_policies,
+		abandoned_snapshot_is_dropped, storectl_shows_prices_and_policies,
 	};
 
 	return tl_run("apply", tests, sizeof tests / sizeof tests[0], 60);
