@@ -30,7 +30,6 @@
 #include <string.h>
 
 #include "agent.h"
-#include "ss_json.h"
 #include "ss_time.h"
 
 #define ENTRY_BYTES (8 + 8 + KEYS_HASH_BYTES)
@@ -74,15 +73,27 @@ int keys_of(const Storesync__Record *r, struct biz_key *k)
 	return SS_OK;
 }
 
+/* A step as tills write it: STEP_RESPONDED is "responded". */
+static void step_name(int step, char *buf, size_t len)
+{
+	const ProtobufCEnumValue *v = protobuf_c_enum_descriptor_get_value(
+		&storesync__progress_step__descriptor, step);
+	const char *name = v ? strchr(v->name, '_') : NULL;
+	size_t i = 0;
+
+	for (name = name ? name + 1 : "?"; name[i] && i + 1 < len; i++)
+		buf[i] = (char)(name[i] >= 'A' && name[i] <= 'Z' ? name[i] - 'A' + 'a' : name[i]);
+	buf[i] = '\0';
+}
+
 /* "receipt R-1", "case S1-202611-1 step responded". */
 static void key_text(const struct biz_key *k, char *buf, size_t len)
 {
 	char step[32];
 
+	step_name(k->step, step, sizeof step);
 	if (k->step)
-		snprintf(buf, len, "%s %s step %s", k->label, k->id,
-			ss_json_enum_name(&storesync__progress_step__descriptor, k->step, step,
-				sizeof step));
+		snprintf(buf, len, "%s %s step %s", k->label, k->id, step);
 	else
 		snprintf(buf, len, "%s %s", k->label, k->id);
 }
