@@ -1,10 +1,13 @@
 /* store-agent: the daemon's one context struct and the interfaces between
- * its parts. Data path: agent_local (the local endpoint, one handler per
- * request kind) -> agent_submit (validate, group commit) -> agent_outbox
- * (LMDB, durable before answering) -> agent_sender (batches, window, acks,
- * resend) -> hub. agent_db owns the LMDB environment all of them use. One
- * thread runs all of it, so LMDB has exactly one writer and no locks are
- * needed. */
+ * its parts. Data path up: agent_local (the local endpoint, one handler per
+ * request kind) -> agent_submit (validate; business keys, agent_keys;
+ * policies, agent_enforce; group commit) -> agent_outbox (LMDB, durable
+ * before answering) -> agent_sender (batches, window, acks, resend) -> hub.
+ * Down: agent_sender -> agent_apply (updates in order, one transaction each)
+ * -> prices and policies by effective time (agent_dated), notices,
+ * requests (agent_requests), read back by agent_query. agent_db owns the
+ * LMDB environment all of them use. One thread runs all of it, so LMDB has
+ * exactly one writer and no locks are needed. */
 #ifndef AGENT_H
 #define AGENT_H
 
@@ -22,7 +25,7 @@ struct agent_config {
 	char data_dir[1024];
 	char hub[512];          /* hub's ROUTER endpoint */
 	char local[512];        /* our ROUTER for tills and storectl */
-	int64_t budget_bytes;   /* outbox disk budget: past it, "buffer full" */
+	int64_t budget_bytes;   /* disk budget of every table: past it, "buffer full" */
 	int64_t retention_days; /* acknowledged records kept this long */
 	int64_t retention_ms;   /* the same, derived */
 	int64_t batch_records;  /* records per Batch */
