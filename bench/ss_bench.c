@@ -8,6 +8,9 @@
  *   ss-bench fill    AGENT_EP RECORDS BATCH         buffer records (hub down)
  *   ss-bench drain   HUB_QUERY RECORDS              seconds until the hub holds them
  *   ss-bench query   HUB_QUERY NAME WHAT [KEY=VALUE...]  median time of a query
+ *   ss-bench price   HUB_LISTEN AGENT_EP SKUS LOOKUPS  price lookups at the agent:
+ *                    acts as the agent's hub to load SKUS prices, then times
+ *                    LOOKUPS PriceQuery requests at the local endpoint
  */
 #include <pthread.h>
 #include <stdatomic.h>
@@ -21,46 +24,92 @@
 
 #define PIPELINE 4   /* requests in flight per submitter */
 
-/* A request of n sale records, packed once and reused: the agent assigns
- * seqs, so identical requests are distinct records. */
-static void *make_request(size_t n, size_t *len)
+/* A request of n sale records, packed once and sent many times. Every
+ * record needs its own receipt number (the agent answers a repeated one as
+ * a duplicate and writes nothing), so the receipts' digits are found in the
+ * packed bytes once and renumbered in place before each send. */
+struct request {
+	void *buf;
+	size_t len;
+	size_t *digits;           /* offset of each record's receipt digits */
+	size_t n;
+};
+
+#define RECEIPT_DIGITS 16
+
+static atomic_ullong next_receipt = 1;
+
+static void make_request(struct request *q, size_t n)
 {
 	Storesync__LocalRequest req = STORESYNC__LOCAL_REQUEST__INIT;
 	Storesync__SubmitRequest sub = STORESYNC__SUBMIT_REQUEST__INIT;
-	Storesync__Record **recs = calloc(n, sizeof *recs);
-	Storesync__Record r = STORESYNC__RECORD__INIT;
-	Storesync__Sale s = STORESYNC__SALE__INIT;
+	Storesync__Record *recs = calloc(n, sizeof *recs), **ptrs = calloc(n, sizeof *ptrs);
+	Storesync__Sale *sales = calloc(n, sizeof *sales);
 	Storesync__SaleLine l = STORESYNC__SALE_LINE__INIT, *lines[1] = { &l };
-	void *buf;
+	char (*receipts)[48] = calloc(n, sizeof *receipts);
 
 	l.sku = "SKU-0001";
 	l.quantity = 2;
 	l.has_quantity = 1;
 	l.unit_price_fen = 1250;
 	l.has_unit_price_fen = 1;
-	s.receipt_no = "R-BENCH-000001";
-	s.lines = lines;
-	s.n_lines = 1;
-	s.total_fen = 2500;
-	s.has_total_fen = 1;
-	s.payment_method = STORESYNC__PAYMENT_METHOD__PAY_CARD;
-	s.has_payment_method = 1;
-	s.cashier = "C01";
-	r.time_ms = ss_now_ms();
-	r.has_time_ms = 1;
-	r.body_case = STORESYNC__RECORD__BODY_SALE;
-	r.sale = &s;
-	for (size_t i = 0; i < n; i++)
-		recs[i] = &r;
-	sub.records = recs;
+	for (size_t i = 0; i < n; i++) {
+		storesync__sale__init(&sales[i]);
+		storesync__record__init(&recs[i]);
+		/* Unique in the packed bytes until renumbered: i, zero-padded. */
+		snprintf(receipts[i], sizeof receipts[i], "RB%012llx-%0*zu",
+			(unsigned long long)ss_now_ms(), RECEIPT_DIGITS, i);
+		sales[i].receipt_no = receipts[i];
+		sales[i].lines = lines;
+		sales[i].n_lines = 1;
+		sales[i].total_fen = 2500;
+		sales[i].has_total_fen = 1;
+		sales[i].payment_method = STORESYNC__PAYMENT_METHOD__PAY_CARD;
+		sales[i].has_payment_method = 1;
+		sales[i].cashier = "C01";
+		recs[i].time_ms = ss_now_ms();
+		recs[i].has_time_ms = 1;
+		recs[i].body_case = STORESYNC__RECORD__BODY_SALE;
+		recs[i].sale = &sales[i];
+		ptrs[i] = &recs[i];
+	}
+	sub.records = ptrs;
 	sub.n_records = n;
 	req.proto_version = SS_PROTO_VERSION;
 	req.has_proto_version = 1;
 	req.kind_case = STORESYNC__LOCAL_REQUEST__KIND_SUBMIT;
 	req.submit = &sub;
-	buf = ss_proto_pack(&req.base, len);
+	q->buf = ss_proto_pack(&req.base, &q->len);
+	q->n = n;
+	q->digits = calloc(n, sizeof *q->digits);
+	for (size_t i = 0; i < n; i++) {
+		size_t rl = strlen(receipts[i]);
+		char *at = memmem(q->buf, q->len, receipts[i], rl);
+
+		q->digits[i] = (size_t)(at - (char *)q->buf) + rl - RECEIPT_DIGITS;
+	}
+	free(receipts);
+	free(sales);
+	free(ptrs);
 	free(recs);
-	return buf;
+}
+
+/* Gives every record of q a receipt number not used before. */
+static void renumber(struct request *q)
+{
+	char digits[RECEIPT_DIGITS + 1];
+
+	for (size_t i = 0; i < q->n; i++) {
+		snprintf(digits, sizeof digits, "%0*llu", RECEIPT_DIGITS,
+			(unsigned long long)atomic_fetch_add(&next_receipt, 1));
+		memcpy((char *)q->buf + q->digits[i], digits, RECEIPT_DIGITS);
+	}
+}
+
+static void free_request(struct request *q)
+{
+	free(q->buf);
+	free(q->digits);
 }
 
 /* Counts accepted records in a reply; -1 when any was refused. */
@@ -78,6 +127,12 @@ static long accepted_in(zmq_msg_t *m)
 	for (size_t i = 0; i < r->submit->n_results; i++) {
 		if (r->submit->results[i]->error) {
 			fprintf(stderr, "ss-bench: refused: %s\n", r->submit->results[i]->error);
+			n = -1;
+			break;
+		}
+		/* Every receipt is new: a duplicate would be a record not written. */
+		if (r->submit->results[i]->duplicate) {
+			fprintf(stderr, "ss-bench: receipt taken for a duplicate\n");
 			n = -1;
 			break;
 		}
@@ -100,10 +155,16 @@ static void *connect_dealer(void *ctx, const char *ep)
 }
 
 /* DEALER framing for the agent's ROUTER: empty delimiter, then the body. */
-static void send_req(void *s, const void *buf, size_t len)
+static void send_raw(void *s, const void *buf, size_t len)
 {
 	zmq_send(s, "", 0, ZMQ_SNDMORE);
 	zmq_send(s, buf, len, 0);
+}
+
+static void send_req(void *s, struct request *q)
+{
+	renumber(q);
+	send_raw(s, q->buf, q->len);
 }
 
 static long recv_reply(void *s)
@@ -131,10 +192,11 @@ static int cmp_i64(const void *a, const void *b)
 static int bench_single(const char *ep, int seconds, int rate)
 {
 	void *ctx = zmq_ctx_new(), *s = connect_dealer(ctx, ep);
-	size_t len, n = (size_t)seconds * rate, done = 0;
-	void *buf = make_request(1, &len);
+	size_t n = (size_t)seconds * rate, done = 0;
+	struct request q;
 	int64_t *lat_us = calloc(n, sizeof *lat_us), start = ss_mono_ms();
 
+	make_request(&q, 1);
 	for (; done < n; done++) {
 		struct timespec a, b;
 		int64_t due = start + (int64_t)(done * 1000 / (size_t)rate);
@@ -142,7 +204,7 @@ static int bench_single(const char *ep, int seconds, int rate)
 		while (ss_mono_ms() < due)
 			ss_sleep_ms(due - ss_mono_ms());
 		clock_gettime(CLOCK_MONOTONIC, &a);
-		send_req(s, buf, len);
+		send_req(s, &q);
 		if (recv_reply(s) != 1)
 			return 1;
 		clock_gettime(CLOCK_MONOTONIC, &b);
@@ -153,7 +215,7 @@ static int bench_single(const char *ep, int seconds, int rate)
 	printf("submit_single_p99_ms %.3f ms\n", lat_us[n * 99 / 100] / 1000.0);
 	printf("submit_single_max_ms %.3f ms\n", lat_us[n - 1] / 1000.0);
 	free(lat_us);
-	free(buf);
+	free_request(&q);
 	zmq_close(s);
 	zmq_ctx_term(ctx);
 	return 0;
@@ -173,13 +235,13 @@ static void *pump_main(void *arg)
 {
 	struct pump *p = arg;
 	void *ctx = zmq_ctx_new(), *s = connect_dealer(ctx, p->ep);
-	size_t len;
-	void *buf = make_request(p->batch, &len);
+	struct request q;
 	long sent = 0, inflight = 0;
 
+	make_request(&q, p->batch);
 	while (!atomic_load(p->stop) || inflight > 0) {
 		while (inflight < PIPELINE && !atomic_load(p->stop) && (!p->limit || sent < p->limit)) {
-			send_req(s, buf, len);
+			send_req(s, &q);
 			sent += (long)p->batch;
 			inflight++;
 		}
@@ -192,7 +254,7 @@ static void *pump_main(void *arg)
 		atomic_fetch_add(&p->accepted, acc);
 		inflight--;
 	}
-	free(buf);
+	free_request(&q);
 	zmq_close(s);
 	zmq_ctx_term(ctx);
 	return NULL;
@@ -364,6 +426,180 @@ static int bench_query(const char *query, const char *name, const char *what, ch
 	return 0;
 }
 
+/* ---- price: the hub's side of one price list, then lookups ---- */
+
+static void sku_name(char *buf, size_t len, long i)
+{
+	snprintf(buf, len, "SKU-%06ld", i);
+}
+
+/* Next message from the agent on the fake hub's ROUTER; id copied out. */
+static Storesync__LinkMessage *hub_recv(void *router, zmq_msg_t *id, int timeout_ms)
+{
+	zmq_pollitem_t it = { router, 0, ZMQ_POLLIN, 0 };
+	Storesync__LinkMessage *m = NULL;
+	zmq_msg_t f[2];
+
+	if (zmq_poll(&it, 1, timeout_ms) <= 0 || ss_link_recv(router, f, 2, 0) != 2)
+		return NULL;
+	m = (Storesync__LinkMessage *)ss_proto_unpack(&storesync__link_message__descriptor,
+		zmq_msg_data(&f[1]), zmq_msg_size(&f[1]), SS_MAX_MSG_BYTES);
+	zmq_msg_copy(id, &f[0]);
+	ss_link_close_frames(f, 2);
+	return m;
+}
+
+static void hub_send(void *router, zmq_msg_t *id, Storesync__LinkMessage *m)
+{
+	zmq_msg_t copy;
+
+	zmq_msg_init(&copy);
+	zmq_msg_copy(&copy, id);
+	m->proto_version = SS_PROTO_VERSION;
+	m->has_proto_version = 1;
+	zmq_msg_send(&copy, router, ZMQ_SNDMORE);
+	ss_proto_send(router, &m->base, 0);
+}
+
+/* Update 1: skus prices, effective since 1970. */
+static Storesync__Update *price_list(long skus)
+{
+	static Storesync__Update u = STORESYNC__UPDATE__INIT;
+	static Storesync__PriceList pl = STORESYNC__PRICE_LIST__INIT;
+	Storesync__PriceEntry *e = calloc((size_t)skus, sizeof *e);
+	Storesync__PriceEntry **pe = calloc((size_t)skus, sizeof *pe);
+
+	for (long i = 0; i < skus; i++) {
+		storesync__price_entry__init(&e[i]);
+		e[i].sku = malloc(32);
+		sku_name(e[i].sku, 32, i);
+		e[i].price_fen = 100 + i;
+		e[i].has_price_fen = 1;
+		pe[i] = &e[i];
+	}
+	pl.prices = pe;
+	pl.n_prices = (size_t)skus;
+	pl.effective_ms = 1;
+	pl.has_effective_ms = 1;
+	u.update_id = 1;
+	u.has_update_id = 1;
+	u.has_after_id = 1;
+	u.body_case = STORESYNC__UPDATE__BODY_PRICES;
+	u.prices = &pl;
+	return &u;
+}
+
+/* Plays the agent's hub until the price list is acknowledged. */
+static int load_prices(void *ctx, const char *hub_listen, long skus)
+{
+	void *router = zmq_socket(ctx, ZMQ_ROUTER);
+	Storesync__Update *u = price_list(skus);
+	int64_t deadline = ss_mono_ms() + 60000;
+	int linger = 0, loaded = 0;
+	zmq_msg_t id;
+
+	zmq_setsockopt(router, ZMQ_LINGER, &linger, sizeof linger);
+	zmq_msg_init(&id);
+	if (zmq_bind(router, hub_listen) != 0) {
+		fprintf(stderr, "ss-bench: cannot bind %s\n", hub_listen);
+		return -1;
+	}
+	while (!loaded && ss_mono_ms() < deadline) {
+		Storesync__LinkMessage *m = hub_recv(router, &id, 1000), r = STORESYNC__LINK_MESSAGE__INIT;
+		Storesync__Welcome w = STORESYNC__WELCOME__INIT;
+
+		if (m && m->kind_case == STORESYNC__LINK_MESSAGE__KIND_HELLO) {
+			w.high_water_seq = m->hello->last_seq;
+			w.has_high_water_seq = 1;
+			r.kind_case = STORESYNC__LINK_MESSAGE__KIND_WELCOME;
+			r.welcome = &w;
+			hub_send(router, &id, &r);
+			u->after_id = m->hello->applied_update_id;
+			u->update_id = u->after_id + 1;
+			r.kind_case = STORESYNC__LINK_MESSAGE__KIND_UPDATE;
+			r.update = u;
+			hub_send(router, &id, &r);
+		} else if (m && m->kind_case == STORESYNC__LINK_MESSAGE__KIND_UPDATE_ACK) {
+			loaded = m->update_ack->applied_update_id == u->update_id;
+		}
+		if (m)
+			storesync__link_message__free_unpacked(m, NULL);
+	}
+	zmq_msg_close(&id);
+	zmq_close(router);
+	for (size_t i = 0; i < u->prices->n_prices; i++)
+		free(u->prices->prices[i]->sku);
+	free(u->prices->prices[0]);
+	free(u->prices->prices);
+	return loaded ? 0 : -1;
+}
+
+/* One PriceQuery for sku; its latency in us, -1 when not found. */
+static int64_t lookup_us(void *s, const char *sku)
+{
+	Storesync__LocalRequest req = STORESYNC__LOCAL_REQUEST__INIT;
+	Storesync__PriceQuery q = STORESYNC__PRICE_QUERY__INIT;
+	Storesync__LocalReply *r;
+	struct timespec a, b;
+	size_t len;
+	void *buf;
+	zmq_msg_t f[2];
+	int found = 0;
+
+	q.sku = (char *)sku;
+	req.proto_version = SS_PROTO_VERSION;
+	req.has_proto_version = 1;
+	req.kind_case = STORESYNC__LOCAL_REQUEST__KIND_PRICE;
+	req.price = &q;
+	buf = ss_proto_pack(&req.base, &len);
+	clock_gettime(CLOCK_MONOTONIC, &a);
+	send_raw(s, buf, len);
+	if (ss_link_recv(s, f, 2, 0) != 2)
+		return -1;
+	clock_gettime(CLOCK_MONOTONIC, &b);
+	r = (Storesync__LocalReply *)ss_proto_unpack(&storesync__local_reply__descriptor,
+		zmq_msg_data(&f[1]), zmq_msg_size(&f[1]), SS_MAX_MSG_BYTES);
+	found = r && r->kind_case == STORESYNC__LOCAL_REPLY__KIND_PRICE && r->price->found;
+	if (r)
+		storesync__local_reply__free_unpacked(r, NULL);
+	ss_link_close_frames(f, 2);
+	free(buf);
+	if (!found)
+		return -1;
+	return (b.tv_sec - a.tv_sec) * 1000000 + (b.tv_nsec - a.tv_nsec) / 1000;
+}
+
+static int bench_price(const char *hub_listen, const char *ep, long skus, long lookups)
+{
+	void *ctx = zmq_ctx_new(), *s;
+	int64_t *lat_us = calloc((size_t)lookups, sizeof *lat_us);
+	uint64_t rng = 0x9e3779b97f4a7c15ull;
+	char sku[32];
+
+	if (load_prices(ctx, hub_listen, skus) != 0) {
+		fprintf(stderr, "ss-bench: the agent did not take the price list\n");
+		return 1;
+	}
+	s = connect_dealer(ctx, ep);
+	for (long i = 0; i < lookups; i++) {
+		rng ^= rng >> 12;
+		rng ^= rng << 25;
+		rng ^= rng >> 27;
+		sku_name(sku, sizeof sku, (long)((rng * 0x2545f4914f6cdd1dull) % (uint64_t)skus));
+		if ((lat_us[i] = lookup_us(s, sku)) < 0) {
+			fprintf(stderr, "ss-bench: no price for %s\n", sku);
+			return 1;
+		}
+	}
+	qsort(lat_us, (size_t)lookups, sizeof *lat_us, cmp_i64);
+	printf("price_lookup_p50_ms %.3f ms\n", lat_us[lookups / 2] / 1000.0);
+	printf("price_lookup_p99_ms %.3f ms\n", lat_us[lookups * 99 / 100] / 1000.0);
+	free(lat_us);
+	zmq_close(s);
+	zmq_ctx_term(ctx);
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	if (argc >= 5 && strcmp(argv[1], "single") == 0)
@@ -378,6 +614,8 @@ int main(int argc, char **argv)
 		return bench_query(argv[2], argv[3], argv[4], argv + 5, argc - 5);
 	if (argc >= 4 && strcmp(argv[1], "drain") == 0)
 		return bench_drain(argv[2], atol(argv[3]));
+	if (argc >= 6 && strcmp(argv[1], "price") == 0 && atol(argv[4]) > 0 && atol(argv[5]) > 0)
+		return bench_price(argv[2], argv[3], atol(argv[4]), atol(argv[5]));
 	fprintf(argc > 1 && !strcmp(argv[1], "--help") ? stdout : stderr,
 		"Usage: ss-bench single  AGENT_EP SECONDS RATE\n"
 		"       ss-bench batched AGENT_EP SECONDS BATCH\n"
@@ -385,6 +623,7 @@ int main(int argc, char **argv)
 		"       ss-bench fill    AGENT_EP RECORDS BATCH\n"
 		"       ss-bench drain   HUB_QUERY RECORDS\n"
 		"       ss-bench query   HUB_QUERY NAME WHAT [KEY=VALUE...]\n"
+		"       ss-bench price   HUB_LISTEN AGENT_EP SKUS LOOKUPS\n"
 		"Load generator and meter for bench/run; prints `name value unit` lines.\n");
 	return argc > 1 && !strcmp(argv[1], "--help") ? 0 : 2;
 }

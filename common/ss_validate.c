@@ -320,7 +320,7 @@ static int check_payment(const Storesync__Payment *p, char *msg, size_t len)
 		return -1;
 	if (p->method == STORESYNC__PAYMENT_METHOD__PAY_ON_ACCOUNT)
 		return fail(msg, len, "method must not be on_account (a payment settles an account)");
-	if (check_opt_ident(p->payment_no, "payment_no", msg, len) < 0)
+	if (check_ident(p->payment_no, "payment_no", msg, len) < 0)
 		return -1;
 	return check_opt_ident(p->contract_no, "contract_no", msg, len);
 }
@@ -340,6 +340,8 @@ static int check_refund(const Storesync__Refund *r, char *msg, size_t len)
 		return -1;
 	if (r->has_method && r->method == STORESYNC__PAYMENT_METHOD__PAY_ON_ACCOUNT && !r->account)
 		return fail(msg, len, "account is required when method is on_account");
+	if (check_opt_ident(r->approval, "approval", msg, len) < 0)
+		return -1;
 	return check_opt_ident(r->account, "account", msg, len);
 }
 
@@ -418,7 +420,8 @@ static int check_progress(const Storesync__ComplaintProgress *p, const char *sto
 
 static int check_inventory(const Storesync__InventoryMove *m, char *msg, size_t len)
 {
-	if (check_enum(&storesync__move_kind__descriptor, m->has_kind, m->kind, "kind",
+	if (check_ident(m->move_no, "move_no", msg, len) < 0 ||
+		check_enum(&storesync__move_kind__descriptor, m->has_kind, m->kind, "kind",
 		msg, len) < 0 || check_sku(m->sku, msg, len) < 0)
 		return -1;
 	if (!m->has_quantity)

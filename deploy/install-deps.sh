@@ -3,7 +3,7 @@
 # some are missing. Runs apt-get only if something is absent.
 set -eu
 PKGS="build-essential cmake pkg-config libzmq3-dev libprotobuf-c-dev protobuf-c-compiler
-liblmdb-dev lmdb-utils check libsubunit-dev libjansson-dev libinih-dev uthash-dev libcsv-dev"
+liblmdb-dev lmdb-utils check libsubunit-dev libjansson-dev libinih-dev uthash-dev libsodium-dev libcsv-dev"
 missing=""
 for p in $PKGS; do
 	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing="$missing $p"

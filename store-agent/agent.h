@@ -1,15 +1,23 @@
 /* store-agent: the daemon's one context struct and the interfaces between
- * its parts. Data path: agent_submit (validate, group commit) ->
- * agent_outbox (LMDB, durable before answering) -> agent_sender (batches,
- * window, acks, resend) -> hub. One thread runs all of it, so the outbox has
+ * its parts. Data path up: agent_local (the local endpoint, one handler per
+ * request kind) -> agent_submit (validate; business keys, agent_keys;
+ * policies, agent_enforce; group commit) -> agent_outbox (LMDB, durable
+ * before answering) -> agent_sender (batches, window, acks, resend) -> hub.
+ * Down: agent_sender -> agent_apply (updates in order, one transaction each)
+ * -> prices and policies by effective time (agent_dated), notices,
+ * requests (agent_requests), read back by agent_query. agent_db owns the
+ * LMDB environment all of them use. One thread runs all of it, so LMDB has
  * exactly one writer and no locks are needed. */
 #ifndef AGENT_H
 #define AGENT_H
 
 #include <stdint.h>
 
+#include <zmq.h>
+
 #include "ss_lmdb.h"
 #include "ss_log.h"
+#include "ss_policy.h"
 #include "ss_proto.h"
 
 struct agent_config {
@@ -17,23 +25,55 @@ struct agent_config {
 	char data_dir[1024];
 	char hub[512];          /* hub's ROUTER endpoint */
 	char local[512];        /* our ROUTER for tills and storectl */
-	int64_t budget_bytes;   /* outbox disk budget: past it, "buffer full" */
+	int64_t budget_bytes;   /* disk budget of every table: past it, "buffer full" */
 	int64_t retention_days; /* acknowledged records kept this long */
 	int64_t retention_ms;   /* the same, derived */
 	int64_t batch_records;  /* records per Batch */
 	int64_t window_batches; /* unacknowledged batches in flight */
 	int64_t ack_timeout_ms; /* resend from the last ack after this long */
 	int64_t heartbeat_ms;
+	int64_t key_days;       /* business keys kept at least this long */
 	char utc_offset[16];    /* "auto" (the system's zone) or minutes east of UTC */
 	int auto_offset;        /* derived: 1 when "auto" */
 	int32_t utc_offset_min; /* derived: the fixed offset otherwise */
 };
 
-/* The LMDB outbox: records keyed by seq, plus meta (epoch, store, acked). */
-struct agent_outbox {
-	struct ss_lmdb db;
-	MDB_dbi records;        /* seq (u64 BE) -> packed Record */
+/* The agent's LMDB environment and its named databases (agent_db.c). */
+#define AGENT_DB_MAX_DBS 16
+
+struct agent_db {
+	struct ss_lmdb lmdb;
+	MDB_dbi records;        /* outbox: seq (u64 BE) -> packed Record */
 	MDB_dbi meta;           /* name -> value */
+	MDB_dbi prices;         /* effective-dated, see agent_dated.c -> DatedPrice */
+	MDB_dbi policies;       /* effective-dated -> DatedPolicy */
+	MDB_dbi notices;        /* account '\0' since_ms (u64 BE) -> CollectionNotice */
+	MDB_dbi requests;       /* request_no -> RequestState */
+	MDB_dbi staging;        /* snapshot being received: part (u32 BE) -> Snapshot */
+	MDB_dbi keys;           /* business key -> seq, time_ms, content hash (agent_keys.c) */
+	MDB_dbi key_age;        /* seq (u64 BE) -> recorded_ms, business key */
+	MDB_dbi balances;       /* account -> balance_fen (i64 BE), this store's view */
+	uint64_t budget_bytes;  /* one disk budget for every database */
+	uint32_t page_bytes;    /* LMDB's page size */
+};
+
+int agent_db_open(struct agent_db *db, const char *dir, int64_t budget_bytes, char *err,
+	size_t errlen);
+void agent_db_close(struct agent_db *db);
+/* Bytes the databases other than the outbox's records occupy, as txn sees
+ * them (pages x page size). */
+uint64_t agent_db_other_bytes(struct agent_db *db, MDB_txn *txn);
+/* The same in a read transaction of its own; SS_EIO when none can start. */
+int agent_db_other_bytes_now(struct agent_db *db, uint64_t *bytes);
+/* meta values are u64 BE; get returns mdb_get's code and leaves *v alone
+ * unless found. */
+int agent_db_meta_get(struct agent_db *db, MDB_txn *txn, const char *name, uint64_t *v);
+int agent_db_meta_put(struct agent_db *db, MDB_txn *txn, const char *name, uint64_t v);
+
+/* The outbox: records keyed by seq in db's records, plus its meta (epoch,
+ * store, acked). Uses db; does not own it. */
+struct agent_outbox {
+	struct agent_db *db;
 	char store_id[33];
 	uint64_t epoch;
 	uint64_t last_seq;      /* newest durable record */
@@ -41,23 +81,47 @@ struct agent_outbox {
 	uint64_t acked_durable; /* acked_seq as last written to disk */
 	uint64_t first_seq;     /* oldest record still kept (last_seq + 1 when none) */
 	uint64_t used_bytes;    /* accounted outbox bytes (records + keys + overhead) */
-	uint64_t budget_bytes;
 	int64_t retention_ms;
 };
 
-/* What happened to one record handed to outbox_append. */
+/* What happened to one record handed to the outbox. */
 struct outbox_slot {
 	Storesync__Record *record; /* in: validated record; seq/recorded_ms set on success */
 	uint64_t seq;              /* out: > 0 when durable */
 	int full;                  /* out: refused because the budget is reached */
 };
 
-int outbox_open(struct agent_outbox *ob, const struct agent_config *cfg, char *err, size_t errlen);
-void outbox_close(struct agent_outbox *ob);
+int outbox_open(struct agent_outbox *ob, struct agent_db *db, const struct agent_config *cfg,
+	char *err, size_t errlen);
+
+/* One write transaction's view of the outbox: a copy of its state, adopted
+ * only after the commit (a body may be replayed after map growth, or
+ * abandoned). Call begin at the start of every run of the body. */
+struct outbox_txn {
+	struct agent_outbox *ob;
+	MDB_txn *txn;
+	int64_t now_ms;
+	uint64_t last_seq, first_seq, used_bytes;
+	uint64_t pruned;
+};
+
+void outbox_txn_begin(struct outbox_txn *t, struct agent_outbox *ob, MDB_txn *txn,
+	int64_t now_ms);
+/* Gives s->record the next seq and stores it, evicting acknowledged records
+ * when the budget needs the room; s->full = 1 (nothing stored) when it does
+ * not fit with reserve_bytes left over (what the caller will write to the
+ * other databases for this record). Returns 0 or an MDB_* code. */
+int outbox_txn_append(struct outbox_txn *t, struct outbox_slot *s, uint64_t reserve_bytes);
+/* Writes the outbox's meta; last call of the body. */
+int outbox_txn_end(struct outbox_txn *t);
+/* After the commit succeeded: the outbox takes the transaction's state. */
+void outbox_txn_adopt(const struct outbox_txn *t);
+
 /* Assigns seqs and commits all slots in one transaction (group commit).
  * Slots that do not fit in the budget, after evicting acknowledged records,
- * get full = 1 and no seq. Returns 0, or a negative SS_* code when nothing
- * was committed (every slot then counts as refused, reason in err). */
+ * get full = 1 and no seq; once one does not fit, later ones do not go in
+ * ahead of it. Returns 0, or a negative SS_* code when nothing was committed
+ * (every slot then counts as refused, reason in err). */
 int outbox_append(struct agent_outbox *ob, struct outbox_slot *slots, size_t n, int64_t now_ms,
 	char *err, size_t errlen);
 /* Records that the hub holds everything through seq (may move back: a hub
@@ -65,8 +129,10 @@ int outbox_append(struct agent_outbox *ob, struct outbox_slot *slots, size_t n, 
 void outbox_set_acked(struct agent_outbox *ob, uint64_t seq);
 /* Persists acked_seq and drops acknowledged records past retention. */
 int outbox_maintain(struct agent_outbox *ob, int64_t now_ms, char *err, size_t errlen);
-/* Reads up to max records from seq onward into batch (allocated records, free
- * with storesync__batch__free_unpacked-compatible ownership: see sender). */
+/* Reads up to max consecutive records from seq onward. *out (an array of
+ * *n_out records, each freed with storesync__record__free_unpacked, then the
+ * array with free) is the caller's. On failure returns SS_EIO with *out =
+ * NULL and *n_out = 0: the outputs are always set. */
 int outbox_read(struct agent_outbox *ob, uint64_t from_seq, size_t max,
 	Storesync__Record ***out, size_t *n_out);
 /* recorded_ms of the oldest unacknowledged record, 0 when none. */
@@ -87,20 +153,107 @@ struct agent_sender {
 	struct ss_lograte pruned_log;
 };
 
+/* Effective-dated prices and policies (agent_dated.c). */
+#define DATED_KEY_MAX (64 + 17)
+
+/* name (at most 64 bytes) '\0' effective_ms update_id into key; its length. */
+size_t dated_key(uint8_t *key, const char *name, int64_t effective_ms, uint64_t update_id);
+/* The value of name's entry in force at at_ms in *now and of the next
+ * later-dated entry in *next (may be NULL); mv_size 0 when there is none.
+ * Valid while txn lives. Returns 0 or an MDB_* code. */
+int dated_lookup(MDB_txn *txn, MDB_dbi dbi, const char *name, int64_t at_ms, MDB_val *now,
+	MDB_val *next);
+/* Stores value (a DatedPrice or DatedPolicy) for name; with now_ms > 0 also
+ * drops name's entries superseded before now_ms. */
+int dated_put(MDB_txn *txn, MDB_dbi dbi, const char *name, int64_t effective_ms,
+	uint64_t update_id, const ProtobufCMessage *value, int64_t now_ms);
+/* The price of sku in force at at_ms and the next later-dated one, NULL
+ * when none (free with storesync__dated_price__free_unpacked). */
+int dated_price_at(struct agent_db *db, MDB_txn *txn, const char *sku, int64_t at_ms,
+	Storesync__DatedPrice **now, Storesync__DatedPrice **next);
+
+struct policy_in_force {
+	int64_t value;
+	int64_t effective_ms;   /* 0 for the built-in default */
+	uint64_t update_id;     /* 0 for the built-in default */
+};
+
+/* The policy in force at at_ms: HQ's newest entry dated <= at_ms, else the
+ * ss_policy default. */
+int dated_policy_at(struct agent_db *db, MDB_txn *txn, enum ss_policy_id id, int64_t at_ms,
+	struct policy_in_force *out);
+
+/* The business-key index (agent_keys.c). */
+#define KEYS_ID_MAX 64
+#define KEYS_KEY_MAX (1 + KEYS_ID_MAX + 2)
+#define KEYS_HASH_BYTES 32
+
+struct biz_key {
+	uint8_t bytes[KEYS_KEY_MAX]; /* kind byte, the key text, '\0' step for progress */
+	size_t len;
+	const char *label;           /* "receipt", "case"...: for messages */
+	const char *id;              /* points into the record */
+	int step;                    /* complaint progress step, 0 otherwise */
+};
+
+enum { KEYS_NEW = 1, KEYS_SAME = 2, KEYS_CONFLICT = 3 };
+
+/* The business key of a validated record; SS_EINVAL when it has none. */
+int keys_of(const Storesync__Record *r, struct biz_key *k);
+/* The content hash of r as the till sent it (the agent's fields cleared). */
+int keys_hash(Storesync__Record *r, uint8_t hash[KEYS_HASH_BYTES]);
+/* KEYS_NEW; KEYS_SAME with *seq the original's; KEYS_CONFLICT with *seq and
+ * a one-line reason; or an MDB_* / SS_EIO code. */
+int keys_check(struct agent_db *db, MDB_txn *txn, const struct biz_key *k,
+	const uint8_t hash[KEYS_HASH_BYTES], uint64_t *seq, char *reason, size_t len);
+/* Records the key of r (seq, time_ms and recorded_ms set), in r's transaction. */
+int keys_put(struct agent_db *db, MDB_txn *txn, const struct biz_key *k,
+	const uint8_t hash[KEYS_HASH_BYTES], const Storesync__Record *r);
+/* seq and time_ms of the sale with receipt_no; MDB_NOTFOUND when unknown. */
+int keys_find_sale(struct agent_db *db, MDB_txn *txn, const char *receipt_no, uint64_t *seq,
+	int64_t *time_ms);
+
+/* The replenishment requests' states (agent_requests.c). */
+int requests_put_pending(struct agent_db *db, MDB_txn *txn, const Storesync__Record *r);
+/* SS_EINVAL when the decision names no request or no known decision. */
+int requests_decide(struct agent_db *db, MDB_txn *txn, const Storesync__ReplenishmentDecision *dec);
+
+/* Where the down-flow stands, as committed in meta (agent_apply.c). */
+struct apply_ids {
+	uint64_t applied;       /* every update through this is applied */
+	uint64_t price;         /* newest price list applied, 0 when none */
+	uint64_t policy;        /* newest policy set applied, 0 when none */
+	uint64_t snapshot;      /* update_id of a snapshot being staged, 0 when none */
+	uint32_t snapshot_next; /* its next part */
+};
+
+struct agent_apply {
+	struct apply_ids ids;
+	uint64_t failures;      /* updates that could not be committed */
+	struct ss_lograte fail_log;
+};
+
 struct submit_round;
+struct local_round;
+struct local_handler;
 
 struct agent {
 	struct agent_config cfg;
+	struct agent_db db;
 	struct agent_outbox outbox;
 	struct agent_sender sender;
+	struct agent_apply apply;
 	void *zctx;
 	void *local;            /* ROUTER for tills and storectl */
-	struct submit_round *submit; /* agent_submit's scratch, reused per round */
+	struct local_round *local_round; /* agent_local's scratch, reused per round */
+	struct submit_round *submit;     /* agent_submit's scratch, reused per round */
 	uint64_t refused_requests;
 	volatile int stopping;
 };
 
 int sender_start(struct agent *a, char *err, size_t errlen);
+/* Sends m to the hub (sets the protocol version); 0 or -1 (not queued). */
+int sender_send(struct agent *a, Storesync__LinkMessage *m);
 void sender_stop(struct agent *a);
 /* A (re)connection: say Hello, so a restarted or restored hub tells us
  * where it stands even when we have nothing new to send. */
@@ -113,12 +266,57 @@ void sender_tick(struct agent *a);
 int64_t sender_next_timeout_ms(const struct agent *a);
 const char *sender_link_state(const struct agent *a);
 
-/* Reads all queued local requests, commits their records in one transaction
- * and answers each client. */
-void submit_on_readable(struct agent *a);
+/* One request read from the local endpoint (agent_local.c). */
+struct local_request {
+	zmq_msg_t id;                    /* the client's routing id */
+	int delimited;                   /* REQ client: an empty frame before the body */
+	Storesync__LocalRequest *req;    /* NULL when malformed */
+	const struct local_handler *handler;
+	const char *error;               /* request-level refusal, answered by agent_local */
+	size_t first_slot;               /* submit: its first record in the round */
+};
+
+/* Reads every waiting local request, commits the round's submits in one
+ * transaction and answers each request. */
+void local_on_readable(struct agent *a);
+void local_free(struct agent *a);
+/* Sends reply to p's client, with the empty delimiter a REQ client needs. */
+void local_reply(struct agent *a, struct local_request *p, const Storesync__LocalReply *reply);
+
+/* The submit round (agent_submit.c): begin, collect each submit's records
+ * (validated here), commit them all in one transaction, answer each. */
+void submit_begin(struct agent *a);
+int submit_round_full(const struct agent *a);
+int submit_collect(struct agent *a, struct local_request *p);
+void submit_commit(struct agent *a);
+void submit_answer(struct agent *a, struct local_request *p);
 void submit_free(struct agent *a);
+
+/* HQ's policies at submit (agent_enforce.c), inside the submit transaction:
+ * 0 when r may be recorded, ENFORCE_REFUSED with a one-line reason naming
+ * the policy and its value, or an MDB_* / SS_* code. */
+#define ENFORCE_REFUSED 1
+int enforce_check(struct agent *a, MDB_txn *txn, const Storesync__Record *r, char *reason,
+	size_t len);
+/* What a recorded r changes in the store's account balances. */
+int enforce_apply(struct agent *a, MDB_txn *txn, const Storesync__Record *r);
+
+/* Drops business keys older than they must be kept; no write when none is. */
+int keys_maintain(struct agent *a, int64_t now_ms, char *err, size_t errlen);
+
+/* Loads where the down-flow stands. */
+int apply_open(struct agent *a, char *err, size_t errlen);
+/* Applies u if it is next in turn, then acknowledges what is applied. */
+void apply_on_update(struct agent *a, const Storesync__Update *u);
+
+/* Local queries (agent_query.c), answered from LMDB. */
+void query_price_answer(struct agent *a, struct local_request *p);
+void query_policy_answer(struct agent *a, struct local_request *p);
+void query_notices_answer(struct agent *a, struct local_request *p);
+void query_requests_answer(struct agent *a, struct local_request *p);
 
 /* Fills a StatusReply (strings point into a; nothing to free). */
 void status_fill(struct agent *a, Storesync__StatusReply *st);
+void status_answer(struct agent *a, struct local_request *p);
 
 #endif

@@ -1,5 +1,5 @@
 /* store-agent: the headless daemon in each store. This file turns flags and
- * the INI file into an agent_config, opens the outbox, and runs the single
+ * the INI file into an agent_config, opens the databases, and runs the single
  * event loop: local submits, hub messages, timers. Everything that writes
  * LMDB runs on this one thread. */
 #include <getopt.h>
@@ -33,11 +33,17 @@ static void usage(FILE *out)
 		"endpoint, keeps each durable in LMDB before answering, ships them to the hub.\n\n"
 		"  -c, --config FILE        INI file ([agent] section); flags override it\n"
 		"  -s, --store-id ID        this store's id ([A-Za-z0-9_], up to 32)\n"
-		"  -d, --data-dir DIR       LMDB outbox directory (default /var/lib/storesync/agent)\n"
+		"  -d, --data-dir DIR       LMDB directory: outbox, prices, policies, business\n"
+		"                           keys (default /var/lib/storesync/agent)\n"
 		"  -H, --hub ENDPOINT       hub link (default tcp://127.0.0.1:7701)\n"
 		"  -l, --local ENDPOINT     submit endpoint (default ipc:///run/storesync/agent.sock)\n"
-		"      --budget BYTES       outbox disk budget, k/M/G suffixes (default 1G)\n"
+		"      --budget BYTES       disk budget of the whole LMDB directory, k/M/G\n"
+		"                           suffixes (default 1G); past it: \"buffer full\"\n"
 		"      --retention-days N   keep acknowledged records N days (default 7)\n"
+		"      --key-days N         keep business keys (receipt, payment, move...\n"
+		"                           numbers) N days to recognise a till's retry and a\n"
+		"                           return's receipt (default 90; never less than the\n"
+		"                           retention or the return window in force)\n"
 		"      --batch N            records per batch (default 2000)\n"
 		"      --window N           unacknowledged batches in flight (default 8)\n"
 		"      --ack-timeout-ms N   resend after N ms without ack (default 5000)\n"
@@ -49,9 +55,9 @@ static void usage(FILE *out)
 }
 
 enum { OPT_BUDGET = 256, OPT_RETENTION, OPT_BATCH, OPT_WINDOW, OPT_ACK_TIMEOUT, OPT_HEARTBEAT,
-	OPT_UTC_OFFSET };
+	OPT_UTC_OFFSET, OPT_KEY_DAYS };
 
-#define N_CONFIG_ITEMS 12
+#define N_CONFIG_ITEMS 13
 
 /* Every setting, by its INI name; flags use the same table. */
 static void config_items(struct agent_config *c, struct ss_config_item *items)
@@ -68,6 +74,7 @@ static void config_items(struct agent_config *c, struct ss_config_item *items)
 		{ "agent", "ack_timeout_ms", SS_CFG_INT64, &c->ack_timeout_ms, 0, 100, 3600000 },
 		{ "agent", "heartbeat_ms", SS_CFG_INT64, &c->heartbeat_ms, 0, 100, 600000 },
 		{ "agent", "utc_offset", SS_CFG_STRING, c->utc_offset, sizeof c->utc_offset, 0, 0 },
+		{ "agent", "key_days", SS_CFG_INT64, &c->key_days, 0, 1, 3650 },
 		{ 0 },
 	};
 
@@ -112,12 +119,13 @@ static int parse_args(int argc, char **argv, struct agent_config *c, int *verbos
 		{ "ack-timeout-ms", required_argument, 0, OPT_ACK_TIMEOUT },
 		{ "heartbeat-ms", required_argument, 0, OPT_HEARTBEAT },
 		{ "utc-offset", required_argument, 0, OPT_UTC_OFFSET },
+		{ "key-days", required_argument, 0, OPT_KEY_DAYS },
 		{ "verbose", no_argument, 0, 'v' }, { "help", no_argument, 0, 'h' }, { 0, 0, 0, 0 },
 	};
 	static const char *names[] = { [OPT_BUDGET - 256] = "budget", [OPT_RETENTION - 256] = "retention_days",
 		[OPT_BATCH - 256] = "batch", [OPT_WINDOW - 256] = "window",
 		[OPT_ACK_TIMEOUT - 256] = "ack_timeout_ms", [OPT_HEARTBEAT - 256] = "heartbeat_ms",
-		[OPT_UTC_OFFSET - 256] = "utc_offset" };
+		[OPT_UTC_OFFSET - 256] = "utc_offset", [OPT_KEY_DAYS - 256] = "key_days" };
 	struct ss_config_item items[N_CONFIG_ITEMS];
 	char err[512];
 	int o;
@@ -148,7 +156,7 @@ static int parse_args(int argc, char **argv, struct agent_config *c, int *verbos
 		case 'v': *verbose = 1; break;
 		case 'h': usage(stdout); return 1;
 		default:
-			if (o >= OPT_BUDGET && o <= OPT_UTC_OFFSET) {
+			if (o >= OPT_BUDGET && o <= OPT_KEY_DAYS) {
 				key = names[o - 256];
 				break;
 			}
@@ -204,7 +212,7 @@ static void run(struct agent *a)
 			break;
 		}
 		if (items[0].revents & ZMQ_POLLIN)
-			submit_on_readable(a);
+			local_on_readable(a);
 		if (items[2].revents & ZMQ_POLLIN)
 			sender_on_monitor(a);
 		if (items[1].revents & ZMQ_POLLIN)
@@ -213,6 +221,8 @@ static void run(struct agent *a)
 		if (ss_mono_ms() >= next_maintain) {
 			if (outbox_maintain(&a->outbox, ss_now_ms(), err, sizeof err) != 0)
 				ss_error("outbox maintenance: %s", err);
+			if (keys_maintain(a, ss_now_ms(), err, sizeof err) != 0)
+				ss_error("business key maintenance: %s", err);
 			next_maintain = ss_mono_ms() + MAINTAIN_EVERY_MS;
 		}
 	}
@@ -224,7 +234,7 @@ int main(int argc, char **argv)
 		.data_dir = "/var/lib/storesync/agent", .hub = "tcp://127.0.0.1:7701",
 		.local = "ipc:///run/storesync/agent.sock", .budget_bytes = 1LL << 30, .retention_days = 7,
 		.batch_records = 2000, .window_batches = 8, .ack_timeout_ms = 5000,
-		.heartbeat_ms = 2000, .utc_offset = "auto" } };
+		.heartbeat_ms = 2000, .key_days = 90, .utc_offset = "auto" } };
 	char err[512];
 	int verbose = 0, rc = parse_args(argc, argv, &a.cfg, &verbose);
 
@@ -234,8 +244,14 @@ int main(int argc, char **argv)
 	signal(SIGINT, on_signal);
 	signal(SIGTERM, on_signal);
 	signal(SIGPIPE, SIG_IGN);
-	if (outbox_open(&a.outbox, &a.cfg, err, sizeof err) != 0) {
+	if (agent_db_open(&a.db, a.cfg.data_dir, a.cfg.budget_bytes, err, sizeof err) != 0) {
 		fprintf(stderr, "store-agent: %s\n", err);
+		return 1;
+	}
+	if (outbox_open(&a.outbox, &a.db, &a.cfg, err, sizeof err) != 0
+		|| apply_open(&a, err, sizeof err) != 0) {
+		fprintf(stderr, "store-agent: %s\n", err);
+		agent_db_close(&a.db);
 		return 1;
 	}
 	a.zctx = zmq_ctx_new();
@@ -256,7 +272,7 @@ out:
 	if (a.local)
 		zmq_close(a.local);
 	zmq_ctx_term(a.zctx);
-	submit_free(&a);
-	outbox_close(&a.outbox);
+	local_free(&a);
+	agent_db_close(&a.db);
 	return rc;
 }

@@ -1,4 +1,5 @@
-/* agent_outbox: the store's durable buffer of records, in LMDB.
+/* agent_outbox: the store's durable buffer of records, in the agent's LMDB
+ * (agent_db: the "records" database and the outbox's keys in "meta").
  *
  * Invariants:
  *  - A record gets its seq and is committed (fsync) before anyone is told it
@@ -8,10 +9,11 @@
  *  - An unacknowledged record is never deleted. Acknowledged ones are kept
  *    for retention_ms so a hub restored from an old backup can get them back,
  *    but they give way, oldest first, when the disk budget needs the room.
- *  - used_bytes counts what the budget limits: for each kept record its
- *    packed size plus key and a fixed per-entry overhead. When new records do
- *    not fit after evicting acknowledged ones, they are refused ("buffer
- *    full"): nothing is ever dropped silently.
+ *  - used_bytes counts the outbox's share of the one disk budget: for each
+ *    kept record its packed size plus key and a fixed per-entry overhead.
+ *    The other databases' share is their pages (agent_db_other_bytes). When
+ *    a new record does not fit in what is left after evicting acknowledged
+ *    ones, it is refused ("buffer full"): nothing is ever dropped silently.
  * In-memory fields change only after a commit succeeded, because a write body
  * may be replayed (map growth) or abandoned. */
 #include <stdio.h>
@@ -25,34 +27,15 @@
 #define ENTRY_OVERHEAD_BYTES 24u  /* key (8) + LMDB node header and slack */
 #define PRUNE_MAX_PER_TXN 20000u
 
-static int meta_get_u64(MDB_txn *txn, MDB_dbi dbi, const char *name, uint64_t *v)
-{
-	MDB_val k = { strlen(name), (void *)name }, d;
-	int rc = mdb_get(txn, dbi, &k, &d);
-
-	if (rc == 0 && d.mv_size == 8)
-		*v = ss_be64_get(d.mv_data);
-	return rc;
-}
-
-static int meta_put_u64(MDB_txn *txn, MDB_dbi dbi, const char *name, uint64_t v)
-{
-	uint8_t buf[8];
-	MDB_val k = { strlen(name), (void *)name }, d = { 8, buf };
-
-	ss_be64_put(buf, v);
-	return mdb_put(txn, dbi, &k, &d, 0);
-}
-
 /* Creates the identity of a fresh data directory: store id and epoch. */
 static int init_meta(MDB_txn *txn, void *arg)
 {
 	struct agent_outbox *ob = arg;
 	MDB_val k = { 8, "store_id" }, d = { strlen(ob->store_id), ob->store_id };
-	int rc = mdb_put(txn, ob->meta, &k, &d, 0);
+	int rc = mdb_put(txn, ob->db->meta, &k, &d, 0);
 
 	if (rc == 0)
-		rc = meta_put_u64(txn, ob->meta, "epoch", ob->epoch);
+		rc = agent_db_meta_put(ob->db, txn, "epoch", ob->epoch);
 	return rc;
 }
 
@@ -61,23 +44,23 @@ static int load_meta(struct agent_outbox *ob, const struct agent_config *cfg, ch
 {
 	MDB_txn *txn;
 	MDB_val k = { 8, "store_id" }, d;
-	int rc = ss_lmdb_read_begin(&ob->db, &txn);
+	int rc = ss_lmdb_read_begin(&ob->db->lmdb, &txn);
 
 	if (rc != 0) {
 		snprintf(err, errlen, "outbox: %s", mdb_strerror(rc));
 		return SS_EIO;
 	}
-	if (mdb_get(txn, ob->meta, &k, &d) == 0) {
+	if (mdb_get(txn, ob->db->meta, &k, &d) == 0) {
 		snprintf(ob->store_id, sizeof ob->store_id, "%.*s", (int)d.mv_size,
 			(const char *)d.mv_data);
-		meta_get_u64(txn, ob->meta, "epoch", &ob->epoch);
-		meta_get_u64(txn, ob->meta, "last_seq", &ob->last_seq);
-		meta_get_u64(txn, ob->meta, "acked", &ob->acked_seq);
-		meta_get_u64(txn, ob->meta, "used", &ob->used_bytes);
+		agent_db_meta_get(ob->db, txn, "epoch", &ob->epoch);
+		agent_db_meta_get(ob->db, txn, "last_seq", &ob->last_seq);
+		agent_db_meta_get(ob->db, txn, "acked", &ob->acked_seq);
+		agent_db_meta_get(ob->db, txn, "used", &ob->used_bytes);
 		ob->first_seq = ob->last_seq + 1;
-		meta_get_u64(txn, ob->meta, "first_seq", &ob->first_seq);
+		agent_db_meta_get(ob->db, txn, "first_seq", &ob->first_seq);
 	}
-	ss_lmdb_read_end(&ob->db, txn);
+	ss_lmdb_read_end(&ob->db->lmdb, txn);
 	ob->acked_durable = ob->acked_seq;
 	if (ob->epoch != 0 && cfg->store_id[0] && strcmp(cfg->store_id, ob->store_id) != 0) {
 		snprintf(err, errlen, "data directory %s belongs to store %s, not %s",
@@ -87,86 +70,59 @@ static int load_meta(struct agent_outbox *ob, const struct agent_config *cfg, ch
 	return SS_OK;
 }
 
-int outbox_open(struct agent_outbox *ob, const struct agent_config *cfg, char *err, size_t errlen)
+int outbox_open(struct agent_outbox *ob, struct agent_db *db, const struct agent_config *cfg,
+	char *err, size_t errlen)
 {
-	/* LMDB needs room beyond the logical budget for B-tree pages and
-	 * copy-on-write; the map may grow to twice the budget plus slack. */
-	size_t max_map = (size_t)cfg->budget_bytes * 2 + (64u << 20);
-	size_t initial = max_map < (256u << 20) ? max_map : (256u << 20);
 	int rc;
 
 	memset(ob, 0, sizeof *ob);
-	ob->budget_bytes = (uint64_t)cfg->budget_bytes;
+	ob->db = db;
 	ob->retention_ms = cfg->retention_ms;
-	rc = ss_lmdb_open(&ob->db, cfg->data_dir, 4, initial, max_map, err, errlen);
-	if (rc == 0)
-		rc = ss_lmdb_dbi(&ob->db, "records", 0, &ob->records, err, errlen);
-	if (rc == 0)
-		rc = ss_lmdb_dbi(&ob->db, "meta", 0, &ob->meta, err, errlen);
-	if (rc == 0)
-		rc = load_meta(ob, cfg, err, errlen);
-	if (rc != 0)
-		goto fail;
-	if (ob->epoch == 0) {
-		if (!cfg->store_id[0]) {
-			snprintf(err, errlen, "new data directory %s needs --store-id", cfg->data_dir);
-			rc = SS_EINVAL;
-			goto fail;
-		}
-		snprintf(ob->store_id, sizeof ob->store_id, "%s", cfg->store_id);
-		while (ob->epoch == 0)
-			if (ss_fs_random64(&ob->epoch) != 0) {
-				snprintf(err, errlen, "cannot draw a random epoch");
-				rc = SS_EIO;
-				goto fail;
-			}
-		ob->first_seq = 1;
-		if ((rc = ss_lmdb_write(&ob->db, init_meta, ob, err, errlen)) != 0)
-			goto fail;
+	if ((rc = load_meta(ob, cfg, err, errlen)) != 0)
+		return rc;
+	if (ob->epoch != 0)
+		return SS_OK;
+	if (!cfg->store_id[0]) {
+		snprintf(err, errlen, "new data directory %s needs --store-id", cfg->data_dir);
+		return SS_EINVAL;
 	}
-	return SS_OK;
-fail:
-	ss_lmdb_close(&ob->db);
-	return rc;
+	snprintf(ob->store_id, sizeof ob->store_id, "%s", cfg->store_id);
+	while (ob->epoch == 0)
+		if (ss_fs_random64(&ob->epoch) != 0) {
+			snprintf(err, errlen, "cannot draw a random epoch");
+			return SS_EIO;
+		}
+	ob->first_seq = 1;
+	return ss_lmdb_write(&db->lmdb, init_meta, ob, err, errlen);
 }
 
-void outbox_close(struct agent_outbox *ob)
+void outbox_txn_begin(struct outbox_txn *t, struct agent_outbox *ob, MDB_txn *txn,
+	int64_t now_ms)
 {
-	ss_lmdb_close(&ob->db);
-}
-
-/* The state one write body works on: a copy, adopted only after commit. */
-struct outbox_txn {
-	struct agent_outbox *ob;
-	struct outbox_slot *slots;
-	size_t n;
-	int64_t now_ms;
-	uint64_t last_seq, first_seq, used_bytes;
-	uint64_t pruned;
-};
-
-static void txn_begin_state(struct outbox_txn *t)
-{
-	t->last_seq = t->ob->last_seq;
-	t->first_seq = t->ob->first_seq;
-	t->used_bytes = t->ob->used_bytes;
+	t->ob = ob;
+	t->txn = txn;
+	t->now_ms = now_ms;
+	t->last_seq = ob->last_seq;
+	t->first_seq = ob->first_seq;
+	t->used_bytes = ob->used_bytes;
 	t->pruned = 0;
 }
 
 /* Deletes the oldest kept record; only called when it is acknowledged. */
-static int evict_oldest(struct outbox_txn *t, MDB_txn *txn)
+static int evict_oldest(struct outbox_txn *t)
 {
+	MDB_txn *txn = t->txn;
 	uint8_t key[8];
 	MDB_val k = { 8, key }, d;
 	int rc;
 
 	ss_be64_put(key, t->first_seq);
-	rc = mdb_get(txn, t->ob->records, &k, &d);
+	rc = mdb_get(txn, t->ob->db->records, &k, &d);
 	if (rc == 0) {
 		uint64_t cost = d.mv_size + ENTRY_OVERHEAD_BYTES;
 
 		t->used_bytes = t->used_bytes > cost ? t->used_bytes - cost : 0;
-		rc = mdb_del(txn, t->ob->records, &k, NULL);
+		rc = mdb_del(txn, t->ob->db->records, &k, NULL);
 	}
 	if (rc != 0 && rc != MDB_NOTFOUND)
 		return rc;
@@ -175,43 +131,56 @@ static int evict_oldest(struct outbox_txn *t, MDB_txn *txn)
 	return 0;
 }
 
-static int put_meta(struct outbox_txn *t, MDB_txn *txn)
+int outbox_txn_end(struct outbox_txn *t)
 {
-	int rc = meta_put_u64(txn, t->ob->meta, "last_seq", t->last_seq);
+	struct agent_db *db = t->ob->db;
+	int rc = agent_db_meta_put(db, t->txn, "last_seq", t->last_seq);
 
 	if (rc == 0)
-		rc = meta_put_u64(txn, t->ob->meta, "first_seq", t->first_seq);
+		rc = agent_db_meta_put(db, t->txn, "first_seq", t->first_seq);
 	if (rc == 0)
-		rc = meta_put_u64(txn, t->ob->meta, "used", t->used_bytes);
+		rc = agent_db_meta_put(db, t->txn, "used", t->used_bytes);
 	if (rc == 0)
-		rc = meta_put_u64(txn, t->ob->meta, "acked", t->ob->acked_seq);
+		rc = agent_db_meta_put(db, t->txn, "acked", t->ob->acked_seq);
 	return rc;
 }
 
-static int append_one(struct outbox_txn *t, MDB_txn *txn, struct outbox_slot *s)
+/* The budget left for records: what the other databases do not occupy,
+ * less what the caller will add to them. */
+static uint64_t records_budget(struct outbox_txn *t, uint64_t reserve_bytes)
 {
+	uint64_t taken = agent_db_other_bytes(t->ob->db, t->txn) + reserve_bytes;
+	uint64_t budget = t->ob->db->budget_bytes;
+
+	return taken < budget ? budget - taken : 0;
+}
+
+int outbox_txn_append(struct outbox_txn *t, struct outbox_slot *s, uint64_t reserve_bytes)
+{
+	uint64_t budget = records_budget(t, reserve_bytes), cost;
 	uint8_t key[8];
 	MDB_val k = { 8, key }, d;
-	uint64_t cost;
 	int rc;
 
+	s->seq = 0;
+	s->full = 0;
 	s->record->seq = t->last_seq + 1;
 	s->record->has_seq = 1;
 	s->record->recorded_ms = t->now_ms;
 	s->record->has_recorded_ms = 1;
 	d.mv_size = storesync__record__get_packed_size(s->record);
 	cost = d.mv_size + ENTRY_OVERHEAD_BYTES;
-	while (t->used_bytes + cost > t->ob->budget_bytes && t->first_seq <= t->ob->acked_seq
+	while (t->used_bytes + cost > budget && t->first_seq <= t->ob->acked_seq
 		&& t->first_seq <= t->last_seq)
-		if ((rc = evict_oldest(t, txn)) != 0)
+		if ((rc = evict_oldest(t)) != 0)
 			return rc;
-	if (t->used_bytes + cost > t->ob->budget_bytes) {
+	if (t->used_bytes + cost > budget) {
 		s->full = 1;
 		return 0;
 	}
 	ss_be64_put(key, s->record->seq);
 	/* Keys only grow, so MDB_APPEND is safe; MDB_RESERVE packs in place. */
-	rc = mdb_put(txn, t->ob->records, &k, &d, MDB_APPEND | MDB_RESERVE);
+	rc = mdb_put(t->txn, t->ob->db->records, &k, &d, MDB_APPEND | MDB_RESERVE);
 	if (rc != 0)
 		return rc;
 	storesync__record__pack(s->record, d.mv_data);
@@ -221,29 +190,38 @@ static int append_one(struct outbox_txn *t, MDB_txn *txn, struct outbox_slot *s)
 	return 0;
 }
 
+/* Slots of one outbox_append call. */
+struct append_args {
+	struct outbox_txn t;
+	struct agent_outbox *ob;
+	struct outbox_slot *slots;
+	size_t n;
+	int64_t now_ms;
+};
+
 static int append_body(MDB_txn *txn, void *arg)
 {
-	struct outbox_txn *t = arg;
+	struct append_args *a = arg;
 	int full = 0, rc;
 
-	txn_begin_state(t);
-	for (size_t i = 0; i < t->n; i++) {
-		struct outbox_slot *s = &t->slots[i];
+	outbox_txn_begin(&a->t, a->ob, txn, a->now_ms);
+	for (size_t i = 0; i < a->n; i++) {
+		struct outbox_slot *s = &a->slots[i];
 
 		s->seq = 0;
 		s->full = full;
 		if (full)
 			continue;
-		if ((rc = append_one(t, txn, s)) != 0)
+		if ((rc = outbox_txn_append(&a->t, s, 0)) != 0)
 			return rc;
 		/* Keep order: once one record does not fit, later ones do not go in
 		 * ahead of it. */
 		full = s->full;
 	}
-	return put_meta(t, txn);
+	return outbox_txn_end(&a->t);
 }
 
-static void adopt(struct outbox_txn *t)
+void outbox_txn_adopt(const struct outbox_txn *t)
 {
 	t->ob->last_seq = t->last_seq;
 	t->ob->first_seq = t->first_seq;
@@ -254,8 +232,8 @@ static void adopt(struct outbox_txn *t)
 int outbox_append(struct agent_outbox *ob, struct outbox_slot *slots, size_t n, int64_t now_ms,
 	char *err, size_t errlen)
 {
-	struct outbox_txn t = { .ob = ob, .slots = slots, .n = n, .now_ms = now_ms };
-	int rc = ss_lmdb_write(&ob->db, append_body, &t, err, errlen);
+	struct append_args a = { .ob = ob, .slots = slots, .n = n, .now_ms = now_ms };
+	int rc = ss_lmdb_write(&ob->db->lmdb, append_body, &a, err, errlen);
 
 	if (rc != 0) {
 		/* Nothing is stored: no slot may claim a seq or a budget verdict
@@ -266,7 +244,7 @@ int outbox_append(struct agent_outbox *ob, struct outbox_slot *slots, size_t n, 
 		}
 		return rc;
 	}
-	adopt(&t);
+	outbox_txn_adopt(&a.t);
 	return SS_OK;
 }
 
@@ -295,41 +273,50 @@ static int64_t recorded_ms_of(MDB_txn *txn, MDB_dbi dbi, uint64_t seq)
 	return ms;
 }
 
+/* One outbox_maintain run. */
+struct maintain_args {
+	struct outbox_txn t;
+	struct agent_outbox *ob;
+	int64_t now_ms;
+};
+
 static int maintain_body(MDB_txn *txn, void *arg)
 {
-	struct outbox_txn *t = arg;
-	int64_t horizon_ms = t->now_ms - t->ob->retention_ms;
+	struct maintain_args *a = arg;
+	struct outbox_txn *t = &a->t;
+	int64_t horizon_ms = a->now_ms - a->ob->retention_ms;
 	int rc;
 
-	txn_begin_state(t);
+	outbox_txn_begin(t, a->ob, txn, a->now_ms);
 	while (t->first_seq <= t->ob->acked_seq && t->pruned < PRUNE_MAX_PER_TXN) {
-		int64_t ms = recorded_ms_of(txn, t->ob->records, t->first_seq);
+		int64_t ms = recorded_ms_of(txn, t->ob->db->records, t->first_seq);
 
 		if (ms >= horizon_ms)
 			break;
-		if ((rc = evict_oldest(t, txn)) != 0)
+		if ((rc = evict_oldest(t)) != 0)
 			return rc;
 	}
-	return put_meta(t, txn);
+	return outbox_txn_end(t);
 }
 
 int outbox_maintain(struct agent_outbox *ob, int64_t now_ms, char *err, size_t errlen)
 {
-	struct outbox_txn t = { .ob = ob, .now_ms = now_ms };
+	struct maintain_args a = { .ob = ob, .now_ms = now_ms };
+	struct ss_lmdb *lmdb = &ob->db->lmdb;
 	MDB_txn *txn;
 	int64_t oldest = -1;
 	int rc;
 
 	/* Skip the fsync when there is nothing to persist or prune. */
-	if (ob->first_seq <= ob->acked_seq && ss_lmdb_read_begin(&ob->db, &txn) == 0) {
-		oldest = recorded_ms_of(txn, ob->records, ob->first_seq);
-		ss_lmdb_read_end(&ob->db, txn);
+	if (ob->first_seq <= ob->acked_seq && ss_lmdb_read_begin(lmdb, &txn) == 0) {
+		oldest = recorded_ms_of(txn, ob->db->records, ob->first_seq);
+		ss_lmdb_read_end(lmdb, txn);
 	}
 	if (ob->acked_durable == ob->acked_seq && (oldest < 0 || oldest >= now_ms - ob->retention_ms))
 		return SS_OK;
-	rc = ss_lmdb_write(&ob->db, maintain_body, &t, err, errlen);
+	rc = ss_lmdb_write(lmdb, maintain_body, &a, err, errlen);
 	if (rc == 0)
-		adopt(&t);
+		outbox_txn_adopt(&a.t);
 	return rc;
 }
 
@@ -344,13 +331,20 @@ int outbox_read(struct agent_outbox *ob, uint64_t from_seq, size_t max,
 	size_t n = 0;
 	int rc;
 
+	/* Set first: a caller frees *out whatever the outcome. */
+	*out = NULL;
+	*n_out = 0;
 	if (!recs)
 		return SS_EIO;
-	if ((rc = ss_lmdb_read_begin(&ob->db, &txn)) != 0) {
+	if ((rc = ss_lmdb_read_begin(&ob->db->lmdb, &txn)) != 0) {
 		free(recs);
 		return SS_EIO;
 	}
-	mdb_cursor_open(txn, ob->records, &cur);
+	if ((rc = mdb_cursor_open(txn, ob->db->records, &cur)) != 0) {
+		ss_lmdb_read_end(&ob->db->lmdb, txn);
+		free(recs);
+		return SS_EIO;
+	}
 	ss_be64_put(key, from_seq);
 	for (rc = mdb_cursor_get(cur, &k, &d, MDB_SET_KEY); rc == 0 && n < max;
 		rc = mdb_cursor_get(cur, &k, &d, MDB_NEXT)) {
@@ -365,7 +359,7 @@ int outbox_read(struct agent_outbox *ob, uint64_t from_seq, size_t max,
 		recs[n++] = r;
 	}
 	mdb_cursor_close(cur);
-	ss_lmdb_read_end(&ob->db, txn);
+	ss_lmdb_read_end(&ob->db->lmdb, txn);
 	*out = recs;
 	*n_out = n;
 	return SS_OK;
@@ -379,9 +373,9 @@ int64_t outbox_oldest_unacked_ms(struct agent_outbox *ob)
 	MDB_txn *txn;
 	int64_t ms;
 
-	if (ob->acked_seq >= ob->last_seq || ss_lmdb_read_begin(&ob->db, &txn) != 0)
+	if (ob->acked_seq >= ob->last_seq || ss_lmdb_read_begin(&ob->db->lmdb, &txn) != 0)
 		return 0;
-	ms = recorded_ms_of(txn, ob->records, oldest);
-	ss_lmdb_read_end(&ob->db, txn);
+	ms = recorded_ms_of(txn, ob->db->records, oldest);
+	ss_lmdb_read_end(&ob->db->lmdb, txn);
 	return ms < 0 ? 0 : ms;
 }

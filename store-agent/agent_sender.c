@@ -1,4 +1,6 @@
 /* agent_sender: ships the outbox to the hub and learns what the hub holds.
+ * It also hands the hub's Updates to agent_apply and tells the hub, in Hello
+ * and Heartbeat, which updates are applied here.
  *
  * Invariants:
  *  - Records leave in seq order, in batches of consecutive seqs; at most
@@ -23,7 +25,7 @@
 #define HELLO_RETRY_MS 1000
 #define MAX_BATCH_BYTES (4u << 20)
 
-static int send_link(struct agent *a, Storesync__LinkMessage *m)
+int sender_send(struct agent *a, Storesync__LinkMessage *m)
 {
 	m->proto_version = SS_PROTO_VERSION;
 	m->has_proto_version = 1;
@@ -43,11 +45,13 @@ static void send_hello(struct agent *a)
 	h.has_proto_version = 1;
 	h.last_seq = a->outbox.last_seq;
 	h.has_last_seq = 1;
+	h.applied_update_id = a->apply.ids.applied;
+	h.has_applied_update_id = 1;
 	m.kind_case = STORESYNC__LINK_MESSAGE__KIND_HELLO;
 	m.hello = &h;
 	a->sender.welcomed = 0;
 	a->sender.hello_mono = ss_mono_ms();
-	send_link(a, &m);
+	sender_send(a, &m);
 }
 
 static void send_heartbeat(struct agent *a)
@@ -68,10 +72,16 @@ static void send_heartbeat(struct agent *a)
 	hb.agent_version = SS_VERSION;
 	hb.last_seq = a->outbox.last_seq;
 	hb.has_last_seq = 1;
+	hb.applied_update_id = st.applied_update_id;
+	hb.has_applied_update_id = 1;
+	hb.price_update_id = st.price_update_id;
+	hb.has_price_update_id = 1;
+	hb.policy_update_id = st.policy_update_id;
+	hb.has_policy_update_id = 1;
 	m.kind_case = STORESYNC__LINK_MESSAGE__KIND_HEARTBEAT;
 	m.heartbeat = &hb;
 	a->sender.heartbeat_mono = ss_mono_ms();
-	send_link(a, &m);
+	sender_send(a, &m);
 }
 
 int sender_start(struct agent *a, char *err, size_t errlen)
@@ -170,7 +180,7 @@ static size_t send_batch(struct agent *a)
 	b.records = recs;
 	m.kind_case = STORESYNC__LINK_MESSAGE__KIND_BATCH;
 	m.batch = &b;
-	if (send_link(a, &m) == 0) {
+	if (sender_send(a, &m) == 0) {
 		a->sender.sent_seq += b.n_records;
 		a->sender.batches_sent++;
 	} else {
@@ -241,6 +251,9 @@ static void on_message(struct agent *a, const Storesync__LinkMessage *m)
 		 * cannot commit is not hammered. */
 		a->sender.welcomed = 0;
 		a->sender.hello_mono = ss_mono_ms();
+		break;
+	case STORESYNC__LINK_MESSAGE__KIND_UPDATE:
+		apply_on_update(a, m->update);
 		break;
 	case STORESYNC__LINK_MESSAGE__KIND_HEARTBEAT:
 		break;

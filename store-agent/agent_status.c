@@ -1,5 +1,6 @@
 /* agent_status: what `storectl status` and the heartbeat report about the
- * agent. Read-only: computed from the outbox and sender state. */
+ * agent. Read-only: computed from the outbox, the databases' sizes and the
+ * sender's state. */
 #include "agent.h"
 #include "ss_time.h"
 
@@ -7,6 +8,9 @@ void status_fill(struct agent *a, Storesync__StatusReply *st)
 {
 	const struct agent_outbox *ob = &a->outbox;
 	int64_t oldest_ms = outbox_oldest_unacked_ms(&a->outbox);
+	uint64_t other_bytes = 0;
+
+	agent_db_other_bytes_now(&a->db, &other_bytes);
 
 	st->store_id = a->outbox.store_id;
 	st->epoch = ob->epoch;
@@ -22,9 +26,9 @@ void status_fill(struct agent *a, Storesync__StatusReply *st)
 	st->last_ack_ms = a->sender.last_ack_ms;
 	st->has_last_ack_ms = 1;
 	st->link_state = (char *)sender_link_state(a);
-	st->budget_bytes = ob->budget_bytes;
+	st->budget_bytes = a->db.budget_bytes;
 	st->has_budget_bytes = 1;
-	st->used_bytes = ob->used_bytes;
+	st->used_bytes = ob->used_bytes + other_bytes;
 	st->has_used_bytes = 1;
 	st->retained = ob->acked_seq >= ob->first_seq ? ob->acked_seq - ob->first_seq + 1 : 0;
 	st->has_retained = 1;
@@ -37,4 +41,21 @@ void status_fill(struct agent *a, Storesync__StatusReply *st)
 	st->has_resends = 1;
 	st->hub_errors = a->sender.hub_errors;
 	st->has_hub_errors = 1;
+	st->applied_update_id = a->apply.ids.applied;
+	st->has_applied_update_id = 1;
+	st->price_update_id = a->apply.ids.price;
+	st->has_price_update_id = 1;
+	st->policy_update_id = a->apply.ids.policy;
+	st->has_policy_update_id = 1;
+}
+
+void status_answer(struct agent *a, struct local_request *p)
+{
+	Storesync__LocalReply reply = STORESYNC__LOCAL_REPLY__INIT;
+	Storesync__StatusReply st = STORESYNC__STATUS_REPLY__INIT;
+
+	status_fill(a, &st);
+	reply.kind_case = STORESYNC__LOCAL_REPLY__KIND_STATUS;
+	reply.status = &st;
+	local_reply(a, p, &reply);
 }

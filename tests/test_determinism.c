@@ -35,12 +35,15 @@ static const char *const recs_da[] = {
 	"\"channel\":\"phone\",\"category\":\"delivery\",\"severity\":\"high\"}",
 	"{\"type\":\"complaint_progress\",\"time_ms\":1794290400000,\"case_no\":\"DA-202611-1\","
 	"\"step\":\"responded\"}",
-	"{\"type\":\"inventory\",\"time_ms\":1794294000000,\"kind\":\"stocktake\",\"sku\":\"LAMP-1\","
+	"{\"type\":\"inventory\",\"time_ms\":1794294000000,\"move_no\":\"M-6\","
+	"\"kind\":\"stocktake\",\"sku\":\"LAMP-1\","
 	"\"quantity\":10}",
-	"{\"type\":\"inventory\",\"time_ms\":1794297600000,\"kind\":\"sale\",\"sku\":\"LAMP-1\","
+	"{\"type\":\"inventory\",\"time_ms\":1794297600000,\"move_no\":\"M-7\","
+	"\"kind\":\"sale\",\"sku\":\"LAMP-1\","
 	"\"quantity\":4}",
 	/* T + 7 h: payment 50,000 */
-	"{\"type\":\"payment\",\"time_ms\":1794301200000,\"account\":\"CT-9\",\"amount_fen\":50000,"
+	"{\"type\":\"payment\",\"time_ms\":1794301200000,\"payment_no\":\"P-1\","
+	"\"account\":\"CT-9\",\"amount_fen\":50000,"
 	"\"method\":\"cash\"}",
 	/* T + 8 h: 20,000 charged to the account */
 	"{\"type\":\"sale\",\"time_ms\":1794304800000,\"receipt_no\":\"R-2\",\"lines\":[{\"sku\":"
@@ -57,7 +60,8 @@ static const char *const recs_db[] = {
 	"{\"type\":\"contract_sale\",\"time_ms\":1794276000000,\"contract_no\":\"CT-9B\","
 	"\"customer\":\"CUST-9B\",\"total_fen\":300000,\"deposit_fen\":0,\"account\":\"CT-9\"}",
 	/* T + 1 h: payment 200,000 */
-	"{\"type\":\"payment\",\"time_ms\":1794279600000,\"account\":\"CT-9\",\"amount_fen\":200000,"
+	"{\"type\":\"payment\",\"time_ms\":1794279600000,\"payment_no\":\"P-2\","
+	"\"account\":\"CT-9\",\"amount_fen\":200000,"
 	"\"method\":\"mobile\"}",
 	"{\"type\":\"sale\",\"time_ms\":1794283200000,\"receipt_no\":\"R-1\",\"lines\":[{\"sku\":"
 	"\"TEA-1\",\"quantity\":3,\"unit_price_fen\":4000}],\"total_fen\":12000,"
@@ -66,18 +70,22 @@ static const char *const recs_db[] = {
 	"\"channel\":\"counter\",\"category\":\"product_quality\",\"severity\":\"emergency\"}",
 	"{\"type\":\"complaint_progress\",\"time_ms\":1794294000000,\"case_no\":\"DB-202611-1\","
 	"\"step\":\"resolved\",\"resolution\":\"explanation\",\"amount_fen\":1000}",
-	"{\"type\":\"inventory\",\"time_ms\":1794297600000,\"kind\":\"stocktake\",\"sku\":\"VASE-3\","
+	"{\"type\":\"inventory\",\"time_ms\":1794297600000,\"move_no\":\"M-8\","
+	"\"kind\":\"stocktake\",\"sku\":\"VASE-3\","
 	"\"quantity\":0}",
-	"{\"type\":\"inventory\",\"time_ms\":1794384000000,\"kind\":\"receipt\",\"sku\":\"VASE-3\","
+	"{\"type\":\"inventory\",\"time_ms\":1794384000000,\"move_no\":\"M-9\","
+	"\"kind\":\"receipt\",\"sku\":\"VASE-3\","
 	"\"quantity\":3}",
 	/* T + 31 h = 1794387600000: payment 25,000, the latest on CT-9 */
-	"{\"type\":\"payment\",\"time_ms\":1794387600000,\"account\":\"CT-9\",\"amount_fen\":25000,"
+	"{\"type\":\"payment\",\"time_ms\":1794387600000,\"payment_no\":\"P-3\","
+	"\"account\":\"CT-9\",\"amount_fen\":25000,"
 	"\"method\":\"card\"}",
 };
 
 static const char *const recs_dc[] = {
 	/* T: payment 75,000 (may reach the hub before the account is opened) */
-	"{\"type\":\"payment\",\"time_ms\":1794276000000,\"account\":\"CT-9\",\"amount_fen\":75000,"
+	"{\"type\":\"payment\",\"time_ms\":1794276000000,\"payment_no\":\"P-4\","
+	"\"account\":\"CT-9\",\"amount_fen\":75000,"
 	"\"method\":\"cash\"}",
 	"{\"type\":\"sale\",\"time_ms\":1794279600000,\"receipt_no\":\"R-1\",\"lines\":[{\"sku\":"
 	"\"CUP-2\",\"quantity\":1,\"unit_price_fen\":9900}],\"total_fen\":9900,"
@@ -91,7 +99,8 @@ static const char *const recs_dc[] = {
 	/* progress for a case never registered: refused at the hub */
 	"{\"type\":\"complaint_progress\",\"time_ms\":1794294000000,\"case_no\":\"DC-202611-7\","
 	"\"step\":\"responded\"}",
-	"{\"type\":\"payment\",\"time_ms\":1794297600000,\"account\":\"ACC-X\",\"amount_fen\":10000,"
+	"{\"type\":\"payment\",\"time_ms\":1794297600000,\"payment_no\":\"P-5\","
+	"\"account\":\"ACC-X\",\"amount_fen\":10000,"
 	"\"method\":\"cash\"}",
 };
 

@@ -5,7 +5,9 @@
  * what it accepted. When the hub comes, every accepted record arrives (count
  * and amount exactly); once acknowledged, those records give way and new
  * submits are accepted again, with seqs continuing where they stopped, and
- * reach the hub too. */
+ * reach the hub too. The budget is the whole agent's: price lists HQ sends
+ * down fill it as records do, and once they have, submits get "buffer
+ * full" (and the price list that did not fit is not acknowledged). */
 #include <check.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -153,9 +155,72 @@ START_TEST(buffer_full_is_honest_and_recovers)
 }
 END_TEST
 
+#define SKUS_PER_LIST 300
+
+/* Price lists of new SKUs until the agent stops acknowledging them; returns
+ * how many it applied. */
+static uint64_t fill_with_prices(struct tl_fakehub *hub)
+{
+	for (uint64_t id = 1; id <= 400; id++) {
+		Storesync__Update *u = tl_update(id, id - 1);
+		Storesync__LinkMessage *ack;
+		char sku[32];
+
+		for (int i = 0; i < SKUS_PER_LIST; i++) {
+			snprintf(sku, sizeof sku, "P%03llu-%03d", (unsigned long long)id, i);
+			tl_update_price(u, 1000, sku, 100 + i);
+		}
+		ck_assert_int_eq(tl_fakehub_send(hub, u), 0);
+		storesync__update__free_unpacked(u, NULL);
+		ack = tl_fakehub_next(hub, STORESYNC__LINK_MESSAGE__KIND_UPDATE_ACK, 3000);
+		if (!ack)
+			return id - 1;
+		ck_assert_uint_eq(ack->update_ack->applied_update_id, id);
+		storesync__link_message__free_unpacked(ack, NULL);
+	}
+	ck_abort_msg("the agent took 400 price lists into a 1 MiB budget");
+	return 0;
+}
+
+START_TEST(prices_share_the_budget)
+{
+	struct tl_env e;
+	struct tl_fakehub hub;
+	struct tally t = { 0 };
+	Storesync__StatusReply *st;
+	char local[320], data[320];
+	uint64_t lists;
+	pid_t agent;
+
+	tl_env_init(&e);
+	tl_agent_paths(&e, "S1", local, sizeof local, data, sizeof data);
+	tl_fakehub_open(&hub, e.hub_listen);
+	agent = tl_start_agent(&e, "S1", "--budget", "1M", NULL);
+	ck_assert_uint_eq(tl_fakehub_hello(&hub, 10000), 0);
+	lists = fill_with_prices(&hub);
+	ck_assert_uint_gt(lists, 3);
+	st = status(local);
+	ck_assert_uint_eq(st->price_update_id, lists);
+	ck_assert_uint_le(st->used_bytes, st->budget_bytes);
+	ck_assert_uint_gt(st->used_bytes, st->budget_bytes * 8 / 10);
+	tl_status_free(st);
+	ck_assert_int_eq(tl_sh("grep -q 'disk budget' '%s/agent-S1.log'", e.dir), 0);
+	/* An empty 1 MiB budget takes thousands of records (test above); what
+	 * the prices leave takes few. */
+	fill_buffer(local, &t);
+	ck_assert_uint_lt(t.accepted, 500);
+	st = status(local);
+	ck_assert_uint_le(st->used_bytes, st->budget_bytes);
+	tl_status_free(st);
+	tl_stop(agent);
+	tl_fakehub_close(&hub);
+	tl_env_cleanup(&e);
+}
+END_TEST
+
 int main(void)
 {
-	const TTest *const tests[] = { buffer_full_is_honest_and_recovers };
+	const TTest *const tests[] = { buffer_full_is_honest_and_recovers, prices_share_the_budget };
 
-	return tl_run("disk_budget", tests, 1, 40);
+	return tl_run("disk_budget", tests, sizeof tests / sizeof tests[0], 60);
 }

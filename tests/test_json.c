@@ -31,8 +31,8 @@ static const char *const examples[] = {
 	"{\"type\":\"complaint_progress\",\"time_ms\":1793932200000,\"case_no\":\"S001-202611-1\","
 	"\"step\":\"resolved\",\"resolution\":\"discount\",\"amount_fen\":5000,\"approver\":\"M-WANG\","
 	"\"note\":\"50 yuan voucher\"}",
-	"{\"type\":\"inventory\",\"time_ms\":1793932200000,\"kind\":\"adjustment\",\"sku\":\"SOFA-3S\","
-	"\"quantity\":-1,\"reason\":\"damaged in storage\"}",
+	"{\"type\":\"inventory\",\"time_ms\":1793932200000,\"move_no\":\"M-0019\",\"kind\":\"adjustment\","
+	"\"sku\":\"SOFA-3S\",\"quantity\":-1,\"reason\":\"damaged in storage\"}",
 	"{\"type\":\"replenishment\",\"time_ms\":1793932200000,\"request_no\":\"RQ-0011\",\"sku\":\"CHAIR-RED\","
 	"\"quantity\":40,\"reason\":\"wedding banquet on Saturday\",\"needed_by_ms\":1794614400000}",
 };

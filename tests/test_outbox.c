@@ -2,7 +2,8 @@
  * LMDB in a temporary directory. Checks identity (epoch drawn once, kept on
  * reopen, a directory refuses another store), seqs 1, 2, 3... committed with
  * their content, the disk budget (refuses in order, never loses a record
- * that got a seq, evicts only acknowledged records, oldest first), retention
+ * that got a seq, evicts only acknowledged records, oldest first, and
+ * counts the agent's other databases too), retention
  * (drops only acknowledged records older than retention_ms, persists the
  * acknowledgement), an acknowledgement moving back (restored hub), and the
  * age of the oldest unacknowledged record. */
@@ -34,11 +35,37 @@ static void cfg_init(struct agent_config *c, const struct tl_env *e, const char 
 	c->retention_days = 1;
 }
 
+/* Opens the agent's databases (owned by the test through ob->db) and the
+ * outbox on them. */
 static void open_ok(struct agent_outbox *ob, const struct agent_config *c)
 {
+	struct agent_db *db = calloc(1, sizeof *db);
 	char err[512] = "";
 
-	ck_assert_msg(outbox_open(ob, c, err, sizeof err) == 0, "outbox_open: %s", err);
+	ck_assert_ptr_nonnull(db);
+	ck_assert_msg(agent_db_open(db, c->data_dir, c->budget_bytes, err, sizeof err) == 0,
+		"agent_db_open: %s", err);
+	ck_assert_msg(outbox_open(ob, db, c, err, sizeof err) == 0, "outbox_open: %s", err);
+}
+
+static void close_ok(struct agent_outbox *ob)
+{
+	agent_db_close(ob->db);
+	free(ob->db);
+	ob->db = NULL;
+}
+
+/* outbox_open's code on c's directory (the databases open and close here). */
+static int open_code(struct agent_outbox *ob, const struct agent_config *c, char *err,
+	size_t errlen)
+{
+	struct agent_db db;
+	int rc;
+
+	ck_assert_int_eq(agent_db_open(&db, c->data_dir, c->budget_bytes, err, errlen), 0);
+	rc = outbox_open(ob, &db, c, err, errlen);
+	agent_db_close(&db);
+	return rc;
 }
 
 static void free_slots(struct outbox_slot *s, size_t n)
@@ -119,7 +146,7 @@ static void maintain_ok(struct agent_outbox *ob, int64_t now_ms)
 
 static void reopen(struct agent_outbox *ob, const struct agent_config *c)
 {
-	outbox_close(ob);
+	close_ok(ob);
 	open_ok(ob, c);
 }
 
@@ -138,7 +165,7 @@ START_TEST(fresh_directory_gets_an_epoch)
 	ck_assert_str_eq(ob.store_id, "S1");
 	ck_assert_int_eq(outbox_oldest_unacked_ms(&ob), 0);
 	expect_gone(&ob, 1);
-	outbox_close(&ob);
+	close_ok(&ob);
 	tl_env_cleanup(&e);
 }
 END_TEST
@@ -156,8 +183,8 @@ START_TEST(another_directory_another_epoch)
 	open_ok(&a, &c1);
 	open_ok(&b, &c2);
 	ck_assert_uint_ne(a.epoch, b.epoch);
-	outbox_close(&a);
-	outbox_close(&b);
+	close_ok(&a);
+	close_ok(&b);
 	tl_env_cleanup(&e1);
 	tl_env_cleanup(&e2);
 }
@@ -184,7 +211,7 @@ START_TEST(append_assigns_consecutive_seqs)
 	free_slots(s, 3);
 	ck_assert_uint_eq(ob.last_seq, 3);
 	expect_kept(&ob, 1, 3);
-	outbox_close(&ob);
+	close_ok(&ob);
 	tl_env_cleanup(&e);
 }
 END_TEST
@@ -218,7 +245,7 @@ START_TEST(reopen_keeps_epoch_and_records)
 	free(recs);
 	append_ok(&ob, 1, 6000);
 	ck_assert_uint_eq(ob.last_seq, 4);
-	outbox_close(&ob);
+	close_ok(&ob);
 	tl_env_cleanup(&e);
 }
 END_TEST
@@ -233,15 +260,15 @@ START_TEST(other_store_id_refused)
 	tl_env_init(&e);
 	cfg_init(&c, &e, "S1", BIG_BUDGET, 1000);
 	open_ok(&ob, &c);
-	outbox_close(&ob);
+	close_ok(&ob);
 	snprintf(c.store_id, sizeof c.store_id, "S2");
-	ck_assert_int_ne(outbox_open(&ob, &c, err, sizeof err), 0);
+	ck_assert_int_ne(open_code(&ob, &c, err, sizeof err), 0);
 	ck_assert_msg(strstr(err, "S1") && strstr(err, "S2"), "reason: %s", err);
 	/* Without a store id the directory's own is used. */
 	c.store_id[0] = '\0';
 	open_ok(&ob, &c);
 	ck_assert_str_eq(ob.store_id, "S1");
-	outbox_close(&ob);
+	close_ok(&ob);
 	tl_env_cleanup(&e);
 }
 END_TEST
@@ -255,7 +282,7 @@ START_TEST(new_directory_needs_store_id)
 
 	tl_env_init(&e);
 	cfg_init(&c, &e, "", BIG_BUDGET, 1000);
-	ck_assert_int_ne(outbox_open(&ob, &c, err, sizeof err), 0);
+	ck_assert_int_ne(open_code(&ob, &c, err, sizeof err), 0);
 	ck_assert_msg(strstr(err, "store-id") != NULL, "reason: %s", err);
 	tl_env_cleanup(&e);
 }
@@ -280,7 +307,7 @@ static void fill_to_budget(struct agent_outbox *ob, int64_t now_ms)
 			}
 		}
 		free_slots(s, 50);
-		ck_assert_uint_le(ob->used_bytes, ob->budget_bytes);
+		ck_assert_uint_le(ob->used_bytes, ob->db->budget_bytes);
 		if (seen_full)
 			return;
 	}
@@ -311,7 +338,7 @@ START_TEST(full_budget_refuses_and_loses_nothing)
 	reopen(&ob, &c);
 	ck_assert_uint_eq(ob.last_seq, last);
 	expect_kept(&ob, 1, last);
-	outbox_close(&ob);
+	close_ok(&ob);
 	tl_env_cleanup(&e);
 }
 END_TEST
@@ -347,12 +374,12 @@ START_TEST(acknowledged_give_way_oldest_first)
 	append_ok(&ob, 50, 4000);
 	expect_kept(&ob, ob.first_seq, ob.last_seq);
 	ck_assert_uint_le(ob.first_seq, last + 1);
-	ck_assert_uint_le(ob.used_bytes, ob.budget_bytes);
+	ck_assert_uint_le(ob.used_bytes, ob.db->budget_bytes);
 	last = ob.last_seq;
 	reopen(&ob, &c);
 	ck_assert_uint_eq(ob.last_seq, last);
 	expect_kept(&ob, ob.first_seq, last);
-	outbox_close(&ob);
+	close_ok(&ob);
 	tl_env_cleanup(&e);
 }
 END_TEST
@@ -380,7 +407,7 @@ START_TEST(retention_drops_only_old_acknowledged)
 	ck_assert_uint_eq(ob.first_seq, 5);
 	ck_assert_uint_eq(ob.last_seq, 6);
 	expect_kept(&ob, 5, 6);
-	outbox_close(&ob);
+	close_ok(&ob);
 	tl_env_cleanup(&e);
 }
 END_TEST
@@ -402,7 +429,7 @@ START_TEST(acked_persists_without_pruning)
 	ck_assert_uint_eq(ob.acked_seq, 2);
 	outbox_set_acked(&ob, 99); /* never past what exists */
 	ck_assert_uint_eq(ob.acked_seq, 5);
-	outbox_close(&ob);
+	close_ok(&ob);
 	tl_env_cleanup(&e);
 }
 END_TEST
@@ -429,7 +456,7 @@ START_TEST(acked_moving_back_protects_records)
 	ck_assert_uint_eq(ob.acked_seq, 2);
 	maintain_ok(&ob, 200000);
 	expect_kept(&ob, 3, 6);
-	outbox_close(&ob);
+	close_ok(&ob);
 	tl_env_cleanup(&e);
 }
 END_TEST
@@ -451,8 +478,51 @@ START_TEST(oldest_unacked_ms_follows_acks)
 	ck_assert_int_eq(outbox_oldest_unacked_ms(&ob), 2000);
 	outbox_set_acked(&ob, 3);
 	ck_assert_int_eq(outbox_oldest_unacked_ms(&ob), 0);
-	outbox_close(&ob);
+	close_ok(&ob);
 	tl_env_cleanup(&e);
+}
+END_TEST
+
+static int put_ballast(MDB_txn *txn, void *arg)
+{
+	struct agent_db *db = arg;
+	static uint8_t bytes[SMALL_BUDGET / 2];
+	MDB_val k = { 7, "ballast" }, d = { sizeof bytes, bytes };
+
+	return mdb_put(txn, db->meta, &k, &d, 0);
+}
+
+/* One budget covers every database: what the other tables hold leaves that
+ * much less room for records. */
+START_TEST(budget_counts_the_other_databases)
+{
+	struct tl_env e1, e2;
+	struct agent_config c1, c2;
+	struct agent_outbox empty, ballast;
+	uint64_t other = 0;
+	char err[512] = "";
+
+	tl_env_init(&e1);
+	tl_env_init(&e2);
+	cfg_init(&c1, &e1, "S1", SMALL_BUDGET, 1000);
+	cfg_init(&c2, &e2, "S1", SMALL_BUDGET, 1000);
+	open_ok(&empty, &c1);
+	fill_to_budget(&empty, 1000);
+	open_ok(&ballast, &c2);
+	ck_assert_msg(ss_lmdb_write(&ballast.db->lmdb, put_ballast, ballast.db, err,
+		sizeof err) == 0, "ballast: %s", err);
+	fill_to_budget(&ballast, 1000);
+	ck_assert_int_eq(agent_db_other_bytes_now(ballast.db, &other), 0);
+	ck_assert_uint_ge(other, SMALL_BUDGET / 2);
+	ck_assert_uint_le(ballast.used_bytes + other, SMALL_BUDGET);
+	/* Half the budget taken: at most about half the records fit. */
+	ck_assert_msg(ballast.last_seq * 10 < empty.last_seq * 6, "%llu records with ballast, "
+		"%llu without", (unsigned long long)ballast.last_seq,
+		(unsigned long long)empty.last_seq);
+	close_ok(&empty);
+	close_ok(&ballast);
+	tl_env_cleanup(&e1);
+	tl_env_cleanup(&e2);
 }
 END_TEST
 
@@ -474,7 +544,38 @@ START_TEST(oldest_unacked_ms_after_restore_past_retention)
 	append_ok(&ob, 2, 20000);  /* 6, 7 */
 	outbox_set_acked(&ob, 2);
 	ck_assert_int_eq(outbox_oldest_unacked_ms(&ob), 20000);
-	outbox_close(&ob);
+	close_ok(&ob);
+	tl_env_cleanup(&e);
+}
+END_TEST
+
+/* outbox_read cannot start a read transaction (every reader slot taken):
+ * it fails, and its outputs say "nothing" rather than hold garbage that the
+ * sender would free. */
+START_TEST(read_failure_sets_outputs)
+{
+	struct tl_env e;
+	struct agent_config c;
+	struct agent_outbox ob;
+	MDB_txn *held[200];
+	Storesync__Record **recs = (Storesync__Record **)&held;   /* garbage */
+	size_t n = 99, n_held = 0;
+
+	tl_env_init(&e);
+	cfg_init(&c, &e, "S1", BIG_BUDGET, 1000);
+	open_ok(&ob, &c);
+	append_ok(&ob, 3, 1000);
+	while (n_held < 200 && mdb_txn_begin(ob.db->lmdb.env, NULL, MDB_RDONLY,
+		&held[n_held]) == 0)
+		n_held++;
+	ck_assert_uint_lt(n_held, 200);   /* the slots ran out: MDB_READERS_FULL */
+	ck_assert_int_eq(outbox_read(&ob, 1, 10, &recs, &n), SS_EIO);
+	ck_assert_ptr_null(recs);
+	ck_assert_uint_eq(n, 0);
+	while (n_held > 0)
+		mdb_txn_abort(held[--n_held]);
+	expect_kept(&ob, 1, 3);
+	close_ok(&ob);
 	tl_env_cleanup(&e);
 }
 END_TEST
@@ -485,10 +586,11 @@ int main(void)
 		fresh_directory_gets_an_epoch, another_directory_another_epoch,
 		append_assigns_consecutive_seqs, reopen_keeps_epoch_and_records,
 		other_store_id_refused, new_directory_needs_store_id,
-		full_budget_refuses_and_loses_nothing, acknowledged_give_way_oldest_first,
+		full_budget_refuses_and_loses_nothing, budget_counts_the_other_databases,
+		acknowledged_give_way_oldest_first,
 		retention_drops_only_old_acknowledged, acked_persists_without_pruning,
 		acked_moving_back_protects_records, oldest_unacked_ms_follows_acks,
-		oldest_unacked_ms_after_restore_past_retention,
+		oldest_unacked_ms_after_restore_past_retention, read_failure_sets_outputs,
 	};
 
 	return tl_run("outbox", tests, sizeof tests / sizeof tests[0], 60);

@@ -42,8 +42,8 @@ static const char *const valid[] = {
 	"{\"type\":\"complaint_progress\",\"time_ms\":1793932200000,\"case_no\":\"S001-202611-1\","
 	"\"step\":\"resolved\",\"resolution\":\"discount\",\"amount_fen\":5000,\"approver\":\"M-WANG\","
 	"\"note\":\"50 yuan voucher\"}",
-	"{\"type\":\"inventory\",\"time_ms\":1793932200000,\"kind\":\"adjustment\",\"sku\":\"SOFA-3S\","
-	"\"quantity\":-1,\"reason\":\"damaged in storage\"}",
+	"{\"type\":\"inventory\",\"time_ms\":1793932200000,\"move_no\":\"M-0019\",\"kind\":\"adjustment\","
+	"\"sku\":\"SOFA-3S\",\"quantity\":-1,\"reason\":\"damaged in storage\"}",
 	"{\"type\":\"replenishment\",\"time_ms\":1793932200000,\"request_no\":\"RQ-0011\",\"sku\":\"CHAIR-RED\","
 	"\"quantity\":40,\"reason\":\"wedding banquet on Saturday\",\"needed_by_ms\":1794614400000}",
 };
@@ -188,7 +188,8 @@ static const struct variation variations[] = {
 	{ PAYMENT, "{\"method\":null}", "method is missing" },
 	{ PAYMENT, "{\"method\":\"on_account\"}", "method must not be on_account" },
 	{ PAYMENT, "{\"payment_no\":\"\"}", "payment_no is empty" },
-	{ PAYMENT, "{\"payment_no\":null,\"contract_no\":null}", NULL },
+	{ PAYMENT, "{\"payment_no\":null}", "payment: payment_no is missing" },
+	{ PAYMENT, "{\"contract_no\":null}", NULL },
 	{ PAYMENT, "{\"contract_no\":\"\"}", "contract_no is empty" },
 	/* refund */
 	{ REFUND, "{\"refund_no\":null}", "refund: refund_no is missing" },
@@ -205,6 +206,8 @@ static const struct variation variations[] = {
 	{ REFUND, "{\"lines\":[" LINE_OK ",{\"sku\":\"X\",\"quantity\":0,\"unit_price_fen\":1}]}",
 		"line 2: quantity must be positive" },
 	{ REFUND, "{\"lines\":null}", NULL },
+	{ REFUND, "{\"approval\":\"\"}", "refund: approval is empty" },
+	{ REFUND, "{\"approval\":\"HQ-2026-118\"}", NULL },
 	/* complaint */
 	{ COMPLAINT, "{\"case_no\":null}", "complaint: case_no is missing" },
 	{ COMPLAINT, "{\"case_no\":\"S002-202611-1\"}", "case_no must start with this store's id \"S001-\"" },
@@ -238,6 +241,8 @@ static const struct variation variations[] = {
 	{ PROGRESS, "{\"amount_fen\":-1}", "amount_fen is negative" },
 	{ PROGRESS, "{\"amount_fen\":0}", NULL },
 	/* inventory */
+	{ INVENTORY, "{\"move_no\":null}", "inventory: move_no is missing" },
+	{ INVENTORY, "{\"move_no\":\"\"}", "inventory: move_no is empty" },
 	{ INVENTORY, "{\"kind\":null}", "inventory: kind is missing" },
 	{ INVENTORY, "{\"sku\":null}", "sku is missing" },
 	{ INVENTORY, "{\"sku\":\"sofa\"}", "sku is not a valid SKU" },
@@ -311,6 +316,10 @@ START_TEST(identifiers_hold_at_most_64_bytes)
 	assert_refused(SALE, patched(SALE, patch), "receipt_no is longer than 64 bytes");
 	snprintf(patch, sizeof patch, "{\"payment_no\":\"%065d\"}", 7);
 	assert_refused(PAYMENT, patched(PAYMENT, patch), "payment_no is longer than 64 bytes");
+	snprintf(patch, sizeof patch, "{\"move_no\":\"%065d\"}", 7);
+	assert_refused(INVENTORY, patched(INVENTORY, patch), "move_no is longer than 64 bytes");
+	snprintf(patch, sizeof patch, "{\"approval\":\"%065d\"}", 7);
+	assert_refused(REFUND, patched(REFUND, patch), "approval is longer than 64 bytes");
 	snprintf(patch, sizeof patch, "{\"request_no\":\"%065d\"}", 7);
 	assert_refused(REPLENISH, patched(REPLENISH, patch), "request_no is longer than 64 bytes");
 }

@@ -85,11 +85,20 @@ static void contract(const char *local, int64_t t, const char *no, int64_t total
 		(long long)t, no, no, (long long)total, (long long)deposit);
 }
 
+/* Slip numbers of payments and moves: business keys, one per record. */
+static int next_slip(void)
+{
+	static int slip;
+
+	return ++slip;
+}
+
 static void payment(const char *local, int64_t t, const char *account, int64_t fen,
 	const char *method)
 {
-	tl_submit_jsonf(local, "{\"type\":\"payment\",\"time_ms\":%lld,\"account\":\"%s\","
-		"\"amount_fen\":%lld,\"method\":\"%s\"}", (long long)t, account, (long long)fen, method);
+	tl_submit_jsonf(local, "{\"type\":\"payment\",\"time_ms\":%lld,\"payment_no\":\"P-%d\","
+		"\"account\":\"%s\",\"amount_fen\":%lld,\"method\":\"%s\"}", (long long)t, next_slip(),
+		account, (long long)fen, method);
 }
 
 static void complaint(const char *local, int64_t t, const char *case_no, const char *severity)
@@ -108,8 +117,9 @@ static void step(const char *local, int64_t t, const char *case_no, const char *
 
 static void move(const char *local, int64_t t, const char *kind, const char *sku, int64_t qty)
 {
-	tl_submit_jsonf(local, "{\"type\":\"inventory\",\"time_ms\":%lld,\"kind\":\"%s\","
-		"\"sku\":\"%s\",\"quantity\":%lld%s}", (long long)t, kind, sku, (long long)qty,
+	tl_submit_jsonf(local, "{\"type\":\"inventory\",\"time_ms\":%lld,\"move_no\":\"M-%d\","
+		"\"kind\":\"%s\",\"sku\":\"%s\",\"quantity\":%lld%s}", (long long)t, next_slip(), kind,
+		sku, (long long)qty,
 		strcmp(kind, "adjustment") == 0 ? ",\"reason\":\"broken in storage\"" : "");
 }
 
@@ -585,6 +595,7 @@ START_TEST(case_numbers_per_month)
 {
 	struct views_env v;
 	Storesync__QueryReply *r;
+	struct tl_result res;
 	int row;
 
 	setup(&v, 1, "480");
@@ -592,21 +603,26 @@ START_TEST(case_numbers_per_month)
 	complaint(v.local[0], 1793671200000LL, "S1-202611-1", "high");   /* 2026-11-03T02:00Z */
 	drained(v.local[0]);
 	ck_assert_int_eq(tl_store_field(v.e.hub_query, "S1", "refused"), 0);
-	/* The second registration (2026-11-04T02:00Z) passes the agent (it is a
-	 * well-formed record) but the hub already has the case. */
-	complaint(v.local[0], 1793757600000LL, "S1-202611-1", "emergency");
+	/* A second registration (2026-11-04T02:00Z) is refused by the agent: the
+	 * store has the case (its business key). The hub's own refusal of one
+	 * is in test_determinism, which talks to the hub directly. */
+	res = tl_submit_json_result(v.local[0], "{\"type\":\"complaint\",\"time_ms\":"
+		"1793757600000,\"case_no\":\"S1-202611-1\",\"customer\":\"CUST-9\",\"channel\":"
+		"\"phone\",\"category\":\"delivery\",\"severity\":\"emergency\"}");
+	ck_assert_str_eq(res.error, "case S1-202611-1 already recorded as seq 2 with different "
+		"content");
 	drained(v.local[0]);
 
-	ck_assert_int_eq(tl_store_field(v.e.hub_query, "S1", "refused"), 1);
+	ck_assert_int_eq(tl_store_field(v.e.hub_query, "S1", "refused"), 0);
 	ck_assert_int_eq(tl_store_field(v.e.hub_query, "S1", "records"), 2);
-	ck_assert_int_eq(tl_store_field(v.e.hub_query, "S1", "high_water_seq"), 3);
+	ck_assert_int_eq(tl_store_field(v.e.hub_query, "S1", "high_water_seq"), 2);
 	r = tl_query_ok(v.e.hub_query, "complaints", NULL);
 	ck_assert_uint_eq(r->n_rows, 2);
 	row = ROW(r, "case_no", "S1-202610-1");
 	ck_assert_int_eq(tl_cell_int(r, row, "registered_ms"), 1792029600000LL);
 	ck_assert_str_eq(tl_cell_str(r, row, "severity"), "low");
 	row = ROW(r, "case_no", "S1-202611-1");
-	/* unchanged by the refused duplicate */
+	/* unchanged by the refused second registration */
 	ck_assert_int_eq(tl_cell_int(r, row, "registered_ms"), 1793671200000LL);
 	ck_assert_str_eq(tl_cell_str(r, row, "severity"), "high");
 	ck_assert_int_eq(tl_cell_int(r, row, "respond_by_ms"), 1793757600000LL); /* + 24 h */
@@ -898,9 +914,10 @@ START_TEST(refunds_by_method_and_net)
 		"\"original_receipt\":\"R-1\",\"amount_fen\":10000,\"reason\":\"defect\","
 		"\"method\":\"cash\"}", (long long)(t0 + HOUR_MS));
 	contract(v.local[0], t0, "CT-9", 3850000, 0);
+	/* Above the store's refund authority: approved by HQ. */
 	tl_submit_jsonf(v.local[0], "{\"type\":\"refund\",\"time_ms\":%lld,\"refund_no\":\"F-2\","
 		"\"original_receipt\":\"CT-9\",\"amount_fen\":500000,\"reason\":\"scratched\","
-		"\"account\":\"CT-9\"}", (long long)(t0 + HOUR_MS));
+		"\"account\":\"CT-9\",\"approval\":\"HQ-77\"}", (long long)(t0 + HOUR_MS));
 	drained(v.local[0]);
 	r = tl_query_ok(v.e.hub_query, "sales", NULL);
 	row = ROW(r, "period", "2026-11-03");

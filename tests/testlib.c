@@ -838,6 +838,438 @@ void tl_link_batch_records(struct tl_link *l, const char *store, uint64_t epoch,
 	tl_link_send(l, &m);
 }
 
+/* ---- A test hub peer for the down-flow ---- */
+
+void tl_fakehub_open(struct tl_fakehub *h, const char *endpoint)
+{
+	char err[128];
+
+	memset(h, 0, sizeof *h);
+	h->ctx = zmq_ctx_new();
+	ck_assert_ptr_nonnull(h->ctx);
+	h->sock = ss_link_socket(h->ctx, ZMQ_ROUTER, 0, err, sizeof err);
+	ck_assert_msg(h->sock != NULL, "%s", err);
+	ck_assert_msg(zmq_bind(h->sock, endpoint) == 0, "bind %s: %s", endpoint,
+		zmq_strerror(errno));
+}
+
+void tl_fakehub_close(struct tl_fakehub *h)
+{
+	zmq_close(h->sock);
+	zmq_ctx_term(h->ctx);
+	h->sock = h->ctx = NULL;
+}
+
+static int fakehub_send_link(struct tl_fakehub *h, Storesync__LinkMessage *m)
+{
+	m->proto_version = SS_PROTO_VERSION;
+	m->has_proto_version = 1;
+	if (h->peer_len == 0
+		|| zmq_send(h->sock, h->peer, h->peer_len, ZMQ_SNDMORE | ZMQ_DONTWAIT) < 0)
+		return -1;
+	return ss_proto_send(h->sock, &m->base, ZMQ_DONTWAIT);
+}
+
+/* What a hub does with the agent's upstream traffic. */
+static void fakehub_serve(struct tl_fakehub *h, zmq_msg_t *id,
+	const Storesync__LinkMessage *m)
+{
+	Storesync__LinkMessage r = STORESYNC__LINK_MESSAGE__INIT;
+	Storesync__Welcome w = STORESYNC__WELCOME__INIT;
+	Storesync__Ack ack = STORESYNC__ACK__INIT;
+
+	if (m->kind_case == STORESYNC__LINK_MESSAGE__KIND_HELLO) {
+		ck_assert_uint_le(zmq_msg_size(id), sizeof h->peer);
+		memcpy(h->peer, zmq_msg_data(id), zmq_msg_size(id));
+		h->peer_len = zmq_msg_size(id);
+		h->hellos++;
+		h->hello_applied = m->hello->applied_update_id;
+		w.high_water_seq = m->hello->last_seq;
+		w.has_high_water_seq = 1;
+		r.kind_case = STORESYNC__LINK_MESSAGE__KIND_WELCOME;
+		r.welcome = &w;
+		fakehub_send_link(h, &r);
+	} else if (m->kind_case == STORESYNC__LINK_MESSAGE__KIND_BATCH) {
+		ack.epoch = m->batch->epoch;
+		ack.has_epoch = 1;
+		ack.through_seq = m->batch->first_seq + m->batch->n_records - 1;
+		ack.has_through_seq = 1;
+		r.kind_case = STORESYNC__LINK_MESSAGE__KIND_ACK;
+		r.ack = &ack;
+		fakehub_send_link(h, &r);
+	} else if (m->kind_case == STORESYNC__LINK_MESSAGE__KIND_HEARTBEAT) {
+		h->heartbeats++;
+		h->hb.applied_update_id = m->heartbeat->applied_update_id;
+		h->hb.price_update_id = m->heartbeat->price_update_id;
+		h->hb.policy_update_id = m->heartbeat->policy_update_id;
+	}
+}
+
+Storesync__LinkMessage *tl_fakehub_next(struct tl_fakehub *h,
+	Storesync__LinkMessage__KindCase kind, int timeout_ms)
+{
+	int64_t deadline = ss_mono_ms() + timeout_ms;
+
+	for (;;) {
+		int64_t left = deadline - ss_mono_ms();
+		zmq_pollitem_t it = { h->sock, 0, ZMQ_POLLIN, 0 };
+		Storesync__LinkMessage *m;
+		zmq_msg_t f[2];
+		int n;
+
+		if (left <= 0 || zmq_poll(&it, 1, (long)left) <= 0)
+			return NULL;
+		n = ss_link_recv(h->sock, f, 2, 0);
+		ck_assert_msg(n == 2, "agent sent %d frames, want routing id and one body", n);
+		m = (Storesync__LinkMessage *)ss_proto_unpack(&storesync__link_message__descriptor,
+			zmq_msg_data(&f[1]), zmq_msg_size(&f[1]), SS_MAX_MSG_BYTES);
+		ck_assert_msg(m != NULL, "agent sent a message that does not parse");
+		fakehub_serve(h, &f[0], m);
+		ss_link_close_frames(f, 2);
+		if (m->kind_case == kind)
+			return m;
+		storesync__link_message__free_unpacked(m, NULL);
+	}
+}
+
+uint64_t tl_fakehub_hello(struct tl_fakehub *h, int timeout_ms)
+{
+	if (h->hellos == 0) {
+		Storesync__LinkMessage *m = tl_fakehub_next(h, STORESYNC__LINK_MESSAGE__KIND_HELLO,
+			timeout_ms);
+
+		ck_assert_msg(m != NULL, "no Hello from the agent within %d ms", timeout_ms);
+		storesync__link_message__free_unpacked(m, NULL);
+	}
+	return h->hello_applied;
+}
+
+void tl_fakehub_forget(struct tl_fakehub *h)
+{
+	/* What the dead process wrote may still be on its way through the
+	 * socket: listen a little before declaring the queue empty. */
+	tl_fakehub_next(h, STORESYNC__LINK_MESSAGE__KIND__NOT_SET, 100);
+	h->hellos = 0;
+	h->peer_len = 0;
+}
+
+int tl_fakehub_send(struct tl_fakehub *h, const Storesync__Update *u)
+{
+	Storesync__LinkMessage m = STORESYNC__LINK_MESSAGE__INIT;
+
+	m.kind_case = STORESYNC__LINK_MESSAGE__KIND_UPDATE;
+	m.update = (Storesync__Update *)u;
+	return fakehub_send_link(h, &m);
+}
+
+uint64_t tl_fakehub_ack(struct tl_fakehub *h, Storesync__UpdateAck *ack, int timeout_ms)
+{
+	Storesync__LinkMessage *m = tl_fakehub_next(h, STORESYNC__LINK_MESSAGE__KIND_UPDATE_ACK,
+		timeout_ms);
+	uint64_t applied;
+
+	ck_assert_msg(m != NULL, "no UpdateAck from the agent within %d ms", timeout_ms);
+	applied = m->update_ack->applied_update_id;
+	if (ack) {
+		storesync__update_ack__init(ack);
+		ack->applied_update_id = applied;
+		ack->price_update_id = m->update_ack->price_update_id;
+		ack->policy_update_id = m->update_ack->policy_update_id;
+	}
+	storesync__link_message__free_unpacked(m, NULL);
+	return applied;
+}
+
+uint64_t tl_fakehub_apply(struct tl_fakehub *h, const Storesync__Update *u)
+{
+	ck_assert_int_eq(tl_fakehub_send(h, u), 0);
+	return tl_fakehub_ack(h, NULL, 10000);
+}
+
+Storesync__Update *tl_update(uint64_t update_id, uint64_t after_id)
+{
+	Storesync__Update *u = calloc(1, sizeof *u);
+
+	ck_assert_ptr_nonnull(u);
+	storesync__update__init(u);
+	u->update_id = update_id;
+	u->has_update_id = 1;
+	u->after_id = after_id;
+	u->has_after_id = 1;
+	u->created_ms = ss_now_ms();
+	u->has_created_ms = 1;
+	return u;
+}
+
+/* Appends item to a repeated field (*items, *n). */
+static void append(void ***items, size_t *n, void *item)
+{
+	void **grown = realloc(*items, (*n + 1) * sizeof *grown);
+
+	ck_assert_ptr_nonnull(grown);
+	grown[(*n)++] = item;
+	*items = grown;
+}
+
+static Storesync__PriceEntry *price_entry(const char *sku, int64_t price_fen)
+{
+	Storesync__PriceEntry *e = calloc(1, sizeof *e);
+
+	ck_assert_ptr_nonnull(e);
+	storesync__price_entry__init(e);
+	e->sku = strdup(sku);
+	e->price_fen = price_fen;
+	e->has_price_fen = 1;
+	return e;
+}
+
+static Storesync__PolicyEntry *policy_entry(const char *name, int64_t value)
+{
+	Storesync__PolicyEntry *e = calloc(1, sizeof *e);
+
+	ck_assert_ptr_nonnull(e);
+	storesync__policy_entry__init(e);
+	e->name = strdup(name);
+	e->value = value;
+	e->has_value = 1;
+	return e;
+}
+
+void tl_update_price(Storesync__Update *u, int64_t effective_ms, const char *sku,
+	int64_t price_fen)
+{
+	if (u->body_case != STORESYNC__UPDATE__BODY_PRICES) {
+		ck_assert_int_eq(u->body_case, STORESYNC__UPDATE__BODY__NOT_SET);
+		u->prices = calloc(1, sizeof *u->prices);
+		ck_assert_ptr_nonnull(u->prices);
+		storesync__price_list__init(u->prices);
+		u->prices->effective_ms = effective_ms;
+		u->prices->has_effective_ms = 1;
+		u->body_case = STORESYNC__UPDATE__BODY_PRICES;
+	}
+	append((void ***)&u->prices->prices, &u->prices->n_prices, price_entry(sku, price_fen));
+}
+
+void tl_update_policy(Storesync__Update *u, int64_t effective_ms, const char *name,
+	int64_t value)
+{
+	if (u->body_case != STORESYNC__UPDATE__BODY_POLICIES) {
+		ck_assert_int_eq(u->body_case, STORESYNC__UPDATE__BODY__NOT_SET);
+		u->policies = calloc(1, sizeof *u->policies);
+		ck_assert_ptr_nonnull(u->policies);
+		storesync__policy_set__init(u->policies);
+		u->policies->effective_ms = effective_ms;
+		u->policies->has_effective_ms = 1;
+		u->body_case = STORESYNC__UPDATE__BODY_POLICIES;
+	}
+	append((void ***)&u->policies->values, &u->policies->n_values, policy_entry(name, value));
+}
+
+static Storesync__CollectionNotice *notice(const char *account, int64_t since_ms,
+	int64_t balance_fen, int64_t issued_ms)
+{
+	Storesync__CollectionNotice *n = calloc(1, sizeof *n);
+
+	ck_assert_ptr_nonnull(n);
+	storesync__collection_notice__init(n);
+	n->account = strdup(account);
+	n->since_ms = since_ms;
+	n->has_since_ms = 1;
+	n->balance_fen = balance_fen;
+	n->has_balance_fen = 1;
+	n->issued_ms = issued_ms;
+	n->has_issued_ms = 1;
+	return n;
+}
+
+void tl_update_notice(Storesync__Update *u, const char *account, int64_t since_ms,
+	int64_t balance_fen, int64_t issued_ms)
+{
+	ck_assert_int_eq(u->body_case, STORESYNC__UPDATE__BODY__NOT_SET);
+	u->notice = notice(account, since_ms, balance_fen, issued_ms);
+	u->body_case = STORESYNC__UPDATE__BODY_NOTICE;
+}
+
+void tl_update_decision(Storesync__Update *u, const char *request_no, int approved,
+	int64_t quantity, const char *note)
+{
+	Storesync__ReplenishmentDecision *d = calloc(1, sizeof *d);
+
+	ck_assert_ptr_nonnull(d);
+	ck_assert_int_eq(u->body_case, STORESYNC__UPDATE__BODY__NOT_SET);
+	storesync__replenishment_decision__init(d);
+	d->request_no = strdup(request_no);
+	d->decision = approved ? STORESYNC__DECISION__DECISION_APPROVED
+		: STORESYNC__DECISION__DECISION_REFUSED;
+	d->has_decision = 1;
+	d->quantity = quantity;
+	d->has_quantity = 1;
+	d->note = note ? strdup(note) : NULL;
+	d->decided_ms = ss_now_ms();
+	d->has_decided_ms = 1;
+	u->decision = d;
+	u->body_case = STORESYNC__UPDATE__BODY_DECISION;
+}
+
+void tl_update_snapshot(Storesync__Update *u, uint32_t part, uint32_t parts)
+{
+	ck_assert_int_eq(u->body_case, STORESYNC__UPDATE__BODY__NOT_SET);
+	u->snapshot = calloc(1, sizeof *u->snapshot);
+	ck_assert_ptr_nonnull(u->snapshot);
+	storesync__snapshot__init(u->snapshot);
+	u->snapshot->part = part;
+	u->snapshot->has_part = 1;
+	u->snapshot->parts = parts;
+	u->snapshot->has_parts = 1;
+	u->body_case = STORESYNC__UPDATE__BODY_SNAPSHOT;
+}
+
+void tl_snapshot_price(Storesync__Update *u, uint64_t update_id, int64_t effective_ms,
+	const char *sku, int64_t price_fen)
+{
+	Storesync__DatedPrice *p = calloc(1, sizeof *p);
+
+	ck_assert_ptr_nonnull(p);
+	ck_assert_int_eq(u->body_case, STORESYNC__UPDATE__BODY_SNAPSHOT);
+	storesync__dated_price__init(p);
+	p->update_id = update_id;
+	p->has_update_id = 1;
+	p->effective_ms = effective_ms;
+	p->has_effective_ms = 1;
+	p->price = price_entry(sku, price_fen);
+	append((void ***)&u->snapshot->prices, &u->snapshot->n_prices, p);
+}
+
+void tl_snapshot_policy(Storesync__Update *u, uint64_t update_id, int64_t effective_ms,
+	const char *name, int64_t value)
+{
+	Storesync__DatedPolicy *p = calloc(1, sizeof *p);
+
+	ck_assert_ptr_nonnull(p);
+	ck_assert_int_eq(u->body_case, STORESYNC__UPDATE__BODY_SNAPSHOT);
+	storesync__dated_policy__init(p);
+	p->update_id = update_id;
+	p->has_update_id = 1;
+	p->effective_ms = effective_ms;
+	p->has_effective_ms = 1;
+	p->policy = policy_entry(name, value);
+	append((void ***)&u->snapshot->policies, &u->snapshot->n_policies, p);
+}
+
+void tl_snapshot_notice(Storesync__Update *u, const char *account, int64_t since_ms,
+	int64_t balance_fen, int64_t issued_ms)
+{
+	ck_assert_int_eq(u->body_case, STORESYNC__UPDATE__BODY_SNAPSHOT);
+	append((void ***)&u->snapshot->notices, &u->snapshot->n_notices,
+		notice(account, since_ms, balance_fen, issued_ms));
+}
+
+/* ---- The agent's local queries ---- */
+
+Storesync__LocalReply *tl_local(const char *local, Storesync__LocalRequest *req, int timeout_ms)
+{
+	req->proto_version = SS_PROTO_VERSION;
+	req->has_proto_version = 1;
+	return (Storesync__LocalReply *)req_reply(local, &req->base,
+		&storesync__local_reply__descriptor, timeout_ms);
+}
+
+Storesync__LocalReply *tl_price(const char *local, const char *sku, int64_t at_ms)
+{
+	Storesync__LocalRequest req = STORESYNC__LOCAL_REQUEST__INIT;
+	Storesync__PriceQuery q = STORESYNC__PRICE_QUERY__INIT;
+	Storesync__LocalReply *r;
+
+	q.sku = (char *)sku;
+	q.at_ms = at_ms;
+	q.has_at_ms = 1;
+	req.kind_case = STORESYNC__LOCAL_REQUEST__KIND_PRICE;
+	req.price = &q;
+	r = tl_local(local, &req, 5000);
+	ck_assert_msg(r != NULL, "agent did not answer a price query");
+	ck_assert_msg(r->error == NULL, "price query refused: %s", r->error ? r->error : "");
+	ck_assert_int_eq(r->kind_case, STORESYNC__LOCAL_REPLY__KIND_PRICE);
+	return r;
+}
+
+int64_t tl_price_fen(const char *local, const char *sku, int64_t at_ms)
+{
+	Storesync__LocalReply *r = tl_price(local, sku, at_ms);
+	int64_t fen = r->price->found ? r->price->price_fen : -1;
+
+	storesync__local_reply__free_unpacked(r, NULL);
+	return fen;
+}
+
+int64_t tl_policy_value(const char *local, const char *name, int64_t at_ms)
+{
+	Storesync__LocalRequest req = STORESYNC__LOCAL_REQUEST__INIT;
+	Storesync__PolicyQuery q = STORESYNC__POLICY_QUERY__INIT;
+	Storesync__LocalReply *r;
+	int64_t v = INT64_MIN;
+
+	q.at_ms = at_ms;
+	q.has_at_ms = 1;
+	req.kind_case = STORESYNC__LOCAL_REQUEST__KIND_POLICY;
+	req.policy = &q;
+	r = tl_local(local, &req, 5000);
+	ck_assert_msg(r != NULL && r->kind_case == STORESYNC__LOCAL_REPLY__KIND_POLICY,
+		"agent did not answer a policy query");
+	for (size_t i = 0; i < r->policy->n_values; i++)
+		if (strcmp(r->policy->values[i]->name, name) == 0)
+			v = r->policy->values[i]->value;
+	storesync__local_reply__free_unpacked(r, NULL);
+	ck_assert_msg(v != INT64_MIN, "agent has no policy %s", name);
+	return v;
+}
+
+int tl_submit_results(const char *local, Storesync__Record **recs, size_t n,
+	struct tl_result *res, int timeout_ms)
+{
+	Storesync__LocalRequest req = STORESYNC__LOCAL_REQUEST__INIT;
+	Storesync__SubmitRequest sub = STORESYNC__SUBMIT_REQUEST__INIT;
+	Storesync__LocalReply *reply;
+
+	req.kind_case = STORESYNC__LOCAL_REQUEST__KIND_SUBMIT;
+	req.submit = &sub;
+	sub.records = recs;
+	sub.n_records = n;
+	reply = tl_local(local, &req, timeout_ms);
+	if (!reply)
+		return -1;
+	ck_assert_msg(reply->kind_case == STORESYNC__LOCAL_REPLY__KIND_SUBMIT,
+		"submit refused: %s", reply->error ? reply->error : "?");
+	ck_assert_uint_eq(reply->submit->n_results, n);
+	for (size_t i = 0; i < n; i++) {
+		Storesync__SubmitResult *r = reply->submit->results[i];
+
+		res[i].seq = r->error ? 0 : r->seq;
+		res[i].duplicate = r->has_duplicate && r->duplicate;
+		snprintf(res[i].error, sizeof res[i].error, "%s", r->error ? r->error : "");
+	}
+	storesync__local_reply__free_unpacked(reply, NULL);
+	return 0;
+}
+
+struct tl_result tl_submit_json_result(const char *local, const char *fmt, ...)
+{
+	char line[4096];
+	struct tl_result res;
+	Storesync__Record *r;
+	va_list ap;
+	int n;
+
+	va_start(ap, fmt);
+	n = vsnprintf(line, sizeof line, fmt, ap);
+	va_end(ap);
+	ck_assert_msg(n > 0 && (size_t)n < sizeof line, "record line too long");
+	r = tl_json_record(line);
+	ck_assert_msg(tl_submit_results(local, &r, 1, &res, 5000) == 0,
+		"agent %s did not answer the submit", local);
+	storesync__record__free_unpacked(r, NULL);
+	return res;
+}
+
 /* ---- The down-flow, from a test peer ---- */
 
 Storesync__LinkMessage *tl_link_update(struct tl_link *l, int timeout_ms)

@@ -177,4 +177,96 @@ uint64_t tl_submit_jsonf(const char *local, const char *fmt, ...)
 void tl_link_batch_records(struct tl_link *l, const char *store, uint64_t epoch,
 	uint64_t first_seq, Storesync__Record **recs, size_t n);
 
+/* ---- A test hub peer for the down-flow (added for test_apply and the
+ * agent's policy and business-key tests): a ROUTER bound on the endpoint a
+ * real store-agent connects to (--hub; tl_start_agent uses e->hub_listen).
+ * It answers Hello with Welcome{high_water_seq = the agent's last_seq} and
+ * acknowledges Batches, so the agent's upstream is content, and sends the
+ * Updates a test builds. Context of its own, made inside the test. ---- */
+struct tl_fakehub {
+	void *ctx, *sock;
+	uint8_t peer[256];         /* routing id of the agent that said Hello last */
+	size_t peer_len;
+	int hellos;                /* Hellos seen */
+	uint64_t hello_applied;    /* applied_update_id of the last Hello */
+	int heartbeats;            /* Heartbeats seen */
+	Storesync__Heartbeat hb;   /* ids of the last Heartbeat (scalars only) */
+};
+
+void tl_fakehub_open(struct tl_fakehub *h, const char *endpoint);
+void tl_fakehub_close(struct tl_fakehub *h);
+/* Serves the agent for up to timeout_ms; returns the first message of kind
+ * (Hello, Batch and Heartbeat are answered or noted on the way, and
+ * returned only when asked for). NULL on timeout. Free the result with
+ * storesync__link_message__free_unpacked. */
+Storesync__LinkMessage *tl_fakehub_next(struct tl_fakehub *h,
+	Storesync__LinkMessage__KindCase kind, int timeout_ms);
+/* The applied_update_id of the agent's Hello (the latest one since the hub
+ * was opened or told to forget), waiting for one if none came yet. Fails
+ * the test when none comes. */
+uint64_t tl_fakehub_hello(struct tl_fakehub *h, int timeout_ms);
+/* After the agent was stopped or killed: drops what it left queued (a
+ * Hello of the old process must not pass for the next one's). */
+void tl_fakehub_forget(struct tl_fakehub *h);
+/* Sends u to the agent: 0, or -1 when the agent is not connected. */
+int tl_fakehub_send(struct tl_fakehub *h, const Storesync__Update *u);
+/* Waits for the next UpdateAck and copies it into *ack (may be NULL);
+ * returns its applied_update_id. Fails the test when none comes. */
+uint64_t tl_fakehub_ack(struct tl_fakehub *h, Storesync__UpdateAck *ack, int timeout_ms);
+/* Sends u and waits for its UpdateAck; returns the acknowledged id. */
+uint64_t tl_fakehub_apply(struct tl_fakehub *h, const Storesync__Update *u);
+
+/* Updates as the hub would send them. Free with
+ * storesync__update__free_unpacked(u, NULL). */
+Storesync__Update *tl_update(uint64_t update_id, uint64_t after_id);
+/* Makes u a price list effective at effective_ms (on the first call) and
+ * adds sku at price_fen. */
+void tl_update_price(Storesync__Update *u, int64_t effective_ms, const char *sku,
+	int64_t price_fen);
+/* Makes u a policy set effective at effective_ms and adds name = value. */
+void tl_update_policy(Storesync__Update *u, int64_t effective_ms, const char *name,
+	int64_t value);
+void tl_update_notice(Storesync__Update *u, const char *account, int64_t since_ms,
+	int64_t balance_fen, int64_t issued_ms);
+void tl_update_decision(Storesync__Update *u, const char *request_no, int approved,
+	int64_t quantity, const char *note);
+/* Makes u part `part` of `parts` of a snapshot; the add functions put
+ * entries (with their own update ids) into it. */
+void tl_update_snapshot(Storesync__Update *u, uint32_t part, uint32_t parts);
+void tl_snapshot_price(Storesync__Update *u, uint64_t update_id, int64_t effective_ms,
+	const char *sku, int64_t price_fen);
+void tl_snapshot_policy(Storesync__Update *u, uint64_t update_id, int64_t effective_ms,
+	const char *name, int64_t value);
+void tl_snapshot_notice(Storesync__Update *u, const char *account, int64_t since_ms,
+	int64_t balance_fen, int64_t issued_ms);
+
+/* ---- The agent's local queries ---- */
+
+/* Sends req (proto_version set here) to the agent; the reply or NULL when
+ * none came. Free with storesync__local_reply__free_unpacked. */
+Storesync__LocalReply *tl_local(const char *local, Storesync__LocalRequest *req, int timeout_ms);
+/* The agent's PriceReply for sku at at_ms (0: now); fails the test when
+ * the agent does not answer or refuses. */
+Storesync__LocalReply *tl_price(const char *local, const char *sku, int64_t at_ms);
+/* The price of sku in force at at_ms, or -1 when the agent has none. */
+int64_t tl_price_fen(const char *local, const char *sku, int64_t at_ms);
+/* The value of policy name in force at at_ms (0: now). */
+int64_t tl_policy_value(const char *local, const char *name, int64_t at_ms);
+
+/* One record's result as the agent answered it. */
+struct tl_result {
+	uint64_t seq;
+	int duplicate;
+	char error[256];           /* "" when accepted */
+};
+
+/* Submits recs; fills res (n entries). 0, or -1 when the agent did not
+ * answer within timeout_ms. */
+int tl_submit_results(const char *local, Storesync__Record **recs, size_t n,
+	struct tl_result *res, int timeout_ms);
+/* Submits one JSON Lines record; its result. Fails the test when the
+ * agent does not answer. */
+struct tl_result tl_submit_json_result(const char *local, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+
 #endif

@@ -17,6 +17,7 @@ struct gen {
 	long long day_start_ms;
 	char month[16];             /* YYYYMM of the day, for case numbers */
 	int cases;                  /* complaints registered so far */
+	int responded;              /* of them, responded to (in case order) */
 	int contracts;
 	long long amount_fen;       /* expected signed total */
 };
@@ -93,11 +94,14 @@ static json_t *body(struct gen *g, const char **type, long i)
 	if (pick < 68) {
 		long long amt = (rnd(g, 20) + 1) * 10000;
 
+		char slip[48];
+
 		g->amount_fen += amt;
 		snprintf(no, sizeof no, "%s-K%05u", g->store, rnd(g, (unsigned)g->contracts) + 1);
+		snprintf(slip, sizeof slip, "%s-P%06ld", g->store, i);
 		*type = "payment";
-		return json_pack("{s:s,s:I,s:s,s:s}", "account", no, "amount_fen", amt, "method",
-			"card", "contract_no", no);
+		return json_pack("{s:s,s:s,s:I,s:s,s:s}", "payment_no", slip, "account", no,
+			"amount_fen", amt, "method", "card", "contract_no", no);
 	}
 	if (pick < 72) {
 		long long amt = (rnd(g, 50) + 1) * 100;
@@ -115,8 +119,10 @@ static json_t *body(struct gen *g, const char **type, long i)
 			"channel", channels[rnd(g, 3)], "category", cats[rnd(g, 5)], "severity", "medium",
 			"description", "door hinge loose");
 	}
-	if (pick < 78) {
-		snprintf(no, sizeof no, "%s-%s-%u", g->store, g->month, rnd(g, (unsigned)g->cases) + 1);
+	/* A case gets one "responded" step (its business key is case and
+	 * step), cases in the order they were registered. */
+	if (pick < 78 && g->responded < g->cases) {
+		snprintf(no, sizeof no, "%s-%s-%d", g->store, g->month, ++g->responded);
 		*type = "complaint_progress";
 		return json_pack("{s:s,s:s,s:s}", "case_no", no, "step", "responded", "note",
 			"called customer");
@@ -125,11 +131,13 @@ static json_t *body(struct gen *g, const char **type, long i)
 		unsigned m = rnd(g, 3);
 
 		*type = "inventory";
+		snprintf(no, sizeof no, "%s-M%06ld", g->store, i);
 		if (pick < 80)
-			return json_pack("{s:s,s:s,s:I}", "kind", "stocktake", "sku", s, "quantity",
-				(long long)rnd(g, 100));
-		return json_pack("{s:s,s:s,s:I,s:s}", "kind", moves[m], "sku", s, "quantity",
-			m == 2 ? -1LL : (long long)rnd(g, 20) + 1, "reason", m == 2 ? "damaged" : "");
+			return json_pack("{s:s,s:s,s:s,s:I}", "move_no", no, "kind", "stocktake", "sku", s,
+				"quantity", (long long)rnd(g, 100));
+		return json_pack("{s:s,s:s,s:s,s:I,s:s}", "move_no", no, "kind", moves[m], "sku", s,
+			"quantity", m == 2 ? -1LL : (long long)rnd(g, 20) + 1, "reason",
+			m == 2 ? "damaged" : "");
 	}
 	snprintf(no, sizeof no, "%s-Q%06ld", g->store, i);
 	*type = "replenishment";
@@ -156,7 +164,7 @@ static void history(struct gen *g, long *count)
 {
 	static const int contract_days[] = { 75, 64, 52, 47, 41, 36, 33, 20 };
 	static const int complaint_hours[] = { 100, 90, 80, 30, 28, 5 };
-	char no[48], month[16];
+	char no[48], month[16], slip[48];
 
 	for (size_t i = 0; i < sizeof contract_days / sizeof contract_days[0]; i++) {
 		long long t = g->day_start_ms - contract_days[i] * 86400000LL + 11 * 3600000LL;
@@ -170,8 +178,10 @@ static void history(struct gen *g, long *count)
 		if (i % 2 == 0)  /* paid five days ago: not stale */
 			continue;
 		g->amount_fen += total / 4;
-		emit(json_pack("{s:s,s:I,s:s,s:s}", "account", no, "amount_fen", total / 4, "method",
-			"mobile", "contract_no", no), "payment", g->day_start_ms - 5 * 86400000LL, count);
+		snprintf(slip, sizeof slip, "%s-HP%03zu", g->store, i + 1);
+		emit(json_pack("{s:s,s:s,s:I,s:s,s:s}", "payment_no", slip, "account", no, "amount_fen",
+			total / 4, "method", "mobile", "contract_no", no), "payment",
+			g->day_start_ms - 5 * 86400000LL, count);
 	}
 	for (size_t i = 0; i < sizeof complaint_hours / sizeof complaint_hours[0]; i++) {
 		long long t = g->day_start_ms - complaint_hours[i] * 3600000LL;

@@ -1,6 +1,7 @@
 /* storectl: the store-side command line. Talks to the agent's local endpoint.
  *   submit [FILE|-]   JSON Lines in, one record per line (docs/records.md)
  *   status            the agent's backlog, link and outbox
+ *   price, policy, notices, requests: what HQ decided (storectl_query.c)
  * Text becomes protobuf here; the agent never sees JSON. A bad line is
  * refused alone, with its line number; good lines still go in. */
 #include <getopt.h>
@@ -15,15 +16,10 @@
 #include "ss_link.h"
 #include "ss_proto.h"
 #include "ss_time.h"
+#include "storectl.h"
 
 #define DEFAULT_AGENT "ipc:///run/storesync/agent.sock"
 #define REPLY_TIMEOUT_MS 60000
-
-struct ctl {
-	const char *agent;
-	void *zctx, *sock;
-	int json;
-};
 
 static void usage(FILE *out)
 {
@@ -33,16 +29,31 @@ static void usage(FILE *out)
 		"Commands:\n"
 		"  submit [FILE|-] [--batch N] [--json]\n"
 		"        submit JSON Lines records (one per line, see docs/records.md);\n"
-		"        prints accepted/refused counts and each refused line's reason;\n"
-		"        exit 1 when any line was refused\n"
+		"        prints accepted, duplicate and refused counts and each refused\n"
+		"        line's reason; exit 1 when any line was refused. A record the store\n"
+		"        already has (same business key, same content) is a duplicate: it\n"
+		"        names the original seq and nothing new is written, so submitting a\n"
+		"        file again after an interruption is safe\n"
 		"  status [--json]\n"
-		"        backlog, oldest unsent age, last ack, link state, epoch, last seq\n\n"
+		"        backlog, oldest unsent age, last ack, link state, epoch, last seq,\n"
+		"        updates from HQ applied\n"
+		"  price SKU [--at TIME] [--json]\n"
+		"        the SKU's price in force now (or at TIME) and the next one announced,\n"
+		"        from the agent's own tables (works offline); exit 1 when it has none\n"
+		"  policy [--at TIME] [--json]\n"
+		"        every policy the agent enforces at submit, and since when\n"
+		"  notices [--json]\n"
+		"        HQ's collection notices: accounts of this store to chase for payment\n"
+		"  requests [--json]\n"
+		"        this store's replenishment requests and HQ's decisions\n"
+		"TIME is Unix ms or YYYY-MM-DD[THH:MM[:SS]] in UTC. --json prints one JSON\n"
+		"document (money in fen, times in Unix ms).\n\n"
 		"Options:\n"
 		"  -a, --agent ENDPOINT   agent's local endpoint\n"
 		"  -h, --help             this text\n");
 }
 
-static int connect_agent(struct ctl *c)
+int connect_agent(struct ctl *c)
 {
 	char err[256];
 	int timeout = REPLY_TIMEOUT_MS;
@@ -57,7 +68,7 @@ static int connect_agent(struct ctl *c)
 	return 0;
 }
 
-static void disconnect_agent(struct ctl *c)
+void disconnect_agent(struct ctl *c)
 {
 	if (c->sock)
 		zmq_close(c->sock);
@@ -65,8 +76,7 @@ static void disconnect_agent(struct ctl *c)
 		zmq_ctx_term(c->zctx);
 }
 
-/* One request, one reply. NULL (reason printed) when the agent did not answer. */
-static Storesync__LocalReply *call(struct ctl *c, Storesync__LocalRequest *req)
+Storesync__LocalReply *call(struct ctl *c, Storesync__LocalRequest *req)
 {
 	zmq_msg_t m;
 	Storesync__LocalReply *reply;
@@ -101,9 +111,10 @@ struct submit {
 	Storesync__Record **recs;
 	long *lines;              /* line number of each waiting record */
 	size_t n, batch;
-	long accepted, refused;
+	long accepted, refused, duplicates;
 	uint64_t first_seq, last_seq;
 	json_t *errors;           /* [{line, reason}] */
+	json_t *dup_seqs;         /* seq of the record each duplicate repeats */
 	int tty;
 	int64_t progress_mono;
 };
@@ -131,9 +142,11 @@ static int flush(struct ctl *c, struct submit *s)
 	reply = call(c, &req);
 	if (!reply || reply->kind_case != STORESYNC__LOCAL_REPLY__KIND_SUBMIT
 		|| reply->submit->n_results != s->n) {
-		/* We cannot know what the agent kept of this request: say so. */
-		fprintf(stderr, "storectl: lines %ld..%ld: outcome unknown (agent did not answer)\n",
-			s->lines[0], s->lines[s->n - 1]);
+		/* We cannot know what the agent kept of this request: say so, and
+		 * how to find out (business keys make the retry safe). */
+		fprintf(stderr, "storectl: lines %ld..%ld: outcome unknown (agent did not answer); "
+			"submitting the same file again is safe: what was recorded comes back as "
+			"duplicates\n", s->lines[0], s->lines[s->n - 1]);
 		rc = -1;
 	}
 	for (size_t i = 0; rc == 0 && i < s->n; i++) {
@@ -141,7 +154,10 @@ static int flush(struct ctl *c, struct submit *s)
 
 		if (r->error)
 			refuse_line(s, s->lines[i], r->error);
-		else {
+		else if (r->duplicate) {
+			s->duplicates++;
+			json_array_append_new(s->dup_seqs, json_integer((json_int_t)r->seq));
+		} else {
 			s->accepted++;
 			if (!s->first_seq)
 				s->first_seq = r->seq;
@@ -161,8 +177,8 @@ static void progress(struct submit *s, long line, int done)
 	if (!s->tty || (!done && ss_mono_ms() - s->progress_mono < 200))
 		return;
 	s->progress_mono = ss_mono_ms();
-	fprintf(stderr, "\rline %ld: %ld accepted, %ld refused%s", line, s->accepted, s->refused,
-		done ? "\n" : "");
+	fprintf(stderr, "\rline %ld: %ld accepted, %ld duplicates, %ld refused%s", line,
+		s->accepted, s->duplicates, s->refused, done ? "\n" : "");
 }
 
 static void add_line(struct submit *s, long line, const char *text)
@@ -187,22 +203,41 @@ static void add_line(struct submit *s, long line, const char *text)
 	s->recs[s->n++] = r;
 }
 
+#define SHOWN_DUPLICATES 10
+
+/* ", duplicates 2 (of seqs 5, 9)": at most SHOWN_DUPLICATES seqs, then "…". */
+static void print_duplicates(const struct submit *s)
+{
+	size_t n = json_array_size(s->dup_seqs);
+
+	printf(", duplicates %ld", s->duplicates);
+	for (size_t i = 0; i < n && i < SHOWN_DUPLICATES; i++)
+		printf("%s%lld", i ? ", " : " (of seqs ",
+			(long long)json_integer_value(json_array_get(s->dup_seqs, i)));
+	if (n > SHOWN_DUPLICATES)
+		printf(", …");
+	if (n)
+		putchar(')');
+}
+
 static void print_summary(const struct ctl *c, struct submit *s)
 {
 	if (c->json) {
-		json_t *doc = json_pack("{s:I,s:I,s:I,s:I,s:O}", "accepted", (json_int_t)s->accepted,
-			"refused", (json_int_t)s->refused, "first_seq", (json_int_t)s->first_seq,
-			"last_seq", (json_int_t)s->last_seq, "errors", s->errors);
+		json_t *doc = json_pack("{s:I,s:I,s:I,s:I,s:I,s:O,s:O}", "accepted",
+			(json_int_t)s->accepted, "duplicates", (json_int_t)s->duplicates, "refused",
+			(json_int_t)s->refused, "first_seq", (json_int_t)s->first_seq, "last_seq",
+			(json_int_t)s->last_seq, "duplicate_of_seqs", s->dup_seqs, "errors", s->errors);
 
 		json_dumpf(doc, stdout, JSON_INDENT(2));
 		putchar('\n');
 		json_decref(doc);
 		return;
 	}
-	printf("accepted %ld, refused %ld", s->accepted, s->refused);
+	printf("accepted %ld", s->accepted);
 	if (s->accepted)
 		printf(" (seq %" PRIu64 "..%" PRIu64 ")", s->first_seq, s->last_seq);
-	putchar('\n');
+	print_duplicates(s);
+	printf(", refused %ld\n", s->refused);
 	for (size_t i = 0; i < json_array_size(s->errors); i++) {
 		json_t *e = json_array_get(s->errors, i);
 
@@ -213,7 +248,8 @@ static void print_summary(const struct ctl *c, struct submit *s)
 
 static int cmd_submit(struct ctl *c, FILE *in, size_t batch)
 {
-	struct submit s = { .batch = batch, .errors = json_array(), .tty = isatty(2) };
+	struct submit s = { .batch = batch, .errors = json_array(), .dup_seqs = json_array(),
+		.tty = isatty(2) };
 	char *line = NULL;
 	size_t cap = 0;
 	ssize_t len;
@@ -243,6 +279,7 @@ static int cmd_submit(struct ctl *c, FILE *in, size_t batch)
 	free(s.recs);
 	free(s.lines);
 	json_decref(s.errors);
+	json_decref(s.dup_seqs);
 	disconnect_agent(c);
 	return rc != 0 || s.refused ? 1 : 0;
 }
@@ -296,16 +333,24 @@ static int command_opts(int argc, char **argv, struct ctl *c, long *batch)
 {
 	static const struct option opts[] = {
 		{ "json", no_argument, 0, 'j' }, { "batch", required_argument, 0, 'b' },
-		{ "help", no_argument, 0, 'h' }, { 0, 0, 0, 0 },
+		{ "at", required_argument, 0, 't' }, { "help", no_argument, 0, 'h' }, { 0, 0, 0, 0 },
 	};
 	int o;
 
 	/* 0, not 1: resets glibc's "stop at the first operand" mode that the
 	 * global options' "+" set, so options may follow FILE. */
 	optind = 0;
-	while ((o = getopt_long(argc, argv, "jb:h", opts, NULL)) != -1) {
+	while ((o = getopt_long(argc, argv, "jb:t:h", opts, NULL)) != -1) {
 		switch (o) {
 		case 'j': c->json = 1; break;
+		case 't':
+			if (ss_time_parse(optarg, &c->at_ms) != 0 || c->at_ms <= 0) {
+				fprintf(stderr, "storectl: --at \"%s\" is not Unix ms or "
+					"YYYY-MM-DD[THH:MM[:SS]]\n", optarg);
+				return -1;
+			}
+			c->has_at = 1;
+			break;
 		case 'b':
 			*batch = strtol(optarg, NULL, 10);
 			if (*batch < 1 || *batch > 100000) {
@@ -344,6 +389,12 @@ int main(int argc, char **argv)
 	argv += optind;
 	if (command_opts(argc, argv, &c, &batch) != 0)
 		return 2;
+	if (c.has_at && strcmp(argv[0], "price") != 0 && strcmp(argv[0], "policy") != 0) {
+		fprintf(stderr, "storectl: --at is an option of price and policy\n");
+		return 2;
+	}
+	if ((o = query_command(&c, argv[0], argc - optind, argv + optind)) >= 0)
+		return o;
 	if (strcmp(argv[0], "submit") == 0) {
 		const char *path = optind < argc ? argv[optind] : "-";
 

@@ -1,0 +1,178 @@
+/* ss-rollout: how long a price push takes to reach every store, measured
+ * through the operators' endpoint like `hqctl rollout` (bench/run).
+ *
+ *   ss-rollout HUB_QUERY STORES SKUS CHANGED NAME
+ *
+ * Waits until STORES stores are connected, gets them current with a small
+ * warm-up push, then pushes SKUS prices. With CHANGED = 0 that list is the
+ * timed one; otherwise the list is pushed untimed first and the timed push
+ * changes CHANGED of its SKUs (a delta: only those travel). Prints
+ * `NAME seconds s`: from sending the push to every store having applied it. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "ss_link.h"
+#include "ss_proto.h"
+#include "ss_time.h"
+
+#define POLL_MS 20
+#define WAIT_MS (600 * 1000)
+
+static Storesync__QueryReply *ask(void *ctx, const char *ep, Storesync__QueryRequest *req)
+{
+	void *s = zmq_socket(ctx, ZMQ_REQ);
+	int linger = 0, timeout = 60000;
+	int64_t unlimited = -1;
+	Storesync__QueryReply *r = NULL;
+	zmq_msg_t m;
+
+	zmq_setsockopt(s, ZMQ_LINGER, &linger, sizeof linger);
+	zmq_setsockopt(s, ZMQ_RCVTIMEO, &timeout, sizeof timeout);
+	zmq_setsockopt(s, ZMQ_MAXMSGSIZE, &unlimited, sizeof unlimited);
+	req->proto_version = SS_PROTO_VERSION;
+	req->has_proto_version = 1;
+	zmq_msg_init(&m);
+	if (zmq_connect(s, ep) == 0 && ss_proto_send(s, &req->base, 0) == 0
+		&& zmq_msg_recv(&m, s, 0) >= 0)
+		r = (Storesync__QueryReply *)ss_proto_unpack(&storesync__query_reply__descriptor,
+			zmq_msg_data(&m), zmq_msg_size(&m), SIZE_MAX);
+	zmq_msg_close(&m);
+	zmq_close(s);
+	return r;
+}
+
+static int column(const Storesync__QueryReply *r, const char *name)
+{
+	for (size_t i = 0; i < r->n_columns; i++)
+		if (strcmp(r->columns[i], name) == 0)
+			return (int)i;
+	return -1;
+}
+
+/* Pushes skus prices "SKU-<i>" at base + i (+ 1 for the first `changed`). */
+static uint64_t push(void *ctx, const char *ep, size_t skus, int64_t base, size_t changed,
+	const char *prefix)
+{
+	Storesync__QueryRequest req = STORESYNC__QUERY_REQUEST__INIT;
+	Storesync__PriceEntry *e = calloc(skus, sizeof *e), **pe = calloc(skus, sizeof *pe);
+	char (*names)[24] = calloc(skus, sizeof *names);
+	Storesync__QueryReply *r;
+	uint64_t id = 0;
+	int c;
+
+	for (size_t i = 0; i < skus; i++) {
+		storesync__price_entry__init(&e[i]);
+		snprintf(names[i], sizeof names[i], "%s-%06zu", prefix, i);
+		e[i].sku = names[i];
+		e[i].price_fen = base + (int64_t)i + (i < changed);
+		e[i].has_price_fen = 1;
+		e[i].name = "Bench article";
+		pe[i] = &e[i];
+	}
+	req.what = "price push";
+	req.prices = pe;
+	req.n_prices = skus;
+	r = ask(ctx, ep, &req);
+	if (r && !r->error && r->n_rows && (c = column(r, "update_id")) >= 0)
+		id = strtoull(r->rows[0]->cells[c]->s, NULL, 10);
+	else
+		fprintf(stderr, "ss-rollout: push refused: %s\n", r && r->error ? r->error : "no answer");
+	if (r)
+		storesync__query_reply__free_unpacked(r, NULL);
+	free(e);
+	free(pe);
+	free(names);
+	return id;
+}
+
+/* Pending stores of update id, or -1 when the hub does not answer. */
+static long pending(void *ctx, const char *ep, uint64_t id, long *applied)
+{
+	Storesync__QueryRequest req = STORESYNC__QUERY_REQUEST__INIT;
+	Storesync__QueryParam p = STORESYNC__QUERY_PARAM__INIT, *pp[1] = { &p };
+	Storesync__QueryReply *r;
+	char ids[24];
+	long v = -1;
+
+	snprintf(ids, sizeof ids, "%llu", (unsigned long long)id);
+	p.key = "update";
+	p.value = ids;
+	req.what = "rollout";
+	req.params = pp;
+	req.n_params = 1;
+	if ((r = ask(ctx, ep, &req)) && !r->error && r->n_rows == 1) {
+		v = r->rows[0]->cells[column(r, "pending")]->i;
+		*applied = r->rows[0]->cells[column(r, "applied")]->i;
+	}
+	if (r)
+		storesync__query_reply__free_unpacked(r, NULL);
+	return v;
+}
+
+static int wait_applied(void *ctx, const char *ep, uint64_t id, long stores)
+{
+	int64_t deadline = ss_mono_ms() + WAIT_MS;
+	long applied = 0;
+
+	while (ss_mono_ms() < deadline) {
+		if (pending(ctx, ep, id, &applied) == 0 && applied >= stores)
+			return 0;
+		ss_sleep_ms(POLL_MS);
+	}
+	fprintf(stderr, "ss-rollout: update %llu applied by %ld of %ld stores\n",
+		(unsigned long long)id, applied, stores);
+	return -1;
+}
+
+/* Stores the hub has heard from in the last minute. */
+static long connected(void *ctx, const char *ep)
+{
+	Storesync__QueryRequest req = STORESYNC__QUERY_REQUEST__INIT;
+	Storesync__QueryReply *r;
+	long n = 0;
+	int c;
+
+	req.what = "stores";
+	if ((r = ask(ctx, ep, &req)) && !r->error && (c = column(r, "last_seen_ms")) >= 0)
+		for (size_t i = 0; i < r->n_rows; i++)
+			n += r->rows[i]->cells[c]->i > ss_now_ms() - 60000;
+	if (r)
+		storesync__query_reply__free_unpacked(r, NULL);
+	return n;
+}
+
+int main(int argc, char **argv)
+{
+	void *ctx;
+	long stores;
+	size_t skus, changed;
+	uint64_t warm, id;
+	int64_t t0, deadline;
+
+	if (argc != 6) {
+		fprintf(argc > 1 && !strcmp(argv[1], "--help") ? stdout : stderr,
+			"Usage: ss-rollout HUB_QUERY STORES SKUS CHANGED NAME\n"
+			"Times a price push until every store applied it (see bench/run).\n");
+		return argc > 1 && !strcmp(argv[1], "--help") ? 0 : 2;
+	}
+	stores = atol(argv[2]);
+	skus = strtoul(argv[3], NULL, 10);
+	changed = strtoul(argv[4], NULL, 10);
+	ctx = zmq_ctx_new();
+	deadline = ss_mono_ms() + WAIT_MS;
+	while (connected(ctx, argv[1]) < stores && ss_mono_ms() < deadline)
+		ss_sleep_ms(200);
+	if (!(warm = push(ctx, argv[1], 1, 100, 0, "WARM")) || wait_applied(ctx, argv[1], warm, stores))
+		return 1;
+	if (changed && (!(id = push(ctx, argv[1], skus, 1000, 0, "SKU"))
+		|| wait_applied(ctx, argv[1], id, stores)))
+		return 1;
+	t0 = ss_mono_ms();
+	if (!(id = push(ctx, argv[1], skus, 1000, changed, "SKU")) || wait_applied(ctx, argv[1], id,
+		stores))
+		return 1;
+	printf("%s %.2f s\n", argv[5], (double)(ss_mono_ms() - t0) / 1000);
+	zmq_ctx_term(ctx);
+	return 0;
+}
