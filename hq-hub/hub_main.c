@@ -1,6 +1,7 @@
 /* hq-hub: the central daemon. This file turns flags and the INI file into a
- * hub_config, opens LMDB, binds the store link, starts the query thread and
- * runs ingest on the main thread (the one LMDB writer) until SIGTERM. */
+ * hub_config, locks the data directory (one hub per directory, ss_daemon),
+ * opens LMDB, binds the store link, starts the query thread and runs ingest
+ * on the main thread (the one LMDB writer) until SIGTERM. */
 #include <getopt.h>
 #include <signal.h>
 #include <stdio.h>
@@ -10,6 +11,7 @@
 
 #include "hub.h"
 #include "ss_config.h"
+#include "ss_daemon.h"
 #include "ss_link.h"
 #include "ss_time.h"
 
@@ -39,7 +41,9 @@ static void usage(FILE *out)
 		"      --group-records N    records per group commit, at most (default 50000)\n"
 		"      --heartbeat-ms N     link heartbeat interval (default 2000)\n"
 		"      --clock-offset-ms N  TEST CLOCK: shift the hub's wall clock by N ms\n"
-		"  -h, --help               this text\n");
+		"  -h, --help               this text\n"
+		"A second hub on the same data directory, or on an ipc endpoint a running\n"
+		"process listens on, exits at once with status 1.\n");
 }
 
 enum { OPT_BUDGET = 256, OPT_GROUP, OPT_HEARTBEAT, OPT_CLOCK };
@@ -132,11 +136,7 @@ static int open_router(struct hub *h, char *err, size_t errlen)
 	h->router = ss_link_socket(h->zctx, ZMQ_ROUTER, (int)h->cfg.heartbeat_ms, err, errlen);
 	if (!h->router)
 		return -1;
-	if (zmq_bind(h->router, h->cfg.listen) != 0) {
-		snprintf(err, errlen, "cannot bind %.300s: %s", h->cfg.listen, zmq_strerror(errno));
-		return -1;
-	}
-	return 0;
+	return ss_daemon_bind(h->router, h->cfg.listen, err, errlen);
 }
 
 int main(int argc, char **argv)
@@ -146,14 +146,20 @@ int main(int argc, char **argv)
 		.query = "tcp://127.0.0.1:7702", .budget_bytes = 64LL << 30,
 		.group_records = 50000, .heartbeat_ms = 2000 } };
 	char err[512];
-	int rc = parse_args(argc, argv, &h.cfg);
+	int lock_fd = -1, rc = parse_args(argc, argv, &h.cfg);
 
 	if (rc != 0)
 		return rc == 1 ? 0 : 2;
 	ss_log_init("hq-hub", SS_LOG_INFO);
 	ss_time_set_offset_ms(h.cfg.clock_offset_ms);
-	if (!h.cfg.foreground && daemon(1, 1) != 0) {
-		perror("hq-hub: daemon");
+	/* Locked before detaching, so a second hub fails in front of whoever
+	 * started it; held until the process exits (the kernel lets go then). */
+	if (ss_daemon_lock(h.cfg.data_dir, &lock_fd, err, sizeof err) != 0) {
+		ss_error("%s", err);
+		return 1;
+	}
+	if (!h.cfg.foreground && ss_daemon_detach(lock_fd, err, sizeof err) != 0) {
+		ss_error("%s", err);
 		return 1;
 	}
 	hub_for_signal = &h;
@@ -161,12 +167,15 @@ int main(int argc, char **argv)
 	signal(SIGTERM, on_signal);
 	signal(SIGPIPE, SIG_IGN);
 	if (hub_open_db(&h, err, sizeof err) != 0) {
-		fprintf(stderr, "hq-hub: %s\n", err);
+		ss_error("%s", err);
 		return 1;
 	}
 	h.zctx = zmq_ctx_new();
-	if (open_router(&h, err, sizeof err) != 0 || query_start(&h, err, sizeof err) != 0) {
-		fprintf(stderr, "hq-hub: %s\n", err);
+	/* query_start binds the query endpoint; it is claimed here first. */
+	if (open_router(&h, err, sizeof err) != 0
+		|| ss_daemon_claim_endpoint(h.cfg.query, err, sizeof err) != 0
+		|| query_start(&h, err, sizeof err) != 0) {
+		ss_error("%s", err);
 		rc = 1;
 		goto out;
 	}

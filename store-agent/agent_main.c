@@ -1,7 +1,8 @@
 /* store-agent: the headless daemon in each store. This file turns flags and
- * the INI file into an agent_config, opens the outbox, and runs the single
- * event loop: local submits, hub messages, timers. Everything that writes
- * LMDB runs on this one thread. */
+ * the INI file into an agent_config, locks the data directory (one agent per
+ * directory, ss_daemon), opens the outbox, binds the tills' socket, and runs
+ * the single event loop: local submits, hub messages, timers. Everything
+ * that writes LMDB runs on this one thread. */
 #include <getopt.h>
 #include <signal.h>
 #include <stdio.h>
@@ -10,6 +11,7 @@
 
 #include "agent.h"
 #include "ss_config.h"
+#include "ss_daemon.h"
 #include "ss_link.h"
 #include "ss_log.h"
 #include "ss_time.h"
@@ -45,7 +47,9 @@ static void usage(FILE *out)
 		"      --utc-offset MIN|auto  the store's offset from UTC in minutes, for its\n"
 		"                           business day (default auto: the system time zone)\n"
 		"  -v, --verbose            debug logging\n"
-		"  -h, --help               this text\n");
+		"  -h, --help               this text\n"
+		"A second agent on the same data directory, or on an ipc endpoint a running\n"
+		"process listens on, exits at once with status 1.\n");
 }
 
 enum { OPT_BUDGET = 256, OPT_RETENTION, OPT_BATCH, OPT_WINDOW, OPT_ACK_TIMEOUT, OPT_HEARTBEAT,
@@ -172,16 +176,13 @@ static int parse_args(int argc, char **argv, struct agent_config *c, int *verbos
 	return parse_offset(c);
 }
 
+/* Binds the tills' endpoint, never over a live agent's. */
 static int open_local(struct agent *a, char *err, size_t errlen)
 {
 	a->local = ss_link_socket(a->zctx, ZMQ_ROUTER, 0, err, errlen);
 	if (!a->local)
 		return -1;
-	if (zmq_bind(a->local, a->cfg.local) != 0) {
-		snprintf(err, errlen, "cannot bind %s: %s", a->cfg.local, zmq_strerror(errno));
-		return -1;
-	}
-	return 0;
+	return ss_daemon_bind(a->local, a->cfg.local, err, errlen);
 }
 
 static void run(struct agent *a)
@@ -226,7 +227,7 @@ int main(int argc, char **argv)
 		.batch_records = 2000, .window_batches = 8, .ack_timeout_ms = 5000,
 		.heartbeat_ms = 2000, .utc_offset = "auto" } };
 	char err[512];
-	int verbose = 0, rc = parse_args(argc, argv, &a.cfg, &verbose);
+	int lock_fd = -1, verbose = 0, rc = parse_args(argc, argv, &a.cfg, &verbose);
 
 	if (rc != 0)
 		return rc == 1 ? 0 : 2;
@@ -234,6 +235,11 @@ int main(int argc, char **argv)
 	signal(SIGINT, on_signal);
 	signal(SIGTERM, on_signal);
 	signal(SIGPIPE, SIG_IGN);
+	/* Held until the process exits: the kernel lets go of it then. */
+	if (ss_daemon_lock(a.cfg.data_dir, &lock_fd, err, sizeof err) != 0) {
+		ss_error("%s", err);
+		return 1;
+	}
 	if (outbox_open(&a.outbox, &a.cfg, err, sizeof err) != 0) {
 		fprintf(stderr, "store-agent: %s\n", err);
 		return 1;
