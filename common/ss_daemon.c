@@ -21,6 +21,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <grp.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -157,6 +158,42 @@ int ss_daemon_bind(void *sock, const char *endpoint, char *err, size_t errlen)
 	if (rc != 0) {
 		snprintf(err, errlen, "cannot bind %s: %s", endpoint, zmq_strerror(e));
 		return -1;
+	}
+	return 0;
+}
+
+static int group_id(const char *name, gid_t *gid)
+{
+	struct group gr, *found = NULL;
+	char buf[4096];
+
+	if (getgrnam_r(name, &gr, buf, sizeof buf, &found) != 0 || !found)
+		return -1;
+	*gid = found->gr_gid;
+	return 0;
+}
+
+int ss_daemon_socket_access(const char *endpoint, unsigned mode, const char *group, char *msg,
+	size_t msglen)
+{
+	const char *path = ipc_path(endpoint);
+	gid_t gid;
+
+	if (!path)
+		return 0;
+	if (chmod(path, (mode_t)mode) != 0) {
+		snprintf(msg, msglen, "cannot set mode %04o on %s: %s", mode, path, strerror(errno));
+		return -1;
+	}
+	if (!group || !group[0])
+		return 0;
+	if (group_id(group, &gid) != 0) {
+		snprintf(msg, msglen, "group %s does not exist: %s keeps its group", group, path);
+		return 1;
+	}
+	if (chown(path, (uid_t)-1, gid) != 0) {
+		snprintf(msg, msglen, "cannot give %s to group %s: %s", path, group, strerror(errno));
+		return 1;
 	}
 	return 0;
 }

@@ -1,8 +1,8 @@
 /* store-agent: the headless daemon in each store. This file turns flags and
  * the INI file into an agent_config, locks the data directory (one agent per
- * directory, ss_daemon), opens the outbox, binds the tills' socket, and runs
- * the single event loop: local submits, hub messages, timers. Everything
- * that writes LMDB runs on this one thread. */
+ * directory, ss_daemon), opens the outbox, binds the tills' socket with its
+ * documented mode and group, and runs the single event loop: local submits,
+ * hub messages, timers. Everything that writes LMDB runs on this one thread. */
 #include <getopt.h>
 #include <signal.h>
 #include <stdio.h>
@@ -18,6 +18,12 @@
 #include "ss_validate.h"
 
 #define MAINTAIN_EVERY_MS 500
+
+/* Settings of the process rather than of the engine (agent_config). */
+struct agent_main_opts {
+	int64_t socket_mode;      /* of the local ipc socket, set right after bind */
+	char socket_group[64];    /* its group; "" keeps ours */
+};
 
 static volatile sig_atomic_t agent_stop_signal;
 
@@ -46,6 +52,10 @@ static void usage(FILE *out)
 		"      --heartbeat-ms N     heartbeat interval (default 2000)\n"
 		"      --utc-offset MIN|auto  the store's offset from UTC in minutes, for its\n"
 		"                           business day (default auto: the system time zone)\n"
+		"      --local-socket-mode MODE   octal mode of an ipc:// local socket (default\n"
+		"                           0660: the agent's user and group may submit)\n"
+		"      --local-socket-group NAME  its group (default storesync; when that group\n"
+		"                           does not exist: a warning, the group is left as is)\n"
 		"  -v, --verbose            debug logging\n"
 		"  -h, --help               this text\n"
 		"A second agent on the same data directory, or on an ipc endpoint a running\n"
@@ -53,12 +63,13 @@ static void usage(FILE *out)
 }
 
 enum { OPT_BUDGET = 256, OPT_RETENTION, OPT_BATCH, OPT_WINDOW, OPT_ACK_TIMEOUT, OPT_HEARTBEAT,
-	OPT_UTC_OFFSET };
+	OPT_UTC_OFFSET, OPT_SOCKET_MODE, OPT_SOCKET_GROUP };
 
-#define N_CONFIG_ITEMS 12
+#define N_CONFIG_ITEMS 14
 
 /* Every setting, by its INI name; flags use the same table. */
-static void config_items(struct agent_config *c, struct ss_config_item *items)
+static void config_items(struct agent_config *c, struct agent_main_opts *m,
+	struct ss_config_item *items)
 {
 	struct ss_config_item v[N_CONFIG_ITEMS] = {
 		{ "agent", "store_id", SS_CFG_STRING, c->store_id, sizeof c->store_id, 0, 0 },
@@ -72,6 +83,9 @@ static void config_items(struct agent_config *c, struct ss_config_item *items)
 		{ "agent", "ack_timeout_ms", SS_CFG_INT64, &c->ack_timeout_ms, 0, 100, 3600000 },
 		{ "agent", "heartbeat_ms", SS_CFG_INT64, &c->heartbeat_ms, 0, 100, 600000 },
 		{ "agent", "utc_offset", SS_CFG_STRING, c->utc_offset, sizeof c->utc_offset, 0, 0 },
+		{ "agent", "local_socket_mode", SS_CFG_MODE, &m->socket_mode, 0, 0, 0 },
+		{ "agent", "local_socket_group", SS_CFG_STRING, m->socket_group,
+			sizeof m->socket_group, 0, 0 },
 		{ 0 },
 	};
 
@@ -105,7 +119,8 @@ static int parse_offset(struct agent_config *c)
 }
 
 /* Returns 0 to run, 1 after --help, 2 on a usage error (message printed). */
-static int parse_args(int argc, char **argv, struct agent_config *c, int *verbose)
+static int parse_args(int argc, char **argv, struct agent_config *c, struct agent_main_opts *m,
+	int *verbose)
 {
 	static const struct option opts[] = {
 		{ "config", required_argument, 0, 'c' }, { "store-id", required_argument, 0, 's' },
@@ -116,17 +131,21 @@ static int parse_args(int argc, char **argv, struct agent_config *c, int *verbos
 		{ "ack-timeout-ms", required_argument, 0, OPT_ACK_TIMEOUT },
 		{ "heartbeat-ms", required_argument, 0, OPT_HEARTBEAT },
 		{ "utc-offset", required_argument, 0, OPT_UTC_OFFSET },
+		{ "local-socket-mode", required_argument, 0, OPT_SOCKET_MODE },
+		{ "local-socket-group", required_argument, 0, OPT_SOCKET_GROUP },
 		{ "verbose", no_argument, 0, 'v' }, { "help", no_argument, 0, 'h' }, { 0, 0, 0, 0 },
 	};
 	static const char *names[] = { [OPT_BUDGET - 256] = "budget", [OPT_RETENTION - 256] = "retention_days",
 		[OPT_BATCH - 256] = "batch", [OPT_WINDOW - 256] = "window",
 		[OPT_ACK_TIMEOUT - 256] = "ack_timeout_ms", [OPT_HEARTBEAT - 256] = "heartbeat_ms",
-		[OPT_UTC_OFFSET - 256] = "utc_offset" };
+		[OPT_UTC_OFFSET - 256] = "utc_offset",
+		[OPT_SOCKET_MODE - 256] = "local_socket_mode",
+		[OPT_SOCKET_GROUP - 256] = "local_socket_group" };
 	struct ss_config_item items[N_CONFIG_ITEMS];
 	char err[512];
 	int o;
 
-	config_items(c, items);
+	config_items(c, m, items);
 	/* The config file first, wherever --config appears, so flags win. */
 	for (int i = 1; i < argc; i++) {
 		const char *path = NULL;
@@ -152,7 +171,7 @@ static int parse_args(int argc, char **argv, struct agent_config *c, int *verbos
 		case 'v': *verbose = 1; break;
 		case 'h': usage(stdout); return 1;
 		default:
-			if (o >= OPT_BUDGET && o <= OPT_UTC_OFFSET) {
+			if (o >= OPT_BUDGET && o <= OPT_SOCKET_GROUP) {
 				key = names[o - 256];
 				break;
 			}
@@ -176,13 +195,20 @@ static int parse_args(int argc, char **argv, struct agent_config *c, int *verbos
 	return parse_offset(c);
 }
 
-/* Binds the tills' endpoint, never over a live agent's. */
-static int open_local(struct agent *a, char *err, size_t errlen)
+/* Binds the tills' endpoint (never over a live agent's) and gives its
+ * socket the configured mode and group before the first till can use it. */
+static int open_local(struct agent *a, const struct agent_main_opts *m, char *err,
+	size_t errlen)
 {
 	a->local = ss_link_socket(a->zctx, ZMQ_ROUTER, 0, err, errlen);
-	if (!a->local)
+	if (!a->local || ss_daemon_bind(a->local, a->cfg.local, err, errlen) != 0)
 		return -1;
-	return ss_daemon_bind(a->local, a->cfg.local, err, errlen);
+	switch (ss_daemon_socket_access(a->cfg.local, (unsigned)m->socket_mode, m->socket_group,
+		err, errlen)) {
+	case 0: return 0;
+	case 1: ss_warn("%s", err); return 0;
+	default: return -1;
+	}
 }
 
 static void run(struct agent *a)
@@ -226,8 +252,9 @@ int main(int argc, char **argv)
 		.local = "ipc:///run/storesync/agent.sock", .budget_bytes = 1LL << 30, .retention_days = 7,
 		.batch_records = 2000, .window_batches = 8, .ack_timeout_ms = 5000,
 		.heartbeat_ms = 2000, .utc_offset = "auto" } };
+	struct agent_main_opts m = { .socket_mode = 0660, .socket_group = "storesync" };
 	char err[512];
-	int lock_fd = -1, verbose = 0, rc = parse_args(argc, argv, &a.cfg, &verbose);
+	int lock_fd = -1, verbose = 0, rc = parse_args(argc, argv, &a.cfg, &m, &verbose);
 
 	if (rc != 0)
 		return rc == 1 ? 0 : 2;
@@ -245,7 +272,7 @@ int main(int argc, char **argv)
 		return 1;
 	}
 	a.zctx = zmq_ctx_new();
-	if (open_local(&a, err, sizeof err) != 0 || sender_start(&a, err, sizeof err) != 0) {
+	if (open_local(&a, &m, err, sizeof err) != 0 || sender_start(&a, err, sizeof err) != 0) {
 		fprintf(stderr, "store-agent: %s\n", err);
 		rc = 1;
 		goto out;

@@ -1,5 +1,5 @@
 /* Operating the daemons (common/ss_daemon): one daemon per data directory
- * and per endpoint.
+ * and per endpoint, the tills' socket mode and group.
  *
  * A second instance on a data directory in use, or on an ipc endpoint a
  * live process listens on, exits 1 at once with a one-line reason and leaves
@@ -8,6 +8,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <grp.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -270,12 +271,52 @@ START_TEST(detached_hub_holds_the_lock_with_its_pid)
 }
 END_TEST
 
+START_TEST(local_socket_mode_and_group)
+{
+	struct tl_env e;
+	char local[320], data[320], log[400];
+	struct group *g = getgrnam("daemon");
+	int chgrp = geteuid() == 0 && g != NULL;   /* only root may give it away */
+	gid_t daemon_gid = g ? g->gr_gid : 0;
+	struct stat st;
+	pid_t a;
+
+	tl_env_init(&e);
+	tl_agent_paths(&e, "S1", local, sizeof local, data, sizeof data);
+	snprintf(log, sizeof log, "%s/agent-S1.log", e.dir);
+	a = tl_start_agent(&e, "S1", NULL);
+	ck_assert_int_eq(stat(local + strlen("ipc://"), &st), 0);
+	ck_assert_int_eq(st.st_mode & 07777, 0660);
+	if ((g = getgrnam("storesync")) != NULL)
+		ck_assert_int_eq(st.st_gid, g->gr_gid);
+	else
+		ck_assert(file_has(log, "group storesync does not exist"));
+	tl_stop(a);
+	a = tl_start_agent(&e, "S1", "--local-socket-mode", "0600", "--local-socket-group",
+		chgrp ? "daemon" : "", NULL);
+	ck_assert_int_eq(stat(local + strlen("ipc://"), &st), 0);
+	ck_assert_int_eq(st.st_mode & 07777, 0600);
+	if (chgrp)
+		ck_assert_int_eq(st.st_gid, daemon_gid);
+	tl_stop(a);
+	/* A group that does not exist: a warning, the socket keeps its group. */
+	a = tl_start_agent(&e, "S1", "--local-socket-group", "no-such-group-ss", NULL);
+	ck_assert_int_eq(stat(local + strlen("ipc://"), &st), 0);
+	ck_assert_int_eq(st.st_gid, getegid());
+	ck_assert(file_has(log, "group no-such-group-ss does not exist"));
+	tl_stop(a);
+	ck_assert_int_eq(tl_sh("'%s/store-agent' --local-socket-mode 0999 2>/dev/null", SS_BIN_DIR),
+		2);
+	tl_env_cleanup(&e);
+}
+END_TEST
+
 int main(void)
 {
 	const TTest *const tests[] = { agent_second_instance_on_the_data_dir_exits_1,
 		agent_second_instance_on_a_live_socket_exits_1, agent_replaces_a_stale_socket,
 		agent_leaves_a_file_that_is_not_a_socket, hub_second_instance_exits_1,
-		detached_hub_holds_the_lock_with_its_pid };
+		detached_hub_holds_the_lock_with_its_pid, local_socket_mode_and_group };
 
 	return tl_run("daemon", tests, sizeof tests / sizeof tests[0], 30);
 }
