@@ -14,8 +14,14 @@
 #include "ss_daemon.h"
 #include "ss_link.h"
 #include "ss_time.h"
+#include "ss_version.h"
 
-#define N_CONFIG_ITEMS 9
+#define N_CONFIG_ITEMS 10
+
+/* Settings of the process rather than of the engine (hub_config). */
+struct hub_main_opts {
+	char log_level[16];
+};
 
 static struct hub *hub_for_signal;
 
@@ -41,14 +47,19 @@ static void usage(FILE *out)
 		"      --group-records N    records per group commit, at most (default 50000)\n"
 		"      --heartbeat-ms N     link heartbeat interval (default 2000)\n"
 		"      --clock-offset-ms N  TEST CLOCK: shift the hub's wall clock by N ms\n"
+		"      --log-level LEVEL    debug, info (default), warning or error\n"
+		"  -v, --verbose            the same as --log-level debug\n"
+		"      --version            print the version and exit\n"
 		"  -h, --help               this text\n"
 		"A second hub on the same data directory, or on an ipc endpoint a running\n"
-		"process listens on, exits at once with status 1.\n");
+		"process listens on, exits at once with status 1. Logs go to stderr, with\n"
+		"journald priorities when JOURNAL_STREAM is set (under systemd).\n");
 }
 
-enum { OPT_BUDGET = 256, OPT_GROUP, OPT_HEARTBEAT, OPT_CLOCK };
+enum { OPT_BUDGET = 256, OPT_GROUP, OPT_HEARTBEAT, OPT_CLOCK, OPT_LOG_LEVEL, OPT_VERSION };
 
-static void config_items(struct hub_config *c, struct ss_config_item *items)
+static void config_items(struct hub_config *c, struct hub_main_opts *m,
+	struct ss_config_item *items)
 {
 	struct ss_config_item v[N_CONFIG_ITEMS] = {
 		{ "hub", "data_dir", SS_CFG_STRING, c->data_dir, sizeof c->data_dir, 0, 0 },
@@ -60,6 +71,7 @@ static void config_items(struct hub_config *c, struct ss_config_item *items)
 		{ "hub", "clock_offset_ms", SS_CFG_INT64, &c->clock_offset_ms, 0, INT64_MIN / 4,
 			INT64_MAX / 4 },
 		{ "hub", "foreground", SS_CFG_INT64, &c->foreground, 0, 0, 1 },
+		{ "hub", "log_level", SS_CFG_STRING, m->log_level, sizeof m->log_level, 0, 0 },
 		{ 0 },
 	};
 
@@ -80,8 +92,10 @@ static int set_flag(struct ss_config_item *items, const char *key, const char *v
 	return 2;
 }
 
-/* Returns 0 to run, 1 after --help, 2 on a usage error (message printed). */
-static int parse_args(int argc, char **argv, struct hub_config *c)
+/* Returns 0 to run, 1 after --help or --version, 2 on a usage error
+ * (message printed). */
+static int parse_args(int argc, char **argv, struct hub_config *c, struct hub_main_opts *m,
+	enum ss_log_level *level)
 {
 	static const struct option opts[] = {
 		{ "config", required_argument, 0, 'c' }, { "data-dir", required_argument, 0, 'd' },
@@ -90,13 +104,15 @@ static int parse_args(int argc, char **argv, struct hub_config *c)
 		{ "group-records", required_argument, 0, OPT_GROUP },
 		{ "heartbeat-ms", required_argument, 0, OPT_HEARTBEAT },
 		{ "clock-offset-ms", required_argument, 0, OPT_CLOCK },
+		{ "log-level", required_argument, 0, OPT_LOG_LEVEL },
+		{ "verbose", no_argument, 0, 'v' }, { "version", no_argument, 0, OPT_VERSION },
 		{ "help", no_argument, 0, 'h' }, { 0, 0, 0, 0 },
 	};
 	struct ss_config_item items[N_CONFIG_ITEMS];
 	char err[512];
 	int o, rc = 0;
 
-	config_items(c, items);
+	config_items(c, m, items);
 	for (int i = 1; i < argc; i++) {
 		const char *path = NULL;
 
@@ -109,7 +125,7 @@ static int parse_args(int argc, char **argv, struct hub_config *c)
 			return 2;
 		}
 	}
-	while (rc == 0 && (o = getopt_long(argc, argv, "c:d:l:q:fh", opts, NULL)) != -1) {
+	while (rc == 0 && (o = getopt_long(argc, argv, "c:d:l:q:fvh", opts, NULL)) != -1) {
 		switch (o) {
 		case 'c': break;
 		case 'd': rc = set_flag(items, "data_dir", optarg); break;
@@ -120,12 +136,20 @@ static int parse_args(int argc, char **argv, struct hub_config *c)
 		case OPT_GROUP: rc = set_flag(items, "group_records", optarg); break;
 		case OPT_HEARTBEAT: rc = set_flag(items, "heartbeat_ms", optarg); break;
 		case OPT_CLOCK: rc = set_flag(items, "clock_offset_ms", optarg); break;
+		case OPT_LOG_LEVEL: rc = set_flag(items, "log_level", optarg); break;
+		case 'v': rc = set_flag(items, "log_level", "debug"); break;
+		case OPT_VERSION: ss_version_print("hq-hub"); return 1;
 		case 'h': usage(stdout); return 1;
 		default: usage(stderr); return 2;
 		}
 	}
 	if (rc == 0 && optind < argc) {
 		fprintf(stderr, "hq-hub: unexpected argument \"%s\"\n", argv[optind]);
+		return 2;
+	}
+	if (rc == 0 && ss_log_level_parse(m->log_level, level) != 0) {
+		fprintf(stderr, "hq-hub: log_level: \"%s\" is not debug, info, warning or error\n",
+			m->log_level);
 		return 2;
 	}
 	return rc;
@@ -145,12 +169,14 @@ int main(int argc, char **argv)
 		.data_dir = "/var/lib/storesync/hub", .listen = "tcp://*:7701",
 		.query = "tcp://127.0.0.1:7702", .budget_bytes = 64LL << 30,
 		.group_records = 50000, .heartbeat_ms = 2000 } };
+	struct hub_main_opts m = { .log_level = "info" };
+	enum ss_log_level level = SS_LOG_INFO;
 	char err[512];
-	int lock_fd = -1, rc = parse_args(argc, argv, &h.cfg);
+	int lock_fd = -1, rc = parse_args(argc, argv, &h.cfg, &m, &level);
 
 	if (rc != 0)
 		return rc == 1 ? 0 : 2;
-	ss_log_init("hq-hub", SS_LOG_INFO);
+	ss_log_init("hq-hub", level);
 	ss_time_set_offset_ms(h.cfg.clock_offset_ms);
 	/* Locked before detaching, so a second hub fails in front of whoever
 	 * started it; held until the process exits (the kernel lets go then). */
@@ -181,6 +207,9 @@ int main(int argc, char **argv)
 	}
 	ss_info("listening on %s, queries on %s, data in %s", h.cfg.listen, h.cfg.query,
 		h.cfg.data_dir);
+	ss_debug("settings: budget %lld bytes, group_records %lld, heartbeat_ms %lld, "
+		"clock_offset_ms %lld", (long long)h.cfg.budget_bytes, (long long)h.cfg.group_records,
+		(long long)h.cfg.heartbeat_ms, (long long)h.cfg.clock_offset_ms);
 	if (ingest_run(&h, err, sizeof err) != 0) {
 		ss_error("%s", err);
 		rc = 1;

@@ -16,11 +16,13 @@
 #include "ss_log.h"
 #include "ss_time.h"
 #include "ss_validate.h"
+#include "ss_version.h"
 
 #define MAINTAIN_EVERY_MS 500
 
 /* Settings of the process rather than of the engine (agent_config). */
 struct agent_main_opts {
+	char log_level[16];
 	int64_t socket_mode;      /* of the local ipc socket, set right after bind */
 	char socket_group[64];    /* its group; "" keeps ours */
 };
@@ -56,16 +58,19 @@ static void usage(FILE *out)
 		"                           0660: the agent's user and group may submit)\n"
 		"      --local-socket-group NAME  its group (default storesync; when that group\n"
 		"                           does not exist: a warning, the group is left as is)\n"
-		"  -v, --verbose            debug logging\n"
+		"      --log-level LEVEL    debug, info (default), warning or error\n"
+		"  -v, --verbose            the same as --log-level debug\n"
+		"      --version            print the version and exit\n"
 		"  -h, --help               this text\n"
 		"A second agent on the same data directory, or on an ipc endpoint a running\n"
-		"process listens on, exits at once with status 1.\n");
+		"process listens on, exits at once with status 1. Logs go to stderr, with\n"
+		"journald priorities when JOURNAL_STREAM is set (under systemd).\n");
 }
 
 enum { OPT_BUDGET = 256, OPT_RETENTION, OPT_BATCH, OPT_WINDOW, OPT_ACK_TIMEOUT, OPT_HEARTBEAT,
-	OPT_UTC_OFFSET, OPT_SOCKET_MODE, OPT_SOCKET_GROUP };
+	OPT_UTC_OFFSET, OPT_LOG_LEVEL, OPT_SOCKET_MODE, OPT_SOCKET_GROUP, OPT_VERSION };
 
-#define N_CONFIG_ITEMS 14
+#define N_CONFIG_ITEMS 15
 
 /* Every setting, by its INI name; flags use the same table. */
 static void config_items(struct agent_config *c, struct agent_main_opts *m,
@@ -83,6 +88,7 @@ static void config_items(struct agent_config *c, struct agent_main_opts *m,
 		{ "agent", "ack_timeout_ms", SS_CFG_INT64, &c->ack_timeout_ms, 0, 100, 3600000 },
 		{ "agent", "heartbeat_ms", SS_CFG_INT64, &c->heartbeat_ms, 0, 100, 600000 },
 		{ "agent", "utc_offset", SS_CFG_STRING, c->utc_offset, sizeof c->utc_offset, 0, 0 },
+		{ "agent", "log_level", SS_CFG_STRING, m->log_level, sizeof m->log_level, 0, 0 },
 		{ "agent", "local_socket_mode", SS_CFG_MODE, &m->socket_mode, 0, 0, 0 },
 		{ "agent", "local_socket_group", SS_CFG_STRING, m->socket_group,
 			sizeof m->socket_group, 0, 0 },
@@ -118,9 +124,10 @@ static int parse_offset(struct agent_config *c)
 	return 0;
 }
 
-/* Returns 0 to run, 1 after --help, 2 on a usage error (message printed). */
+/* Returns 0 to run, 1 after --help or --version, 2 on a usage error
+ * (message printed). */
 static int parse_args(int argc, char **argv, struct agent_config *c, struct agent_main_opts *m,
-	int *verbose)
+	enum ss_log_level *level)
 {
 	static const struct option opts[] = {
 		{ "config", required_argument, 0, 'c' }, { "store-id", required_argument, 0, 's' },
@@ -131,14 +138,16 @@ static int parse_args(int argc, char **argv, struct agent_config *c, struct agen
 		{ "ack-timeout-ms", required_argument, 0, OPT_ACK_TIMEOUT },
 		{ "heartbeat-ms", required_argument, 0, OPT_HEARTBEAT },
 		{ "utc-offset", required_argument, 0, OPT_UTC_OFFSET },
+		{ "log-level", required_argument, 0, OPT_LOG_LEVEL },
 		{ "local-socket-mode", required_argument, 0, OPT_SOCKET_MODE },
 		{ "local-socket-group", required_argument, 0, OPT_SOCKET_GROUP },
+		{ "version", no_argument, 0, OPT_VERSION },
 		{ "verbose", no_argument, 0, 'v' }, { "help", no_argument, 0, 'h' }, { 0, 0, 0, 0 },
 	};
 	static const char *names[] = { [OPT_BUDGET - 256] = "budget", [OPT_RETENTION - 256] = "retention_days",
 		[OPT_BATCH - 256] = "batch", [OPT_WINDOW - 256] = "window",
 		[OPT_ACK_TIMEOUT - 256] = "ack_timeout_ms", [OPT_HEARTBEAT - 256] = "heartbeat_ms",
-		[OPT_UTC_OFFSET - 256] = "utc_offset",
+		[OPT_UTC_OFFSET - 256] = "utc_offset", [OPT_LOG_LEVEL - 256] = "log_level",
 		[OPT_SOCKET_MODE - 256] = "local_socket_mode",
 		[OPT_SOCKET_GROUP - 256] = "local_socket_group" };
 	struct ss_config_item items[N_CONFIG_ITEMS];
@@ -160,7 +169,7 @@ static int parse_args(int argc, char **argv, struct agent_config *c, struct agen
 		}
 	}
 	while ((o = getopt_long(argc, argv, "c:s:d:H:l:vh", opts, NULL)) != -1) {
-		const char *key = NULL;
+		const char *key = NULL, *value = optarg;
 
 		switch (o) {
 		case 'c': break;
@@ -168,7 +177,8 @@ static int parse_args(int argc, char **argv, struct agent_config *c, struct agen
 		case 'd': key = "data_dir"; break;
 		case 'H': key = "hub"; break;
 		case 'l': key = "local"; break;
-		case 'v': *verbose = 1; break;
+		case 'v': key = "log_level"; value = "debug"; break;
+		case OPT_VERSION: ss_version_print("store-agent"); return 1;
 		case 'h': usage(stdout); return 1;
 		default:
 			if (o >= OPT_BUDGET && o <= OPT_SOCKET_GROUP) {
@@ -178,13 +188,18 @@ static int parse_args(int argc, char **argv, struct agent_config *c, struct agen
 			usage(stderr);
 			return 2;
 		}
-		if (key && ss_config_set(find_item(items, key), optarg, err, sizeof err) != 0) {
+		if (key && ss_config_set(find_item(items, key), value, err, sizeof err) != 0) {
 			fprintf(stderr, "store-agent: %s\n", err);
 			return 2;
 		}
 	}
 	if (optind < argc) {
 		fprintf(stderr, "store-agent: unexpected argument \"%s\"\n", argv[optind]);
+		return 2;
+	}
+	if (ss_log_level_parse(m->log_level, level) != 0) {
+		fprintf(stderr, "store-agent: log_level: \"%s\" is not debug, info, warning or error\n",
+			m->log_level);
 		return 2;
 	}
 	if (c->store_id[0] && ss_validate_store_id(c->store_id) != 0) {
@@ -252,13 +267,15 @@ int main(int argc, char **argv)
 		.local = "ipc:///run/storesync/agent.sock", .budget_bytes = 1LL << 30, .retention_days = 7,
 		.batch_records = 2000, .window_batches = 8, .ack_timeout_ms = 5000,
 		.heartbeat_ms = 2000, .utc_offset = "auto" } };
-	struct agent_main_opts m = { .socket_mode = 0660, .socket_group = "storesync" };
+	struct agent_main_opts m = { .log_level = "info", .socket_mode = 0660,
+		.socket_group = "storesync" };
+	enum ss_log_level level = SS_LOG_INFO;
 	char err[512];
-	int lock_fd = -1, verbose = 0, rc = parse_args(argc, argv, &a.cfg, &m, &verbose);
+	int lock_fd = -1, rc = parse_args(argc, argv, &a.cfg, &m, &level);
 
 	if (rc != 0)
 		return rc == 1 ? 0 : 2;
-	ss_log_init("store-agent", verbose ? SS_LOG_DEBUG : SS_LOG_INFO);
+	ss_log_init("store-agent", level);
 	signal(SIGINT, on_signal);
 	signal(SIGTERM, on_signal);
 	signal(SIGPIPE, SIG_IGN);
@@ -281,6 +298,12 @@ int main(int argc, char **argv)
 		a.outbox.store_id, (unsigned long long)a.outbox.epoch,
 		(unsigned long long)a.outbox.last_seq, (unsigned long long)a.outbox.acked_seq,
 		a.cfg.hub, a.cfg.local);
+	ss_debug("settings: budget %lld bytes, retention_days %lld, batch %lld, window %lld, "
+		"ack_timeout_ms %lld, heartbeat_ms %lld, utc_offset %s, local socket %04o group %s",
+		(long long)a.cfg.budget_bytes, (long long)a.cfg.retention_days,
+		(long long)a.cfg.batch_records, (long long)a.cfg.window_batches,
+		(long long)a.cfg.ack_timeout_ms, (long long)a.cfg.heartbeat_ms, a.cfg.utc_offset,
+		(unsigned)m.socket_mode, m.socket_group[0] ? m.socket_group : "(unchanged)");
 	run(&a);
 	outbox_maintain(&a.outbox, ss_now_ms(), err, sizeof err);
 	ss_info("stopped");

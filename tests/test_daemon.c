@@ -1,5 +1,6 @@
-/* Operating the daemons (common/ss_daemon): one daemon per data directory
- * and per endpoint, the tills' socket mode and group.
+/* Operating the daemons (common/ss_daemon, ss_log): one daemon per data
+ * directory and per endpoint, the tills' socket mode and group, logs in the
+ * form journald expects and at the level asked for, --version.
  *
  * A second instance on a data directory in use, or on an ipc endpoint a
  * live process listens on, exits 1 at once with a one-line reason and leaves
@@ -311,12 +312,115 @@ START_TEST(local_socket_mode_and_group)
 }
 END_TEST
 
+/* Every line of file starts with a journal priority, none with a timestamp. */
+static void expect_journal_lines(const char *file)
+{
+	ck_assert_msg(tl_sh("test -s '%s'", file) == 0, "%s is empty", file);
+	ck_assert_msg(tl_sh("grep -v -E -q '^<[3467]>' '%s'", file) != 0,
+		"a line of %s lacks a priority prefix", file);
+	ck_assert_msg(tl_sh("grep -E -q '[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9:.]+Z' '%s'", file) != 0,
+		"%s carries our own timestamps", file);
+}
+
+START_TEST(journald_priorities_when_journal_stream_is_set)
+{
+	struct tl_env e;
+	char local[320], data[320], log[400], err[400];
+	int64_t ms;
+	pid_t a, h;
+
+	tl_env_init(&e);
+	tl_agent_paths(&e, "S1", local, sizeof local, data, sizeof data);
+	snprintf(log, sizeof log, "%s/agent-S1.log", e.dir);
+	snprintf(err, sizeof err, "%s/second.err", e.dir);
+	setenv("JOURNAL_STREAM", "1:1", 1);
+	h = tl_start_hub(&e, NULL);
+	a = tl_start_agent(&e, "S1", "--local-socket-group", "no-such-group-ss", NULL);
+	ck_assert_int_eq(run_timed(err, &ms, AGENT " --data-dir '%s' --local '%s'%s", data, local,
+		""), 1);
+	tl_stop(a);
+	tl_stop(h);
+	ck_assert(file_has(log, "<4>group no-such-group-ss does not exist"));
+	ck_assert(file_has(log, "<6>store S1 epoch"));
+	ck_assert(file_has(err, "<3>data directory"));
+	expect_journal_lines(log);
+	expect_journal_lines(err);
+	snprintf(log, sizeof log, "%s/hub.log", e.dir);
+	ck_assert(file_has(log, "<6>listening on"));
+	expect_journal_lines(log);
+	/* The default level is info: no debug lines. */
+	ck_assert(!file_has(log, "settings:"));
+	tl_env_cleanup(&e);
+}
+END_TEST
+
+START_TEST(log_level_changes_what_is_logged)
+{
+	struct tl_env e;
+	char local[320], data[320], log[400];
+	pid_t a, h;
+
+	tl_env_init(&e);
+	tl_agent_paths(&e, "S1", local, sizeof local, data, sizeof data);
+	snprintf(log, sizeof log, "%s/agent-S1.log", e.dir);
+	h = tl_start_hub(&e, "--log-level", "warning", NULL);
+	a = tl_start_agent(&e, "S1", "--log-level", "warning", "--local-socket-group",
+		"no-such-group-ss", NULL);
+	tl_stop(a);
+	ck_assert(file_has(log, "group no-such-group-ss does not exist"));
+	ck_assert(!file_has(log, "store S1 epoch"));
+	ck_assert(!file_has(log, "stopped"));
+	a = tl_start_agent(&e, "S1", "-v", NULL);
+	tl_stop(a);
+	ck_assert(file_has(log, "[debug] settings: budget"));
+	tl_stop(h);
+	snprintf(log, sizeof log, "%s/hub.log", e.dir);
+	ck_assert(!file_has(log, "listening on"));
+	h = tl_start_hub(&e, "-v", NULL);
+	tl_stop(h);
+	ck_assert(file_has(log, "listening on"));
+	ck_assert(file_has(log, "[debug] settings: budget"));
+	ck_assert_int_eq(tl_sh("'%s/hq-hub' --log-level loud 2>/dev/null", SS_BIN_DIR), 2);
+	tl_env_cleanup(&e);
+}
+END_TEST
+
+START_TEST(every_program_prints_its_version)
+{
+	static const char *const programs[] = { "hq-hub", "store-agent" };
+	char out[320];
+	struct tl_env e;
+
+	tl_env_init(&e);
+	snprintf(out, sizeof out, "%s/version", e.dir);
+	for (size_t i = 0; i < sizeof programs / sizeof programs[0]; i++) {
+		ck_assert_int_eq(tl_sh("'%s/%s' --version >'%s'", SS_BIN_DIR, programs[i], out), 0);
+		ck_assert_msg(tl_sh("test \"$(cat '%s')\" = '%s storesync %s'", out,
+			strrchr(programs[i], '/') ? strrchr(programs[i], '/') + 1 : programs[i],
+			SS_VERSION) == 0, "%s --version", programs[i]);
+	}
+	tl_env_cleanup(&e);
+}
+END_TEST
+
+/* The documented example configs hold only keys the daemons know. */
+START_TEST(example_configs_parse)
+{
+	ck_assert_int_eq(tl_sh("'%s/store-agent' --config '%s/deploy/agent.ini' --version "
+		">/dev/null", SS_BIN_DIR, SS_SOURCE_DIR), 0);
+	ck_assert_int_eq(tl_sh("'%s/hq-hub' --config '%s/deploy/hub.ini' --version >/dev/null",
+		SS_BIN_DIR, SS_SOURCE_DIR), 0);
+}
+END_TEST
+
 int main(void)
 {
 	const TTest *const tests[] = { agent_second_instance_on_the_data_dir_exits_1,
 		agent_second_instance_on_a_live_socket_exits_1, agent_replaces_a_stale_socket,
 		agent_leaves_a_file_that_is_not_a_socket, hub_second_instance_exits_1,
-		detached_hub_holds_the_lock_with_its_pid, local_socket_mode_and_group };
+		detached_hub_holds_the_lock_with_its_pid, local_socket_mode_and_group,
+		journald_priorities_when_journal_stream_is_set, log_level_changes_what_is_logged,
+		every_program_prints_its_version, example_configs_parse };
 
 	return tl_run("daemon", tests, sizeof tests / sizeof tests[0], 30);
 }
