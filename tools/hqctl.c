@@ -1,6 +1,7 @@
 /* hqctl: the HQ operators' command line. Sends one QueryRequest to the hub's
  * query endpoint and prints the table it gets back, as text (default),
- * --json or --csv. Every query's output is shaped by ss_table. */
+ * --json or --csv. ss_table shapes every query's output; the table `views`
+ * below says which columns the text form shows first. */
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -15,10 +16,51 @@
 #define DEFAULT_HUB "tcp://127.0.0.1:7702"
 #define REPLY_TIMEOUT_MS 30000
 
+/* The text form's columns per command: what an operator reads first
+ * (--wide: all of them). Names are the hub's; a name a reply lacks is
+ * skipped, so `accounts` covers `accounts --aging` too. */
+static const char *const stores_cols[] = { "store_id", "records", "amount_fen", "backlog",
+	"oldest_unsent_age_ms", "last_seen_ms", "silent_ms", NULL };
+static const char *const sales_cols[] = { "store_id", "period", "receipts", "sales_fen",
+	"refunds_fen", "contract_total_fen", "net_fen", NULL };
+static const char *const inventory_cols[] = { "store_id", "sku", "on_hand",
+	"out_of_stock_days", "last_move_ms", NULL };
+static const char *const complaints_cols[] = { "case_no", "store_id", "state", "category",
+	"registered_ms", "respond_by_ms", "report_by_ms", "overdue", NULL };
+static const char *const accounts_cols[] = { "account", "owner_store", "customer",
+	"balance_fen", "last_payment_ms", "age_days", "aging", "stale", "accounts", NULL };
+static const char *const stale_cols[] = { "kind", "id", "store_id", "age_ms", "reason", NULL };
+/* disk_free_bytes is the agent's disk budget left, not free disk: the
+ * header says so (JSON and CSV keep the hub's name). */
+static const char *const labels[] = { "disk_free_bytes", "budget_free", NULL };
+
+static const struct {
+	const char *command;
+	struct ss_table_view view;
+} views[] = {
+	{ "stores", { stores_cols, labels, 0 } }, { "sales", { sales_cols, labels, 1 } },
+	{ "inventory", { inventory_cols, labels, 0 } },
+	{ "complaints", { complaints_cols, labels, 0 } },
+	{ "accounts", { accounts_cols, labels, 0 } }, { "stale", { stale_cols, labels, 0 } },
+};
+
+/* The text view of command: its narrow columns, or all of them when wide. */
+static struct ss_table_view view_of(const char *command, int wide)
+{
+	struct ss_table_view v = { NULL, labels, 0 };
+
+	for (size_t i = 0; i < sizeof views / sizeof views[0]; i++)
+		if (strcmp(views[i].command, command) == 0)
+			v = views[i].view;
+	if (wide)
+		v.columns = NULL;
+	return v;
+}
+
 static void usage(FILE *out)
 {
 	fprintf(out,
-		"Usage: hqctl [--hub ENDPOINT] COMMAND [FILTERS] [--json|--csv] [--at TIME]\n"
+		"Usage: hqctl [--hub ENDPOINT] COMMAND [FILTERS] [--json|--csv|--wide] [--at TIME]\n"
 		"Ask the storesync hub (default query endpoint " DEFAULT_HUB ").\n\n"
 		"Commands:\n"
 		"  stores      [--store S]   epoch, high-water seq, records, amount_fen, backlog,\n"
@@ -38,12 +80,15 @@ static void usage(FILE *out)
 		"  dump                      every view as (view, key, value): equal hubs, equal dumps\n\n"
 		"Options:\n"
 		"  -H, --hub ENDPOINT   hub's query endpoint\n"
-		"      --json           one JSON document (an array of objects)\n"
-		"      --csv            CSV with a header line\n"
+		"      --json           one JSON document (an array of objects): every column,\n"
+		"                       ms and fen, null for never, true/false for flags\n"
+		"      --csv            CSV with a header line, the same units\n"
+		"  -w, --wide           text: every column (default: the main ones)\n"
 		"      --at TIME        evaluate ages and deadlines at TIME (Unix ms or\n"
 		"                       YYYY-MM-DD[THH:MM[:SS]] UTC) instead of now\n"
-		"  DAY is YYYY-MM-DD (the store's local business day).\n"
-		"  -h, --help           this text\n");
+		"  -h, --help           this text\n"
+		"  DAY is YYYY-MM-DD (the store's local business day). Text shows times in\n"
+		"  your time zone (TZ), durations as 3d 4h, money as yuan.\n");
 }
 
 /* Which filters each command takes. */
@@ -176,7 +221,7 @@ int main(int argc, char **argv)
 	static const struct option opts[] = {
 		{ "hub", required_argument, 0, 'H' }, { "json", no_argument, 0, 'j' },
 		{ "csv", no_argument, 0, 'C' }, { "help", no_argument, 0, 'h' },
-		{ "store", required_argument, 0, 'p' }, { "sku", required_argument, 0, 'p' },
+		{ "wide", no_argument, 0, 'w' }, { "store", required_argument, 0, 'p' }, { "sku", required_argument, 0, 'p' },
 		{ "from", required_argument, 0, 'p' }, { "to", required_argument, 0, 'p' },
 		{ "by", required_argument, 0, 'p' }, { "below", required_argument, 0, 'p' },
 		{ "state", required_argument, 0, 'p' }, { "at", required_argument, 0, 'p' },
@@ -188,12 +233,14 @@ int main(int argc, char **argv)
 	const char *hub = DEFAULT_HUB;
 	const struct command *cmd = NULL;
 	Storesync__QueryReply *reply;
+	struct ss_table_view view;
 	size_t np = 0;
-	int o, idx, rc;
+	int o, idx, rc, wide = 0;
 
-	while ((o = getopt_long(argc, argv, "H:h", opts, &idx)) != -1) {
+	while ((o = getopt_long(argc, argv, "H:wh", opts, &idx)) != -1) {
 		switch (o) {
 		case 'H': hub = optarg; break;
+		case 'w': wide = 1; break;
 		case 'j': fmt = SS_TABLE_JSON; break;
 		case 'C': fmt = SS_TABLE_CSV; break;
 		case 'h': usage(stdout); return 0;
@@ -217,7 +264,8 @@ int main(int argc, char **argv)
 		fprintf(stderr, "hqctl: %s\n", reply->error);
 		rc = 1;
 	} else {
-		rc = ss_table_print(stdout, reply, fmt) == 0 ? 0 : 1;
+		view = view_of(cmd->name, wide);
+		rc = ss_table_print(stdout, reply, fmt, &view) == 0 ? 0 : 1;
 	}
 	storesync__query_reply__free_unpacked(reply, NULL);
 	return rc;
