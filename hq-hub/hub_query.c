@@ -289,6 +289,7 @@ static void serve_one(struct hub *h, void *sock)
 		table_fail(&t, "malformed query");
 		atomic_fetch_add(&h->stats.malformed, 1);
 	}
+	t.reply.service = (char *)SS_SERVICE_HUB;
 	if (n >= 2) {
 		zmq_msg_send(&f[0], sock, ZMQ_SNDMORE | ZMQ_DONTWAIT);
 		zmq_send(sock, "", 0, ZMQ_SNDMORE | ZMQ_DONTWAIT);

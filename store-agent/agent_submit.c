@@ -128,6 +128,7 @@ static int collect_records(struct agent *a, struct submit_round *r, struct pendi
 
 static void send_reply(struct agent *a, struct pending *p, const Storesync__LocalReply *reply)
 {
+	((Storesync__LocalReply *)reply)->service = (char *)SS_SERVICE_AGENT; /* callers' locals */
 	zmq_msg_send(&p->id, a->local, ZMQ_SNDMORE | ZMQ_DONTWAIT);
 	if (p->delimited)
 		zmq_send(a->local, "", 0, ZMQ_SNDMORE | ZMQ_DONTWAIT);
