@@ -1,7 +1,8 @@
 /* hub_policy: the policy table. The chain's manuals fix these numbers and
- * HQ may change them; the defaults are DOMAIN.md's. Rules that use a policy
- * read it inside the ingest transaction, so a complaint's deadlines come from
- * the policy in force when it was registered and never move afterwards. */
+ * HQ may change them; the defaults are the manuals' (common/ss_policy.c).
+ * Rules that use a policy read it inside the ingest transaction, so a
+ * complaint's deadlines come from the policy in force when it was registered
+ * and never move afterwards. */
 #include <errno.h>
 #include <string.h>
 
