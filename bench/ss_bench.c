@@ -21,6 +21,7 @@
 #include "ss_link.h"
 #include "ss_proto.h"
 #include "ss_time.h"
+#include "ss_version.h"
 
 #define PIPELINE 4   /* requests in flight per submitter */
 
@@ -602,6 +603,10 @@ static int bench_price(const char *hub_listen, const char *ep, long skus, long l
 
 int main(int argc, char **argv)
 {
+	if (argc == 2 && strcmp(argv[1], "--version") == 0) {
+		ss_version_print("ss-bench");
+		return 0;
+	}
 	if (argc >= 5 && strcmp(argv[1], "single") == 0)
 		return bench_single(argv[2], atoi(argv[3]), atoi(argv[4]));
 	if (argc >= 5 && strcmp(argv[1], "batched") == 0)
@@ -624,6 +629,7 @@ int main(int argc, char **argv)
 		"       ss-bench drain   HUB_QUERY RECORDS\n"
 		"       ss-bench query   HUB_QUERY NAME WHAT [KEY=VALUE...]\n"
 		"       ss-bench price   HUB_LISTEN AGENT_EP SKUS LOOKUPS\n"
+		"       ss-bench --version\n"
 		"Load generator and meter for bench/run; prints `name value unit` lines.\n");
 	return argc > 1 && !strcmp(argv[1], "--help") ? 0 : 2;
 }

@@ -10,6 +10,7 @@
 
 #include "hub.h"
 #include "ss_time.h"
+#include "ss_version.h"
 
 struct load {
 	struct hub *h;
@@ -101,9 +102,13 @@ int main(int argc, char **argv)
 		.now_ms = ss_now_ms() };
 	char err[256];
 
+	if (argc == 2 && !strcmp(argv[1], "--version")) {
+		ss_version_print("ss-hubload");
+		return 0;
+	}
 	if (argc < 2 || !strcmp(argv[1], "--help")) {
 		fprintf(argc < 2 ? stderr : stdout,
-			"Usage: ss-hubload DATA_DIR [STORES] [ACCOUNTS_PER_STORE] [DAYS]\n"
+			"Usage: ss-hubload DATA_DIR [STORES] [ACCOUNTS_PER_STORE] [DAYS] | --version\n"
 			"Fills a hub data directory for the query benchmarks (defaults 10000 100 30).\n");
 		return argc < 2 ? 2 : 0;
 	}

@@ -15,6 +15,24 @@ struct load_ctx {
 	size_t errlen;
 };
 
+/* Octal, as chmod(1) takes it, so "0660" means what an operator expects. */
+static int set_mode(const struct ss_config_item *item, const char *value, char *err,
+	size_t errlen)
+{
+	char *end;
+	long v;
+
+	errno = 0;
+	v = strtol(value, &end, 8);
+	if (end == value || *end != '\0' || errno != 0 || v < 0 || v > 0777) {
+		snprintf(err, errlen, "%s: \"%s\" is not an octal mode in 0000..0777", item->name,
+			value);
+		return -1;
+	}
+	*(int64_t *)item->dst = v;
+	return 0;
+}
+
 int ss_config_set(const struct ss_config_item *item, const char *value, char *err,
 	size_t errlen)
 {
@@ -29,6 +47,8 @@ int ss_config_set(const struct ss_config_item *item, const char *value, char *er
 		strcpy(item->dst, value);
 		return 0;
 	}
+	if (item->type == SS_CFG_MODE)
+		return set_mode(item, value, err, errlen);
 	errno = 0;
 	v = strtoll(value, &end, 10);
 	if (end == value || errno != 0) {

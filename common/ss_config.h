@@ -7,13 +7,14 @@
 #include <stddef.h>
 #include <stdint.h>
 
-enum ss_config_type { SS_CFG_STRING, SS_CFG_INT64 };
+/* SS_CFG_MODE: a file mode in octal ("0660"), stored as int64_t in 0..0777. */
+enum ss_config_type { SS_CFG_STRING, SS_CFG_INT64, SS_CFG_MODE };
 
 struct ss_config_item {
 	const char *section;
 	const char *name;
 	enum ss_config_type type;
-	void *dst;         /* char[dst_len] for strings, int64_t for integers */
+	void *dst;         /* char[dst_len] for strings, int64_t for integers and modes */
 	size_t dst_len;
 	int64_t min, max;  /* bounds for integers */
 };

@@ -11,5 +11,10 @@ int ss_fs_mkdirs(const char *path, unsigned mode);
 uint64_t ss_fs_free_bytes(const char *path);
 /* Reads 8 random bytes from the kernel; returns 0 or -errno. */
 int ss_fs_random64(uint64_t *out);
+/* Tries connect(2) on the AF_UNIX socket at path and hangs up at once.
+ * Returns 0 when something accepted, else -errno: -ENOENT (no such file),
+ * -ECONNREFUSED (a file nobody listens on: a stale socket, or not a socket),
+ * -EACCES (no permission), -ENAMETOOLONG (longer than a socket path may be). */
+int ss_fs_unix_probe(const char *path);
 
 #endif

@@ -1,6 +1,7 @@
 /* ss_link: ZeroMQ sockets as storesync uses them. Every socket gets the same
  * safety options here (linger, message size limit, heartbeats, reconnect
- * backoff), so no call site can forget one (see PITFALLS.md). */
+ * backoff), so no call site can forget one (docs/design.md, "Dependency
+ * traps designed around"). */
 #ifndef SS_LINK_H
 #define SS_LINK_H
 

@@ -1,24 +1,53 @@
-/* ss_log: timestamped one-line messages on stderr. stderr is what systemd's
- * journal and the test harness both capture, so there is no other sink.
- * A line is written with one fprintf so lines from threads do not interleave. */
+/* ss_log: one-line messages on stderr. stderr is what systemd's journal and
+ * the test harness both capture, so there is no other sink. A line is
+ * written with one fprintf so lines from threads do not interleave.
+ *
+ * systemd sets JOURNAL_STREAM when a service's stderr is the journal. Then
+ * each line starts with its sd-daemon(3) priority, "<3>" error, "<4>"
+ * warning, "<6>" info, "<7>" debug, so `journalctl -p warning` finds
+ * warnings, and carries no timestamp of ours: the journal stamps every line
+ * itself. The variable's presence decides, not a check of its device and
+ * inode against stderr's: a daemon's stderr is not re-pointed after start. */
 #include "ss_log.h"
 
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
 #include <time.h>
 
 static const char *log_ident = "storesync";
 static enum ss_log_level log_min = SS_LOG_INFO;
+static int log_journal;
 
 void ss_log_init(const char *ident, enum ss_log_level min_level)
 {
+	const char *js = getenv("JOURNAL_STREAM");
+
 	log_ident = ident;
 	log_min = min_level;
+	log_journal = js && js[0];
+}
+
+int ss_log_level_parse(const char *text, enum ss_log_level *level)
+{
+	static const struct { const char *name; enum ss_log_level level; } names[] = {
+		{ "debug", SS_LOG_DEBUG }, { "info", SS_LOG_INFO }, { "warning", SS_LOG_WARN },
+		{ "warn", SS_LOG_WARN }, { "error", SS_LOG_ERROR },
+	};
+
+	for (size_t i = 0; i < sizeof names / sizeof names[0]; i++)
+		if (strcmp(text, names[i].name) == 0) {
+			*level = names[i].level;
+			return 0;
+		}
+	return -1;
 }
 
 void ss_log(enum ss_log_level level, const char *fmt, ...)
 {
 	static const char *names[] = { "debug", "info", "warn", "error" };
+	static const int journal_prio[] = { 7, 6, 4, 3 };
 	char msg[1024], stamp[32];
 	struct timespec ts;
 	struct tm tm;
@@ -29,6 +58,10 @@ void ss_log(enum ss_log_level level, const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(msg, sizeof msg, fmt, ap);
 	va_end(ap);
+	if (log_journal) {
+		fprintf(stderr, "<%d>%s\n", journal_prio[level], msg);
+		return;
+	}
 	clock_gettime(CLOCK_REALTIME, &ts);
 	gmtime_r(&ts.tv_sec, &tm);
 	strftime(stamp, sizeof stamp, "%Y-%m-%dT%H:%M:%S", &tm);

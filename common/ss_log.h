@@ -1,4 +1,6 @@
-/* ss_log: one-line log messages to stderr, with a level and a timestamp.
+/* ss_log: one-line log messages to stderr, with a level. On a terminal or
+ * in a file a line carries a timestamp and the level's name; when stderr is
+ * systemd's journal it carries the journal's priority prefix instead.
  * Daemons log; libraries return errors as values and let the caller log. */
 #ifndef SS_LOG_H
 #define SS_LOG_H
@@ -7,10 +9,14 @@
 
 enum ss_log_level { SS_LOG_DEBUG, SS_LOG_INFO, SS_LOG_WARN, SS_LOG_ERROR };
 
-/* ident names the process in every line; lines below min_level are dropped. */
+/* ident names the process in every line; lines below min_level are dropped.
+ * Reads JOURNAL_STREAM to pick the journal's form. */
 void ss_log_init(const char *ident, enum ss_log_level min_level);
 void ss_log(enum ss_log_level level, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
+
+/* "debug", "info", "warning" (or "warn"), "error" into *level; 0 or -1. */
+int ss_log_level_parse(const char *text, enum ss_log_level *level);
 
 #define ss_debug(...) ss_log(SS_LOG_DEBUG, __VA_ARGS__)
 #define ss_info(...) ss_log(SS_LOG_INFO, __VA_ARGS__)

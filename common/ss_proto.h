@@ -15,6 +15,10 @@
 #define SS_PROTO_VERSION 1u
 #define SS_MAX_MSG_BYTES (16u * 1024u * 1024u)
 
+/* What QueryReply.service and LocalReply.service say. */
+#define SS_SERVICE_HUB "hq-hub"
+#define SS_SERVICE_AGENT "store-agent"
+
 /* Unpacks buf, or returns NULL when len > max_len or the bytes do not parse.
  * Free the result with protobuf_c_message_free_unpacked(msg, NULL). */
 ProtobufCMessage *ss_proto_unpack(const ProtobufCMessageDescriptor *desc,

@@ -1,7 +1,8 @@
 #!/bin/sh
 # Installs the store agent on this machine (run as root from a built tree):
 #   deploy/install-store.sh STORE_ID HUB_ENDPOINT
-# Copies the binaries to /usr/local/bin, writes /etc/storesync/agent.ini,
+# Copies the binaries to /usr/local/bin, creates the storesync group (whose
+# members may submit on the agent's socket), writes /etc/storesync/agent.ini,
 # and enables the systemd unit. Re-running upgrades the binaries and keeps
 # the data directory (and so the store's epoch and its buffered records).
 set -eu
@@ -10,6 +11,7 @@ top=$(cd "$(dirname "$0")/.." && pwd)
 bin=${BUILD_DIR:-$top/build}
 [ -x "$bin/store-agent" ] || { echo "$0: build first (deploy/build.sh)" >&2; exit 1; }
 install -m 0755 "$bin/store-agent" "$bin/storectl" /usr/local/bin/
+getent group storesync >/dev/null || groupadd --system storesync
 mkdir -p /etc/storesync
 if [ ! -e /etc/storesync/agent.ini ]; then
 	sed -e "s|^store_id = .*|store_id = $1|" -e "s|^hub = .*|hub = $2|" \

@@ -1,6 +1,7 @@
 /* hq-hub: the central daemon. This file turns flags and the INI file into a
- * hub_config, opens LMDB, binds the store link, starts the query thread and
- * runs ingest on the main thread (the one LMDB writer) until SIGTERM. */
+ * hub_config, locks the data directory (one hub per directory, ss_daemon),
+ * opens LMDB, binds the store link, starts the query thread and runs ingest
+ * on the main thread (the one LMDB writer) until SIGTERM. */
 #include <getopt.h>
 #include <signal.h>
 #include <stdio.h>
@@ -10,10 +11,17 @@
 
 #include "hub.h"
 #include "ss_config.h"
+#include "ss_daemon.h"
 #include "ss_link.h"
 #include "ss_time.h"
+#include "ss_version.h"
 
-#define N_CONFIG_ITEMS 13
+#define N_CONFIG_ITEMS 14
+
+/* Settings of the process rather than of the engine (hub_config). */
+struct hub_main_opts {
+	char log_level[16];
+};
 
 static struct hub *hub_for_signal;
 
@@ -47,13 +55,20 @@ static void usage(FILE *out)
 		"      --update-retention-days N  keep the update log N days (default 30); a store\n"
 		"                           further behind gets a snapshot of what is in force\n"
 		"      --clock-offset-ms N  TEST CLOCK: shift the hub's wall clock by N ms\n"
-		"  -h, --help               this text\n");
+		"      --log-level LEVEL    debug, info (default), warning or error\n"
+		"  -v, --verbose            the same as --log-level debug\n"
+		"      --version            print the version and exit\n"
+		"  -h, --help               this text\n"
+		"A second hub on the same data directory, or on an ipc endpoint a running\n"
+		"process listens on, exits at once with status 1. Logs go to stderr, with\n"
+		"journald priorities when JOURNAL_STREAM is set (under systemd).\n");
 }
 
 enum { OPT_BUDGET = 256, OPT_GROUP, OPT_HEARTBEAT, OPT_CLOCK, OPT_MAP_INITIAL, OPT_QUERY_THREADS,
-	OPT_NOTICE_SCAN, OPT_RETENTION };
+	OPT_NOTICE_SCAN, OPT_RETENTION, OPT_LOG_LEVEL, OPT_VERSION };
 
-static void config_items(struct hub_config *c, struct ss_config_item *items)
+static void config_items(struct hub_config *c, struct hub_main_opts *m,
+	struct ss_config_item *items)
 {
 	struct ss_config_item v[N_CONFIG_ITEMS] = {
 		{ "hub", "data_dir", SS_CFG_STRING, c->data_dir, sizeof c->data_dir, 0, 0 },
@@ -70,6 +85,7 @@ static void config_items(struct hub_config *c, struct ss_config_item *items)
 		{ "hub", "notice_scan_ms", SS_CFG_INT64, &c->notice_scan_ms, 0, 100, 86400000 },
 		{ "hub", "update_retention_days", SS_CFG_INT64, &c->update_retention_days, 0, 1,
 			3650 },
+		{ "hub", "log_level", SS_CFG_STRING, m->log_level, sizeof m->log_level, 0, 0 },
 		{ 0 },
 	};
 
@@ -90,8 +106,10 @@ static int set_flag(struct ss_config_item *items, const char *key, const char *v
 	return 2;
 }
 
-/* Returns 0 to run, 1 after --help, 2 on a usage error (message printed). */
-static int parse_args(int argc, char **argv, struct hub_config *c)
+/* Returns 0 to run, 1 after --help or --version, 2 on a usage error
+ * (message printed). */
+static int parse_args(int argc, char **argv, struct hub_config *c, struct hub_main_opts *m,
+	enum ss_log_level *level)
 {
 	static const struct option opts[] = {
 		{ "config", required_argument, 0, 'c' }, { "data-dir", required_argument, 0, 'd' },
@@ -104,13 +122,15 @@ static int parse_args(int argc, char **argv, struct hub_config *c)
 		{ "query-threads", required_argument, 0, OPT_QUERY_THREADS },
 		{ "notice-scan-ms", required_argument, 0, OPT_NOTICE_SCAN },
 		{ "update-retention-days", required_argument, 0, OPT_RETENTION },
+		{ "log-level", required_argument, 0, OPT_LOG_LEVEL },
+		{ "verbose", no_argument, 0, 'v' }, { "version", no_argument, 0, OPT_VERSION },
 		{ "help", no_argument, 0, 'h' }, { 0, 0, 0, 0 },
 	};
 	struct ss_config_item items[N_CONFIG_ITEMS];
 	char err[512];
 	int o, rc = 0;
 
-	config_items(c, items);
+	config_items(c, m, items);
 	for (int i = 1; i < argc; i++) {
 		const char *path = NULL;
 
@@ -123,7 +143,7 @@ static int parse_args(int argc, char **argv, struct hub_config *c)
 			return 2;
 		}
 	}
-	while (rc == 0 && (o = getopt_long(argc, argv, "c:d:l:q:fh", opts, NULL)) != -1) {
+	while (rc == 0 && (o = getopt_long(argc, argv, "c:d:l:q:fvh", opts, NULL)) != -1) {
 		switch (o) {
 		case 'c': break;
 		case 'd': rc = set_flag(items, "data_dir", optarg); break;
@@ -138,12 +158,20 @@ static int parse_args(int argc, char **argv, struct hub_config *c)
 		case OPT_QUERY_THREADS: rc = set_flag(items, "query_threads", optarg); break;
 		case OPT_NOTICE_SCAN: rc = set_flag(items, "notice_scan_ms", optarg); break;
 		case OPT_RETENTION: rc = set_flag(items, "update_retention_days", optarg); break;
+		case OPT_LOG_LEVEL: rc = set_flag(items, "log_level", optarg); break;
+		case 'v': rc = set_flag(items, "log_level", "debug"); break;
+		case OPT_VERSION: ss_version_print("hq-hub"); return 1;
 		case 'h': usage(stdout); return 1;
 		default: usage(stderr); return 2;
 		}
 	}
 	if (rc == 0 && optind < argc) {
 		fprintf(stderr, "hq-hub: unexpected argument \"%s\"\n", argv[optind]);
+		return 2;
+	}
+	if (rc == 0 && ss_log_level_parse(m->log_level, level) != 0) {
+		fprintf(stderr, "hq-hub: log_level: \"%s\" is not debug, info, warning or error\n",
+			m->log_level);
 		return 2;
 	}
 	return rc;
@@ -154,11 +182,7 @@ static int open_router(struct hub *h, char *err, size_t errlen)
 	h->router = ss_link_socket(h->zctx, ZMQ_ROUTER, (int)h->cfg.heartbeat_ms, err, errlen);
 	if (!h->router)
 		return -1;
-	if (zmq_bind(h->router, h->cfg.listen) != 0) {
-		snprintf(err, errlen, "cannot bind %.300s: %s", h->cfg.listen, zmq_strerror(errno));
-		return -1;
-	}
-	return 0;
+	return ss_daemon_bind(h->router, h->cfg.listen, err, errlen);
 }
 
 int main(int argc, char **argv)
@@ -168,15 +192,23 @@ int main(int argc, char **argv)
 		.query = "tcp://127.0.0.1:7702", .budget_bytes = 64LL << 30,
 		.group_records = 50000, .heartbeat_ms = 2000, .query_threads = 4,
 		.notice_scan_ms = 60000, .update_retention_days = 30 } };
+	struct hub_main_opts m = { .log_level = "info" };
+	enum ss_log_level level = SS_LOG_INFO;
 	char err[512];
-	int rc = parse_args(argc, argv, &h.cfg);
+	int lock_fd = -1, rc = parse_args(argc, argv, &h.cfg, &m, &level);
 
 	if (rc != 0)
 		return rc == 1 ? 0 : 2;
-	ss_log_init("hq-hub", SS_LOG_INFO);
+	ss_log_init("hq-hub", level);
 	ss_time_set_offset_ms(h.cfg.clock_offset_ms);
-	if (!h.cfg.foreground && daemon(1, 1) != 0) {
-		perror("hq-hub: daemon");
+	/* Locked before detaching, so a second hub fails in front of whoever
+	 * started it; held until the process exits (the kernel lets go then). */
+	if (ss_daemon_lock(h.cfg.data_dir, &lock_fd, err, sizeof err) != 0) {
+		ss_error("%s", err);
+		return 1;
+	}
+	if (!h.cfg.foreground && ss_daemon_detach(lock_fd, err, sizeof err) != 0) {
+		ss_error("%s", err);
 		return 1;
 	}
 	hub_for_signal = &h;
@@ -184,18 +216,23 @@ int main(int argc, char **argv)
 	signal(SIGTERM, on_signal);
 	signal(SIGPIPE, SIG_IGN);
 	if (hub_open_db(&h, err, sizeof err) != 0) {
-		fprintf(stderr, "hq-hub: %s\n", err);
+		ss_error("%s", err);
 		return 1;
 	}
 	h.zctx = zmq_ctx_new();
+	/* query_start binds the query endpoint; it is claimed here first. */
 	if (open_router(&h, err, sizeof err) != 0 || hub_writer_open(&h, err, sizeof err) != 0
+		|| ss_daemon_claim_endpoint(h.cfg.query, err, sizeof err) != 0
 		|| query_start(&h, err, sizeof err) != 0) {
-		fprintf(stderr, "hq-hub: %s\n", err);
+		ss_error("%s", err);
 		rc = 1;
 		goto out;
 	}
 	ss_info("listening on %s, queries on %s, data in %s", h.cfg.listen, h.cfg.query,
 		h.cfg.data_dir);
+	ss_debug("settings: budget %lld bytes, group_records %lld, heartbeat_ms %lld, "
+		"clock_offset_ms %lld", (long long)h.cfg.budget_bytes, (long long)h.cfg.group_records,
+		(long long)h.cfg.heartbeat_ms, (long long)h.cfg.clock_offset_ms);
 	if (hub_writer_run(&h, err, sizeof err) != 0) {
 		ss_error("%s", err);
 		rc = 1;

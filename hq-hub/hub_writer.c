@@ -128,6 +128,7 @@ drop:
 
 void hub_op_answer(struct hub *h, struct hub_work *w)
 {
+	w->answer->reply.service = (char *)SS_SERVICE_HUB;
 	/* [worker, "", answer]: the query worker waits on a REQ socket. */
 	if (zmq_msg_send(&w->op_route, h->ops, ZMQ_SNDMORE | ZMQ_DONTWAIT) >= 0
 		&& zmq_send(h->ops, "", 0, ZMQ_SNDMORE | ZMQ_DONTWAIT) >= 0)

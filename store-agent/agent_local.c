@@ -91,6 +91,8 @@ static int read_request(struct agent *a, struct local_request *p)
 
 void local_reply(struct agent *a, struct local_request *p, const Storesync__LocalReply *reply)
 {
+	/* Says who answers, so a client pointed at the wrong endpoint can tell. */
+	((Storesync__LocalReply *)reply)->service = (char *)SS_SERVICE_AGENT; /* callers' locals */
 	zmq_msg_send(&p->id, a->local, ZMQ_SNDMORE | ZMQ_DONTWAIT);
 	if (p->delimited)
 		zmq_send(a->local, "", 0, ZMQ_SNDMORE | ZMQ_DONTWAIT);

@@ -1,7 +1,9 @@
 /* store-agent: the headless daemon in each store. This file turns flags and
- * the INI file into an agent_config, opens the databases, and runs the single
- * event loop: local submits, hub messages, timers. Everything that writes
- * LMDB runs on this one thread. */
+ * the INI file into an agent_config, locks the data directory (one agent per
+ * directory, ss_daemon), opens the databases, binds the tills' socket with
+ * its documented mode and group, and runs the single event loop: local
+ * requests, hub messages, timers. Everything that writes LMDB runs on this
+ * one thread. */
 #include <getopt.h>
 #include <signal.h>
 #include <stdio.h>
@@ -10,12 +12,21 @@
 
 #include "agent.h"
 #include "ss_config.h"
+#include "ss_daemon.h"
 #include "ss_link.h"
 #include "ss_log.h"
 #include "ss_time.h"
 #include "ss_validate.h"
+#include "ss_version.h"
 
 #define MAINTAIN_EVERY_MS 500
+
+/* Settings of the process rather than of the engine (agent_config). */
+struct agent_main_opts {
+	char log_level[16];
+	int64_t socket_mode;      /* of the local ipc socket, set right after bind */
+	char socket_group[64];    /* its group; "" keeps ours */
+};
 
 static volatile sig_atomic_t agent_stop_signal;
 
@@ -50,17 +61,27 @@ static void usage(FILE *out)
 		"      --heartbeat-ms N     heartbeat interval (default 2000)\n"
 		"      --utc-offset MIN|auto  the store's offset from UTC in minutes, for its\n"
 		"                           business day (default auto: the system time zone)\n"
-		"  -v, --verbose            debug logging\n"
-		"  -h, --help               this text\n");
+		"      --local-socket-mode MODE   octal mode of an ipc:// local socket (default\n"
+		"                           0660: the agent's user and group may submit)\n"
+		"      --local-socket-group NAME  its group (default storesync; when that group\n"
+		"                           does not exist: a warning, the group is left as is)\n"
+		"      --log-level LEVEL    debug, info (default), warning or error\n"
+		"  -v, --verbose            the same as --log-level debug\n"
+		"      --version            print the version and exit\n"
+		"  -h, --help               this text\n"
+		"A second agent on the same data directory, or on an ipc endpoint a running\n"
+		"process listens on, exits at once with status 1. Logs go to stderr, with\n"
+		"journald priorities when JOURNAL_STREAM is set (under systemd).\n");
 }
 
 enum { OPT_BUDGET = 256, OPT_RETENTION, OPT_BATCH, OPT_WINDOW, OPT_ACK_TIMEOUT, OPT_HEARTBEAT,
-	OPT_UTC_OFFSET, OPT_KEY_DAYS };
+	OPT_UTC_OFFSET, OPT_KEY_DAYS, OPT_LOG_LEVEL, OPT_SOCKET_MODE, OPT_SOCKET_GROUP, OPT_VERSION };
 
-#define N_CONFIG_ITEMS 13
+#define N_CONFIG_ITEMS 16
 
 /* Every setting, by its INI name; flags use the same table. */
-static void config_items(struct agent_config *c, struct ss_config_item *items)
+static void config_items(struct agent_config *c, struct agent_main_opts *m,
+	struct ss_config_item *items)
 {
 	struct ss_config_item v[N_CONFIG_ITEMS] = {
 		{ "agent", "store_id", SS_CFG_STRING, c->store_id, sizeof c->store_id, 0, 0 },
@@ -75,6 +96,10 @@ static void config_items(struct agent_config *c, struct ss_config_item *items)
 		{ "agent", "heartbeat_ms", SS_CFG_INT64, &c->heartbeat_ms, 0, 100, 600000 },
 		{ "agent", "utc_offset", SS_CFG_STRING, c->utc_offset, sizeof c->utc_offset, 0, 0 },
 		{ "agent", "key_days", SS_CFG_INT64, &c->key_days, 0, 1, 3650 },
+		{ "agent", "log_level", SS_CFG_STRING, m->log_level, sizeof m->log_level, 0, 0 },
+		{ "agent", "local_socket_mode", SS_CFG_MODE, &m->socket_mode, 0, 0, 0 },
+		{ "agent", "local_socket_group", SS_CFG_STRING, m->socket_group,
+			sizeof m->socket_group, 0, 0 },
 		{ 0 },
 	};
 
@@ -107,8 +132,10 @@ static int parse_offset(struct agent_config *c)
 	return 0;
 }
 
-/* Returns 0 to run, 1 after --help, 2 on a usage error (message printed). */
-static int parse_args(int argc, char **argv, struct agent_config *c, int *verbose)
+/* Returns 0 to run, 1 after --help or --version, 2 on a usage error
+ * (message printed). */
+static int parse_args(int argc, char **argv, struct agent_config *c, struct agent_main_opts *m,
+	enum ss_log_level *level)
 {
 	static const struct option opts[] = {
 		{ "config", required_argument, 0, 'c' }, { "store-id", required_argument, 0, 's' },
@@ -120,17 +147,24 @@ static int parse_args(int argc, char **argv, struct agent_config *c, int *verbos
 		{ "heartbeat-ms", required_argument, 0, OPT_HEARTBEAT },
 		{ "utc-offset", required_argument, 0, OPT_UTC_OFFSET },
 		{ "key-days", required_argument, 0, OPT_KEY_DAYS },
+		{ "log-level", required_argument, 0, OPT_LOG_LEVEL },
+		{ "local-socket-mode", required_argument, 0, OPT_SOCKET_MODE },
+		{ "local-socket-group", required_argument, 0, OPT_SOCKET_GROUP },
+		{ "version", no_argument, 0, OPT_VERSION },
 		{ "verbose", no_argument, 0, 'v' }, { "help", no_argument, 0, 'h' }, { 0, 0, 0, 0 },
 	};
 	static const char *names[] = { [OPT_BUDGET - 256] = "budget", [OPT_RETENTION - 256] = "retention_days",
 		[OPT_BATCH - 256] = "batch", [OPT_WINDOW - 256] = "window",
 		[OPT_ACK_TIMEOUT - 256] = "ack_timeout_ms", [OPT_HEARTBEAT - 256] = "heartbeat_ms",
-		[OPT_UTC_OFFSET - 256] = "utc_offset", [OPT_KEY_DAYS - 256] = "key_days" };
+		[OPT_UTC_OFFSET - 256] = "utc_offset", [OPT_KEY_DAYS - 256] = "key_days",
+		[OPT_LOG_LEVEL - 256] = "log_level",
+		[OPT_SOCKET_MODE - 256] = "local_socket_mode",
+		[OPT_SOCKET_GROUP - 256] = "local_socket_group" };
 	struct ss_config_item items[N_CONFIG_ITEMS];
 	char err[512];
 	int o;
 
-	config_items(c, items);
+	config_items(c, m, items);
 	/* The config file first, wherever --config appears, so flags win. */
 	for (int i = 1; i < argc; i++) {
 		const char *path = NULL;
@@ -145,7 +179,7 @@ static int parse_args(int argc, char **argv, struct agent_config *c, int *verbos
 		}
 	}
 	while ((o = getopt_long(argc, argv, "c:s:d:H:l:vh", opts, NULL)) != -1) {
-		const char *key = NULL;
+		const char *key = NULL, *value = optarg;
 
 		switch (o) {
 		case 'c': break;
@@ -153,23 +187,29 @@ static int parse_args(int argc, char **argv, struct agent_config *c, int *verbos
 		case 'd': key = "data_dir"; break;
 		case 'H': key = "hub"; break;
 		case 'l': key = "local"; break;
-		case 'v': *verbose = 1; break;
+		case 'v': key = "log_level"; value = "debug"; break;
+		case OPT_VERSION: ss_version_print("store-agent"); return 1;
 		case 'h': usage(stdout); return 1;
 		default:
-			if (o >= OPT_BUDGET && o <= OPT_KEY_DAYS) {
+			if (o >= OPT_BUDGET && o <= OPT_SOCKET_GROUP) {
 				key = names[o - 256];
 				break;
 			}
 			usage(stderr);
 			return 2;
 		}
-		if (key && ss_config_set(find_item(items, key), optarg, err, sizeof err) != 0) {
+		if (key && ss_config_set(find_item(items, key), value, err, sizeof err) != 0) {
 			fprintf(stderr, "store-agent: %s\n", err);
 			return 2;
 		}
 	}
 	if (optind < argc) {
 		fprintf(stderr, "store-agent: unexpected argument \"%s\"\n", argv[optind]);
+		return 2;
+	}
+	if (ss_log_level_parse(m->log_level, level) != 0) {
+		fprintf(stderr, "store-agent: log_level: \"%s\" is not debug, info, warning or error\n",
+			m->log_level);
 		return 2;
 	}
 	if (c->store_id[0] && ss_validate_store_id(c->store_id) != 0) {
@@ -180,16 +220,20 @@ static int parse_args(int argc, char **argv, struct agent_config *c, int *verbos
 	return parse_offset(c);
 }
 
-static int open_local(struct agent *a, char *err, size_t errlen)
+/* Binds the tills' endpoint (never over a live agent's) and gives its
+ * socket the configured mode and group before the first till can use it. */
+static int open_local(struct agent *a, const struct agent_main_opts *m, char *err,
+	size_t errlen)
 {
 	a->local = ss_link_socket(a->zctx, ZMQ_ROUTER, 0, err, errlen);
-	if (!a->local)
+	if (!a->local || ss_daemon_bind(a->local, a->cfg.local, err, errlen) != 0)
 		return -1;
-	if (zmq_bind(a->local, a->cfg.local) != 0) {
-		snprintf(err, errlen, "cannot bind %s: %s", a->cfg.local, zmq_strerror(errno));
-		return -1;
+	switch (ss_daemon_socket_access(a->cfg.local, (unsigned)m->socket_mode, m->socket_group,
+		err, errlen)) {
+	case 0: return 0;
+	case 1: ss_warn("%s", err); return 0;
+	default: return -1;
 	}
-	return 0;
 }
 
 static void run(struct agent *a)
@@ -235,15 +279,23 @@ int main(int argc, char **argv)
 		.local = "ipc:///run/storesync/agent.sock", .budget_bytes = 1LL << 30, .retention_days = 7,
 		.batch_records = 2000, .window_batches = 8, .ack_timeout_ms = 5000,
 		.heartbeat_ms = 2000, .key_days = 90, .utc_offset = "auto" } };
+	struct agent_main_opts m = { .log_level = "info", .socket_mode = 0660,
+		.socket_group = "storesync" };
+	enum ss_log_level level = SS_LOG_INFO;
 	char err[512];
-	int verbose = 0, rc = parse_args(argc, argv, &a.cfg, &verbose);
+	int lock_fd = -1, rc = parse_args(argc, argv, &a.cfg, &m, &level);
 
 	if (rc != 0)
 		return rc == 1 ? 0 : 2;
-	ss_log_init("store-agent", verbose ? SS_LOG_DEBUG : SS_LOG_INFO);
+	ss_log_init("store-agent", level);
 	signal(SIGINT, on_signal);
 	signal(SIGTERM, on_signal);
 	signal(SIGPIPE, SIG_IGN);
+	/* Held until the process exits: the kernel lets go of it then. */
+	if (ss_daemon_lock(a.cfg.data_dir, &lock_fd, err, sizeof err) != 0) {
+		ss_error("%s", err);
+		return 1;
+	}
 	if (agent_db_open(&a.db, a.cfg.data_dir, a.cfg.budget_bytes, err, sizeof err) != 0) {
 		fprintf(stderr, "store-agent: %s\n", err);
 		return 1;
@@ -255,7 +307,7 @@ int main(int argc, char **argv)
 		return 1;
 	}
 	a.zctx = zmq_ctx_new();
-	if (open_local(&a, err, sizeof err) != 0 || sender_start(&a, err, sizeof err) != 0) {
+	if (open_local(&a, &m, err, sizeof err) != 0 || sender_start(&a, err, sizeof err) != 0) {
 		fprintf(stderr, "store-agent: %s\n", err);
 		rc = 1;
 		goto out;
@@ -264,6 +316,12 @@ int main(int argc, char **argv)
 		a.outbox.store_id, (unsigned long long)a.outbox.epoch,
 		(unsigned long long)a.outbox.last_seq, (unsigned long long)a.outbox.acked_seq,
 		a.cfg.hub, a.cfg.local);
+	ss_debug("settings: budget %lld bytes, retention_days %lld, batch %lld, window %lld, "
+		"ack_timeout_ms %lld, heartbeat_ms %lld, utc_offset %s, local socket %04o group %s",
+		(long long)a.cfg.budget_bytes, (long long)a.cfg.retention_days,
+		(long long)a.cfg.batch_records, (long long)a.cfg.window_batches,
+		(long long)a.cfg.ack_timeout_ms, (long long)a.cfg.heartbeat_ms, a.cfg.utc_offset,
+		(unsigned)m.socket_mode, m.socket_group[0] ? m.socket_group : "(unchanged)");
 	run(&a);
 	outbox_maintain(&a.outbox, ss_now_ms(), err, sizeof err);
 	ss_info("stopped");

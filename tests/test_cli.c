@@ -1,11 +1,17 @@
-/* The command lines as scripts use them: hqctl's three output forms carry
- * the same figures (the --json field names of `stores` are a stable
- * contract), usage errors exit 2 with one line on stderr and change nothing,
- * and storectl status --json reports the agent's state. */
+/* The command lines as people and scripts use them: for every hqctl query,
+ * the text form is for reading (narrow columns, times in TZ with the zone in
+ * the header, money as yuan, flags yes/no, a total under sales; --wide for
+ * all columns), and --json and --csv carry the same figures in machine
+ * units (the --json field names of `stores` are a stable contract), with
+ * null for never, booleans and lists. Usage errors exit 2 with one line on
+ * stderr and change nothing, and storectl status --json reports the agent's
+ * state. */
 #include <jansson.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
+#include "ss_time.h"
 #include "testlib.h"
 
 struct fx {
@@ -48,6 +54,46 @@ static json_t *load_out(struct fx *f)
 	return j;
 }
 
+/* 1 when the output matches the extended regular expression. */
+static int out_has(struct fx *f, const char *ere)
+{
+	return tl_sh("grep -E -q -e '%s' '%s'", ere, f->out) == 0;
+}
+
+#define DAY_MS (24 * 3600 * 1000LL)
+
+/* Beyond the fixture's sales: a contract 40 days old with its deposit the
+ * only payment (a stale account), a complaint nobody answered for 4 days
+ * (both deadlines missed) and a stocktake. Waits until the hub has all. */
+static void fx_business(struct fx *f)
+{
+	long long now = (long long)ss_now_ms();
+
+	tl_submit_jsonf(f->local, "{\"type\":\"contract_sale\",\"time_ms\":%lld,"
+		"\"contract_no\":\"CT-1\",\"customer\":\"张三\",\"total_fen\":1000000,"
+		"\"deposit_fen\":100000,\"deposit_method\":\"card\",\"signer\":\"S-LI\","
+		"\"account\":\"CT-1\"}", now - 40 * DAY_MS);
+	tl_submit_jsonf(f->local, "{\"type\":\"complaint\",\"time_ms\":%lld,"
+		"\"case_no\":\"S7-202601-1\",\"customer\":\"CUST-9\",\"channel\":\"phone\","
+		"\"category\":\"delivery\",\"severity\":\"high\"}", now - 4 * DAY_MS);
+	tl_submit_jsonf(f->local, "{\"type\":\"inventory\",\"time_ms\":%lld,"
+		"\"kind\":\"stocktake\",\"sku\":\"SKU-9\",\"quantity\":3,\"move_no\":\"M-1\"}",
+		now - 1000);
+	ck_assert_int_eq(tl_wait_drained(f->local, 20000), 7);
+	setenv("TZ", "UTC", 1);
+}
+
+/* The first object of the JSON array in the output (a new reference). */
+static json_t *first_row(struct fx *f)
+{
+	json_t *doc = load_out(f), *row;
+
+	ck_assert_msg(json_is_array(doc) && json_array_size(doc) >= 1, "no rows");
+	row = json_incref(json_array_get(doc, 0));
+	json_decref(doc);
+	return row;
+}
+
 START_TEST(stores_json_has_the_stable_fields)
 {
 	static const char *const fields[] = { "store_id", "epoch", "high_water_seq",
@@ -81,7 +127,7 @@ START_TEST(text_and_csv_say_the_same)
 		f.out), 0);
 	ck_assert_int_eq(tl_sh("grep -q '^S7,[0-9-]*,4,10000,' '%s'", f.out), 0);
 	ck_assert_int_eq(hqctl(&f, "sales"), 0);
-	ck_assert_int_eq(tl_sh("grep -E -q '^S7 +[0-9-]+ +4 +10000 ' '%s'", f.out), 0);
+	ck_assert_int_eq(tl_sh("grep -E -q '^S7 +[0-9-]+ +4 +¥100.00 ' '%s'", f.out), 0);
 	ck_assert_int_eq(hqctl(&f, "policy show --csv"), 0);
 	ck_assert_int_eq(tl_sh("grep -q '^stale_account_days,30,days,default,' '%s'", f.out), 0);
 	fx_stop(&f);
@@ -133,10 +179,150 @@ START_TEST(storectl_status_json)
 }
 END_TEST
 
+START_TEST(stores_forms)
+{
+	struct fx f;
+	json_t *row;
+
+	fx_start(&f);
+	fx_business(&f);
+	ck_assert_int_eq(hqctl(&f, "stores"), 0);
+	ck_assert(out_has(&f, "^store_id +records +amount +backlog .*last_seen \\(\\+00:00\\) +silent$"));
+	ck_assert(out_has(&f, "^S7 +7 +¥1,100\\.00 +0 +- +20[0-9]{2}-[0-9]{2}-[0-9]{2} [0-9:]{8} +[0-9]+s$"));
+	ck_assert(!out_has(&f, "epoch|agent_version"));
+	ck_assert_int_eq(hqctl(&f, "stores --wide"), 0);
+	ck_assert(out_has(&f, "epoch.*budget_free +agent_version +name +region"));
+	ck_assert(out_has(&f, " [0-9.]+ (B|KiB|MiB|GiB) +[0-9.]+ "));
+	ck_assert_int_eq(hqctl(&f, "stores --json"), 0);
+	row = first_row(&f);
+	ck_assert(json_is_integer(json_object_get(row, "last_seen_ms")));
+	ck_assert(json_is_null(json_object_get(row, "oldest_unsent_age_ms")));
+	ck_assert(json_is_integer(json_object_get(row, "disk_free_bytes")));
+	json_decref(row);
+	ck_assert_int_eq(hqctl(&f, "stores --csv"), 0);
+	ck_assert(out_has(&f, "^store_id,epoch,high_water_seq,records,amount_fen,.*,disk_free_bytes,agent_version,name,region,registered,applied_update_id,price_update_id,policy_update_id,silent$"));
+	ck_assert(out_has(&f, "^S7,[0-9a-f]{16},7,7,110000,0,0,,[0-9]+,"));
+	fx_stop(&f);
+}
+END_TEST
+
+START_TEST(sales_forms)
+{
+	struct fx f;
+	json_t *row;
+
+	fx_start(&f);
+	fx_business(&f);
+	ck_assert_int_eq(hqctl(&f, "sales"), 0);
+	ck_assert(out_has(&f, "^store_id +period +receipts +sales +refunds +net +contract_total$"));
+	ck_assert(out_has(&f, "^S7 +[0-9-]+ +4 +¥100\\.00 +¥0\\.00 +¥100\\.00 +¥0\\.00$"));
+	ck_assert(out_has(&f, "^S7 +[0-9-]+ +0 +¥0\\.00 +¥0\\.00 +¥10,000\\.00 +¥10,000\\.00$"));
+	ck_assert(out_has(&f, "^-+  -+  "));
+	ck_assert(out_has(&f, "^total +4 +¥100\\.00 +¥0\\.00 +¥10,100\\.00 +¥10,000\\.00$"));
+	ck_assert_int_eq(hqctl(&f, "sales --wide"), 0);
+	ck_assert(out_has(&f, " refunds +refunds_fen "));
+	ck_assert_int_eq(hqctl(&f, "sales --json"), 0);
+	row = first_row(&f);
+	ck_assert_int_eq(json_integer_value(json_object_get(row, "contract_total_fen")), 1000000);
+	json_decref(row);
+	ck_assert_int_eq(hqctl(&f, "sales --csv"), 0);
+	ck_assert(!out_has(&f, "^total|¥"));
+	ck_assert(out_has(&f, "^S7,[0-9-]+,4,10000,0,0,10000,"));
+	fx_stop(&f);
+}
+END_TEST
+
+START_TEST(complaints_forms)
+{
+	struct fx f;
+	json_t *row, *overdue;
+
+	fx_start(&f);
+	fx_business(&f);
+	ck_assert_int_eq(hqctl(&f, "complaints"), 0);
+	ck_assert(out_has(&f, "^case_no +store_id +state +category +registered \\(\\+00:00\\) "
+		"+respond_by \\(\\+00:00\\) +report_by \\(\\+00:00\\) +overdue$"));
+	ck_assert(out_has(&f, "^S7-202601-1 +S7 +open +delivery +[0-9: -]+ +response,report$"));
+	ck_assert_int_eq(hqctl(&f, "complaints --wide"), 0);
+	ck_assert(out_has(&f, " responded +investigated +resolved +closed +overdue +responded_late "
+		"+reported_late +compensation$"));
+	ck_assert(out_has(&f, " - +- +- +- +response,report +no +no +¥0\\.00$"));
+	ck_assert_int_eq(hqctl(&f, "complaints --json"), 0);
+	row = first_row(&f);
+	overdue = json_object_get(row, "overdue");
+	ck_assert(json_is_array(overdue) && json_array_size(overdue) == 2);
+	ck_assert_str_eq(json_string_value(json_array_get(overdue, 0)), "response");
+	ck_assert(json_is_null(json_object_get(row, "responded_ms")));
+	ck_assert(json_is_false(json_object_get(row, "responded_late")));
+	ck_assert(json_is_integer(json_object_get(row, "registered_ms")));
+	json_decref(row);
+	ck_assert_int_eq(hqctl(&f, "complaints --csv"), 0);
+	ck_assert(out_has(&f, "^S7-202601-1,S7,open,phone,delivery,high,[0-9]+,[0-9]+,[0-9]+,,,,,"
+		"response;report,false,false,0$"));
+	fx_stop(&f);
+}
+END_TEST
+
+START_TEST(accounts_and_stale_forms)
+{
+	struct fx f;
+	json_t *row;
+
+	fx_start(&f);
+	fx_business(&f);
+	ck_assert_int_eq(hqctl(&f, "accounts"), 0);
+	/* The customer's Chinese name is 4 columns wide, not 6 bytes. */
+	ck_assert(out_has(&f, "^account +owner_store +customer +balance +last_payment \\(\\+00:00\\) "
+		"+age_days +aging +stale$"));
+	ck_assert(out_has(&f, "^CT-1 +S7 +张三 +¥9,000\\.00 +[0-9: -]+ +40 +31-60 +yes$"));
+	ck_assert(out_has(&f, "^account  owner_store  customer    balance  "));
+	ck_assert(out_has(&f, "^CT-1     S7           张三      ¥9,000.00  "));
+	ck_assert_int_eq(hqctl(&f, "accounts --json"), 0);
+	row = first_row(&f);
+	ck_assert(json_is_true(json_object_get(row, "stale")));
+	ck_assert_int_eq(json_integer_value(json_object_get(row, "balance_fen")), 900000);
+	json_decref(row);
+	ck_assert_int_eq(hqctl(&f, "accounts --aging"), 0);
+	ck_assert(out_has(&f, "^31-60 +1 +¥9,000\\.00$"));
+	ck_assert_int_eq(hqctl(&f, "stale"), 0);
+	ck_assert(out_has(&f, "^kind +id +store_id +age +reason$"));
+	ck_assert(out_has(&f, "^account +CT-1 +S7 +40d( [0-9]+h)? +balance"));
+	ck_assert(out_has(&f, "^complaint +S7-202601-1 +S7 +[34]d( [0-9]+h)? +"));
+	ck_assert_int_eq(hqctl(&f, "stale --csv"), 0);
+	ck_assert(out_has(&f, "^kind,id,store_id,since_ms,age_ms,reason$"));
+	ck_assert(out_has(&f, "^account,CT-1,S7,[0-9]+,[0-9]+,"));
+	fx_stop(&f);
+}
+END_TEST
+
+START_TEST(inventory_forms)
+{
+	struct fx f;
+	json_t *row;
+
+	fx_start(&f);
+	fx_business(&f);
+	ck_assert_int_eq(hqctl(&f, "inventory --sku SKU-9"), 0);
+	ck_assert(out_has(&f, "^store_id +sku +on_hand +out_of_stock_days +last_move \\(\\+00:00\\)$"));
+	ck_assert(out_has(&f, "^S7 +SKU-9 +3 +0 +20[0-9: -]+$"));
+	ck_assert_int_eq(hqctl(&f, "inventory --sku SKU-9 --wide"), 0);
+	ck_assert(out_has(&f, "^store_id +sku +on_hand +out_of_stock_days +out_of_stock_since "));
+	ck_assert(out_has(&f, "^S7 +SKU-9 +3 +0 +- +20[0-9: -]+ +20[0-9: -]+ +[0-9]+$"));
+	ck_assert_int_eq(hqctl(&f, "inventory --sku SKU-9 --json"), 0);
+	row = first_row(&f);
+	ck_assert_int_eq(json_integer_value(json_object_get(row, "on_hand")), 3);
+	ck_assert(json_is_integer(json_object_get(row, "last_stocktake_ms")));
+	ck_assert_str_eq(json_string_value(json_object_get(row, "out_of_stock_since")), "");
+	json_decref(row);
+	fx_stop(&f);
+}
+END_TEST
+
 int main(void)
 {
 	const TTest *const tests[] = { stores_json_has_the_stable_fields, text_and_csv_say_the_same,
-		usage_errors_exit_2_with_one_line, storectl_status_json };
+		usage_errors_exit_2_with_one_line, storectl_status_json, stores_forms, sales_forms,
+		complaints_forms, accounts_and_stale_forms, inventory_forms };
 
 	return tl_run("cli", tests, sizeof tests / sizeof tests[0], 30);
 }

@@ -3,7 +3,8 @@
  * unknown key, an out-of-bounds or non-integer value, an overflowing suffix
  * and a too-long string are errors naming the key, file and line (the first
  * error, when there are several), that a missing file is an error naming it,
- * and that ss_config_set (used for flags) applies the same rules. */
+ * that a file mode is read in octal as chmod(1) takes it, and that
+ * ss_config_set (used for flags) applies the same rules. */
 #include <check.h>
 #include <stdio.h>
 #include <string.h>
@@ -219,6 +220,29 @@ START_TEST(set_applies_the_same_rules_for_flags)
 }
 END_TEST
 
+START_TEST(modes_are_octal)
+{
+	static const struct { const char *text; int ok; int64_t mode; } cases[] = {
+		{ "0660", 1, 0660 }, { "660", 1, 0660 }, { "0", 1, 0 }, { "0777", 1, 0777 },
+		{ "0778", 0, 0 }, { "1777", 0, 0 }, { "rw-rw----", 0, 0 }, { "", 0, 0 },
+		{ "-1", 0, 0 },
+	};
+	int64_t mode = -1;
+	struct ss_config_item item = { "agent", "local_socket_mode", SS_CFG_MODE, &mode, 0, 0, 0 };
+	char err[256];
+
+	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+		int rc = ss_config_set(&item, cases[i].text, err, sizeof err);
+
+		ck_assert_msg((rc == 0) == cases[i].ok, "\"%s\"", cases[i].text);
+		if (cases[i].ok)
+			ck_assert_int_eq(mode, cases[i].mode);
+		else
+			ck_assert_msg(strstr(err, "local_socket_mode") && strstr(err, "octal"), "%s", err);
+	}
+}
+END_TEST
+
 int main(void)
 {
 	const TTest *const tests[] = {
@@ -226,7 +250,7 @@ int main(void)
 		unknown_key_names_key_and_line, first_error_is_the_one_reported,
 		integer_bounds_enforced, suffixes_are_powers_of_1024, non_integers_refused,
 		suffix_overflow_refused, long_string_refused, missing_file_named,
-		set_applies_the_same_rules_for_flags,
+		set_applies_the_same_rules_for_flags, modes_are_octal,
 	};
 
 	return tl_run("config", tests, sizeof tests / sizeof tests[0], 30);

@@ -1,15 +1,21 @@
 /* test_table: common/ss_table, the three ways every query answer prints.
- * Text: columns aligned, integers right-aligned, strings left-aligned,
- * missing cells blank. JSON: one document, an array of objects keyed by
- * column, integers stay integers (exactly, past 2^53), missing cells null;
- * checked by parsing it back with jansson. CSV: a header line, fields with
- * commas, quotes or line breaks quoted (quotes doubled), integers bare.
- * Long strings come out whole in every format. */
+ * Text: columns aligned by display width (Chinese names line up), integers
+ * right-aligned, strings left-aligned, missing cells blank; what a column
+ * holds follows its name: times in the operator's zone with the zone in the
+ * header, durations as 3d 4h, money as yuan with grouping, flags yes/no,
+ * never as "-"; a narrow column set, header labels and a total row on
+ * request. JSON: one document, an array of objects keyed by column,
+ * integers stay integers (exactly, past 2^53) in machine units, never and
+ * missing cells null, flags booleans, lists arrays; checked by parsing it
+ * back with jansson. CSV: a header line, fields with commas, quotes or line
+ * breaks quoted (quotes doubled), integers bare, never empty, flags
+ * true/false. Long strings come out whole in every format. */
 #include <check.h>
 #include <jansson.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "ss_table.h"
 
@@ -24,6 +30,12 @@ static Storesync__QueryReply *reply_new(const char *const *cols, size_t ncol)
 		r->columns[i] = strdup(cols[i]);
 	r->n_columns = ncol;
 	return r;
+}
+
+static void set_tz(const char *tz)
+{
+	setenv("TZ", tz, 1);
+	tzset();
 }
 
 static Storesync__Row *row_add(Storesync__QueryReply *r)
@@ -70,17 +82,23 @@ static void reply_free(Storesync__QueryReply *r)
 	storesync__query_reply__free_unpacked(r, NULL);
 }
 
-/* Prints r in fmt into a malloc'd string. */
-static char *print(const Storesync__QueryReply *r, enum ss_table_format fmt)
+/* Prints r in fmt, as view says, into a malloc'd string. */
+static char *print_view(const Storesync__QueryReply *r, enum ss_table_format fmt,
+	const struct ss_table_view *view)
 {
 	char *buf = NULL;
 	size_t len = 0;
 	FILE *f = open_memstream(&buf, &len);
 
 	ck_assert_ptr_nonnull(f);
-	ck_assert_int_eq(ss_table_print(f, r, fmt), 0);
+	ck_assert_int_eq(ss_table_print(f, r, fmt, view), 0);
 	fclose(f);
 	return buf;
+}
+
+static char *print(const Storesync__QueryReply *r, enum ss_table_format fmt)
+{
+	return print_view(r, fmt, NULL);
 }
 
 /* Drops spaces before each newline: trailing padding is not part of the contract. */
@@ -126,9 +144,9 @@ START_TEST(text_is_aligned)
 
 	rstrip_lines(out);
 	ck_assert_str_eq(out,
-		"store     records           amount_fen  note\n"
-		"S1                       5        -120  a\n"
-		"STORE_22             12345           0  hello\n"
+		"store              records  amount  note\n"
+		"S1                       5  -¥1.20  a\n"
+		"STORE_22             12345   ¥0.00  hello\n"
 		"S3        9007199254740993\n");
 	free(out);
 	reply_free(r);
@@ -279,6 +297,300 @@ START_TEST(long_strings_come_out_whole)
 }
 END_TEST
 
+/* ---- column conventions ---- */
+
+/* 2026-12-01 01:14:03 UTC, a winter and a summer noon (UTC 11:00). */
+#define T_DEC1 1796087643000LL
+#define T_JAN15 1768474800000LL
+#define T_JUL15 1784113200000LL
+
+START_TEST(times_are_local_with_the_zone_in_the_header)
+{
+	static const char *const cols[] = { "store_id", "last_seen_ms" };
+	Storesync__QueryReply *r = reply_new(cols, 2);
+	Storesync__Row *row = row_add(r);
+	char *out;
+
+	set_tz("UTC-8");   /* POSIX: eight hours east of UTC */
+	cell_s(row, "S1");
+	cell_i(row, T_DEC1);
+	row = row_add(r);
+	cell_s(row, "S2");
+	cell_i(row, 0);    /* never seen */
+	out = print(r, SS_TABLE_TEXT);
+	rstrip_lines(out);
+	ck_assert_str_eq(out,
+		"store_id   last_seen (+08:00)\n"
+		"S1        2026-12-01 09:14:03\n"
+		"S2                          -\n");
+	free(out);
+	reply_free(r);
+}
+END_TEST
+
+/* Across a daylight saving change one header offset cannot be right for
+ * every row: a time in another offset names its own. */
+START_TEST(a_time_in_another_offset_names_it)
+{
+	static const char *const cols[] = { "registered_ms" };
+	Storesync__QueryReply *r = reply_new(cols, 1);
+	char *out;
+
+	set_tz("CET-1CEST,M3.5.0,M10.5.0/3");
+	cell_i(row_add(r), T_JAN15);
+	cell_i(row_add(r), T_JUL15);
+	out = print(r, SS_TABLE_TEXT);
+	rstrip_lines(out);
+	ck_assert_str_eq(out,
+		"       registered (+01:00)\n"
+		"       2026-01-15 12:00:00\n"
+		"2026-07-15 13:00:00 +02:00\n");
+	free(out);
+	reply_free(r);
+}
+END_TEST
+
+START_TEST(durations_read_as_days_hours_minutes)
+{
+	static const char *const cols[] = { "age_ms", "silent_ms", "oldest_unsent_age_ms",
+		"waited_for_ms" };
+	static const int64_t v[][4] = {
+		{ (3 * 24 + 4) * 3600000LL + 59000, 41 * 60000LL + 30000, 12000, 999 },
+		{ 0, 0, 0, 4 * 3600000LL + 5 * 60000 },
+		{ -1, -1, 2 * 86400000LL, 3600000 },
+	};
+	Storesync__QueryReply *r = reply_new(cols, 4);
+	char *out;
+
+	for (size_t i = 0; i < 3; i++) {
+		Storesync__Row *row = row_add(r);
+
+		for (size_t c = 0; c < 4; c++)
+			cell_i(row, v[i][c]);
+	}
+	out = print(r, SS_TABLE_TEXT);
+	rstrip_lines(out);
+	/* An age of 0 is nothing waiting (-); a silence of 0 is just heard. */
+	ck_assert_str_eq(out,
+		"  age  silent  oldest_unsent_age  waited_for\n"
+		"3d 4h     41m                12s          0s\n"
+		"    -      0s                  -       4h 5m\n"
+		"    -       -                 2d          1h\n");
+	free(out);
+	reply_free(r);
+}
+END_TEST
+
+START_TEST(money_is_yuan_with_grouping)
+{
+	static const char *const cols[] = { "amount_fen" };
+	static const int64_t fen[] = { 1234567, -500, 0, 5, 100000000000LL, INT64_MIN };
+	Storesync__QueryReply *r = reply_new(cols, 1);
+	char *out;
+
+	for (size_t i = 0; i < sizeof fen / sizeof fen[0]; i++)
+		cell_i(row_add(r), fen[i]);
+	out = print(r, SS_TABLE_TEXT);
+	rstrip_lines(out);
+	ck_assert_str_eq(out,
+		"                     amount\n"
+		"                 ¥12,345.67\n"
+		"                     -¥5.00\n"
+		"                      ¥0.00\n"
+		"                      ¥0.05\n"
+		"          ¥1,000,000,000.00\n"
+		"-¥92,233,720,368,547,758.08\n");
+	free(out);
+	reply_free(r);
+}
+END_TEST
+
+/* A case as the hub answers it: flags are integers, overdue a list. */
+static Storesync__QueryReply *cases(void)
+{
+	static const char *const cols[] = { "case_no", "overdue", "responded_late",
+		"closed_ms", "size_bytes", "note" };
+	static const struct { const char *no, *overdue; int late; int64_t closed, bytes; } c[] = {
+		{ "C-1", "response,report", 1, 0, 512 },
+		{ "C-2", "", 0, T_DEC1, 3 * 1024 * 1024 / 2 },
+	};
+	Storesync__QueryReply *r = reply_new(cols, 6);
+
+	for (size_t i = 0; i < 2; i++) {
+		Storesync__Row *row = row_add(r);
+
+		cell_s(row, c[i].no);
+		cell_s(row, c[i].overdue);
+		cell_i(row, c[i].late);
+		cell_i(row, c[i].closed);
+		cell_i(row, c[i].bytes);
+		cell_s(row, "");
+	}
+	return r;
+}
+
+START_TEST(text_flags_lists_sizes_and_never)
+{
+	Storesync__QueryReply *r = cases();
+	char *out;
+
+	set_tz("UTC");
+	out = print(r, SS_TABLE_TEXT);
+	rstrip_lines(out);
+	ck_assert_str_eq(out,
+		"case_no  overdue          responded_late      closed (+00:00)     size  note\n"
+		"C-1      response,report  yes                               -    512 B  -\n"
+		"C-2      -                no              2026-12-01 01:14:03  1.5 MiB  -\n");
+	free(out);
+	reply_free(r);
+}
+END_TEST
+
+START_TEST(json_keeps_machine_units_with_null_booleans_and_lists)
+{
+	Storesync__QueryReply *r = cases();
+	char *out = print(r, SS_TABLE_JSON);
+	json_t *arr = parse(out), *o, *list;
+
+	o = json_array_get(arr, 0);
+	list = json_object_get(o, "overdue");
+	ck_assert(json_is_array(list));
+	ck_assert_uint_eq(json_array_size(list), 2);
+	ck_assert_str_eq(json_string_value(json_array_get(list, 0)), "response");
+	ck_assert_str_eq(json_string_value(json_array_get(list, 1)), "report");
+	ck_assert(json_is_true(json_object_get(o, "responded_late")));
+	ck_assert(json_is_null(json_object_get(o, "closed_ms")));
+	expect_int(o, "size_bytes", 512);
+	ck_assert_str_eq(json_string_value(json_object_get(o, "note")), "");
+	o = json_array_get(arr, 1);
+	ck_assert(json_is_array(json_object_get(o, "overdue")));
+	ck_assert_uint_eq(json_array_size(json_object_get(o, "overdue")), 0);
+	ck_assert(json_is_false(json_object_get(o, "responded_late")));
+	expect_int(o, "closed_ms", T_DEC1);
+	json_decref(arr);
+	free(out);
+	reply_free(r);
+}
+END_TEST
+
+START_TEST(csv_keeps_machine_units_with_empty_never)
+{
+	Storesync__QueryReply *r = cases();
+	char *out = print(r, SS_TABLE_CSV);
+
+	ck_assert_str_eq(out,
+		"case_no,overdue,responded_late,closed_ms,size_bytes,note\n"
+		"C-1,response;report,true,,512,\n"
+		"C-2,,false,1796087643000,1572864,\n");
+	free(out);
+	reply_free(r);
+}
+END_TEST
+
+/* sales by store and day, as the hub answers it. */
+static Storesync__QueryReply *sales(void)
+{
+	static const char *const cols[] = { "store_id", "period", "receipts", "sales_fen",
+		"refunds", "refunds_fen", "last_ms" };
+	static const struct { const char *store; int64_t receipts, fen, refunds, rfen; } d[] = {
+		{ "S1", 3, 150000, 1, 2000 }, { "S22", 10, 1234567, 0, 0 },
+	};
+	Storesync__QueryReply *r = reply_new(cols, 7);
+
+	for (size_t i = 0; i < 2; i++) {
+		Storesync__Row *row = row_add(r);
+
+		cell_s(row, d[i].store);
+		cell_s(row, "2026-12-01");
+		cell_i(row, d[i].receipts);
+		cell_i(row, d[i].fen);
+		cell_i(row, d[i].refunds);
+		cell_i(row, d[i].rfen);
+		cell_i(row, T_DEC1);
+	}
+	return r;
+}
+
+START_TEST(narrow_view_labels_and_total)
+{
+	static const char *const narrow[] = { "store_id", "receipts", "sales_fen", "refunds_fen",
+		NULL };
+	static const char *const labels[] = { "receipts", "tickets", NULL };
+	struct ss_table_view v = { narrow, labels, 1 };
+	Storesync__QueryReply *r = sales();
+	char *out = print_view(r, SS_TABLE_TEXT, &v), *csv;
+
+	rstrip_lines(out);
+	/* Without the count column, refunds_fen may lose its suffix. */
+	ck_assert_str_eq(out,
+		"store_id  tickets       sales  refunds\n"
+		"S1              3   ¥1,500.00   ¥20.00\n"
+		"S22            10  ¥12,345.67    ¥0.00\n"
+		"--------  -------  ----------  -------\n"
+		"total          13  ¥13,845.67   ¥20.00\n");
+	free(out);
+	/* Scripts get every column, under the hub's names, and no total. */
+	csv = print_view(r, SS_TABLE_CSV, &v);
+	ck_assert_str_eq(csv,
+		"store_id,period,receipts,sales_fen,refunds,refunds_fen,last_ms\n"
+		"S1,2026-12-01,3,150000,1,2000,1796087643000\n"
+		"S22,2026-12-01,10,1234567,0,0,1796087643000\n");
+	free(csv);
+	reply_free(r);
+}
+END_TEST
+
+START_TEST(wide_keeps_suffixes_that_would_collide)
+{
+	struct ss_table_view v = { NULL, NULL, 0 };
+	Storesync__QueryReply *r = sales();
+	char *out;
+
+	set_tz("UTC");
+	out = print_view(r, SS_TABLE_TEXT, &v);
+	ck_assert_msg(strstr(out, "  refunds  refunds_fen  ") != NULL, "headers: %s", out);
+	ck_assert_msg(strstr(out, "last (+00:00)") != NULL, "headers: %s", out);
+	free(out);
+	reply_free(r);
+}
+END_TEST
+
+START_TEST(display_width_counts_terminal_columns)
+{
+	ck_assert_uint_eq(ss_table_display_width("abc"), 3);
+	ck_assert_uint_eq(ss_table_display_width("张三"), 4);
+	ck_assert_uint_eq(ss_table_display_width("¥12.00"), 6);
+	ck_assert_uint_eq(ss_table_display_width("e\xcc\x81"), 1);       /* e + combining acute */
+	ck_assert_uint_eq(ss_table_display_width("ＡＢ"), 4);             /* fullwidth */
+	ck_assert_uint_eq(ss_table_display_width("\xff\xfe"), 2);         /* not UTF-8 */
+	ck_assert_uint_eq(ss_table_display_width("\xe5\xbc"), 2);         /* cut short */
+}
+END_TEST
+
+START_TEST(chinese_names_align)
+{
+	static const char *const cols[] = { "customer", "balance_fen" };
+	static const char *const names[] = { "张三", "Li Wei", "欧阳娜娜" };
+	Storesync__QueryReply *r = reply_new(cols, 2);
+	char *out;
+
+	for (size_t i = 0; i < 3; i++) {
+		Storesync__Row *row = row_add(r);
+
+		cell_s(row, names[i]);
+		cell_i(row, 100);
+	}
+	out = print(r, SS_TABLE_TEXT);
+	ck_assert_str_eq(out,
+		"customer  balance\n"
+		"张三        ¥1.00\n"
+		"Li Wei      ¥1.00\n"
+		"欧阳娜娜    ¥1.00\n");
+	free(out);
+	reply_free(r);
+}
+END_TEST
+
 int main(void)
 {
 	Suite *s = suite_create("table");
@@ -293,6 +605,17 @@ int main(void)
 	tcase_add_test(tc, csv_quotes_what_needs_it);
 	tcase_add_test(tc, csv_missing_cells_are_empty);
 	tcase_add_test(tc, long_strings_come_out_whole);
+	tcase_add_test(tc, times_are_local_with_the_zone_in_the_header);
+	tcase_add_test(tc, a_time_in_another_offset_names_it);
+	tcase_add_test(tc, durations_read_as_days_hours_minutes);
+	tcase_add_test(tc, money_is_yuan_with_grouping);
+	tcase_add_test(tc, text_flags_lists_sizes_and_never);
+	tcase_add_test(tc, json_keeps_machine_units_with_null_booleans_and_lists);
+	tcase_add_test(tc, csv_keeps_machine_units_with_empty_never);
+	tcase_add_test(tc, narrow_view_labels_and_total);
+	tcase_add_test(tc, wide_keeps_suffixes_that_would_collide);
+	tcase_add_test(tc, display_width_counts_terminal_columns);
+	tcase_add_test(tc, chinese_names_align);
 	suite_add_tcase(s, tc);
 	sr = srunner_create(s);
 	srunner_run_all(sr, CK_NORMAL);

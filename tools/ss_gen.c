@@ -11,6 +11,8 @@
 #include <string.h>
 #include <time.h>
 
+#include "ss_version.h"
+
 struct gen {
 	const char *store;
 	unsigned long long rng;
@@ -210,7 +212,8 @@ static void usage(FILE *out)
 		"  --day-ms MS     start of the business day, Unix ms (default: today 00:00 UTC)\n"
 		"  --history       first, the weeks before: contracts (some going stale) and\n"
 		"                  complaints (some overdue)\n"
-		"  --expect FILE   write {\"records\":N,\"amount_fen\":X} the hub should show\n");
+		"  --expect FILE   write {\"records\":N,\"amount_fen\":X} the hub should show\n"
+		"  --version       print the version and exit\n");
 }
 
 int main(int argc, char **argv)
@@ -219,7 +222,7 @@ int main(int argc, char **argv)
 		{ "store", required_argument, 0, 's' }, { "records", required_argument, 0, 'n' },
 		{ "seed", required_argument, 0, 'r' }, { "day-ms", required_argument, 0, 'd' },
 		{ "expect", required_argument, 0, 'e' }, { "history", no_argument, 0, 'H' },
-		{ "help", no_argument, 0, 'h' }, { 0, 0, 0, 0 },
+		{ "help", no_argument, 0, 'h' }, { "version", no_argument, 0, 'V' }, { 0, 0, 0, 0 },
 	};
 	struct gen g = { .rng = 88172645463325252ULL };
 	long n = 1000, count = 0;
@@ -237,6 +240,7 @@ int main(int argc, char **argv)
 		case 'd': g.day_start_ms = atoll(optarg); break;
 		case 'e': expect = optarg; break;
 		case 'h': usage(stdout); return 0;
+		case 'V': ss_version_print("ss-gen"); return 0;
 		default: usage(stderr); return 2;
 		}
 	}

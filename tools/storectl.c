@@ -3,7 +3,10 @@
  *   status            the agent's backlog, link and outbox
  *   price, policy, notices, requests: what HQ decided (storectl_query.c)
  * Text becomes protobuf here; the agent never sees JSON. A bad line is
- * refused alone, with its line number; good lines still go in. */
+ * refused alone, with its line number; good lines still go in. Every
+ * request goes through call() (ss_client: endpoint, timeout, the check that
+ * the agent answered), and main maps "could not reach" to exit 3 for every
+ * command. */
 #include <getopt.h>
 #include <inttypes.h>
 #include <jansson.h>
@@ -12,19 +15,24 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "ss_client.h"
 #include "ss_json.h"
-#include "ss_link.h"
 #include "ss_proto.h"
 #include "ss_time.h"
+#include "ss_version.h"
 #include "storectl.h"
 
 #define DEFAULT_AGENT "ipc:///run/storesync/agent.sock"
-#define REPLY_TIMEOUT_MS 60000
+
+static const struct ss_client_kind agent_kind = {
+	.prog = "storectl", .key = "agent", .env = "STORESYNC_AGENT", .def = DEFAULT_AGENT,
+	.service = SS_SERVICE_AGENT, .what = "store agent",
+};
 
 static void usage(FILE *out)
 {
 	fprintf(out,
-		"Usage: storectl [--agent ENDPOINT] COMMAND [ARGS]\n"
+		"Usage: storectl [--agent ENDPOINT] [--timeout S] COMMAND [ARGS]\n"
 		"Talk to this store's agent (default endpoint " DEFAULT_AGENT ").\n\n"
 		"Commands:\n"
 		"  submit [FILE|-] [--batch N] [--json]\n"
@@ -49,56 +57,49 @@ static void usage(FILE *out)
 		"TIME is Unix ms or YYYY-MM-DD[THH:MM[:SS]] in UTC. --json prints one JSON\n"
 		"document (money in fen, times in Unix ms).\n\n"
 		"Options:\n"
-		"  -a, --agent ENDPOINT   agent's local endpoint\n"
-		"  -h, --help             this text\n");
+		"  -a, --agent ENDPOINT   agent's local endpoint; else $STORESYNC_AGENT, else\n"
+		"                         \"agent\" in ~/.config/storesync/storectl.ini\n"
+		"                         ([storectl] section), else the default\n"
+		"  -t, --timeout S        seconds to wait for each answer (default 5; also\n"
+		"                         \"timeout\" in storectl.ini)\n"
+		"      --version          print the version and exit\n"
+		"  -h, --help             this text\n\n"
+		"Exit status: 0 done, 1 refused (a line or the request; reasons on stderr),\n"
+		"2 usage error, 3 could not reach the agent (no socket, no permission, no\n"
+		"answer in time, or the endpoint is not a store agent).\n");
 }
 
+/* Fails at once (reason printed) when the agent's socket is missing, not
+ * ours to use, or not listening. */
 int connect_agent(struct ctl *c)
 {
-	char err[256];
-	int timeout = REPLY_TIMEOUT_MS;
+	char err[512];
 
-	c->zctx = zmq_ctx_new();
-	c->sock = ss_link_socket(c->zctx, ZMQ_REQ, 0, err, sizeof err);
-	if (!c->sock || zmq_connect(c->sock, c->agent) != 0) {
-		fprintf(stderr, "storectl: cannot connect to %s\n", c->agent);
-		return -1;
-	}
-	zmq_setsockopt(c->sock, ZMQ_RCVTIMEO, &timeout, sizeof timeout);
-	return 0;
+	if (ss_client_open(&c->cl, err, sizeof err) == SS_EXIT_OK)
+		return 0;
+	fprintf(stderr, "storectl: %s\n", err);
+	c->unreachable = 1;
+	return -1;
 }
 
 void disconnect_agent(struct ctl *c)
 {
-	if (c->sock)
-		zmq_close(c->sock);
-	if (c->zctx)
-		zmq_ctx_term(c->zctx);
+	ss_client_close(&c->cl);
 }
 
+/* One request, one reply. NULL (reason printed) when the agent did not
+ * answer in time, is not an agent, or refused the request. */
 Storesync__LocalReply *call(struct ctl *c, Storesync__LocalRequest *req)
 {
-	zmq_msg_t m;
 	Storesync__LocalReply *reply;
+	char err[512];
 
-	req->proto_version = SS_PROTO_VERSION;
-	req->has_proto_version = 1;
-	if (ss_proto_send(c->sock, &req->base, 0) != 0) {
-		fprintf(stderr, "storectl: send to %s failed: %s\n", c->agent, zmq_strerror(errno));
+	if (ss_client_local(&c->cl, req, &reply, err, sizeof err) != SS_EXIT_OK) {
+		fprintf(stderr, "storectl: %s\n", err);
+		c->unreachable = 1;
 		return NULL;
 	}
-	zmq_msg_init(&m);
-	if (zmq_msg_recv(&m, c->sock, 0) < 0) {
-		fprintf(stderr, "storectl: no answer from the agent at %s\n", c->agent);
-		zmq_msg_close(&m);
-		return NULL;
-	}
-	reply = (Storesync__LocalReply *)ss_proto_unpack(&storesync__local_reply__descriptor,
-		zmq_msg_data(&m), zmq_msg_size(&m), SS_MAX_MSG_BYTES);
-	zmq_msg_close(&m);
-	if (!reply)
-		fprintf(stderr, "storectl: the agent's answer does not parse\n");
-	else if (reply->error) {
+	if (reply->error) {
 		fprintf(stderr, "storectl: agent refused: %s\n", reply->error);
 		storesync__local_reply__free_unpacked(reply, NULL);
 		reply = NULL;
@@ -365,36 +366,17 @@ static int command_opts(int argc, char **argv, struct ctl *c, long *batch)
 	return 0;
 }
 
-int main(int argc, char **argv)
+/* Runs the command named by argv[0] (after command_opts); its exit status. */
+static int run_command(struct ctl *c, int argc, char **argv, long batch)
 {
-	static const struct option opts[] = {
-		{ "agent", required_argument, 0, 'a' }, { "help", no_argument, 0, 'h' }, { 0, 0, 0, 0 },
-	};
-	struct ctl c = { .agent = DEFAULT_AGENT };
-	long batch = 1000;
-	int o;
+	int rc;
 
-	while ((o = getopt_long(argc, argv, "+a:h", opts, NULL)) != -1) {
-		switch (o) {
-		case 'a': c.agent = optarg; break;
-		case 'h': usage(stdout); return 0;
-		default: usage(stderr); return 2;
-		}
-	}
-	if (optind >= argc) {
-		usage(stderr);
-		return 2;
-	}
-	argc -= optind;
-	argv += optind;
-	if (command_opts(argc, argv, &c, &batch) != 0)
-		return 2;
-	if (c.has_at && strcmp(argv[0], "price") != 0 && strcmp(argv[0], "policy") != 0) {
+	if (c->has_at && strcmp(argv[0], "price") != 0 && strcmp(argv[0], "policy") != 0) {
 		fprintf(stderr, "storectl: --at is an option of price and policy\n");
 		return 2;
 	}
-	if ((o = query_command(&c, argv[0], argc - optind, argv + optind)) >= 0)
-		return o;
+	if ((rc = query_command(c, argv[0], argc - optind, argv + optind)) >= 0)
+		return rc;
 	if (strcmp(argv[0], "submit") == 0) {
 		const char *path = optind < argc ? argv[optind] : "-";
 
@@ -403,24 +385,63 @@ int main(int argc, char **argv)
 			return 2;
 		}
 		FILE *in;
-		int rc;
 
 		in = strcmp(path, "-") == 0 ? stdin : fopen(path, "r");
 		if (!in) {
 			fprintf(stderr, "storectl: cannot open %s\n", path);
 			return 1;
 		}
-		rc = cmd_submit(&c, in, (size_t)batch);
+		rc = cmd_submit(c, in, (size_t)batch);
 		if (in != stdin)
 			fclose(in);
 		return rc;
 	}
 	if (strcmp(argv[0], "status") == 0) {
 		if (optind == argc)
-			return cmd_status(&c);
+			return cmd_status(c);
 		fprintf(stderr, "storectl: status takes no arguments\n");
 		return 2;
 	}
 	fprintf(stderr, "storectl: unknown command \"%s\" (try --help)\n", argv[0]);
 	return 2;
+}
+
+enum { OPT_VERSION = 256 };
+
+int main(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "agent", required_argument, 0, 'a' }, { "timeout", required_argument, 0, 't' },
+		{ "version", no_argument, 0, OPT_VERSION }, { "help", no_argument, 0, 'h' },
+		{ 0, 0, 0, 0 },
+	};
+	const char *agent = NULL, *timeout = NULL;
+	struct ctl c = { 0 };
+	char err[512];
+	long batch = 1000;
+	int o, rc;
+
+	while ((o = getopt_long(argc, argv, "+a:t:h", opts, NULL)) != -1) {
+		switch (o) {
+		case 'a': agent = optarg; break;
+		case 't': timeout = optarg; break;
+		case OPT_VERSION: ss_version_print("storectl"); return 0;
+		case 'h': usage(stdout); return 0;
+		default: usage(stderr); return 2;
+		}
+	}
+	if (optind >= argc) {
+		usage(stderr);
+		return 2;
+	}
+	if (ss_client_init(&c.cl, &agent_kind, agent, timeout, err, sizeof err) != SS_EXIT_OK) {
+		fprintf(stderr, "storectl: %s\n", err);
+		return 2;
+	}
+	argc -= optind;
+	argv += optind;
+	if (command_opts(argc, argv, &c, &batch) != 0)
+		return 2;
+	rc = run_command(&c, argc, argv, batch);
+	return c.unreachable ? SS_EXIT_UNREACHABLE : rc;
 }

@@ -5,17 +5,19 @@
 
 #include <stdint.h>
 
+#include "ss_client.h"
 #include "ss_proto.h"
 
 struct ctl {
-	const char *agent;
-	void *zctx, *sock;
+	struct ss_client cl;
 	int json;
+	int unreachable;    /* a request could not reach the agent: exit 3 */
 	int has_at;         /* --at given */
 	int64_t at_ms;      /* --at TIME */
 };
 
-/* 0, or -1 with the reason printed. */
+/* 0, or -1 with the reason printed (and c->unreachable set) when the
+ * agent's socket is missing, not ours to use, or not listening. */
 int connect_agent(struct ctl *c);
 void disconnect_agent(struct ctl *c);
 /* One request, one reply (free with storesync__local_reply__free_unpacked).

@@ -1,0 +1,300 @@
+/* ss_client: the command lines' side of a daemon's endpoint.
+ *
+ * Invariant: a command never waits longer than its timeout, and says which
+ * of three things went wrong: nothing to reach (no socket file, no
+ * permission, connection refused: known at once, before ZeroMQ is
+ * involved, because a ZeroMQ connect never fails, it retries forever),
+ * nobody answered in time, or the answer came from something that is not
+ * the daemon asked for. All three are "could not reach" (SS_EXIT_UNREACHABLE).
+ *
+ * The socket is a DEALER that sends the empty delimiter a REQ would: the
+ * daemons' ROUTERs treat it as a REQ client, and unlike REQ it hands us any
+ * frames that come back, so a peer that answers in another protocol (the
+ * hub's store link refusing a stray message) is recognised instead of
+ * silently dropped. Every reply carries a `service` field (query.proto,
+ * local.proto) naming the daemon that sent it. */
+#include "ss_client.h"
+
+#include <errno.h>
+#include <math.h>
+#include <netdb.h>
+#include <poll.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+#include <zmq.h>
+
+#include "ss_config.h"
+#include "ss_fs.h"
+#include "ss_link.h"
+
+#define MAX_TIMEOUT_MS (24 * 3600 * 1000)
+
+int ss_client_parse_timeout(const char *text, int *ms)
+{
+	char *end;
+	double s;
+
+	errno = 0;
+	s = strtod(text, &end);
+	if (end == text || *end != '\0' || errno != 0 || !isfinite(s) || s * 1000 < 1
+		|| s * 1000 > MAX_TIMEOUT_MS)
+		return -1;
+	*ms = (int)(s * 1000);
+	return 0;
+}
+
+/* Reads the client config file, when there is one, into endpoint/timeout. */
+static int load_file(const struct ss_client_kind *k, char *endpoint, size_t elen,
+	char *timeout, size_t tlen, char *err, size_t errlen)
+{
+	const char *xdg = getenv("XDG_CONFIG_HOME"), *home = getenv("HOME");
+	struct ss_config_item items[] = {
+		{ k->prog, k->key, SS_CFG_STRING, endpoint, elen, 0, 0 },
+		{ k->prog, "timeout", SS_CFG_STRING, timeout, tlen, 0, 0 },
+		{ 0 },
+	};
+	char path[1024];
+
+	if (xdg && xdg[0] == '/')
+		snprintf(path, sizeof path, "%s/storesync/%s.ini", xdg, k->prog);
+	else if (home && home[0])
+		snprintf(path, sizeof path, "%s/.config/storesync/%s.ini", home, k->prog);
+	else
+		return 0;
+	if (access(path, F_OK) != 0)
+		return 0;
+	return ss_config_load(path, items, err, errlen);
+}
+
+int ss_client_init(struct ss_client *c, const struct ss_client_kind *kind,
+	const char *endpoint_flag, const char *timeout_flag, char *err, size_t errlen)
+{
+	char file_endpoint[512] = "", file_timeout[32] = "";
+	const char *env = getenv(kind->env), *ep, *timeout;
+
+	memset(c, 0, sizeof *c);
+	c->kind = kind;
+	c->max_reply_bytes = SS_MAX_MSG_BYTES;
+	if (load_file(kind, file_endpoint, sizeof file_endpoint, file_timeout,
+		sizeof file_timeout, err, errlen) != 0)
+		return SS_EXIT_USAGE;
+	ep = endpoint_flag ? endpoint_flag : env && env[0] ? env
+		: file_endpoint[0] ? file_endpoint : kind->def;
+	timeout = timeout_flag ? timeout_flag : file_timeout[0] ? file_timeout : NULL;
+	if (snprintf(c->endpoint, sizeof c->endpoint, "%s", ep) >= (int)sizeof c->endpoint) {
+		snprintf(err, errlen, "endpoint too long");
+		return SS_EXIT_USAGE;
+	}
+	c->timeout_ms = SS_CLIENT_TIMEOUT_MS;
+	if (timeout && ss_client_parse_timeout(timeout, &c->timeout_ms) != 0) {
+		snprintf(err, errlen, "timeout: \"%s\" is not a number of seconds", timeout);
+		return SS_EXIT_USAGE;
+	}
+	return SS_EXIT_OK;
+}
+
+static int probe_ipc(const struct ss_client *c, const char *path, char *err, size_t errlen)
+{
+	int rc = ss_fs_unix_probe(path);
+
+	if (rc == 0)
+		return SS_EXIT_OK;
+	if (rc == -ENOENT)
+		snprintf(err, errlen, "no socket at %s (is %s running?)", path, c->kind->service);
+	else if (rc == -EACCES || rc == -EPERM)
+		snprintf(err, errlen, "permission denied on %s", path);
+	else if (rc == -ECONNREFUSED)
+		snprintf(err, errlen, "nothing listens on %s (is %s running?)", path,
+			c->kind->service);
+	else
+		snprintf(err, errlen, "cannot connect to %s: %s", path, strerror(-rc));
+	return SS_EXIT_UNREACHABLE;
+}
+
+/* One non-blocking connect, waited for up to timeout_ms; 0 or an errno. */
+static int tcp_try(const struct addrinfo *ai, int timeout_ms)
+{
+	int fd = socket(ai->ai_family, ai->ai_socktype | SOCK_NONBLOCK | SOCK_CLOEXEC,
+		ai->ai_protocol), e = 0;
+	socklen_t len = sizeof e;
+	struct pollfd p;
+
+	if (fd < 0)
+		return errno;
+	if (connect(fd, ai->ai_addr, ai->ai_addrlen) != 0) {
+		e = errno;
+		p = (struct pollfd){ .fd = fd, .events = POLLOUT };
+		if (e == EINPROGRESS) {
+			e = poll(&p, 1, timeout_ms) == 1 ? 0 : ETIMEDOUT;
+			if (e == 0 && getsockopt(fd, SOL_SOCKET, SO_ERROR, &e, &len) != 0)
+				e = errno;
+		}
+	}
+	close(fd);
+	return e;
+}
+
+/* tcp://HOST:PORT or tcp://[V6]:PORT; other forms (a source address, an
+ * interface name) are left to ZeroMQ and the reply timeout. */
+static int probe_tcp(const struct ss_client *c, const char *hostport, char *err, size_t errlen)
+{
+	char host[256];
+	const char *colon = strrchr(hostport, ':'), *h = hostport;
+	struct addrinfo hints = { .ai_socktype = SOCK_STREAM }, *res, *ai;
+	size_t hl;
+	int rc = 0;
+
+	if (!colon || strchr(hostport, ';'))
+		return SS_EXIT_OK;
+	hl = (size_t)(colon - hostport);
+	if (hl >= 2 && h[0] == '[' && h[hl - 1] == ']') {
+		h++;
+		hl -= 2;
+	}
+	if (hl == 0 || hl >= sizeof host)
+		return SS_EXIT_OK;
+	memcpy(host, h, hl);
+	host[hl] = '\0';
+	if ((rc = getaddrinfo(host, colon + 1, &hints, &res)) != 0) {
+		snprintf(err, errlen, "cannot resolve %s: %s", host, gai_strerror(rc));
+		return SS_EXIT_UNREACHABLE;
+	}
+	for (ai = res; ai; ai = ai->ai_next)
+		if ((rc = tcp_try(ai, c->timeout_ms)) == 0)
+			break;
+	freeaddrinfo(res);
+	if (rc == 0)
+		return SS_EXIT_OK;
+	snprintf(err, errlen, "cannot connect to %s: %s", c->endpoint, strerror(rc));
+	return SS_EXIT_UNREACHABLE;
+}
+
+int ss_client_open(struct ss_client *c, char *err, size_t errlen)
+{
+	int rc = SS_EXIT_OK;
+
+	if (strncmp(c->endpoint, "ipc://", 6) == 0)
+		rc = probe_ipc(c, c->endpoint + 6, err, errlen);
+	else if (strncmp(c->endpoint, "tcp://", 6) == 0)
+		rc = probe_tcp(c, c->endpoint + 6, err, errlen);
+	if (rc != SS_EXIT_OK)
+		return rc;
+	c->zctx = zmq_ctx_new();
+	c->sock = c->zctx ? ss_link_socket(c->zctx, ZMQ_DEALER, 0, err, errlen) : NULL;
+	if (!c->sock) {
+		snprintf(err, errlen, "cannot create a ZeroMQ socket");
+		return SS_EXIT_UNREACHABLE;
+	}
+	zmq_setsockopt(c->sock, ZMQ_MAXMSGSIZE, &c->max_reply_bytes, sizeof c->max_reply_bytes);
+	zmq_setsockopt(c->sock, ZMQ_SNDTIMEO, &c->timeout_ms, sizeof c->timeout_ms);
+	if (zmq_connect(c->sock, c->endpoint) != 0) {
+		snprintf(err, errlen, "cannot connect to %s: %s", c->endpoint, zmq_strerror(errno));
+		return SS_EXIT_UNREACHABLE;
+	}
+	return SS_EXIT_OK;
+}
+
+void ss_client_close(struct ss_client *c)
+{
+	if (c->sock)
+		zmq_close(c->sock);
+	if (c->zctx)
+		zmq_ctx_term(c->zctx);
+	c->sock = c->zctx = NULL;
+}
+
+static int not_kind(const struct ss_client *c, const char *service, char *err, size_t errlen)
+{
+	if (service && service[0])
+		snprintf(err, errlen, "%s is not a %s (it answers as %.40s)", c->endpoint,
+			c->kind->what, service);
+	else
+		snprintf(err, errlen, "%s is not a %s", c->endpoint, c->kind->what);
+	return SS_EXIT_UNREACHABLE;
+}
+
+/* Sends req, waits for [empty, body]; body is initialised on SS_EXIT_OK. */
+static int exchange(struct ss_client *c, const ProtobufCMessage *req, zmq_msg_t *body,
+	char *err, size_t errlen)
+{
+	zmq_pollitem_t it = { c->sock, 0, ZMQ_POLLIN, 0 };
+	zmq_msg_t f[2];
+	int n;
+
+	if (!c->sock) {
+		snprintf(err, errlen, "not connected to %s", c->endpoint);
+		return SS_EXIT_UNREACHABLE;
+	}
+	if (zmq_send(c->sock, "", 0, ZMQ_SNDMORE) < 0 || ss_proto_send(c->sock, req, 0) != 0) {
+		snprintf(err, errlen, "cannot send to %s: %s", c->endpoint, zmq_strerror(errno));
+		return SS_EXIT_UNREACHABLE;
+	}
+	if (zmq_poll(&it, 1, c->timeout_ms) != 1) {
+		snprintf(err, errlen, "no answer from %s within %g s", c->endpoint,
+			c->timeout_ms / 1000.0);
+		return SS_EXIT_UNREACHABLE;
+	}
+	n = ss_link_recv(c->sock, f, 2, 0);
+	if (n != 2 || zmq_msg_size(&f[0]) != 0) {
+		if (n > 0)
+			ss_link_close_frames(f, n < 2 ? n : 2);
+		return not_kind(c, NULL, err, errlen);
+	}
+	zmq_msg_close(&f[0]);
+	*body = f[1];
+	return SS_EXIT_OK;
+}
+
+/* The reply's service field, found by name: QueryReply and LocalReply both
+ * have one (field 15), so one path checks both. */
+static const char *service_of(const ProtobufCMessage *m)
+{
+	const ProtobufCFieldDescriptor *f =
+		protobuf_c_message_descriptor_get_field_by_name(m->descriptor, "service");
+
+	return f ? *(char *const *)((const char *)m + f->offset) : NULL;
+}
+
+static int call(struct ss_client *c, const ProtobufCMessage *req,
+	const ProtobufCMessageDescriptor *desc, ProtobufCMessage **reply, char *err, size_t errlen)
+{
+	size_t limit = c->max_reply_bytes < 0 ? SIZE_MAX : (size_t)c->max_reply_bytes;
+	const char *service;
+	zmq_msg_t body;
+	int rc;
+
+	*reply = NULL;
+	if ((rc = exchange(c, req, &body, err, errlen)) != SS_EXIT_OK)
+		return rc;
+	*reply = ss_proto_unpack(desc, zmq_msg_data(&body), zmq_msg_size(&body), limit);
+	zmq_msg_close(&body);
+	service = *reply ? service_of(*reply) : NULL;
+	if (service && strcmp(service, c->kind->service) == 0)
+		return SS_EXIT_OK;
+	rc = not_kind(c, service, err, errlen);
+	if (*reply)
+		protobuf_c_message_free_unpacked(*reply, NULL);
+	*reply = NULL;
+	return rc;
+}
+
+int ss_client_query(struct ss_client *c, Storesync__QueryRequest *req,
+	Storesync__QueryReply **reply, char *err, size_t errlen)
+{
+	req->proto_version = SS_PROTO_VERSION;
+	req->has_proto_version = 1;
+	return call(c, &req->base, &storesync__query_reply__descriptor, (ProtobufCMessage **)reply,
+		err, errlen);
+}
+
+int ss_client_local(struct ss_client *c, Storesync__LocalRequest *req,
+	Storesync__LocalReply **reply, char *err, size_t errlen)
+{
+	req->proto_version = SS_PROTO_VERSION;
+	req->has_proto_version = 1;
+	return call(c, &req->base, &storesync__local_reply__descriptor, (ProtobufCMessage **)reply,
+		err, errlen);
+}
