@@ -227,7 +227,11 @@ struct apply_ids {
 	uint32_t snapshot_next; /* its next part */
 };
 
+/* The down-flow at one store: needs only its databases, so the fleet
+ * simulator (bench/) applies with the same code into each simulated
+ * store's LMDB. */
 struct agent_apply {
+	struct agent_db *db;    /* not owned */
 	struct apply_ids ids;
 	uint64_t failures;      /* updates that could not be committed */
 	struct ss_lograte fail_log;
@@ -304,10 +308,15 @@ int enforce_apply(struct agent *a, MDB_txn *txn, const Storesync__Record *r);
 /* Drops business keys older than they must be kept; no write when none is. */
 int keys_maintain(struct agent *a, int64_t now_ms, char *err, size_t errlen);
 
-/* Loads where the down-flow stands. */
-int apply_open(struct agent *a, char *err, size_t errlen);
-/* Applies u if it is next in turn, then acknowledges what is applied. */
-void apply_on_update(struct agent *a, const Storesync__Update *u);
+/* Loads where the down-flow of db stands. */
+int apply_open(struct agent_apply *ap, struct agent_db *db, char *err, size_t errlen);
+/* Applies u if it is next in turn (outbox_bytes: the outbox's share of the
+ * one budget). Returns 1 when the hub is to be answered with an UpdateAck
+ * of what is applied (u applied, or not in turn), 0 when not (a snapshot
+ * part staged, or nothing committed: the hub sends it again). */
+int apply_update(struct agent_apply *ap, const Storesync__Update *u, uint64_t outbox_bytes);
+/* The UpdateAck that tells the hub what is applied here. */
+void apply_ack_fill(const struct agent_apply *ap, Storesync__UpdateAck *ack);
 
 /* Local queries (agent_query.c), answered from LMDB. */
 void query_price_answer(struct agent *a, struct local_request *p);

@@ -11,7 +11,8 @@
  *  - One update, one write transaction: its effect and the new applied,
  *    price and policy update ids in meta commit together, so a kill -9 at
  *    any moment leaves the state before the update or after it, never a
- *    mix. The UpdateAck goes out only after that commit.
+ *    mix. The UpdateAck goes out only after that commit (apply_update
+ *    returns after it; agent_sender, or the fleet simulator, answers).
  *  - A snapshot (parts 1..N of one update_id, in order) is staged part by
  *    part ("staging" database, part 1 clears it). Only the last part's
  *    transaction replaces the price and policy tables, applies the notices
@@ -39,7 +40,8 @@
 
 /* One run of an update's write body; .next is adopted only after commit. */
 struct apply_txn {
-	struct agent *a;
+	struct agent_apply *ap;
+	uint64_t outbox_bytes;     /* the outbox's share of the one budget */
 	const Storesync__Update *u;
 	int64_t now_ms;
 	struct apply_ids next;
@@ -50,42 +52,37 @@ struct apply_txn {
 	char err[160];
 };
 
-int apply_open(struct agent *a, char *err, size_t errlen)
+int apply_open(struct agent_apply *ap, struct agent_db *db, char *err, size_t errlen)
 {
-	struct apply_ids *ids = &a->apply.ids;
+	struct apply_ids *ids = &ap->ids;
 	MDB_txn *txn;
 	uint64_t part = 0;
-	int rc = ss_lmdb_read_begin(&a->db.lmdb, &txn);
+	int rc = ss_lmdb_read_begin(&db->lmdb, &txn);
 
-	memset(&a->apply, 0, sizeof a->apply);
+	memset(ap, 0, sizeof *ap);
+	ap->db = db;
 	if (rc != 0) {
 		snprintf(err, errlen, "updates: %s", mdb_strerror(rc));
 		return SS_EIO;
 	}
-	agent_db_meta_get(&a->db, txn, "applied_update_id", &ids->applied);
-	agent_db_meta_get(&a->db, txn, "price_update_id", &ids->price);
-	agent_db_meta_get(&a->db, txn, "policy_update_id", &ids->policy);
-	agent_db_meta_get(&a->db, txn, "snapshot_update_id", &ids->snapshot);
-	agent_db_meta_get(&a->db, txn, "snapshot_next_part", &part);
+	agent_db_meta_get(db, txn, "applied_update_id", &ids->applied);
+	agent_db_meta_get(db, txn, "price_update_id", &ids->price);
+	agent_db_meta_get(db, txn, "policy_update_id", &ids->policy);
+	agent_db_meta_get(db, txn, "snapshot_update_id", &ids->snapshot);
+	agent_db_meta_get(db, txn, "snapshot_next_part", &part);
 	ids->snapshot_next = (uint32_t)part;
-	ss_lmdb_read_end(&a->db.lmdb, txn);
+	ss_lmdb_read_end(&db->lmdb, txn);
 	return SS_OK;
 }
 
-static void send_ack(struct agent *a)
+void apply_ack_fill(const struct agent_apply *ap, Storesync__UpdateAck *ack)
 {
-	Storesync__LinkMessage m = STORESYNC__LINK_MESSAGE__INIT;
-	Storesync__UpdateAck ack = STORESYNC__UPDATE_ACK__INIT;
-
-	ack.applied_update_id = a->apply.ids.applied;
-	ack.has_applied_update_id = 1;
-	ack.price_update_id = a->apply.ids.price;
-	ack.has_price_update_id = 1;
-	ack.policy_update_id = a->apply.ids.policy;
-	ack.has_policy_update_id = 1;
-	m.kind_case = STORESYNC__LINK_MESSAGE__KIND_UPDATE_ACK;
-	m.update_ack = &ack;
-	sender_send(a, &m);
+	ack->applied_update_id = ap->ids.applied;
+	ack->has_applied_update_id = 1;
+	ack->price_update_id = ap->ids.price;
+	ack->has_price_update_id = 1;
+	ack->policy_update_id = ap->ids.policy;
+	ack->has_policy_update_id = 1;
 }
 
 static int price_ok(const Storesync__PriceEntry *e)
@@ -101,7 +98,7 @@ static int put_price(struct apply_txn *t, MDB_txn *txn, const Storesync__DatedPr
 		t->skipped++;
 		return 0;
 	}
-	return dated_put(txn, t->a->db.prices, dp->price->sku, dp->effective_ms, dp->update_id,
+	return dated_put(txn, t->ap->db->prices, dp->price->sku, dp->effective_ms, dp->update_id,
 		&dp->base, now_ms);
 }
 
@@ -146,7 +143,7 @@ static int put_policy(struct apply_txn *t, MDB_txn *txn, const Storesync__DatedP
 {
 	if (!policy_ok(t, dp->policy))
 		return 0;
-	return dated_put(txn, t->a->db.policies, dp->policy->name, dp->effective_ms,
+	return dated_put(txn, t->ap->db->policies, dp->policy->name, dp->effective_ms,
 		dp->update_id, &dp->base, now_ms);
 }
 
@@ -184,7 +181,7 @@ static int put_notice(struct apply_txn *t, MDB_txn *txn, const Storesync__Collec
 	key[len] = '\0';
 	ss_be64_put(key + len + 1, (uint64_t)(n->since_ms < 0 ? 0 : n->since_ms));
 	d.mv_size = storesync__collection_notice__get_packed_size(n);
-	if ((rc = mdb_put(txn, t->a->db.notices, &k, &d, MDB_RESERVE)) != 0)
+	if ((rc = mdb_put(txn, t->ap->db->notices, &k, &d, MDB_RESERVE)) != 0)
 		return rc;
 	storesync__collection_notice__pack(n, d.mv_data);
 	return 0;
@@ -193,7 +190,7 @@ static int put_notice(struct apply_txn *t, MDB_txn *txn, const Storesync__Collec
 static int put_decision(struct apply_txn *t, MDB_txn *txn,
 	const Storesync__ReplenishmentDecision *dec)
 {
-	int rc = requests_decide(&t->a->db, txn, dec);
+	int rc = requests_decide(t->ap->db, txn, dec);
 
 	if (rc == SS_EINVAL) {
 		t->skipped++;
@@ -227,7 +224,7 @@ static int load_part(struct apply_txn *t, MDB_txn *txn, const Storesync__Snapsho
 /* The last part is in: the staged snapshot replaces the tables. */
 static int replace_tables(struct apply_txn *t, MDB_txn *txn)
 {
-	struct agent_db *db = &t->a->db;
+	struct agent_db *db = t->ap->db;
 	MDB_cursor *c;
 	MDB_val k, d;
 	int rc;
@@ -266,10 +263,10 @@ static int stage_part(struct apply_txn *t, MDB_txn *txn, const Storesync__Snapsh
 	MDB_val k = { 4, key }, d;
 	int rc;
 
-	if (s->part == 1 && (rc = mdb_drop(txn, t->a->db.staging, 0)) != 0)
+	if (s->part == 1 && (rc = mdb_drop(txn, t->ap->db->staging, 0)) != 0)
 		return rc;
 	d.mv_size = storesync__snapshot__get_packed_size(s);
-	if ((rc = mdb_put(txn, t->a->db.staging, &k, &d, MDB_RESERVE)) != 0)
+	if ((rc = mdb_put(txn, t->ap->db->staging, &k, &d, MDB_RESERVE)) != 0)
 		return rc;
 	storesync__snapshot__pack(s, d.mv_data);
 	t->next.snapshot = t->u->update_id;
@@ -280,7 +277,7 @@ static int stage_part(struct apply_txn *t, MDB_txn *txn, const Storesync__Snapsh
 
 static int put_ids(struct apply_txn *t, MDB_txn *txn)
 {
-	struct agent_db *db = &t->a->db;
+	struct agent_db *db = t->ap->db;
 	const struct apply_ids *n = &t->next;
 	int rc = agent_db_meta_put(db, txn, "applied_update_id", n->applied);
 
@@ -298,12 +295,13 @@ static int put_ids(struct apply_txn *t, MDB_txn *txn)
 /* The one budget (agent_db.c): an update may not take the agent past it. */
 static int within_budget(struct apply_txn *t, MDB_txn *txn)
 {
-	uint64_t used = t->a->outbox.used_bytes + agent_db_other_bytes(&t->a->db, txn);
+	struct agent_db *db = t->ap->db;
+	uint64_t used = t->outbox_bytes + agent_db_other_bytes(db, txn);
 
-	if (used <= t->a->db.budget_bytes)
+	if (used <= db->budget_bytes)
 		return 0;
 	snprintf(t->err, sizeof t->err, "disk budget of %llu bytes reached",
-		(unsigned long long)t->a->db.budget_bytes);
+		(unsigned long long)db->budget_bytes);
 	return SS_EFULL;
 }
 
@@ -313,7 +311,7 @@ static int apply_body(MDB_txn *txn, void *arg)
 	const Storesync__Update *u = t->u;
 	int rc = 0;
 
-	t->next = t->a->apply.ids;
+	t->next = t->ap->ids;
 	t->done = 1;
 	t->skipped = t->unknown = 0;
 	t->err[0] = '\0';
@@ -339,7 +337,7 @@ static int apply_body(MDB_txn *txn, void *arg)
 	}
 	/* The hub gave up a snapshot it had begun: its parts go. */
 	if (rc == 0 && u->body_case != STORESYNC__UPDATE__BODY_SNAPSHOT && t->next.snapshot) {
-		rc = mdb_drop(txn, t->a->db.staging, 0);
+		rc = mdb_drop(txn, t->ap->db->staging, 0);
 		t->next.snapshot = 0;
 		t->next.snapshot_next = 0;
 	}
@@ -378,30 +376,29 @@ static void log_skipped(const struct apply_txn *t)
 			"kind): ignored", (unsigned long long)t->u->update_id, t->skipped);
 }
 
-void apply_on_update(struct agent *a, const Storesync__Update *u)
+int apply_update(struct agent_apply *ap, const Storesync__Update *u, uint64_t outbox_bytes)
 {
-	struct apply_txn t = { .a = a, .u = u, .now_ms = ss_now_ms() };
-	const char *why = out_of_turn(&a->apply.ids, u);
+	struct apply_txn t = { .ap = ap, .outbox_bytes = outbox_bytes, .u = u,
+		.now_ms = ss_now_ms() };
+	const char *why = out_of_turn(&ap->ids, u);
 	char err[256] = "";
 	uint64_t held = 0;
 
 	if (why) {
 		ss_debug("update %llu after %llu not applied (%s): we have %llu",
 			(unsigned long long)u->update_id, (unsigned long long)u->after_id, why,
-			(unsigned long long)a->apply.ids.applied);
-		send_ack(a);
-		return;
+			(unsigned long long)ap->ids.applied);
+		return 1;
 	}
-	if (ss_lmdb_write(&a->db.lmdb, apply_body, &t, err, sizeof err) != 0) {
-		a->apply.failures++;
-		if (ss_lograte_allow(&a->apply.fail_log, ss_mono_ms(), LOG_INTERVAL_MS, &held))
+	if (ss_lmdb_write(&ap->db->lmdb, apply_body, &t, err, sizeof err) != 0) {
+		ap->failures++;
+		if (ss_lograte_allow(&ap->fail_log, ss_mono_ms(), LOG_INTERVAL_MS, &held))
 			ss_error("update %llu not applied: %s (the hub will send it again; %llu more "
 				"since last line)", (unsigned long long)u->update_id,
 				t.err[0] ? t.err : err, (unsigned long long)held);
-		return;
+		return 0;
 	}
-	a->apply.ids = t.next;
+	ap->ids = t.next;
 	log_skipped(&t);
-	if (t.done)
-		send_ack(a);
+	return t.done;
 }

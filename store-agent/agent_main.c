@@ -301,7 +301,7 @@ int main(int argc, char **argv)
 		return 1;
 	}
 	if (outbox_open(&a.outbox, &a.db, &a.cfg, err, sizeof err) != 0
-		|| apply_open(&a, err, sizeof err) != 0) {
+		|| apply_open(&a.apply, &a.db, err, sizeof err) != 0) {
 		fprintf(stderr, "store-agent: %s\n", err);
 		agent_db_close(&a.db);
 		return 1;

@@ -192,6 +192,19 @@ static size_t send_batch(struct agent *a)
 	return b.n_records;
 }
 
+/* Sent only after the update's commit (agent_apply): an UpdateAck never
+ * runs ahead of the disk. */
+static void send_update_ack(struct agent *a)
+{
+	Storesync__LinkMessage m = STORESYNC__LINK_MESSAGE__INIT;
+	Storesync__UpdateAck ack = STORESYNC__UPDATE_ACK__INIT;
+
+	apply_ack_fill(&a->apply, &ack);
+	m.kind_case = STORESYNC__LINK_MESSAGE__KIND_UPDATE_ACK;
+	m.update_ack = &ack;
+	sender_send(a, &m);
+}
+
 static void rewind_to(struct agent *a, uint64_t hub_has)
 {
 	outbox_set_acked(&a->outbox, hub_has);
@@ -253,7 +266,8 @@ static void on_message(struct agent *a, const Storesync__LinkMessage *m)
 		a->sender.hello_mono = ss_mono_ms();
 		break;
 	case STORESYNC__LINK_MESSAGE__KIND_UPDATE:
-		apply_on_update(a, m->update);
+		if (apply_update(&a->apply, m->update, a->outbox.used_bytes))
+			send_update_ack(a);
 		break;
 	case STORESYNC__LINK_MESSAGE__KIND_HEARTBEAT:
 		break;
