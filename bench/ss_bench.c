@@ -146,7 +146,7 @@ static long accepted_in(zmq_msg_t *m)
 static void *connect_dealer(void *ctx, const char *ep)
 {
 	char err[128];
-	void *s = ss_link_socket(ctx, ZMQ_DEALER, 0, err, sizeof err);
+	void *s = ss_link_socket(ctx, ZMQ_DEALER, err, sizeof err);
 
 	if (!s || zmq_connect(s, ep) != 0) {
 		fprintf(stderr, "ss-bench: cannot connect %s\n", ep);
@@ -282,7 +282,7 @@ static long hub_records(void *ctx, const char *query)
 	Storesync__QueryRequest req = STORESYNC__QUERY_REQUEST__INIT;
 	Storesync__QueryReply *r = NULL;
 	char err[128];
-	void *s = ss_link_socket(ctx, ZMQ_REQ, 0, err, sizeof err);
+	void *s = ss_link_socket(ctx, ZMQ_REQ, err, sizeof err);
 	int timeout = 5000, col = -1;
 	long sum = -1;
 	zmq_msg_t m;
@@ -392,7 +392,7 @@ static int bench_query(const char *query, const char *name, const char *what, ch
 		zmq_msg_t m;
 		struct timespec a, b;
 
-		s = ss_link_socket(ctx, ZMQ_REQ, 0, err, sizeof err);
+		s = ss_link_socket(ctx, ZMQ_REQ, err, sizeof err);
 		zmq_connect(s, query);
 		req.proto_version = SS_PROTO_VERSION;
 		req.has_proto_version = 1;

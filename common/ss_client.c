@@ -183,7 +183,7 @@ int ss_client_open(struct ss_client *c, char *err, size_t errlen)
 	if (rc != SS_EXIT_OK)
 		return rc;
 	c->zctx = zmq_ctx_new();
-	c->sock = c->zctx ? ss_link_socket(c->zctx, ZMQ_DEALER, 0, err, errlen) : NULL;
+	c->sock = c->zctx ? ss_link_socket(c->zctx, ZMQ_DEALER, err, errlen) : NULL;
 	if (!c->sock) {
 		snprintf(err, errlen, "cannot create a ZeroMQ socket");
 		return SS_EXIT_UNREACHABLE;

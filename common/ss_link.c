@@ -1,4 +1,6 @@
-/* ss_link: socket set-up shared by the daemons and the command-line tools. */
+/* ss_link: socket set-up shared by the daemons and the command-line tools,
+ * and the store link's liveness and reconnect options (why ZMTP heartbeats
+ * stay off: ss_link.h). */
 #include "ss_link.h"
 
 #include <errno.h>
@@ -6,9 +8,11 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "ss_fs.h"
 #include "ss_proto.h"
+#include "ss_time.h"
 
-void *ss_link_socket(void *ctx, int type, int heartbeat_ms, char *err, size_t errlen)
+void *ss_link_socket(void *ctx, int type, char *err, size_t errlen)
 {
 	void *s = zmq_socket(ctx, type);
 	int linger_ms = 0, ivl_ms = 100, ivl_max_ms = 5000;
@@ -26,19 +30,65 @@ void *ss_link_socket(void *ctx, int type, int heartbeat_ms, char *err, size_t er
 	zmq_setsockopt(s, ZMQ_MAXMSGSIZE, &max_bytes, sizeof max_bytes);
 	zmq_setsockopt(s, ZMQ_RECONNECT_IVL, &ivl_ms, sizeof ivl_ms);
 	zmq_setsockopt(s, ZMQ_RECONNECT_IVL_MAX, &ivl_max_ms, sizeof ivl_max_ms);
-	if (heartbeat_ms > 0) {
-		int timeout_ms = heartbeat_ms * 3;
-
-		zmq_setsockopt(s, ZMQ_HEARTBEAT_IVL, &heartbeat_ms, sizeof heartbeat_ms);
-		zmq_setsockopt(s, ZMQ_HEARTBEAT_TIMEOUT, &timeout_ms, sizeof timeout_ms);
-		zmq_setsockopt(s, ZMQ_HEARTBEAT_TTL, &timeout_ms, sizeof timeout_ms);
-	}
 	if (type == ZMQ_ROUTER) {
 		int on = 1;
 
 		zmq_setsockopt(s, ZMQ_ROUTER_MANDATORY, &on, sizeof on);
 	}
 	return s;
+}
+
+/* A dead peer is found after KEEPALIVE_IDLE_S without a byte from it and
+ * KEEPALIVE_CNT unanswered probes KEEPALIVE_INTVL_S apart: about a minute.
+ * The kernel does it, per connection, at no cost to the I/O thread. */
+#define KEEPALIVE_IDLE_S 30
+#define KEEPALIVE_INTVL_S 10
+#define KEEPALIVE_CNT 3
+
+void *ss_link_store_socket(void *ctx, int type, const struct ss_link_store_opts *o, char *err,
+	size_t errlen)
+{
+	void *s = ss_link_socket(ctx, type, err, errlen);
+	int on = 1, idle = KEEPALIVE_IDLE_S, intvl = KEEPALIVE_INTVL_S, cnt = KEEPALIVE_CNT;
+
+	if (!s)
+		return NULL;
+	zmq_setsockopt(s, ZMQ_TCP_KEEPALIVE, &on, sizeof on);
+	zmq_setsockopt(s, ZMQ_TCP_KEEPALIVE_IDLE, &idle, sizeof idle);
+	zmq_setsockopt(s, ZMQ_TCP_KEEPALIVE_INTVL, &intvl, sizeof intvl);
+	zmq_setsockopt(s, ZMQ_TCP_KEEPALIVE_CNT, &cnt, sizeof cnt);
+	if (type == ZMQ_ROUTER)
+		zmq_setsockopt(s, ZMQ_BACKLOG, &o->backlog, sizeof o->backlog);
+	if (type == ZMQ_DEALER) {
+		/* Drawn once per socket in [ivl/2, 3 ivl/2): libzmq's own jitter is
+		 * only up to one interval, and the same base everywhere would keep
+		 * a fleet's retries in step, wave after wave. */
+		int ivl = o->reconnect_ms / 2 + 1
+			+ (int)ss_link_backoff_ms(o->reconnect_ms, o->reconnect_ms, 0);
+
+		zmq_setsockopt(s, ZMQ_RECONNECT_IVL, &ivl, sizeof ivl);
+		zmq_setsockopt(s, ZMQ_RECONNECT_IVL_MAX, &o->reconnect_max_ms,
+			sizeof o->reconnect_max_ms);
+	}
+	return s;
+}
+
+int64_t ss_link_backoff_ms(int64_t base_ms, int64_t max_ms, unsigned attempt)
+{
+	int64_t cap = base_ms;
+	uint64_t r = 0;
+
+	while (attempt-- > 0 && cap < max_ms)
+		cap *= 2;
+	if (cap > max_ms)
+		cap = max_ms;
+	if (cap <= 0)
+		return 0;
+	/* Without the kernel's randomness a clock-seeded fallback still differs
+	 * from store to store. */
+	if (ss_fs_random64(&r) != 0)
+		r = (uint64_t)ss_mono_ms() * 0x9E3779B97F4A7C15ull;
+	return (int64_t)(r % (uint64_t)cap);
 }
 
 int ss_link_recv(void *sock, zmq_msg_t *frames, int max, int flags)

@@ -29,7 +29,7 @@ struct hub_config {
 	int64_t budget_bytes;      /* LMDB map may grow up to this */
 	int64_t map_initial_bytes; /* map at open (default: the whole budget) */
 	int64_t group_records;     /* records per group commit, at most */
-	int64_t heartbeat_ms;
+	int64_t listen_backlog;    /* store link: connections the kernel queues for accept */
 	int64_t clock_offset_ms;   /* test clock: shifts the hub's wall clock */
 	int64_t foreground;
 	int64_t query_threads;     /* workers answering operators */

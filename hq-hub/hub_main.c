@@ -47,7 +47,9 @@ static void usage(FILE *out)
 		"      --map-initial BYTES  LMDB map at start (default: the whole budget, which is\n"
 		"                           address space, not disk; smaller maps grow ahead of need)\n"
 		"      --group-records N    records per group commit, at most (default 50000)\n"
-		"      --heartbeat-ms N     link heartbeat interval (default 2000)\n"
+		"      --listen-backlog N   store connections the kernel queues while the hub\n"
+		"                           accepts (default 4096, capped by net.core.somaxconn):\n"
+		"                           a whole fleet reconnecting after a restart\n"
 		"      --query-threads N    workers answering hqctl (default 4): a long query\n"
 		"                           (a dump) does not hold up the others\n"
 		"      --notice-scan-ms N   how often to look for newly stale accounts and send\n"
@@ -64,7 +66,7 @@ static void usage(FILE *out)
 		"journald priorities when JOURNAL_STREAM is set (under systemd).\n");
 }
 
-enum { OPT_BUDGET = 256, OPT_GROUP, OPT_HEARTBEAT, OPT_CLOCK, OPT_MAP_INITIAL, OPT_QUERY_THREADS,
+enum { OPT_BUDGET = 256, OPT_GROUP, OPT_BACKLOG, OPT_CLOCK, OPT_MAP_INITIAL, OPT_QUERY_THREADS,
 	OPT_NOTICE_SCAN, OPT_RETENTION, OPT_LOG_LEVEL, OPT_VERSION };
 
 static void config_items(struct hub_config *c, struct hub_main_opts *m,
@@ -77,7 +79,7 @@ static void config_items(struct hub_config *c, struct hub_main_opts *m,
 		{ "hub", "budget", SS_CFG_INT64, &c->budget_bytes, 0, 16 << 20, INT64_MAX / 4 },
 		{ "hub", "map_initial", SS_CFG_INT64, &c->map_initial_bytes, 0, 1 << 20, INT64_MAX / 4 },
 		{ "hub", "group_records", SS_CFG_INT64, &c->group_records, 0, 1, 1000000 },
-		{ "hub", "heartbeat_ms", SS_CFG_INT64, &c->heartbeat_ms, 0, 100, 600000 },
+		{ "hub", "listen_backlog", SS_CFG_INT64, &c->listen_backlog, 0, 16, 65535 },
 		{ "hub", "clock_offset_ms", SS_CFG_INT64, &c->clock_offset_ms, 0, INT64_MIN / 4,
 			INT64_MAX / 4 },
 		{ "hub", "foreground", SS_CFG_INT64, &c->foreground, 0, 0, 1 },
@@ -116,7 +118,7 @@ static int parse_args(int argc, char **argv, struct hub_config *c, struct hub_ma
 		{ "listen", required_argument, 0, 'l' }, { "query", required_argument, 0, 'q' },
 		{ "foreground", no_argument, 0, 'f' }, { "budget", required_argument, 0, OPT_BUDGET },
 		{ "group-records", required_argument, 0, OPT_GROUP },
-		{ "heartbeat-ms", required_argument, 0, OPT_HEARTBEAT },
+		{ "listen-backlog", required_argument, 0, OPT_BACKLOG },
 		{ "clock-offset-ms", required_argument, 0, OPT_CLOCK },
 		{ "map-initial", required_argument, 0, OPT_MAP_INITIAL },
 		{ "query-threads", required_argument, 0, OPT_QUERY_THREADS },
@@ -152,7 +154,7 @@ static int parse_args(int argc, char **argv, struct hub_config *c, struct hub_ma
 		case 'f': c->foreground = 1; break;
 		case OPT_BUDGET: rc = set_flag(items, "budget", optarg); break;
 		case OPT_GROUP: rc = set_flag(items, "group_records", optarg); break;
-		case OPT_HEARTBEAT: rc = set_flag(items, "heartbeat_ms", optarg); break;
+		case OPT_BACKLOG: rc = set_flag(items, "listen_backlog", optarg); break;
 		case OPT_CLOCK: rc = set_flag(items, "clock_offset_ms", optarg); break;
 		case OPT_MAP_INITIAL: rc = set_flag(items, "map_initial", optarg); break;
 		case OPT_QUERY_THREADS: rc = set_flag(items, "query_threads", optarg); break;
@@ -179,7 +181,9 @@ static int parse_args(int argc, char **argv, struct hub_config *c, struct hub_ma
 
 static int open_router(struct hub *h, char *err, size_t errlen)
 {
-	h->router = ss_link_socket(h->zctx, ZMQ_ROUTER, (int)h->cfg.heartbeat_ms, err, errlen);
+	struct ss_link_store_opts lo = { .backlog = (int)h->cfg.listen_backlog };
+
+	h->router = ss_link_store_socket(h->zctx, ZMQ_ROUTER, &lo, err, errlen);
 	if (!h->router)
 		return -1;
 	return ss_daemon_bind(h->router, h->cfg.listen, err, errlen);
@@ -190,7 +194,7 @@ int main(int argc, char **argv)
 	static struct hub h = { .cfg = {
 		.data_dir = "/var/lib/storesync/hub", .listen = "tcp://*:7701",
 		.query = "tcp://127.0.0.1:7702", .budget_bytes = 64LL << 30,
-		.group_records = 50000, .heartbeat_ms = 2000, .query_threads = 4,
+		.group_records = 50000, .listen_backlog = 4096, .query_threads = 4,
 		.notice_scan_ms = 60000, .update_retention_days = 30 } };
 	struct hub_main_opts m = { .log_level = "info" };
 	enum ss_log_level level = SS_LOG_INFO;
@@ -230,9 +234,9 @@ int main(int argc, char **argv)
 	}
 	ss_info("listening on %s, queries on %s, data in %s", h.cfg.listen, h.cfg.query,
 		h.cfg.data_dir);
-	ss_debug("settings: budget %lld bytes, group_records %lld, heartbeat_ms %lld, "
+	ss_debug("settings: budget %lld bytes, group_records %lld, listen_backlog %lld, "
 		"clock_offset_ms %lld", (long long)h.cfg.budget_bytes, (long long)h.cfg.group_records,
-		(long long)h.cfg.heartbeat_ms, (long long)h.cfg.clock_offset_ms);
+		(long long)h.cfg.listen_backlog, (long long)h.cfg.clock_offset_ms);
 	if (hub_writer_run(&h, err, sizeof err) != 0) {
 		ss_error("%s", err);
 		rc = 1;

@@ -251,7 +251,7 @@ int query_start(struct hub *h, char *err, size_t errlen)
 	}
 	h->query = qs;
 	/* Bound here, so a bad endpoint fails start-up with a reason. */
-	qs->frontend = ss_link_socket(h->zctx, ZMQ_ROUTER, 0, err, errlen);
+	qs->frontend = ss_link_socket(h->zctx, ZMQ_ROUTER, err, errlen);
 	if (!qs->frontend)
 		return -1;
 	if (zmq_bind(qs->frontend, h->cfg.query) != 0) {

@@ -32,6 +32,9 @@ struct agent_config {
 	int64_t window_batches; /* unacknowledged batches in flight */
 	int64_t ack_timeout_ms; /* resend from the last ack after this long */
 	int64_t heartbeat_ms;
+	int64_t hub_timeout_ms; /* no word from the hub this long: reconnect */
+	int64_t reconnect_ms;   /* reconnect backoff: first interval (jittered) */
+	int64_t reconnect_max_ms; /* ...doubling up to this */
 	int64_t key_days;       /* business keys kept at least this long */
 	char utc_offset[16];    /* "auto" (the system's zone) or minutes east of UTC */
 	int auto_offset;        /* derived: 1 when "auto" */
@@ -146,6 +149,10 @@ struct agent_sender {
 	int64_t hello_mono;     /* when Hello was last sent */
 	int64_t progress_mono;  /* last ack progress, or when the window was opened */
 	int64_t heard_mono;     /* last message from the hub, 0 when never */
+	int linked;             /* a connection to the hub is up (handshake done) */
+	int64_t linked_mono;    /* when it came up */
+	int64_t reconnect_mono; /* we dropped a silent hub: connect again then (0: not) */
+	unsigned silent_drops;  /* such drops since the last Welcome: the backoff's exponent */
 	int64_t heartbeat_mono; /* last heartbeat sent */
 	int64_t last_ack_ms;    /* wall time of the last ack */
 	uint64_t batches_sent, resends, hub_errors;

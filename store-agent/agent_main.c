@@ -58,7 +58,12 @@ static void usage(FILE *out)
 		"      --batch N            records per batch (default 2000)\n"
 		"      --window N           unacknowledged batches in flight (default 8)\n"
 		"      --ack-timeout-ms N   resend after N ms without ack (default 5000)\n"
-		"      --heartbeat-ms N     heartbeat interval (default 2000)\n"
+		"      --heartbeat-ms N     heartbeat interval (default 2000); the hub answers each\n"
+		"      --hub-timeout-ms N   no word from the hub for N ms: drop the link and\n"
+		"                           reconnect (default 10000, at least 2 heartbeats)\n"
+		"      --reconnect-ms N     reconnect backoff: the first wait, drawn around N ms\n"
+		"                           (default 1000), doubling per failed attempt...\n"
+		"      --reconnect-max-ms N ...up to N ms (default 30000)\n"
 		"      --utc-offset MIN|auto  the store's offset from UTC in minutes, for its\n"
 		"                           business day (default auto: the system time zone)\n"
 		"      --local-socket-mode MODE   octal mode of an ipc:// local socket (default\n"
@@ -75,9 +80,10 @@ static void usage(FILE *out)
 }
 
 enum { OPT_BUDGET = 256, OPT_RETENTION, OPT_BATCH, OPT_WINDOW, OPT_ACK_TIMEOUT, OPT_HEARTBEAT,
-	OPT_UTC_OFFSET, OPT_KEY_DAYS, OPT_LOG_LEVEL, OPT_SOCKET_MODE, OPT_SOCKET_GROUP, OPT_VERSION };
+	OPT_UTC_OFFSET, OPT_KEY_DAYS, OPT_LOG_LEVEL, OPT_SOCKET_MODE, OPT_SOCKET_GROUP,
+	OPT_HUB_TIMEOUT, OPT_RECONNECT, OPT_RECONNECT_MAX, OPT_VERSION };
 
-#define N_CONFIG_ITEMS 16
+#define N_CONFIG_ITEMS 19
 
 /* Every setting, by its INI name; flags use the same table. */
 static void config_items(struct agent_config *c, struct agent_main_opts *m,
@@ -94,6 +100,9 @@ static void config_items(struct agent_config *c, struct agent_main_opts *m,
 		{ "agent", "window", SS_CFG_INT64, &c->window_batches, 0, 1, 1024 },
 		{ "agent", "ack_timeout_ms", SS_CFG_INT64, &c->ack_timeout_ms, 0, 100, 3600000 },
 		{ "agent", "heartbeat_ms", SS_CFG_INT64, &c->heartbeat_ms, 0, 100, 600000 },
+		{ "agent", "hub_timeout_ms", SS_CFG_INT64, &c->hub_timeout_ms, 0, 200, 3600000 },
+		{ "agent", "reconnect_ms", SS_CFG_INT64, &c->reconnect_ms, 0, 100, 600000 },
+		{ "agent", "reconnect_max_ms", SS_CFG_INT64, &c->reconnect_max_ms, 0, 100, 3600000 },
 		{ "agent", "utc_offset", SS_CFG_STRING, c->utc_offset, sizeof c->utc_offset, 0, 0 },
 		{ "agent", "key_days", SS_CFG_INT64, &c->key_days, 0, 1, 3650 },
 		{ "agent", "log_level", SS_CFG_STRING, m->log_level, sizeof m->log_level, 0, 0 },
@@ -150,6 +159,9 @@ static int parse_args(int argc, char **argv, struct agent_config *c, struct agen
 		{ "log-level", required_argument, 0, OPT_LOG_LEVEL },
 		{ "local-socket-mode", required_argument, 0, OPT_SOCKET_MODE },
 		{ "local-socket-group", required_argument, 0, OPT_SOCKET_GROUP },
+		{ "hub-timeout-ms", required_argument, 0, OPT_HUB_TIMEOUT },
+		{ "reconnect-ms", required_argument, 0, OPT_RECONNECT },
+		{ "reconnect-max-ms", required_argument, 0, OPT_RECONNECT_MAX },
 		{ "version", no_argument, 0, OPT_VERSION },
 		{ "verbose", no_argument, 0, 'v' }, { "help", no_argument, 0, 'h' }, { 0, 0, 0, 0 },
 	};
@@ -159,7 +171,9 @@ static int parse_args(int argc, char **argv, struct agent_config *c, struct agen
 		[OPT_UTC_OFFSET - 256] = "utc_offset", [OPT_KEY_DAYS - 256] = "key_days",
 		[OPT_LOG_LEVEL - 256] = "log_level",
 		[OPT_SOCKET_MODE - 256] = "local_socket_mode",
-		[OPT_SOCKET_GROUP - 256] = "local_socket_group" };
+		[OPT_SOCKET_GROUP - 256] = "local_socket_group",
+		[OPT_HUB_TIMEOUT - 256] = "hub_timeout_ms", [OPT_RECONNECT - 256] = "reconnect_ms",
+		[OPT_RECONNECT_MAX - 256] = "reconnect_max_ms" };
 	struct ss_config_item items[N_CONFIG_ITEMS];
 	char err[512];
 	int o;
@@ -191,7 +205,7 @@ static int parse_args(int argc, char **argv, struct agent_config *c, struct agen
 		case OPT_VERSION: ss_version_print("store-agent"); return 1;
 		case 'h': usage(stdout); return 1;
 		default:
-			if (o >= OPT_BUDGET && o <= OPT_SOCKET_GROUP) {
+			if (o >= OPT_BUDGET && o < OPT_VERSION) {
 				key = names[o - 256];
 				break;
 			}
@@ -217,6 +231,15 @@ static int parse_args(int argc, char **argv, struct agent_config *c, struct agen
 		return 2;
 	}
 	c->retention_ms = c->retention_days * 24 * 3600 * 1000;
+	/* The hub answers every heartbeat: one late answer must not cost the link. */
+	if (c->hub_timeout_ms < 2 * c->heartbeat_ms) {
+		fprintf(stderr, "store-agent: hub_timeout_ms %lld must be at least two heartbeat "
+			"intervals (heartbeat_ms %lld)\n", (long long)c->hub_timeout_ms,
+			(long long)c->heartbeat_ms);
+		return 2;
+	}
+	if (c->reconnect_max_ms < c->reconnect_ms)
+		c->reconnect_max_ms = c->reconnect_ms;
 	return parse_offset(c);
 }
 
@@ -225,7 +248,7 @@ static int parse_args(int argc, char **argv, struct agent_config *c, struct agen
 static int open_local(struct agent *a, const struct agent_main_opts *m, char *err,
 	size_t errlen)
 {
-	a->local = ss_link_socket(a->zctx, ZMQ_ROUTER, 0, err, errlen);
+	a->local = ss_link_socket(a->zctx, ZMQ_ROUTER, err, errlen);
 	if (!a->local || ss_daemon_bind(a->local, a->cfg.local, err, errlen) != 0)
 		return -1;
 	switch (ss_daemon_socket_access(a->cfg.local, (unsigned)m->socket_mode, m->socket_group,
@@ -278,7 +301,8 @@ int main(int argc, char **argv)
 		.data_dir = "/var/lib/storesync/agent", .hub = "tcp://127.0.0.1:7701",
 		.local = "ipc:///run/storesync/agent.sock", .budget_bytes = 1LL << 30, .retention_days = 7,
 		.batch_records = 2000, .window_batches = 8, .ack_timeout_ms = 5000,
-		.heartbeat_ms = 2000, .key_days = 90, .utc_offset = "auto" } };
+		.heartbeat_ms = 2000, .hub_timeout_ms = 10000, .reconnect_ms = 1000,
+		.reconnect_max_ms = 30000, .key_days = 90, .utc_offset = "auto" } };
 	struct agent_main_opts m = { .log_level = "info", .socket_mode = 0660,
 		.socket_group = "storesync" };
 	enum ss_log_level level = SS_LOG_INFO;
@@ -317,10 +341,13 @@ int main(int argc, char **argv)
 		(unsigned long long)a.outbox.last_seq, (unsigned long long)a.outbox.acked_seq,
 		a.cfg.hub, a.cfg.local);
 	ss_debug("settings: budget %lld bytes, retention_days %lld, batch %lld, window %lld, "
-		"ack_timeout_ms %lld, heartbeat_ms %lld, utc_offset %s, local socket %04o group %s",
+		"ack_timeout_ms %lld, heartbeat_ms %lld, hub_timeout_ms %lld, reconnect_ms %lld..%lld, "
+		"utc_offset %s, local socket %04o group %s",
 		(long long)a.cfg.budget_bytes, (long long)a.cfg.retention_days,
 		(long long)a.cfg.batch_records, (long long)a.cfg.window_batches,
-		(long long)a.cfg.ack_timeout_ms, (long long)a.cfg.heartbeat_ms, a.cfg.utc_offset,
+		(long long)a.cfg.ack_timeout_ms, (long long)a.cfg.heartbeat_ms,
+		(long long)a.cfg.hub_timeout_ms, (long long)a.cfg.reconnect_ms,
+		(long long)a.cfg.reconnect_max_ms, a.cfg.utc_offset,
 		(unsigned)m.socket_mode, m.socket_group[0] ? m.socket_group : "(unchanged)");
 	run(&a);
 	outbox_maintain(&a.outbox, ss_now_ms(), err, sizeof err);

@@ -11,8 +11,15 @@
  *  - Anything that casts doubt on what is in flight (timeout without ack
  *    progress, Resend, an Error from the hub, a Welcome) rewinds sent_seq to
  *    what the hub holds; duplicates that causes are the hub's to ignore.
- * The DEALER reconnects by itself with backoff (ss_link); ZMQ_IMMEDIATE
- * keeps batches from queueing on a link that is not up. */
+ * Liveness: the hub answers every Heartbeat with its own, so a link that
+ * carries no word from the hub for hub_timeout_ms is dead even when TCP
+ * says otherwise (a hub that hangs, a path that drops without a reset):
+ * the agent drops it and connects again after a delay with full jitter,
+ * doubling per silent drop, so a fleet that loses a hub at once does not
+ * come back at once. A link the kernel or the hub closes is reconnected by
+ * libzmq, with the jittered backoff ss_link sets. ZMTP heartbeats stay off
+ * (ss_link.h says why). ZMQ_IMMEDIATE keeps batches from queueing on a link
+ * that is not up. */
 #include <stdlib.h>
 #include <string.h>
 
@@ -88,8 +95,11 @@ int sender_start(struct agent *a, char *err, size_t errlen)
 {
 	int on = 1;
 
+	struct ss_link_store_opts lo = { .reconnect_ms = (int)a->cfg.reconnect_ms,
+		.reconnect_max_ms = (int)a->cfg.reconnect_max_ms };
+
 	memset(&a->sender, 0, sizeof a->sender);
-	a->sender.sock = ss_link_socket(a->zctx, ZMQ_DEALER, (int)a->cfg.heartbeat_ms, err, errlen);
+	a->sender.sock = ss_link_store_socket(a->zctx, ZMQ_DEALER, &lo, err, errlen);
 	if (!a->sender.sock)
 		return -1;
 	zmq_setsockopt(a->sender.sock, ZMQ_IMMEDIATE, &on, sizeof on);
@@ -136,9 +146,12 @@ void sender_on_monitor(struct agent *a)
 		 * before the handshake completes has no pipe to go to. */
 		if (event == ZMQ_EVENT_HANDSHAKE_SUCCEEDED) {
 			ss_info("connected to hub %s", a->cfg.hub);
+			a->sender.linked = 1;
+			a->sender.linked_mono = ss_mono_ms();
 			send_hello(a);
 		} else if (event == ZMQ_EVENT_DISCONNECTED) {
 			ss_info("hub link down; records stay in the outbox");
+			a->sender.linked = 0;
 			a->sender.welcomed = 0;
 		}
 	}
@@ -246,6 +259,7 @@ static void on_message(struct agent *a, const Storesync__LinkMessage *m)
 				(unsigned long long)a->outbox.acked_seq);
 		rewind_to(a, m->welcome->high_water_seq);
 		a->sender.welcomed = 1;
+		a->sender.silent_drops = 0;
 		a->sender.last_ack_ms = ss_now_ms();
 		break;
 	case STORESYNC__LINK_MESSAGE__KIND_ACK:
@@ -299,13 +313,58 @@ void sender_on_readable(struct agent *a)
 	}
 }
 
+/* The last word from the hub on this link (coming up counts as one). */
+static int64_t last_word_mono(const struct agent_sender *s)
+{
+	return s->heard_mono > s->linked_mono ? s->heard_mono : s->linked_mono;
+}
+
+/* The hub has said nothing on an open link for hub_timeout_ms: drop the
+ * link and connect again later (full jitter, doubling per silent drop). */
+static void drop_silent_hub(struct agent *a, int64_t now)
+{
+	struct agent_sender *s = &a->sender;
+	int64_t last = last_word_mono(s);
+	int64_t delay = ss_link_backoff_ms(a->cfg.reconnect_ms, a->cfg.reconnect_max_ms,
+		s->silent_drops++);
+
+	ss_warn("no word from hub %s for %lld ms: reconnecting in %lld ms", a->cfg.hub,
+		(long long)(now - last), (long long)delay);
+	zmq_disconnect(s->sock, a->cfg.hub);
+	s->linked = 0;
+	s->welcomed = 0;
+	s->reconnect_mono = now + delay + 1;
+}
+
+/* Returns 1 while the link is being re-established by us (nothing to send). */
+static int check_link(struct agent *a, int64_t now)
+{
+	struct agent_sender *s = &a->sender;
+
+	if (s->reconnect_mono) {
+		if (now < s->reconnect_mono)
+			return 1;
+		s->reconnect_mono = 0;
+		if (zmq_connect(s->sock, a->cfg.hub) != 0) {
+			ss_error("cannot connect to hub %s: %s", a->cfg.hub, zmq_strerror(errno));
+			s->reconnect_mono = now + a->cfg.reconnect_max_ms;
+		}
+		return 1;
+	}
+	if (s->linked && now - last_word_mono(s) >= a->cfg.hub_timeout_ms) {
+		drop_silent_hub(a, now);
+		return 1;
+	}
+	return 0;
+}
+
 void sender_tick(struct agent *a)
 {
 	struct agent_sender *s = &a->sender;
 	int64_t now = ss_mono_ms();
 	uint64_t window = (uint64_t)(a->cfg.batch_records * a->cfg.window_batches);
 
-	if (s->conflict)
+	if (s->conflict || check_link(a, now))
 		return;
 	if (!s->welcomed) {
 		if (now - s->hello_mono >= HELLO_RETRY_MS)
@@ -335,6 +394,8 @@ int64_t sender_next_timeout_ms(const struct agent *a)
 
 	if (!s->welcomed && s->hello_mono + HELLO_RETRY_MS - now < next)
 		next = s->hello_mono + HELLO_RETRY_MS - now;
+	if (s->reconnect_mono && s->reconnect_mono - now < next)
+		next = s->reconnect_mono - now;
 	return next < 0 ? 0 : next;
 }
 

@@ -333,7 +333,7 @@ static int local_extra_frames(const char *local)
 	zmq_msg_t m;
 	Storesync__LocalReply *r;
 
-	sock = ss_link_socket(ctx, ZMQ_DEALER, 0, err, sizeof err);
+	sock = ss_link_socket(ctx, ZMQ_DEALER, err, sizeof err);
 	ck_assert_ptr_nonnull(sock);
 	zmq_setsockopt(sock, ZMQ_RCVTIMEO, &timeout, sizeof timeout);
 	ck_assert_int_eq(zmq_connect(sock, local), 0);

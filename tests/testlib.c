@@ -195,7 +195,7 @@ static ProtobufCMessage *req_reply(const char *ep, const ProtobufCMessage *req,
 	char err[128];
 	zmq_msg_t m;
 
-	sock = ss_link_socket(ctx, ZMQ_REQ, 0, err, sizeof err);
+	sock = ss_link_socket(ctx, ZMQ_REQ, err, sizeof err);
 	zmq_setsockopt(sock, ZMQ_RCVTIMEO, &timeout_ms, sizeof timeout_ms);
 	zmq_msg_init(&m);
 	if (zmq_connect(sock, ep) == 0 && ss_proto_send(sock, req, 0) == 0
@@ -424,7 +424,7 @@ void tl_link_open(struct tl_link *l, const char *hub_listen)
 	memset(l, 0, sizeof *l);
 	l->ctx = zmq_ctx_new();
 	ck_assert_ptr_nonnull(l->ctx);
-	l->sock = ss_link_socket(l->ctx, ZMQ_DEALER, 0, err, sizeof err);
+	l->sock = ss_link_socket(l->ctx, ZMQ_DEALER, err, sizeof err);
 	ck_assert_msg(l->sock != NULL, "%s", err);
 	ck_assert_int_eq(zmq_connect(l->sock, hub_listen), 0);
 }
@@ -584,7 +584,7 @@ Storesync__LocalReply *tl_local_raw(const char *ep, const void *buf, size_t len,
 	char err[128];
 	zmq_msg_t m;
 
-	sock = ss_link_socket(ctx, ZMQ_REQ, 0, err, sizeof err);
+	sock = ss_link_socket(ctx, ZMQ_REQ, err, sizeof err);
 	ck_assert_msg(sock != NULL, "%s", err);
 	zmq_setsockopt(sock, ZMQ_RCVTIMEO, &timeout_ms, sizeof timeout_ms);
 	zmq_msg_init(&m);
@@ -847,7 +847,7 @@ void tl_fakehub_open(struct tl_fakehub *h, const char *endpoint)
 	memset(h, 0, sizeof *h);
 	h->ctx = zmq_ctx_new();
 	ck_assert_ptr_nonnull(h->ctx);
-	h->sock = ss_link_socket(h->ctx, ZMQ_ROUTER, 0, err, sizeof err);
+	h->sock = ss_link_socket(h->ctx, ZMQ_ROUTER, err, sizeof err);
 	ck_assert_msg(h->sock != NULL, "%s", err);
 	ck_assert_msg(zmq_bind(h->sock, endpoint) == 0, "bind %s: %s", endpoint,
 		zmq_strerror(errno));
