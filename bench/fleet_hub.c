@@ -1,0 +1,261 @@
+/* fleet_hub: the fleet driver's view of the hub under test: its process
+ * (start, kill -9, restart), what the kernel says about it (CPU time and
+ * memory from /proc/PID, bytes written from the block device's counters in
+ * /proc/diskstats: /proc/PID/io counts what was handed to the page cache,
+ * which overstates what LMDB's page writes cost the disk), and its answers
+ * on the operators' endpoint. */
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/stat.h>
+#include <sys/sysmacros.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "fleet_hub.h"
+#include "ss_link.h"
+#include "ss_time.h"
+
+#define START_WAIT_MS 30000
+#define QUERY_TIMEOUT_MS 60000
+
+static pid_t spawn(char *const argv[], const char *log)
+{
+	pid_t pid = fork();
+
+	if (pid == 0) {
+		int fd = log ? open(log, O_WRONLY | O_CREAT | O_APPEND, 0644) : open("/dev/null", O_WRONLY);
+
+		/* The hub goes with the driver, however the driver ends. */
+		prctl(PR_SET_PDEATHSIG, SIGKILL);
+
+		if (fd >= 0) {
+			dup2(fd, 1);
+			dup2(fd, 2);
+			close(fd);
+		}
+		execv(argv[0], argv);
+		_exit(127);
+	}
+	return pid;
+}
+
+int fleet_hub_start(struct fleet_hub *h)
+{
+	char *argv[48];
+	int n = 0;
+
+	argv[n++] = (char *)h->bin;
+	argv[n++] = "--foreground";
+	argv[n++] = "--data-dir";
+	argv[n++] = h->data;
+	argv[n++] = "--listen";
+	argv[n++] = h->listen;
+	argv[n++] = "--query";
+	argv[n++] = h->query;
+	for (int i = 0; h->extra && h->extra[i] && n < 47; i++)
+		argv[n++] = (char *)h->extra[i];
+	argv[n] = NULL;
+	if ((h->pid = spawn(argv, h->log)) < 0)
+		return -1;
+	for (int64_t t0 = ss_mono_ms(); ss_mono_ms() - t0 < START_WAIT_MS; ss_sleep_ms(20)) {
+		if (fleet_hub_stat(h, "commits") >= 0)
+			return 0;
+		if (waitpid(h->pid, NULL, WNOHANG) == h->pid) {
+			h->pid = 0;
+			return -1;
+		}
+	}
+	return -1;
+}
+
+void fleet_hub_kill(struct fleet_hub *h, int sig)
+{
+	if (h->pid <= 0)
+		return;
+	kill(h->pid, sig);
+	waitpid(h->pid, NULL, 0);
+	h->pid = 0;
+}
+
+/* ---- /proc ---- */
+
+int64_t fleet_proc_cpu_ms(pid_t pid)
+{
+	char path[64], buf[1024], *p;
+	unsigned long long ut, st;
+	FILE *f;
+	size_t n;
+
+	snprintf(path, sizeof path, "/proc/%d/stat", (int)pid);
+	if (!(f = fopen(path, "r")))
+		return -1;
+	n = fread(buf, 1, sizeof buf - 1, f);
+	fclose(f);
+	buf[n] = '\0';
+	/* Fields after the command, which may hold spaces: from the last ')'. */
+	if (!(p = strrchr(buf, ')')))
+		return -1;
+	if (sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %llu %llu", &ut, &st) != 2)
+		return -1;
+	return (int64_t)((ut + st) * 1000 / (unsigned long long)sysconf(_SC_CLK_TCK));
+}
+
+int64_t fleet_proc_kb(pid_t pid, const char *field)
+{
+	char path[64], line[256];
+	size_t len = strlen(field);
+	long long kb = -1;
+	FILE *f;
+
+	snprintf(path, sizeof path, "/proc/%d/status", (int)pid);
+	if (!(f = fopen(path, "r")))
+		return -1;
+	while (fgets(line, sizeof line, f))
+		if (strncmp(line, field, len) == 0 && line[len] == ':')
+			sscanf(line + len + 1, "%lld", &kb);
+	fclose(f);
+	return kb;
+}
+
+int64_t fleet_disk_written_bytes(const char *path)
+{
+	struct stat st;
+	char line[512], name[64];
+	unsigned maj, min;
+	unsigned long long sectors, skip[6];
+	long long bytes = -1;
+	FILE *f;
+
+	if (stat(path, &st) != 0 || !(f = fopen("/proc/diskstats", "r")))
+		return -1;
+	/* major minor name reads merged sectors ms writes merged sectors_written ... */
+	while (fgets(line, sizeof line, f))
+		if (sscanf(line, "%u %u %63s %llu %llu %llu %llu %llu %llu %llu", &maj, &min, name,
+			&skip[0], &skip[1], &skip[2], &skip[3], &skip[4], &skip[5], &sectors) == 10
+			&& maj == major(st.st_dev) && min == minor(st.st_dev))
+			bytes = (long long)(sectors * 512);
+	fclose(f);
+	return bytes;
+}
+
+double fleet_loadavg(void)
+{
+	double l = -1;
+	FILE *f = fopen("/proc/loadavg", "r");
+
+	if (f) {
+		if (fscanf(f, "%lf", &l) != 1)
+			l = -1;
+		fclose(f);
+	}
+	return l;
+}
+
+/* ---- the operators' endpoint ---- */
+
+Storesync__QueryReply *fleet_hub_query(struct fleet_hub *h, Storesync__QueryRequest *req,
+	int timeout_ms)
+{
+	char err[128];
+	void *s = ss_link_socket(h->zctx, ZMQ_REQ, err, sizeof err);
+	int64_t unlimited = -1;
+	Storesync__QueryReply *r = NULL;
+	zmq_msg_t m;
+
+	if (!s)
+		return NULL;
+	zmq_setsockopt(s, ZMQ_RCVTIMEO, &timeout_ms, sizeof timeout_ms);
+	zmq_setsockopt(s, ZMQ_MAXMSGSIZE, &unlimited, sizeof unlimited);
+	req->proto_version = SS_PROTO_VERSION;
+	req->has_proto_version = 1;
+	zmq_msg_init(&m);
+	if (zmq_connect(s, h->query) == 0 && ss_proto_send(s, &req->base, 0) == 0
+		&& zmq_msg_recv(&m, s, 0) >= 0)
+		r = (Storesync__QueryReply *)ss_proto_unpack(&storesync__query_reply__descriptor,
+			zmq_msg_data(&m), zmq_msg_size(&m), SIZE_MAX);
+	zmq_msg_close(&m);
+	zmq_close(s);
+	return r;
+}
+
+static int column(const Storesync__QueryReply *r, const char *name)
+{
+	for (size_t i = 0; i < r->n_columns; i++)
+		if (strcmp(r->columns[i], name) == 0)
+			return (int)i;
+	return -1;
+}
+
+int64_t fleet_hub_stat(struct fleet_hub *h, const char *counter)
+{
+	Storesync__QueryRequest req = STORESYNC__QUERY_REQUEST__INIT;
+	Storesync__QueryReply *r;
+	int64_t v = -1;
+
+	req.what = "stats";
+	/* A short wait: this also probes whether the hub is up yet. */
+	r = fleet_hub_query(h, &req, 1000);
+	for (size_t i = 0; r && i < r->n_rows; i++)
+		if (strcmp(r->rows[i]->cells[0]->s, counter) == 0)
+			v = r->rows[i]->cells[1]->i;
+	if (r)
+		storesync__query_reply__free_unpacked(r, NULL);
+	return v;
+}
+
+long fleet_hub_silent(struct fleet_hub *h, long *rows)
+{
+	Storesync__QueryRequest req = STORESYNC__QUERY_REQUEST__INIT;
+	Storesync__QueryReply *r;
+	long silent = -1;
+	int c;
+
+	req.what = "stores";
+	*rows = 0;
+	if (!(r = fleet_hub_query(h, &req, QUERY_TIMEOUT_MS)))
+		return -1;
+	if (!r->error && (c = column(r, "silent")) >= 0) {
+		silent = 0;
+		*rows = (long)r->n_rows;
+		for (size_t i = 0; i < r->n_rows; i++)
+			silent += r->rows[i]->cells[c]->i != 0;
+	}
+	storesync__query_reply__free_unpacked(r, NULL);
+	return silent;
+}
+
+int fleet_hub_policy(struct fleet_hub *h, const char *setting)
+{
+	Storesync__QueryRequest req = STORESYNC__QUERY_REQUEST__INIT;
+	Storesync__QueryParam p = STORESYNC__QUERY_PARAM__INIT, *pp[1] = { &p };
+	Storesync__QueryReply *r;
+	int rc = -1;
+
+	p.key = "set";
+	p.value = (char *)setting;
+	req.what = "policy set";
+	req.params = pp;
+	req.n_params = 1;
+	if ((r = fleet_hub_query(h, &req, QUERY_TIMEOUT_MS))) {
+		rc = r->error ? -1 : 0;
+		storesync__query_reply__free_unpacked(r, NULL);
+	}
+	return rc;
+}
+
+double fleet_run_ms(char *const argv[])
+{
+	int64_t t0 = ss_mono_ms();
+	pid_t pid = spawn(argv, NULL);
+	int status = 0;
+
+	if (pid < 0 || waitpid(pid, &status, 0) != pid || !WIFEXITED(status)
+		|| WEXITSTATUS(status) != 0)
+		return -1;
+	return (double)(ss_mono_ms() - t0);
+}
