@@ -35,6 +35,7 @@ struct hub_config {
 	int64_t query_threads;     /* workers answering operators */
 	int64_t notice_scan_ms;    /* how often stale accounts are looked for (notices) */
 	int64_t update_retention_days; /* the update log keeps this long; then snapshots */
+	int64_t state_flush_ms;    /* what heartbeats said reaches LMDB at least this often */
 };
 
 struct hub_peer;   /* a store link connection (hub_work.h) */
@@ -46,6 +47,8 @@ struct hub_target_cache {
 	struct hub_target_entry *by_id;
 };
 struct hub_round;  /* one group commit's work (hub_work.h) */
+struct hub_live;   /* a store's heartbeats in memory (hub_live.c) */
+struct hub_live_sweep;
 
 struct hub {
 	struct hub_config cfg;
@@ -86,6 +89,10 @@ struct hub {
 	int64_t next_notice_scan_mono;   /* hub_notices: the next scan for stale accounts */
 	int notice_scan_again;
 	int64_t next_prune_mono;         /* hub_updates: the next pruning of the log */
+	/* What heartbeats said since each store's last write (hub_live.c), the writer's. */
+	struct hub_live *live;           /* uthash by store */
+	struct hub_live_sweep *live_sweep;
+	int64_t next_live_flush_mono;
 	struct hub_stats stats;
 	atomic_int stopping;
 };

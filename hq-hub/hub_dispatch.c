@@ -10,7 +10,7 @@
 extern const struct hub_handler hub_handle_hello, hub_handle_batch, hub_handle_heartbeat,
 	hub_handle_update_ack, hub_op_store_add, hub_op_store_set, hub_op_store_import,
 	hub_op_price_push, hub_op_policy_set, hub_op_replenish_approve, hub_op_replenish_refuse,
-	hub_handle_notices, hub_handle_log_prune;
+	hub_handle_notices, hub_handle_log_prune, hub_handle_live_flush;
 
 const struct hub_handler *const hub_handlers[HUB_WORK_KINDS] = {
 	[HUB_WORK_HELLO] = &hub_handle_hello,
@@ -26,6 +26,7 @@ const struct hub_handler *const hub_handlers[HUB_WORK_KINDS] = {
 	[HUB_WORK_OP_REPLENISH_REFUSE] = &hub_op_replenish_refuse,
 	[HUB_WORK_NOTICE_SCAN] = &hub_handle_notices,
 	[HUB_WORK_LOG_PRUNE] = &hub_handle_log_prune,
+	[HUB_WORK_LIVE_FLUSH] = &hub_handle_live_flush,
 };
 
 static const struct {

@@ -1,12 +1,17 @@
 /* hub_handle_heartbeat: a store's application heartbeat (backlog, oldest
  * unsent age, disk budget left, versions). The hub answers with its own, so
  * the agent can tell the link is up. A store that heartbeats over a stuck
- * backlog makes no progress: "silent" means its records stopped arriving. */
+ * backlog makes no progress: "silent" means its records stopped arriving.
+ * Most heartbeats change nothing LMDB must hold at once: they are kept in
+ * memory and answered without a transaction (hub_live.c); the others join
+ * the round, whose transaction writes them. */
 #include <stdlib.h>
 #include <string.h>
 
 #include "hub_work.h"
 #include "ss_time.h"
+
+static void heartbeat_reply(struct hub *h, struct hub_work *w);
 
 static int heartbeat_admit(struct hub *h, struct hub_work *w)
 {
@@ -17,7 +22,12 @@ static int heartbeat_admit(struct hub *h, struct hub_work *w)
 	}
 	w->store_id = w->peer->store_id;
 	w->epoch = 0;   /* whatever epoch the store's state holds */
-	return 0;
+	if (hub_live_heartbeat(h, w->store_id, w->msg->heartbeat, ss_now_ms()))
+		return 0;
+	/* Nothing to write before the next flush: answered now, from memory. */
+	atomic_fetch_add(&h->stats.heartbeats_held, 1);
+	heartbeat_reply(h, w);
+	return 1;
 }
 
 static int heartbeat_apply(struct hub *h, struct hub_round *r, MDB_txn *txn, struct hub_work *w)

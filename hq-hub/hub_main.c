@@ -16,7 +16,7 @@
 #include "ss_time.h"
 #include "ss_version.h"
 
-#define N_CONFIG_ITEMS 14
+#define N_CONFIG_ITEMS 15
 
 /* Settings of the process rather than of the engine (hub_config). */
 struct hub_main_opts {
@@ -56,6 +56,10 @@ static void usage(FILE *out)
 		"                           their owning stores a collection notice (default 60000)\n"
 		"      --update-retention-days N  keep the update log N days (default 30); a store\n"
 		"                           further behind gets a snapshot of what is in force\n"
+		"      --state-flush-ms N   what stores' heartbeats say (last seen, backlog, an idle\n"
+		"                           store's progress) reaches LMDB at least every N ms\n"
+		"                           (default 30000; keep it well below the smallest\n"
+		"                           store_silence_minutes): heartbeats cost no disk\n"
 		"      --clock-offset-ms N  TEST CLOCK: shift the hub's wall clock by N ms\n"
 		"      --log-level LEVEL    debug, info (default), warning or error\n"
 		"  -v, --verbose            the same as --log-level debug\n"
@@ -67,7 +71,7 @@ static void usage(FILE *out)
 }
 
 enum { OPT_BUDGET = 256, OPT_GROUP, OPT_BACKLOG, OPT_CLOCK, OPT_MAP_INITIAL, OPT_QUERY_THREADS,
-	OPT_NOTICE_SCAN, OPT_RETENTION, OPT_LOG_LEVEL, OPT_VERSION };
+	OPT_NOTICE_SCAN, OPT_RETENTION, OPT_STATE_FLUSH, OPT_LOG_LEVEL, OPT_VERSION };
 
 static void config_items(struct hub_config *c, struct hub_main_opts *m,
 	struct ss_config_item *items)
@@ -87,6 +91,7 @@ static void config_items(struct hub_config *c, struct hub_main_opts *m,
 		{ "hub", "notice_scan_ms", SS_CFG_INT64, &c->notice_scan_ms, 0, 100, 86400000 },
 		{ "hub", "update_retention_days", SS_CFG_INT64, &c->update_retention_days, 0, 1,
 			3650 },
+		{ "hub", "state_flush_ms", SS_CFG_INT64, &c->state_flush_ms, 0, 1000, 600000 },
 		{ "hub", "log_level", SS_CFG_STRING, m->log_level, sizeof m->log_level, 0, 0 },
 		{ 0 },
 	};
@@ -124,6 +129,7 @@ static int parse_args(int argc, char **argv, struct hub_config *c, struct hub_ma
 		{ "query-threads", required_argument, 0, OPT_QUERY_THREADS },
 		{ "notice-scan-ms", required_argument, 0, OPT_NOTICE_SCAN },
 		{ "update-retention-days", required_argument, 0, OPT_RETENTION },
+		{ "state-flush-ms", required_argument, 0, OPT_STATE_FLUSH },
 		{ "log-level", required_argument, 0, OPT_LOG_LEVEL },
 		{ "verbose", no_argument, 0, 'v' }, { "version", no_argument, 0, OPT_VERSION },
 		{ "help", no_argument, 0, 'h' }, { 0, 0, 0, 0 },
@@ -160,6 +166,7 @@ static int parse_args(int argc, char **argv, struct hub_config *c, struct hub_ma
 		case OPT_QUERY_THREADS: rc = set_flag(items, "query_threads", optarg); break;
 		case OPT_NOTICE_SCAN: rc = set_flag(items, "notice_scan_ms", optarg); break;
 		case OPT_RETENTION: rc = set_flag(items, "update_retention_days", optarg); break;
+		case OPT_STATE_FLUSH: rc = set_flag(items, "state_flush_ms", optarg); break;
 		case OPT_LOG_LEVEL: rc = set_flag(items, "log_level", optarg); break;
 		case 'v': rc = set_flag(items, "log_level", "debug"); break;
 		case OPT_VERSION: ss_version_print("hq-hub"); return 1;
@@ -195,7 +202,7 @@ int main(int argc, char **argv)
 		.data_dir = "/var/lib/storesync/hub", .listen = "tcp://*:7701",
 		.query = "tcp://127.0.0.1:7702", .budget_bytes = 64LL << 30,
 		.group_records = 50000, .listen_backlog = 4096, .query_threads = 4,
-		.notice_scan_ms = 60000, .update_retention_days = 30 } };
+		.notice_scan_ms = 60000, .update_retention_days = 30, .state_flush_ms = 30000 } };
 	struct hub_main_opts m = { .log_level = "info" };
 	enum ss_log_level level = SS_LOG_INFO;
 	char err[512];
@@ -234,6 +241,12 @@ int main(int argc, char **argv)
 	}
 	ss_info("listening on %s, queries on %s, data in %s", h.cfg.listen, h.cfg.query,
 		h.cfg.data_dir);
+	/* store_silence_minutes may be as low as 1: a slower flush would show
+	 * live idle stores silent (hub_live.c). */
+	if (h.cfg.state_flush_ms > 30000)
+		ss_warn("state_flush_ms %lld: an idle store's progress reaches LMDB only that "
+			"often; keep it well below the smallest store_silence_minutes",
+			(long long)h.cfg.state_flush_ms);
 	ss_debug("settings: budget %lld bytes, group_records %lld, listen_backlog %lld, "
 		"clock_offset_ms %lld", (long long)h.cfg.budget_bytes, (long long)h.cfg.group_records,
 		(long long)h.cfg.listen_backlog, (long long)h.cfg.clock_offset_ms);

@@ -18,6 +18,8 @@
 	X(refused_records, HUB_COUNTER, "records kept in the event log but refused by validation (no effect)") \
 	X(hellos, HUB_COUNTER, "Hello messages handled") \
 	X(heartbeats, HUB_COUNTER, "application heartbeats handled") \
+	X(heartbeats_held, HUB_COUNTER, "of those, answered from memory with nothing written (hub_live)") \
+	X(state_flushes, HUB_COUNTER, "store states written by the periodic flush of what heartbeats said") \
 	X(update_acks, HUB_COUNTER, "UpdateAck messages handled (downstream progress)") \
 	X(updates_issued, HUB_COUNTER, "updates added to the update log") \
 	X(notices_issued, HUB_COUNTER, "collection notices issued (one per stale episode)") \

@@ -5,7 +5,9 @@
  * (a write request handed over by a query worker on an inproc socket).
  * Every kind of item has one handler (hub_dispatch.c holds the table):
  *   admit  outside any transaction: check the item as read; refuse it
- *          (answer the sender) or let it join the round;
+ *          (answer the sender, return < 0), answer it in full when it needs
+ *          nothing written (a heartbeat that changes nothing LMDB must hold
+ *          now, hub_live.c; return > 0), or let it join the round (0);
  *   apply  inside the round's one write transaction (group commit); may run
  *          more than once (the map grew and the round is replayed), so it
  *          recomputes its results from the database every time;
@@ -37,6 +39,7 @@ enum hub_work_kind {
 	/* the writer's own, on a timer */
 	HUB_WORK_NOTICE_SCAN,
 	HUB_WORK_LOG_PRUNE,
+	HUB_WORK_LIVE_FLUSH,
 	HUB_WORK_KINDS
 };
 
@@ -74,12 +77,15 @@ struct hub_work {
 };
 
 #define HUB_ROUND_MAX_ITEMS 512
+/* Stores one state flush writes in a round (hub_live.c). */
+#define HUB_LIVE_FLUSH_MAX 256
 
-/* One group commit's work. */
+/* One group commit's work. Every item touches at most one store, but for
+ * the state flush, which touches up to HUB_LIVE_FLUSH_MAX. */
 struct hub_round {
 	struct hub_work items[HUB_ROUND_MAX_ITEMS];
 	size_t n, records, bytes;
-	struct hub_store stores[HUB_ROUND_MAX_ITEMS];
+	struct hub_store stores[HUB_ROUND_MAX_ITEMS + HUB_LIVE_FLUSH_MAX];
 	size_t n_stores;
 	int64_t now_ms;
 	uint64_t duplicates, gaps;
@@ -121,6 +127,20 @@ void hub_work_release(struct hub_work *w);
  * once per round and saved at its end. */
 int hub_round_store(struct hub *h, struct hub_round *r, MDB_txn *txn, struct hub_work *w,
 	struct hub_store **out);
+/* hub_live: heartbeats in memory, written when they matter or by the
+ * periodic flush. */
+/* Takes a heartbeat of store_id into memory; 1 when it must be written in
+ * this round, 0 when the next flush will do. */
+int hub_live_heartbeat(struct hub *h, const char *store_id, const Storesync__Heartbeat *hb,
+	int64_t now_ms);
+/* Gives a store loaded in a round what memory holds for it. */
+void hub_live_merge(struct hub *h, struct hub_store *s);
+/* After a commit: what LMDB now holds of s. */
+void hub_live_written(struct hub *h, const struct hub_store *s);
+/* 1 when a flush item should join this round (one is due or under way). */
+int hub_live_flush_due(struct hub *h, int64_t now_mono);
+void hub_live_free(struct hub *h);
+
 /* Marks the store heard from now (first contact starts its silence clock). */
 void hub_round_seen(struct hub_store *s, int64_t now_ms);
 void hub_round_progress(struct hub_store *s, int64_t now_ms);

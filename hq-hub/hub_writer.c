@@ -40,6 +40,9 @@ int hub_round_store(struct hub *h, struct hub_round *r, MDB_txn *txn, struct hub
 	r->n_stores++;
 	if (rc == 0 && w->epoch == 0)
 		rc = hub_store_switch_epoch(h, txn, *out, (*out)->state->epoch);
+	/* Written anyway: with what heartbeats said since the last write. */
+	if (rc == 0)
+		hub_live_merge(h, *out);
 	return rc;
 }
 
@@ -270,7 +273,8 @@ static void add_timed(struct hub_round *r, enum hub_work_kind kind)
 	r->items[r->n++].kind = kind;
 }
 
-/* Work of the writer's own that falls due: the notice scan, log pruning. */
+/* Work of the writer's own that falls due: the notice scan, log pruning,
+ * the flush of what heartbeats said. */
 static void round_add_timed(struct hub *h, struct hub_round *r)
 {
 	int64_t now = ss_mono_ms();
@@ -284,6 +288,8 @@ static void round_add_timed(struct hub *h, struct hub_round *r)
 		add_timed(r, HUB_WORK_LOG_PRUNE);
 		h->next_prune_mono = now + PRUNE_EVERY_MS;
 	}
+	if (r->n < HUB_ROUND_MAX_ITEMS && hub_live_flush_due(h, now))
+		add_timed(r, HUB_WORK_LIVE_FLUSH);
 }
 
 static void round_run(struct hub *h)
@@ -309,6 +315,8 @@ static void round_run(struct hub *h)
 	rc = ss_lmdb_write(&h->db, round_body, h, err, sizeof err);
 	if (rc == 0) {
 		count_round(h, r);
+		for (size_t i = 0; i < r->n_stores; i++)
+			hub_live_written(h, &r->stores[i]);
 		for (size_t i = 0; i < r->n; i++)
 			hub_handlers[r->items[i].kind]->reply(h, &r->items[i]);
 	} else {
@@ -344,6 +352,7 @@ void hub_writer_close(struct hub *h)
 	h->round = NULL;
 	hub_peers_free(h);
 	hub_down_free(h);
+	hub_live_free(h);
 	hub_target_cache_clear(&h->tcache);
 }
 

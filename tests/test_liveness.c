@@ -5,8 +5,16 @@
  * with SIGSTOP, so TCP stays up and the kernel still queues connections):
  * the agent shows its link "down" within three heartbeat intervals, drops
  * the link after hub_timeout_ms, and when the hub answers again it says
- * Hello on a new connection and its records flow as before. */
+ * Hello on a new connection and its records flow as before.
+ *
+ * At the hub, heartbeats cost no write (hub_live.c): between two flushes
+ * of what they said, stores that only heartbeat make no commit; a live idle
+ * store's progress still reaches LMDB every state_flush_ms, so when a
+ * store's link dies (its agent killed -9) it is the one listed silent once
+ * store_silence_minutes have passed since its last progress, and the live
+ * one is not. */
 #include <signal.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "testlib.h"
@@ -74,9 +82,78 @@ START_TEST(silent_hub_is_shown_down_dropped_and_rejoined)
 }
 END_TEST
 
+/* Starts S1 (and S2) with a few records each and waits until all is acked. */
+static pid_t start_drained(struct tl_env *e, const char *store, char *local, size_t len)
+{
+	char data[320];
+	pid_t pid;
+
+	tl_agent_paths(e, store, local, len, data, sizeof data);
+	pid = tl_start_agent(e, store, NULL);
+	ck_assert_int_eq(tl_submit_sales(local, 5, 100, store, 1, NULL, 5000), 5);
+	ck_assert_int_eq(tl_wait_drained(local, SETTLE_MS), 5);
+	return pid;
+}
+
+START_TEST(heartbeats_commit_nothing_between_flushes)
+{
+	struct tl_env e;
+	char local[320];
+	int64_t commits, held;
+	pid_t hub, agent;
+
+	tl_env_init(&e);
+	hub = tl_start_hub(&e, "--state-flush-ms", "600000", "--notice-scan-ms", "600000", NULL);
+	agent = start_drained(&e, "S1", local, sizeof local);
+	ss_sleep_ms(3 * HEARTBEAT_MS);   /* the heartbeat saying "backlog 0" is written */
+	commits = tl_hub_stat(e.hub_query, "commits");
+	held = tl_hub_stat(e.hub_query, "heartbeats_held");
+	ss_sleep_ms(10 * HEARTBEAT_MS);
+	ck_assert_int_eq(tl_hub_stat(e.hub_query, "commits"), commits);
+	ck_assert_int_ge(tl_hub_stat(e.hub_query, "heartbeats_held"), held + 5);
+	tl_stop(agent);
+	tl_stop(hub);
+	tl_env_cleanup(&e);
+}
+END_TEST
+
+START_TEST(dead_link_goes_silent_live_idle_store_does_not)
+{
+	struct tl_env e;
+	char local1[320], local2[320], at[32];
+	int64_t dead_at, progress1, progress2;
+	Storesync__QueryReply *r;
+	pid_t hub, a1, a2;
+
+	tl_env_init(&e);
+	hub = tl_start_hub(&e, "--state-flush-ms", "1000", NULL);
+	a1 = start_drained(&e, "S1", local1, sizeof local1);
+	a2 = start_drained(&e, "S2", local2, sizeof local2);
+	ss_sleep_ms(3 * HEARTBEAT_MS);
+	tl_kill9(a2);
+	dead_at = ss_now_ms();
+	ss_sleep_ms(4000);
+	/* The live one's progress reached LMDB within the flush interval. */
+	progress1 = tl_store_field(e.hub_query, "S1", "last_progress_ms");
+	progress2 = tl_store_field(e.hub_query, "S2", "last_progress_ms");
+	ck_assert_int_ge(progress1, ss_now_ms() - 1000 - HEARTBEAT_MS - SLACK_MS);
+	ck_assert_int_le(progress2, dead_at);
+	/* Just past the dead store's silence (default 30 minutes), only it is silent. */
+	snprintf(at, sizeof at, "%lld", (long long)(progress2 + 30 * 60000 + 1000));
+	r = tl_query_ok(e.hub_query, "stale", "at", at, NULL);
+	ck_assert_int_eq(tl_row_count(r, "kind", "store", "id", "S2", NULL), 1);
+	ck_assert_int_eq(tl_row_count(r, "kind", "store", "id", "S1", NULL), 0);
+	tl_query_free(r);
+	tl_stop(a1);
+	tl_stop(hub);
+	tl_env_cleanup(&e);
+}
+END_TEST
+
 int main(void)
 {
-	const TTest *const tests[] = { silent_hub_is_shown_down_dropped_and_rejoined };
+	const TTest *const tests[] = { silent_hub_is_shown_down_dropped_and_rejoined,
+		heartbeats_commit_nothing_between_flushes, dead_link_goes_silent_live_idle_store_does_not };
 
 	return tl_run("liveness", tests, sizeof tests / sizeof tests[0], 60);
 }
