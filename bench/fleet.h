@@ -80,7 +80,7 @@ struct fleet_store {
 
 /* What a worker counts (summed by the driver). */
 struct fleet_counts {
-	uint64_t stores, linked, welcomed, ever_welcomed, recovered;
+	uint64_t stores, linked, welcomed, ever_welcomed, recovered, applied;
 	uint64_t created, acked, batches, resends, reconnects, hub_errors, hellos, heartbeats;
 	uint64_t updates, update_acks, apply_failures;
 };

@@ -12,10 +12,10 @@
  * Where it differs from the agent, on purpose: records live in memory,
  * created on a Poisson clock at the driver's rate (a till's submits), and
  * the time from a record's creation to the ack that covers it is what the
- * histogram holds. The store's LMDB is opened at its first Update (a fleet
- * that never gets one needs no files), and commits without fsync unless
- * sync_apply: here thousands of stores share one disk with the hub being
- * measured, where in a chain each has its own. */
+ * histogram holds. The store's LMDB is opened with the store, before any
+ * measurement (creating its databases costs a few fsyncs), and commits
+ * without fsync unless sync_apply: here thousands of stores share one disk
+ * with the hub being measured, where in a chain each has its own. */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -28,7 +28,7 @@
 #define HELLO_RETRY_MS 1000           /* agent_sender.c */
 #define MAX_BATCH_BYTES (4u << 20)    /* agent_sender.c */
 #define RING_INITIAL 64
-#define APPLY_BUDGET_BYTES (64 << 20)
+#define APPLY_BUDGET_BYTES (16 << 20)
 #define DISK_FREE_BYTES (1ull << 30)
 #define NEVER INT64_MAX
 
@@ -69,6 +69,27 @@ static void *link_socket(struct fleet_ctx *x, char *err, size_t errlen)
 	return s;
 }
 
+static struct agent_db *open_db(struct fleet_ctx *x, struct fleet_store *s, char *err,
+	size_t errlen)
+{
+	char dir[640];
+	struct agent_db *db = calloc(1, sizeof *db);
+
+	snprintf(dir, sizeof dir, "%s/stores/%s", x->o->dir, s->id);
+	if (!db || agent_db_open(db, dir, APPLY_BUDGET_BYTES, err, errlen) != 0) {
+		free(db);
+		return NULL;
+	}
+	if (apply_open(&s->apply, db, err, errlen) != 0) {
+		agent_db_close(db);
+		free(db);
+		return NULL;
+	}
+	if (!x->o->sync_apply)
+		mdb_env_set_flags(db->lmdb.env, MDB_NOSYNC, 1);
+	return db;
+}
+
 int fleet_store_open(struct fleet_ctx *x, struct fleet_store *s, int index, char *err,
 	size_t errlen)
 {
@@ -84,6 +105,8 @@ int fleet_store_open(struct fleet_ctx *x, struct fleet_store *s, int index, char
 	s->time_ms = calloc(s->ring_cap, sizeof *s->time_ms);
 	snprintf(mon, sizeof mon, "inproc://fleet-monitor-%d", index);
 	if (!s->created_us || !s->time_ms || !(s->sock = link_socket(x, err, errlen)))
+		return -1;
+	if (!(s->db = open_db(x, s, err, errlen)))
 		return -1;
 	zmq_setsockopt(s->sock, ZMQ_IMMEDIATE, &on, sizeof on);
 	if (zmq_socket_monitor(s->sock, mon, ZMQ_EVENT_HANDSHAKE_SUCCEEDED
@@ -358,30 +381,11 @@ static void on_ack(struct fleet_ctx *x, struct fleet_store *s, const Storesync__
 	s->progress_mono = ss_mono_ms();
 }
 
-static struct agent_db *open_db(struct fleet_ctx *x, struct fleet_store *s)
-{
-	char dir[640], err[256];
-	struct agent_db *db = calloc(1, sizeof *db);
-
-	snprintf(dir, sizeof dir, "%s/stores/%s", x->o->dir, s->id);
-	if (!db || agent_db_open(db, dir, APPLY_BUDGET_BYTES, err, sizeof err) != 0
-		|| apply_open(&s->apply, db, err, sizeof err) != 0) {
-		fprintf(stderr, "ss-fleet: store %s: %s\n", s->id, db ? err : "out of memory");
-		free(db);
-		return NULL;
-	}
-	if (!x->o->sync_apply)
-		mdb_env_set_flags(db->lmdb.env, MDB_NOSYNC, 1);
-	return db;
-}
-
 static void on_update(struct fleet_ctx *x, struct fleet_store *s, const Storesync__Update *u)
 {
 	Storesync__LinkMessage m = STORESYNC__LINK_MESSAGE__INIT;
 	Storesync__UpdateAck ack = STORESYNC__UPDATE_ACK__INIT;
 
-	if (!s->db && !(s->db = open_db(x, s)))
-		return;
 	x->c->updates++;
 	if (!apply_update(&s->apply, u, 0)) {
 		x->c->apply_failures += s->apply.failures ? 1 : 0;

@@ -84,6 +84,7 @@ static void report(struct worker *w)
 		r->c.welcomed += (uint64_t)s->welcomed;
 		r->c.ever_welcomed += (uint64_t)s->ever_welcomed;
 		r->c.recovered += (uint64_t)fleet_store_recovered(s);
+		r->c.applied += s->apply.ids.applied > 0;
 	}
 	r->ack = w->ack;
 	zmq_send(w->ctl, r, sizeof *r, 0);

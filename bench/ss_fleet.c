@@ -55,6 +55,7 @@ struct driver {
 	double rates[MAX_RATES];
 	int n_rates, window_s;
 	double rate;                  /* records/s in total now */
+	int verbose;                  /* progress of the waits on stderr */
 };
 
 static volatile sig_atomic_t stop_signal;
@@ -89,6 +90,7 @@ static void usage(FILE *out)
 		"  --stores-per-worker N  stores per process (default 2000)\n"
 		"  --sync-apply           apply updates with fsync (default: without; the\n"
 		"                         stores share this machine's disk with the hub)\n"
+		"  --verbose              progress of the waits on stderr\n"
 		"  --version, --help\n");
 }
 
@@ -224,6 +226,12 @@ static double wait_for(struct driver *d, int64_t t0, int limit_s,
 		if (broadcast(d, FLEET_CMD_REPORT, 0, r) != 0)
 			break;
 		*last = count(r);
+		if (d->verbose)
+			fprintf(stderr, "ss-fleet: %.1f s: %llu of %d (linked %llu, welcomed %llu, "
+				"hellos %llu, reconnects %llu)\n", (double)(ss_mono_ms() - t0) / 1000,
+				(unsigned long long)*last, d->stores, (unsigned long long)r->c.linked,
+				(unsigned long long)r->c.welcomed, (unsigned long long)r->c.hellos,
+				(unsigned long long)r->c.reconnects);
 		if (*last >= (uint64_t)d->stores) {
 			s = (double)(ss_mono_ms() - t0) / 1000.0;
 			break;
@@ -237,6 +245,11 @@ static double wait_for(struct driver *d, int64_t t0, int limit_s,
 static uint64_t welcomed(const struct fleet_report *r)
 {
 	return r->c.ever_welcomed;
+}
+
+static uint64_t applied(const struct fleet_report *r)
+{
+	return r->c.applied;
 }
 
 static uint64_t recovered(const struct fleet_report *r)
@@ -253,6 +266,10 @@ static void print_wait(const char *name, double s, uint64_t got, int of)
 	fflush(stdout);
 }
 
+/* All stores connect at once to a fresh hub. Then the silence policy goes
+ * down to a minute (a live store's progress must reach LMDB well within
+ * it: fleet_false_silent), and every store applies it before the next
+ * phase measures anything. */
 static int phase_welcome(struct driver *d)
 {
 	int64_t t0 = ss_mono_ms();
@@ -262,6 +279,11 @@ static int phase_welcome(struct driver *d)
 	if (broadcast(d, FLEET_CMD_CONNECT, 0, NULL) != 0)
 		return -1;
 	print_wait("fleet_welcome_s", wait_for(d, t0, WELCOME_WAIT_S, welcomed, &got), got,
+		d->stores);
+	if (fleet_hub_policy(&d->hub, "store_silence_minutes=1") != 0)
+		fprintf(stderr, "ss-fleet: policy set store_silence_minutes=1 refused\n");
+	t0 = ss_mono_ms();
+	print_wait("fleet_policy_rollout_s", wait_for(d, t0, WELCOME_WAIT_S, applied, &got), got,
 		d->stores);
 	return 0;
 }
@@ -421,9 +443,6 @@ static int run(struct driver *d)
 		fprintf(stderr, "ss-fleet: the hub did not start (see %s)\n", d->hub.log);
 		return -1;
 	}
-	/* A live store's progress must reach the views well within a minute. */
-	if (fleet_hub_policy(&d->hub, "store_silence_minutes=1") != 0)
-		fprintf(stderr, "ss-fleet: policy set store_silence_minutes=1 refused\n");
 	if (phase_welcome(d) != 0 || phase_idle(d) != 0)
 		goto out;
 	for (int i = 0; i < d->n_rates && !stop_signal; i++)
@@ -498,6 +517,8 @@ static int parse_args(int argc, char **argv, struct driver *d, double *rate)
 			d->o.legacy = 1;
 		else if (!strcmp(argv[i], "--sync-apply"))
 			d->o.sync_apply = 1;
+		else if (!strcmp(argv[i], "--verbose"))
+			d->verbose = 1;
 		else if (i + 1 >= argc || option(d, argv[i], argv[i + 1], rate) != 0)
 			return -1;
 		else
