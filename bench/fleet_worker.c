@@ -49,9 +49,39 @@ static int watch(struct worker *w, void *sock, uint64_t tag)
 	return epoll_ctl(w->ep, EPOLL_CTL_ADD, fd, &ev);
 }
 
+/* An empty store LMDB made once, read into memory for the stores to copy. */
+static int make_seed(struct worker *w, const struct fleet_opts *o, int worker, void **buf)
+{
+	char dir[600], path[640], err[256];
+	struct agent_db db;
+	long len;
+	FILE *f;
+
+	snprintf(dir, sizeof dir, "%s/stores/.seed-%d", o->dir, worker);
+	if (agent_db_open(&db, dir, 16 << 20, err, sizeof err) != 0) {
+		fprintf(stderr, "ss-fleet: %s\n", err);
+		return -1;
+	}
+	agent_db_close(&db);
+	snprintf(path, sizeof path, "%s/data.mdb", dir);
+	if (!(f = fopen(path, "rb")))
+		return -1;
+	fseek(f, 0, SEEK_END);
+	len = ftell(f);
+	rewind(f);
+	if (len <= 0 || !(*buf = malloc((size_t)len)) || fread(*buf, 1, (size_t)len, f) != (size_t)len) {
+		fclose(f);
+		return -1;
+	}
+	fclose(f);
+	w->x.db_seed = *buf;
+	w->x.db_seed_len = (size_t)len;
+	return 0;
+}
+
 static int open_stores(struct worker *w, const struct fleet_opts *o)
 {
-	char err[256];
+	char err[256] = "";
 
 	w->n = o->count;
 	if (!(w->stores = calloc((size_t)w->n, sizeof *w->stores)))
@@ -209,6 +239,7 @@ static int open_ctl(struct worker *w, const struct fleet_opts *o, int worker)
 int fleet_worker_run(const struct fleet_opts *o, int worker)
 {
 	struct worker w = { .x = { .o = o } };
+	void *seed = NULL;
 	int rc = 1;
 
 	w.x.c = &w.counts;
@@ -217,7 +248,8 @@ int fleet_worker_run(const struct fleet_opts *o, int worker)
 	/* Each store has three sockets: its link, and the monitor's two ends. */
 	zmq_ctx_set(w.x.zctx, ZMQ_MAX_SOCKETS, 3 * o->count + 64);
 	w.ep = epoll_create1(EPOLL_CLOEXEC);
-	if (w.ep >= 0 && open_ctl(&w, o, worker) == 0 && open_stores(&w, o) == 0) {
+	if (w.ep >= 0 && open_ctl(&w, o, worker) == 0 && make_seed(&w, o, worker, &seed) == 0
+		&& open_stores(&w, o) == 0) {
 		zmq_send(w.ctl, "", 0, 0);   /* ready */
 		loop(&w);
 		rc = 0;
@@ -225,6 +257,7 @@ int fleet_worker_run(const struct fleet_opts *o, int worker)
 	for (int i = 0; w.stores && i < w.n; i++)
 		fleet_store_close(&w.stores[i]);
 	free(w.stores);
+	free(seed);
 	if (w.ctl)
 		zmq_close(w.ctl);
 	zmq_ctx_term(w.x.zctx);

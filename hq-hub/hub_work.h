@@ -76,17 +76,25 @@ struct hub_work {
 	char wake_store[33];           /* ...for this store only ("": for any) */
 };
 
-#define HUB_ROUND_MAX_ITEMS 512
+/* Items of one round, at most. A round takes what is waiting, so under
+ * load rounds grow and each fsync covers more: the cap only has to be high
+ * enough that a slow disk (100 ms commits) still carries 12,000 one-record
+ * batches a second (issue 14; at 512 the hub fell behind). */
+#define HUB_ROUND_MAX_ITEMS 4096
 /* Stores one state flush writes in a round (hub_live.c). */
 #define HUB_LIVE_FLUSH_MAX 256
+#define HUB_ROUND_STORES (HUB_ROUND_MAX_ITEMS + HUB_LIVE_FLUSH_MAX)
+/* Open-addressing index of the round's stores by id: a power of two. */
+#define HUB_ROUND_STORE_SLOTS 16384
 
 /* One group commit's work. Every item touches at most one store, but for
  * the state flush, which touches up to HUB_LIVE_FLUSH_MAX. */
 struct hub_round {
 	struct hub_work items[HUB_ROUND_MAX_ITEMS];
 	size_t n, records, bytes;
-	struct hub_store stores[HUB_ROUND_MAX_ITEMS + HUB_LIVE_FLUSH_MAX];
+	struct hub_store stores[HUB_ROUND_STORES];
 	size_t n_stores;
+	uint32_t store_slot[HUB_ROUND_STORE_SLOTS];  /* index + 1 into stores, 0: free */
 	int64_t now_ms;
 	uint64_t duplicates, gaps;
 	struct ss_lograte commit_log;

@@ -25,19 +25,34 @@
 
 /* ---- the stores a round touches ---- */
 
+/* The slot of store_id in the round's index: its own, or the free one
+ * where it goes (FNV-1a, linear probing; the index is never full). */
+static uint32_t *store_slot(struct hub_round *r, const char *store_id)
+{
+	uint32_t hash = 2166136261u, i;
+
+	for (const char *p = store_id; *p; p++)
+		hash = (hash ^ (uint8_t)*p) * 16777619u;
+	for (i = hash & (HUB_ROUND_STORE_SLOTS - 1); r->store_slot[i];
+		i = (i + 1) & (HUB_ROUND_STORE_SLOTS - 1))
+		if (strcmp(r->stores[r->store_slot[i] - 1].store_id, store_id) == 0)
+			break;
+	return &r->store_slot[i];
+}
+
 int hub_round_store(struct hub *h, struct hub_round *r, MDB_txn *txn, struct hub_work *w,
 	struct hub_store **out)
 {
+	uint32_t *slot = store_slot(r, w->store_id);
 	int rc;
 
-	for (size_t i = 0; i < r->n_stores; i++)
-		if (strcmp(r->stores[i].store_id, w->store_id) == 0) {
-			*out = &r->stores[i];
-			return w->epoch ? hub_store_switch_epoch(h, txn, *out, w->epoch) : 0;
-		}
+	if (*slot) {
+		*out = &r->stores[*slot - 1];
+		return w->epoch ? hub_store_switch_epoch(h, txn, *out, w->epoch) : 0;
+	}
 	*out = &r->stores[r->n_stores];
 	rc = hub_store_load(h, txn, w->store_id, w->epoch, *out);
-	r->n_stores++;
+	*slot = (uint32_t)++r->n_stores;
 	if (rc == 0 && w->epoch == 0)
 		rc = hub_store_switch_epoch(h, txn, *out, (*out)->state->epoch);
 	/* Written anyway: with what heartbeats said since the last write. */
@@ -70,6 +85,8 @@ static void round_release_stores(struct hub_round *r)
 {
 	for (size_t i = 0; i < r->n_stores; i++)
 		hub_store_release(&r->stores[i]);
+	if (r->n_stores)
+		memset(r->store_slot, 0, sizeof r->store_slot);
 	r->n_stores = 0;
 	r->duplicates = r->gaps = 0;
 }
