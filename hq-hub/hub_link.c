@@ -62,7 +62,8 @@ void hub_link_send(struct hub *h, struct hub_peer *p, Storesync__LinkMessage *m)
 	 * reconnect, say Hello and be resent from its high-water mark. */
 	if (zmq_send(h->router, p->id, p->id_len, ZMQ_SNDMORE | ZMQ_DONTWAIT) < 0)
 		return;
-	ss_proto_send(h->router, &m->base, ZMQ_DONTWAIT);
+	if (ss_proto_send(h->router, &m->base, ZMQ_DONTWAIT) == 0)
+		p->sent_mono = ss_mono_ms();
 }
 
 void hub_link_refuse(struct hub *h, struct hub_peer *p, Storesync__ErrorCode code,

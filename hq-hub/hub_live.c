@@ -77,18 +77,20 @@ static int must_write(const struct hub_live *l, const Storesync__Heartbeat *hb)
 		|| (v && strlen(v) < VERSION_BYTES && strcmp(v, l->written_version) != 0);
 }
 
-int hub_live_heartbeat(struct hub *h, const char *store_id, const Storesync__Heartbeat *hb,
+int hub_live_heartbeat(struct hub *h, struct hub_peer *p, const Storesync__Heartbeat *hb,
 	int64_t now_ms)
 {
-	struct hub_live *l = find(h, store_id);
+	/* Entries live as long as the hub: the connection keeps its store's. */
+	struct hub_live *l = p->live ? p->live : (p->live = find(h, p->store_id));
 	const char *v = hb->agent_version;
+	size_t vlen = v ? strlen(v) : 0;
 
 	/* Never written since this hub started: the round writes it. */
 	if (!l)
 		return 1;
 	l->hb = *hb;
-	if (v && strlen(v) < VERSION_BYTES)
-		snprintf(l->version, sizeof l->version, "%s", v);
+	if (v && vlen < VERSION_BYTES && strcmp(v, l->version) != 0)
+		memcpy(l->version, v, vlen + 1);
 	l->hb.agent_version = l->version[0] ? l->version : NULL;
 	l->seen_ms = now_ms;
 	if (hb->backlog == 0)

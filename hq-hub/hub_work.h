@@ -51,6 +51,9 @@ struct hub_peer {
 	char store_id[33];         /* learnt from Hello/Batch; "" until then */
 	struct ss_lograte rate;    /* complaints about this peer: one line per interval */
 	int64_t seen_mono;
+	int64_t sent_mono;         /* the hub's last message to it */
+	int64_t heartbeat_mono;    /* its previous heartbeat */
+	struct hub_live *live;     /* its store's heartbeats (hub_live.c), once known */
 	uint64_t resend_from;      /* last Resend asked, to avoid asking on every batch */
 	int64_t resend_mono;
 	struct hub_down down;      /* what flows down to the store (hub_downstream.c) */
@@ -137,9 +140,9 @@ int hub_round_store(struct hub *h, struct hub_round *r, MDB_txn *txn, struct hub
 	struct hub_store **out);
 /* hub_live: heartbeats in memory, written when they matter or by the
  * periodic flush. */
-/* Takes a heartbeat of store_id into memory; 1 when it must be written in
+/* Takes a heartbeat of p's store into memory; 1 when it must be written in
  * this round, 0 when the next flush will do. */
-int hub_live_heartbeat(struct hub *h, const char *store_id, const Storesync__Heartbeat *hb,
+int hub_live_heartbeat(struct hub *h, struct hub_peer *p, const Storesync__Heartbeat *hb,
 	int64_t now_ms);
 /* Gives a store loaded in a round what memory holds for it. */
 void hub_live_merge(struct hub *h, struct hub_store *s);

@@ -58,9 +58,10 @@ static void usage(FILE *out)
 		"      --batch N            records per batch (default 2000)\n"
 		"      --window N           unacknowledged batches in flight (default 8)\n"
 		"      --ack-timeout-ms N   resend after N ms without ack (default 5000)\n"
-		"      --heartbeat-ms N     heartbeat interval (default 2000); the hub answers each\n"
+		"      --heartbeat-ms N     heartbeat interval (default 2000); the hub says something\n"
+		"                           at least every second interval\n"
 		"      --hub-timeout-ms N   no word from the hub for N ms: drop the link and\n"
-		"                           reconnect (default 10000, at least 2 heartbeats)\n"
+		"                           reconnect (default 10000, at least 3 heartbeats)\n"
 		"      --reconnect-ms N     reconnect backoff: the first wait, drawn around N ms\n"
 		"                           (default 1000), doubling per failed attempt...\n"
 		"      --reconnect-max-ms N ...up to N ms (default 30000)\n"
@@ -231,9 +232,10 @@ static int parse_args(int argc, char **argv, struct agent_config *c, struct agen
 		return 2;
 	}
 	c->retention_ms = c->retention_days * 24 * 3600 * 1000;
-	/* The hub answers every heartbeat: one late answer must not cost the link. */
-	if (c->hub_timeout_ms < 2 * c->heartbeat_ms) {
-		fprintf(stderr, "store-agent: hub_timeout_ms %lld must be at least two heartbeat "
+	/* The hub says something at least every second heartbeat interval: one
+	 * late word must not cost the link. */
+	if (c->hub_timeout_ms < 3 * c->heartbeat_ms) {
+		fprintf(stderr, "store-agent: hub_timeout_ms %lld must be at least three heartbeat "
 			"intervals (heartbeat_ms %lld)\n", (long long)c->hub_timeout_ms,
 			(long long)c->heartbeat_ms);
 		return 2;

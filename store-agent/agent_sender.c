@@ -11,8 +11,9 @@
  *  - Anything that casts doubt on what is in flight (timeout without ack
  *    progress, Resend, an Error from the hub, a Welcome) rewinds sent_seq to
  *    what the hub holds; duplicates that causes are the hub's to ignore.
- * Liveness: the hub answers every Heartbeat with its own, so a link that
- * carries no word from the hub for hub_timeout_ms is dead even when TCP
+ * Liveness: the hub says something at least every second heartbeat
+ * interval (an Ack, an Update, or its own Heartbeat in answer to ours), so
+ * a link that carries no word from the hub for hub_timeout_ms is dead even when TCP
  * says otherwise (a hub that hangs, a path that drops without a reset):
  * the agent drops it and connects again after a delay with full jitter,
  * doubling per silent drop, so a fleet that loses a hub at once does not
