@@ -30,6 +30,7 @@ struct hub_config {
 	int64_t map_initial_bytes; /* map at open (default: the whole budget) */
 	int64_t group_records;     /* records per group commit, at most */
 	int64_t listen_backlog;    /* store link: connections the kernel queues for accept */
+	int64_t max_stores;        /* store link connections served at once (hub_listen.c) */
 	int64_t clock_offset_ms;   /* test clock: shifts the hub's wall clock */
 	int64_t foreground;
 	int64_t query_threads;     /* workers answering operators */
@@ -49,6 +50,7 @@ struct hub_target_cache {
 struct hub_round;  /* one group commit's work (hub_work.h) */
 struct hub_live;   /* a store's heartbeats in memory (hub_live.c) */
 struct hub_live_sweep;
+struct hub_guard;  /* the store link's admission (hub_listen.c) */
 
 struct hub {
 	struct hub_config cfg;
@@ -76,6 +78,7 @@ struct hub {
 	MDB_dbi hub_meta;          /* name -> u64 BE (next_update_id, log_floor, ...) */
 	void *zctx;
 	void *router;
+	struct hub_guard *guard;
 	void *ops;                 /* writer's end of the operators' channel (ROUTER) */
 	struct hub_query_server *query;  /* the operators' endpoint and its workers */
 	struct hub_peer *peers;    /* uthash, by routing id */
@@ -98,6 +101,14 @@ struct hub {
 };
 
 int hub_open_db(struct hub *h, char *err, size_t errlen);
+
+/* hub_listen: raises RLIMIT_NOFILE to what max_stores needs (says so), or
+ * fails with the reason; warns when net.core.somaxconn caps the backlog. */
+int hub_listen_limits(const struct hub_config *c, char *err, size_t errlen);
+/* Admission on the store link (a guard thread on its monitor): call after
+ * creating h->router and before binding it; stop before closing it. */
+int hub_listen_guard_start(struct hub *h, char *err, size_t errlen);
+void hub_listen_guard_stop(struct hub *h);
 
 /* hub_writer: binds the operators' channel (before query_start), runs the
  * one writer loop on the calling thread until h->stopping. */

@@ -16,7 +16,7 @@
 #include "ss_time.h"
 #include "ss_version.h"
 
-#define N_CONFIG_ITEMS 15
+#define N_CONFIG_ITEMS 16
 
 /* Settings of the process rather than of the engine (hub_config). */
 struct hub_main_opts {
@@ -50,6 +50,9 @@ static void usage(FILE *out)
 		"      --listen-backlog N   store connections the kernel queues while the hub\n"
 		"                           accepts (default 4096, capped by net.core.somaxconn):\n"
 		"                           a whole fleet reconnecting after a restart\n"
+		"      --max-stores N       store connections served at once (default 12000);\n"
+		"                           more are refused. The hub raises its open files limit\n"
+		"                           to N plus a reserve, or does not start\n"
 		"      --query-threads N    workers answering hqctl (default 4): a long query\n"
 		"                           (a dump) does not hold up the others\n"
 		"      --notice-scan-ms N   how often to look for newly stale accounts and send\n"
@@ -71,7 +74,7 @@ static void usage(FILE *out)
 }
 
 enum { OPT_BUDGET = 256, OPT_GROUP, OPT_BACKLOG, OPT_CLOCK, OPT_MAP_INITIAL, OPT_QUERY_THREADS,
-	OPT_NOTICE_SCAN, OPT_RETENTION, OPT_STATE_FLUSH, OPT_LOG_LEVEL, OPT_VERSION };
+	OPT_NOTICE_SCAN, OPT_RETENTION, OPT_STATE_FLUSH, OPT_MAX_STORES, OPT_LOG_LEVEL, OPT_VERSION };
 
 static void config_items(struct hub_config *c, struct hub_main_opts *m,
 	struct ss_config_item *items)
@@ -84,6 +87,7 @@ static void config_items(struct hub_config *c, struct hub_main_opts *m,
 		{ "hub", "map_initial", SS_CFG_INT64, &c->map_initial_bytes, 0, 1 << 20, INT64_MAX / 4 },
 		{ "hub", "group_records", SS_CFG_INT64, &c->group_records, 0, 1, 1000000 },
 		{ "hub", "listen_backlog", SS_CFG_INT64, &c->listen_backlog, 0, 16, 65535 },
+		{ "hub", "max_stores", SS_CFG_INT64, &c->max_stores, 0, 1, 1000000 },
 		{ "hub", "clock_offset_ms", SS_CFG_INT64, &c->clock_offset_ms, 0, INT64_MIN / 4,
 			INT64_MAX / 4 },
 		{ "hub", "foreground", SS_CFG_INT64, &c->foreground, 0, 0, 1 },
@@ -124,6 +128,7 @@ static int parse_args(int argc, char **argv, struct hub_config *c, struct hub_ma
 		{ "foreground", no_argument, 0, 'f' }, { "budget", required_argument, 0, OPT_BUDGET },
 		{ "group-records", required_argument, 0, OPT_GROUP },
 		{ "listen-backlog", required_argument, 0, OPT_BACKLOG },
+		{ "max-stores", required_argument, 0, OPT_MAX_STORES },
 		{ "clock-offset-ms", required_argument, 0, OPT_CLOCK },
 		{ "map-initial", required_argument, 0, OPT_MAP_INITIAL },
 		{ "query-threads", required_argument, 0, OPT_QUERY_THREADS },
@@ -161,6 +166,7 @@ static int parse_args(int argc, char **argv, struct hub_config *c, struct hub_ma
 		case OPT_BUDGET: rc = set_flag(items, "budget", optarg); break;
 		case OPT_GROUP: rc = set_flag(items, "group_records", optarg); break;
 		case OPT_BACKLOG: rc = set_flag(items, "listen_backlog", optarg); break;
+		case OPT_MAX_STORES: rc = set_flag(items, "max_stores", optarg); break;
 		case OPT_CLOCK: rc = set_flag(items, "clock_offset_ms", optarg); break;
 		case OPT_MAP_INITIAL: rc = set_flag(items, "map_initial", optarg); break;
 		case OPT_QUERY_THREADS: rc = set_flag(items, "query_threads", optarg); break;
@@ -191,7 +197,7 @@ static int open_router(struct hub *h, char *err, size_t errlen)
 	struct ss_link_store_opts lo = { .backlog = (int)h->cfg.listen_backlog };
 
 	h->router = ss_link_store_socket(h->zctx, ZMQ_ROUTER, &lo, err, errlen);
-	if (!h->router)
+	if (!h->router || hub_listen_guard_start(h, err, errlen) != 0)
 		return -1;
 	return ss_daemon_bind(h->router, h->cfg.listen, err, errlen);
 }
@@ -201,7 +207,7 @@ int main(int argc, char **argv)
 	static struct hub h = { .cfg = {
 		.data_dir = "/var/lib/storesync/hub", .listen = "tcp://*:7701",
 		.query = "tcp://127.0.0.1:7702", .budget_bytes = 64LL << 30,
-		.group_records = 50000, .listen_backlog = 4096, .query_threads = 4,
+		.group_records = 50000, .listen_backlog = 4096, .max_stores = 12000, .query_threads = 4,
 		.notice_scan_ms = 60000, .update_retention_days = 30, .state_flush_ms = 30000 } };
 	struct hub_main_opts m = { .log_level = "info" };
 	enum ss_log_level level = SS_LOG_INFO;
@@ -212,6 +218,12 @@ int main(int argc, char **argv)
 		return rc == 1 ? 0 : 2;
 	ss_log_init("hq-hub", level);
 	ss_time_set_offset_ms(h.cfg.clock_offset_ms);
+	/* Before anything is opened: a hub that cannot have the descriptors
+	 * max_stores needs says so and does not start (hub_listen.c). */
+	if (hub_listen_limits(&h.cfg, err, sizeof err) != 0) {
+		ss_error("%s", err);
+		return 1;
+	}
 	/* Locked before detaching, so a second hub fails in front of whoever
 	 * started it; held until the process exits (the kernel lets go then). */
 	if (ss_daemon_lock(h.cfg.data_dir, &lock_fd, err, sizeof err) != 0) {
@@ -257,6 +269,7 @@ int main(int argc, char **argv)
 	ss_info("stopped");
 out:
 	query_stop(&h);
+	hub_listen_guard_stop(&h);
 	if (h.router)
 		zmq_close(h.router);
 	hub_writer_close(&h);

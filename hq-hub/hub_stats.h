@@ -17,6 +17,9 @@
 	X(gaps, HUB_COUNTER, "batches that left a gap; a resend was asked") \
 	X(refused_records, HUB_COUNTER, "records kept in the event log but refused by validation (no effect)") \
 	X(hellos, HUB_COUNTER, "Hello messages handled") \
+	X(store_links, HUB_GAUGE, "store link connections open (admitted)") \
+	X(stores_refused, HUB_COUNTER, "store link connections refused: max_stores were connected") \
+	X(accept_failures, HUB_COUNTER, "store link connections the kernel would not give the hub (accept failed)") \
 	X(heartbeats, HUB_COUNTER, "application heartbeats handled") \
 	X(heartbeats_held, HUB_COUNTER, "of those, answered from memory with nothing written (hub_live)") \
 	X(state_flushes, HUB_COUNTER, "store states written by the periodic flush of what heartbeats said") \

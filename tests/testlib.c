@@ -86,6 +86,10 @@ pid_t tl_start_hub(const struct tl_env *e, ...)
 	argv[argc++] = (char *)e->hub_listen;
 	argv[argc++] = "--query";
 	argv[argc++] = (char *)e->hub_query;
+	/* A test hub serves a handful of stores; the default max_stores needs
+	 * more open files than some test machines allow. A test may override. */
+	argv[argc++] = "--max-stores";
+	argv[argc++] = "256";
 	va_start(ap, e);
 	collect_args(argv, &argc, ap);
 	va_end(ap);
