@@ -499,22 +499,46 @@ static json_t *json_cell(struct col col, const Storesync__Cell *cell)
 	return col.list ? json_list(str_of(cell)) : json_string(str_of(cell));
 }
 
+/* Row i as jansson prints an object inside an indented array: its own
+ * dump, every line two spaces further in (a JSON string has no raw
+ * newline, so each '\n' is a line break). */
+static int print_json_row(FILE *out, const Storesync__QueryReply *r, const struct col *cols,
+	size_t i)
+{
+	json_t *obj = json_object();
+	char *text;
+
+	for (size_t c = 0; c < r->n_columns; c++)
+		json_object_set_new(obj, r->columns[c], json_cell(cols[c], cell_at(r->rows[i], c)));
+	text = json_dumps(obj, JSON_INDENT(2));
+	json_decref(obj);
+	if (!text)
+		return -1;
+	fputs(i ? ",\n  " : "[\n  ", out);
+	for (const char *p = text, *nl; *p; p = nl ? nl + 1 : p + strlen(p)) {
+		nl = strchr(p, '\n');
+		fwrite(p, 1, nl ? (size_t)(nl - p) : strlen(p), out);
+		if (nl)
+			fputs("\n  ", out);
+	}
+	free(text);
+	return 0;
+}
+
+/* The same bytes as one json_dumpf of the whole array with JSON_INDENT(2),
+ * a row at a time: 10,000 stores' rows as one tree cost hqctl most of a
+ * quarter second in malloc and free alone. */
 static int print_json(FILE *out, const Storesync__QueryReply *r)
 {
-	json_t *arr = json_array();
-	int rc;
+	struct col *cols = calloc(r->n_columns ? r->n_columns : 1, sizeof *cols);
+	int rc = cols ? 0 : -1;
 
-	for (size_t i = 0; i < r->n_rows; i++) {
-		json_t *obj = json_object();
-
-		for (size_t c = 0; c < r->n_columns; c++)
-			json_object_set_new(obj, r->columns[c],
-				json_cell(col_of(r->columns[c]), cell_at(r->rows[i], c)));
-		json_array_append_new(arr, obj);
-	}
-	rc = json_dumpf(arr, out, JSON_INDENT(2));
-	fputc('\n', out);
-	json_decref(arr);
+	for (size_t c = 0; cols && c < r->n_columns; c++)
+		cols[c] = col_of(r->columns[c]);
+	for (size_t i = 0; rc == 0 && i < r->n_rows; i++)
+		rc = print_json_row(out, r, cols, i);
+	fputs(r->n_rows ? "\n]\n" : "[]\n", out);
+	free(cols);
 	return rc;
 }
 
