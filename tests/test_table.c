@@ -7,7 +7,7 @@
  * request. JSON: one document, an array of objects keyed by column,
  * integers stay integers (exactly, past 2^53) in machine units, never and
  * missing cells null, flags booleans, lists arrays; checked by parsing it
- * back with jansson. CSV: a header line, fields with commas, quotes or line
+ * back with jansson, and byte for byte the text jansson writes for it. CSV: a header line, fields with commas, quotes or line
  * breaks quoted (quotes doubled), integers bare, never empty, flags
  * true/false. Long strings come out whole in every format. */
 #include <check.h>
@@ -591,6 +591,56 @@ START_TEST(chinese_names_align)
 }
 END_TEST
 
+/* What the JSON writer writes is what a jansson tree of the same answer,
+ * dumped with JSON_INDENT(2), writes: escapes (quotes, backslashes, control
+ * characters, UTF-8 as is), null, booleans, lists, a string that is not
+ * UTF-8 left out with its key, a short row's missing cells null. */
+START_TEST(json_bytes_are_jansson_s)
+{
+	static const char *const cols[] = { "store_id", "name", "silent", "last_seen_ms",
+		"overdue", "records", "note" };
+	static const char *const names[] = { "plain", "q\"uo\\te/sl", "tab\tnl\ncr\r\x01\x1f",
+		"张三 €", "\xff\xfe" };
+	Storesync__QueryReply *r = reply_new(cols, 7);
+	json_t *want = json_array();
+	char *out, *text;
+
+	for (size_t i = 0; i < sizeof names / sizeof names[0]; i++) {
+		Storesync__Row *row = row_add(r);
+		json_t *o = json_object(), *list = json_array();
+
+		cell_s(row, "S1");
+		cell_s(row, names[i]);
+		cell_i(row, (int64_t)(i % 2));
+		cell_i(row, (int64_t)i * 1000);
+		cell_s(row, i % 2 ? "response,report" : "");
+		json_object_set_new(o, "store_id", json_string("S1"));
+		json_object_set_new(o, "name", json_string(names[i]));
+		json_object_set_new(o, "silent", json_boolean(i % 2));
+		json_object_set_new(o, "last_seen_ms", i ? json_integer((json_int_t)i * 1000)
+			: json_null());
+		if (i % 2) {
+			json_array_append_new(list, json_string("response"));
+			json_array_append_new(list, json_string("report"));
+		}
+		json_object_set_new(o, "overdue", list);
+		json_object_set_new(o, "records", json_null());
+		json_object_set_new(o, "note", json_null());
+		json_array_append_new(want, o);
+	}
+	out = print(r, SS_TABLE_JSON);
+	text = json_dumps(want, JSON_INDENT(2));
+	ck_assert_ptr_nonnull(text);
+	ck_assert_uint_eq(strlen(out), strlen(text) + 1);
+	ck_assert_int_eq(strncmp(out, text, strlen(text)), 0);
+	ck_assert_str_eq(out + strlen(text), "\n");
+	free(text);
+	free(out);
+	json_decref(want);
+	reply_free(r);
+}
+END_TEST
+
 int main(void)
 {
 	Suite *s = suite_create("table");
@@ -602,6 +652,7 @@ int main(void)
 	tcase_add_test(tc, text_of_no_rows_is_the_header);
 	tcase_add_test(tc, json_is_an_array_of_objects);
 	tcase_add_test(tc, json_of_no_rows_is_an_empty_array);
+	tcase_add_test(tc, json_bytes_are_jansson_s);
 	tcase_add_test(tc, csv_quotes_what_needs_it);
 	tcase_add_test(tc, csv_missing_cells_are_empty);
 	tcase_add_test(tc, long_strings_come_out_whole);
