@@ -159,13 +159,16 @@ static int changes(struct hub *h, MDB_txn *txn, const Storesync__Target *target,
 	for (rc = mdb_cursor_get(cur, &k, &d, rc == 0 ? MDB_PREV : MDB_LAST); rc == 0;
 		rc = mdb_cursor_get(cur, &k, &d, MDB_PREV)) {
 		Storesync__DatedValue *v;
-		Storesync__LoggedUpdate *lu;
+		const Storesync__LoggedUpdate *lu;
 		uint64_t uid;
 
 		if (k.mv_size != n + 17 || memcmp(k.mv_data, key, n + 1) != 0)
 			break;
 		uid = ss_be64_get((const uint8_t *)k.mv_data + n + 9);
-		if (!(lu = hub_updates_get(h, txn, uid)))
+		/* From the writer's cache: most SKUs of a push were last set by the
+		 * same update, and unpacking that whole list once per SKU made a
+		 * 5,000-SKU push cost seconds (issue 14). */
+		if (!(lu = hub_update_cached(h, txn, &h->tcache, uid)))
 			break;
 		if (!disjoint(h, txn, lu->target, target)) {
 			if (covers(h, txn, lu->target, target)
@@ -174,10 +177,8 @@ static int changes(struct hub *h, MDB_txn *txn, const Storesync__Target *target,
 					|| strcmp(v->name ? v->name : "", e->name ? e->name : "") != 0;
 				storesync__dated_value__free_unpacked(v, NULL);
 			}
-			storesync__logged_update__free_unpacked(lu, NULL);
 			break;
 		}
-		storesync__logged_update__free_unpacked(lu, NULL);
 	}
 	mdb_cursor_close(cur);
 	return verdict;

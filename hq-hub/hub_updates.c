@@ -288,28 +288,42 @@ void hub_target_cache_clear(struct hub_target_cache *c)
 	}
 }
 
-int hub_update_includes(struct hub *h, MDB_txn *txn, struct hub_target_cache *c, uint64_t id,
-	const char *store, const char *region)
+const Storesync__LoggedUpdate *hub_update_cached(struct hub *h, MDB_txn *txn,
+	struct hub_target_cache *c, uint64_t id)
 {
 	struct hub_target_entry *e = NULL;
 	Storesync__LoggedUpdate *lu;
+
+	HASH_FIND(hh, c->by_id, &id, sizeof id, e);
+	if (e)
+		return e->lu;
+	if (!(lu = hub_updates_get(h, txn, id)))
+		return NULL;
+	if (!(e = calloc(1, sizeof *e))) {
+		storesync__logged_update__free_unpacked(lu, NULL);
+		return NULL;
+	}
+	e->id = id;
+	e->lu = lu;
+	HASH_ADD(hh, c->by_id, id, sizeof e->id, e);
+	return lu;
+}
+
+int hub_update_includes(struct hub *h, MDB_txn *txn, struct hub_target_cache *c, uint64_t id,
+	const char *store, const char *region)
+{
+	Storesync__LoggedUpdate *own = NULL;
+	const Storesync__LoggedUpdate *lu = c ? hub_update_cached(h, txn, c, id)
+		: (own = hub_updates_get(h, txn, id));
 	int in;
 
-	if (c)
-		HASH_FIND(hh, c->by_id, &id, sizeof id, e);
-	lu = e ? e->lu : hub_updates_get(h, txn, id);
 	/* A pruned price or policy update keeps its target (hub_updates_prune). */
 	if (!lu)
 		return 0;
 	in = store ? hub_target_includes(lu->target, store, region)
 		: (!lu->target || lu->target->all);
-	if (!e && c && (e = calloc(1, sizeof *e)) != NULL) {
-		e->id = id;
-		e->lu = lu;
-		HASH_ADD(hh, c->by_id, id, sizeof e->id, e);
-	} else if (!e) {
-		storesync__logged_update__free_unpacked(lu, NULL);
-	}
+	if (own)
+		storesync__logged_update__free_unpacked(own, NULL);
 	return in;
 }
 

@@ -33,6 +33,10 @@ int hub_meta_put(struct hub *h, MDB_txn *txn, const char *name, uint64_t v);
 /* Targets of updates, cached by update id for the writer (the cache is the
  * writer's, h->tcache; query threads pass NULL). */
 void hub_target_cache_clear(struct hub_target_cache *c);
+/* Update id as logged, from the cache (unpacked once per cache life), or
+ * NULL when it is gone. The cache owns it. */
+const Storesync__LoggedUpdate *hub_update_cached(struct hub *h, MDB_txn *txn,
+	struct hub_target_cache *c, uint64_t id);
 /* 1 when update id's target includes (store, region), 0 when not or when
  * the update is gone. */
 int hub_update_includes(struct hub *h, MDB_txn *txn, struct hub_target_cache *c, uint64_t id,
