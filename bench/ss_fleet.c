@@ -30,6 +30,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/prctl.h>
+#include <sys/resource.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -85,7 +86,7 @@ static void usage(FILE *out)
 		"  --rate R               stores: total records/s (default 0: heartbeats only)\n"
 		"  --legacy               stores as the agent was before issue 14: ZMTP\n"
 		"                         heartbeats, reconnect 100 ms..5 s, no silence drop\n"
-		"  --heartbeat-ms N       (2000)  --hub-timeout-ms N (10000)\n"
+		"  --heartbeat-ms N       (2000)  --hub-timeout-ms N (30000)\n"
 		"  --reconnect-ms N       (1000)  --reconnect-max-ms N (30000)\n"
 		"  --stores-per-worker N  stores per process (default 2000)\n"
 		"  --sync-apply           apply updates with fsync (default: without; the\n"
@@ -406,7 +407,11 @@ static void phase_memory(struct driver *d)
 {
 	int64_t kb = fleet_proc_kb(d->hub.pid, "VmRSS");
 
+	/* Anonymous memory is the hub's own (connections, buffers); the rest
+	 * is mostly LMDB's pages in the page cache, mapped. */
 	printf("fleet_hub_rss_mb %.1f MB\n", (double)kb / 1024.0);
+	printf("fleet_hub_rss_anon_mb %.1f MB\n",
+		(double)fleet_proc_kb(d->hub.pid, "RssAnon") / 1024.0);
 	printf("fleet_hub_rss_kb_per_store %.1f kB\n", (double)kb / d->stores);
 	fflush(stdout);
 }
@@ -466,6 +471,18 @@ static int serve(struct driver *d, double rate)
 	while (!stop_signal)
 		ss_sleep_ms(200);
 	return 0;
+}
+
+/* Every store holds four descriptors (its link, its monitor's two ends'
+ * mailboxes, its connection) and its LMDB three: up to the hard limit. */
+static void raise_fd_limit(void)
+{
+	struct rlimit rl;
+
+	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
+		rl.rlim_cur = rl.rlim_max;
+		setrlimit(RLIMIT_NOFILE, &rl);
+	}
 }
 
 /* ---- arguments ---- */
@@ -534,7 +551,7 @@ static int parse_args(int argc, char **argv, struct driver *d, double *rate)
 
 int main(int argc, char **argv)
 {
-	struct driver d = { .o = { .heartbeat_ms = 2000, .hub_timeout_ms = 10000,
+	struct driver d = { .o = { .heartbeat_ms = 2000, .hub_timeout_ms = 30000,
 		.reconnect_ms = 1000, .reconnect_max_ms = 30000, .ack_timeout_ms = 5000,
 		.batch_records = 2000, .window_batches = 8 }, .per_worker = 2000,
 		.rates = { 1200, 12000 }, .n_rates = 2, .window_s = 20,
@@ -571,6 +588,7 @@ int main(int argc, char **argv)
 	signal(SIGINT, on_signal);
 	signal(SIGTERM, on_signal);
 	signal(SIGPIPE, SIG_IGN);
+	raise_fd_limit();
 	if (start_workers(&d) != 0) {
 		fprintf(stderr, "ss-fleet: the workers did not start\n");
 		stop_workers(&d);
