@@ -509,12 +509,19 @@ static int json_valid(const char *s, size_t n)
 	return 1;
 }
 
+/* Runs of characters that need no escape go out in one write. */
 static void json_string_out(FILE *out, const char *s, size_t n)
 {
+	size_t run = 0;
+
 	fputc('"', out);
 	for (size_t i = 0; i < n; i++) {
 		unsigned char c = (unsigned char)s[i];
 
+		if (c >= 0x20 && c != '"' && c != '\\')
+			continue;
+		fwrite(s + run, 1, i - run, out);
+		run = i + 1;
 		switch (c) {
 		case '\\': fputs("\\\\", out); break;
 		case '"': fputs("\\\"", out); break;
@@ -523,13 +530,10 @@ static void json_string_out(FILE *out, const char *s, size_t n)
 		case '\n': fputs("\\n", out); break;
 		case '\r': fputs("\\r", out); break;
 		case '\t': fputs("\\t", out); break;
-		default:
-			if (c < 0x20)
-				fprintf(out, "\\u%04X", c);
-			else
-				fputc(c, out);
+		default: fprintf(out, "\\u%04X", c); break;
 		}
 	}
+	fwrite(s + run, 1, n - run, out);
 	fputc('"', out);
 }
 
