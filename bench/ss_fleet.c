@@ -23,7 +23,8 @@
  *   restart   the hub killed -9 and restarted while records flow:
  *             fleet_restart_recover_s, until every store was welcomed again
  *             and every record it had made before the kill is acked
- *   memory    fleet_hub_rss_mb with all N connected */
+ *   memory    fleet_hub_rss_mb with all N connected and idle (and its
+ *             anonymous part); fleet_hub_peak_rss_mb after the load */
 #include <errno.h>
 #include <signal.h>
 #include <stdio.h>
@@ -403,16 +404,17 @@ static int phase_silence(struct driver *d)
 	return 0;
 }
 
+/* With every store connected and only heartbeating: what the fleet costs
+ * in memory. Anonymous memory is the hub's own (connections, buffers); the
+ * rest is mostly LMDB's pages, mapped from the page cache. */
 static void phase_memory(struct driver *d)
 {
 	int64_t kb = fleet_proc_kb(d->hub.pid, "VmRSS");
+	int64_t anon = fleet_proc_kb(d->hub.pid, "RssAnon");
 
-	/* Anonymous memory is the hub's own (connections, buffers); the rest
-	 * is mostly LMDB's pages in the page cache, mapped. */
 	printf("fleet_hub_rss_mb %.1f MB\n", (double)kb / 1024.0);
-	printf("fleet_hub_rss_anon_mb %.1f MB\n",
-		(double)fleet_proc_kb(d->hub.pid, "RssAnon") / 1024.0);
-	printf("fleet_hub_rss_kb_per_store %.1f kB\n", (double)kb / d->stores);
+	printf("fleet_hub_rss_anon_mb %.1f MB\n", (double)anon / 1024.0);
+	printf("fleet_hub_anon_kb_per_store %.1f kB\n", (double)anon / d->stores);
 	fflush(stdout);
 }
 
@@ -453,11 +455,13 @@ static int run(struct driver *d)
 	}
 	if (phase_welcome(d) != 0 || phase_idle(d) != 0)
 		goto out;
+	phase_memory(d);
 	for (int i = 0; i < d->n_rates && !stop_signal; i++)
 		if (phase_rate(d, d->rates[i]) != 0)
 			goto out;
 	phase_silence(d);
-	phase_memory(d);
+	printf("fleet_hub_peak_rss_mb %.1f MB\n", (double)fleet_proc_kb(d->hub.pid, "VmHWM")
+		/ 1024.0);
 	rc = phase_restart(d);
 out:
 	fleet_hub_kill(&d->hub, SIGTERM);
