@@ -56,6 +56,7 @@ struct fleet_store {
 	uint64_t epoch;
 	uint64_t rng;             /* this store's random stream (arrivals) */
 	int64_t due_mono;         /* its next timed work (the worker's scan) */
+	int sent;                 /* something was sent since the link was last read */
 	void *sock, *monitor;
 	/* The outbox, in memory: records 1..last_seq, creation times of the
 	 * unacknowledged ones in a ring (index seq % ring_cap). */
@@ -111,6 +112,8 @@ void fleet_store_close(struct fleet_store *s);
 int fleet_store_connect(struct fleet_ctx *x, struct fleet_store *s);
 /* Handles monitor events and every waiting message. */
 void fleet_store_readable(struct fleet_ctx *x, struct fleet_store *s);
+/* Every waiting message of the link only (after sending on it). */
+void fleet_store_read_link(struct fleet_ctx *x, struct fleet_store *s);
 /* Timed work: records due, batches, hellos, heartbeats, resends. Returns
  * the monotonic ms of its next timed work. */
 int64_t fleet_store_tick(struct fleet_ctx *x, struct fleet_store *s, int64_t now);

@@ -161,6 +161,7 @@ static int send_msg(struct fleet_store *s, Storesync__LinkMessage *m)
 {
 	m->proto_version = SS_PROTO_VERSION;
 	m->has_proto_version = 1;
+	s->sent = 1;
 	return ss_proto_send(s->sock, &m->base, ZMQ_DONTWAIT);
 }
 
@@ -472,10 +473,16 @@ static void read_monitor(struct fleet_ctx *x, struct fleet_store *s)
 
 void fleet_store_readable(struct fleet_ctx *x, struct fleet_store *s)
 {
+	read_monitor(x, s);
+	fleet_store_read_link(x, s);
+}
+
+void fleet_store_read_link(struct fleet_ctx *x, struct fleet_store *s)
+{
 	zmq_msg_t f[1];
 	int n;
 
-	read_monitor(x, s);
+	s->sent = 0;
 	while ((n = ss_link_recv(s->sock, f, 1, ZMQ_DONTWAIT)) > 0) {
 		Storesync__LinkMessage *m = n == 1 ? (Storesync__LinkMessage *)ss_proto_unpack(
 			&storesync__link_message__descriptor, zmq_msg_data(&f[0]), zmq_msg_size(&f[0]),

@@ -175,8 +175,10 @@ static int64_t run_timers(struct worker *w, int64_t now)
 
 		if (s->due_mono <= now) {
 			s->due_mono = fleet_store_tick(&w->x, s, now);
-			/* Sending may have consumed the ZMQ_FD signal of waiting input. */
-			fleet_store_readable(&w->x, s);
+			/* Sending may have consumed the ZMQ_FD signal of waiting input;
+			 * a non-blocking receive costs libzmq a poll(), so only then. */
+			if (s->sent)
+				fleet_store_read_link(&w->x, s);
 		}
 		if (s->due_mono < next)
 			next = s->due_mono;
