@@ -15,7 +15,7 @@
  * state_flush_ms the writer sweeps the stores heard from since their last
  * write, in store-id order and HUB_LIVE_FLUSH_MAX to a round, so one
  * sweep dirties each page of the stores' tables about once instead of once
- * per store. Whenever a round writes a store for any reason (a batch, a
+ * per store (the silence index, ordered by time, once per round). Whenever a round writes a store for any reason (a batch, a
  * Hello) it takes what memory holds for it (hub_live_merge), and after the
  * commit memory learns what LMDB now holds (hub_live_written).
  *
