@@ -37,6 +37,7 @@ struct hub_config {
 	int64_t notice_scan_ms;    /* how often stale accounts are looked for (notices) */
 	int64_t update_retention_days; /* the update log keeps this long; then snapshots */
 	int64_t state_flush_ms;    /* what heartbeats said reaches LMDB at least this often */
+	int64_t commit_interval_ms; /* a round starts at least this long after the last commit */
 };
 
 struct hub_peer;   /* a store link connection (hub_work.h) */
@@ -96,6 +97,7 @@ struct hub {
 	struct hub_live *live;           /* uthash by store */
 	struct hub_live_sweep *live_sweep;
 	int64_t next_live_flush_mono;
+	int64_t last_commit_mono;        /* hub_writer: when the last round committed */
 	struct hub_stats stats;
 	atomic_int stopping;
 };
