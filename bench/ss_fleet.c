@@ -86,8 +86,9 @@ static void usage(FILE *out)
 		"  --window-s S           run: seconds each phase measures (default 20)\n"
 		"  --rate R               stores: total records/s (default 0: heartbeats only)\n"
 		"  --legacy               stores as the agent was before issue 14: ZMTP\n"
-		"                         heartbeats, reconnect 100 ms..5 s, no silence drop\n"
-		"  --heartbeat-ms N       (2000)  --hub-timeout-ms N (30000)\n"
+		"                         heartbeats, reconnect 100 ms..5 s, no silence drop,\n"
+		"                         heartbeats every 2 s\n"
+		"  --heartbeat-ms N       (3000)  --hub-timeout-ms N (30000)\n"
 		"  --reconnect-ms N       (1000)  --reconnect-max-ms N (30000)\n"
 		"  --stores-per-worker N  stores per process (default 2000)\n"
 		"  --sync-apply           apply updates with fsync (default: without; the\n"
@@ -550,12 +551,15 @@ static int parse_args(int argc, char **argv, struct driver *d, double *rate)
 	}
 	if (!d->o.dir[0] || d->per_worker < 1 || d->window_s < 1)
 		return -1;
+	/* The agent's default interval, then and now. */
+	if (!d->o.heartbeat_ms)
+		d->o.heartbeat_ms = d->o.legacy ? 2000 : 3000;
 	return i;
 }
 
 int main(int argc, char **argv)
 {
-	struct driver d = { .o = { .heartbeat_ms = 2000, .hub_timeout_ms = 30000,
+	struct driver d = { .o = { .hub_timeout_ms = 30000,
 		.reconnect_ms = 1000, .reconnect_max_ms = 30000, .ack_timeout_ms = 5000,
 		.batch_records = 2000, .window_batches = 8 }, .per_worker = 2000,
 		.rates = { 1200, 12000 }, .n_rates = 2, .window_s = 20,

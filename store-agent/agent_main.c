@@ -58,7 +58,7 @@ static void usage(FILE *out)
 		"      --batch N            records per batch (default 2000)\n"
 		"      --window N           unacknowledged batches in flight (default 8)\n"
 		"      --ack-timeout-ms N   resend after N ms without ack (default 5000)\n"
-		"      --heartbeat-ms N     heartbeat interval (default 2000); the hub says something\n"
+		"      --heartbeat-ms N     heartbeat interval (default 3000); the hub says something\n"
 		"                           at least every second interval\n"
 		"      --hub-timeout-ms N   no word from the hub for N ms: drop the link and\n"
 		"                           reconnect (default 30000, at least 3 heartbeats)\n"
@@ -303,7 +303,7 @@ int main(int argc, char **argv)
 		.data_dir = "/var/lib/storesync/agent", .hub = "tcp://127.0.0.1:7701",
 		.local = "ipc:///run/storesync/agent.sock", .budget_bytes = 1LL << 30, .retention_days = 7,
 		.batch_records = 2000, .window_batches = 8, .ack_timeout_ms = 5000,
-		.heartbeat_ms = 2000, .hub_timeout_ms = 30000, .reconnect_ms = 1000,
+		.heartbeat_ms = 3000, .hub_timeout_ms = 30000, .reconnect_ms = 1000,
 		.reconnect_max_ms = 30000, .key_days = 90, .utc_offset = "auto" } };
 	struct agent_main_opts m = { .log_level = "info", .socket_mode = 0660,
 		.socket_group = "storesync" };
