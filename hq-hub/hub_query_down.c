@@ -341,7 +341,7 @@ void query_rollout(struct hub *h, MDB_txn *txn, const struct query_args *a, stru
 {
 	static const char *const cols[] = { "update_id", "kind", "created_ms", "effective_ms",
 		"target", "entries", "targeted", "applied", "pending", "oldest_pending_store",
-		"oldest_behind_ms" };
+		"oldest_pending_for_ms" };
 	size_t n, shown = 0;
 	struct known_store *ks;
 	MDB_cursor *cur;

@@ -187,8 +187,10 @@ START_TEST(stores_forms)
 	fx_start(&f);
 	fx_business(&f);
 	ck_assert_int_eq(hqctl(&f, "stores"), 0);
-	ck_assert(out_has(&f, "^store_id +records +amount +backlog .*last_seen \\(\\+00:00\\) +silent$"));
-	ck_assert(out_has(&f, "^S7 +7 +¥1,100\\.00 +0 +- +20[0-9]{2}-[0-9]{2}-[0-9]{2} [0-9:]{8} +[0-9]+s$"));
+	ck_assert(out_has(&f, "^store_id +records +amount +backlog .*last_seen \\(\\+00:00\\) +silent +name"
+		" +applied_update_id$"));
+	ck_assert(out_has(&f, "^S7 +7 +¥1,100\\.00 +0 +- +20[0-9]{2}-[0-9]{2}-[0-9]{2} [0-9:]{8} +[0-9]+s"
+		" +- +0$"));
 	ck_assert(!out_has(&f, "epoch|agent_version"));
 	ck_assert_int_eq(hqctl(&f, "stores --wide"), 0);
 	ck_assert(out_has(&f, "epoch.*budget_free +agent_version +name +region"));

@@ -398,7 +398,7 @@ START_TEST(rollout_counts_applied_and_pending)
 	ck_assert_int_eq(tl_cell_int(r, row, "applied"), 1);
 	ck_assert_int_eq(tl_cell_int(r, row, "pending"), 1);
 	ck_assert_str_eq(tl_cell_str(r, row, "oldest_pending_store"), "B1");
-	ck_assert_int_ge(tl_cell_int(r, row, "oldest_behind_ms"), 0);
+	ck_assert_int_ge(tl_cell_int(r, row, "oldest_pending_for_ms"), 0);
 	tl_query_free(r);
 	tl_link_close(&a);
 	tl_link_close(&b);
