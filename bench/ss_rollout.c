@@ -74,8 +74,9 @@ static uint64_t push(void *ctx, const char *ep, size_t skus, int64_t base, size_
 	req.prices = pe;
 	req.n_prices = skus;
 	r = ask(ctx, ep, &req);
-	if (r && !r->error && r->n_rows && (c = column(r, "update_id")) >= 0)
-		id = strtoull(r->rows[0]->cells[c]->s, NULL, 10);
+	if (r && !r->error && r->n_rows && (c = column(r, "update_id")) >= 0
+		&& r->rows[0]->cells[c]->value_case == STORESYNC__CELL__VALUE_I)
+		id = (uint64_t)r->rows[0]->cells[c]->i;
 	else
 		fprintf(stderr, "ss-rollout: push refused: %s\n", r && r->error ? r->error : "no answer");
 	if (r)

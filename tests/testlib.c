@@ -1381,8 +1381,16 @@ Storesync__QueryReply *tl_price_push(const char *query_ep, const char *prefix, s
 
 const char *tl_answer(const Storesync__QueryReply *r, const char *column)
 {
+	static char text[4][32];   /* a few answers may be in use at once */
+	static unsigned next;
+	const Storesync__Cell *c;
+
 	ck_assert_msg(r != NULL, "no answer from the hub");
 	ck_assert_msg(r->error == NULL, "refused: %s", r->error ? r->error : "");
 	ck_assert_msg(r->n_rows >= 1, "answer without a row");
-	return tl_cell_str(r, 0, column);
+	c = cell_at(r, 0, column);
+	if (c->value_case == STORESYNC__CELL__VALUE_S)
+		return c->s ? c->s : "";
+	snprintf(text[next % 4], sizeof text[0], "%lld", (long long)c->i);
+	return text[next++ % 4];
 }

@@ -129,7 +129,8 @@ Storesync__QueryReply *tl_request(const char *query_ep, Storesync__QueryRequest 
  * NULL-terminated key, value pairs (e.g. "region", "N", NULL). */
 Storesync__QueryReply *tl_price_push(const char *query_ep, const char *prefix, size_t n,
 	int64_t (*price)(size_t i), ...);
-/* A cell of the first row of an operator write's answer, by column. */
+/* A cell of the first row of an operator write's answer, by column, as
+ * text (integers in decimal); fails the test when the write was refused. */
 const char *tl_answer(const Storesync__QueryReply *r, const char *column);
 
 /* Sends raw bytes to a local (agent) endpoint from a REQ socket and returns

@@ -22,6 +22,7 @@
 
 #define DEFAULT_HUB "tcp://127.0.0.1:7702"
 #define MAX_PARAMS 64
+#define WRITE_TIMEOUT_S "60"   /* default wait for a write's answer */
 
 static const struct ss_client_kind hub_kind = {
 	.prog = "hqctl", .key = "hub", .env = "STORESYNC_HUB", .def = DEFAULT_HUB,
@@ -133,8 +134,8 @@ static void usage(FILE *out)
 		"  -H, --hub ENDPOINT   hub's query endpoint; else $STORESYNC_HUB, else \"hub\"\n"
 		"                       in ~/.config/storesync/hqctl.ini ([hqctl] section),\n"
 		"                       else the default\n"
-		"  -t, --timeout S      seconds to wait for the answer (default 5; also\n"
-		"                       \"timeout\" in hqctl.ini)\n"
+		"  -t, --timeout S      seconds to wait for the answer (default 5, 60 for the\n"
+		"                       writes; also \"timeout\" in hqctl.ini for the queries)\n"
 		"      --json           one JSON document (an array of objects): every column,\n"
 		"                       ms and fen, null for never, true/false for flags\n"
 		"      --csv            CSV with a header line, the same units\n"
@@ -397,6 +398,10 @@ static int run(struct request *r, const struct ss_command *cmd)
 	int rc;
 
 	r->req.what = (char *)cmd->what;
+	/* A write is answered after the hub committed it; a big price list
+	 * takes a while on a slow disk. */
+	if (cmd->write && !r->timeout)
+		r->timeout = WRITE_TIMEOUT_S;
 	if ((rc = ask(r, &reply)) != SS_EXIT_OK)
 		return rc;
 	if (reply->error) {
