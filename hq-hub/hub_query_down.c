@@ -15,14 +15,14 @@
 /* "default", or the target of the update that set a value. */
 static void scope_of(struct hub *h, MDB_txn *txn, uint64_t update_id, char *buf, size_t len)
 {
-	Storesync__LoggedUpdate *lu = update_id ? hub_updates_get(h, txn, update_id) : NULL;
+	Storesync__UpdateHead *head = update_id ? hub_updates_head_get(h, txn, update_id) : NULL;
 
 	if (!update_id)
 		snprintf(buf, len, "default");
 	else
-		hub_target_text(lu ? lu->target : NULL, buf, len);
-	if (lu)
-		storesync__logged_update__free_unpacked(lu, NULL);
+		hub_target_text(head ? head->target : NULL, buf, len);
+	if (head)
+		storesync__update_head__free_unpacked(head, NULL);
 }
 
 /* ---- policy show [--store S] [--at T] ---- */
@@ -267,30 +267,9 @@ static struct known_store *known_stores(struct hub *h, MDB_txn *txn, size_t *n)
 	return arr;
 }
 
-static const char *update_kind(const Storesync__Update *u)
-{
-	switch (u->body_case) {
-	case STORESYNC__UPDATE__BODY_PRICES: return "price";
-	case STORESYNC__UPDATE__BODY_POLICIES: return "policy";
-	case STORESYNC__UPDATE__BODY_NOTICE: return "notice";
-	case STORESYNC__UPDATE__BODY_DECISION: return "decision";
-	default: return "pruned";
-	}
-}
-
-static int64_t update_effective(const Storesync__Update *u)
-{
-	if (u->body_case == STORESYNC__UPDATE__BODY_PRICES)
-		return u->prices->effective_ms;
-	if (u->body_case == STORESYNC__UPDATE__BODY_POLICIES)
-		return u->policies->effective_ms;
-	return u->created_ms;
-}
-
 static void rollout_row(struct hub *h, MDB_txn *txn, const struct query_args *a,
-	struct table *t, const Storesync__LoggedUpdate *lu, const struct known_store *ks, size_t n)
+	struct table *t, const Storesync__UpdateHead *u, const struct known_store *ks, size_t n)
 {
-	const Storesync__Update *u = lu->update;
 	uint64_t targeted = 0, applied = 0;
 	const struct known_store *oldest = NULL;
 	int64_t oldest_since = INT64_MAX;
@@ -299,9 +278,9 @@ static void rollout_row(struct hub *h, MDB_txn *txn, const struct query_args *a,
 
 	for (size_t i = 0; i < n; i++) {
 		uint64_t first;
-		Storesync__LoggedUpdate *fu;
+		Storesync__UpdateHead *fu;
 
-		if (!hub_target_includes(lu->target, ks[i].id, ks[i].region))
+		if (!hub_target_includes(u->target, ks[i].id, ks[i].region))
 			continue;
 		targeted++;
 		if (ks[i].applied >= u->update_id) {
@@ -310,26 +289,26 @@ static void rollout_row(struct hub *h, MDB_txn *txn, const struct query_args *a,
 		}
 		/* Behind since the first update it has not applied. */
 		first = hub_updates_next_for(h, txn, ks[i].id, ks[i].region, ks[i].applied);
-		fu = first ? hub_updates_get(h, txn, first) : NULL;
-		if (fu && fu->update->created_ms < oldest_since) {
-			oldest_since = fu->update->created_ms;
+		fu = first ? hub_updates_head_get(h, txn, first) : NULL;
+		if (fu && fu->created_ms < oldest_since) {
+			oldest_since = fu->created_ms;
 			oldest = &ks[i];
 		} else if (!oldest) {
 			oldest = &ks[i];
 			oldest_since = u->created_ms;
 		}
 		if (fu)
-			storesync__logged_update__free_unpacked(fu, NULL);
+			storesync__update_head__free_unpacked(fu, NULL);
 	}
 	if (!(row = table_row(t)))
 		return;
-	hub_target_text(lu->target, scope, sizeof scope);
+	hub_target_text(u->target, scope, sizeof scope);
 	cell_int(row, (int64_t)u->update_id);
-	cell_str(row, update_kind(u));
+	cell_str(row, u->kind);
 	cell_int(row, u->created_ms);
-	cell_int(row, update_effective(u));
+	cell_int(row, u->effective_ms);
 	cell_str(row, scope);
-	cell_int(row, lu->entries);
+	cell_int(row, u->entries);
 	cell_int(row, (int64_t)targeted);
 	cell_int(row, (int64_t)applied);
 	cell_int(row, (int64_t)(targeted - applied));
@@ -350,25 +329,24 @@ void query_rollout(struct hub *h, MDB_txn *txn, const struct query_args *a, stru
 
 	table_init(t, cols, sizeof cols / sizeof cols[0]);
 	ks = known_stores(h, txn, &n);
-	if (mdb_cursor_open(txn, h->updates, &cur) != 0) {
+	if (mdb_cursor_open(txn, h->update_heads, &cur) != 0) {
 		free(ks);
 		return;
 	}
 	/* Newest first; the notices and decisions only when asked for. */
 	for (rc = mdb_cursor_get(cur, &k, &d, MDB_LAST); rc == 0 && shown < ROLLOUT_DEFAULT_UPDATES;
 		rc = mdb_cursor_get(cur, &k, &d, MDB_PREV)) {
-		Storesync__LoggedUpdate *lu = storesync__logged_update__unpack(NULL, d.mv_size,
-			d.mv_data);
-		const char *kind = lu && lu->update ? update_kind(lu->update) : "pruned";
+		Storesync__UpdateHead *u = storesync__update_head__unpack(NULL, d.mv_size, d.mv_data);
+		const char *kind = u && u->kind ? u->kind : "";
 
-		if (lu && (!a->update || lu->update->update_id == a->update)
+		if (u && (!a->update || u->update_id == a->update)
 			&& (a->kind ? strcmp(a->kind, kind) == 0
 				: (!strcmp(kind, "price") || !strcmp(kind, "policy") || a->update))) {
-			rollout_row(h, txn, a, t, lu, ks, n);
+			rollout_row(h, txn, a, t, u, ks, n);
 			shown++;
 		}
-		if (lu)
-			storesync__logged_update__free_unpacked(lu, NULL);
+		if (u)
+			storesync__update_head__free_unpacked(u, NULL);
 		if (a->update && shown)
 			break;
 	}

@@ -17,6 +17,12 @@ int hub_updates_append(struct hub *h, MDB_txn *txn, Storesync__LoggedUpdate *lu,
 	int64_t now_ms);
 /* The logged update id, or NULL. Free with storesync__logged_update__free_unpacked. */
 Storesync__LoggedUpdate *hub_updates_get(struct hub *h, MDB_txn *txn, uint64_t id);
+/* Its head (kind, times, target: no body), or NULL; kept after the update
+ * is pruned when it set dated values. Free with storesync__update_head__free_unpacked. */
+Storesync__UpdateHead *hub_updates_head_get(struct hub *h, MDB_txn *txn, uint64_t id);
+/* The same from the writer's cache (valid until the cache is cleared). */
+const Storesync__UpdateHead *hub_update_head_cached(struct hub *h, MDB_txn *txn,
+	struct hub_target_cache *c, uint64_t id);
 /* The first update after after_id whose target includes (store, region), or 0. */
 uint64_t hub_updates_next_for(struct hub *h, MDB_txn *txn, const char *store,
 	const char *region, uint64_t after_id);

@@ -71,6 +71,8 @@ const struct hub_db_def hub_dbs[] = {
 	{ "registry", DBI(registry), &storesync__store_info__descriptor, 1, NULL, 0, NULL, NULL },
 	{ "updates", DBI(updates), &storesync__logged_update__descriptor, 0, NULL, 0, NULL, NULL },
 	{ "upd_scope", DBI(upd_scope), NULL, 0, NULL, 0, NULL, NULL },
+	{ "update_heads", DBI(update_heads), &storesync__update_head__descriptor, 0, NULL, 0, NULL,
+		NULL },
 	{ "prices", DBI(prices), &storesync__dated_value__descriptor, 1, NULL, 0, NULL, NULL },
 	{ "policy_history", DBI(policy_history), &storesync__dated_value__descriptor, 1, NULL, 0,
 		NULL, NULL },
