@@ -63,7 +63,7 @@ struct hub {
 	MDB_dbi store_seen;        /* last_progress_ms(BE) store_id -> "" */
 	/* Down-flow (hub_registry.c, hub_updates.c, hub_downstream.c). */
 	MDB_dbi registry;          /* store_id -> StoreInfo */
-	MDB_dbi updates;           /* update_id (BE) -> LoggedUpdate: the update log */
+	MDB_dbi updates;           /* update_id (BE) -> Update as sent: the update log */
 	MDB_dbi update_heads;      /* update_id (BE) -> UpdateHead: kind, times, target */
 	MDB_dbi upd_scope;         /* scope '\0' update_id (BE) -> "": which stores it is for */
 	MDB_dbi prices;            /* sku '\0' effective_ms update_id -> DatedValue */

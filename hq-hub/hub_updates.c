@@ -138,7 +138,9 @@ int hub_updates_append(struct hub *h, MDB_txn *txn, Storesync__LoggedUpdate *lu,
 	lu->update->created_ms = now_ms;
 	lu->update->has_created_ms = 1;
 	ss_be64_put(key, id);
-	if ((rc = hub_view_put(txn, h->updates, key, 8, &lu->base)) != 0
+	/* The log keeps the Update as it is sent (bytes the pump copies out);
+	 * the head keeps what else is asked about it. */
+	if ((rc = hub_view_put(txn, h->updates, key, 8, &lu->update->base)) != 0
 		|| (rc = put_head(h, txn, lu, key)) != 0)
 		return rc;
 	if ((rc = index_target(h, txn, lu->target, id)) != 0)
@@ -157,15 +159,13 @@ Storesync__UpdateHead *hub_updates_head_get(struct hub *h, MDB_txn *txn, uint64_
 	return storesync__update_head__unpack(NULL, d.mv_size, d.mv_data);
 }
 
-Storesync__LoggedUpdate *hub_updates_get(struct hub *h, MDB_txn *txn, uint64_t id)
+int hub_updates_bytes(struct hub *h, MDB_txn *txn, uint64_t id, MDB_val *out)
 {
 	uint8_t key[8];
-	MDB_val k = { 8, key }, d;
+	MDB_val k = { 8, key };
 
 	ss_be64_put(key, id);
-	if (mdb_get(txn, h->updates, &k, &d) != 0)
-		return NULL;
-	return storesync__logged_update__unpack(NULL, d.mv_size, d.mv_data);
+	return mdb_get(txn, h->updates, &k, out);
 }
 
 /* The first id in scope after after_id, or UINT64_MAX. */
@@ -218,10 +218,10 @@ uint64_t hub_updates_floor(struct hub *h, MDB_txn *txn)
 	return hub_meta_get(h, txn, "log_floor");
 }
 
-static int unindex(struct hub *h, MDB_txn *txn, const Storesync__LoggedUpdate *lu)
+static int unindex(struct hub *h, MDB_txn *txn, const Storesync__UpdateHead *head)
 {
-	const Storesync__Target *t = lu->target;
-	uint64_t id = lu->update->update_id;
+	const Storesync__Target *t = head->target;
+	uint64_t id = head->update_id;
 	uint8_t key[SCOPE_KEY_MAX];
 	MDB_val k, d;
 	int rc = 0;
@@ -246,35 +246,33 @@ static int unindex(struct hub *h, MDB_txn *txn, const Storesync__LoggedUpdate *l
 /* A pruned update leaves the log and its place in the scope index (a
  * store behind the floor gets a snapshot instead). A price or policy
  * update keeps its head: the dated values it set still need its target. */
-static int strip(struct hub *h, MDB_txn *txn, Storesync__LoggedUpdate *lu)
+static int strip(struct hub *h, MDB_txn *txn, const Storesync__UpdateHead *head)
 {
-	Storesync__Update *u = lu->update;
 	uint8_t key[8];
 	MDB_val k = { 8, key };
-	int rc, dated = u->body_case == STORESYNC__UPDATE__BODY_PRICES
-		|| u->body_case == STORESYNC__UPDATE__BODY_POLICIES;
+	int rc, dated = head->kind && (!strcmp(head->kind, "price") || !strcmp(head->kind, "policy"));
 
-	ss_be64_put(key, u->update_id);
-	if ((rc = mdb_del(txn, h->updates, &k, NULL)) != 0)
+	ss_be64_put(key, head->update_id);
+	if ((rc = mdb_del(txn, h->updates, &k, NULL)) != 0 && rc != MDB_NOTFOUND)
 		return rc;
 	return dated ? 0 : mdb_del(txn, h->update_heads, &k, NULL);
 }
 
-/* The first logged update with an id above after_id, or NULL. */
-static Storesync__LoggedUpdate *first_after(struct hub *h, MDB_txn *txn, uint64_t after_id)
+/* The first head with an id above after_id, or NULL. */
+static Storesync__UpdateHead *first_after(struct hub *h, MDB_txn *txn, uint64_t after_id)
 {
 	uint8_t key[8];
 	MDB_val k = { 8, key }, d;
 	MDB_cursor *cur;
-	Storesync__LoggedUpdate *lu = NULL;
+	Storesync__UpdateHead *head = NULL;
 
 	ss_be64_put(key, after_id + 1);
-	if (mdb_cursor_open(txn, h->updates, &cur) != 0)
+	if (mdb_cursor_open(txn, h->update_heads, &cur) != 0)
 		return NULL;
 	if (mdb_cursor_get(cur, &k, &d, MDB_SET_RANGE) == 0)
-		lu = storesync__logged_update__unpack(NULL, d.mv_size, d.mv_data);
+		head = storesync__update_head__unpack(NULL, d.mv_size, d.mv_data);
 	mdb_cursor_close(cur);
-	return lu;
+	return head;
 }
 
 int hub_updates_prune(struct hub *h, MDB_txn *txn, int64_t keep_from_ms, size_t max,
@@ -285,19 +283,19 @@ int hub_updates_prune(struct hub *h, MDB_txn *txn, int64_t keep_from_ms, size_t 
 
 	*pruned = 0;
 	while (*pruned < max && rc == 0) {
-		/* Re-sought every time: strip() rewrites the database. */
-		Storesync__LoggedUpdate *lu = first_after(h, txn, floor);
+		/* Re-sought every time: strip() rewrites the heads. */
+		Storesync__UpdateHead *head = first_after(h, txn, floor);
 
-		if (!lu || !lu->update || lu->update->created_ms >= keep_from_ms) {
-			if (lu)
-				storesync__logged_update__free_unpacked(lu, NULL);
+		if (!head || head->created_ms >= keep_from_ms) {
+			if (head)
+				storesync__update_head__free_unpacked(head, NULL);
 			break;
 		}
-		if ((rc = unindex(h, txn, lu)) == 0 && (rc = strip(h, txn, lu)) == 0) {
-			floor = lu->update->update_id;
+		if ((rc = unindex(h, txn, head)) == 0 && (rc = strip(h, txn, head)) == 0) {
+			floor = head->update_id;
 			(*pruned)++;
 		}
-		storesync__logged_update__free_unpacked(lu, NULL);
+		storesync__update_head__free_unpacked(head, NULL);
 	}
 	if (rc != 0)
 		return rc;

@@ -15,8 +15,9 @@
  * lu->update), indexes it by scope. 0 or an MDB/errno code. */
 int hub_updates_append(struct hub *h, MDB_txn *txn, Storesync__LoggedUpdate *lu,
 	int64_t now_ms);
-/* The logged update id, or NULL. Free with storesync__logged_update__free_unpacked. */
-Storesync__LoggedUpdate *hub_updates_get(struct hub *h, MDB_txn *txn, uint64_t id);
+/* The packed Update id as sent (after_id unset), valid for txn's life:
+ * 0, or MDB_NOTFOUND when it is not in the log. */
+int hub_updates_bytes(struct hub *h, MDB_txn *txn, uint64_t id, MDB_val *out);
 /* Its head (kind, times, target: no body), or NULL; kept after the update
  * is pruned when it set dated values. Free with storesync__update_head__free_unpacked. */
 Storesync__UpdateHead *hub_updates_head_get(struct hub *h, MDB_txn *txn, uint64_t id);

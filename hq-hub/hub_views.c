@@ -69,7 +69,7 @@ const struct hub_db_def hub_dbs[] = {
 		HUB_REC(REPLENISHMENT), hub_views_replenish_check, hub_views_replenish },
 	/* What HQ decided: written by operators' writes, not by records. */
 	{ "registry", DBI(registry), &storesync__store_info__descriptor, 1, NULL, 0, NULL, NULL },
-	{ "updates", DBI(updates), &storesync__logged_update__descriptor, 0, NULL, 0, NULL, NULL },
+	{ "updates", DBI(updates), &storesync__update__descriptor, 0, NULL, 0, NULL, NULL },
 	{ "upd_scope", DBI(upd_scope), NULL, 0, NULL, 0, NULL, NULL },
 	{ "update_heads", DBI(update_heads), &storesync__update_head__descriptor, 0, NULL, 0, NULL,
 		NULL },

@@ -45,7 +45,7 @@ struct agent_db {
 	struct ss_lmdb lmdb;
 	MDB_dbi records;        /* outbox: seq (u64 BE) -> packed Record */
 	MDB_dbi meta;           /* name -> value */
-	MDB_dbi prices;         /* effective-dated, see agent_dated.c -> DatedPrice */
+	MDB_dbi prices;         /* price lists by (effective, update), agent_prices.c */
 	MDB_dbi policies;       /* effective-dated -> DatedPolicy */
 	MDB_dbi notices;        /* account '\0' since_ms (u64 BE) -> CollectionNotice */
 	MDB_dbi requests;       /* request_no -> RequestState */
@@ -167,9 +167,18 @@ int dated_lookup(MDB_txn *txn, MDB_dbi dbi, const char *name, int64_t at_ms, MDB
  * drops name's entries superseded before now_ms. */
 int dated_put(MDB_txn *txn, MDB_dbi dbi, const char *name, int64_t effective_ms,
 	uint64_t update_id, const ProtobufCMessage *value, int64_t now_ms);
+/* Prices (agent_prices.c): a list as HQ sent it, effective at
+ * effective_ms; entries this agent cannot use are counted in *skipped. */
+int prices_put_list(struct agent_db *db, MDB_txn *txn, int64_t effective_ms,
+	uint64_t update_id, Storesync__PriceEntry *const *entries, size_t n, int64_t now_ms,
+	size_t *skipped);
+/* A snapshot's prices, each with its own effective time and update, into
+ * an emptied table. */
+int prices_put_dated(struct agent_db *db, MDB_txn *txn, Storesync__DatedPrice *const *p,
+	size_t n, int64_t now_ms, size_t *skipped);
 /* The price of sku in force at at_ms and the next later-dated one, NULL
  * when none (free with storesync__dated_price__free_unpacked). */
-int dated_price_at(struct agent_db *db, MDB_txn *txn, const char *sku, int64_t at_ms,
+int prices_at(struct agent_db *db, MDB_txn *txn, const char *sku, int64_t at_ms,
 	Storesync__DatedPrice **now, Storesync__DatedPrice **next);
 
 struct policy_in_force {

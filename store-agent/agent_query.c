@@ -70,7 +70,7 @@ void query_price_answer(struct agent *a, struct local_request *p)
 		reply_error(a, p, "price: cannot read the price table");
 		return;
 	}
-	rc = dated_price_at(&a->db, txn, q->sku, at_or_now(q->has_at_ms, q->at_ms), &now, &next);
+	rc = prices_at(&a->db, txn, q->sku, at_or_now(q->has_at_ms, q->at_ms), &now, &next);
 	ss_lmdb_read_end(&a->db.lmdb, txn);
 	if (rc != 0) {
 		reply_error(a, p, "price: the price table cannot be read");

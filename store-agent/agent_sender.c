@@ -17,6 +17,7 @@
 #include <string.h>
 
 #include "agent.h"
+#include "ss_arena.h"
 #include "ss_fs.h"
 #include "ss_link.h"
 #include "ss_log.h"
@@ -270,18 +271,22 @@ void sender_on_readable(struct agent *a)
 
 	while ((n = ss_link_recv(a->sender.sock, f, 1, ZMQ_DONTWAIT)) > 0) {
 		Storesync__LinkMessage *m = NULL;
+		struct ss_arena arena;
 
+		/* A price list unpacks into tens of thousands of fields: from an
+		 * arena, in a few allocations, released at once. */
+		ss_arena_init(&arena, 0);
 		if (n == 1)
-			m = (Storesync__LinkMessage *)ss_proto_unpack(&storesync__link_message__descriptor,
-				zmq_msg_data(&f[0]), zmq_msg_size(&f[0]), SS_MAX_MSG_BYTES);
+			m = (Storesync__LinkMessage *)ss_arena_unpack(&arena,
+				&storesync__link_message__descriptor, zmq_msg_data(&f[0]),
+				zmq_msg_size(&f[0]), SS_MAX_MSG_BYTES);
 		ss_link_close_frames(f, 1);
 		a->sender.heard_mono = ss_mono_ms();
-		if (!m) {
+		if (!m)
 			ss_warn("hub sent a malformed message");
-			continue;
-		}
-		on_message(a, m);
-		storesync__link_message__free_unpacked(m, NULL);
+		else
+			on_message(a, m);
+		ss_arena_release(&arena);
 	}
 }
 
