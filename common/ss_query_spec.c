@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "ss_curve.h"
 #include "ss_time.h"
 #include "ss_validate.h"
 
@@ -63,6 +64,11 @@ static int check_label(const char *v)
 	return ss_validate_label(v, 200);
 }
 
+static int check_key(const char *v)
+{
+	return ss_curve_key_valid(v);
+}
+
 const struct ss_filter ss_filters[] = {
 	{ "store", "S", ss_validate_store_id, "only store S" },
 	{ "sku", "SKU", ss_validate_sku, "only this SKU" },
@@ -85,6 +91,10 @@ const struct ss_filter ss_filters[] = {
 	{ "qty", "N", check_positive, "approved quantity (default: as requested)" },
 	{ "note", "TEXT", check_label, "a note for the store" },
 	{ "at", "TIME", check_time, "evaluate ages, deadlines and prices at TIME" },
+	{ "key", "FILE", check_key, "a CurveZMQ public key (a .pub file, or its 40 characters)" },
+	{ "role", "ROLE", NULL, "read or admin" },
+	{ "since", "TIME", check_time, "from TIME on" },
+	{ "who", "NAME", check_label, "only this operator's" },
 };
 
 const size_t ss_n_filters = sizeof ss_filters / sizeof ss_filters[0];
@@ -116,10 +126,23 @@ const struct ss_command ss_commands[] = {
 	{ "replenish list", NULL, NULL, 0, "store state=pending|approved|refused", 0,
 		"stores' emergency replenishment requests and HQ's decisions" },
 	{ "store list", NULL, NULL, 0, "store region", 0, "the store registry" },
+	{ "operator list", NULL, NULL, 0, "", 0, "operators, their roles and keys" },
+	{ "audit", NULL, NULL, 0, "since who", 0,
+		"every operator write: who, when, what, and what came of it" },
 	{ "stats", NULL, NULL, 0, "", 0, "hub counters: duplicates, gaps, refused input" },
 	{ "dump", NULL, NULL, 0, "", 0, "every view as (view, key, value): equal hubs, equal dumps" },
-	{ "store add", "STORE", "store", 0, "name region", 1, "register a store" },
+	{ "store add", "STORE", "store", 0, "name region key", 1,
+		"register a store (with its CurveZMQ public key)" },
 	{ "store set", "STORE", "store", 0, "name region", 1, "change a store's name or region" },
+	{ "store rekey", "STORE", "store", 0, "key", 1,
+		"give a store a new key; the old one is accepted until retire-key" },
+	{ "store retire-key", "STORE", "store", 0, "", 1,
+		"stop accepting a store's previous key" },
+	{ "store revoke", "STORE", "store", 0, "", 1,
+		"cut a store off: nothing from its keys is applied or answered (rekey reinstates)" },
+	{ "operator add", "NAME", "operator", 0, "key role=read|admin", 1,
+		"let an operator in with a key and a role" },
+	{ "operator revoke", "NAME", "operator", 0, "", 1, "cut an operator off" },
 	{ "store import", "FILE.csv", NULL, 0, "", 1,
 		"register stores from CSV store_id,name,region (all or nothing)" },
 	{ "price push", "FILE.csv", NULL, 0, "effective stores region dry_run full", 1,

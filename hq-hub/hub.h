@@ -72,6 +72,11 @@ struct hub {
 	MDB_dbi notices;           /* account '\0' since_ms (BE) -> NoticeState */
 	MDB_dbi replenishment;     /* store_id '\0' request_no -> ReplenishState */
 	MDB_dbi hub_meta;          /* name -> u64 BE (next_update_id, log_floor, ...) */
+	/* Security (hub_auth.c). */
+	MDB_dbi store_keys;        /* Curve public key (Z85) -> store_id */
+	MDB_dbi operators;         /* name -> OperatorInfo */
+	MDB_dbi operator_keys;     /* Curve public key (Z85) -> operator name */
+	MDB_dbi audit;             /* time_ms (BE) seq (BE) -> AuditEntry */
 	void *zctx;
 	void *router;
 	void *ops;                 /* writer's end of the operators' channel (ROUTER) */

@@ -127,7 +127,8 @@ static const struct {
 	{ "dump", query_dump }, { "store list", query_store_list },
 	{ "price show", query_price_show }, { "price mismatches", query_price_mismatches },
 	{ "rollout", query_rollout }, { "notices", query_notices },
-	{ "replenish list", query_replenish },
+	{ "replenish list", query_replenish }, { "operator list", query_operators },
+	{ "audit", query_audit },
 };
 
 static int parse_day_param(const char *v, int32_t *day, char *err, size_t errlen, const char *k)
@@ -163,6 +164,10 @@ static int parse_args(const Storesync__QueryRequest *q, struct query_args *a, ch
 			a->region = v;
 		} else if (strcmp(k, "kind") == 0) {
 			a->kind = v;
+		} else if (strcmp(k, "since") == 0) {
+			rc = ss_time_parse(v, &a->since_ms);
+		} else if (strcmp(k, "who") == 0) {
+			a->who = v;
 		} else if (strcmp(k, "update") == 0) {
 			a->update = strtoull(v, &end, 10);
 			rc = end == v || *end || a->update == 0 ? -1 : 0;

@@ -11,6 +11,8 @@
 struct query_args {
 	const char *store, *sku, *state, *by, *region, *kind;
 	uint64_t update;                /* 0 when not given */
+	int64_t since_ms;               /* 0 when not given */
+	const char *who;
 	int32_t from_day, to_day;       /* inclusive; INT32_MIN/INT32_MAX when open */
 	int64_t below;                  /* INT64_MAX when not given */
 	int overdue, stale, aging;
@@ -41,6 +43,8 @@ void query_price_mismatches(struct hub *h, MDB_txn *txn, const struct query_args
 void query_rollout(struct hub *h, MDB_txn *txn, const struct query_args *a, struct table *t);
 void query_notices(struct hub *h, MDB_txn *txn, const struct query_args *a, struct table *t);
 void query_replenish(struct hub *h, MDB_txn *txn, const struct query_args *a, struct table *t);
+void query_operators(struct hub *h, MDB_txn *txn, const struct query_args *a, struct table *t);
+void query_audit(struct hub *h, MDB_txn *txn, const struct query_args *a, struct table *t);
 
 /* Helpers for handlers. */
 const char *case_state_name(Storesync__CaseState s);

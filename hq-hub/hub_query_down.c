@@ -60,10 +60,21 @@ void query_policy(struct hub *h, MDB_txn *txn, const struct query_args *a, struc
 
 /* ---- store list: the registry ---- */
 
+/* A key as operators compare it: its first 8 characters. */
+static void key_short(char *buf, size_t len, char **keys, size_t n)
+{
+	size_t used = 0;
+
+	buf[0] = '\0';
+	for (size_t i = 0; i < n && used < len; i++)
+		used += (size_t)snprintf(buf + used, len - used, "%s%.8s...", i ? "," : "", keys[i]);
+}
+
 void query_store_list(struct hub *h, MDB_txn *txn, const struct query_args *a, struct table *t)
 {
-	static const char *const cols[] = { "store_id", "name", "region", "status", "added_ms",
-		"changed_ms" };
+	static const char *const cols[] = { "store_id", "name", "region", "status", "keys",
+		"added_ms", "changed_ms" };
+	char keys[64];
 	MDB_cursor *cur;
 	MDB_val k, d;
 
@@ -81,6 +92,8 @@ void query_store_list(struct hub *h, MDB_txn *txn, const struct query_args *a, s
 			cell_str(row, si->name);
 			cell_str(row, si->region);
 			cell_str(row, si->status);
+			key_short(keys, sizeof keys, si->keys, si->n_keys);
+			cell_str(row, keys);
 			cell_int(row, si->added_ms);
 			cell_int(row, si->changed_ms);
 		}
@@ -460,6 +473,76 @@ void query_replenish(struct hub *h, MDB_txn *txn, const struct query_args *a, st
 		if (st)
 			storesync__store_state__free_unpacked(st, NULL);
 		storesync__replenish_state__free_unpacked(rs, NULL);
+	}
+	mdb_cursor_close(cur);
+}
+
+/* ---- operator list ---- */
+
+void query_operators(struct hub *h, MDB_txn *txn, const struct query_args *a, struct table *t)
+{
+	static const char *const cols[] = { "operator", "role", "status", "key", "added_ms",
+		"changed_ms" };
+	MDB_cursor *cur;
+	MDB_val k, d;
+	char key[64];
+
+	(void)a;
+	table_init(t, cols, sizeof cols / sizeof cols[0]);
+	if (mdb_cursor_open(txn, h->operators, &cur) != 0)
+		return;
+	while (mdb_cursor_get(cur, &k, &d, MDB_NEXT) == 0) {
+		Storesync__OperatorInfo *op = storesync__operator_info__unpack(NULL, d.mv_size,
+			d.mv_data);
+		Storesync__Row *row;
+
+		if (op && (row = table_row(t)) != NULL) {
+			key_short(key, sizeof key, &op->key, op->key ? 1 : 0);
+			cell_str(row, op->name);
+			cell_str(row, op->role);
+			cell_str(row, op->status);
+			cell_str(row, key);
+			cell_int(row, op->added_ms);
+			cell_int(row, op->changed_ms);
+		}
+		if (op)
+			storesync__operator_info__free_unpacked(op, NULL);
+	}
+	mdb_cursor_close(cur);
+}
+
+/* ---- audit [--since T] [--who NAME] ---- */
+
+void query_audit(struct hub *h, MDB_txn *txn, const struct query_args *a, struct table *t)
+{
+	static const char *const cols[] = { "time_ms", "who", "role", "what", "args", "result",
+		"update_id" };
+	uint8_t key[16] = { 0 };
+	MDB_val k = { 16, key }, d;
+	MDB_cursor *cur;
+	int rc;
+
+	table_init(t, cols, sizeof cols / sizeof cols[0]);
+	ss_be64_put(key, (uint64_t)(a->since_ms > 0 ? a->since_ms : 0));
+	if (mdb_cursor_open(txn, h->audit, &cur) != 0)
+		return;
+	for (rc = mdb_cursor_get(cur, &k, &d, MDB_SET_RANGE); rc == 0;
+		rc = mdb_cursor_get(cur, &k, &d, MDB_NEXT)) {
+		Storesync__AuditEntry *e = storesync__audit_entry__unpack(NULL, d.mv_size, d.mv_data);
+		Storesync__Row *row;
+
+		if (e && (!a->who || (e->who && strcmp(a->who, e->who) == 0))
+			&& (row = table_row(t)) != NULL) {
+			cell_int(row, e->time_ms);
+			cell_str(row, e->who);
+			cell_str(row, e->role);
+			cell_str(row, e->what);
+			cell_str(row, e->args);
+			cell_str(row, e->result);
+			cell_int(row, (int64_t)e->update_id);
+		}
+		if (e)
+			storesync__audit_entry__free_unpacked(e, NULL);
 	}
 	mdb_cursor_close(cur);
 }

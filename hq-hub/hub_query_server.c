@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "hub_auth.h"
 #include "hub_query.h"
 #include "ss_link.h"
 
@@ -63,14 +64,16 @@ static int await_answer(struct worker *wk, zmq_msg_t *answer)
 	return -1;
 }
 
-/* An operator write: to the writer and back; the answer is sent on as is. */
-static void forward_write(struct worker *wk, zmq_msg_t *body)
+/* An operator write: to the writer ([user, body]) and back; the answer is
+ * sent on as is. */
+static void forward_write(struct worker *wk, zmq_msg_t *user, zmq_msg_t *body)
 {
 	zmq_msg_t answer;
 	struct table t;
 
 	zmq_msg_init(&answer);
-	if (zmq_msg_send(body, wk->ops, 0) >= 0 && await_answer(wk, &answer) == 0) {
+	if (zmq_msg_send(user, wk->ops, ZMQ_SNDMORE) >= 0 && zmq_msg_send(body, wk->ops, 0) >= 0
+		&& await_answer(wk, &answer) == 0) {
 		zmq_msg_send(&answer, wk->sock, 0);
 		return;
 	}
@@ -81,13 +84,52 @@ static void forward_write(struct worker *wk, zmq_msg_t *body)
 	table_free(&t);
 }
 
-/* One request: [client id, "", body]; the answer goes back as
+/* What an operator's role lets it see: "read" sees every figure but not
+ * customers' names (confidential: their store and HQ's admins only); an
+ * operator that is unknown or revoked gets nothing. */
+static void query_mask_for(struct hub *h, zmq_msg_t *user_frame, struct table *t)
+{
+	char user[72], buf[16];
+	const char *role;
+	size_t n = zmq_msg_size(user_frame);
+	MDB_txn *txn;
+
+	if (n >= sizeof user || t->reply.error)
+		return;
+	memcpy(user, zmq_msg_data(user_frame), n);
+	user[n] = '\0';
+	if (strcmp(user, HUB_USER_LOCAL) == 0 || ss_lmdb_read_begin(&h->db, &txn) != 0)
+		return;
+	role = hub_auth_role(h, txn, user, buf, sizeof buf);
+	ss_lmdb_read_end(&h->db, txn);
+	if (!role) {
+		table_free(t);
+		table_fail(t, "not an active operator");
+		return;
+	}
+	if (strcmp(role, "read") != 0)
+		return;
+	for (size_t c = 0; c < t->reply.n_columns; c++) {
+		if (strcmp(t->reply.columns[c], "customer") != 0)
+			continue;
+		for (size_t r = 0; r < t->reply.n_rows; r++) {
+			Storesync__Cell *cell = t->reply.rows[r]->cells[c];
+
+			if (cell->value_case == STORESYNC__CELL__VALUE_S && cell->s && *cell->s) {
+				free(cell->s);
+				cell->s = strdup("(hidden)");
+			}
+		}
+	}
+}
+
+/* One request: [client id, "", user, body]; the answer goes back as
  * [client id, "", answer]. */
 static void worker_serve(struct worker *wk, zmq_msg_t *f)
 {
 	struct hub *h = wk->h;
 	Storesync__QueryRequest *q = (Storesync__QueryRequest *)ss_proto_unpack(
-		&storesync__query_request__descriptor, zmq_msg_data(&f[2]), zmq_msg_size(&f[2]),
+		&storesync__query_request__descriptor, zmq_msg_data(&f[3]), zmq_msg_size(&f[3]),
 		SS_MAX_MSG_BYTES);
 	struct table t;
 
@@ -95,11 +137,12 @@ static void worker_serve(struct worker *wk, zmq_msg_t *f)
 	table_clear(&t);
 	if (q && hub_op_work_kind(q->what) >= 0) {
 		storesync__query_request__free_unpacked(q, NULL);
-		forward_write(wk, &f[2]);
+		forward_write(wk, &f[2], &f[3]);
 		return;
 	}
 	if (q) {
 		query_answer(h, q, &t);
+		query_mask_for(h, &f[2], &t);
 		storesync__query_request__free_unpacked(q, NULL);
 	} else {
 		table_fail(&t, "malformed query");
@@ -116,16 +159,16 @@ static void *worker_main(void *arg)
 	zmq_send(wk->sock, "READY", 5, 0);
 	while (!atomic_load(&wk->h->stopping)) {
 		zmq_pollitem_t it = { wk->sock, 0, ZMQ_POLLIN, 0 };
-		zmq_msg_t f[3];
+		zmq_msg_t f[4];
 		int n;
 
 		if (zmq_poll(&it, 1, POLL_MS) <= 0)
 			continue;
-		if ((n = ss_link_recv(wk->sock, f, 3, ZMQ_DONTWAIT)) < 0)
+		if ((n = ss_link_recv(wk->sock, f, 4, ZMQ_DONTWAIT)) < 0)
 			continue;
-		if (n == 3)
+		if (n == 4)
 			worker_serve(wk, f);
-		ss_link_close_frames(f, n < 3 ? n : 3);
+		ss_link_close_frames(f, n < 4 ? n : 4);
 	}
 	zmq_close(wk->sock);
 	zmq_close(wk->ops);
@@ -153,6 +196,7 @@ static void from_client(struct hub *h, struct hub_query_server *qs)
 {
 	zmq_msg_t f[3];
 	int n = ss_link_recv(qs->frontend, f, 3, ZMQ_DONTWAIT);
+	const char *user;
 
 	if (n < 0)
 		return;
@@ -161,11 +205,17 @@ static void from_client(struct hub *h, struct hub_query_server *qs)
 		ss_link_close_frames(f, n < 3 ? n : 3);
 		return;
 	}
-	/* [worker, "", client, "", body] */
+	/* [worker, "", client, "", user, body]: the user the endpoint
+	 * authenticated (ZAP's User-Id on the frame), or "local". */
+	user = zmq_msg_gets(&f[2], "User-Id");
+	if (!user || !*user)
+		user = HUB_USER_LOCAL;
 	qs->n_idle--;
 	zmq_msg_send(&qs->idle[qs->n_idle], qs->backend, ZMQ_SNDMORE);
 	zmq_send(qs->backend, "", 0, ZMQ_SNDMORE);
-	send_frames(qs->backend, f, 3, 0);
+	send_frames(qs->backend, f, 2, 1);
+	zmq_send(qs->backend, user, strlen(user), ZMQ_SNDMORE);
+	zmq_msg_send(&f[2], qs->backend, 0);
 }
 
 static void from_worker(struct hub_query_server *qs)

@@ -79,6 +79,12 @@ const struct hub_db_def hub_dbs[] = {
 	/* Made by the writer's notice scan, on the hub's clock: not in dump. */
 	{ "notices", DBI(notices), &storesync__notice_state__descriptor, 0, NULL, 0, NULL, NULL },
 	{ "hub_meta", DBI(hub_meta), NULL, 0, NULL, 0, NULL, NULL },
+	/* Who may speak, and what operators did. */
+	{ "store_keys", DBI(store_keys), NULL, 0, NULL, 0, NULL, NULL },
+	{ "operators", DBI(operators), &storesync__operator_info__descriptor, 0, NULL, 0, NULL,
+		NULL },
+	{ "operator_keys", DBI(operator_keys), NULL, 0, NULL, 0, NULL, NULL },
+	{ "audit", DBI(audit), &storesync__audit_entry__descriptor, 0, NULL, 0, NULL, NULL },
 };
 
 const size_t hub_n_dbs = sizeof hub_dbs / sizeof hub_dbs[0];

@@ -34,6 +34,11 @@ enum hub_work_kind {
 	HUB_WORK_OP_POLICY_SET,
 	HUB_WORK_OP_REPLENISH_APPROVE,
 	HUB_WORK_OP_REPLENISH_REFUSE,
+	HUB_WORK_OP_STORE_REKEY,
+	HUB_WORK_OP_STORE_RETIRE,
+	HUB_WORK_OP_STORE_REVOKE,
+	HUB_WORK_OP_OPERATOR_ADD,
+	HUB_WORK_OP_OPERATOR_REVOKE,
 	/* the writer's own, on a timer */
 	HUB_WORK_NOTICE_SCAN,
 	HUB_WORK_LOG_PRUNE,
@@ -64,6 +69,8 @@ struct hub_work {
 	int is_op;
 	zmq_msg_t op_route;            /* the waiting query worker's routing id */
 	Storesync__QueryRequest *req;  /* owned */
+	char user[72];                 /* who asks: an operator's name, or "local" */
+	int op_refused;                /* refused before the round (answer says why) */
 	struct table *answer;          /* built by apply, sent by reply */
 	/* Results of apply (recomputed on every replay). */
 	uint64_t through;              /* the store's high-water mark after the item */

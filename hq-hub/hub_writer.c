@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "hub_work.h"
+#include "hub_auth.h"
 #include "hub_query.h"
 #include "hub_table.h"
 #include "hub_updates.h"
@@ -143,11 +144,13 @@ void hub_op_fail(struct hub *h, struct hub_work *w, const char *reason)
 }
 
 /* Reads one operator write handed over by a query worker:
- * [worker, "", packed QueryRequest]. Same returns as read_link. */
+ * [worker, "", user, packed QueryRequest]. Same returns as read_link. A
+ * write refused as read (bad input) still joins the round, so that its
+ * audit entry is written; it is not applied. */
 static int read_op(struct hub *h, struct hub_round *r)
 {
-	zmq_msg_t f[3];
-	int n = ss_link_recv(h->ops, f, 3, ZMQ_DONTWAIT), kind = -1;
+	zmq_msg_t f[4];
+	int n = ss_link_recv(h->ops, f, 4, ZMQ_DONTWAIT), kind = -1;
 	struct hub_work *w = &r->items[r->n];
 	char why[256];
 
@@ -157,26 +160,29 @@ static int read_op(struct hub *h, struct hub_round *r)
 	zmq_msg_init(&w->op_route);
 	zmq_msg_move(&w->op_route, &f[0]);
 	w->is_op = 1;
-	if (n == 3)
+	if (n == 4 && zmq_msg_size(&f[2]) < sizeof w->user) {
+		memcpy(w->user, zmq_msg_data(&f[2]), zmq_msg_size(&f[2]));
 		w->req = (Storesync__QueryRequest *)ss_proto_unpack(
-			&storesync__query_request__descriptor, zmq_msg_data(&f[2]),
-			zmq_msg_size(&f[2]), SS_MAX_MSG_BYTES);
-	ss_link_close_frames(f, n < 3 ? n : 3);
+			&storesync__query_request__descriptor, zmq_msg_data(&f[3]),
+			zmq_msg_size(&f[3]), SS_MAX_MSG_BYTES);
+	}
+	ss_link_close_frames(f, n < 4 ? n : 4);
 	if (!(w->answer = calloc(1, sizeof *w->answer)))
 		goto drop;
 	table_clear(w->answer);
 	if (w->req)
 		kind = hub_op_work_kind(w->req->what);
-	if (kind < 0 || query_check(w->req, why, sizeof why) != 0) {
+	if (kind < 0) {
 		atomic_fetch_add(&h->stats.operator_refused, 1);
-		hub_op_fail(h, w, kind < 0 ? "unknown operator write" : why);
+		hub_op_fail(h, w, "unknown operator write");
 		goto drop;
 	}
 	w->kind = (enum hub_work_kind)kind;
-	if (hub_handlers[w->kind]->admit(h, w) != 0) {
-		atomic_fetch_add(&h->stats.operator_refused, 1);
-		hub_op_answer(h, w);
-		goto drop;
+	if (query_check(w->req, why, sizeof why) != 0) {
+		table_fail(w->answer, why);
+		w->op_refused = 1;
+	} else if (hub_handlers[w->kind]->admit(h, w) != 0) {
+		w->op_refused = 1;
 	}
 	r->n++;
 	return 1;
@@ -220,8 +226,16 @@ static int round_body(MDB_txn *txn, void *arg)
 		const struct hub_handler *hd = hub_handlers[w->kind];
 
 		w->resend_from = 0;
-		if (hd->apply)
+		if (w->is_op) {
+			/* An operator write: its user's role first, the audit entry
+			 * after, done or refused, in this same transaction. */
+			if (!w->op_refused && hub_auth_check_write(h, txn, w) == 0)
+				rc = hd->apply(h, r, txn, w);
+			if (rc == 0)
+				rc = hub_audit_write(h, r, txn, w);
+		} else if (hd->apply) {
 			rc = hd->apply(h, r, txn, w);
+		}
 	}
 	for (size_t i = 0; i < r->n_stores && rc == 0; i++)
 		if (r->stores[i].dirty)

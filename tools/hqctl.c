@@ -14,6 +14,7 @@
 
 #include "ss_client.h"
 #include "ss_csv.h"
+#include "ss_curve.h"
 #include "ss_policy.h"
 #include "ss_proto.h"
 #include "ss_query_spec.h"
@@ -143,6 +144,8 @@ static void usage(FILE *out)
 		"      --at TIME        evaluate ages, deadlines and prices at TIME instead of now\n"
 		"      --version        print the version and exit\n"
 		"  -h, --help           this text\n\n"
+		"  keygen FILE\n"
+		"      write an operator's CurveZMQ key pair: FILE (secret) and FILE.pub\n\n"
 		"TIME is Unix ms or YYYY-MM-DD[THH:MM[:SS]] (UTC). DAY is YYYY-MM-DD, the\n"
 		"store's local business day. Text shows times in your time zone (TZ),\n"
 		"durations as 3d 4h, money as yuan. A price list is CSV with the header\n"
@@ -353,6 +356,23 @@ static int take_operands(struct request *r, const struct ss_command *cmd, int n,
 	return 0;
 }
 
+/* --key FILE: the public key it holds travels, not the file name. */
+static int load_keys(struct request *r, char keys[][SS_CURVE_KEY_CHARS + 1])
+{
+	char err[256];
+
+	for (size_t i = 0; i < r->req.n_params; i++) {
+		if (strcmp(r->req.params[i]->key, "key") != 0)
+			continue;
+		if (ss_curve_load_public(r->req.params[i]->value, keys[i], err, sizeof err) != 0) {
+			fprintf(stderr, "hqctl: --key: %s\n", err);
+			return 2;
+		}
+		r->req.params[i]->value = keys[i];
+	}
+	return 0;
+}
+
 /* Every filter given is one the command takes, with a good value. */
 static int check_filters(const struct request *r, const struct ss_command *cmd)
 {
@@ -364,6 +384,26 @@ static int check_filters(const struct request *r, const struct ss_command *cmd)
 			fprintf(stderr, "hqctl: %s\n", err);
 			return 2;
 		}
+	return 0;
+}
+
+/* hqctl keygen FILE: an operator's key pair, FILE (secret, 0600) and
+ * FILE.pub (what HQ's admin registers with operator add). */
+static int keygen(int argc, char **argv)
+{
+	char pub[1024], err[512];
+
+	if (argc != 1) {
+		fprintf(stderr, "hqctl: keygen takes one FILE (the secret key file)\n");
+		return 2;
+	}
+	snprintf(pub, sizeof pub, "%s.pub", argv[0]);
+	if (ss_curve_keygen(argv[0], pub, err, sizeof err) != 0) {
+		fprintf(stderr, "hqctl: %s\n", err);
+		return 1;
+	}
+	printf("secret key: %s (mode 0600; keep it on this machine)\npublic key: %s\n", argv[0],
+		pub);
 	return 0;
 }
 
@@ -418,6 +458,7 @@ static int run(struct request *r, const struct ss_command *cmd)
 int main(int argc, char **argv)
 {
 	struct request r = { .req = STORESYNC__QUERY_REQUEST__INIT, .fmt = SS_TABLE_TEXT };
+	static char keys[MAX_PARAMS][SS_CURVE_KEY_CHARS + 1];
 	const struct ss_command *cmd;
 	int rc = parse_options(argc, argv, &r), words;
 
@@ -425,6 +466,8 @@ int main(int argc, char **argv)
 		return rc == 1 ? 0 : 2;
 	argc -= optind;
 	argv += optind;
+	if (argc >= 1 && strcmp(argv[0], "keygen") == 0)
+		return keygen(argc - 1, argv + 1);
 	if (!(cmd = find_command(argc, argv, &words))) {
 		if (argc)
 			fprintf(stderr, "hqctl: unknown command \"%s%s%s\" (try --help)\n", argv[0],
@@ -433,7 +476,7 @@ int main(int argc, char **argv)
 			usage(stderr);
 		return 2;
 	}
-	if ((rc = check_filters(&r, cmd)) != 0
+	if ((rc = load_keys(&r, keys)) != 0 || (rc = check_filters(&r, cmd)) != 0
 		|| (rc = take_operands(&r, cmd, argc - words, argv + words)) != 0)
 		return rc;
 	rc = run(&r, cmd);
