@@ -379,14 +379,14 @@ static int put_key_body(MDB_txn *txn, void *arg)
 {
 	struct put_key *p = arg;
 	Storesync__Record *r = tl_json_record(MOVE_M1);
-	struct biz_key k;
-	uint8_t hash[KEYS_HASH_BYTES];
+	struct ss_bizkey k;
+	uint8_t hash[SS_BIZKEY_HASH_BYTES];
 	int rc;
 
 	r->seq = 1;
 	r->recorded_ms = p->recorded_ms;
-	ck_assert_int_eq(keys_of(r, &k), 0);
-	ck_assert_int_eq(keys_hash(r, hash), 0);
+	ck_assert_int_eq(ss_bizkey_of(r, &k), 0);
+	ck_assert_int_eq(ss_bizkey_hash(r, hash), 0);
 	rc = keys_put(&p->a->db, txn, &k, hash, r);
 	storesync__record__free_unpacked(r, NULL);
 	return rc;
@@ -409,15 +409,15 @@ static int put_window_body(MDB_txn *txn, void *arg)
 static int key_known(struct agent *a)
 {
 	Storesync__Record *r = tl_json_record(MOVE_M1);
-	uint8_t hash[KEYS_HASH_BYTES];
-	struct biz_key k;
+	uint8_t hash[SS_BIZKEY_HASH_BYTES];
+	struct ss_bizkey k;
 	uint64_t seq = 0;
 	char reason[256];
 	MDB_txn *txn;
 	int rc;
 
-	keys_of(r, &k);
-	keys_hash(r, hash);
+	ss_bizkey_of(r, &k);
+	ss_bizkey_hash(r, hash);
 	ck_assert_int_eq(ss_lmdb_read_begin(&a->db.lmdb, &txn), 0);
 	rc = keys_check(&a->db, txn, &k, hash, &seq, reason, sizeof reason);
 	ss_lmdb_read_end(&a->db.lmdb, txn);
