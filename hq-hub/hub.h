@@ -14,6 +14,7 @@
 #include <stdint.h>
 
 #include "hub_stats.h"
+#include "ss_bizkey.h"
 #include "ss_lmdb.h"
 #include "ss_log.h"
 #include "ss_policy.h"
@@ -53,6 +54,7 @@ struct hub {
 	MDB_dbi events;            /* store_id '\0' epoch(BE) seq(BE) -> packed Record */
 	MDB_dbi stores;            /* store_id -> packed StoreState */
 	MDB_dbi epochs;            /* store_id '\0' epoch(BE) -> high-water seq (BE) */
+	MDB_dbi biz_keys;          /* store_id '\0' business key -> epoch, seq, time, hash */
 	/* Views (hub_views_*.c) and their time-ordered indexes (hub_stale.c). */
 	MDB_dbi sales;             /* store_id '\0' day(u32 BE) -> SalesDay */
 	MDB_dbi inventory;         /* store_id '\0' sku -> InventoryItem */
@@ -132,6 +134,7 @@ struct hub_view_ctx {
 	const char *store_id;
 	const Storesync__Record *r;
 	int32_t day;
+	char reason[256];          /* why a check refused the record */
 };
 
 int32_t hub_business_day(const Storesync__Record *r);
@@ -177,11 +180,32 @@ int hub_views_cases_check(struct hub_view_ctx *v);
 int hub_views_cases(struct hub_view_ctx *v);
 int hub_views_accounts(struct hub_view_ctx *v);
 int hub_views_mismatch(struct hub_view_ctx *v);
-int hub_views_replenish_check(struct hub_view_ctx *v);
 int hub_views_replenish(struct hub_view_ctx *v);
-/* A record a view's check refuses (a case registered twice, progress for a
- * case this hub never registered): kept in the log, no effect. */
+/* A record a view's check refuses (it fills v->reason): kept in the log,
+ * no effect. */
 #define HUB_VIEW_REFUSED (-50)
+/* Fills v->reason and returns HUB_VIEW_REFUSED. */
+int hub_view_refuse(struct hub_view_ctx *v, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+
+/* hub_keys: the business keys the hub holds per store (guarantee 8). */
+struct hub_key {
+	struct ss_bizkey biz;
+	uint8_t key[33 + SS_BIZKEY_MAX];   /* store_id '\0' business key */
+	size_t len;
+	uint8_t hash[SS_BIZKEY_HASH_BYTES];
+};
+
+enum { HUB_KEY_NEW = 1, HUB_KEY_SAME = 2, HUB_KEY_CONFLICT = 3 };
+
+/* HUB_KEY_NEW, HUB_KEY_SAME (the store sent this record before), or
+ * HUB_KEY_CONFLICT with a one-line reason; an MDB_* code on a storage
+ * error. Fills k for hub_keys_put. */
+int hub_keys_check(struct hub *h, MDB_txn *txn, const char *store_id,
+	const Storesync__Record *r, struct hub_key *k, char *reason, size_t len);
+/* Records k as applied record r (seq set) of epoch, in r's transaction. */
+int hub_keys_put(struct hub *h, MDB_txn *txn, uint64_t epoch, const Storesync__Record *r,
+	const struct hub_key *k);
 
 /* Reads key's message into a fresh struct (initialised empty when absent);
  * NULL on a storage error (*rc set). Free with protobuf_c_message_free_unpacked. */

@@ -39,8 +39,11 @@ static void store_row(struct hub *h, MDB_txn *txn, const struct query_args *a,
 	cell_int(row, (int64_t)s->backlog);
 	cell_int(row, s->oldest_unsent_age_ms);
 	cell_int(row, s->last_seen_ms);
+	cell_int(row, s->last_record_ms);
 	cell_int(row, s->last_progress_ms);
 	cell_int(row, s->has_last_progress_ms ? a->at_ms - s->last_progress_ms : 0);
+	cell_int(row, (int64_t)s->biz_duplicates);
+	cell_str(row, s->last_refused ? s->last_refused : "");
 	cell_int(row, (int64_t)s->disk_free_bytes);
 	cell_str(row, s->agent_version);
 	cell_str(row, si ? si->name : "");
@@ -59,7 +62,8 @@ void query_stores(struct hub *h, MDB_txn *txn, const struct query_args *a, struc
 {
 	static const char *const cols[] = { "store_id", "epoch", "high_water_seq", "records",
 		"amount_fen", "refused", "backlog", "oldest_unsent_age_ms", "last_seen_ms",
-		"last_progress_ms", "silent_ms", "disk_free_bytes", "agent_version", "name",
+		"last_record_ms", "last_progress_ms", "silent_ms", "biz_duplicates", "last_refused",
+		"disk_free_bytes", "agent_version", "name",
 		"region", "registered", "applied_update_id", "price_update_id", "policy_update_id",
 		"silent" };
 	MDB_cursor *sc, *rc;
@@ -101,10 +105,37 @@ void query_stores(struct hub *h, MDB_txn *txn, const struct query_args *a, struc
 	mdb_cursor_close(sc);
 }
 
+/* Business-key duplicates are counted in each store's state, which commits
+ * with the records (the writer counts per round only what hub_writer.c
+ * adds up): their total is read when asked for. */
+static void stats_read_stores(struct hub *h)
+{
+	uint64_t dups = 0;
+	MDB_cursor *cur;
+	MDB_txn *txn;
+	MDB_val k, d;
+
+	if (ss_lmdb_read_begin(&h->db, &txn) != 0)
+		return;
+	if (mdb_cursor_open(txn, h->stores, &cur) == 0) {
+		while (mdb_cursor_get(cur, &k, &d, MDB_NEXT) == 0) {
+			Storesync__StoreState *s = storesync__store_state__unpack(NULL, d.mv_size, d.mv_data);
+
+			if (s)
+				dups += s->biz_duplicates;
+			storesync__store_state__free_unpacked(s, NULL);
+		}
+		mdb_cursor_close(cur);
+	}
+	ss_lmdb_read_end(&h->db, txn);
+	atomic_store(&h->stats.biz_duplicates, dups);
+}
+
 static void query_stats(struct hub *h, struct table *t)
 {
 	static const char *const cols[] = { "counter", "value" };
 
+	stats_read_stores(h);
 	table_init(t, cols, 2);
 	for (size_t i = 0; i < hub_n_counters; i++) {
 		Storesync__Row *row = table_row(t);

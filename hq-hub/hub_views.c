@@ -12,7 +12,9 @@
  * A view's check runs for every view that takes the record before any view
  * applies it: a refused record changes nothing. */
 #include <errno.h>
+#include <stdarg.h>
 #include <stddef.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -41,6 +43,8 @@ static ProtobufCMessage *store_core(const ProtobufCMessage *m)
 	c->has_amount_fen = 1;
 	c->refused = s->refused;
 	c->has_refused = 1;
+	c->biz_duplicates = s->biz_duplicates;
+	c->has_biz_duplicates = 1;
 	return &c->base;
 }
 
@@ -51,6 +55,8 @@ const struct hub_db_def hub_dbs[] = {
 	{ "stores", DBI(stores), &storesync__store_state__descriptor, 1, store_core, 0, NULL, NULL },
 	{ "events", DBI(events), &storesync__record__descriptor, 1, NULL, 0, NULL, NULL },
 	{ "epochs", DBI(epochs), NULL, 0, NULL, 0, NULL, NULL },
+	/* Like epochs, an index of the event log (it names seqs): not a view. */
+	{ "biz_keys", DBI(biz_keys), NULL, 0, NULL, 0, NULL, NULL },
 	{ "cases", DBI(cases), &storesync__case_view__descriptor, 1, NULL,
 		HUB_REC(COMPLAINT) | HUB_REC(COMPLAINT_PROGRESS), hub_views_cases_check,
 		hub_views_cases },
@@ -66,7 +72,7 @@ const struct hub_db_def hub_dbs[] = {
 	{ "mismatches", DBI(mismatches), &storesync__price_mismatch__descriptor, 1, NULL,
 		HUB_REC(SALE), NULL, hub_views_mismatch },
 	{ "replenishment", DBI(replenishment), &storesync__replenish_state__descriptor, 1, NULL,
-		HUB_REC(REPLENISHMENT), hub_views_replenish_check, hub_views_replenish },
+		HUB_REC(REPLENISHMENT), NULL, hub_views_replenish },
 	/* What HQ decided: written by operators' writes, not by records. */
 	{ "registry", DBI(registry), &storesync__store_info__descriptor, 1, NULL, 0, NULL, NULL },
 	{ "updates", DBI(updates), &storesync__logged_update__descriptor, 0, NULL, 0, NULL, NULL },
@@ -125,6 +131,16 @@ int hub_view_put(MDB_txn *txn, MDB_dbi dbi, const void *key, size_t klen,
 	if (rc == 0)
 		protobuf_c_message_pack(msg, d.mv_data);
 	return rc;
+}
+
+int hub_view_refuse(struct hub_view_ctx *v, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(v->reason, sizeof v->reason, fmt, ap);
+	va_end(ap);
+	return HUB_VIEW_REFUSED;
 }
 
 int hub_views_apply(struct hub_view_ctx *v)
