@@ -1,6 +1,12 @@
 /* hub_views_sales: sales by store and business day. One writer per key
  * (the store), and only sums, so weekly and monthly figures are sums of days
- * at query time. Refunds are netted by the query (sales - refunds). */
+ * at query time. Refunds are netted by the query (sales - refunds).
+ *
+ * Invariant (money adds up): every amount lands in exactly one method
+ * column, so for every store-day
+ *   cash + card + mobile + on_account = sales + deposits + payments - refunds.
+ * The validator makes it so: a deposit has a method that is money, a refund
+ * is paid back by a method or credited to an account, never both. */
 #include <errno.h>
 #include <string.h>
 
@@ -52,8 +58,7 @@ static void add_record(Storesync__SalesDay *d, const Storesync__Record *r)
 		d->has_contract_total_fen = 1;
 		d->deposits_fen += r->contract_sale->deposit_fen;
 		d->has_deposits_fen = 1;
-		if (r->contract_sale->has_deposit_method)
-			add_method(d, r->contract_sale->deposit_method, r->contract_sale->deposit_fen);
+		add_method(d, r->contract_sale->deposit_method, r->contract_sale->deposit_fen);
 		break;
 	case STORESYNC__RECORD__BODY_PAYMENT:
 		d->payments_fen += r->payment->amount_fen;
@@ -65,12 +70,10 @@ static void add_record(Storesync__SalesDay *d, const Storesync__Record *r)
 		d->has_refunds = 1;
 		d->refunds_fen += r->refund->amount_fen;
 		d->has_refunds_fen = 1;
-		/* Money paid back comes off its method's column; a refund credited
-		 * to an account (no method) comes off on_account. */
-		if (r->refund->has_method)
-			add_method(d, r->refund->method, -r->refund->amount_fen);
-		else if (r->refund->account && r->refund->account[0])
-			add_method(d, STORESYNC__PAYMENT_METHOD__PAY_ON_ACCOUNT, -r->refund->amount_fen);
+		/* Money paid back comes off its method's column; a credit to an
+		 * account (no method, or on_account) comes off on_account. */
+		add_method(d, r->refund->has_method ? r->refund->method
+			: STORESYNC__PAYMENT_METHOD__PAY_ON_ACCOUNT, -r->refund->amount_fen);
 		break;
 	case STORESYNC__RECORD__BODY_COMPLAINT_PROGRESS:
 		d->compensation_fen += r->complaint_progress->amount_fen;

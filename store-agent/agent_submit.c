@@ -105,14 +105,16 @@ int submit_collect(struct agent *a, struct local_request *p)
 
 		memset(s, 0, sizeof *s);
 		s->ob.record = sub->records[i];
+		/* Stamped first: a rule may need the store-local time (a case
+		 * number names the local month of its registration). */
+		s->ob.record->utc_offset_min = offset_at(a, s->ob.record->time_ms);
+		s->ob.record->has_utc_offset_min = 1;
 		if (ss_validate_record(s->ob.record, a->outbox.store_id, now_ms, reason,
 			sizeof reason) != 0) {
 			s->reason = strdup(reason);
 			s->ob.record = NULL;
 			continue;
 		}
-		s->ob.record->utc_offset_min = offset_at(a, s->ob.record->time_ms);
-		s->ob.record->has_utc_offset_min = 1;
 		if (ss_bizkey_of(s->ob.record, &s->key) != 0
 			|| ss_bizkey_hash(s->ob.record, s->hash) != 0) {
 			s->reason = strdup("record has no business key");

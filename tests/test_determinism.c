@@ -30,7 +30,8 @@ static const char *const recs_da[] = {
 	"\"LAMP-1\",\"quantity\":1,\"unit_price_fen\":30000}],\"total_fen\":30000,"
 	"\"payment_method\":\"card\"}",
 	"{\"type\":\"refund\",\"time_ms\":1794283200000,\"refund_no\":\"RF-1\","
-	"\"original_receipt\":\"R-1\",\"amount_fen\":5000,\"reason\":\"scratched\"}",
+	"\"original_receipt\":\"R-1\",\"amount_fen\":5000,\"reason\":\"scratched\","
+	"\"method\":\"card\"}",
 	"{\"type\":\"complaint\",\"time_ms\":1794286800000,\"case_no\":\"DA-202611-1\","
 	"\"channel\":\"phone\",\"category\":\"delivery\",\"severity\":\"high\"}",
 	"{\"type\":\"complaint_progress\",\"time_ms\":1794290400000,\"case_no\":\"DA-202611-1\","

@@ -229,7 +229,7 @@ START_TEST(refund_same_day)
 	/* + 3 h = 1793858400000 = 14:00 local, same day */
 	tl_submit_jsonf(v.local[0], "{\"type\":\"refund\",\"time_ms\":1793858400000,"
 		"\"refund_no\":\"RF-100\",\"original_receipt\":\"R-100\",\"amount_fen\":5000,"
-		"\"reason\":\"damaged box\",\"approver\":\"M-WANG\"}");
+		"\"reason\":\"damaged box\",\"approver\":\"M-WANG\",\"method\":\"cash\"}");
 	/* S2: 2026-11-05T16:30Z = 1793896200000 is 2026-11-06 00:30 local: its
 	 * business day is the 6th, not the UTC 5th. */
 	sale(v.local[1], 1793896200000LL, "R-200", 7000, "card");
@@ -244,7 +244,7 @@ START_TEST(refund_same_day)
 	ck_assert_int_eq(tl_cell_int(r, row, "refunds"), 1);
 	ck_assert_int_eq(tl_cell_int(r, row, "refunds_fen"), 5000);
 	ck_assert_int_eq(tl_cell_int(r, row, "net_fen"), 25000);    /* 30,000 - 5,000 */
-	ck_assert_int_eq(tl_cell_int(r, row, "cash_fen"), 30000);
+	ck_assert_int_eq(tl_cell_int(r, row, "cash_fen"), 25000);   /* paid back in cash */
 	row = ROW(r, "store_id", "S2", "period", "2026-11-06");
 	ck_assert_int_eq(tl_cell_int(r, row, "receipts"), 1);
 	ck_assert_int_eq(tl_cell_int(r, row, "card_fen"), 7000);

@@ -12,6 +12,7 @@
 #include <string.h>
 #include <sys/prctl.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "ss_link.h"
@@ -817,6 +818,17 @@ uint64_t tl_submit_jsonf(const char *local, const char *fmt, ...)
 	va_end(ap);
 	ck_assert_msg(n > 0 && (size_t)n < sizeof line, "record line too long");
 	return tl_submit_json(local, lines, 1);
+}
+
+const char *tl_case_no(char *buf, size_t len, const char *store, int serial, int64_t time_ms,
+	int32_t utc_offset_min)
+{
+	time_t t = (time_t)((time_ms + (int64_t)utc_offset_min * 60000) / 1000);
+	struct tm tm;
+
+	gmtime_r(&t, &tm);
+	snprintf(buf, len, "%s-%04d%02d-%d", store, tm.tm_year + 1900, tm.tm_mon + 1, serial);
+	return buf;
 }
 
 uint64_t tl_link_send_json(struct tl_link *l, const char *store, uint64_t epoch,

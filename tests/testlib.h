@@ -164,6 +164,11 @@ size_t tl_row_count(const Storesync__QueryReply *r, ...);
 int64_t tl_cell_int(const Storesync__QueryReply *r, int row, const char *column);
 const char *tl_cell_str(const Storesync__QueryReply *r, int row, const char *column);
 
+/* "<store>-<YYYYMM>-<serial>": a case number registered at time_ms by a
+ * store utc_offset_min from UTC (the month is the store-local one). */
+const char *tl_case_no(char *buf, size_t len, const char *store, int serial, int64_t time_ms,
+	int32_t utc_offset_min);
+
 /* A Record from one JSON Lines object (docs/records.md); fails the test when
  * it does not convert. Free with storesync__record__free_unpacked(r, NULL). */
 Storesync__Record *tl_json_record(const char *line);
