@@ -147,7 +147,7 @@ int64_t hub_account_balance(const Storesync__AccountView *a);
 int64_t hub_account_since_ms(const Storesync__AccountView *a);
 /* Every database of the hub, in one table (hub_views.c): opening
  * (hub_db.c), `hqctl dump` (hub_dump.c) and exporters iterate it, and
- * hub_views_apply runs the views among them. A view takes the record kinds
+ * hub_views_check and hub_views_apply run the views among them. A view takes the record kinds
  * in its `records` mask; its `check` may refuse a record (HUB_VIEW_REFUSED)
  * before any view has changed, its `apply` then may not refuse. */
 struct hub_db_def {
@@ -171,7 +171,12 @@ static inline MDB_dbi *hub_db_dbi(struct hub *h, const struct hub_db_def *d)
 	return (MDB_dbi *)((char *)h + d->dbi_offset);
 }
 
+/* Every view's check for the record (HUB_VIEW_REFUSED with v->reason, or
+ * 0), before any view changes; then every view's apply, which may not
+ * refuse. */
+int hub_views_check(struct hub_view_ctx *v);
 int hub_views_apply(struct hub_view_ctx *v);
+int hub_views_sales_check(struct hub_view_ctx *v);
 int hub_views_sales(struct hub_view_ctx *v);
 /* Writes the store's cached sales day back (hub_store_save calls it). */
 int hub_views_sales_flush(struct hub *h, MDB_txn *txn, struct hub_store *s);

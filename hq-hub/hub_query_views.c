@@ -42,18 +42,23 @@ static const char *const sales_cols[] = { "store_id", "period", "receipts", "sal
 	"payments_fen", "cash_fen", "card_fen", "mobile_fen", "on_account_fen",
 	"compensation_fen" };
 
-static void sales_add(struct sales_sum *s, const Storesync__SalesDay *d)
+/* Adds a day to its period; -1 when a sum would leave int64 (the answer
+ * is then refused rather than wrapped). */
+static int sales_add(struct sales_sum *s, const Storesync__SalesDay *d)
 {
 	/* net: what was sold (receipts and contracts) less what was refunded,
 	 * whichever the refund was against. */
+	int64_t net;
+	int wrap = __builtin_add_overflow(d->sales_fen, d->contract_total_fen, &net)
+		|| __builtin_sub_overflow(net, d->refunds_fen, &net);
 	int64_t add[14] = { (int64_t)d->receipts, d->sales_fen, (int64_t)d->refunds,
-		d->refunds_fen, d->sales_fen + d->contract_total_fen - d->refunds_fen,
-		(int64_t)d->contracts,
-		d->contract_total_fen, d->deposits_fen, d->payments_fen, d->cash_fen, d->card_fen,
-		d->mobile_fen, d->on_account_fen, d->compensation_fen };
+		d->refunds_fen, net, (int64_t)d->contracts, d->contract_total_fen, d->deposits_fen,
+		d->payments_fen, d->cash_fen, d->card_fen, d->mobile_fen, d->on_account_fen,
+		d->compensation_fen };
 
-	for (int i = 0; i < 14; i++)
-		s->v[i] += add[i];
+	for (int i = 0; i < 14 && !wrap; i++)
+		wrap = __builtin_add_overflow(s->v[i], add[i], &s->v[i]);
+	return wrap ? -1 : 0;
 }
 
 static void sales_emit(struct table *t, const char *store, const struct sales_sum *s)
@@ -76,6 +81,15 @@ static void period_of(const struct query_args *a, int32_t day, char *buf, size_t
 		ss_time_format_month(day, buf, len);
 	else
 		ss_time_format_day(day, buf, len);
+}
+
+static void sales_too_large(struct table *t, const char *store, const char *period)
+{
+	char reason[160];
+
+	snprintf(reason, sizeof reason, "sales: a sum of %s for %s passes %lld fen; ask for "
+		"shorter periods", store, period, (long long)INT64_MAX);
+	table_fail(t, reason);
 }
 
 /* One store's days in [from, to], summed per period (days sort by time, so
@@ -112,8 +126,13 @@ static void sales_store(struct hub *h, MDB_txn *txn, const struct query_args *a,
 			memset(&sum, 0, sizeof sum);
 		}
 		snprintf(sum.period, sizeof sum.period, "%s", period);
-		sales_add(&sum, sd);
+		rc = sales_add(&sum, sd);
 		storesync__sales_day__free_unpacked(sd, NULL);
+		if (rc != 0) {
+			snprintf(period, sizeof period, "%s", sum.period);
+			mdb_cursor_close(cur);
+			return sales_too_large(t, store, period);
+		}
 	}
 	if (sum.period[0])
 		sales_emit(t, store, &sum);

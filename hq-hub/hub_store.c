@@ -168,6 +168,7 @@ int hub_store_apply(struct hub *h, MDB_txn *txn, struct hub_store *s, Storesync_
 {
 	struct hub_view_ctx v = { h, txn, s, s->store_id, r, 0, "" };
 	struct hub_key key;
+	int64_t amount_fen;
 	int rc;
 
 	r->seq = s->hw + 1;
@@ -202,16 +203,19 @@ int hub_store_apply(struct hub *h, MDB_txn *txn, struct hub_store *s, Storesync_
 	}
 	if (rc != HUB_KEY_NEW)
 		return rc;
-	rc = hub_views_apply(&v);
+	if ((rc = hub_views_check(&v)) == 0
+		&& __builtin_add_overflow(s->state->amount_fen, ss_record_amount_fen(r), &amount_fen))
+		rc = hub_view_refuse(&v, "the store's amount_fen would pass %lld", (long long)INT64_MAX);
 	if (rc == HUB_VIEW_REFUSED) {
 		refuse_record(s, r, v.reason);
 		return 0;
 	}
-	if (rc != 0 || (rc = hub_keys_put(h, txn, s->epoch, r, &key)) != 0)
+	if (rc != 0 || (rc = hub_views_apply(&v)) != 0
+		|| (rc = hub_keys_put(h, txn, s->epoch, r, &key)) != 0)
 		return rc;
 	s->state->records++;
 	s->state->has_records = 1;
-	s->state->amount_fen += ss_record_amount_fen(r);
+	s->state->amount_fen = amount_fen;
 	s->state->has_amount_fen = 1;
 	s->applied_now++;
 	return 0;

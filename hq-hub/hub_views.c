@@ -1,16 +1,18 @@
 /* hub_views: the table of the hub's databases and views, and where a valid
- * record's effect on the views is decided. hub_views_apply is called by
- * hub_store_apply inside the round's transaction, after the record is in the
- * event log and before the high-water mark commits with it: a record and its
- * effect are never separated by a crash (guarantee 2).
+ * record's effect on the views is decided. hub_store_apply calls
+ * hub_views_check, then hub_views_apply, inside the round's transaction,
+ * after the record is in the event log and before the high-water mark
+ * commits with it: a record and its effect are never separated by a crash
+ * (guarantee 2).
  *
  * Determinism (guarantee 4): each view key has one writer (a store owns its
  * sales days, inventory and cases) except accounts, where only sums, maxima
- * and single-writer fields are kept. So the views are a function of the set of
- * records, not of the order stores were interleaved in.
+ * and single-writer fields are kept. So the views are a function of the set
+ * of records, not of the order stores were interleaved in.
  *
- * A view's check runs for every view that takes the record before any view
- * applies it: a refused record changes nothing. */
+ * Checked arithmetic (issue 8): every view's check runs before any view
+ * applies the record, and refuses it when a sum it keeps would leave int64:
+ * a refused record changes nothing. */
 #include <errno.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -61,7 +63,7 @@ const struct hub_db_def hub_dbs[] = {
 		HUB_REC(COMPLAINT) | HUB_REC(COMPLAINT_PROGRESS), hub_views_cases_check,
 		hub_views_cases },
 	{ "sales", DBI(sales), &storesync__sales_day__descriptor, 1, NULL,
-		MONEY | HUB_REC(COMPLAINT_PROGRESS), NULL, hub_views_sales },
+		MONEY | HUB_REC(COMPLAINT_PROGRESS), hub_views_sales_check, hub_views_sales },
 	{ "inventory", DBI(inventory), &storesync__inventory_item__descriptor, 1, NULL,
 		HUB_REC(INVENTORY), NULL, hub_views_inventory },
 	{ "case_due", DBI(case_due), NULL, 1, NULL, 0, NULL, NULL },
@@ -143,18 +145,30 @@ int hub_view_refuse(struct hub_view_ctx *v, const char *fmt, ...)
 	return HUB_VIEW_REFUSED;
 }
 
-int hub_views_apply(struct hub_view_ctx *v)
+static uint32_t kind_of(const Storesync__Record *r)
 {
-	uint32_t kind = 1u << (v->r->body_case - STORESYNC__RECORD__BODY_SALE);
+	return r->body_case < STORESYNC__RECORD__BODY_SALE ? 0
+		: 1u << (r->body_case - STORESYNC__RECORD__BODY_SALE);
+}
+
+int hub_views_check(struct hub_view_ctx *v)
+{
+	uint32_t kind = kind_of(v->r);
 	int rc;
 
-	if (v->r->body_case < STORESYNC__RECORD__BODY_SALE)
-		return 0;
 	v->day = hub_business_day(v->r);
 	for (size_t i = 0; i < hub_n_dbs; i++)
 		if ((hub_dbs[i].records & kind) && hub_dbs[i].check
 			&& (rc = hub_dbs[i].check(v)) != 0)
 			return rc;
+	return 0;
+}
+
+int hub_views_apply(struct hub_view_ctx *v)
+{
+	uint32_t kind = kind_of(v->r);
+	int rc;
+
 	for (size_t i = 0; i < hub_n_dbs; i++)
 		if ((hub_dbs[i].records & kind) && (rc = hub_dbs[i].apply(v)) != 0)
 			return rc;
