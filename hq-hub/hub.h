@@ -58,6 +58,8 @@ struct hub {
 	/* Views (hub_views_*.c) and their time-ordered indexes (hub_stale.c). */
 	MDB_dbi sales;             /* store_id '\0' day(u32 BE) -> SalesDay */
 	MDB_dbi inventory;         /* store_id '\0' sku -> InventoryItem */
+	MDB_dbi inv_days;          /* store_id '\0' sku '\0' day(u32 BE) -> InventoryDay */
+	MDB_dbi inv_moves;         /* store_id '\0' sku '\0' time(BE) move_no -> InventoryEntry */
 	MDB_dbi cases;             /* case_no -> CaseView */
 	MDB_dbi accounts;          /* account -> AccountView */
 	MDB_dbi case_due;          /* deadline_ms(BE) kind(1) case_no -> "" : open deadlines */
@@ -141,6 +143,22 @@ int32_t hub_business_day(const Storesync__Record *r);
 /* Keys shared by writers and queries. */
 size_t hub_key_store_day(uint8_t *key, const char *store_id, int32_t day);
 size_t hub_key_store_sku(uint8_t *key, const char *store_id, const char *sku);
+size_t hub_key_inv_day(uint8_t *key, const char *store_id, const char *sku, int32_t day);
+int32_t hub_inv_day_of_key(const MDB_val *k);
+size_t hub_key_inv_move(uint8_t *key, const char *store_id, const char *sku, int64_t time_ms,
+	const char *move_no);
+/* The walk over a SKU's days (hub_views_inventory.c): the stock at the end
+ * of the day walked last, the out-of-stock days before it, and the first
+ * day of the run of out-of-stock days it ends (-1: in stock). */
+struct hub_inv_walk {
+	int have;
+	int32_t day;
+	int64_t end, closed;
+	int32_t since;
+};
+void hub_inv_walk_day(struct hub_inv_walk *w, int32_t day, int64_t end);
+/* A day's end stock, from the level carried into it. */
+int64_t hub_inv_day_end(const Storesync__InventoryDay *d, int64_t carried);
 size_t hub_key_replenish(uint8_t *key, const char *store_id, const char *request_no);
 int64_t hub_account_balance(const Storesync__AccountView *a);
 /* Time an account's staleness counts from (-1: balance not positive). */
@@ -180,6 +198,7 @@ int hub_views_sales_check(struct hub_view_ctx *v);
 int hub_views_sales(struct hub_view_ctx *v);
 /* Writes the store's cached sales day back (hub_store_save calls it). */
 int hub_views_sales_flush(struct hub *h, MDB_txn *txn, struct hub_store *s);
+int hub_views_inventory_check(struct hub_view_ctx *v);
 int hub_views_inventory(struct hub_view_ctx *v);
 int hub_views_cases_check(struct hub_view_ctx *v);
 int hub_views_cases(struct hub_view_ctx *v);

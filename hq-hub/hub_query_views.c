@@ -193,10 +193,11 @@ void query_inventory(struct hub *h, MDB_txn *txn, const struct query_args *a, st
 			continue;
 		days = it->out_of_stock_days;
 		if (it->has_out_of_stock_since_day && it->out_of_stock_since_day >= 0) {
-			/* The streak runs to the store's local today. */
+			/* The run goes on to the store's local today: each day of it
+			 * that has ended counts. */
 			int32_t today = (int32_t)((a->at_ms + (int64_t)it->utc_offset_min * 60000) / SS_DAY_MS);
 
-			days += today > it->out_of_stock_since_day ? today - it->out_of_stock_since_day : 0;
+			days += today > it->last_day ? today - it->last_day : 0;
 			ss_time_format_day(it->out_of_stock_since_day, since, sizeof since);
 		}
 		if (it->on_hand < a->below && (row = table_row(t)) != NULL) {

@@ -65,7 +65,12 @@ const struct hub_db_def hub_dbs[] = {
 	{ "sales", DBI(sales), &storesync__sales_day__descriptor, 1, NULL,
 		MONEY | HUB_REC(COMPLAINT_PROGRESS), hub_views_sales_check, hub_views_sales },
 	{ "inventory", DBI(inventory), &storesync__inventory_item__descriptor, 1, NULL,
-		HUB_REC(INVENTORY), NULL, hub_views_inventory },
+		HUB_REC(INVENTORY), hub_views_inventory_check, hub_views_inventory },
+	{ "inv_days", DBI(inv_days), &storesync__inventory_day__descriptor, 1, NULL, 0, NULL,
+		NULL },
+	/* The moves by time, written with the inventory view: records, not a view. */
+	{ "inv_moves", DBI(inv_moves), &storesync__inventory_entry__descriptor, 0, NULL, 0, NULL,
+		NULL },
 	{ "case_due", DBI(case_due), NULL, 1, NULL, 0, NULL, NULL },
 	{ "accounts", DBI(accounts), &storesync__account_view__descriptor, 1, NULL, MONEY, NULL,
 		hub_views_accounts },

@@ -1,0 +1,136 @@
+/* test_business_time: guarantee 9, views follow business time (issue 8 §2,
+ * docs/records.md "What the views say"). Three stores receive the same
+ * records, each in another seq order (as tills key them in late and out of
+ * order); each store's views must say what the rules say, worked out by hand
+ * below from the records' own times. A view that followed arrival order
+ * would differ between the stores, and from the figures.
+ *
+ * Records go through test peers on the link, each store at UTC+8, so the
+ * test chooses the seq order exactly. Local times are written in comments;
+ * 2026-11-01T00:00+08:00 is 1793462400000. */
+#include <stdio.h>
+#include <string.h>
+
+#include "testlib.h"
+
+#define N(a) (sizeof (a) / sizeof (a)[0])
+#define N_STORES 3
+
+static const char *const stores[N_STORES] = { "S1", "S2", "S3" };
+
+struct fx {
+	struct tl_env e;
+	pid_t hub;
+	struct tl_link l[N_STORES];
+};
+
+static void fx_start(struct fx *f)
+{
+	tl_env_init(&f->e);
+	f->hub = tl_start_hub(&f->e, NULL);
+	for (int i = 0; i < N_STORES; i++) {
+		tl_link_open(&f->l[i], f->e.hub_listen);
+		tl_link_hello(&f->l[i], stores[i], 0x100 + (uint64_t)i);
+	}
+}
+
+static void fx_stop(struct fx *f)
+{
+	for (int i = 0; i < N_STORES; i++)
+		tl_link_close(&f->l[i]);
+	tl_stop(f->hub);
+	tl_env_cleanup(&f->e);
+}
+
+/* Store i gets lines in the order order[i] (indexes into lines). */
+static void feed(struct fx *f, const char *const *lines, size_t n, const size_t orders[][16])
+{
+	for (int i = 0; i < N_STORES; i++) {
+		const char *ordered[16];
+
+		ck_assert_uint_le(n, 16);
+		for (size_t j = 0; j < n; j++)
+			ordered[j] = lines[orders[i][j]];
+		ck_assert_uint_eq(tl_link_send_json(&f->l[i], stores[i], 0x100 + (uint64_t)i, 1, 480,
+			ordered, n), n);
+		ck_assert_int_eq(tl_store_field(f->e.hub_query, stores[i], "refused"), 0);
+	}
+}
+
+/* ---- inventory ---- */
+
+#define MOVE(t, no, kind, sku, q, extra) "{\"type\":\"inventory\",\"time_ms\":" t \
+	",\"move_no\":\"" no "\",\"kind\":\"" kind "\",\"sku\":\"" sku "\",\"quantity\":" q extra "}"
+
+static const char *const moves[] = {
+	/* 0 */ MOVE("1793491200000", "M-1", "receipt", "LAMP-1", "10", ""),    /* 11-01 08:00 */
+	/* 1 */ MOVE("1793494800000", "M-3", "stocktake", "LAMP-1", "20", ""),  /* 11-01 09:00 */
+	/* 2 */ MOVE("1793516400000", "M-2", "sale", "LAMP-1", "3", ""),        /* 11-01 15:00 */
+	/* 3 */ MOVE("1793584800000", "M-4", "sale", "LAMP-1", "17", ""),       /* 11-02 10:00 */
+	/* 4 */ MOVE("1793674800000", "M-6", "sale", "LAMP-1", "2", ""),        /* 11-03 11:00 */
+	/* 5 */ MOVE("1793764800000", "M-5", "adjustment", "LAMP-1", "5",
+		",\"reason\":\"found\""),                                           /* 11-04 12:00 */
+	/* two counts at one moment: the greater move_no, M-8, is the count */
+	/* 6 */ MOVE("1793786400000", "M-8", "stocktake", "LAMP-1", "6", ""),   /* 11-04 18:00 */
+	/* 7 */ MOVE("1793786400000", "M-7", "stocktake", "LAMP-1", "4", ""),   /* 11-04 18:00 */
+	/* a sale at the very moment of the count is in the count */
+	/* 8 */ MOVE("1793786400000", "M-9", "sale", "LAMP-1", "1", ""),        /* 11-04 18:00 */
+	/* 9 */ MOVE("1793584800000", "M-10", "stocktake", "VASE-3", "0", ""),  /* 11-02 10:00 */
+	/* 10 */ MOVE("1793667600000", "M-12", "receipt", "VASE-3", "2", ""),   /* 11-03 09:00 */
+	/* 11 */ MOVE("1793692800000", "M-13", "sale", "VASE-3", "2", ""),      /* 11-03 16:00 */
+};
+
+/* S1: keyed in as they come, counts late (the 09:00 count after the 15:00
+ * sale); S2: everything backwards; S3: by business time. */
+static const size_t move_orders[N_STORES][16] = {
+	{ 0, 2, 3, 1, 5, 4, 8, 10, 7, 11, 6, 9 },
+	{ 11, 10, 9, 8, 7, 6, 5, 4, 3, 2, 1, 0 },
+	{ 0, 1, 2, 3, 9, 10, 4, 11, 5, 6, 7, 8 },
+};
+
+/* LAMP-1, day by day: 11-01: the 09:00 count of 20 holds the 08:00 receipt,
+ * less the 15:00 sale of 3: 17. 11-02: 17 - 17 = 0 (out). 11-03: 0 - 2 = -2
+ * (out). 11-04: the 18:00 count M-8 of 6; the 12:00 adjustment is before it,
+ * the 18:00 sale in it: 6. On hand 6; out-of-stock days 11-02 and 11-03: 2;
+ * in stock now.
+ * VASE-3: counted 0 on 11-02 (out); 11-03: 0 + 2 - 2 = 0 (out), the last
+ * day. At 11-06 12:00 local, the days that ended out of stock are 11-02,
+ * 11-03, 11-04 and 11-05: 4, since 2026-11-02. */
+START_TEST(stock_by_business_time)
+{
+	struct fx f;
+	Storesync__QueryReply *r;
+
+	fx_start(&f);
+	feed(&f, moves, N(moves), move_orders);
+	r = tl_query_ok(f.e.hub_query, "inventory", "at", "1793937600000", NULL);  /* 11-06 12:00 */
+	ck_assert_uint_eq(r->n_rows, 2 * N_STORES);
+	for (int i = 0; i < N_STORES; i++) {
+		int row = tl_row_find(r, "store_id", stores[i], "sku", "LAMP-1", NULL);
+
+		ck_assert_int_ge(row, 0);
+		ck_assert_msg(tl_cell_int(r, row, "on_hand") == 6, "%s: on hand %lld", stores[i],
+			(long long)tl_cell_int(r, row, "on_hand"));
+		ck_assert_msg(tl_cell_int(r, row, "out_of_stock_days") == 2, "%s: %lld days", stores[i], (long long)tl_cell_int(r, row, "out_of_stock_days"));
+		ck_assert_str_eq(tl_cell_str(r, row, "out_of_stock_since"), "");
+		ck_assert_int_eq(tl_cell_int(r, row, "moves"), 9);
+		ck_assert_int_eq(tl_cell_int(r, row, "last_stocktake_ms"), 1793786400000LL);
+		ck_assert_int_eq(tl_cell_int(r, row, "last_move_ms"), 1793786400000LL);
+		row = tl_row_find(r, "store_id", stores[i], "sku", "VASE-3", NULL);
+		ck_assert_int_ge(row, 0);
+		ck_assert_int_eq(tl_cell_int(r, row, "on_hand"), 0);
+		ck_assert_msg(tl_cell_int(r, row, "out_of_stock_days") == 4, "%s: %lld days",
+			stores[i], (long long)tl_cell_int(r, row, "out_of_stock_days"));
+		ck_assert_str_eq(tl_cell_str(r, row, "out_of_stock_since"), "2026-11-02");
+	}
+	tl_query_free(r);
+	fx_stop(&f);
+}
+END_TEST
+
+int main(void)
+{
+	const TTest *const tests[] = { stock_by_business_time };
+
+	return tl_run("business_time", tests, sizeof tests / sizeof tests[0], 30);
+}
