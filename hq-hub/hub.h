@@ -200,8 +200,20 @@ int hub_views_sales(struct hub_view_ctx *v);
 int hub_views_sales_flush(struct hub *h, MDB_txn *txn, struct hub_store *s);
 int hub_views_inventory_check(struct hub_view_ctx *v);
 int hub_views_inventory(struct hub_view_ctx *v);
-int hub_views_cases_check(struct hub_view_ctx *v);
 int hub_views_cases(struct hub_view_ctx *v);
+/* A case from its registration and the steps dated up to as_of_ms
+ * (INT64_MAX: all), its deadlines judged at at_ms (hub_views_cases.c). */
+struct hub_case_fig {
+	int exists;                /* a record of it is dated at or before as_of_ms */
+	Storesync__CaseState state;
+	int64_t responded_ms, investigated_ms, resolved_ms, closed_ms, compensation_fen;
+	Storesync__Resolution resolution;
+	int responded_late, reported_late;     /* met, after the deadline */
+	int overdue_response, overdue_report;  /* past the deadline, not met by at_ms */
+	int late;                  /* missed a deadline by at_ms: met late or overdue */
+};
+void hub_case_at(const Storesync__CaseView *c, int64_t as_of_ms, int64_t at_ms,
+	struct hub_case_fig *f);
 int hub_views_accounts(struct hub_view_ctx *v);
 int hub_views_mismatch(struct hub_view_ctx *v);
 int hub_views_replenish(struct hub_view_ctx *v);
@@ -243,6 +255,11 @@ int hub_view_put(MDB_txn *txn, MDB_dbi dbi, const void *key, size_t klen,
  * cut-off visits exactly the items older than it. */
 int hub_stale_index_set(MDB_txn *txn, MDB_dbi dbi, int64_t old_ms, int64_t new_ms,
 	const void *id, size_t idlen);
+
+/* hub_meta's entry for the latest business time of any applied record
+ * (hub_store_save keeps it): a query at a moment before it must not use
+ * the indexes, which hold the present. */
+#define HUB_META_MAX_RECORD_MS "max_record_ms"
 
 /* hub_store: state of one store inside a write transaction. */
 struct hub_store {

@@ -10,6 +10,7 @@
 
 #include "hub_query.h"
 #include "hub_registry.h"
+#include "hub_updates.h"
 #include "ss_query_spec.h"
 #include "ss_link.h"
 #include "ss_time.h"
@@ -174,7 +175,7 @@ static int parse_args(const Storesync__QueryRequest *q, struct query_args *a, ch
 	size_t errlen)
 {
 	*a = (struct query_args){ .from_day = INT32_MIN, .to_day = INT32_MAX, .below = INT64_MAX,
-		.at_ms = ss_now_ms() };
+		.at_ms = ss_now_ms(), .as_of_ms = INT64_MAX };
 	for (size_t i = 0; i < q->n_params; i++) {
 		const char *k = q->params[i]->key, *v = q->params[i]->value ? q->params[i]->value : "";
 		char *end;
@@ -208,9 +209,13 @@ static int parse_args(const Storesync__QueryRequest *q, struct query_args *a, ch
 			a->below = strtoll(v, &end, 10);
 			rc = end == v || *end ? -1 : 0;
 		} else if (strcmp(k, "at") == 0) {
+			/* "As at T": what the records dated up to T say, judged at T. */
 			rc = ss_time_parse(v, &a->at_ms);
+			a->as_of_ms = a->at_ms;
 		} else if (strcmp(k, "overdue") == 0) {
 			a->overdue = 1;
+		} else if (strcmp(k, "late") == 0) {
+			a->late = 1;
 		} else if (strcmp(k, "stale") == 0) {
 			a->stale = 1;
 		} else if (strcmp(k, "aging") == 0) {
@@ -225,6 +230,11 @@ static int parse_args(const Storesync__QueryRequest *q, struct query_args *a, ch
 		}
 	}
 	return 0;
+}
+
+int query_in_past(struct hub *h, MDB_txn *txn, const struct query_args *a)
+{
+	return a->as_of_ms < (int64_t)hub_meta_get(h, txn, HUB_META_MAX_RECORD_MS);
 }
 
 int query_check(const Storesync__QueryRequest *q, char *err, size_t errlen)

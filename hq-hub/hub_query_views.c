@@ -14,7 +14,7 @@
 const char *case_state_name(Storesync__CaseState s)
 {
 	static const char *const names[] = { "?", "open", "responded", "investigating",
-		"resolved", "closed" };
+		"resolved", "closed", "unregistered" };
 
 	return (unsigned)s < sizeof names / sizeof names[0] ? names[s] : "?";
 }
@@ -222,30 +222,32 @@ static const char *const case_cols[] = { "case_no", "store_id", "state", "channe
 	"investigated_ms", "resolved_ms", "closed_ms", "overdue", "responded_late",
 	"reported_late", "compensation_fen" };
 
-/* Which of the case's deadlines are open and past at at_ms. */
-static void overdue_text(const Storesync__CaseView *c, int64_t at_ms, char *buf, size_t len)
+/* Which of the case's deadlines are open and past at the query's moment. */
+static void overdue_text(const struct hub_case_fig *f, char *buf, size_t len)
 {
-	int resp = !c->responded_ms && c->respond_by_ms < at_ms;
-	int rep = !c->investigated_ms && c->state != STORESYNC__CASE_STATE__CASE_CLOSED
-		&& c->report_by_ms < at_ms;
-
-	snprintf(buf, len, "%s%s%s", resp ? "response" : "", resp && rep ? "," : "",
-		rep ? "report" : "");
+	snprintf(buf, len, "%s%s%s", f->overdue_response ? "response" : "",
+		f->overdue_response && f->overdue_report ? "," : "",
+		f->overdue_report ? "report" : "");
 }
 
+/* The case as it stood at the query's moment: steps dated after it do not
+ * count, a case not yet recorded then is not listed. */
 static void case_row(struct table *t, const Storesync__CaseView *c, const struct query_args *a)
 {
+	struct hub_case_fig f;
 	Storesync__Row *row;
 	char overdue[32], name[32];
 
-	overdue_text(c, a->at_ms, overdue, sizeof overdue);
-	if ((a->overdue && !overdue[0]) || (a->store && strcmp(a->store, c->store_id) != 0)
-		|| (a->state && strcmp(a->state, case_state_name(c->state)) != 0)
+	hub_case_at(c, a->as_of_ms, a->at_ms, &f);
+	overdue_text(&f, overdue, sizeof overdue);
+	if (!f.exists || (a->overdue && !overdue[0]) || (a->late && !f.late)
+		|| (a->store && strcmp(a->store, c->store_id) != 0)
+		|| (a->state && strcmp(a->state, case_state_name(f.state)) != 0)
 		|| !(row = table_row(t)))
 		return;
 	cell_str(row, c->case_no);
 	cell_str(row, c->store_id);
-	cell_str(row, case_state_name(c->state));
+	cell_str(row, case_state_name(f.state));
 	cell_str(row, ss_json_enum_name(&storesync__complaint_channel__descriptor, c->channel,
 		name, sizeof name));
 	cell_str(row, ss_json_enum_name(&storesync__complaint_category__descriptor, c->category,
@@ -255,14 +257,14 @@ static void case_row(struct table *t, const Storesync__CaseView *c, const struct
 	cell_int(row, c->registered_ms);
 	cell_int(row, c->respond_by_ms);
 	cell_int(row, c->report_by_ms);
-	cell_int(row, c->responded_ms);
-	cell_int(row, c->investigated_ms);
-	cell_int(row, c->resolved_ms);
-	cell_int(row, c->closed_ms);
+	cell_int(row, f.responded_ms);
+	cell_int(row, f.investigated_ms);
+	cell_int(row, f.resolved_ms);
+	cell_int(row, f.closed_ms);
 	cell_str(row, overdue);
-	cell_int(row, c->responded_late);
-	cell_int(row, c->reported_late);
-	cell_int(row, c->compensation_fen);
+	cell_int(row, f.responded_late);
+	cell_int(row, f.reported_late);
+	cell_int(row, f.compensation_fen);
 }
 
 static Storesync__CaseView *get_case(struct hub *h, MDB_txn *txn, const void *no, size_t len)
@@ -274,10 +276,9 @@ static Storesync__CaseView *get_case(struct hub *h, MDB_txn *txn, const void *no
 	return storesync__case_view__unpack(NULL, d.mv_size, d.mv_data);
 }
 
-/* 1 when the index entry (ms, kind) is the case's first open deadline in
- * index order: a case whose two deadlines are both past is listed at the
- * first of its entries only (other cases' entries may lie between them). */
-static int first_due_entry(const Storesync__CaseView *c, int64_t ms, char kind)
+/* A case whose two deadlines are both past is listed at the first of its
+ * entries only (other cases' entries may lie between them). */
+int case_first_due_entry(const Storesync__CaseView *c, int64_t ms, char kind)
 {
 	int other_open = kind == 'R' ? !c->investigated_ms : !c->responded_ms;
 	int64_t other_ms = kind == 'R' ? c->report_by_ms : c->respond_by_ms;
@@ -286,8 +287,7 @@ static int first_due_entry(const Storesync__CaseView *c, int64_t ms, char kind)
 	return !(other_open && (other_ms < ms || (other_ms == ms && other_kind < kind)));
 }
 
-/* Overdue cases come from the deadline index: entries before at_ms. A case
- * with both deadlines past appears once. */
+/* Overdue cases come from the deadline index: entries before at_ms. */
 static void complaints_overdue(struct hub *h, MDB_txn *txn, const struct query_args *a,
 	struct table *t)
 {
@@ -303,7 +303,7 @@ static void complaints_overdue(struct hub *h, MDB_txn *txn, const struct query_a
 		if (ms >= a->at_ms)
 			break;
 		if ((c = get_case(h, txn, no, k.mv_size - 9)) != NULL) {
-			if (first_due_entry(c, ms, ((const char *)k.mv_data)[8]))
+			if (case_first_due_entry(c, ms, ((const char *)k.mv_data)[8]))
 				case_row(t, c, a);
 			storesync__case_view__free_unpacked(c, NULL);
 		}
@@ -311,13 +311,16 @@ static void complaints_overdue(struct hub *h, MDB_txn *txn, const struct query_a
 	mdb_cursor_close(cur);
 }
 
+/* Overdue cases from the deadline index, when it holds the query's moment;
+ * otherwise (a past --at, and for --late, which also wants the deadlines
+ * met late) every case, each judged as it stood then. */
 void query_complaints(struct hub *h, MDB_txn *txn, const struct query_args *a, struct table *t)
 {
 	MDB_cursor *cur;
 	MDB_val k, d;
 
 	table_init(t, case_cols, sizeof case_cols / sizeof case_cols[0]);
-	if (a->overdue)
+	if (a->overdue && !a->late && !query_in_past(h, txn, a))
 		return complaints_overdue(h, txn, a, t);
 	mdb_cursor_open(txn, h->cases, &cur);
 	while (mdb_cursor_get(cur, &k, &d, MDB_NEXT) == 0) {

@@ -303,21 +303,66 @@ static void stale_store(void *arg, int64_t ms, const char *id, size_t len)
 	stale_row(s, "store", store, store, ms, reason);
 }
 
+/* One row for a case past a deadline at the query's moment, with every
+ * deadline it missed in the reason, since the earlier. */
+static void stale_case_row(struct scan_ctx *s, const Storesync__CaseView *c)
+{
+	struct hub_case_fig f;
+	char resp[64] = "", rep[64] = "", reason[200];
+	int64_t at = s->a->at_ms, since;
+
+	hub_case_at(c, s->a->as_of_ms, at, &f);
+	if (!f.overdue_response && !f.overdue_report)
+		return;
+	if (f.overdue_response)
+		snprintf(resp, sizeof resp, "first response overdue by %" PRId64 " hours",
+			(at - c->respond_by_ms) / 3600000);
+	if (f.overdue_report)
+		snprintf(rep, sizeof rep, "investigation report overdue by %" PRId64 " hours",
+			(at - c->report_by_ms) / 3600000);
+	since = !f.overdue_report || (f.overdue_response && c->respond_by_ms < c->report_by_ms)
+		? c->respond_by_ms : c->report_by_ms;
+	snprintf(reason, sizeof reason, "%s%s%s (state %s)", resp, resp[0] && rep[0] ? ", " : "",
+		rep, case_state_name(f.state));
+	stale_row(s, "complaint", c->case_no, c->store_id, since, reason);
+}
+
+static Storesync__CaseView *get_case(struct hub *h, MDB_txn *txn, const void *no, size_t len)
+{
+	MDB_val k = { len, (void *)no }, d;
+
+	if (mdb_get(txn, h->cases, &k, &d) != 0)
+		return NULL;
+	return storesync__case_view__unpack(NULL, d.mv_size, d.mv_data);
+}
+
+/* An open deadline past the cut-off: its case, at the first of its entries. */
 static void stale_case(void *arg, int64_t ms, const char *id, size_t len)
 {
 	struct scan_ctx *s = arg;
-	Storesync__CaseView *c;
-	MDB_val k = { len - 1, (void *)(id + 1) }, d;
-	char reason[160];
+	Storesync__CaseView *c = len < 2 ? NULL : get_case(s->h, s->txn, id + 1, len - 1);
 
-	if (len < 2 || mdb_get(s->txn, s->h->cases, &k, &d) != 0
-		|| !(c = storesync__case_view__unpack(NULL, d.mv_size, d.mv_data)))
-		return;
-	snprintf(reason, sizeof reason, "%s overdue by %" PRId64 " hours (state %s)",
-		id[0] == 'R' ? "first response" : "investigation report", (s->a->at_ms - ms) / 3600000,
-		case_state_name(c->state));
-	stale_row(s, "complaint", c->case_no, c->store_id, ms, reason);
+	if (c && case_first_due_entry(c, ms, id[0]))
+		stale_case_row(s, c);
 	storesync__case_view__free_unpacked(c, NULL);
+}
+
+/* At a moment some records are dated after, every case as it stood then. */
+static void stale_cases_then(struct scan_ctx *s)
+{
+	MDB_cursor *cur;
+	MDB_val k, d;
+
+	if (mdb_cursor_open(s->txn, s->h->cases, &cur) != 0)
+		return;
+	while (mdb_cursor_get(cur, &k, &d, MDB_NEXT) == 0) {
+		Storesync__CaseView *c = storesync__case_view__unpack(NULL, d.mv_size, d.mv_data);
+
+		if (c)
+			stale_case_row(s, c);
+		storesync__case_view__free_unpacked(c, NULL);
+	}
+	mdb_cursor_close(cur);
 }
 
 void query_stale(struct hub *h, MDB_txn *txn, const struct query_args *a, struct table *t)
@@ -332,5 +377,8 @@ void query_stale(struct hub *h, MDB_txn *txn, const struct query_args *a, struct
 		SS_POL_STALE_ACCOUNT_DAYS, a->at_ms)), stale_account, &s);
 	scan_due(txn, h->store_seen, a->at_ms - hub_policy_min(h, txn,
 		SS_POL_STORE_SILENCE_MINUTES, a->at_ms) * 60000, stale_store, &s);
-	scan_due(txn, h->case_due, a->at_ms, stale_case, &s);
+	if (query_in_past(h, txn, a))
+		stale_cases_then(&s);
+	else
+		scan_due(txn, h->case_due, a->at_ms, stale_case, &s);
 }

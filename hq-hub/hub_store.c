@@ -19,6 +19,7 @@
 
 #include "hub.h"
 #include "hub_registry.h"
+#include "hub_updates.h"
 #include "ss_record.h"
 #include "ss_validate.h"
 
@@ -113,6 +114,11 @@ int hub_store_save(struct hub *h, MDB_txn *txn, struct hub_store *s)
 			return rc;
 		s->seen_indexed_ms = s->state->last_progress_ms;
 	}
+	/* Queries ask whether any record is dated after their moment. */
+	if (s->state->max_time_ms > 0
+		&& (uint64_t)s->state->max_time_ms > hub_meta_get(h, txn, HUB_META_MAX_RECORD_MS)
+		&& (rc = hub_meta_put(h, txn, HUB_META_MAX_RECORD_MS, (uint64_t)s->state->max_time_ms)))
+		return rc;
 	ss_be64_put(hw, s->hw);
 	rc = mdb_put(txn, h->epochs, &ek, &ed, 0);
 	if (rc == 0)
@@ -213,6 +219,10 @@ int hub_store_apply(struct hub *h, MDB_txn *txn, struct hub_store *s, Storesync_
 	if (rc != 0 || (rc = hub_views_apply(&v)) != 0
 		|| (rc = hub_keys_put(h, txn, s->epoch, r, &key)) != 0)
 		return rc;
+	if (r->time_ms > s->state->max_time_ms) {
+		s->state->max_time_ms = r->time_ms;
+		s->state->has_max_time_ms = 1;
+	}
 	s->state->records++;
 	s->state->has_records = 1;
 	s->state->amount_fen = amount_fen;

@@ -47,6 +47,8 @@ static ProtobufCMessage *store_core(const ProtobufCMessage *m)
 	c->has_refused = 1;
 	c->biz_duplicates = s->biz_duplicates;
 	c->has_biz_duplicates = 1;
+	c->max_time_ms = s->max_time_ms;
+	c->has_max_time_ms = 1;
 	return &c->base;
 }
 
@@ -60,8 +62,7 @@ const struct hub_db_def hub_dbs[] = {
 	/* Like epochs, an index of the event log (it names seqs): not a view. */
 	{ "biz_keys", DBI(biz_keys), NULL, 0, NULL, 0, NULL, NULL },
 	{ "cases", DBI(cases), &storesync__case_view__descriptor, 1, NULL,
-		HUB_REC(COMPLAINT) | HUB_REC(COMPLAINT_PROGRESS), hub_views_cases_check,
-		hub_views_cases },
+		HUB_REC(COMPLAINT) | HUB_REC(COMPLAINT_PROGRESS), NULL, hub_views_cases },
 	{ "sales", DBI(sales), &storesync__sales_day__descriptor, 1, NULL,
 		MONEY | HUB_REC(COMPLAINT_PROGRESS), hub_views_sales_check, hub_views_sales },
 	{ "inventory", DBI(inventory), &storesync__inventory_item__descriptor, 1, NULL,

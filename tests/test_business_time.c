@@ -57,6 +57,26 @@ static void feed(struct fx *f, const char *const *lines, size_t n, const size_t 
 	}
 }
 
+/* Store i gets templates (each with one %s: the store id) in order[i]. */
+static void feed_per_store(struct fx *f, const char *const *templates, size_t n,
+	const size_t orders[][16])
+{
+	static char text[N_STORES][16][512];
+	const char *lines[N_STORES][16];
+
+	ck_assert_uint_le(n, 16);
+	for (int i = 0; i < N_STORES; i++)
+		for (size_t j = 0; j < n; j++) {
+			snprintf(text[i][j], sizeof text[i][j], templates[orders[i][j]], stores[i]);
+			lines[i][j] = text[i][j];
+		}
+	for (int i = 0; i < N_STORES; i++) {
+		ck_assert_uint_eq(tl_link_send_json(&f->l[i], stores[i], 0x100 + (uint64_t)i, 1, 480,
+			lines[i], n), n);
+		ck_assert_int_eq(tl_store_field(f->e.hub_query, stores[i], "refused"), 0);
+	}
+}
+
 /* ---- inventory ---- */
 
 #define MOVE(t, no, kind, sku, q, extra) "{\"type\":\"inventory\",\"time_ms\":" t \
@@ -128,9 +148,137 @@ START_TEST(stock_by_business_time)
 }
 END_TEST
 
+/* ---- complaint cases ---- */
+
+#define CASE(t, serial, sev) "{\"type\":\"complaint\",\"time_ms\":" t ",\"case_no\":" \
+	"\"%s-202611-" serial "\",\"channel\":\"phone\",\"category\":\"delivery\"," \
+	"\"severity\":\"" sev "\"}"
+#define STEP(t, serial, step, extra) "{\"type\":\"complaint_progress\",\"time_ms\":" t \
+	",\"case_no\":\"%s-202611-" serial "\",\"step\":\"" step "\"" extra "}"
+
+/* R = 2026-11-10 10:00 local = 1794276000000; R + 1 h = 1794279600000, + 2 h
+ * = 1794283200000, + 20 h = 1794348000000, + 25 h = 1794366000000, + 26 h =
+ * 1794369600000, + 30 h = 1794384000000, + 50 h = 1794456000000. */
+static const char *const case_records[] = {
+	/* 0 */ CASE("1794276000000", "1", "high"),
+	/* the report came first, the "responded" slip was typed later */
+	/* 1 */ STEP("1794348000000", "1", "investigated", ""),
+	/* 2 */ STEP("1794384000000", "1", "responded", ""),
+	/* 3 */ STEP("1794456000000", "1", "resolved",
+		",\"resolution\":\"discount\",\"amount_fen\":3000"),
+	/* 4 */ CASE("1794279600000", "2", "low"),
+	/* 5 */ STEP("1794283200000", "2", "responded", ""),
+	/* 6 */ CASE("1794276000000", "3", "medium"),
+	/* 7 */ CASE("1794276000000", "4", "high"),
+	/* 8 */ STEP("1794366000000", "4", "responded", ""),
+	/* 9 */ STEP("1794369600000", "4", "investigated", ""),
+};
+
+/* S1: case 2's step before its complaint, case 1's "responded" before its
+ * report; S2: backwards (progress before every complaint); S3: in order. */
+static const size_t case_orders[N_STORES][16] = {
+	{ 5, 0, 2, 1, 3, 4, 6, 7, 9, 8 },
+	{ 9, 8, 7, 6, 5, 4, 3, 2, 1, 0 },
+	{ 0, 1, 2, 3, 4, 5, 6, 7, 8, 9 },
+};
+
+static int case_row(const Storesync__QueryReply *r, const char *store, int serial)
+{
+	char no[32];
+	int row;
+
+	snprintf(no, sizeof no, "%s-202611-%d", store, serial);
+	row = tl_row_find(r, "case_no", no, NULL);
+	ck_assert_msg(row >= 0, "no case %s", no);
+	return row;
+}
+
+/* At T = R + 100 h = 1794636000000, by the rules:
+ * case 1: first response = the earliest dated step, the report at R + 20 h
+ *   (before R + 24 h: on time); report on time; resolved at R + 50 h, 3,000
+ *   compensation; state resolved.
+ * case 2: registered R + 1 h, answered R + 2 h; report due R + 73 h, never
+ *   made: overdue (27 h at T), so late.
+ * case 3: nothing: both deadlines missed (76 h and 28 h at T), one stale row.
+ * case 4: answered at R + 25 h, an hour late; reported R + 26 h, on time;
+ *   state investigating; late, not overdue. */
+START_TEST(cases_by_business_time)
+{
+	static const char *const t = "1794636000000";
+	struct fx f;
+	Storesync__QueryReply *r;
+
+	fx_start(&f);
+	feed_per_store(&f, case_records, N(case_records), case_orders);
+	r = tl_query_ok(f.e.hub_query, "complaints", "at", t, NULL);
+	ck_assert_uint_eq(r->n_rows, 4 * N_STORES);
+	for (int i = 0; i < N_STORES; i++) {
+		int row = case_row(r, stores[i], 1);
+
+		ck_assert_msg(tl_cell_int(r, row, "responded_ms") == 1794348000000LL, "%s: %lld",
+			stores[i], (long long)tl_cell_int(r, row, "responded_ms"));
+		ck_assert_int_eq(tl_cell_int(r, row, "responded_late"), 0);
+		ck_assert_int_eq(tl_cell_int(r, row, "investigated_ms"), 1794348000000LL);
+		ck_assert_int_eq(tl_cell_int(r, row, "reported_late"), 0);
+		ck_assert_int_eq(tl_cell_int(r, row, "resolved_ms"), 1794456000000LL);
+		ck_assert_int_eq(tl_cell_int(r, row, "compensation_fen"), 3000);
+		ck_assert_str_eq(tl_cell_str(r, row, "state"), "resolved");
+		ck_assert_int_eq(tl_cell_int(r, row, "respond_by_ms"), 1794362400000LL);
+		row = case_row(r, stores[i], 2);
+		ck_assert_str_eq(tl_cell_str(r, row, "state"), "responded");
+		ck_assert_int_eq(tl_cell_int(r, row, "registered_ms"), 1794279600000LL);
+		ck_assert_int_eq(tl_cell_int(r, row, "responded_ms"), 1794283200000LL);
+		ck_assert_str_eq(tl_cell_str(r, row, "overdue"), "report");
+		row = case_row(r, stores[i], 3);
+		ck_assert_str_eq(tl_cell_str(r, row, "state"), "open");
+		ck_assert_str_eq(tl_cell_str(r, row, "overdue"), "response,report");
+		row = case_row(r, stores[i], 4);
+		ck_assert_str_eq(tl_cell_str(r, row, "state"), "investigating");
+		ck_assert_int_eq(tl_cell_int(r, row, "responded_late"), 1);
+		ck_assert_int_eq(tl_cell_int(r, row, "reported_late"), 0);
+		ck_assert_str_eq(tl_cell_str(r, row, "overdue"), "");
+	}
+	tl_query_free(r);
+
+	/* --late: cases 2, 3 and 4 of each store (4 was answered, late). */
+	r = tl_query_ok(f.e.hub_query, "complaints", "late", "", "at", t, NULL);
+	ck_assert_uint_eq(r->n_rows, 3 * N_STORES);
+	for (int i = 0; i < N_STORES; i++) {
+		case_row(r, stores[i], 2);
+		case_row(r, stores[i], 3);
+		case_row(r, stores[i], 4);
+	}
+	tl_query_free(r);
+
+	/* stale: one row per overdue case, both misses in one reason. */
+	r = tl_query_ok(f.e.hub_query, "stale", "store", "S2", "at", t, NULL);
+	ck_assert_uint_eq(r->n_rows, 2);
+	ck_assert_str_eq(tl_cell_str(r, tl_row_find(r, "id", "S2-202611-3", NULL), "reason"),
+		"first response overdue by 76 hours, investigation report overdue by 28 hours "
+		"(state open)");
+	ck_assert_int_eq(tl_cell_int(r, tl_row_find(r, "id", "S2-202611-3", NULL), "since_ms"),
+		1794362400000LL);
+	ck_assert_str_eq(tl_cell_str(r, tl_row_find(r, "id", "S2-202611-2", NULL), "reason"),
+		"investigation report overdue by 27 hours (state responded)");
+	tl_query_free(r);
+
+	/* As at R + 22 h (1794355200000) the records dated later do not count:
+	 * case 1 has its report only (state investigating, first response the
+	 * report's time); case 4 is open, due at R + 24 h, not overdue yet. */
+	r = tl_query_ok(f.e.hub_query, "complaints", "store", "S1", "at", "1794355200000", NULL);
+	ck_assert_str_eq(tl_cell_str(r, case_row(r, "S1", 1), "state"), "investigating");
+	ck_assert_int_eq(tl_cell_int(r, case_row(r, "S1", 1), "resolved_ms"), 0);
+	ck_assert_int_eq(tl_cell_int(r, case_row(r, "S1", 1), "compensation_fen"), 0);
+	ck_assert_str_eq(tl_cell_str(r, case_row(r, "S1", 4), "state"), "open");
+	ck_assert_str_eq(tl_cell_str(r, case_row(r, "S1", 4), "overdue"), "");
+	tl_query_free(r);
+	fx_stop(&f);
+}
+END_TEST
+
 int main(void)
 {
-	const TTest *const tests[] = { stock_by_business_time };
+	const TTest *const tests[] = { stock_by_business_time, cases_by_business_time };
 
 	return tl_run("business_time", tests, sizeof tests / sizeof tests[0], 30);
 }
