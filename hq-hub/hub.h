@@ -163,6 +163,17 @@ size_t hub_key_replenish(uint8_t *key, const char *store_id, const char *request
 int64_t hub_account_balance(const Storesync__AccountView *a);
 /* Time an account's staleness counts from (-1: balance not positive). */
 int64_t hub_account_since_ms(const Storesync__AccountView *a);
+/* An account from its charges and credits dated up to as_of_ms (INT64_MAX:
+ * all of them), hub_views_accounts.c. */
+struct hub_account_fig {
+	int exists;                /* a charge or credit dated up to as_of_ms */
+	int64_t charged_fen, contract_total_fen, received_fen, refunded_fen, balance_fen;
+	int64_t opened_ms, last_payment_ms;
+	int64_t since_ms;          /* staleness counts from here; -1: balance not positive */
+	uint64_t payments;
+};
+void hub_account_at(const Storesync__AccountView *a, int64_t as_of_ms,
+	struct hub_account_fig *f);
 /* Every database of the hub, in one table (hub_views.c): opening
  * (hub_db.c), `hqctl dump` (hub_dump.c) and exporters iterate it, and
  * hub_views_check and hub_views_apply run the views among them. A view takes the record kinds
@@ -214,6 +225,7 @@ struct hub_case_fig {
 };
 void hub_case_at(const Storesync__CaseView *c, int64_t as_of_ms, int64_t at_ms,
 	struct hub_case_fig *f);
+int hub_views_accounts_check(struct hub_view_ctx *v);
 int hub_views_accounts(struct hub_view_ctx *v);
 int hub_views_mismatch(struct hub_view_ctx *v);
 int hub_views_replenish(struct hub_view_ctx *v);

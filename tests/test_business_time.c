@@ -276,9 +276,106 @@ START_TEST(cases_by_business_time)
 }
 END_TEST
 
+/* ---- accounts ---- */
+
+#define ON_ACCOUNT(t, receipt, fen, customer) "{\"type\":\"sale\",\"time_ms\":" t \
+	",\"receipt_no\":\"" receipt "\",\"lines\":[{\"sku\":\"SOFA-1\",\"quantity\":1," \
+	"\"unit_price_fen\":" fen "}],\"total_fen\":" fen ",\"payment_method\":\"on_account\"," \
+	"\"account\":\"%s-ACC\",\"customer\":\"" customer "\"}"
+
+/* 2026-11-10 local: 09:00 = 1794272400000, 12:00 = 1794283200000, 18:00 =
+ * 1794304800000, 20:00 = 1794312000000 (all on one UTC day too). */
+static const char *const account_records[] = {
+	/* 0 */ ON_ACCOUNT("1794272400000", "R-1", "50000", "CUST-A"),
+	/* 1 */ "{\"type\":\"payment\",\"time_ms\":1794283200000,\"payment_no\":\"P-1\","
+		"\"account\":\"%s-ACC\",\"amount_fen\":60000,\"method\":\"cash\"}",
+	/* 2 */ ON_ACCOUNT("1794304800000", "R-2", "30000", "CUST-A"),
+	/* the same moment as R-1: the owning charge is the smaller receipt */
+	/* 3 */ ON_ACCOUNT("1794272400000", "R-0", "10000", "CUST-B"),
+	/* 4 */ "{\"type\":\"refund\",\"time_ms\":1794312000000,\"refund_no\":\"F-1\","
+		"\"original_receipt\":\"R-2\",\"amount_fen\":5000,\"reason\":\"scratch\","
+		"\"account\":\"%s-ACC\"}",
+};
+
+static const size_t account_orders[N_STORES][16] = {
+	{ 0, 1, 2, 3, 4 }, { 4, 3, 2, 1, 0 }, { 2, 4, 1, 3, 0 },
+};
+
+static int account_row(const Storesync__QueryReply *r, const char *store)
+{
+	char id[32];
+	int row;
+
+	snprintf(id, sizeof id, "%s-ACC", store);
+	row = tl_row_find(r, "account", id, NULL);
+	ck_assert_msg(row >= 0, "no account %s", id);
+	return row;
+}
+
+/* Charges 10,000 + 50,000 at 09:00 and 30,000 at 18:00; credits 60,000 paid
+ * at 12:00 and 5,000 credited at 20:00: balance 90,000 - 65,000 = 25,000.
+ * Credits pay the oldest charges first: the 09:00 ones are paid, the 18:00
+ * one is not, so the account ages from 18:00 (later than the last payment),
+ * not from the morning. On 2026-12-11 at 14:00 it is 30 days 20 h old: 30,
+ * not stale (policy 30); at 19:00, 31 days: stale. Owner: S's, by R-0
+ * (same moment as R-1, the smaller receipt), customer CUST-B. */
+START_TEST(accounts_by_business_time)
+{
+	struct fx f;
+	Storesync__QueryReply *r;
+
+	fx_start(&f);
+	feed_per_store(&f, account_records, N(account_records), account_orders);
+	r = tl_query_ok(f.e.hub_query, "accounts", "at", "1796968800000", NULL);
+	ck_assert_uint_eq(r->n_rows, N_STORES);
+	for (int i = 0; i < N_STORES; i++) {
+		int row = account_row(r, stores[i]);
+
+		ck_assert_int_eq(tl_cell_int(r, row, "balance_fen"), 25000);
+		ck_assert_int_eq(tl_cell_int(r, row, "charged_fen"), 90000);
+		ck_assert_int_eq(tl_cell_int(r, row, "received_fen"), 60000);
+		ck_assert_int_eq(tl_cell_int(r, row, "refunded_fen"), 5000);
+		ck_assert_int_eq(tl_cell_int(r, row, "last_payment_ms"), 1794283200000LL);
+		ck_assert_msg(tl_cell_int(r, row, "since_ms") == 1794304800000LL, "%s: since %lld",
+			stores[i], (long long)tl_cell_int(r, row, "since_ms"));
+		ck_assert_int_eq(tl_cell_int(r, row, "age_days"), 30);
+		ck_assert_int_eq(tl_cell_int(r, row, "stale"), 0);
+		ck_assert_str_eq(tl_cell_str(r, row, "owner_store"), stores[i]);
+		ck_assert_str_eq(tl_cell_str(r, row, "customer"), "CUST-B");
+	}
+	tl_query_free(r);
+	r = tl_query_ok(f.e.hub_query, "accounts", "stale", "", "at", "1796986800000", NULL);
+	ck_assert_uint_eq(r->n_rows, N_STORES);
+	tl_query_free(r);
+
+	/* As at 15:00 that day: the 18:00 charge and the 20:00 credit do not
+	 * count yet. 60,000 charged, 60,000 paid: nothing owed, no age. */
+	r = tl_query_ok(f.e.hub_query, "accounts", "at", "1794294000000", NULL);
+	for (int i = 0; i < N_STORES; i++) {
+		int row = account_row(r, stores[i]);
+
+		ck_assert_int_eq(tl_cell_int(r, row, "balance_fen"), 0);
+		ck_assert_int_eq(tl_cell_int(r, row, "charged_fen"), 60000);
+		ck_assert_int_eq(tl_cell_int(r, row, "refunded_fen"), 0);
+		ck_assert_int_eq(tl_cell_int(r, row, "age_days"), 0);
+		ck_assert_str_eq(tl_cell_str(r, row, "aging"), "");
+	}
+	tl_query_free(r);
+	/* As at 10:00: owed 60,000 since 09:00, 0 days old (never negative), and
+	 * in the 0-30 bucket; the later payment does not lower it. */
+	r = tl_query_ok(f.e.hub_query, "accounts", "aging", "", "at", "1794276000000", NULL);
+	ck_assert_int_eq(tl_cell_int(r, tl_row_find(r, "aging", "0-30", NULL), "accounts"), N_STORES);
+	ck_assert_int_eq(tl_cell_int(r, tl_row_find(r, "aging", "0-30", NULL), "balance_fen"),
+		N_STORES * 60000);
+	tl_query_free(r);
+	fx_stop(&f);
+}
+END_TEST
+
 int main(void)
 {
-	const TTest *const tests[] = { stock_by_business_time, cases_by_business_time };
+	const TTest *const tests[] = { stock_by_business_time, cases_by_business_time,
+		accounts_by_business_time };
 
 	return tl_run("business_time", tests, sizeof tests / sizeof tests[0], 30);
 }
