@@ -5,10 +5,12 @@
  * commits with it: a record and its effect are never separated by a crash
  * (guarantee 2).
  *
- * Determinism (guarantee 4): each view key has one writer (a store owns its
- * sales days, inventory and cases) except accounts, where only sums, maxima
- * and single-writer fields are kept. So the views are a function of the set
- * of records, not of the order stores were interleaved in.
+ * Determinism (guarantees 4 and 9): each view key has one writer (a store
+ * owns its sales days, inventory and cases) except accounts, where only sums,
+ * extremes, sets by time and fields chosen by an order-free rule are kept;
+ * and every field follows the records' business times, ties broken by
+ * business keys, never by seq or arrival. So the views are a function of
+ * the set of records, in whatever order a store sent them.
  *
  * Checked arithmetic (issue 8): every view's check runs before any view
  * applies the record, and refuses it when a sum it keeps would leave int64:
