@@ -42,7 +42,10 @@ static void store_row(struct hub *h, MDB_txn *txn, const struct query_args *a,
 	cell_int(row, s->last_seen_ms);
 	cell_int(row, s->last_record_ms);
 	cell_int(row, s->last_progress_ms);
-	cell_int(row, s->has_last_progress_ms ? a->at_ms - s->last_progress_ms : 0);
+	/* Never negative: a round the writer stamped after this query's moment
+	 * (or a past --at) is no silence at all. */
+	cell_int(row, s->has_last_progress_ms && a->at_ms > s->last_progress_ms
+		? a->at_ms - s->last_progress_ms : 0);
 	cell_int(row, (int64_t)s->biz_duplicates);
 	cell_str(row, s->last_refused ? s->last_refused : "");
 	cell_int(row, (int64_t)s->disk_free_bytes);
