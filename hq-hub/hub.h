@@ -159,6 +159,16 @@ struct hub_inv_walk {
 void hub_inv_walk_day(struct hub_inv_walk *w, int32_t day, int64_t end);
 /* A day's end stock, from the level carried into it. */
 int64_t hub_inv_day_end(const Storesync__InventoryDay *d, int64_t carried);
+/* A SKU as its moves dated up to as_of_ms made it, replayed from inv_moves:
+ * the walk over its days (walk.end: on hand then), its moves, its latest
+ * count and move. 0, or an MDB_* code. */
+struct hub_inv_then {
+	struct hub_inv_walk walk;
+	uint64_t moves;
+	int64_t last_stocktake_ms, last_move_ms;
+};
+int hub_inventory_at(struct hub *h, MDB_txn *txn, const char *store, const char *sku,
+	int64_t as_of_ms, struct hub_inv_then *t);
 size_t hub_key_replenish(uint8_t *key, const char *store_id, const char *request_no);
 int64_t hub_account_balance(const Storesync__AccountView *a);
 /* Time an account's staleness counts from (-1: balance not positive). */

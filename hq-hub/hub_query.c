@@ -75,6 +75,10 @@ void query_stores(struct hub *h, MDB_txn *txn, const struct query_args *a, struc
 	int s_ok, r_ok;
 
 	table_init(t, cols, sizeof cols / sizeof cols[0]);
+	/* Counts of what the hub received: they cannot be cut at a moment. */
+	if (query_in_past(h, txn, a))
+		return table_fail(t, "stores: records and amounts count every record received and "
+			"some are dated after --at; ask without --at, or --at a later moment");
 	if (mdb_cursor_open(txn, h->stores, &sc) != 0)
 		return;
 	if (mdb_cursor_open(txn, h->registry, &rc) != 0) {

@@ -150,6 +150,9 @@ void query_price_mismatches(struct hub *h, MDB_txn *txn, const struct query_args
 	int rc;
 
 	table_init(t, cols, sizeof cols / sizeof cols[0]);
+	if (query_in_past(h, txn, a))
+		return table_fail(t, "price mismatches: counted by whole store-local days and some "
+			"records are dated after --at; ask with --to DAY instead of --at");
 	if (mdb_cursor_open(txn, h->mismatches, &cur) != 0)
 		return;
 	for (rc = mdb_cursor_get(cur, &k, &d, MDB_FIRST); rc == 0;

@@ -146,6 +146,10 @@ void query_sales(struct hub *h, MDB_txn *txn, const struct query_args *a, struct
 	char store[40];
 
 	table_init(t, sales_cols, sizeof sales_cols / sizeof sales_cols[0]);
+	/* A day is kept whole: it cannot be cut at a moment. */
+	if (query_in_past(h, txn, a))
+		return table_fail(t, "sales: figures are of whole store-local days and some records "
+			"are dated after --at; ask with --to DAY instead of --at");
 	if (a->store)
 		return sales_store(h, txn, a, a->store, t);
 	mdb_cursor_open(txn, h->stores, &cur);
@@ -160,6 +164,51 @@ void query_sales(struct hub *h, MDB_txn *txn, const struct query_args *a, struct
 }
 
 /* ---- inventory ---- */
+
+/* The item as the query sees it: as kept when no move is dated after the
+ * query's as_of_ms, else replayed up to it. moves 0: it had none then. */
+static int item_then(struct hub *h, MDB_txn *txn, const struct query_args *a,
+	const char *store, const char *sku, const Storesync__InventoryItem *it,
+	struct hub_inv_then *then)
+{
+	if (a->as_of_ms < it->last_move_ms)
+		return hub_inventory_at(h, txn, store, sku, a->as_of_ms, then);
+	*then = (struct hub_inv_then){ { it->moves > 0, it->last_day, it->on_hand,
+		it->out_of_stock_days, it->out_of_stock_since_day }, it->moves,
+		it->last_stocktake_ms, it->last_move_ms };
+	return 0;
+}
+
+static void inventory_row(struct hub *h, MDB_txn *txn, const struct query_args *a,
+	struct table *t, const char *store, const char *sku, const Storesync__InventoryItem *it)
+{
+	struct hub_inv_then then;
+	int64_t days;
+	char since[16] = "";
+	Storesync__Row *row;
+
+	if (item_then(h, txn, a, store, sku, it, &then) != 0 || then.moves == 0)
+		return;
+	days = then.walk.closed;
+	if (then.walk.since >= 0) {
+		/* The run goes on to the store's local today: each day of it that
+		 * has ended counts. */
+		int32_t today = (int32_t)((a->at_ms + (int64_t)it->utc_offset_min * 60000) / SS_DAY_MS);
+
+		days += today > then.walk.day ? today - then.walk.day : 0;
+		ss_time_format_day(then.walk.since, since, sizeof since);
+	}
+	if (then.walk.end >= a->below || !(row = table_row(t)))
+		return;
+	cell_str(row, store);
+	cell_str(row, sku);
+	cell_int(row, then.walk.end);
+	cell_int(row, days);
+	cell_str(row, since);
+	cell_int(row, then.last_stocktake_ms);
+	cell_int(row, then.last_move_ms);
+	cell_int(row, (int64_t)then.moves);
+}
 
 void query_inventory(struct hub *h, MDB_txn *txn, const struct query_args *a, struct table *t)
 {
@@ -179,9 +228,7 @@ void query_inventory(struct hub *h, MDB_txn *txn, const struct query_args *a, st
 		rc = mdb_cursor_get(cur, &k, &d, MDB_NEXT)) {
 		const char *store = k.mv_data, *sep = memchr(k.mv_data, '\0', k.mv_size);
 		Storesync__InventoryItem *it;
-		Storesync__Row *row;
-		char sku[40], since[16] = "";
-		int64_t days;
+		char sku[40];
 
 		if (plen && (k.mv_size < plen || memcmp(k.mv_data, prefix, plen) != 0))
 			break;
@@ -191,25 +238,7 @@ void query_inventory(struct hub *h, MDB_txn *txn, const struct query_args *a, st
 		if ((a->sku && strcmp(a->sku, sku) != 0)
 			|| !(it = storesync__inventory_item__unpack(NULL, d.mv_size, d.mv_data)))
 			continue;
-		days = it->out_of_stock_days;
-		if (it->has_out_of_stock_since_day && it->out_of_stock_since_day >= 0) {
-			/* The run goes on to the store's local today: each day of it
-			 * that has ended counts. */
-			int32_t today = (int32_t)((a->at_ms + (int64_t)it->utc_offset_min * 60000) / SS_DAY_MS);
-
-			days += today > it->last_day ? today - it->last_day : 0;
-			ss_time_format_day(it->out_of_stock_since_day, since, sizeof since);
-		}
-		if (it->on_hand < a->below && (row = table_row(t)) != NULL) {
-			cell_str(row, store);
-			cell_str(row, sku);
-			cell_int(row, it->on_hand);
-			cell_int(row, days);
-			cell_str(row, since);
-			cell_int(row, it->last_stocktake_ms);
-			cell_int(row, it->last_move_ms);
-			cell_int(row, (int64_t)it->moves);
-		}
+		inventory_row(h, txn, a, t, store, sku, it);
 		storesync__inventory_item__free_unpacked(it, NULL);
 	}
 	mdb_cursor_close(cur);

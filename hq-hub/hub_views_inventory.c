@@ -21,8 +21,9 @@
  *   inventory  the walk over the days: on hand, out-of-stock days, the run
  *              in progress, and the same walk one day back.
  * A move on the SKU's latest day or after costs one day row. One dated
- * earlier changes the ends of the days after it, up to the next that did
- * not change: the SKU's days are walked again from the first.
+ * earlier may change the ends of every day after it: the SKU's days are
+ * walked again from the first. hub_inventory_at replays inv_moves up to a
+ * past moment, for a query as at it.
  *
  * Sums: every stock figure is a sum of some of the moves' quantities, so
  * the check refuses a move that would take their sum of sizes (units_moved)
@@ -326,6 +327,84 @@ static int update_days(struct hub_view_ctx *v, Storesync__InventoryItem *it)
 out:
 	storesync__inventory_day__free_unpacked(d, NULL);
 	return rc;
+}
+
+/* A group of moves at one millisecond: a stocktake among them is the count
+ * (the greater move_no, which sorts last), the others are in it. */
+struct ms_group {
+	int64_t ms, sum, count;
+	int32_t day;
+	int counted;
+	uint64_t moves;
+};
+
+/* The replay of a SKU's moves: the stock after the groups so far, on day. */
+struct replay {
+	struct hub_inv_then *t;
+	int64_t level;
+	int32_t day;
+	int any;
+};
+
+static void group_close(struct ms_group *g, struct replay *rp)
+{
+	struct hub_inv_then *t = rp->t;
+
+	if (!g->moves)
+		return;
+	if (rp->any && g->day != rp->day)
+		hub_inv_walk_day(&t->walk, rp->day, rp->level);   /* that day ended so */
+	rp->level = g->counted ? g->count : rp->level + g->sum;
+	rp->day = g->day;
+	rp->any = 1;
+	t->moves += g->moves;
+	t->last_move_ms = g->ms;
+	if (g->counted)
+		t->last_stocktake_ms = g->ms;
+	memset(g, 0, sizeof *g);
+}
+
+int hub_inventory_at(struct hub *h, MDB_txn *txn, const char *store, const char *sku,
+	int64_t as_of_ms, struct hub_inv_then *t)
+{
+	uint8_t key[MOVE_KEY_MAX];
+	size_t prefix = hub_key_store_sku(key, store, sku) + 1;
+	MDB_val k = { prefix, key }, d;
+	struct ms_group g = { 0 };
+	struct replay rp = { t, 0, 0, 0 };
+	MDB_cursor *cur;
+	int rc = mdb_cursor_open(txn, h->inv_moves, &cur);
+
+	memset(t, 0, sizeof *t);
+	key[prefix - 1] = '\0';
+	for (rc = rc ? rc : mdb_cursor_get(cur, &k, &d, MDB_SET_RANGE); rc == 0;
+		rc = mdb_cursor_get(cur, &k, &d, MDB_NEXT)) {
+		Storesync__InventoryEntry *e;
+		int64_t ms;
+
+		if (k.mv_size < prefix + 8 || memcmp(k.mv_data, key, prefix) != 0
+			|| (ms = (int64_t)ss_be64_get((const uint8_t *)k.mv_data + prefix)) > as_of_ms)
+			break;
+		if (!(e = storesync__inventory_entry__unpack(NULL, d.mv_size, d.mv_data)))
+			continue;
+		if (g.moves && ms != g.ms)
+			group_close(&g, &rp);
+		g.ms = ms;
+		g.day = e->day;
+		g.moves++;
+		if (e->kind == STORESYNC__MOVE_KIND__MOVE_STOCKTAKE) {
+			g.counted = 1;
+			g.count = e->quantity;
+		} else {
+			g.sum += e->quantity;
+		}
+		storesync__inventory_entry__free_unpacked(e, NULL);
+	}
+	mdb_cursor_close(cur);
+	group_close(&g, &rp);
+	if (rp.any)
+		hub_inv_walk_day(&t->walk, rp.day, rp.level);   /* the stock at as_of_ms */
+	return rc == 0 || rc == MDB_NOTFOUND ? 0 : rc;
 }
 
 /* Business-time facts of the item that are extremes and counts. */

@@ -144,6 +144,37 @@ START_TEST(stock_by_business_time)
 		ck_assert_str_eq(tl_cell_str(r, row, "out_of_stock_since"), "2026-11-02");
 	}
 	tl_query_free(r);
+
+	/* As at 11-02 12:00 (1793592000000) the moves dated later do not count:
+	 * LAMP-1 has 17 - 17 = 0 since 10:00 (out since 11-02, no day ended out
+	 * yet), 4 moves; VASE-3 its count of 0, 1 move. As at 11-01 12:00
+	 * (1793505600000): LAMP-1 holds its 09:00 count of 20 (the 08:00 receipt
+	 * in it, the 15:00 sale to come), 2 moves; VASE-3 had nothing yet. */
+	r = tl_query_ok(f.e.hub_query, "inventory", "at", "1793592000000", NULL);
+	ck_assert_uint_eq(r->n_rows, 2 * N_STORES);
+	for (int i = 0; i < N_STORES; i++) {
+		int row = tl_row_find(r, "store_id", stores[i], "sku", "LAMP-1", NULL);
+
+		ck_assert_int_eq(tl_cell_int(r, row, "on_hand"), 0);
+		ck_assert_int_eq(tl_cell_int(r, row, "out_of_stock_days"), 0);
+		ck_assert_str_eq(tl_cell_str(r, row, "out_of_stock_since"), "2026-11-02");
+		ck_assert_int_eq(tl_cell_int(r, row, "moves"), 4);
+		ck_assert_int_eq(tl_cell_int(r, row, "last_stocktake_ms"), 1793494800000LL);
+		ck_assert_int_eq(tl_cell_int(r, row, "last_move_ms"), 1793584800000LL);
+		row = tl_row_find(r, "store_id", stores[i], "sku", "VASE-3", NULL);
+		ck_assert_int_eq(tl_cell_int(r, row, "on_hand"), 0);
+		ck_assert_int_eq(tl_cell_int(r, row, "moves"), 1);
+	}
+	tl_query_free(r);
+	r = tl_query_ok(f.e.hub_query, "inventory", "at", "1793505600000", NULL);
+	ck_assert_uint_eq(r->n_rows, N_STORES);
+	for (int i = 0; i < N_STORES; i++) {
+		int row = tl_row_find(r, "store_id", stores[i], "sku", "LAMP-1", NULL);
+
+		ck_assert_int_eq(tl_cell_int(r, row, "on_hand"), 20);
+		ck_assert_int_eq(tl_cell_int(r, row, "moves"), 2);
+	}
+	tl_query_free(r);
 	fx_stop(&f);
 }
 END_TEST
