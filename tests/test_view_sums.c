@@ -194,10 +194,100 @@ START_TEST(sums_of_days_refused_not_wrapped)
 }
 END_TEST
 
+/* A view already near the limit, written directly, then one record through
+ * the apply path. */
+struct near_limit {
+	struct hub *h;
+	Storesync__Record *r;
+};
+
+static int seed_account_and_item(MDB_txn *txn, void *arg)
+{
+	struct hub *h = arg;
+	Storesync__AccountView a = STORESYNC__ACCOUNT_VIEW__INIT;
+	Storesync__InventoryItem it = STORESYNC__INVENTORY_ITEM__INIT;
+	uint8_t key[80];
+	int rc;
+
+	/* ACC-1 charged INT64_MAX - 5 * 10^12 (9,223,367,036,854,775,807). */
+	a.account = "ACC-1";
+	a.charged_fen = INT64_MAX - 5000000000000LL;
+	a.has_charged_fen = 1;
+	if ((rc = hub_view_put(txn, h->accounts, "ACC-1", 5, &a.base)) != 0)
+		return rc;
+	/* LAMP-1 at S1: units moved INT64_MAX - 10. */
+	it.units_moved = INT64_MAX - 10;
+	it.has_units_moved = 1;
+	return hub_view_put(txn, h->inventory, key, hub_key_store_sku(key, "S1", "LAMP-1"), &it.base);
+}
+
+static int apply_one(MDB_txn *txn, void *arg)
+{
+	struct near_limit *n = arg;
+	struct hub_store s;
+	int rc = hub_store_load(n->h, txn, "S1", 1, &s);
+
+	if (rc == 0)
+		rc = hub_store_apply(n->h, txn, &s, n->r);
+	if (rc == 0)
+		rc = hub_store_save(n->h, txn, &s);
+	hub_store_release(&s);
+	return rc;
+}
+
+static void apply_json(struct fx *f, const char *line)
+{
+	struct near_limit n = { &f->h, tl_json_record(line) };
+	char err[256] = "";
+
+	ck_assert_msg(ss_lmdb_write(&f->h.db, apply_one, &n, err, sizeof err) == 0, "%s", err);
+	storesync__record__free_unpacked(n.r, NULL);
+}
+
+/* 10^13 more on ACC-1 would pass INT64_MAX (5 * 10^12 left): refused by the
+ * accounts view, and nothing else moved (the day's sales stay empty). A
+ * move of 11 units at LAMP-1 would take units_moved past it too; one of 10
+ * fits exactly. */
+START_TEST(accounts_and_stock_refuse_what_would_wrap)
+{
+	struct fx f;
+	Storesync__StoreState *st;
+	Storesync__SalesDay *d;
+	char err[256] = "";
+
+	fx_open(&f);
+	ck_assert_msg(ss_lmdb_write(&f.h.db, seed_account_and_item, &f.h, err, sizeof err) == 0,
+		"%s", err);
+	apply_json(&f, "{\"type\":\"sale\",\"time_ms\":1794276000000,\"receipt_no\":\"R-1\","
+		"\"lines\":[{\"sku\":\"SOFA-1\",\"quantity\":1,\"unit_price_fen\":10000000000000}],"
+		"\"total_fen\":10000000000000,\"payment_method\":\"on_account\",\"account\":\"ACC-1\"}");
+	st = store_state(&f.h);
+	ck_assert_uint_eq(st->refused, 1);
+	ck_assert_uint_eq(st->records, 0);
+	ck_assert_str_eq(st->last_refused, "seq 1: account ACC-1: its charges or credits would pass "
+		"9223372036854775807 fen");
+	storesync__store_state__free_unpacked(st, NULL);
+	d = sales_day(&f.h, DAY);
+	ck_assert_uint_eq(d->receipts, 0);
+	storesync__sales_day__free_unpacked(d, NULL);
+	apply_json(&f, "{\"type\":\"inventory\",\"time_ms\":1794276000000,\"move_no\":\"M-1\","
+		"\"kind\":\"receipt\",\"sku\":\"LAMP-1\",\"quantity\":11}");
+	apply_json(&f, "{\"type\":\"inventory\",\"time_ms\":1794276000000,\"move_no\":\"M-2\","
+		"\"kind\":\"receipt\",\"sku\":\"LAMP-1\",\"quantity\":10}");
+	st = store_state(&f.h);
+	ck_assert_uint_eq(st->refused, 2);
+	ck_assert_uint_eq(st->records, 1);
+	ck_assert_str_eq(st->last_refused, "seq 2: inventory: units moved of LAMP-1 at S1 would "
+		"pass 9223372036854775807");
+	storesync__store_state__free_unpacked(st, NULL);
+	fx_close(&f);
+}
+END_TEST
+
 int main(void)
 {
 	const TTest *const tests[] = { million_sales_at_the_ceiling_do_not_wrap,
-		sums_of_days_refused_not_wrapped };
+		sums_of_days_refused_not_wrapped, accounts_and_stock_refuse_what_would_wrap };
 
 	return tl_run("view_sums", tests, sizeof tests / sizeof tests[0], 120);
 }
