@@ -2,7 +2,8 @@
  * writers in the ingest transaction, answer "what is stale" at the cost of
  * the stale items only:
  *   account_due  (since_ms, account)  accounts with a positive balance, by the
- *                time of their last payment (or opening);
+ *                time their age counts from (the later of the last payment
+ *                and the oldest charge not paid);
  *   store_seen   (last_progress_ms, store) every store, by when its records
  *                last arrived (or it last said it had nothing to send);
  *   case_due     (deadline_ms, kind, case_no) open complaint deadlines.

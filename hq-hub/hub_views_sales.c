@@ -7,7 +7,6 @@
  *   cash + card + mobile + on_account = sales + deposits + payments - refunds.
  * The validator makes it so: a deposit has a method that is money, a refund
  * is paid back by a method or credited to an account, never both. */
-#include <errno.h>
 #include <string.h>
 
 #include "hub.h"
