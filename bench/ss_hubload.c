@@ -48,6 +48,7 @@ static Storesync__Record *sale(const struct load *l, int day)
 	static Storesync__SaleLine line, *lines[1] = { &line };
 	static Storesync__Sale s;
 	static Storesync__Record r;
+	static char receipt[16];
 
 	storesync__sale_line__init(&line);
 	storesync__sale__init(&s);
@@ -57,7 +58,9 @@ static Storesync__Record *sale(const struct load *l, int day)
 	line.has_quantity = 1;
 	line.unit_price_fen = 9900;
 	line.has_unit_price_fen = 1;
-	s.receipt_no = "R1";
+	/* Its own receipt number: one number twice is one sale (business key). */
+	snprintf(receipt, sizeof receipt, "R%d", day + 1);
+	s.receipt_no = receipt;
 	s.lines = lines;
 	s.n_lines = 1;
 	s.total_fen = 9900;

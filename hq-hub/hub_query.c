@@ -10,6 +10,7 @@
 
 #include "hub_query.h"
 #include "hub_registry.h"
+#include "hub_updates.h"
 #include "ss_query_spec.h"
 #include "ss_link.h"
 #include "ss_time.h"
@@ -39,8 +40,14 @@ static void store_row(struct hub *h, MDB_txn *txn, const struct query_args *a,
 	cell_int(row, (int64_t)s->backlog);
 	cell_int(row, s->oldest_unsent_age_ms);
 	cell_int(row, s->last_seen_ms);
+	cell_int(row, s->last_record_ms);
 	cell_int(row, s->last_progress_ms);
-	cell_int(row, s->has_last_progress_ms ? a->at_ms - s->last_progress_ms : 0);
+	/* Never negative: a round the writer stamped after this query's moment
+	 * (or a past --at) is no silence at all. */
+	cell_int(row, s->has_last_progress_ms && a->at_ms > s->last_progress_ms
+		? a->at_ms - s->last_progress_ms : 0);
+	cell_int(row, (int64_t)s->biz_duplicates);
+	cell_str(row, s->last_refused ? s->last_refused : "");
 	cell_int(row, (int64_t)s->disk_free_bytes);
 	cell_str(row, s->agent_version);
 	cell_str(row, si ? si->name : "");
@@ -59,7 +66,8 @@ void query_stores(struct hub *h, MDB_txn *txn, const struct query_args *a, struc
 {
 	static const char *const cols[] = { "store_id", "epoch", "high_water_seq", "records",
 		"amount_fen", "refused", "backlog", "oldest_unsent_age_ms", "last_seen_ms",
-		"last_progress_ms", "silent_ms", "disk_free_bytes", "agent_version", "name",
+		"last_record_ms", "last_progress_ms", "silent_ms", "biz_duplicates", "last_refused",
+		"disk_free_bytes", "agent_version", "name",
 		"region", "registered", "applied_update_id", "price_update_id", "policy_update_id",
 		"silent" };
 	MDB_cursor *sc, *rc;
@@ -67,6 +75,10 @@ void query_stores(struct hub *h, MDB_txn *txn, const struct query_args *a, struc
 	int s_ok, r_ok;
 
 	table_init(t, cols, sizeof cols / sizeof cols[0]);
+	/* Counts of what the hub received: they cannot be cut at a moment. */
+	if (query_in_past(h, txn, a))
+		return table_fail(t, "stores: records and amounts count every record received and "
+			"some are dated after --at; ask without --at, or --at a later moment");
 	if (mdb_cursor_open(txn, h->stores, &sc) != 0)
 		return;
 	if (mdb_cursor_open(txn, h->registry, &rc) != 0) {
@@ -101,10 +113,37 @@ void query_stores(struct hub *h, MDB_txn *txn, const struct query_args *a, struc
 	mdb_cursor_close(sc);
 }
 
+/* Business-key duplicates are counted in each store's state, which commits
+ * with the records (the writer counts per round only what hub_writer.c
+ * adds up): their total is read when asked for. */
+static void stats_read_stores(struct hub *h)
+{
+	uint64_t dups = 0;
+	MDB_cursor *cur;
+	MDB_txn *txn;
+	MDB_val k, d;
+
+	if (ss_lmdb_read_begin(&h->db, &txn) != 0)
+		return;
+	if (mdb_cursor_open(txn, h->stores, &cur) == 0) {
+		while (mdb_cursor_get(cur, &k, &d, MDB_NEXT) == 0) {
+			Storesync__StoreState *s = storesync__store_state__unpack(NULL, d.mv_size, d.mv_data);
+
+			if (s)
+				dups += s->biz_duplicates;
+			storesync__store_state__free_unpacked(s, NULL);
+		}
+		mdb_cursor_close(cur);
+	}
+	ss_lmdb_read_end(&h->db, txn);
+	atomic_store(&h->stats.biz_duplicates, dups);
+}
+
 static void query_stats(struct hub *h, struct table *t)
 {
 	static const char *const cols[] = { "counter", "value" };
 
+	stats_read_stores(h);
 	table_init(t, cols, 2);
 	for (size_t i = 0; i < hub_n_counters; i++) {
 		Storesync__Row *row = table_row(t);
@@ -144,7 +183,7 @@ static int parse_args(const Storesync__QueryRequest *q, struct query_args *a, ch
 	size_t errlen)
 {
 	*a = (struct query_args){ .from_day = INT32_MIN, .to_day = INT32_MAX, .below = INT64_MAX,
-		.at_ms = ss_now_ms() };
+		.at_ms = ss_now_ms(), .as_of_ms = INT64_MAX };
 	for (size_t i = 0; i < q->n_params; i++) {
 		const char *k = q->params[i]->key, *v = q->params[i]->value ? q->params[i]->value : "";
 		char *end;
@@ -182,9 +221,13 @@ static int parse_args(const Storesync__QueryRequest *q, struct query_args *a, ch
 			a->below = strtoll(v, &end, 10);
 			rc = end == v || *end ? -1 : 0;
 		} else if (strcmp(k, "at") == 0) {
+			/* "As at T": what the records dated up to T say, judged at T. */
 			rc = ss_time_parse(v, &a->at_ms);
+			a->as_of_ms = a->at_ms;
 		} else if (strcmp(k, "overdue") == 0) {
 			a->overdue = 1;
+		} else if (strcmp(k, "late") == 0) {
+			a->late = 1;
 		} else if (strcmp(k, "stale") == 0) {
 			a->stale = 1;
 		} else if (strcmp(k, "aging") == 0) {
@@ -199,6 +242,11 @@ static int parse_args(const Storesync__QueryRequest *q, struct query_args *a, ch
 		}
 	}
 	return 0;
+}
+
+int query_in_past(struct hub *h, MDB_txn *txn, const struct query_args *a)
+{
+	return a->as_of_ms < (int64_t)hub_meta_get(h, txn, HUB_META_MAX_RECORD_MS);
 }
 
 int query_check(const Storesync__QueryRequest *q, char *err, size_t errlen)

@@ -15,9 +15,16 @@ struct query_args {
 	const char *who;
 	int32_t from_day, to_day;       /* inclusive; INT32_MIN/INT32_MAX when open */
 	int64_t below;                  /* INT64_MAX when not given */
-	int overdue, stale, aging;
+	int overdue, stale, aging, late;
 	int64_t at_ms;                  /* "now" of the query: hub clock or --at */
+	/* Records dated up to this count: --at T, else all (INT64_MAX). */
+	int64_t as_of_ms;
 };
+
+/* 1 when a record dated after the query's as_of_ms was applied: then the
+ * time-ordered indexes (which hold the present) cannot answer, and the
+ * query judges each item as it stood at as_of_ms. */
+int query_in_past(struct hub *h, MDB_txn *txn, const struct query_args *a);
 
 /* Checks a request against the table of commands (ss_query_spec): 0, or
  * -1 with a reason. Reads and writes alike. */
@@ -48,6 +55,9 @@ void query_audit(struct hub *h, MDB_txn *txn, const struct query_args *a, struct
 
 /* Helpers for handlers. */
 const char *case_state_name(Storesync__CaseState s);
+/* 1 when the case_due entry (ms, kind) is the first of the case's open
+ * deadlines in index order: a case with both past is listed once. */
+int case_first_due_entry(const Storesync__CaseView *c, int64_t ms, char kind);
 /* Aging bucket of an age in whole days: "0-30", "31-60", "61-90", "over 90". */
 const char *aging_bucket(int64_t age_days);
 

@@ -157,12 +157,15 @@ void query_price_mismatches(struct hub *h, MDB_txn *txn, const struct query_args
 	struct table *t)
 {
 	static const char *const cols[] = { "store_id", "day", "sku", "lines", "charged_fen",
-		"expected_fen", "last_seq", "last_ms" };
+		"expected_fen", "last_receipt", "last_ms" };
 	MDB_cursor *cur;
 	MDB_val k, d;
 	int rc;
 
 	table_init(t, cols, sizeof cols / sizeof cols[0]);
+	if (query_in_past(h, txn, a))
+		return table_fail(t, "price mismatches: counted by whole store-local days and some "
+			"records are dated after --at; ask with --to DAY instead of --at");
 	if (mdb_cursor_open(txn, h->mismatches, &cur) != 0)
 		return;
 	for (rc = mdb_cursor_get(cur, &k, &d, MDB_FIRST); rc == 0;
@@ -194,7 +197,7 @@ void query_price_mismatches(struct hub *h, MDB_txn *txn, const struct query_args
 			cell_int(row, (int64_t)m->lines);
 			cell_int(row, m->charged_fen);
 			cell_int(row, m->expected_fen);
-			cell_int(row, (int64_t)m->last_seq);
+			cell_str(row, m->last_receipt ? m->last_receipt : "");
 			cell_int(row, m->last_ms);
 		}
 		storesync__price_mismatch__free_unpacked(m, NULL);

@@ -14,6 +14,7 @@
 	X(batches, HUB_COUNTER, "record batches taken into a group commit") \
 	X(records_applied, HUB_COUNTER, "records applied to the views (each once)") \
 	X(duplicates, HUB_COUNTER, "records received again and skipped (seq already held)") \
+	X(biz_duplicates, HUB_GAUGE, "records whose business key their store had already sent with the same content: kept in the event log, no effect (all stores, all time)") \
 	X(gaps, HUB_COUNTER, "batches that left a gap; a resend was asked") \
 	X(refused_records, HUB_COUNTER, "records kept in the event log but refused by validation (no effect)") \
 	X(hellos, HUB_COUNTER, "Hello messages handled") \

@@ -15,6 +15,7 @@
 
 #include <zmq.h>
 
+#include "ss_bizkey.h"
 #include "ss_lmdb.h"
 #include "ss_log.h"
 #include "ss_policy.h"
@@ -192,32 +193,16 @@ struct policy_in_force {
 int dated_policy_at(struct agent_db *db, MDB_txn *txn, enum ss_policy_id id, int64_t at_ms,
 	struct policy_in_force *out);
 
-/* The business-key index (agent_keys.c). */
-#define KEYS_ID_MAX 64
-#define KEYS_KEY_MAX (1 + KEYS_ID_MAX + 2)
-#define KEYS_HASH_BYTES 32
-
-struct biz_key {
-	uint8_t bytes[KEYS_KEY_MAX]; /* kind byte, the key text, '\0' step for progress */
-	size_t len;
-	const char *label;           /* "receipt", "case"...: for messages */
-	const char *id;              /* points into the record */
-	int step;                    /* complaint progress step, 0 otherwise */
-};
-
+/* The business-key index (agent_keys.c); keys and hashes from ss_bizkey. */
 enum { KEYS_NEW = 1, KEYS_SAME = 2, KEYS_CONFLICT = 3 };
 
-/* The business key of a validated record; SS_EINVAL when it has none. */
-int keys_of(const Storesync__Record *r, struct biz_key *k);
-/* The content hash of r as the till sent it (the agent's fields cleared). */
-int keys_hash(Storesync__Record *r, uint8_t hash[KEYS_HASH_BYTES]);
 /* KEYS_NEW; KEYS_SAME with *seq the original's; KEYS_CONFLICT with *seq and
  * a one-line reason; or an MDB_* / SS_EIO code. */
-int keys_check(struct agent_db *db, MDB_txn *txn, const struct biz_key *k,
-	const uint8_t hash[KEYS_HASH_BYTES], uint64_t *seq, char *reason, size_t len);
+int keys_check(struct agent_db *db, MDB_txn *txn, const struct ss_bizkey *k,
+	const uint8_t hash[SS_BIZKEY_HASH_BYTES], uint64_t *seq, char *reason, size_t len);
 /* Records the key of r (seq, time_ms and recorded_ms set), in r's transaction. */
-int keys_put(struct agent_db *db, MDB_txn *txn, const struct biz_key *k,
-	const uint8_t hash[KEYS_HASH_BYTES], const Storesync__Record *r);
+int keys_put(struct agent_db *db, MDB_txn *txn, const struct ss_bizkey *k,
+	const uint8_t hash[SS_BIZKEY_HASH_BYTES], const Storesync__Record *r);
 /* seq and time_ms of the sale with receipt_no; MDB_NOTFOUND when unknown. */
 int keys_find_sale(struct agent_db *db, MDB_txn *txn, const char *receipt_no, uint64_t *seq,
 	int64_t *time_ms);

@@ -12,6 +12,7 @@
 #include <string.h>
 #include <sys/prctl.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "ss_link.h"
@@ -544,7 +545,10 @@ void tl_link_batch(struct tl_link *l, const char *store, uint64_t epoch, uint64_
 
 	ck_assert_ptr_nonnull(recs);
 	for (size_t i = 0; i < n; i++) {
-		snprintf(receipt, sizeof receipt, "R-%llu", (unsigned long long)(first_seq + i));
+		/* A receipt number of its own per epoch: a reinstalled store goes on
+		 * numbering, it does not send receipt R-1 again (business keys). */
+		snprintf(receipt, sizeof receipt, "R-%x-%llu", (unsigned)(epoch & 0xffff),
+			(unsigned long long)(first_seq + i));
 		recs[i] = tl_sale(amount(first_seq + i), receipt);
 	}
 	tl_link_batch_records(l, store, epoch, first_seq, recs, n);
@@ -814,6 +818,39 @@ uint64_t tl_submit_jsonf(const char *local, const char *fmt, ...)
 	va_end(ap);
 	ck_assert_msg(n > 0 && (size_t)n < sizeof line, "record line too long");
 	return tl_submit_json(local, lines, 1);
+}
+
+const char *tl_case_no(char *buf, size_t len, const char *store, int serial, int64_t time_ms,
+	int32_t utc_offset_min)
+{
+	time_t t = (time_t)((time_ms + (int64_t)utc_offset_min * 60000) / 1000);
+	struct tm tm;
+
+	gmtime_r(&t, &tm);
+	snprintf(buf, len, "%s-%04d%02d-%d", store, tm.tm_year + 1900, tm.tm_mon + 1, serial);
+	return buf;
+}
+
+uint64_t tl_link_send_json(struct tl_link *l, const char *store, uint64_t epoch,
+	uint64_t first_seq, int32_t utc_offset_min, const char *const *lines, size_t n)
+{
+	Storesync__Record **recs = calloc(n ? n : 1, sizeof *recs);
+	uint64_t through;
+
+	ck_assert_ptr_nonnull(recs);
+	for (size_t i = 0; i < n; i++) {
+		recs[i] = tl_json_record(lines[i]);
+		recs[i]->recorded_ms = recs[i]->time_ms + 1000;
+		recs[i]->has_recorded_ms = 1;
+		recs[i]->utc_offset_min = utc_offset_min;
+		recs[i]->has_utc_offset_min = 1;
+	}
+	tl_link_batch_records(l, store, epoch, first_seq, recs, n);
+	through = tl_link_ack(l);
+	for (size_t i = 0; i < n; i++)
+		storesync__record__free_unpacked(recs[i], NULL);
+	free(recs);
+	return through;
 }
 
 void tl_link_batch_records(struct tl_link *l, const char *store, uint64_t epoch,

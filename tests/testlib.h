@@ -102,7 +102,8 @@ Storesync__LinkMessage *tl_link_expect(struct tl_link *l, Storesync__LinkMessage
 /* Says Hello for (store, epoch); returns Welcome.high_water_seq. */
 uint64_t tl_link_hello(struct tl_link *l, const char *store, uint64_t epoch);
 /* Sends Batch{store, epoch, first_seq, n sales}: record seq s is a one-line
- * sale of amount(s) fen with receipt "R-<s>". Does not wait for the Ack. */
+ * sale of amount(s) fen with receipt "R-<epoch's last 4 hex digits>-<s>".
+ * Does not wait for the Ack. */
 void tl_link_batch(struct tl_link *l, const char *store, uint64_t epoch, uint64_t first_seq,
 	size_t n, int64_t (*amount)(uint64_t seq));
 /* Waits for the next Ack and returns its through_seq. */
@@ -164,6 +165,11 @@ size_t tl_row_count(const Storesync__QueryReply *r, ...);
 int64_t tl_cell_int(const Storesync__QueryReply *r, int row, const char *column);
 const char *tl_cell_str(const Storesync__QueryReply *r, int row, const char *column);
 
+/* "<store>-<YYYYMM>-<serial>": a case number registered at time_ms by a
+ * store utc_offset_min from UTC (the month is the store-local one). */
+const char *tl_case_no(char *buf, size_t len, const char *store, int serial, int64_t time_ms,
+	int32_t utc_offset_min);
+
 /* A Record from one JSON Lines object (docs/records.md); fails the test when
  * it does not convert. Free with storesync__record__free_unpacked(r, NULL). */
 Storesync__Record *tl_json_record(const char *line);
@@ -177,6 +183,11 @@ uint64_t tl_submit_jsonf(const char *local, const char *fmt, ...)
  * recs[i]->seq = first_seq + i. Does not wait for the Ack. */
 void tl_link_batch_records(struct tl_link *l, const char *store, uint64_t epoch,
 	uint64_t first_seq, Storesync__Record **recs, size_t n);
+/* Sends JSON Lines records as one Batch{store, epoch, first_seq}, stamped as
+ * an agent at utc_offset_min would (recorded_ms = time_ms + 1 s), and waits
+ * for the Ack; returns its through_seq. */
+uint64_t tl_link_send_json(struct tl_link *l, const char *store, uint64_t epoch,
+	uint64_t first_seq, int32_t utc_offset_min, const char *const *lines, size_t n);
 
 /* ---- A test hub peer for the down-flow (added for test_apply and the
  * agent's policy and business-key tests): a ROUTER bound on the endpoint a
