@@ -24,6 +24,8 @@
 	X(log_behind_stores, HUB_COUNTER, "Hellos from stores that applied more than the log holds (restored hub?)") \
 	X(malformed, HUB_COUNTER, "messages that did not parse, or had the wrong frame count") \
 	X(oversized, HUB_COUNTER, "messages larger than the size limit") \
+	X(too_large_unpacked, HUB_COUNTER, "messages refused: they would cost more than their door's budget once unpacked") \
+	X(nul_strings, HUB_COUNTER, "messages refused: a string field holds a NUL byte (it would be cut short)") \
 	X(unknown_kind, HUB_COUNTER, "messages of a kind the hub does not take") \
 	X(invalid, HUB_COUNTER, "messages refused as semantically invalid (store, epoch, batch shape)") \
 	X(bad_version, HUB_COUNTER, "messages with an unsupported proto_version") \
@@ -52,6 +54,9 @@ struct hub_counter {
 
 extern const struct hub_counter hub_counters[];
 extern const size_t hub_n_counters;
+
+/* The counter of a message ss_proto refused (its verdict). */
+atomic_uint_fast64_t *hub_stats_refused(struct hub_stats *s, int verdict);
 
 static inline atomic_uint_fast64_t *hub_counter_ptr(struct hub_stats *s, const struct hub_counter *c)
 {

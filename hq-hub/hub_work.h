@@ -86,6 +86,7 @@ struct hub_work {
 struct hub_round {
 	struct hub_work items[HUB_ROUND_MAX_ITEMS];
 	size_t n, records, bytes;
+	size_t unpacked_bytes;         /* heap the items hold (ss_proto's count) */
 	struct hub_store stores[HUB_ROUND_MAX_ITEMS];
 	size_t n_stores;
 	int64_t now_ms;

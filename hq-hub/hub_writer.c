@@ -21,6 +21,10 @@
 
 #define LOG_INTERVAL_MS 10000
 #define ROUND_MAX_BYTES (64u << 20)   /* packed bytes of the items of one round */
+/* What the items of one round may hold unpacked before reading stops: with
+ * the one item read last (at most SS_LINK_UNPACKED_MAX_BYTES) the bound of
+ * a round in docs/security.md. */
+#define ROUND_MAX_UNPACKED_BYTES ((size_t)256 << 20)
 #define SWEEP_EVERY_MS 60000
 #define DOWN_TICK_MS 1000
 
@@ -75,31 +79,28 @@ static void round_release_stores(struct hub_round *r)
 /* ---- reading items ---- */
 
 /* Reads one link message into r; 1 when it joined, 0 when it was refused,
- * -1 when nothing is waiting. */
+ * -1 when nothing is waiting. What a message costs unpacked counts against
+ * the round (ss_proto bounds each one). */
 static int read_link(struct hub *h, struct hub_round *r)
 {
 	zmq_msg_t f[2];
 	int n = ss_link_recv(h->router, f, 2, ZMQ_DONTWAIT), kind;
 	struct hub_work *w = &r->items[r->n];
-	size_t bytes = n == 2 ? zmq_msg_size(&f[1]) : 0;
+	size_t bytes = n == 2 ? zmq_msg_size(&f[1]) : 0, cost = 0;
+	enum ss_proto_verdict v = SS_PROTO_MALFORMED;
 
 	if (n < 0)
 		return -1;
 	memset(w, 0, sizeof *w);
 	w->peer = hub_peer_get(h, &f[0]);
-	if (n == 2 && bytes > SS_MAX_MSG_BYTES) {
-		ss_link_close_frames(f, 2);
-		hub_link_refuse(h, w->peer, STORESYNC__ERROR_CODE__ERR_MALFORMED, &h->stats.oversized,
-			"message larger than the 16 MiB limit");
-		return 0;
-	}
 	if (n == 2)
-		w->msg = (Storesync__LinkMessage *)ss_proto_unpack(&storesync__link_message__descriptor,
-			zmq_msg_data(&f[1]), bytes, SS_MAX_MSG_BYTES);
+		v = ss_proto_unpack_limited(&storesync__link_message__descriptor, zmq_msg_data(&f[1]),
+			bytes, &ss_limits_link, (ProtobufCMessage **)&w->msg, &cost);
 	ss_link_close_frames(f, n < 2 ? n : 2);
-	if (!w->msg) {
-		hub_link_refuse(h, w->peer, STORESYNC__ERROR_CODE__ERR_MALFORMED, &h->stats.malformed,
-			n == 2 ? "message does not parse as a LinkMessage" : "expected exactly one frame");
+	if (v != SS_PROTO_OK) {
+		hub_link_refuse(h, w->peer, STORESYNC__ERROR_CODE__ERR_MALFORMED,
+			hub_stats_refused(&h->stats, v),
+			n == 2 ? ss_proto_verdict_text(v) : "expected exactly one frame");
 		return 0;
 	}
 	if (!w->peer)
@@ -120,6 +121,7 @@ static int read_link(struct hub *h, struct hub_round *r)
 	if (w->kind == HUB_WORK_BATCH)
 		r->records += w->msg->batch->n_records;
 	r->bytes += bytes;
+	r->unpacked_bytes += cost;
 	r->n++;
 	return 1;
 drop:
@@ -152,6 +154,7 @@ static int read_op(struct hub *h, struct hub_round *r)
 	zmq_msg_t f[4];
 	int n = ss_link_recv(h->ops, f, 4, ZMQ_DONTWAIT), kind = -1;
 	struct hub_work *w = &r->items[r->n];
+	size_t cost = 0;
 	char why[256];
 
 	if (n < 0)
@@ -162,9 +165,8 @@ static int read_op(struct hub *h, struct hub_round *r)
 	w->is_op = 1;
 	if (n == 4 && zmq_msg_size(&f[2]) < sizeof w->user) {
 		memcpy(w->user, zmq_msg_data(&f[2]), zmq_msg_size(&f[2]));
-		w->req = (Storesync__QueryRequest *)ss_proto_unpack(
-			&storesync__query_request__descriptor, zmq_msg_data(&f[3]),
-			zmq_msg_size(&f[3]), SS_MAX_MSG_BYTES);
+		ss_proto_unpack_limited(&storesync__query_request__descriptor, zmq_msg_data(&f[3]),
+			zmq_msg_size(&f[3]), &ss_limits_query, (ProtobufCMessage **)&w->req, &cost);
 	}
 	ss_link_close_frames(f, n < 4 ? n : 4);
 	if (!(w->answer = calloc(1, sizeof *w->answer)))
@@ -184,6 +186,7 @@ static int read_op(struct hub *h, struct hub_round *r)
 	} else if (hub_handlers[w->kind]->admit(h, w) != 0) {
 		w->op_refused = 1;
 	}
+	r->unpacked_bytes += cost;
 	r->n++;
 	return 1;
 drop:
@@ -306,11 +309,12 @@ static void round_run(struct hub *h)
 	char err[256];
 	int link_open = 1, ops_open = 1, rc;
 
-	r->n = r->records = r->bytes = 0;
+	r->n = r->records = r->bytes = r->unpacked_bytes = 0;
 	/* Alternate the two sources so operators are not starved by a busy
 	 * link, and stop at the round's limits. */
 	while ((link_open || ops_open) && r->n < HUB_ROUND_MAX_ITEMS
-		&& r->records < (size_t)h->cfg.group_records && r->bytes < ROUND_MAX_BYTES) {
+		&& r->records < (size_t)h->cfg.group_records && r->bytes < ROUND_MAX_BYTES
+		&& r->unpacked_bytes < ROUND_MAX_UNPACKED_BYTES) {
 		if (link_open && read_link(h, r) < 0)
 			link_open = 0;
 		if (ops_open && r->n < HUB_ROUND_MAX_ITEMS && read_op(h, r) < 0)

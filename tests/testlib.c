@@ -577,10 +577,11 @@ void tl_link_expect_error(struct tl_link *l, Storesync__ErrorCode code)
 	storesync__link_message__free_unpacked(m, NULL);
 }
 
-Storesync__LocalReply *tl_local_raw(const char *ep, const void *buf, size_t len, int timeout_ms)
+static ProtobufCMessage *raw_reply(const char *ep, const void *buf, size_t len,
+	const ProtobufCMessageDescriptor *reply_desc, int timeout_ms)
 {
 	void *ctx = zmq_ctx_new(), *sock;
-	Storesync__LocalReply *reply = NULL;
+	ProtobufCMessage *reply = NULL;
 	char err[128];
 	zmq_msg_t m;
 
@@ -590,12 +591,41 @@ Storesync__LocalReply *tl_local_raw(const char *ep, const void *buf, size_t len,
 	zmq_msg_init(&m);
 	if (zmq_connect(sock, ep) == 0 && zmq_send(sock, buf, len, 0) >= 0
 		&& zmq_msg_recv(&m, sock, 0) >= 0)
-		reply = (Storesync__LocalReply *)ss_proto_unpack(&storesync__local_reply__descriptor,
-			zmq_msg_data(&m), zmq_msg_size(&m), SS_MAX_MSG_BYTES);
+		reply = ss_proto_unpack(reply_desc, zmq_msg_data(&m), zmq_msg_size(&m),
+			SS_MAX_MSG_BYTES);
 	zmq_msg_close(&m);
 	zmq_close(sock);
 	zmq_ctx_term(ctx);
 	return reply;
+}
+
+Storesync__LocalReply *tl_local_raw(const char *ep, const void *buf, size_t len, int timeout_ms)
+{
+	return (Storesync__LocalReply *)raw_reply(ep, buf, len, &storesync__local_reply__descriptor,
+		timeout_ms);
+}
+
+Storesync__QueryReply *tl_query_raw(const char *ep, const void *buf, size_t len, int timeout_ms)
+{
+	return (Storesync__QueryReply *)raw_reply(ep, buf, len, &storesync__query_reply__descriptor,
+		timeout_ms);
+}
+
+uint8_t *tl_pack_patched(const ProtobufCMessage *m, const char *mark, const char *with,
+	size_t with_len, size_t *len)
+{
+	uint8_t *buf = ss_proto_pack(m, len);
+	size_t n = strlen(mark);
+
+	ck_assert_ptr_nonnull(buf);
+	ck_assert_uint_eq(n, with_len);
+	for (size_t i = 0; i + n <= *len; i++)
+		if (memcmp(buf + i, mark, n) == 0) {
+			memcpy(buf + i, with, n);
+			return buf;
+		}
+	ck_abort_msg("mark %s not in the packed message", mark);
+	return NULL;
 }
 
 int tl_alive(pid_t pid)

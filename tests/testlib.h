@@ -136,6 +136,13 @@ const char *tl_answer(const Storesync__QueryReply *r, const char *column);
 /* Sends raw bytes to a local (agent) endpoint from a REQ socket and returns
  * the reply, or NULL when none came within timeout_ms. */
 Storesync__LocalReply *tl_local_raw(const char *ep, const void *buf, size_t len, int timeout_ms);
+/* The same for the hub's query endpoint. */
+Storesync__QueryReply *tl_query_raw(const char *ep, const void *buf, size_t len, int timeout_ms);
+/* m packed, with the first occurrence of mark replaced by the same number
+ * of bytes from with: how a string holding a NUL is made (protobuf-c packs
+ * C strings, which cannot). Free with free(). */
+uint8_t *tl_pack_patched(const ProtobufCMessage *m, const char *mark, const char *with,
+	size_t with_len, size_t *len);
 
 /* 1 while pid runs (not exited, not reaped). */
 int tl_alive(pid_t pid);
