@@ -14,6 +14,7 @@
 #include "ss_daemon.h"
 #include "ss_link.h"
 #include "ss_time.h"
+#include "ss_validate.h"
 #include "ss_version.h"
 
 #define N_CONFIG_ITEMS 14
@@ -54,7 +55,8 @@ static void usage(FILE *out)
 		"                           their owning stores a collection notice (default 60000)\n"
 		"      --update-retention-days N  keep the update log N days (default 30); a store\n"
 		"                           further behind gets a snapshot of what is in force\n"
-		"      --clock-offset-ms N  TEST CLOCK: shift the hub's wall clock by N ms\n"
+		"      --clock-offset-ms N  TEST CLOCK: shift the hub's wall clock by N ms (at most\n"
+		"                           50 years either way, the clock staying in 2000..2099)\n"
 		"      --log-level LEVEL    debug, info (default), warning or error\n"
 		"  -v, --verbose            the same as --log-level debug\n"
 		"      --version            print the version and exit\n"
@@ -78,8 +80,8 @@ static void config_items(struct hub_config *c, struct hub_main_opts *m,
 		{ "hub", "map_initial", SS_CFG_INT64, &c->map_initial_bytes, 0, 1 << 20, INT64_MAX / 4 },
 		{ "hub", "group_records", SS_CFG_INT64, &c->group_records, 0, 1, 1000000 },
 		{ "hub", "heartbeat_ms", SS_CFG_INT64, &c->heartbeat_ms, 0, 100, 600000 },
-		{ "hub", "clock_offset_ms", SS_CFG_INT64, &c->clock_offset_ms, 0, INT64_MIN / 4,
-			INT64_MAX / 4 },
+		{ "hub", "clock_offset_ms", SS_CFG_INT64, &c->clock_offset_ms, 0,
+			-SS_CLOCK_OFFSET_MAX_MS, SS_CLOCK_OFFSET_MAX_MS },
 		{ "hub", "foreground", SS_CFG_INT64, &c->foreground, 0, 0, 1 },
 		{ "hub", "query_threads", SS_CFG_INT64, &c->query_threads, 0, 1, 64 },
 		{ "hub", "notice_scan_ms", SS_CFG_INT64, &c->notice_scan_ms, 0, 100, 86400000 },
@@ -201,6 +203,13 @@ int main(int argc, char **argv)
 		return rc == 1 ? 0 : 2;
 	ss_log_init("hq-hub", level);
 	ss_time_set_offset_ms(h.cfg.clock_offset_ms);
+	/* Every age and deadline counts from this clock: it must lie where
+	 * record times do (docs/records.md, "Times"). */
+	if (ss_validate_time_ms(ss_now_ms()) != 0) {
+		fprintf(stderr, "hq-hub: the clock (with --clock-offset-ms %lld) is outside "
+			"2000-01-01..2099-12-31\n", (long long)h.cfg.clock_offset_ms);
+		return 2;
+	}
 	/* Locked before detaching, so a second hub fails in front of whoever
 	 * started it; held until the process exits (the kernel lets go then). */
 	if (ss_daemon_lock(h.cfg.data_dir, &lock_fd, err, sizeof err) != 0) {

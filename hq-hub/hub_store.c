@@ -163,9 +163,11 @@ int hub_store_apply(struct hub *h, MDB_txn *txn, struct hub_store *s, Storesync_
 	 * high-water mark (so the stream does not stall), and has no effect. */
 	/* Judged at the agent's acceptance time, which the record carries, not
 	 * at the hub's clock: the verdict, and so every view, depends on the
-	 * record alone (guarantee 4), whenever it arrives. */
-	if (ss_validate_record(r, s->store_id, r->has_recorded_ms ? r->recorded_ms : r->time_ms,
-		reason, sizeof reason) != 0) {
+	 * record alone (guarantee 4), whenever it arrives. A record without
+	 * that stamp is refused: judging it at its own time_ms would let any
+	 * time_ms pass the future check. */
+	if (ss_validate_recorded(r, reason, sizeof reason) != 0
+		|| ss_validate_record(r, s->store_id, r->recorded_ms, reason, sizeof reason) != 0) {
 		refuse_record(s, r, reason);
 		return 0;
 	}

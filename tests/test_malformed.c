@@ -643,12 +643,78 @@ START_TEST(strings_with_nul_refused_at_every_door)
 }
 END_TEST
 
+/* Times outside 2000..2099 are refused with a reason wherever they come in
+ * (docs/records.md, "Times"): a query's --at near the int64 limits, a
+ * record reaching the hub without the agent's recorded_ms (the future
+ * check runs against it), a test clock that would leave the range. */
+static void batch_without_recorded_ms(struct tl_link *l)
+{
+	Storesync__LinkMessage m = STORESYNC__LINK_MESSAGE__INIT;
+	Storesync__Batch b = STORESYNC__BATCH__INIT;
+	Storesync__Record *r = tl_sale(500, "T-1");
+
+	r->time_ms = INT64_MAX / 2;   /* far in the future: no stamp must not let it pass */
+	r->seq = 1;
+	r->has_seq = 1;
+	b.store_id = "S7";
+	b.epoch = 7;
+	b.has_epoch = 1;
+	b.first_seq = 1;
+	b.has_first_seq = 1;
+	b.records = &r;
+	b.n_records = 1;
+	m.kind_case = STORESYNC__LINK_MESSAGE__KIND_BATCH;
+	m.batch = &b;
+	tl_link_send(l, &m);
+	ck_assert_uint_eq(tl_link_ack(l), 1);
+	storesync__record__free_unpacked(r, NULL);
+}
+
+START_TEST(times_outside_the_range_refused)
+{
+	static const char *const ats[] = { "9223372036854775000", "-9223372036854775000",
+		"1999-12-31T23:59:59", "2100-01-01" };
+	static const char *const whats[] = { "stores", "stale", "complaints", "accounts" };
+	Storesync__QueryReply *r;
+	struct tl_link l;
+	struct tl_env e;
+	pid_t hub;
+
+	tl_env_init(&e);
+	hub = tl_start_hub(&e, NULL);
+	for (size_t i = 0; i < 4; i++) {
+		r = tl_query(e.hub_query, whats[i], "at", ats[i], NULL);
+		ck_assert_ptr_nonnull(r);
+		ck_assert_msg(r->error && strstr(r->error, "--at"), "%s at %s: %s", whats[i], ats[i],
+			r->error ? r->error : "answered");
+		tl_query_free(r);
+	}
+	r = tl_query(e.hub_query, "sales", "from", "1969-12-31", NULL);
+	ck_assert_msg(r && r->error && strstr(r->error, "--from"), "from 1969 answered");
+	tl_query_free(r);
+	tl_link_open(&l, e.hub_listen);
+	tl_link_hello(&l, "S7", 7);
+	batch_without_recorded_ms(&l);
+	tl_link_close(&l);
+	ck_assert_int_eq(tl_store_field(e.hub_query, "S7", "refused"), 1);
+	ck_assert_int_eq(tl_store_field(e.hub_query, "S7", "records"), 0);
+	ck_assert(tl_alive(hub));
+	tl_stop(hub);
+	ck_assert_int_eq(tl_sh("'%s/hq-hub' --foreground --data-dir '%s/h2' --clock-offset-ms "
+		"9000000000000000000 2>/dev/null", SS_BIN_DIR, e.dir), 2);
+	ck_assert_int_eq(tl_sh("'%s/hq-hub' --foreground --data-dir '%s/h2' --clock-offset-ms "
+		"-1500000000000 2>/dev/null", SS_BIN_DIR, e.dir), 2);
+	tl_env_cleanup(&e);
+}
+END_TEST
+
 int main(void)
 {
 	const TTest *const tests[] = {
 		query_with_bad_filters_refused,
 		hub_link_garbage_refused_and_harmless, agent_local_garbage_refused_and_harmless,
 		storectl_bad_lines_refused_alone, strings_with_nul_refused_at_every_door,
+		times_outside_the_range_refused,
 	};
 
 	return tl_run("malformed", tests, sizeof tests / sizeof tests[0], 30);

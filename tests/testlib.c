@@ -855,6 +855,11 @@ void tl_link_batch_records(struct tl_link *l, const char *store, uint64_t epoch,
 	for (size_t i = 0; i < n; i++) {
 		recs[i]->seq = first_seq + i;
 		recs[i]->has_seq = 1;
+		/* What an agent stamps on every record it makes durable. */
+		if (!recs[i]->has_recorded_ms) {
+			recs[i]->recorded_ms = recs[i]->time_ms;
+			recs[i]->has_recorded_ms = 1;
+		}
 	}
 	b.store_id = (char *)store;
 	b.epoch = epoch;
