@@ -9,7 +9,6 @@
  * inproc channel, waiting for its answer, which comes after the commit.
  * The broker never blocks on LMDB and never writes it. */
 #include <pthread.h>
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -128,30 +127,15 @@ static void query_mask_for(struct hub *h, zmq_msg_t *user_frame, struct table *t
  * [client id, "", answer]. */
 static void worker_serve(struct worker *wk, zmq_msg_t *f)
 {
-	struct hub *h = wk->h;
-	Storesync__QueryRequest *q;
-	enum ss_proto_verdict v = ss_proto_unpack_limited(&storesync__query_request__descriptor,
-		zmq_msg_data(&f[3]), zmq_msg_size(&f[3]), &ss_limits_query, (ProtobufCMessage **)&q,
-		NULL);
-	char why[128];
 	struct table t;
 
 	send_frames(wk->sock, f, 2, 1);   /* the envelope first, the answer follows */
 	table_clear(&t);
-	if (q && hub_op_work_kind(q->what) >= 0) {
-		storesync__query_request__free_unpacked(q, NULL);
+	if (query_serve(wk->h, zmq_msg_data(&f[3]), zmq_msg_size(&f[3]), &t) == QUERY_WRITE) {
 		forward_write(wk, &f[2], &f[3]);
 		return;
 	}
-	if (q) {
-		query_answer(h, q, &t);
-		query_mask_for(h, &f[2], &t);
-		storesync__query_request__free_unpacked(q, NULL);
-	} else {
-		snprintf(why, sizeof why, "malformed query: %s", ss_proto_verdict_text(v));
-		table_fail(&t, why);
-		atomic_fetch_add(hub_stats_refused(&h->stats, v), 1);
-	}
+	query_mask_for(wk->h, &f[2], &t);
 	reply_table(wk->sock, &t);
 	table_free(&t);
 }

@@ -78,19 +78,17 @@ static void round_release_stores(struct hub_round *r)
 
 /* ---- reading items ---- */
 
-/* Reads one link message into r; 1 when it joined, 0 when it was refused,
- * -1 when nothing is waiting. What a message costs unpacked counts against
- * the round (ss_proto bounds each one). */
-static int read_link(struct hub *h, struct hub_round *r)
+/* Takes one link message (n frames as ss_link_recv counts them, the first
+ * two in f, closed here) into r; 1 when it joined, 0 when it was refused.
+ * What a message costs unpacked counts against the round (ss_proto bounds
+ * each one). */
+static int take_link(struct hub *h, struct hub_round *r, zmq_msg_t *f, int n)
 {
-	zmq_msg_t f[2];
-	int n = ss_link_recv(h->router, f, 2, ZMQ_DONTWAIT), kind;
+	int kind;
 	struct hub_work *w = &r->items[r->n];
 	size_t bytes = n == 2 ? zmq_msg_size(&f[1]) : 0, cost = 0;
 	enum ss_proto_verdict v = SS_PROTO_MALFORMED;
 
-	if (n < 0)
-		return -1;
 	memset(w, 0, sizeof *w);
 	w->peer = hub_peer_get(h, &f[0]);
 	if (n == 2)
@@ -129,6 +127,15 @@ drop:
 	return 0;
 }
 
+/* Reads one link message into r: as take_link, or -1 when none is waiting. */
+static int read_link(struct hub *h, struct hub_round *r)
+{
+	zmq_msg_t f[2];
+	int n = ss_link_recv(h->router, f, 2, ZMQ_DONTWAIT);
+
+	return n < 0 ? -1 : take_link(h, r, f, n);
+}
+
 void hub_op_answer(struct hub *h, struct hub_work *w)
 {
 	w->answer->reply.service = (char *)SS_SERVICE_HUB;
@@ -145,20 +152,17 @@ void hub_op_fail(struct hub *h, struct hub_work *w, const char *reason)
 	hub_op_answer(h, w);
 }
 
-/* Reads one operator write handed over by a query worker:
- * [worker, "", user, packed QueryRequest]. Same returns as read_link. A
+/* Takes one operator write handed over by a query worker:
+ * [worker, "", user, packed QueryRequest]. Same returns as take_link. A
  * write refused as read (bad input) still joins the round, so that its
  * audit entry is written; it is not applied. */
-static int read_op(struct hub *h, struct hub_round *r)
+static int take_op(struct hub *h, struct hub_round *r, zmq_msg_t *f, int n)
 {
-	zmq_msg_t f[4];
-	int n = ss_link_recv(h->ops, f, 4, ZMQ_DONTWAIT), kind = -1;
+	int kind = -1;
 	struct hub_work *w = &r->items[r->n];
 	size_t cost = 0;
 	char why[256];
 
-	if (n < 0)
-		return -1;
 	memset(w, 0, sizeof *w);
 	zmq_msg_init(&w->op_route);
 	zmq_msg_move(&w->op_route, &f[0]);
@@ -192,6 +196,14 @@ static int read_op(struct hub *h, struct hub_round *r)
 drop:
 	hub_work_release(w);
 	return 0;
+}
+
+static int read_op(struct hub *h, struct hub_round *r)
+{
+	zmq_msg_t f[4];
+	int n = ss_link_recv(h->ops, f, 4, ZMQ_DONTWAIT);
+
+	return n < 0 ? -1 : take_op(h, r, f, n);
 }
 
 void hub_work_release(struct hub_work *w)
@@ -303,23 +315,12 @@ static void round_add_timed(struct hub *h, struct hub_round *r)
 	}
 }
 
-static void round_run(struct hub *h)
+/* Applies, commits and answers the items read into the round. */
+static void round_finish(struct hub *h, struct hub_round *r)
 {
-	struct hub_round *r = h->round;
 	char err[256];
-	int link_open = 1, ops_open = 1, rc;
+	int rc;
 
-	r->n = r->records = r->bytes = r->unpacked_bytes = 0;
-	/* Alternate the two sources so operators are not starved by a busy
-	 * link, and stop at the round's limits. */
-	while ((link_open || ops_open) && r->n < HUB_ROUND_MAX_ITEMS
-		&& r->records < (size_t)h->cfg.group_records && r->bytes < ROUND_MAX_BYTES
-		&& r->unpacked_bytes < ROUND_MAX_UNPACKED_BYTES) {
-		if (link_open && read_link(h, r) < 0)
-			link_open = 0;
-		if (ops_open && r->n < HUB_ROUND_MAX_ITEMS && read_op(h, r) < 0)
-			ops_open = 0;
-	}
 	round_add_timed(h, r);
 	if (r->n == 0)
 		return;
@@ -336,6 +337,37 @@ static void round_run(struct hub *h)
 	for (size_t i = 0; i < r->n; i++)
 		hub_work_release(&r->items[i]);
 	r->n = 0;
+}
+
+static void round_run(struct hub *h)
+{
+	struct hub_round *r = h->round;
+	int link_open = 1, ops_open = 1;
+
+	r->n = r->records = r->bytes = r->unpacked_bytes = 0;
+	/* Alternate the two sources so operators are not starved by a busy
+	 * link, and stop at the round's limits. */
+	while ((link_open || ops_open) && r->n < HUB_ROUND_MAX_ITEMS
+		&& r->records < (size_t)h->cfg.group_records && r->bytes < ROUND_MAX_BYTES
+		&& r->unpacked_bytes < ROUND_MAX_UNPACKED_BYTES) {
+		if (link_open && read_link(h, r) < 0)
+			link_open = 0;
+		if (ops_open && r->n < HUB_ROUND_MAX_ITEMS && read_op(h, r) < 0)
+			ops_open = 0;
+	}
+	round_finish(h, r);
+}
+
+void hub_writer_handle_frames(struct hub *h, int from_ops, zmq_msg_t *frames, int n)
+{
+	struct hub_round *r = h->round;
+
+	r->n = r->records = r->bytes = r->unpacked_bytes = 0;
+	if (from_ops)
+		take_op(h, r, frames, n);
+	else
+		take_link(h, r, frames, n);
+	round_finish(h, r);
 }
 
 int hub_writer_open(struct hub *h, char *err, size_t errlen)
