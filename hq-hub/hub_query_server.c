@@ -14,6 +14,7 @@
 
 #include "hub_auth.h"
 #include "hub_query.h"
+#include "hub_zap.h"
 #include "ss_link.h"
 
 #define WORKERS_ENDPOINT "inproc://hub-query-workers"
@@ -247,14 +248,13 @@ static void *broker_main(void *arg)
 	return NULL;
 }
 
+/* The broker's and workers' inproc sockets get the options every socket
+ * gets (ss_link_socket). */
 static void *inproc_socket(struct hub *h, int type)
 {
-	void *s = zmq_socket(h->zctx, type);
-	int linger = 0;
+	char err[128];
 
-	if (s)
-		zmq_setsockopt(s, ZMQ_LINGER, &linger, sizeof linger);
-	return s;
+	return ss_link_socket(h->zctx, type, 0, err, sizeof err);
 }
 
 static int start_workers(struct hub *h, struct hub_query_server *qs, char *err, size_t errlen)
@@ -290,7 +290,7 @@ int query_start(struct hub *h, char *err, size_t errlen)
 	h->query = qs;
 	/* Bound here, so a bad endpoint fails start-up with a reason. */
 	qs->frontend = ss_link_socket(h->zctx, ZMQ_ROUTER, 0, err, errlen);
-	if (!qs->frontend)
+	if (!qs->frontend || hub_zap_watch(h, qs->frontend, HUB_ZAP_QUERY, err, errlen) != 0)
 		return -1;
 	if (zmq_bind(qs->frontend, h->cfg.query) != 0) {
 		snprintf(err, errlen, "cannot bind query endpoint %s: %s", h->cfg.query,

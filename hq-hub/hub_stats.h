@@ -29,6 +29,14 @@
 	X(unknown_kind, HUB_COUNTER, "messages of a kind the hub does not take") \
 	X(invalid, HUB_COUNTER, "messages refused as semantically invalid (store, epoch, batch shape)") \
 	X(bad_version, HUB_COUNTER, "messages with an unsupported proto_version") \
+	X(link_accepted, HUB_COUNTER, "store-link connections accepted") \
+	X(link_disconnects, HUB_COUNTER, "store-link connections closed: the peer left, its heartbeats stopped, or libzmq cut it (a frame over ZMQ_MAXMSGSIZE, a protocol error) without a message") \
+	X(link_open, HUB_GAUGE, "store-link connections open now") \
+	X(query_disconnects, HUB_COUNTER, "operators' connections closed, including those libzmq cut (a frame over ZMQ_MAXMSGSIZE)") \
+	X(handshake_failures, HUB_COUNTER, "handshakes that failed (protocol error, refused by the ZAP handler)") \
+	X(zap_refused_connections, HUB_COUNTER, "store-link connections refused: their address already had links_per_source open") \
+	X(zap_refused_rate, HUB_COUNTER, "store-link connections refused: their address passed handshakes_per_second") \
+	X(zap_refused_protocol, HUB_COUNTER, "store-link connections refused: a malformed ZAP request or a mechanism not accepted") \
 	X(operator_writes, HUB_COUNTER, "operator writes (store, price, policy, decisions) committed") \
 	X(operator_refused, HUB_COUNTER, "operator writes refused (bad input)") \
 	X(map_grows, HUB_COUNTER, "times the LMDB map was grown") \

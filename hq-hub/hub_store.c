@@ -13,9 +13,11 @@
 #include "hub.h"
 #include "hub_registry.h"
 #include "ss_record.h"
+#include "ss_time.h"
 #include "ss_validate.h"
 
 #define EPOCH_KEY_BYTES (33 + 8)
+#define REFUSED_LOG_INTERVAL_MS 10000
 
 static size_t epoch_key(uint8_t *key, const char *store_id, uint64_t epoch)
 {
@@ -140,10 +142,14 @@ static int put_event(struct hub *h, MDB_txn *txn, struct hub_store *s, Storesync
 
 static void refuse_record(struct hub_store *s, const Storesync__Record *r, const char *reason)
 {
+	uint64_t held = 0;
+
 	s->state->refused++;
 	s->state->has_refused = 1;
 	s->refused_now++;
-	ss_warn("store %s seq %llu refused: %s", s->store_id, (unsigned long long)r->seq, reason);
+	if (!s->log || ss_lograte_allow(s->log, ss_mono_ms(), REFUSED_LOG_INTERVAL_MS, &held))
+		ss_warn("store %s seq %llu refused: %s (%llu more since last line)", s->store_id,
+			(unsigned long long)r->seq, reason, (unsigned long long)held);
 }
 
 int hub_store_apply(struct hub *h, MDB_txn *txn, struct hub_store *s, Storesync__Record *r)

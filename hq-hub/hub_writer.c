@@ -372,7 +372,7 @@ void hub_writer_handle_frames(struct hub *h, int from_ops, zmq_msg_t *frames, in
 
 int hub_writer_open(struct hub *h, char *err, size_t errlen)
 {
-	h->ops = zmq_socket(h->zctx, ZMQ_ROUTER);
+	h->ops = ss_link_socket(h->zctx, ZMQ_ROUTER, 0, err, errlen);
 	if (!h->ops || zmq_bind(h->ops, HUB_OPS_ENDPOINT) != 0) {
 		snprintf(err, errlen, "cannot bind %s: %s", HUB_OPS_ENDPOINT, zmq_strerror(errno));
 		return -1;

@@ -10,7 +10,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <arpa/inet.h>
+#include <netinet/in.h>
 #include <sys/prctl.h>
+#include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -626,6 +629,35 @@ uint8_t *tl_pack_patched(const ProtobufCMessage *m, const char *mark, const char
 		}
 	ck_abort_msg("mark %s not in the packed message", mark);
 	return NULL;
+}
+
+int64_t tl_vm_hwm_kib(pid_t pid)
+{
+	char path[64], line[256];
+	long long kib = -1;
+	FILE *fp;
+
+	snprintf(path, sizeof path, "/proc/%d/status", (int)pid);
+	if (!(fp = fopen(path, "r")))
+		return -1;
+	while (fgets(line, sizeof line, fp))
+		if (sscanf(line, "VmHWM: %lld kB", &kib) == 1)
+			break;
+	fclose(fp);
+	return kib;
+}
+
+int tl_free_port(void)
+{
+	struct sockaddr_in sa = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+	socklen_t len = sizeof sa;
+	int fd = socket(AF_INET, SOCK_STREAM, 0);
+
+	ck_assert_int_ge(fd, 0);
+	ck_assert_int_eq(bind(fd, (struct sockaddr *)&sa, sizeof sa), 0);
+	ck_assert_int_eq(getsockname(fd, (struct sockaddr *)&sa, &len), 0);
+	close(fd);
+	return ntohs(sa.sin_port);
 }
 
 int tl_alive(pid_t pid)

@@ -144,6 +144,11 @@ Storesync__QueryReply *tl_query_raw(const char *ep, const void *buf, size_t len,
 uint8_t *tl_pack_patched(const ProtobufCMessage *m, const char *mark, const char *with,
 	size_t with_len, size_t *len);
 
+/* The peak resident set of pid (VmHWM), in KiB; -1 when unknown. */
+int64_t tl_vm_hwm_kib(pid_t pid);
+/* A TCP port on 127.0.0.1 that nothing listens on right now. */
+int tl_free_port(void);
+
 /* 1 while pid runs (not exited, not reaped). */
 int tl_alive(pid_t pid);
 /* Deterministic PRNG for the tests (xorshift64*), seeded by the caller. */
