@@ -30,8 +30,10 @@
 #define SS_LOCAL_UNPACKED_MAX_BYTES ((size_t)64 << 20)
 #define SS_QUERY_UNPACKED_MAX_BYTES ((size_t)64 << 20)
 /* ss_proto_unpack's budget: this many unpacked bytes per byte of its
- * max_len (storage reads and replies, whose writer bounded them already). */
-#define SS_PROTO_EXPANSION 16u
+ * max_len (what the daemons read from their own kind: the hub's updates at
+ * the agent, replies, storage). 64 MiB for a 16 MiB message takes the
+ * largest update the hub sends (200,000 prices cost 40 MiB). */
+#define SS_PROTO_EXPANSION 4u
 
 /* What ss_proto_unpack_limited says of a message. */
 enum ss_proto_verdict {

@@ -26,11 +26,13 @@ failed=""
 for h in $which; do
 	work="$dir/corpus/$h"
 	mkdir -p "$work"
+	dict=""
+	[ -f "$top/tests/fuzz/$h.dict" ] && dict="-dict=$top/tests/fuzz/$h.dict"
 	echo "== fuzz $h for ${secs}s"
 	if ! ASAN_OPTIONS=detect_leaks=1 \
 		UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
 		"$dir/tests/fuzz/fuzz_$h" -max_total_time="$secs" -timeout=30 -rss_limit_mb=2048 \
-		-max_len=65536 -print_final_stats=1 -artifact_prefix="$dir/artifacts/$h-" \
+		-max_len=65536 -use_value_profile=1 $dict -print_final_stats=1 -artifact_prefix="$dir/artifacts/$h-" \
 		"$work" "$top/tests/fuzz/$h" >"$dir/fuzz-$h.log" 2>&1; then
 		failed="$failed $h"
 		tail -40 "$dir/fuzz-$h.log"

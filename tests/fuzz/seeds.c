@@ -10,7 +10,6 @@
 
 #include "fuzzlib.h"
 #include "ss_json.h"
-#include "ss_time.h"
 
 #define T0_MS 1793932200000LL   /* 2026-11-06T02:30Z, the examples' time */
 
@@ -214,6 +213,11 @@ static void query_seeds(void)
 	query("notices", "notices", NULL);
 	query("replenish-list", "replenish list", "state", "pending", NULL);
 	query("store-list", "store list", NULL);
+	/* Times at the edges: refused today, and one mutation from a value
+	 * that would overflow the age and deadline arithmetic if they were not. */
+	query("stores-at-edge", "stores", "at", "9223372036854775807", NULL);
+	query("stale-at-edge", "stale", "at", "9223372036854775807", NULL);
+	query("sales-from-edge", "sales", "from", "9999-12-31", NULL);
 	query("store-add", "store add", "store", "S9", "name", "new store", "region", "NORTH", NULL);
 	query("store-set", "store set", "store", "S1", "region", "EAST", NULL);
 	query("policy-set", "policy set", "set", "first_response_hours=12", NULL);
@@ -243,9 +247,6 @@ static void local_seeds(void)
 	Storesync__Record *recs[16];
 	size_t n = all_records(recs);
 
-	/* Submits are judged at the agent's clock: times near now. */
-	for (size_t i = 0; i < n; i++)
-		recs[i]->time_ms = ss_now_ms() - 3600000;
 	sub.records = recs;
 	sub.n_records = n;
 	r.kind_case = STORESYNC__LOCAL_REQUEST__KIND_SUBMIT;
