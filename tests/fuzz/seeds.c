@@ -215,8 +215,8 @@ static void query_seeds(void)
 	query("store-list", "store list", NULL);
 	/* Times at the edges: refused today, and one mutation from a value
 	 * that would overflow the age and deadline arithmetic if they were not. */
-	query("stores-at-edge", "stores", "at", "9223372036854775807", NULL);
-	query("stale-at-edge", "stale", "at", "9223372036854775807", NULL);
+	query("stores-at-edge", "stores", "at", "+9223372036854775807", NULL);
+	query("stale-at-edge", "stale", "at", "+9223372036854775807", NULL);
 	query("sales-from-edge", "sales", "from", "9999-12-31", NULL);
 	query("store-add", "store add", "store", "S9", "name", "new store", "region", "NORTH", NULL);
 	query("store-set", "store set", "store", "S1", "region", "EAST", NULL);
