@@ -110,6 +110,12 @@ static enum ss_proto_verdict walk(const ProtobufCMessageDescriptor *d, const uin
 	return SS_PROTO_OK;
 }
 
+enum ss_proto_verdict ss_proto_check_wire(const ProtobufCMessageDescriptor *desc,
+	const void *buf, size_t len)
+{
+	return walk(desc, buf, (const uint8_t *)buf + len, 0);
+}
+
 /* ---- step 3: unpacking within a budget ---- */
 
 struct budget {
@@ -159,7 +165,7 @@ enum ss_proto_verdict ss_proto_unpack_limited(const ProtobufCMessageDescriptor *
 	*out = NULL;
 	if (len > lim->wire_bytes)
 		return SS_PROTO_TOO_LARGE;
-	if ((v = walk(desc, buf, (const uint8_t *)buf + len, 0)) != SS_PROTO_OK)
+	if ((v = ss_proto_check_wire(desc, buf, len)) != SS_PROTO_OK)
 		return v;
 	*out = protobuf_c_message_unpack(desc, &a, len, buf);
 	if (!*out)

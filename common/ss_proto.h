@@ -63,6 +63,12 @@ enum ss_proto_verdict ss_proto_unpack_limited(const ProtobufCMessageDescriptor *
 	const void *buf, size_t len, const struct ss_proto_limits *lim, ProtobufCMessage **out,
 	size_t *cost_bytes);
 
+/* Step 2 alone, for unpackers with an allocator of their own (ss_arena):
+ * SS_PROTO_OK when every field of buf is well formed and no string holds a
+ * NUL, else why not. */
+enum ss_proto_verdict ss_proto_check_wire(const ProtobufCMessageDescriptor *desc,
+	const void *buf, size_t len);
+
 /* The same with a wire limit of max_len and a budget of SS_PROTO_EXPANSION
  * bytes per byte of it; NULL when refused for any reason. */
 ProtobufCMessage *ss_proto_unpack(const ProtobufCMessageDescriptor *desc,

@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "ss_arena.h"
 #include "testlib.h"
 
 static enum ss_proto_verdict unpack_link(const uint8_t *buf, size_t len)
@@ -178,6 +179,38 @@ START_TEST(largest_price_push_taken)
 }
 END_TEST
 
+/* The agent unpacks the hub's messages into an arena (ss_arena): the same
+ * gate holds there. */
+START_TEST(arena_unpack_passes_the_gate)
+{
+	Storesync__LinkMessage m = STORESYNC__LINK_MESSAGE__INIT;
+	Storesync__Hello h = STORESYNC__HELLO__INIT;
+	struct ss_arena a;
+	size_t len;
+	uint8_t *buf;
+
+	h.store_id = "ABXCD";
+	m.kind_case = STORESYNC__LINK_MESSAGE__KIND_HELLO;
+	m.hello = &h;
+	buf = tl_pack_patched(&m.base, "ABXCD", "AB\0CD", 5, &len);
+	ss_arena_init(&a, 0);
+	ck_assert_ptr_null(ss_arena_unpack(&a, &storesync__link_message__descriptor, buf, len,
+		SS_MAX_MSG_BYTES));
+	free(buf);
+	buf = empty_records_frame((SS_MAX_MSG_BYTES - 16) / 2, &len);
+	ck_assert_ptr_null(ss_arena_unpack(&a, &storesync__link_message__descriptor, buf, len,
+		SS_MAX_MSG_BYTES));
+	ck_assert_uint_le(a.used, SS_PROTO_EXPANSION * SS_MAX_MSG_BYTES);
+	ss_arena_release(&a);
+	free(buf);
+	buf = empty_records_frame(1000, &len);
+	ck_assert_ptr_nonnull(ss_arena_unpack(&a, &storesync__link_message__descriptor, buf, len,
+		SS_MAX_MSG_BYTES));
+	ss_arena_release(&a);
+	free(buf);
+}
+END_TEST
+
 START_TEST(wire_limit_and_garbage)
 {
 	static const uint8_t bad_varint[] = { 0x08, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff,
@@ -201,7 +234,7 @@ int main(void)
 	const TTest *const tests[] = {
 		store_id_with_nul_refused, record_strings_with_nul_refused,
 		frame_of_empty_records_refused_at_the_budget, largest_agent_batch_taken,
-		largest_price_push_taken, wire_limit_and_garbage,
+		largest_price_push_taken, arena_unpack_passes_the_gate, wire_limit_and_garbage,
 	};
 
 	return tl_run("proto", tests, sizeof tests / sizeof tests[0], 60);
