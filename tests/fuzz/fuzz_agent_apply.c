@@ -1,8 +1,8 @@
 /* fuzz_agent_apply: the agent's handling of one Update sent down by the
  * hub (agent_apply.c), on a scratch LMDB whose down-flow state carries over
- * from input to input. Half the inputs are put in turn (after_id set to
- * what the agent has applied), so the fuzzer reaches the appliers and not
- * only the out-of-turn answer.
+ * from input to input. Half the inputs (odd update ids) are put in turn
+ * (in_turn), so the fuzzer reaches the appliers and not only the
+ * out-of-turn answer, whatever came before.
  * Invariants beyond "no crash":
  *  - what the agent remembers applying is what its LMDB says (meta), so a
  *    restart resumes where the hub thinks it stands;
@@ -103,6 +103,22 @@ static void prices_valid(const Storesync__Update *u)
 	ss_lmdb_read_end(&ag.a.db.lmdb, txn);
 }
 
+/* Makes u the next update of the agent's stream: it follows what is
+ * applied, with an id a little above it (a snapshot's later part keeps the
+ * id of the one being staged), so no input uses up the id space for those
+ * after it. */
+static void in_turn(Storesync__Update *u)
+{
+	const struct apply_ids *ids = &ag.a.apply.ids;
+
+	u->after_id = ids->applied;
+	if (u->body_case == STORESYNC__UPDATE__BODY_SNAPSHOT && u->snapshot->part > 1
+		&& ids->snapshot)
+		u->update_id = ids->snapshot;
+	else
+		u->update_id = ids->applied + 1 + (u->update_id >> 1) % 1024;
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	Storesync__Update *u;
@@ -118,7 +134,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (!u)
 		return 0;
 	if (u->update_id & 1)
-		u->after_id = ag.a.apply.ids.applied;
+		in_turn(u);
 	apply_on_update(&ag.a, u);
 	meta_agrees();
 	acks_parse();
