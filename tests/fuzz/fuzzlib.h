@@ -23,7 +23,8 @@
 _Noreturn void fz_fail(const char *file, int line, const char *cond, const char *fmt, ...)
 	__attribute__((format(printf, 4, 5)));
 
-/* Quiet logs, a scratch directory removed at exit; call once. */
+/* Quiet logs, a scratch directory (under $SS_FUZZ_SCRATCH, else /dev/shm
+ * or /tmp) removed at a normal exit; call once. */
 void fz_init(void);
 /* A fresh subdirectory of the scratch directory. */
 void fz_dir(char *out, size_t len, const char *name);

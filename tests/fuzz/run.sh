@@ -29,7 +29,11 @@ for h in $which; do
 	dict=""
 	[ -f "$top/tests/fuzz/$h.dict" ] && dict="-dict=$top/tests/fuzz/$h.dict"
 	echo "== fuzz $h for ${secs}s"
-	if ! ASAN_OPTIONS=detect_leaks=1 \
+	# tmpfs when there is one: every commit of the engines syncs.
+	sbase=/tmp
+	[ -w /dev/shm ] && sbase=/dev/shm
+	scratch=$(mktemp -d "$sbase/ssfuzz-run.XXXXXX")
+	if ! SS_FUZZ_SCRATCH=$scratch ASAN_OPTIONS=detect_leaks=1 \
 		UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
 		"$dir/tests/fuzz/fuzz_$h" -max_total_time="$secs" -timeout=30 -rss_limit_mb=2048 \
 		-max_len=65536 -use_value_profile=1 $dict -print_final_stats=1 -artifact_prefix="$dir/artifacts/$h-" \
@@ -37,6 +41,7 @@ for h in $which; do
 		failed="$failed $h"
 		tail -40 "$dir/fuzz-$h.log"
 	fi
+	rm -rf "$scratch"
 	grep -E "^stat::number_of_executed_units|^stat::peak_rss_mb|cov: " "$dir/fuzz-$h.log" | tail -3
 done
 if [ -n "$failed" ]; then
