@@ -38,6 +38,8 @@ static Storesync__Record *contract(const struct load *l, int i, char *no, size_t
 	cs.has_deposit_method = 1;
 	r.time_ms = t;
 	r.has_time_ms = 1;
+	r.recorded_ms = t;
+	r.has_recorded_ms = 1;
 	r.body_case = STORESYNC__RECORD__BODY_CONTRACT_SALE;
 	r.contract_sale = &cs;
 	return &r;
@@ -70,6 +72,8 @@ static Storesync__Record *sale(const struct load *l, int day)
 	s.cashier = "C1";
 	r.time_ms = l->now_ms - (int64_t)(l->days - day) * SS_DAY_MS;
 	r.has_time_ms = 1;
+	r.recorded_ms = r.time_ms;
+	r.has_recorded_ms = 1;
 	r.body_case = STORESYNC__RECORD__BODY_SALE;
 	r.sale = &s;
 	return &r;

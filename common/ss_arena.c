@@ -7,6 +7,8 @@
 #include <stdint.h>
 #include <stdlib.h>
 
+#include "ss_proto.h"
+
 #define CHUNK_BYTES (256u << 10)
 #define ALIGN 16u
 
@@ -68,10 +70,20 @@ void ss_arena_release(struct ss_arena *a)
 	a->used = 0;
 }
 
+/* What comes in passes ss_proto's gate: strings exactly as sent, and a
+ * bound on what the message costs: the arena's budget, or when it has none
+ * ss_proto_unpack's (SS_PROTO_EXPANSION bytes per byte of max_len). */
 ProtobufCMessage *ss_arena_unpack(struct ss_arena *a, const ProtobufCMessageDescriptor *desc,
 	const void *buf, size_t len, size_t max_len)
 {
-	if (len > max_len)
+	size_t budget = a->budget;
+	ProtobufCMessage *m;
+
+	if (len > max_len || ss_proto_check_wire(desc, buf, len) != SS_PROTO_OK)
 		return NULL;
-	return protobuf_c_message_unpack(desc, &a->allocator, len, buf);
+	if (!budget && max_len < SIZE_MAX / SS_PROTO_EXPANSION)
+		a->budget = a->used + max_len * SS_PROTO_EXPANSION;
+	m = protobuf_c_message_unpack(desc, &a->allocator, len, buf);
+	a->budget = budget;
+	return m;
 }

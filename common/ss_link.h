@@ -8,6 +8,9 @@
 #include <stddef.h>
 #include <zmq.h>
 
+/* Messages a ROUTER queues per peer before it stops reading that peer. */
+#define SS_LINK_ROUTER_RCVHWM 8
+
 /* Creates a socket of type with the common options. heartbeat_ms 0 leaves
  * ZeroMQ heartbeats off (local sockets); otherwise the link is declared dead
  * after 3 heartbeats without traffic. NULL with a reason on failure. */

@@ -9,18 +9,20 @@
 #include "ss_time.h"
 #include "ss_validate.h"
 
+/* Days and times an operator names lie in the range records do
+ * (ss_validate_time_ms), so no age or deadline computed from them overflows. */
 static int check_day(const char *v)
 {
 	int32_t day;
 
-	return ss_time_parse_day(v, &day);
+	return ss_time_parse_day(v, &day) == 0 ? ss_validate_day(day) : -1;
 }
 
 static int check_time(const char *v)
 {
 	int64_t ms;
 
-	return ss_time_parse(v, &ms);
+	return ss_time_parse(v, &ms) == 0 ? ss_validate_time_ms(ms) : -1;
 }
 
 static int check_int(const char *v)
@@ -72,7 +74,7 @@ static int check_key(const char *v)
 const struct ss_filter ss_filters[] = {
 	{ "store", "S", ss_validate_store_id, "only store S" },
 	{ "sku", "SKU", ss_validate_sku, "only this SKU" },
-	{ "from", "DAY", check_day, "from this store-local day (YYYY-MM-DD)" },
+	{ "from", "DAY", check_day, "from this store-local day (YYYY-MM-DD, 2000..2099)" },
 	{ "to", "DAY", check_day, "to this store-local day, inclusive" },
 	{ "by", "PERIOD", NULL, "day, week or month" },
 	{ "below", "N", check_int, "on hand below N" },
@@ -83,7 +85,7 @@ const struct ss_filter ss_filters[] = {
 	{ "aging", NULL, NULL, "aging buckets instead of accounts" },
 	{ "region", "R", ss_validate_region, "only region R / for the stores of region R" },
 	{ "stores", "LIST", check_store_list, "for these stores (S1,S2,...)" },
-	{ "effective", "TIME", check_time, "takes effect at TIME (default: now)" },
+	{ "effective", "TIME", check_time, "takes effect at TIME (default: now; 2000..2099)" },
 	{ "dry_run", NULL, NULL, "check and count, change nothing" },
 	{ "full", NULL, NULL, "send every price, not only the changed ones" },
 	{ "update", "ID", check_positive, "only update ID" },
@@ -91,10 +93,10 @@ const struct ss_filter ss_filters[] = {
 	{ "name", "NAME", check_label, "the store's name" },
 	{ "qty", "N", check_positive, "approved quantity (default: as requested)" },
 	{ "note", "TEXT", check_label, "a note for the store" },
-	{ "at", "TIME", check_time, "evaluate ages, deadlines and prices at TIME" },
+	{ "at", "TIME", check_time, "evaluate ages, deadlines and prices at TIME (2000..2099)" },
 	{ "key", "FILE", check_key, "a CurveZMQ public key (a .pub file, or its 40 characters)" },
 	{ "role", "ROLE", NULL, "read or admin" },
-	{ "since", "TIME", check_time, "from TIME on" },
+	{ "since", "TIME", check_time, "from TIME on (2000..2099)" },
 	{ "who", "NAME", check_label, "only this operator's" },
 };
 

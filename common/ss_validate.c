@@ -21,6 +21,7 @@
 #include <time.h>
 
 #include "ss_record.h"
+#include "ss_time.h"
 
 #define IDENT_MAX_BYTES 64
 #define SKU_MAX_BYTES 32
@@ -296,6 +297,44 @@ static int check_sale(const Storesync__Sale *s, char *msg, size_t len)
 	return check_opt_ident(s->account, "account", msg, len);
 }
 
+/* ---- times (docs/records.md, "Times") ---- */
+
+int ss_validate_time_ms(int64_t ms)
+{
+	return ms >= SS_TIME_MIN_MS && ms < SS_TIME_MAX_MS ? 0 : -1;
+}
+
+int ss_validate_day(int64_t day)
+{
+	return day >= SS_TIME_MIN_MS / SS_DAY_MS && day < SS_TIME_MAX_MS / SS_DAY_MS ? 0 : -1;
+}
+
+static int check_in_range(int64_t ms, const char *name, char *msg, size_t len)
+{
+	if (ss_validate_time_ms(ms) != 0)
+		return fail(msg, len, "%s is outside 2000-01-01..2099-12-31", name);
+	return 0;
+}
+
+/* A planned moment: 0 for none, else a time in the range. */
+static int check_opt_time(int64_t ms, const char *name, char *msg, size_t len)
+{
+	return ms == 0 ? 0 : check_in_range(ms, name, msg, len);
+}
+
+int ss_validate_recorded(const Storesync__Record *r, char *reason, size_t reason_len)
+{
+	const char *type = ss_record_type_name(r->body_case);
+
+	if (!r->has_recorded_ms)
+		return fail(reason, reason_len, "%s: recorded_ms is missing (the agent sets it)",
+			type ? type : "record");
+	if (ss_validate_time_ms(r->recorded_ms) != 0)
+		return fail(reason, reason_len, "%s: recorded_ms is outside 2000-01-01..2099-12-31",
+			type ? type : "record");
+	return 0;
+}
+
 static int check_contract_sale(const Storesync__ContractSale *c, char *msg, size_t len)
 {
 	if (check_ident(c->contract_no, "contract_no", msg, len) < 0 ||
@@ -305,8 +344,8 @@ static int check_contract_sale(const Storesync__ContractSale *c, char *msg, size
 		return -1;
 	if (c->deposit_fen > c->total_fen)
 		return fail(msg, len, "deposit_fen exceeds total_fen");
-	if (check_not_negative(c->delivery_ms, "delivery_ms", msg, len) < 0 ||
-		check_not_negative(c->installation_ms, "installation_ms", msg, len) < 0 ||
+	if (check_opt_time(c->delivery_ms, "delivery_ms", msg, len) < 0 ||
+		check_opt_time(c->installation_ms, "installation_ms", msg, len) < 0 ||
 		check_opt_ident(c->account, "account", msg, len) < 0)
 		return -1;
 	/* A deposit is money in hand: it has a method, and it is not a charge. */
@@ -503,14 +542,15 @@ static int check_replenishment(const Storesync__ReplenishmentRequest *q, char *m
 		check_positive(q->has_quantity, q->quantity, "quantity", msg, len) < 0 ||
 		check_text(q->reason, "reason", msg, len) < 0)
 		return -1;
-	return check_not_negative(q->needed_by_ms, "needed_by_ms", msg, len);
+	return check_opt_time(q->needed_by_ms, "needed_by_ms", msg, len);
 }
 
 static int check_time(const Storesync__Record *r, int64_t now_ms, char *msg, size_t len)
 {
 	int64_t latest_ms;
 
-	if (check_positive(r->has_time_ms, r->time_ms, "time_ms", msg, len) < 0)
+	if (check_positive(r->has_time_ms, r->time_ms, "time_ms", msg, len) < 0 ||
+		check_in_range(r->time_ms, "time_ms", msg, len) < 0)
 		return -1;
 	if (__builtin_add_overflow(now_ms, SS_MAX_FUTURE_MS, &latest_ms))
 		latest_ms = INT64_MAX;

@@ -36,6 +36,8 @@ struct hub_config {
 	int64_t query_threads;     /* workers answering operators */
 	int64_t notice_scan_ms;    /* how often stale accounts are looked for (notices) */
 	int64_t update_retention_days; /* the update log keeps this long; then snapshots */
+	int64_t links_per_source;  /* store-link connections open per address, at most (hub_zap) */
+	int64_t handshakes_per_second; /* per address; bursts of twice that */
 };
 
 struct hub_peer;   /* a store link connection (hub_work.h) */
@@ -85,6 +87,7 @@ struct hub {
 	void *router;
 	void *ops;                 /* writer's end of the operators' channel (ROUTER) */
 	struct hub_query_server *query;  /* the operators' endpoint and its workers */
+	struct hub_zap *zap;       /* the door keeper: ZAP handler and monitors (hub_zap.c) */
 	struct hub_peer *peers;    /* uthash, by routing id */
 	struct hub_round *round;
 	struct hub_target_cache tcache;  /* the writer's */
@@ -305,6 +308,9 @@ struct hub_store {
 	int32_t sales_day;
 	int sales_dirty;
 	uint64_t applied_now, refused_now; /* this transaction's counts, for stats */
+	/* Lines about refused records go through this rate limit (the
+	 * connection's, so a broken store cannot flood the log); NULL: none. */
+	struct ss_lograte *log;
 };
 
 /* Loads store_id's state and the high-water mark of epoch (0 for a new one). */

@@ -1,6 +1,7 @@
 /* hq-hub: the central daemon. This file turns flags and the INI file into a
  * hub_config, locks the data directory (one hub per directory, ss_daemon),
- * opens LMDB, binds the store link, starts the query thread and runs ingest
+ * opens LMDB, starts the door keeper (hub_zap), binds the store link,
+ * starts the query thread and runs ingest
  * on the main thread (the one LMDB writer) until SIGTERM. */
 #include <getopt.h>
 #include <signal.h>
@@ -10,13 +11,15 @@
 #include <unistd.h>
 
 #include "hub.h"
+#include "hub_zap.h"
 #include "ss_config.h"
 #include "ss_daemon.h"
 #include "ss_link.h"
 #include "ss_time.h"
+#include "ss_validate.h"
 #include "ss_version.h"
 
-#define N_CONFIG_ITEMS 14
+#define N_CONFIG_ITEMS 16
 
 /* Settings of the process rather than of the engine (hub_config). */
 struct hub_main_opts {
@@ -54,7 +57,12 @@ static void usage(FILE *out)
 		"                           their owning stores a collection notice (default 60000)\n"
 		"      --update-retention-days N  keep the update log N days (default 30); a store\n"
 		"                           further behind gets a snapshot of what is in force\n"
-		"      --clock-offset-ms N  TEST CLOCK: shift the hub's wall clock by N ms\n"
+		"      --links-per-source N  store-link connections one address may hold open\n"
+		"                           (default 256; local ipc peers are not limited)\n"
+		"      --handshakes-per-second N  new store-link connections per address and\n"
+		"                           second, in bursts of twice that (default 50)\n"
+		"      --clock-offset-ms N  TEST CLOCK: shift the hub's wall clock by N ms (at most\n"
+		"                           50 years either way, the clock staying in 2000..2099)\n"
 		"      --log-level LEVEL    debug, info (default), warning or error\n"
 		"  -v, --verbose            the same as --log-level debug\n"
 		"      --version            print the version and exit\n"
@@ -65,7 +73,8 @@ static void usage(FILE *out)
 }
 
 enum { OPT_BUDGET = 256, OPT_GROUP, OPT_HEARTBEAT, OPT_CLOCK, OPT_MAP_INITIAL, OPT_QUERY_THREADS,
-	OPT_NOTICE_SCAN, OPT_RETENTION, OPT_LOG_LEVEL, OPT_VERSION };
+	OPT_NOTICE_SCAN, OPT_RETENTION, OPT_LOG_LEVEL, OPT_VERSION, OPT_LINKS_PER_SOURCE,
+	OPT_HANDSHAKES };
 
 static void config_items(struct hub_config *c, struct hub_main_opts *m,
 	struct ss_config_item *items)
@@ -78,13 +87,16 @@ static void config_items(struct hub_config *c, struct hub_main_opts *m,
 		{ "hub", "map_initial", SS_CFG_INT64, &c->map_initial_bytes, 0, 1 << 20, INT64_MAX / 4 },
 		{ "hub", "group_records", SS_CFG_INT64, &c->group_records, 0, 1, 1000000 },
 		{ "hub", "heartbeat_ms", SS_CFG_INT64, &c->heartbeat_ms, 0, 100, 600000 },
-		{ "hub", "clock_offset_ms", SS_CFG_INT64, &c->clock_offset_ms, 0, INT64_MIN / 4,
-			INT64_MAX / 4 },
+		{ "hub", "clock_offset_ms", SS_CFG_INT64, &c->clock_offset_ms, 0,
+			-SS_CLOCK_OFFSET_MAX_MS, SS_CLOCK_OFFSET_MAX_MS },
 		{ "hub", "foreground", SS_CFG_INT64, &c->foreground, 0, 0, 1 },
 		{ "hub", "query_threads", SS_CFG_INT64, &c->query_threads, 0, 1, 64 },
 		{ "hub", "notice_scan_ms", SS_CFG_INT64, &c->notice_scan_ms, 0, 100, 86400000 },
 		{ "hub", "update_retention_days", SS_CFG_INT64, &c->update_retention_days, 0, 1,
 			3650 },
+		{ "hub", "links_per_source", SS_CFG_INT64, &c->links_per_source, 0, 1, 1000000 },
+		{ "hub", "handshakes_per_second", SS_CFG_INT64, &c->handshakes_per_second, 0, 1,
+			1000000 },
 		{ "hub", "log_level", SS_CFG_STRING, m->log_level, sizeof m->log_level, 0, 0 },
 		{ 0 },
 	};
@@ -123,6 +135,8 @@ static int parse_args(int argc, char **argv, struct hub_config *c, struct hub_ma
 		{ "notice-scan-ms", required_argument, 0, OPT_NOTICE_SCAN },
 		{ "update-retention-days", required_argument, 0, OPT_RETENTION },
 		{ "log-level", required_argument, 0, OPT_LOG_LEVEL },
+		{ "links-per-source", required_argument, 0, OPT_LINKS_PER_SOURCE },
+		{ "handshakes-per-second", required_argument, 0, OPT_HANDSHAKES },
 		{ "verbose", no_argument, 0, 'v' }, { "version", no_argument, 0, OPT_VERSION },
 		{ "help", no_argument, 0, 'h' }, { 0, 0, 0, 0 },
 	};
@@ -159,6 +173,8 @@ static int parse_args(int argc, char **argv, struct hub_config *c, struct hub_ma
 		case OPT_NOTICE_SCAN: rc = set_flag(items, "notice_scan_ms", optarg); break;
 		case OPT_RETENTION: rc = set_flag(items, "update_retention_days", optarg); break;
 		case OPT_LOG_LEVEL: rc = set_flag(items, "log_level", optarg); break;
+		case OPT_LINKS_PER_SOURCE: rc = set_flag(items, "links_per_source", optarg); break;
+		case OPT_HANDSHAKES: rc = set_flag(items, "handshakes_per_second", optarg); break;
 		case 'v': rc = set_flag(items, "log_level", "debug"); break;
 		case OPT_VERSION: ss_version_print("hq-hub"); return 1;
 		case 'h': usage(stdout); return 1;
@@ -177,10 +193,13 @@ static int parse_args(int argc, char **argv, struct hub_config *c, struct hub_ma
 	return rc;
 }
 
+/* The door keeper (hub_zap) watches the link from before its first
+ * connection: its handler is bound already, and the link is watched before
+ * it binds. */
 static int open_router(struct hub *h, char *err, size_t errlen)
 {
 	h->router = ss_link_socket(h->zctx, ZMQ_ROUTER, (int)h->cfg.heartbeat_ms, err, errlen);
-	if (!h->router)
+	if (!h->router || hub_zap_watch(h, h->router, HUB_ZAP_LINK, err, errlen) != 0)
 		return -1;
 	return ss_daemon_bind(h->router, h->cfg.listen, err, errlen);
 }
@@ -191,7 +210,8 @@ int main(int argc, char **argv)
 		.data_dir = "/var/lib/storesync/hub", .listen = "tcp://*:7701",
 		.query = "tcp://127.0.0.1:7702", .budget_bytes = 64LL << 30,
 		.group_records = 50000, .heartbeat_ms = 2000, .query_threads = 4,
-		.notice_scan_ms = 60000, .update_retention_days = 30 } };
+		.notice_scan_ms = 60000, .update_retention_days = 30, .links_per_source = 256,
+		.handshakes_per_second = 50 } };
 	struct hub_main_opts m = { .log_level = "info" };
 	enum ss_log_level level = SS_LOG_INFO;
 	char err[512];
@@ -201,6 +221,13 @@ int main(int argc, char **argv)
 		return rc == 1 ? 0 : 2;
 	ss_log_init("hq-hub", level);
 	ss_time_set_offset_ms(h.cfg.clock_offset_ms);
+	/* Every age and deadline counts from this clock: it must lie where
+	 * record times do (docs/records.md, "Times"). */
+	if (ss_validate_time_ms(ss_now_ms()) != 0) {
+		fprintf(stderr, "hq-hub: the clock (with --clock-offset-ms %lld) is outside "
+			"2000-01-01..2099-12-31\n", (long long)h.cfg.clock_offset_ms);
+		return 2;
+	}
 	/* Locked before detaching, so a second hub fails in front of whoever
 	 * started it; held until the process exits (the kernel lets go then). */
 	if (ss_daemon_lock(h.cfg.data_dir, &lock_fd, err, sizeof err) != 0) {
@@ -221,9 +248,10 @@ int main(int argc, char **argv)
 	}
 	h.zctx = zmq_ctx_new();
 	/* query_start binds the query endpoint; it is claimed here first. */
-	if (open_router(&h, err, sizeof err) != 0 || hub_writer_open(&h, err, sizeof err) != 0
+	if (hub_zap_open(&h, err, sizeof err) != 0 || open_router(&h, err, sizeof err) != 0
+		|| hub_writer_open(&h, err, sizeof err) != 0
 		|| ss_daemon_claim_endpoint(h.cfg.query, err, sizeof err) != 0
-		|| query_start(&h, err, sizeof err) != 0) {
+		|| query_start(&h, err, sizeof err) != 0 || hub_zap_start(&h, err, sizeof err) != 0) {
 		ss_error("%s", err);
 		rc = 1;
 		goto out;
@@ -243,6 +271,7 @@ out:
 	if (h.router)
 		zmq_close(h.router);
 	hub_writer_close(&h);
+	hub_zap_close(&h);
 	zmq_ctx_term(h.zctx);
 	ss_lmdb_close(&h.db);
 	return rc;

@@ -71,9 +71,14 @@ int hub_keys_index_store(struct hub *h, MDB_txn *txn, const char *key, const cha
 static Storesync__StoreInfo *registered(struct hub *h, MDB_txn *txn, struct hub_work *w,
 	const char *store)
 {
-	Storesync__StoreInfo *si = hub_registry_get(h, txn, store);
+	Storesync__StoreInfo *si;
 
-	if (!si)
+	/* The operand may be missing from a request that did not come from hqctl. */
+	if (!store || ss_validate_store_id(store) != 0) {
+		hub_op_refuse(h, w, "a store id is needed ([A-Za-z0-9_]{1,32})");
+		return NULL;
+	}
+	if (!(si = hub_registry_get(h, txn, store)))
 		hub_op_refuse(h, w, "store %s is not registered (store add)", store);
 	return si;
 }

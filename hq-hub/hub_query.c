@@ -268,6 +268,26 @@ int query_check(const Storesync__QueryRequest *q, char *err, size_t errlen)
 	return 0;
 }
 
+int query_serve(struct hub *h, const void *body, size_t len, struct table *t)
+{
+	Storesync__QueryRequest *q;
+	enum ss_proto_verdict v = ss_proto_unpack_limited(&storesync__query_request__descriptor,
+		body, len, &ss_limits_query, (ProtobufCMessage **)&q, NULL);
+	char why[128];
+	int write = q && hub_op_work_kind(q->what) >= 0;
+
+	if (q && !write)
+		query_answer(h, q, t);
+	if (q) {
+		storesync__query_request__free_unpacked(q, NULL);
+		return write ? QUERY_WRITE : 0;
+	}
+	snprintf(why, sizeof why, "malformed query: %s", ss_proto_verdict_text(v));
+	table_fail(t, why);
+	atomic_fetch_add(hub_stats_refused(&h->stats, v), 1);
+	return 0;
+}
+
 void query_answer(struct hub *h, const Storesync__QueryRequest *q, struct table *t)
 {
 	struct query_args a;

@@ -14,6 +14,7 @@
 
 #include "hub_auth.h"
 #include "hub_query.h"
+#include "hub_zap.h"
 #include "ss_link.h"
 
 #define WORKERS_ENDPOINT "inproc://hub-query-workers"
@@ -127,27 +128,15 @@ static void query_mask_for(struct hub *h, zmq_msg_t *user_frame, struct table *t
  * [client id, "", answer]. */
 static void worker_serve(struct worker *wk, zmq_msg_t *f)
 {
-	struct hub *h = wk->h;
-	Storesync__QueryRequest *q = (Storesync__QueryRequest *)ss_proto_unpack(
-		&storesync__query_request__descriptor, zmq_msg_data(&f[3]), zmq_msg_size(&f[3]),
-		SS_MAX_MSG_BYTES);
 	struct table t;
 
 	send_frames(wk->sock, f, 2, 1);   /* the envelope first, the answer follows */
 	table_clear(&t);
-	if (q && hub_op_work_kind(q->what) >= 0) {
-		storesync__query_request__free_unpacked(q, NULL);
+	if (query_serve(wk->h, zmq_msg_data(&f[3]), zmq_msg_size(&f[3]), &t) == QUERY_WRITE) {
 		forward_write(wk, &f[2], &f[3]);
 		return;
 	}
-	if (q) {
-		query_answer(h, q, &t);
-		query_mask_for(h, &f[2], &t);
-		storesync__query_request__free_unpacked(q, NULL);
-	} else {
-		table_fail(&t, "malformed query");
-		atomic_fetch_add(&h->stats.malformed, 1);
-	}
+	query_mask_for(wk->h, &f[2], &t);
 	reply_table(wk->sock, &t);
 	table_free(&t);
 }
@@ -259,14 +248,13 @@ static void *broker_main(void *arg)
 	return NULL;
 }
 
+/* The broker's and workers' inproc sockets get the options every socket
+ * gets (ss_link_socket). */
 static void *inproc_socket(struct hub *h, int type)
 {
-	void *s = zmq_socket(h->zctx, type);
-	int linger = 0;
+	char err[128];
 
-	if (s)
-		zmq_setsockopt(s, ZMQ_LINGER, &linger, sizeof linger);
-	return s;
+	return ss_link_socket(h->zctx, type, 0, err, sizeof err);
 }
 
 static int start_workers(struct hub *h, struct hub_query_server *qs, char *err, size_t errlen)
@@ -302,7 +290,7 @@ int query_start(struct hub *h, char *err, size_t errlen)
 	h->query = qs;
 	/* Bound here, so a bad endpoint fails start-up with a reason. */
 	qs->frontend = ss_link_socket(h->zctx, ZMQ_ROUTER, 0, err, errlen);
-	if (!qs->frontend)
+	if (!qs->frontend || hub_zap_watch(h, qs->frontend, HUB_ZAP_QUERY, err, errlen) != 0)
 		return -1;
 	if (zmq_bind(qs->frontend, h->cfg.query) != 0) {
 		snprintf(err, errlen, "cannot bind query endpoint %s: %s", h->cfg.query,

@@ -21,9 +21,11 @@
 #include "hub_registry.h"
 #include "hub_updates.h"
 #include "ss_record.h"
+#include "ss_time.h"
 #include "ss_validate.h"
 
 #define EPOCH_KEY_BYTES (33 + 8)
+#define REFUSED_LOG_INTERVAL_MS 10000
 
 static size_t epoch_key(uint8_t *key, const char *store_id, uint64_t epoch)
 {
@@ -154,6 +156,7 @@ static int put_event(struct hub *h, MDB_txn *txn, struct hub_store *s, Storesync
 static void refuse_record(struct hub_store *s, const Storesync__Record *r, const char *reason)
 {
 	char text[320];
+	uint64_t held = 0;
 
 	s->state->refused++;
 	s->state->has_refused = 1;
@@ -161,7 +164,9 @@ static void refuse_record(struct hub_store *s, const Storesync__Record *r, const
 	snprintf(text, sizeof text, "seq %llu: %s", (unsigned long long)r->seq, reason);
 	free(s->state->last_refused);
 	s->state->last_refused = strdup(text);
-	ss_warn("store %s %s refused", s->store_id, text);
+	if (!s->log || ss_lograte_allow(s->log, ss_mono_ms(), REFUSED_LOG_INTERVAL_MS, &held))
+		ss_warn("store %s %s refused (%llu more since last line)", s->store_id, text,
+			(unsigned long long)held);
 }
 
 static void count_duplicate(struct hub_store *s)
@@ -192,9 +197,11 @@ int hub_store_apply(struct hub *h, MDB_txn *txn, struct hub_store *s, Storesync_
 	 * high-water mark (so the stream does not stall), and has no effect. */
 	/* Judged at the agent's acceptance time, which the record carries, not
 	 * at the hub's clock: the verdict, and so every view, depends on the
-	 * record alone (guarantee 4), whenever it arrives. */
-	if (ss_validate_record(r, s->store_id, r->has_recorded_ms ? r->recorded_ms : r->time_ms,
-		v.reason, sizeof v.reason) != 0) {
+	 * record alone (guarantee 4), whenever it arrives. A record without
+	 * that stamp is refused: judging it at its own time_ms would let any
+	 * time_ms pass the future check. */
+	if (ss_validate_recorded(r, v.reason, sizeof v.reason) != 0
+		|| ss_validate_record(r, s->store_id, r->recorded_ms, v.reason, sizeof v.reason) != 0) {
 		refuse_record(s, r, v.reason);
 		return 0;
 	}

@@ -86,6 +86,7 @@ struct hub_work {
 struct hub_round {
 	struct hub_work items[HUB_ROUND_MAX_ITEMS];
 	size_t n, records, bytes;
+	size_t unpacked_bytes;         /* heap the items hold (ss_proto's count) */
 	struct hub_store stores[HUB_ROUND_MAX_ITEMS];
 	size_t n_stores;
 	int64_t now_ms;
@@ -117,6 +118,14 @@ void hub_link_refuse(struct hub *h, struct hub_peer *p, Storesync__ErrorCode cod
 /* Checks the store an item claims and binds it to the peer: 0 when
  * acceptable, otherwise refused. */
 int hub_link_claim(struct hub *h, struct hub_work *w, const char *store_id, uint64_t epoch);
+
+/* hub_writer: one round on one message, as if the writer had read it:
+ * admit, apply, commit, answer (over h->router or h->ops, whose sockets the
+ * caller provides). frames are [routing id, body] from the store link, or
+ * [worker, "", user, body] from the operators' channel (from_ops); n of them,
+ * closed here. Lets the fuzzing harnesses drive the engine without a
+ * store (tests/fuzz). */
+void hub_writer_handle_frames(struct hub *h, int from_ops, zmq_msg_t *frames, int n);
 
 /* hub_writer: answering an operator write (reply handlers call these) and
  * freeing an item. */

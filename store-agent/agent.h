@@ -265,6 +265,7 @@ struct local_request {
 	zmq_msg_t id;                    /* the client's routing id */
 	int delimited;                   /* REQ client: an empty frame before the body */
 	Storesync__LocalRequest *req;    /* NULL when malformed */
+	size_t cost_bytes;               /* what req holds unpacked (ss_proto's count) */
 	const struct local_handler *handler;
 	const char *error;               /* request-level refusal, answered by agent_local */
 	size_t first_slot;               /* submit: its first record in the round */

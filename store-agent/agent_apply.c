@@ -226,7 +226,8 @@ static int keep_part(struct staged_prices *sp, Storesync__Snapshot *s)
 	if (!(p = realloc(sp->prices, (sp->n + s->n_prices + 1) * sizeof *p)))
 		return SS_EIO;
 	sp->prices = p;
-	memcpy(sp->prices + sp->n, s->prices, s->n_prices * sizeof *p);
+	if (s->n_prices)   /* a part without prices has none to copy (and a NULL array) */
+		memcpy(sp->prices + sp->n, s->prices, s->n_prices * sizeof *p);
 	sp->n += s->n_prices;
 	return 0;
 }

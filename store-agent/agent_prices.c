@@ -20,6 +20,7 @@
  * force. Like the rest of the agent's tables this keeps what is in force and
  * what is announced, not history: `--at` in the past answers with the price
  * in force now. */
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -32,7 +33,12 @@
 #define PRICE_NAME_MAX 255       /* a record's name_len is a byte */
 
 /* Records are stored in the host's byte order: the data directory never
- * moves to another machine kind (an agent's data is its store's own). */
+ * moves to another machine kind (an agent's data is its store's own).
+ * The layout: a list_head, n offsets (u32), then the records, each a
+ * list_rec whose text follows its fixed fields. A record sits at any byte
+ * offset of its value, and LMDB keeps a small value only 2-byte aligned: so
+ * nothing wider than a byte is ever read or written in place (an unaligned
+ * load is undefined behaviour); fields are copied in and out (struct rec). */
 struct list_head {
 	uint32_t magic, n;
 };
@@ -44,38 +50,58 @@ struct list_rec {
 	char text[];               /* sku, then name */
 };
 
+#define REC_FIXED offsetof(struct list_rec, text)
+
+/* A record as read: its fixed fields copied out, its text in place. */
+struct rec {
+	int64_t price_fen, effective_ms;
+	uint64_t update_id;
+	uint8_t sku_len, name_len;
+	const char *text;
+};
+
 /* A list as read from LMDB (valid while the transaction lasts). */
 struct list {
 	const uint8_t *base;
 	size_t size;
 	uint32_t n;
-	const uint32_t *offsets;
+	const uint8_t *offsets;    /* n u32, unaligned */
 };
 
 static int list_open(const MDB_val *v, struct list *l)
 {
-	const struct list_head *h = v->mv_data;
+	struct list_head h;
 
-	if (v->mv_size < sizeof *h || h->magic != LIST_MAGIC
-		|| (v->mv_size - sizeof *h) / sizeof(uint32_t) < h->n)
+	if (v->mv_size < sizeof h)
+		return -1;
+	memcpy(&h, v->mv_data, sizeof h);
+	if (h.magic != LIST_MAGIC || (v->mv_size - sizeof h) / sizeof(uint32_t) < h.n)
 		return -1;
 	l->base = v->mv_data;
 	l->size = v->mv_size;
-	l->n = h->n;
-	l->offsets = (const uint32_t *)(l->base + sizeof *h);
+	l->n = h.n;
+	l->offsets = l->base + sizeof h;
 	return 0;
 }
 
-static const struct list_rec *list_at(const struct list *l, uint32_t i)
+/* Record i of l into *r; -1 when it does not lie inside the value. */
+static int list_at(const struct list *l, uint32_t i, struct rec *r)
 {
-	uint32_t off = l->offsets[i];
+	struct list_rec fixed;
+	uint32_t off;
 
-	if (off > l->size - sizeof(struct list_rec))
-		return NULL;
-	return (const struct list_rec *)(l->base + off);
+	memcpy(&off, l->offsets + (size_t)i * sizeof off, sizeof off);
+	if (off > l->size || l->size - off < REC_FIXED)
+		return -1;
+	memcpy(&fixed, l->base + off, REC_FIXED);
+	if (l->size - off - REC_FIXED < (size_t)fixed.sku_len + fixed.name_len)
+		return -1;
+	*r = (struct rec){ fixed.price_fen, fixed.effective_ms, fixed.update_id, fixed.sku_len,
+		fixed.name_len, (const char *)l->base + off + REC_FIXED };
+	return 0;
 }
 
-static int rec_cmp(const struct list_rec *r, const char *sku, size_t len)
+static int rec_cmp(const struct rec *r, const char *sku, size_t len)
 {
 	size_t n = r->sku_len < len ? r->sku_len : len;
 	int c = memcmp(r->text, sku, n);
@@ -83,26 +109,26 @@ static int rec_cmp(const struct list_rec *r, const char *sku, size_t len)
 	return c ? c : (int)r->sku_len - (int)len;
 }
 
-static const struct list_rec *list_find(const struct list *l, const char *sku)
+/* 1 with *r when l names sku, else 0. */
+static int list_find(const struct list *l, const char *sku, struct rec *r)
 {
 	size_t len = strlen(sku);
 	uint32_t lo = 0, hi = l->n;
 
 	while (lo < hi) {
 		uint32_t mid = lo + (hi - lo) / 2;
-		const struct list_rec *r = list_at(l, mid);
 		int c;
 
-		if (!r)
-			return NULL;
+		if (list_at(l, mid, r) != 0)
+			return 0;
 		if ((c = rec_cmp(r, sku, len)) == 0)
-			return r;
+			return 1;
 		if (c < 0)
 			lo = mid + 1;
 		else
 			hi = mid;
 	}
-	return NULL;
+	return 0;
 }
 
 /* ---- building a list ---- */
@@ -173,6 +199,7 @@ static int draft_put(struct agent_db *db, MDB_txn *txn, struct draft *d, int64_t
 	uint8_t key[16];
 	MDB_val k = { 16, key }, v;
 	size_t size = sizeof(struct list_head) + d->n * sizeof(uint32_t), off;
+	uint8_t *out;
 	int rc;
 
 	for (size_t i = 0; i < d->n; i++)
@@ -184,22 +211,20 @@ static int draft_put(struct agent_db *db, MDB_txn *txn, struct draft *d, int64_t
 	v.mv_size = size;
 	if ((rc = mdb_put(txn, db->prices, &k, &v, MDB_RESERVE)) != 0)
 		return rc;
-	((struct list_head *)v.mv_data)->magic = LIST_MAGIC;
-	((struct list_head *)v.mv_data)->n = (uint32_t)d->n;
+	out = v.mv_data;
+	memcpy(out, &(struct list_head){ LIST_MAGIC, (uint32_t)d->n }, sizeof(struct list_head));
 	off = sizeof(struct list_head) + d->n * sizeof(uint32_t);
 	for (size_t i = 0; i < d->n; i++) {
 		const struct draft_rec *r = &d->recs[i];
-		struct list_rec *out = (struct list_rec *)((uint8_t *)v.mv_data + off);
 		size_t sl = strlen(r->sku), nl = r->name ? strlen(r->name) : 0;
+		struct list_rec fixed = { r->price_fen, r->effective_ms, r->update_id, (uint8_t)sl,
+			(uint8_t)nl };
+		uint32_t off32 = (uint32_t)off;
 
-		((uint32_t *)((uint8_t *)v.mv_data + sizeof(struct list_head)))[i] = (uint32_t)off;
-		out->price_fen = r->price_fen;
-		out->effective_ms = r->effective_ms;
-		out->update_id = r->update_id;
-		out->sku_len = (uint8_t)sl;
-		out->name_len = (uint8_t)nl;
-		memcpy(out->text, r->sku, sl);
-		memcpy(out->text + sl, r->name ? r->name : "", nl);
+		memcpy(out + sizeof(struct list_head) + i * sizeof off32, &off32, sizeof off32);
+		memcpy(out + off, &fixed, REC_FIXED);
+		memcpy(out + off + REC_FIXED, r->sku, sl);
+		memcpy(out + off + REC_FIXED + sl, r->name ? r->name : "", nl);
 		off += rec_size(r);
 	}
 	return 0;
@@ -208,7 +233,7 @@ static int draft_put(struct agent_db *db, MDB_txn *txn, struct draft *d, int64_t
 /* ---- merging the lists in force ---- */
 
 /* Name and SKU of a stored record as NUL-terminated strings in buf. */
-static int rec_strings(const struct list_rec *r, char *buf, size_t len, const char **sku,
+static int rec_strings(const struct rec *r, char *buf, size_t len, const char **sku,
 	const char **name)
 {
 	if ((size_t)r->sku_len + r->name_len + 2 > len)
@@ -260,13 +285,14 @@ static int compact(struct agent_db *db, MDB_txn *txn, int64_t now_ms)
 		if (list_open(&v, &l) != 0)
 			continue;
 		for (uint32_t i = 0; i < l.n && rc == 0; i++) {
-			const struct list_rec *r = list_at(&l, i);
+			struct rec r;
 			const char *sku, *name;
 
-			if (!r || rec_strings(r, strings + used, n_strings - used, &sku, &name) != 0)
+			if (list_at(&l, i, &r) != 0
+				|| rec_strings(&r, strings + used, n_strings - used, &sku, &name) != 0)
 				continue;
-			used += (size_t)r->sku_len + r->name_len + 2;
-			rc = draft_add(&d, sku, name, r->price_fen, r->effective_ms, r->update_id);
+			used += (size_t)r.sku_len + r.name_len + 2;
+			rc = draft_add(&d, sku, name, r.price_fen, r.effective_ms, r.update_id);
 		}
 	}
 	if (rc != 0 && rc != MDB_NOTFOUND)
@@ -349,7 +375,8 @@ int prices_put_dated(struct agent_db *db, MDB_txn *txn, Storesync__DatedPrice *c
 		draft_settle(&base);
 		rc = draft_put(db, txn, &base, 0, 0);
 	}
-	qsort(later.recs, later.n, sizeof *later.recs, by_list);
+	if (later.n > 1)   /* qsort may not be given NULL, even for no elements */
+		qsort(later.recs, later.n, sizeof *later.recs, by_list);
 	for (size_t i = 0, j; rc == 0 && i < later.n; i = j) {
 		struct draft one;
 
@@ -364,7 +391,7 @@ int prices_put_dated(struct agent_db *db, MDB_txn *txn, Storesync__DatedPrice *c
 	return rc;
 }
 
-static Storesync__DatedPrice *dated_of(const struct list_rec *r)
+static Storesync__DatedPrice *dated_of(const struct rec *r)
 {
 	Storesync__DatedPrice *dp = calloc(1, sizeof *dp);
 	Storesync__PriceEntry *pe = calloc(1, sizeof *pe);
@@ -411,10 +438,10 @@ int prices_at(struct agent_db *db, MDB_txn *txn, const char *sku, int64_t at_ms,
 
 		for (; r2 == 0 && !*next; r2 = mdb_cursor_get(c, &k2, &v2, MDB_NEXT)) {
 			struct list l;
-			const struct list_rec *r;
+			struct rec r;
 
-			if (list_open(&v2, &l) == 0 && (r = list_find(&l, sku)) != NULL)
-				*next = dated_of(r);
+			if (list_open(&v2, &l) == 0 && list_find(&l, sku, &r))
+				*next = dated_of(&r);
 		}
 		k.mv_size = 16;
 		k.mv_data = key;
@@ -423,10 +450,10 @@ int prices_at(struct agent_db *db, MDB_txn *txn, const char *sku, int64_t at_ms,
 	rc = mdb_cursor_get(c, &k, &v, rc == 0 ? MDB_PREV : MDB_LAST);
 	for (; rc == 0 && !*now; rc = mdb_cursor_get(c, &k, &v, MDB_PREV)) {
 		struct list l;
-		const struct list_rec *r;
+		struct rec r;
 
-		if (list_open(&v, &l) == 0 && (r = list_find(&l, sku)) != NULL)
-			*now = dated_of(r);
+		if (list_open(&v, &l) == 0 && list_find(&l, sku, &r))
+			*now = dated_of(&r);
 	}
 	mdb_cursor_close(c);
 	return rc == 0 || rc == MDB_NOTFOUND ? SS_OK : SS_EIO;

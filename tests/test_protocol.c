@@ -234,6 +234,8 @@ static void send_total_mismatch_batch(struct tl_link *l)
 	for (size_t i = 0; i < 5; i++) {
 		snprintf(receipt, sizeof receipt, "R-%zu", 6 + i);
 		recs[i] = tl_sale(amount_a(6 + i), receipt);
+		recs[i]->recorded_ms = recs[i]->time_ms;   /* as the agent stamps it */
+		recs[i]->has_recorded_ms = 1;
 	}
 	recs[2]->sale->total_fen += 1;
 	b.store_id = "S1";

@@ -8,6 +8,7 @@
 
 #include "ss_json.h"
 #include "ss_record.h"
+#include "ss_time.h"
 #include "ss_validate.h"
 
 #define STORE "S001"
@@ -117,6 +118,15 @@ static const struct variation variations[] = {
 	{ SALE, "{\"time_ms\":null}", "time_ms is missing" },
 	{ SALE, "{\"time_ms\":0}", "time_ms must be positive" },
 	{ PAYMENT, "{\"time_ms\":-5}", "time_ms must be positive" },
+	/* record: times lie in 2000..2099 (docs/records.md, "Times") */
+	{ SALE, "{\"time_ms\":946684799999}", "time_ms is outside 2000-01-01..2099-12-31" },
+	{ SALE, "{\"time_ms\":946684800000}", NULL },
+	{ SALE, "{\"time_ms\":9223372036854775807}", "time_ms is outside" },
+	{ CONTRACT, "{\"delivery_ms\":4102444800000}", "delivery_ms is outside" },
+	{ CONTRACT, "{\"installation_ms\":-9223372036854775808}", "installation_ms is outside" },
+	{ CONTRACT, "{\"delivery_ms\":0,\"installation_ms\":0}", NULL },
+	{ REPLENISH, "{\"needed_by_ms\":1}", "needed_by_ms is outside" },
+	{ REPLENISH, "{\"needed_by_ms\":0}", NULL },
 	/* sale: identifiers */
 	{ SALE, "{\"receipt_no\":null}", "sale: receipt_no is missing" },
 	{ SALE, "{\"receipt_no\":\"\"}", "receipt_no is empty" },
@@ -183,8 +193,8 @@ static const struct variation variations[] = {
 		"deposit_method must not be on_account (a deposit is money in hand)" },
 	{ CONTRACT, "{\"deposit_fen\":0,\"deposit_method\":\"on_account\"}",
 		"deposit_method must not be on_account" },
-	{ CONTRACT, "{\"delivery_ms\":-1}", "delivery_ms is negative" },
-	{ CONTRACT, "{\"installation_ms\":-1}", "installation_ms is negative" },
+	{ CONTRACT, "{\"delivery_ms\":-1}", "delivery_ms is outside" },
+	{ CONTRACT, "{\"installation_ms\":-1}", "installation_ms is outside" },
 	{ CONTRACT, "{\"delivery_ms\":0,\"installation_ms\":0}", NULL },
 	{ CONTRACT, "{\"account\":\"\"}", "account is empty" },
 	/* payment */
@@ -280,7 +290,7 @@ static const struct variation variations[] = {
 	{ REPLENISH, "{\"quantity\":0}", "quantity must be positive" },
 	{ REPLENISH, "{\"reason\":null}", "reason is required" },
 	{ REPLENISH, "{\"reason\":\"\"}", "reason is required" },
-	{ REPLENISH, "{\"needed_by_ms\":-1}", "needed_by_ms is negative" },
+	{ REPLENISH, "{\"needed_by_ms\":-1}", "needed_by_ms is outside" },
 	{ REPLENISH, "{\"needed_by_ms\":0}", NULL },
 };
 
@@ -307,6 +317,28 @@ START_TEST(record_without_body_refused)
 	r.time_ms = NOW_MS;
 	ck_assert_int_eq(validate(&r, reason, sizeof reason), -1);
 	ck_assert_str_eq(reason, "record has no body");
+}
+END_TEST
+
+/* At the hub the future check runs against the agent's stamp, so a record
+ * without one (or with one outside the range) is refused, never judged at
+ * its own time_ms, which any time_ms would pass. */
+START_TEST(hub_needs_recorded_ms_in_range)
+{
+	Storesync__Record *r = patched(SALE, "{}");
+	char reason[256] = "";
+
+	ck_assert_int_eq(ss_validate_recorded(r, reason, sizeof reason), -1);
+	ck_assert_msg(strstr(reason, "sale: recorded_ms is missing"), "%s", reason);
+	r->has_recorded_ms = 1;
+	r->recorded_ms = INT64_MAX;
+	ck_assert_int_eq(ss_validate_recorded(r, reason, sizeof reason), -1);
+	ck_assert_msg(strstr(reason, "recorded_ms is outside"), "%s", reason);
+	r->recorded_ms = NOW_MS;
+	ck_assert_int_eq(ss_validate_recorded(r, reason, sizeof reason), 0);
+	storesync__record__free_unpacked(r, NULL);
+	ck_assert_int_eq(ss_validate_day(SS_TIME_MAX_MS / SS_DAY_MS), -1);
+	ck_assert_int_eq(ss_validate_day(SS_TIME_MAX_MS / SS_DAY_MS - 1), 0);
 }
 END_TEST
 
@@ -562,6 +594,7 @@ static Suite *validate_suite(void)
 #endif
 	tcase_add_loop_test(rules, each_rule_judged, 0, N_VARIATIONS);
 	tcase_add_test(rules, time_in_the_future_refused);
+	tcase_add_test(rules, hub_needs_recorded_ms_in_range);
 	tcase_add_test(rules, identifiers_hold_at_most_64_bytes);
 	tcase_add_test(rules, at_most_1000_lines);
 	tcase_add_test(rules, unknown_enum_numbers_refused);

@@ -58,6 +58,8 @@ static int apply_sales(MDB_txn *txn, void *arg)
 	int rc = hub_store_load(run->h, txn, "S1", 1, &s);
 
 	r->time_ms = T_MS;
+	r->recorded_ms = T_MS;       /* what the agent stamps; the hub refuses a record without */
+	r->has_recorded_ms = 1;
 	for (uint64_t i = 0; rc == 0 && i < run->n; i++) {
 		free(r->sale->receipt_no);
 		ck_assert(asprintf(&r->sale->receipt_no, "R-%llu",
@@ -240,6 +242,8 @@ static void apply_json(struct fx *f, const char *line)
 	struct near_limit n = { &f->h, tl_json_record(line) };
 	char err[256] = "";
 
+	n.r->recorded_ms = n.r->time_ms;
+	n.r->has_recorded_ms = 1;
 	ck_assert_msg(ss_lmdb_write(&f->h.db, apply_one, &n, err, sizeof err) == 0, "%s", err);
 	storesync__record__free_unpacked(n.r, NULL);
 }

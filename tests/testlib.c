@@ -10,7 +10,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <arpa/inet.h>
+#include <netinet/in.h>
 #include <sys/prctl.h>
+#include <sys/socket.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -581,10 +584,11 @@ void tl_link_expect_error(struct tl_link *l, Storesync__ErrorCode code)
 	storesync__link_message__free_unpacked(m, NULL);
 }
 
-Storesync__LocalReply *tl_local_raw(const char *ep, const void *buf, size_t len, int timeout_ms)
+static ProtobufCMessage *raw_reply(const char *ep, const void *buf, size_t len,
+	const ProtobufCMessageDescriptor *reply_desc, int timeout_ms)
 {
 	void *ctx = zmq_ctx_new(), *sock;
-	Storesync__LocalReply *reply = NULL;
+	ProtobufCMessage *reply = NULL;
 	char err[128];
 	zmq_msg_t m;
 
@@ -594,12 +598,70 @@ Storesync__LocalReply *tl_local_raw(const char *ep, const void *buf, size_t len,
 	zmq_msg_init(&m);
 	if (zmq_connect(sock, ep) == 0 && zmq_send(sock, buf, len, 0) >= 0
 		&& zmq_msg_recv(&m, sock, 0) >= 0)
-		reply = (Storesync__LocalReply *)ss_proto_unpack(&storesync__local_reply__descriptor,
-			zmq_msg_data(&m), zmq_msg_size(&m), SS_MAX_MSG_BYTES);
+		reply = ss_proto_unpack(reply_desc, zmq_msg_data(&m), zmq_msg_size(&m),
+			SS_MAX_MSG_BYTES);
 	zmq_msg_close(&m);
 	zmq_close(sock);
 	zmq_ctx_term(ctx);
 	return reply;
+}
+
+Storesync__LocalReply *tl_local_raw(const char *ep, const void *buf, size_t len, int timeout_ms)
+{
+	return (Storesync__LocalReply *)raw_reply(ep, buf, len, &storesync__local_reply__descriptor,
+		timeout_ms);
+}
+
+Storesync__QueryReply *tl_query_raw(const char *ep, const void *buf, size_t len, int timeout_ms)
+{
+	return (Storesync__QueryReply *)raw_reply(ep, buf, len, &storesync__query_reply__descriptor,
+		timeout_ms);
+}
+
+uint8_t *tl_pack_patched(const ProtobufCMessage *m, const char *mark, const char *with,
+	size_t with_len, size_t *len)
+{
+	uint8_t *buf = ss_proto_pack(m, len);
+	size_t n = strlen(mark);
+
+	ck_assert_ptr_nonnull(buf);
+	ck_assert_uint_eq(n, with_len);
+	for (size_t i = 0; i + n <= *len; i++)
+		if (memcmp(buf + i, mark, n) == 0) {
+			memcpy(buf + i, with, n);
+			return buf;
+		}
+	ck_abort_msg("mark %s not in the packed message", mark);
+	return NULL;
+}
+
+int64_t tl_vm_hwm_kib(pid_t pid)
+{
+	char path[64], line[256];
+	long long kib = -1;
+	FILE *fp;
+
+	snprintf(path, sizeof path, "/proc/%d/status", (int)pid);
+	if (!(fp = fopen(path, "r")))
+		return -1;
+	while (fgets(line, sizeof line, fp))
+		if (sscanf(line, "VmHWM: %lld kB", &kib) == 1)
+			break;
+	fclose(fp);
+	return kib;
+}
+
+int tl_free_port(void)
+{
+	struct sockaddr_in sa = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+	socklen_t len = sizeof sa;
+	int fd = socket(AF_INET, SOCK_STREAM, 0);
+
+	ck_assert_int_ge(fd, 0);
+	ck_assert_int_eq(bind(fd, (struct sockaddr *)&sa, sizeof sa), 0);
+	ck_assert_int_eq(getsockname(fd, (struct sockaddr *)&sa, &len), 0);
+	close(fd);
+	return ntohs(sa.sin_port);
 }
 
 int tl_alive(pid_t pid)
@@ -862,6 +924,11 @@ void tl_link_batch_records(struct tl_link *l, const char *store, uint64_t epoch,
 	for (size_t i = 0; i < n; i++) {
 		recs[i]->seq = first_seq + i;
 		recs[i]->has_seq = 1;
+		/* What an agent stamps on every record it makes durable. */
+		if (!recs[i]->has_recorded_ms) {
+			recs[i]->recorded_ms = recs[i]->time_ms;
+			recs[i]->has_recorded_ms = 1;
+		}
 	}
 	b.store_id = (char *)store;
 	b.epoch = epoch;

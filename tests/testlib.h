@@ -137,6 +137,18 @@ const char *tl_answer(const Storesync__QueryReply *r, const char *column);
 /* Sends raw bytes to a local (agent) endpoint from a REQ socket and returns
  * the reply, or NULL when none came within timeout_ms. */
 Storesync__LocalReply *tl_local_raw(const char *ep, const void *buf, size_t len, int timeout_ms);
+/* The same for the hub's query endpoint. */
+Storesync__QueryReply *tl_query_raw(const char *ep, const void *buf, size_t len, int timeout_ms);
+/* m packed, with the first occurrence of mark replaced by the same number
+ * of bytes from with: how a string holding a NUL is made (protobuf-c packs
+ * C strings, which cannot). Free with free(). */
+uint8_t *tl_pack_patched(const ProtobufCMessage *m, const char *mark, const char *with,
+	size_t with_len, size_t *len);
+
+/* The peak resident set of pid (VmHWM), in KiB; -1 when unknown. */
+int64_t tl_vm_hwm_kib(pid_t pid);
+/* A TCP port on 127.0.0.1 that nothing listens on right now. */
+int tl_free_port(void);
 
 /* 1 while pid runs (not exited, not reaped). */
 int tl_alive(pid_t pid);
