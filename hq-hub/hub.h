@@ -15,6 +15,7 @@
 
 #include "hub_stats.h"
 #include "ss_bizkey.h"
+#include "ss_curve.h"
 #include "ss_lmdb.h"
 #include "ss_log.h"
 #include "ss_policy.h"
@@ -38,6 +39,10 @@ struct hub_config {
 	int64_t update_retention_days; /* the update log keeps this long; then snapshots */
 	int64_t links_per_source;  /* store-link connections open per address, at most (hub_zap) */
 	int64_t handshakes_per_second; /* per address; bursts of twice that */
+	char curve_key[1024];      /* the hub's key pair (ss_curve) */
+	int64_t insecure;          /* no Curve: plaintext, unauthenticated (a warning) */
+	char admin[512];           /* plaintext ipc endpoint for the host's admins ("": none) */
+	char admin_group[64];      /* its socket file's group (mode 0660) */
 };
 
 struct hub_peer;   /* a store link connection (hub_work.h) */
@@ -83,6 +88,8 @@ struct hub {
 	MDB_dbi operators;         /* name -> OperatorInfo */
 	MDB_dbi operator_keys;     /* Curve public key (Z85) -> operator name */
 	MDB_dbi audit;             /* time_ms (BE) seq (BE) -> AuditEntry */
+	struct ss_curve_pair curve;      /* the hub's keys (unless cfg.insecure) */
+	uint64_t registry_gen;     /* the writer's: counts rounds that changed who may speak */
 	void *zctx;
 	void *router;
 	void *ops;                 /* writer's end of the operators' channel (ROUTER) */

@@ -57,6 +57,9 @@ static void store_row(struct hub *h, MDB_txn *txn, const struct query_args *a,
 	cell_int(row, (int64_t)s->price_update_id);
 	cell_int(row, (int64_t)s->policy_update_id);
 	cell_int(row, s->has_last_progress_ms && a->at_ms - s->last_progress_ms > silence_min * 60000);
+	cell_str(row, si && si->status ? si->status : "");
+	/* What the hub demands of every link; --insecure shows on every row. */
+	cell_str(row, h->cfg.insecure ? "INSECURE" : "curve");
 }
 
 /* Every store the hub knows: registered ones (heard from or not) and the
@@ -68,8 +71,8 @@ void query_stores(struct hub *h, MDB_txn *txn, const struct query_args *a, struc
 		"amount_fen", "refused", "backlog", "oldest_unsent_age_ms", "last_seen_ms",
 		"last_record_ms", "last_progress_ms", "silent_ms", "biz_duplicates", "last_refused",
 		"disk_free_bytes", "agent_version", "name",
-		"region", "registered", "applied_update_id", "price_update_id", "policy_update_id",
-		"silent" };
+		"region", "registered", "applied_update_id", "price_update_id",
+		"policy_update_id", "silent", "status", "link" };
 	MDB_cursor *sc, *rc;
 	MDB_val sk, sd, rk, rd;
 	int s_ok, r_ok;

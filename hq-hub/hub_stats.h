@@ -37,6 +37,9 @@
 	X(handshake_failures, HUB_COUNTER, "handshakes that failed (protocol error, refused by the ZAP handler)") \
 	X(zap_refused_connections, HUB_COUNTER, "store-link connections refused: their address already had links_per_source open") \
 	X(zap_refused_rate, HUB_COUNTER, "store-link connections refused: their address passed handshakes_per_second") \
+	X(zap_refused_keys, HUB_COUNTER, "connections refused: their CURVE key is not a registered store's (link) or an active operator's (operators' endpoint), or its store is revoked") \
+	X(impersonations, HUB_COUNTER, "Hellos and Batches refused because they claim another store than their link's key") \
+	X(unauthorized_messages, HUB_COUNTER, "messages ignored, unanswered, from a connection whose key was revoked or retired since it connected") \
 	X(zap_refused_protocol, HUB_COUNTER, "store-link connections refused: a malformed ZAP request or a mechanism not accepted") \
 	X(operator_writes, HUB_COUNTER, "operator writes (store, price, policy, decisions) committed") \
 	X(operator_refused, HUB_COUNTER, "operator writes refused (bad input)") \

@@ -78,6 +78,15 @@ static void round_release_stores(struct hub_round *r)
 
 /* ---- reading items ---- */
 
+/* The CurveZMQ key the ZAP handler admitted for the connection a message
+ * came on (its User-Id, read from a body frame), or "". */
+static const char *link_key(zmq_msg_t *body)
+{
+	const char *key = zmq_msg_gets(body, "User-Id");
+
+	return key ? key : "";
+}
+
 /* Takes one link message (n frames as ss_link_recv counts them, the first
  * two in f, closed here) into r; 1 when it joined, 0 when it was refused.
  * What a message costs unpacked counts against the round (ss_proto bounds
@@ -91,6 +100,11 @@ static int take_link(struct hub *h, struct hub_round *r, zmq_msg_t *f, int n)
 
 	memset(w, 0, sizeof *w);
 	w->peer = hub_peer_get(h, &f[0]);
+	/* Who sent it comes first: a revoked key's message is not even read. */
+	if (n == 2 && w->peer && hub_link_authorize(h, w->peer, link_key(&f[1])) != 0) {
+		ss_link_close_frames(f, 2);
+		return 0;
+	}
 	if (n == 2)
 		v = ss_proto_unpack_limited(&storesync__link_message__descriptor, zmq_msg_data(&f[1]),
 			bytes, &ss_limits_link, (ProtobufCMessage **)&w->msg, &cost);
@@ -315,6 +329,26 @@ static void round_add_timed(struct hub *h, struct hub_round *r)
 	}
 }
 
+/* After a committed round with operator writes: links check their key
+ * again at their next message, and if keys were retired or stores revoked,
+ * every bound link now. */
+static void round_keys_changed(struct hub *h, struct hub_round *r)
+{
+	int ops = 0, cut = 0;
+
+	for (size_t i = 0; i < r->n; i++) {
+		enum hub_work_kind k = r->items[i].kind;
+
+		ops |= r->items[i].is_op;
+		cut |= k == HUB_WORK_OP_STORE_REKEY || k == HUB_WORK_OP_STORE_RETIRE
+			|| k == HUB_WORK_OP_STORE_REVOKE;
+	}
+	if (ops)
+		h->registry_gen++;
+	if (cut)
+		hub_link_revalidate(h);
+}
+
 /* Applies, commits and answers the items read into the round. */
 static void round_finish(struct hub *h, struct hub_round *r)
 {
@@ -330,6 +364,7 @@ static void round_finish(struct hub *h, struct hub_round *r)
 		count_round(h, r);
 		for (size_t i = 0; i < r->n; i++)
 			hub_handlers[r->items[i].kind]->reply(h, &r->items[i]);
+		round_keys_changed(h, r);
 	} else {
 		round_failed(h, r, err);
 	}

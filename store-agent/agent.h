@@ -16,6 +16,7 @@
 #include <zmq.h>
 
 #include "ss_bizkey.h"
+#include "ss_curve.h"
 #include "ss_lmdb.h"
 #include "ss_log.h"
 #include "ss_policy.h"
@@ -37,6 +38,11 @@ struct agent_config {
 	char utc_offset[16];    /* "auto" (the system's zone) or minutes east of UTC */
 	int auto_offset;        /* derived: 1 when "auto" */
 	int32_t utc_offset_min; /* derived: the fixed offset otherwise */
+	char curve_key[1024];   /* this store's key pair (ss_curve) */
+	char hub_key[1024];     /* the hub's public key: 40 Z85 characters or a .pub file */
+	int64_t insecure;       /* no Curve on the hub link (a warning) */
+	struct ss_curve_pair curve;     /* derived: loaded at start */
+	char hub_public[SS_CURVE_KEY_CHARS + 1];
 };
 
 /* The agent's LMDB environment and its named databases (agent_db.c). */
@@ -152,6 +158,10 @@ struct agent_sender {
 	uint64_t batches_sent, resends, hub_errors;
 	int conflict;           /* the hub holds more of our epoch than we do: stopped */
 	struct ss_lograte pruned_log;
+	struct ss_lograte handshake_log;   /* the hub refused our handshake */
+	int linked;             /* a handshake succeeded and no disconnect since */
+	unsigned refusals;      /* refused handshakes in a row */
+	int64_t reconnect_mono; /* when to connect again after a refusal, 0: not waiting */
 };
 
 /* Effective-dated prices and policies (agent_dated.c). */
