@@ -38,6 +38,8 @@ static Storesync__Record *contract(const struct load *l, int i, char *no, size_t
 	cs.has_deposit_method = 1;
 	r.time_ms = t;
 	r.has_time_ms = 1;
+	r.recorded_ms = t;
+	r.has_recorded_ms = 1;
 	r.body_case = STORESYNC__RECORD__BODY_CONTRACT_SALE;
 	r.contract_sale = &cs;
 	return &r;
@@ -48,6 +50,7 @@ static Storesync__Record *sale(const struct load *l, int day)
 	static Storesync__SaleLine line, *lines[1] = { &line };
 	static Storesync__Sale s;
 	static Storesync__Record r;
+	static char receipt[16];
 
 	storesync__sale_line__init(&line);
 	storesync__sale__init(&s);
@@ -57,7 +60,9 @@ static Storesync__Record *sale(const struct load *l, int day)
 	line.has_quantity = 1;
 	line.unit_price_fen = 9900;
 	line.has_unit_price_fen = 1;
-	s.receipt_no = "R1";
+	/* Its own receipt number: one number twice is one sale (business key). */
+	snprintf(receipt, sizeof receipt, "R%d", day + 1);
+	s.receipt_no = receipt;
 	s.lines = lines;
 	s.n_lines = 1;
 	s.total_fen = 9900;
@@ -67,6 +72,8 @@ static Storesync__Record *sale(const struct load *l, int day)
 	s.cashier = "C1";
 	r.time_ms = l->now_ms - (int64_t)(l->days - day) * SS_DAY_MS;
 	r.has_time_ms = 1;
+	r.recorded_ms = r.time_ms;
+	r.has_recorded_ms = 1;
 	r.body_case = STORESYNC__RECORD__BODY_SALE;
 	r.sale = &s;
 	return &r;

@@ -74,10 +74,12 @@ static uint64_t push(void *ctx, const char *ep, size_t skus, int64_t base, size_
 	req.prices = pe;
 	req.n_prices = skus;
 	r = ask(ctx, ep, &req);
-	if (r && !r->error && r->n_rows && (c = column(r, "update_id")) >= 0)
-		id = strtoull(r->rows[0]->cells[c]->s, NULL, 10);
+	if (r && !r->error && r->n_rows && (c = column(r, "update_id")) >= 0
+		&& r->rows[0]->cells[c]->value_case == STORESYNC__CELL__VALUE_I)
+		id = (uint64_t)r->rows[0]->cells[c]->i;
 	else
-		fprintf(stderr, "ss-rollout: push refused: %s\n", r && r->error ? r->error : "no answer");
+		fprintf(stderr, "ss-rollout: push refused: %s\n", r && r->error ? r->error
+			: r ? "nothing changed" : "no answer");
 	if (r)
 		storesync__query_reply__free_unpacked(r, NULL);
 	free(e);
@@ -148,7 +150,7 @@ int main(int argc, char **argv)
 	long stores;
 	size_t skus, changed;
 	uint64_t warm, id;
-	int64_t t0, deadline;
+	int64_t t0, deadline, base;
 
 	if (argc != 6) {
 		fprintf(argc > 1 && !strcmp(argv[1], "--help") ? stdout : stderr,
@@ -163,13 +165,19 @@ int main(int argc, char **argv)
 	deadline = ss_mono_ms() + WAIT_MS;
 	while (connected(ctx, argv[1]) < stores && ss_mono_ms() < deadline)
 		ss_sleep_ms(200);
-	if (!(warm = push(ctx, argv[1], 1, 100, 0, "WARM")) || wait_applied(ctx, argv[1], warm, stores))
+	/* A price of its own each run, so the warm-up always changes something. */
+	if (!(warm = push(ctx, argv[1], 1, ss_now_ms() % 1000000, 0, "WARM"))
+		|| wait_applied(ctx, argv[1], warm, stores))
 		return 1;
-	if (changed && (!(id = push(ctx, argv[1], skus, 1000, 0, "SKU"))
+	/* The base list, untimed, then the timed change of part of it. A base
+	 * of its own each run, so the base list is new too. */
+	base = 1000 + ss_now_ms() % 1000000;
+	if (changed && (!(id = push(ctx, argv[1], skus, base, 0, "SKU"))
 		|| wait_applied(ctx, argv[1], id, stores)))
 		return 1;
 	t0 = ss_mono_ms();
-	if (!(id = push(ctx, argv[1], skus, 1000, changed, "SKU")) || wait_applied(ctx, argv[1], id,
+	if (!(id = push(ctx, argv[1], skus, changed ? base : base + 7, changed, "SKU"))
+		|| wait_applied(ctx, argv[1], id,
 		stores))
 		return 1;
 	printf("%s %.2f s\n", argv[5], (double)(ss_mono_ms() - t0) / 1000);

@@ -17,7 +17,10 @@ void *ss_link_socket(void *ctx, int type, char *err, size_t errlen)
 	void *s = zmq_socket(ctx, type);
 	int linger_ms = 0, ivl_ms = 100, ivl_max_ms = 5000;
 	/* ZeroMQ drops the connection past this; between SS_MAX_MSG_BYTES and
-	 * it, the application refuses the message with a reason and counts it. */
+	 * it, the application refuses the message with a reason and counts it.
+	 * libzmq checks it where it decodes a byte stream (tcp, ipc); an inproc
+	 * socket passes messages between our own threads, each bounded where it
+	 * came in, so there the option is set for uniformity, not relied on. */
 	int64_t max_bytes = SS_MAX_MSG_BYTES + (1 << 20);
 
 	if (!s) {
@@ -31,9 +34,13 @@ void *ss_link_socket(void *ctx, int type, char *err, size_t errlen)
 	zmq_setsockopt(s, ZMQ_RECONNECT_IVL, &ivl_ms, sizeof ivl_ms);
 	zmq_setsockopt(s, ZMQ_RECONNECT_IVL_MAX, &ivl_max_ms, sizeof ivl_max_ms);
 	if (type == ZMQ_ROUTER) {
-		int on = 1;
+		int on = 1, hwm = SS_LINK_ROUTER_RCVHWM;
 
 		zmq_setsockopt(s, ZMQ_ROUTER_MANDATORY, &on, sizeof on);
+		/* What libzmq queues per connection before it stops reading it (TCP
+		 * then pushes back; nothing is dropped): with the frame limit, the
+		 * bound on what one peer can park in the daemon (docs/security.md). */
+		zmq_setsockopt(s, ZMQ_RCVHWM, &hwm, sizeof hwm);
 	}
 	return s;
 }

@@ -9,6 +9,9 @@
 #include <stdint.h>
 #include <zmq.h>
 
+/* Messages a ROUTER queues per peer before it stops reading that peer. */
+#define SS_LINK_ROUTER_RCVHWM 8
+
 /* Creates a socket of type with the common options. NULL with a reason on
  * failure. ZeroMQ's own heartbeats (ZMQ_HEARTBEAT_*) stay off on every
  * socket: see ss_link_store_socket. */

@@ -5,21 +5,24 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "ss_curve.h"
 #include "ss_time.h"
 #include "ss_validate.h"
 
+/* Days and times an operator names lie in the range records do
+ * (ss_validate_time_ms), so no age or deadline computed from them overflows. */
 static int check_day(const char *v)
 {
 	int32_t day;
 
-	return ss_time_parse_day(v, &day);
+	return ss_time_parse_day(v, &day) == 0 ? ss_validate_day(day) : -1;
 }
 
 static int check_time(const char *v)
 {
 	int64_t ms;
 
-	return ss_time_parse(v, &ms);
+	return ss_time_parse(v, &ms) == 0 ? ss_validate_time_ms(ms) : -1;
 }
 
 static int check_int(const char *v)
@@ -63,20 +66,26 @@ static int check_label(const char *v)
 	return ss_validate_label(v, 200);
 }
 
+static int check_key(const char *v)
+{
+	return ss_curve_key_valid(v);
+}
+
 const struct ss_filter ss_filters[] = {
 	{ "store", "S", ss_validate_store_id, "only store S" },
 	{ "sku", "SKU", ss_validate_sku, "only this SKU" },
-	{ "from", "DAY", check_day, "from this store-local day (YYYY-MM-DD)" },
+	{ "from", "DAY", check_day, "from this store-local day (YYYY-MM-DD, 2000..2099)" },
 	{ "to", "DAY", check_day, "to this store-local day, inclusive" },
 	{ "by", "PERIOD", NULL, "day, week or month" },
 	{ "below", "N", check_int, "on hand below N" },
 	{ "state", "STATE", NULL, "only in this state" },
 	{ "overdue", NULL, NULL, "only cases past a deadline" },
+	{ "late", NULL, NULL, "only cases that missed a deadline, even if answered later" },
 	{ "stale", NULL, NULL, "only stale accounts" },
 	{ "aging", NULL, NULL, "aging buckets instead of accounts" },
 	{ "region", "R", ss_validate_region, "only region R / for the stores of region R" },
 	{ "stores", "LIST", check_store_list, "for these stores (S1,S2,...)" },
-	{ "effective", "TIME", check_time, "takes effect at TIME (default: now)" },
+	{ "effective", "TIME", check_time, "takes effect at TIME (default: now; 2000..2099)" },
 	{ "dry_run", NULL, NULL, "check and count, change nothing" },
 	{ "full", NULL, NULL, "send every price, not only the changed ones" },
 	{ "update", "ID", check_positive, "only update ID" },
@@ -84,7 +93,11 @@ const struct ss_filter ss_filters[] = {
 	{ "name", "NAME", check_label, "the store's name" },
 	{ "qty", "N", check_positive, "approved quantity (default: as requested)" },
 	{ "note", "TEXT", check_label, "a note for the store" },
-	{ "at", "TIME", check_time, "evaluate ages, deadlines and prices at TIME" },
+	{ "at", "TIME", check_time, "evaluate ages, deadlines and prices at TIME (2000..2099)" },
+	{ "key", "FILE", check_key, "a CurveZMQ public key (a .pub file, or its 40 characters)" },
+	{ "role", "ROLE", NULL, "read or admin" },
+	{ "since", "TIME", check_time, "from TIME on (2000..2099)" },
+	{ "who", "NAME", check_label, "only this operator's" },
 };
 
 const size_t ss_n_filters = sizeof ss_filters / sizeof ss_filters[0];
@@ -97,7 +110,7 @@ const struct ss_command ss_commands[] = {
 	{ "inventory", NULL, NULL, 0, "store sku below", 0,
 		"on hand per store and SKU, out-of-stock days" },
 	{ "complaints", NULL, NULL, 0,
-		"store state=open|responded|investigating|resolved|closed overdue", 0,
+		"store state=open|responded|investigating|resolved|closed|unregistered overdue late", 0,
 		"cases, deadlines, overdue flags" },
 	{ "accounts", NULL, NULL, 0, "store stale aging", 0,
 		"receivables: balance, last payment, aging bucket" },
@@ -116,10 +129,23 @@ const struct ss_command ss_commands[] = {
 	{ "replenish list", NULL, NULL, 0, "store state=pending|approved|refused", 0,
 		"stores' emergency replenishment requests and HQ's decisions" },
 	{ "store list", NULL, NULL, 0, "store region", 0, "the store registry" },
+	{ "operator list", NULL, NULL, 0, "", 0, "operators, their roles and keys" },
+	{ "audit", NULL, NULL, 0, "since who", 0,
+		"every operator write: who, when, what, and what came of it" },
 	{ "stats", NULL, NULL, 0, "", 0, "hub counters: duplicates, gaps, refused input" },
 	{ "dump", NULL, NULL, 0, "", 0, "every view as (view, key, value): equal hubs, equal dumps" },
-	{ "store add", "STORE", "store", 0, "name region", 1, "register a store" },
+	{ "store add", "STORE", "store", 0, "name region key", 1,
+		"register a store (with its CurveZMQ public key)" },
 	{ "store set", "STORE", "store", 0, "name region", 1, "change a store's name or region" },
+	{ "store rekey", "STORE", "store", 0, "key", 1,
+		"give a store a new key; the old one is accepted until retire-key" },
+	{ "store retire-key", "STORE", "store", 0, "", 1,
+		"stop accepting a store's previous key" },
+	{ "store revoke", "STORE", "store", 0, "", 1,
+		"cut a store off: nothing from its keys is applied or answered (rekey reinstates)" },
+	{ "operator add", "NAME", "operator", 0, "key role=read|admin", 1,
+		"let an operator in with a key and a role" },
+	{ "operator revoke", "NAME", "operator", 0, "", 1, "cut an operator off" },
 	{ "store import", "FILE.csv", NULL, 0, "", 1,
 		"register stores from CSV store_id,name,region (all or nothing)" },
 	{ "price push", "FILE.csv", NULL, 0, "effective stores region dry_run full", 1,

@@ -15,7 +15,8 @@
  *   *_bytes                    a size            1.5 GiB           bytes
  *   stale, silent, overdue,    a flag (integer   yes / no          true / false
  *   responded_late,            cell)
- *   reported_late
+ *   reported_late, registered,
+ *   in_force, delivered
  *   overdue                    a list (string    response,report   ["response",
  *                              cell, comma-                        "report"] /
  *                              separated)                          response;report
@@ -61,7 +62,7 @@ static int in_list(const char *name, const char *const *names)
 static struct col col_of(const char *name)
 {
 	static const char *const flags[] = { "stale", "silent", "overdue", "responded_late",
-		"reported_late", NULL };
+		"reported_late", "registered", "in_force", "delivered", NULL };
 	static const char *const lists[] = { "overdue", NULL };
 	struct col c = { COL_PLAIN, in_list(name, flags), in_list(name, lists) };
 

@@ -51,6 +51,43 @@ int ss_time_parse_day(const char *text, int32_t *day)
 	return 0;
 }
 
+/* Reads exactly n digits; -1 when one is not a digit. */
+static int digits(const char *s, int n, int *out)
+{
+	*out = 0;
+	for (int i = 0; i < n; i++) {
+		if (s[i] < '0' || s[i] > '9')
+			return -1;
+		*out = *out * 10 + (s[i] - '0');
+	}
+	return 0;
+}
+
+/* The offset a time's text ends with, in minutes east of UTC: "" and "Z"
+ * are UTC; "+HH:MM", "+HHMM", "+HH" (or "-") up to 18 hours. -1 when the
+ * text is none of them. */
+static int parse_offset(const char *s, int *minutes)
+{
+	int hours, mins = 0, ok;
+	size_t n = strlen(s);
+
+	*minutes = 0;
+	if (n == 0 || strcmp(s, "Z") == 0)
+		return 0;
+	if ((s[0] != '+' && s[0] != '-') || n < 3 || digits(s + 1, 2, &hours) != 0)
+		return -1;
+	if (n == 6 && s[3] == ':')
+		ok = digits(s + 4, 2, &mins) == 0;
+	else if (n == 5)
+		ok = digits(s + 3, 2, &mins) == 0;
+	else
+		ok = n == 3;
+	if (!ok || mins > 59 || hours * 60 + mins > 18 * 60)
+		return -1;
+	*minutes = (s[0] == '-' ? -1 : 1) * (hours * 60 + mins);
+	return 0;
+}
+
 int ss_time_parse(const char *text, int64_t *ms)
 {
 	static const char *const formats[] = { "%Y-%m-%dT%H:%M:%S", "%Y-%m-%dT%H:%M",
@@ -65,9 +102,12 @@ int ss_time_parse(const char *text, int64_t *ms)
 	for (size_t i = 0; i < sizeof formats / sizeof formats[0]; i++) {
 		struct tm tm = { 0 };
 		const char *rest = strptime(text, formats[i], &tm);
+		int offset;
 
-		if (rest && (*rest == '\0' || strcmp(rest, "Z") == 0)) {
-			*ms = (int64_t)timegm(&tm) * 1000;
+		/* A day alone is UTC midnight: an offset needs a time of day. */
+		if (rest && (i < 2 || *rest == '\0' || strcmp(rest, "Z") == 0)
+			&& parse_offset(rest, &offset) == 0) {
+			*ms = ((int64_t)timegm(&tm) - (int64_t)offset * 60) * 1000;
 			return 0;
 		}
 	}

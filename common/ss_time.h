@@ -15,7 +15,8 @@ void ss_sleep_ms(int64_t ms);
 #define SS_DAY_MS ((int64_t)86400000)
 
 /* Text at the edges: "YYYY-MM-DD" <-> days since 1970-01-01, and a time given
- * as Unix ms or "YYYY-MM-DD[THH:MM[:SS]]" (UTC). Return 0 or -1. */
+ * as Unix ms or "YYYY-MM-DD[THH:MM[:SS][OFFSET]]", OFFSET being "Z", "+HH:MM",
+ * "+HHMM" or "+HH" (or "-"), UTC when absent. Return 0 or -1. */
 int ss_time_parse_day(const char *text, int32_t *day);
 int ss_time_parse(const char *text, int64_t *ms);
 /* Writes "YYYY-MM-DD", "YYYY-Www" (ISO week) or "YYYY-MM" of day into buf. */

@@ -5,7 +5,10 @@
  * Invariant: a record that passes can be applied by every view without
  * further checks: required fields are present, money is non-negative where
  * the manuals say so, line sums cannot overflow, identifiers are bounded
- * printable strings, and a complaint case number names the submitting store.
+ * printable strings, a complaint case number names the submitting store
+ * and the store-local month it was registered in, and every amount has one
+ * home (a deposit has a method that is money, a refund is paid back or
+ * credited, never both).
  * Pure functions (no clock, no I/O), so agent and hub judge a record alike.
  * Reasons name the field at fault; the caller adds nothing but the record type. */
 #include "ss_validate.h"
@@ -15,8 +18,10 @@
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
+#include <time.h>
 
 #include "ss_record.h"
+#include "ss_time.h"
 
 #define IDENT_MAX_BYTES 64
 #define SKU_MAX_BYTES 32
@@ -292,6 +297,44 @@ static int check_sale(const Storesync__Sale *s, char *msg, size_t len)
 	return check_opt_ident(s->account, "account", msg, len);
 }
 
+/* ---- times (docs/records.md, "Times") ---- */
+
+int ss_validate_time_ms(int64_t ms)
+{
+	return ms >= SS_TIME_MIN_MS && ms < SS_TIME_MAX_MS ? 0 : -1;
+}
+
+int ss_validate_day(int64_t day)
+{
+	return day >= SS_TIME_MIN_MS / SS_DAY_MS && day < SS_TIME_MAX_MS / SS_DAY_MS ? 0 : -1;
+}
+
+static int check_in_range(int64_t ms, const char *name, char *msg, size_t len)
+{
+	if (ss_validate_time_ms(ms) != 0)
+		return fail(msg, len, "%s is outside 2000-01-01..2099-12-31", name);
+	return 0;
+}
+
+/* A planned moment: 0 for none, else a time in the range. */
+static int check_opt_time(int64_t ms, const char *name, char *msg, size_t len)
+{
+	return ms == 0 ? 0 : check_in_range(ms, name, msg, len);
+}
+
+int ss_validate_recorded(const Storesync__Record *r, char *reason, size_t reason_len)
+{
+	const char *type = ss_record_type_name(r->body_case);
+
+	if (!r->has_recorded_ms)
+		return fail(reason, reason_len, "%s: recorded_ms is missing (the agent sets it)",
+			type ? type : "record");
+	if (ss_validate_time_ms(r->recorded_ms) != 0)
+		return fail(reason, reason_len, "%s: recorded_ms is outside 2000-01-01..2099-12-31",
+			type ? type : "record");
+	return 0;
+}
+
 static int check_contract_sale(const Storesync__ContractSale *c, char *msg, size_t len)
 {
 	if (check_ident(c->contract_no, "contract_no", msg, len) < 0 ||
@@ -301,13 +344,22 @@ static int check_contract_sale(const Storesync__ContractSale *c, char *msg, size
 		return -1;
 	if (c->deposit_fen > c->total_fen)
 		return fail(msg, len, "deposit_fen exceeds total_fen");
-	if (check_not_negative(c->delivery_ms, "delivery_ms", msg, len) < 0 ||
-		check_not_negative(c->installation_ms, "installation_ms", msg, len) < 0 ||
+	if (check_opt_time(c->delivery_ms, "delivery_ms", msg, len) < 0 ||
+		check_opt_time(c->installation_ms, "installation_ms", msg, len) < 0 ||
 		check_opt_ident(c->account, "account", msg, len) < 0)
 		return -1;
-	if (c->has_deposit_method)
-		return check_enum(&storesync__payment_method__descriptor, 1, c->deposit_method,
-			"deposit_method", msg, len);
+	/* A deposit is money in hand: it has a method, and it is not a charge. */
+	if (c->deposit_fen > 0 && !c->has_deposit_method)
+		return fail(msg, len, "deposit_method is required when deposit_fen is given "
+			"(how the deposit was paid)");
+	if (!c->has_deposit_method)
+		return 0;
+	if (check_enum(&storesync__payment_method__descriptor, 1, c->deposit_method,
+		"deposit_method", msg, len) < 0)
+		return -1;
+	if (c->deposit_method == STORESYNC__PAYMENT_METHOD__PAY_ON_ACCOUNT)
+		return fail(msg, len, "deposit_method must not be on_account (a deposit is money in "
+			"hand)");
 	return 0;
 }
 
@@ -325,6 +377,24 @@ static int check_payment(const Storesync__Payment *p, char *msg, size_t len)
 	return check_opt_ident(p->contract_no, "contract_no", msg, len);
 }
 
+/* Where the money of a refund goes, exactly one place: paid back by a
+ * method (cash, card, mobile: no account), or credited to an account
+ * (account, with no method or on_account). */
+static int check_refund_money(const Storesync__Refund *r, char *msg, size_t len)
+{
+	int credit = r->has_method && r->method == STORESYNC__PAYMENT_METHOD__PAY_ON_ACCOUNT;
+
+	if (credit && !r->account)
+		return fail(msg, len, "account is required when method is on_account");
+	if (r->has_method && !credit && r->account)
+		return fail(msg, len, "give method (money paid back) or account (a credit to the "
+			"account), not both");
+	if (!r->has_method && !r->account)
+		return fail(msg, len, "method is required (how the money was paid back), or account "
+			"for a credit to the account");
+	return 0;
+}
+
 static int check_refund(const Storesync__Refund *r, char *msg, size_t len)
 {
 	int64_t sum_fen;
@@ -338,11 +408,10 @@ static int check_refund(const Storesync__Refund *r, char *msg, size_t len)
 	if (r->has_method && check_enum(&storesync__payment_method__descriptor, 1, r->method,
 		"method", msg, len) < 0)
 		return -1;
-	if (r->has_method && r->method == STORESYNC__PAYMENT_METHOD__PAY_ON_ACCOUNT && !r->account)
-		return fail(msg, len, "account is required when method is on_account");
-	if (check_opt_ident(r->approval, "approval", msg, len) < 0)
+	if (check_opt_ident(r->approval, "approval", msg, len) < 0 ||
+		check_opt_ident(r->account, "account", msg, len) < 0)
 		return -1;
-	return check_opt_ident(r->account, "account", msg, len);
+	return check_refund_money(r, msg, len);
 }
 
 /* Reads exactly n digits at s into *out; -1 when one is not a digit. */
@@ -358,8 +427,10 @@ static int read_digits(const char *s, int n, int *out)
 }
 
 /* `<store_id>-<YYYYMM>-<serial>`: the store prefix is what makes a case
- * number unique across the chain, so it must be the submitting store's. */
-static int check_case_no(const char *case_no, const char *store_id, char *msg, size_t len)
+ * number unique across the chain, so it must be the submitting store's.
+ * *yyyymm receives the month the number names. */
+static int check_case_no(const char *case_no, const char *store_id, int *yyyymm,
+	char *msg, size_t len)
 {
 	size_t sl = strlen(store_id), digits;
 	int year, month, serial;
@@ -387,14 +458,36 @@ static int check_case_no(const char *case_no, const char *store_id, char *msg, s
 	/* One spelling per case: "-01" and "-1" would be two cases. */
 	if (p[7] == '0')
 		return fail(msg, len, "case_no serial must not have leading zeros");
+	*yyyymm = year * 100 + month;
 	return 0;
 }
 
-static int check_complaint(const Storesync__Complaint *c, const char *store_id,
+/* The store-local month (YYYYMM) of a record's business time. */
+static int local_month(const Storesync__Record *r)
+{
+	time_t t = (time_t)((r->time_ms + (int64_t)r->utc_offset_min * 60000) / 1000);
+	struct tm tm;
+
+	if (!gmtime_r(&t, &tm))
+		return 0;
+	return (tm.tm_year + 1900) * 100 + tm.tm_mon + 1;
+}
+
+/* Serials restart each month: a case is numbered in the month it is
+ * registered, at the store (the agent stamps its offset before it
+ * validates). */
+static int check_complaint(const Storesync__Record *r, const char *store_id,
 	char *msg, size_t len)
 {
-	if (check_case_no(c->case_no, store_id, msg, len) < 0 ||
-		check_enum(&storesync__complaint_channel__descriptor, c->has_channel, c->channel,
+	const Storesync__Complaint *c = r->complaint;
+	int named, local;
+
+	if (check_case_no(c->case_no, store_id, &named, msg, len) < 0)
+		return -1;
+	if (named != (local = local_month(r)))
+		return fail(msg, len, "case_no month %06d is not %06d, the store-local month of "
+			"time_ms", named, local);
+	if (check_enum(&storesync__complaint_channel__descriptor, c->has_channel, c->channel,
 			"channel", msg, len) < 0 ||
 		check_enum(&storesync__complaint_category__descriptor, c->has_category,
 			c->category, "category", msg, len) < 0)
@@ -406,7 +499,9 @@ static int check_complaint(const Storesync__Complaint *c, const char *store_id,
 static int check_progress(const Storesync__ComplaintProgress *p, const char *store_id,
 	char *msg, size_t len)
 {
-	if (check_case_no(p->case_no, store_id, msg, len) < 0 ||
+	int month;
+
+	if (check_case_no(p->case_no, store_id, &month, msg, len) < 0 ||
 		check_enum(&storesync__progress_step__descriptor, p->has_step, p->step,
 			"step", msg, len) < 0)
 		return -1;
@@ -447,14 +542,15 @@ static int check_replenishment(const Storesync__ReplenishmentRequest *q, char *m
 		check_positive(q->has_quantity, q->quantity, "quantity", msg, len) < 0 ||
 		check_text(q->reason, "reason", msg, len) < 0)
 		return -1;
-	return check_not_negative(q->needed_by_ms, "needed_by_ms", msg, len);
+	return check_opt_time(q->needed_by_ms, "needed_by_ms", msg, len);
 }
 
 static int check_time(const Storesync__Record *r, int64_t now_ms, char *msg, size_t len)
 {
 	int64_t latest_ms;
 
-	if (check_positive(r->has_time_ms, r->time_ms, "time_ms", msg, len) < 0)
+	if (check_positive(r->has_time_ms, r->time_ms, "time_ms", msg, len) < 0 ||
+		check_in_range(r->time_ms, "time_ms", msg, len) < 0)
 		return -1;
 	if (__builtin_add_overflow(now_ms, SS_MAX_FUTURE_MS, &latest_ms))
 		latest_ms = INT64_MAX;
@@ -475,7 +571,7 @@ static int check_body(const Storesync__Record *r, const char *store_id, char *ms
 	case STORESYNC__RECORD__BODY_REFUND:
 		return check_refund(r->refund, msg, len);
 	case STORESYNC__RECORD__BODY_COMPLAINT:
-		return check_complaint(r->complaint, store_id, msg, len);
+		return check_complaint(r, store_id, msg, len);
 	case STORESYNC__RECORD__BODY_COMPLAINT_PROGRESS:
 		return check_progress(r->complaint_progress, store_id, msg, len);
 	case STORESYNC__RECORD__BODY_INVENTORY:

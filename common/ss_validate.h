@@ -16,6 +16,25 @@
 #define SS_MAX_QUANTITY 1000000000LL
 #define SS_MAX_RECORD_BYTES (1u << 20)
 
+/* The times the system accepts, Unix ms (UTC): every time in a record,
+ * every time a query or an operator names, and the daemons' clocks
+ * (docs/records.md, "Times"). Inside this range the business-day, age and
+ * deadline arithmetic (days, minutes, policy offsets of at most years)
+ * cannot overflow. */
+#define SS_TIME_MIN_MS 946684800000LL    /* 2000-01-01T00:00:00Z */
+#define SS_TIME_MAX_MS 4102444800000LL   /* 2100-01-01T00:00:00Z, excluded */
+/* A test clock (--clock-offset-ms) shifts the wall clock by at most this. */
+#define SS_CLOCK_OFFSET_MAX_MS (50LL * 365 * 24 * 3600 * 1000)
+
+/* 0 when ms lies in [SS_TIME_MIN_MS, SS_TIME_MAX_MS), else -1; the same for
+ * a day number (days since 1970-01-01). */
+int ss_validate_time_ms(int64_t ms);
+int ss_validate_day(int64_t day);
+/* At the hub: the agent stamped r when it made it durable (recorded_ms,
+ * the moment the hub judges "in the future" against) and the stamp lies in
+ * the range. 0, or -1 with a reason. */
+int ss_validate_recorded(const Storesync__Record *r, char *reason, size_t reason_len);
+
 /* Store ids: [A-Za-z0-9_]{1,32} (no "-": case numbers use "-" as separator).
  * Both return 0 when valid, -1 when not. */
 int ss_validate_store_id(const char *store_id);

@@ -4,7 +4,8 @@
 # a mixed business day through `storectl submit`, until `hqctl stores` shows
 # every store caught up. Then store S003 falls silent, and the demo ends with
 # what HQ watches (`hqctl stale`: stale accounts, the silent store, overdue
-# complaints) and a sales summary.
+# complaints), a sales summary, and HQ's decisions flowing down: a price list
+# for one region, a policy for all, and the rollout status.
 # Usage: deploy/demo.sh [RECORDS_PER_STORE]   (default 5000)
 set -eu
 top=$(cd "$(dirname "$0")/.." && pwd)
@@ -83,3 +84,17 @@ echo "== hqctl sales --from $(date -u +%Y-%m-%d)   (today, per store)"
 "$bin/hqctl" --hub "$hubq" sales --from "$(date -u +%Y-%m-%d)"
 echo "== hqctl accounts --aging"
 "$bin/hqctl" --hub "$hubq" accounts --aging
+
+echo "== HQ decides: stores registered, a price list for the north, a policy for all"
+printf 'store_id,name,region\nS001,Chaoyang,north\nS002,Haidian,north\nS003,Pudong,east\n' \
+	>"$run/stores.csv"
+"$bin/hqctl" --hub "$hubq" store import "$run/stores.csv"
+printf 'sku,price_fen,name\nSOFA-3S,459900,Sofa 3 seats\nCUSHION-01,12900,"Cushion, grey"\n' \
+	>"$run/prices.csv"
+"$bin/hqctl" --hub "$hubq" price push "$run/prices.csv" --region north
+"$bin/hqctl" --hub "$hubq" policy set max_discount_percent=15
+sleep 2
+echo "== hqctl rollout   (S003 is down: its updates wait for it)"
+"$bin/hqctl" --hub "$hubq" rollout
+echo "== the till at S001 asks its agent (storectl price, offline-capable)"
+"$bin/storectl" --agent "ipc://$run/S001.sock" price SOFA-3S

@@ -14,6 +14,8 @@
 #include <stdint.h>
 
 #include "hub_stats.h"
+#include "ss_bizkey.h"
+#include "ss_curve.h"
 #include "ss_lmdb.h"
 #include "ss_log.h"
 #include "ss_policy.h"
@@ -38,6 +40,12 @@ struct hub_config {
 	int64_t update_retention_days; /* the update log keeps this long; then snapshots */
 	int64_t state_flush_ms;    /* what heartbeats said reaches LMDB at least this often */
 	int64_t commit_interval_ms; /* a round starts at least this long after the last commit */
+	int64_t links_per_source;  /* store-link connections open per address, at most (hub_zap) */
+	int64_t handshakes_per_second; /* per address; bursts of twice that */
+	char curve_key[1024];      /* the hub's key pair (ss_curve) */
+	int64_t insecure;          /* no Curve: plaintext, unauthenticated (a warning) */
+	char admin[512];           /* plaintext ipc endpoint for the host's admins ("": none) */
+	char admin_group[64];      /* its socket file's group (mode 0660) */
 };
 
 struct hub_peer;   /* a store link connection (hub_work.h) */
@@ -59,9 +67,12 @@ struct hub {
 	MDB_dbi events;            /* store_id '\0' epoch(BE) seq(BE) -> packed Record */
 	MDB_dbi stores;            /* store_id -> packed StoreState */
 	MDB_dbi epochs;            /* store_id '\0' epoch(BE) -> high-water seq (BE) */
+	MDB_dbi biz_keys;          /* store_id '\0' business key -> epoch, seq, time, hash */
 	/* Views (hub_views_*.c) and their time-ordered indexes (hub_stale.c). */
 	MDB_dbi sales;             /* store_id '\0' day(u32 BE) -> SalesDay */
 	MDB_dbi inventory;         /* store_id '\0' sku -> InventoryItem */
+	MDB_dbi inv_days;          /* store_id '\0' sku '\0' day(u32 BE) -> InventoryDay */
+	MDB_dbi inv_moves;         /* store_id '\0' sku '\0' time(BE) move_no -> InventoryEntry */
 	MDB_dbi cases;             /* case_no -> CaseView */
 	MDB_dbi accounts;          /* account -> AccountView */
 	MDB_dbi case_due;          /* deadline_ms(BE) kind(1) case_no -> "" : open deadlines */
@@ -69,7 +80,8 @@ struct hub {
 	MDB_dbi store_seen;        /* last_progress_ms(BE) store_id -> "" */
 	/* Down-flow (hub_registry.c, hub_updates.c, hub_downstream.c). */
 	MDB_dbi registry;          /* store_id -> StoreInfo */
-	MDB_dbi updates;           /* update_id (BE) -> LoggedUpdate: the update log */
+	MDB_dbi updates;           /* update_id (BE) -> Update as sent: the update log */
+	MDB_dbi update_heads;      /* update_id (BE) -> UpdateHead: kind, times, target */
 	MDB_dbi upd_scope;         /* scope '\0' update_id (BE) -> "": which stores it is for */
 	MDB_dbi prices;            /* sku '\0' effective_ms update_id -> DatedValue */
 	MDB_dbi policy_history;    /* policy '\0' effective_ms update_id -> DatedValue */
@@ -77,11 +89,18 @@ struct hub {
 	MDB_dbi notices;           /* account '\0' since_ms (BE) -> NoticeState */
 	MDB_dbi replenishment;     /* store_id '\0' request_no -> ReplenishState */
 	MDB_dbi hub_meta;          /* name -> u64 BE (next_update_id, log_floor, ...) */
+	/* Security (hub_auth.c). */
+	MDB_dbi store_keys;        /* Curve public key (Z85) -> store_id */
+	MDB_dbi operators;         /* name -> OperatorInfo */
+	MDB_dbi operator_keys;     /* Curve public key (Z85) -> operator name */
+	MDB_dbi audit;             /* time_ms (BE) seq (BE) -> AuditEntry */
+	struct ss_curve_pair curve;      /* the hub's keys (unless cfg.insecure) */
+	uint64_t registry_gen;     /* the writer's: counts rounds that changed who may speak */
 	void *zctx;
 	void *router;
-	struct hub_guard *guard;
 	void *ops;                 /* writer's end of the operators' channel (ROUTER) */
 	struct hub_query_server *query;  /* the operators' endpoint and its workers */
+	struct hub_zap *zap;       /* the door keeper: ZAP handler and monitors (hub_zap.c) */
 	struct hub_peer *peers;    /* uthash, by routing id */
 	struct hub_round *round;
 	struct hub_target_cache tcache;  /* the writer's */
@@ -107,10 +126,19 @@ int hub_open_db(struct hub *h, char *err, size_t errlen);
 /* hub_listen: raises RLIMIT_NOFILE to what max_stores needs (says so), or
  * fails with the reason; warns when net.core.somaxconn caps the backlog. */
 int hub_listen_limits(const struct hub_config *c, char *err, size_t errlen);
-/* Admission on the store link (a guard thread on its monitor): call after
- * creating h->router and before binding it; stop before closing it. */
-int hub_listen_guard_start(struct hub *h, char *err, size_t errlen);
-void hub_listen_guard_stop(struct hub *h);
+/* Admission on the store link: at most max_stores connections. Fed by the
+ * one monitor of the link (hub_zap.c's) and used by its thread only. new:
+ * after hub_listen_limits; NULL with a reason. destroy nulls *g. */
+struct hub_guard *hub_listen_guard_new(struct hub *h, char *err, size_t errlen);
+void hub_listen_guard_destroy(struct hub_guard **g);
+/* A connection accepted on descriptor fd: 1 admitted, 0 refused (its
+ * descriptor shut down at once, counted in stores_refused, logged once
+ * per interval). */
+int hub_listen_accepted(struct hub_guard *g, int fd);
+/* The connection on fd has closed (admitted or refused). */
+void hub_listen_closed(struct hub_guard *g, int fd);
+/* accept() failed with error (counted, logged once per interval). */
+void hub_listen_accept_failed(struct hub_guard *g, int error);
 
 /* hub_writer: binds the operators' channel (before query_start), runs the
  * one writer loop on the calling thread until h->stopping. */
@@ -152,19 +180,57 @@ struct hub_view_ctx {
 	const char *store_id;
 	const Storesync__Record *r;
 	int32_t day;
+	char reason[256];          /* why a check refused the record */
 };
 
 int32_t hub_business_day(const Storesync__Record *r);
 /* Keys shared by writers and queries. */
 size_t hub_key_store_day(uint8_t *key, const char *store_id, int32_t day);
 size_t hub_key_store_sku(uint8_t *key, const char *store_id, const char *sku);
+size_t hub_key_inv_day(uint8_t *key, const char *store_id, const char *sku, int32_t day);
+int32_t hub_inv_day_of_key(const MDB_val *k);
+size_t hub_key_inv_move(uint8_t *key, const char *store_id, const char *sku, int64_t time_ms,
+	const char *move_no);
+/* The walk over a SKU's days (hub_views_inventory.c): the stock at the end
+ * of the day walked last, the out-of-stock days before it, and the first
+ * day of the run of out-of-stock days it ends (-1: in stock). */
+struct hub_inv_walk {
+	int have;
+	int32_t day;
+	int64_t end, closed;
+	int32_t since;
+};
+void hub_inv_walk_day(struct hub_inv_walk *w, int32_t day, int64_t end);
+/* A day's end stock, from the level carried into it. */
+int64_t hub_inv_day_end(const Storesync__InventoryDay *d, int64_t carried);
+/* A SKU as its moves dated up to as_of_ms made it, replayed from inv_moves:
+ * the walk over its days (walk.end: on hand then), its moves, its latest
+ * count and move. 0, or an MDB_* code. */
+struct hub_inv_then {
+	struct hub_inv_walk walk;
+	uint64_t moves;
+	int64_t last_stocktake_ms, last_move_ms;
+};
+int hub_inventory_at(struct hub *h, MDB_txn *txn, const char *store, const char *sku,
+	int64_t as_of_ms, struct hub_inv_then *t);
 size_t hub_key_replenish(uint8_t *key, const char *store_id, const char *request_no);
 int64_t hub_account_balance(const Storesync__AccountView *a);
 /* Time an account's staleness counts from (-1: balance not positive). */
 int64_t hub_account_since_ms(const Storesync__AccountView *a);
+/* An account from its charges and credits dated up to as_of_ms (INT64_MAX:
+ * all of them), hub_views_accounts.c. */
+struct hub_account_fig {
+	int exists;                /* a charge or credit dated up to as_of_ms */
+	int64_t charged_fen, contract_total_fen, received_fen, refunded_fen, balance_fen;
+	int64_t opened_ms, last_payment_ms;
+	int64_t since_ms;          /* staleness counts from here; -1: balance not positive */
+	uint64_t payments;
+};
+void hub_account_at(const Storesync__AccountView *a, int64_t as_of_ms,
+	struct hub_account_fig *f);
 /* Every database of the hub, in one table (hub_views.c): opening
  * (hub_db.c), `hqctl dump` (hub_dump.c) and exporters iterate it, and
- * hub_views_apply runs the views among them. A view takes the record kinds
+ * hub_views_check and hub_views_apply run the views among them. A view takes the record kinds
  * in its `records` mask; its `check` may refuse a record (HUB_VIEW_REFUSED)
  * before any view has changed, its `apply` then may not refuse. */
 struct hub_db_def {
@@ -188,20 +254,60 @@ static inline MDB_dbi *hub_db_dbi(struct hub *h, const struct hub_db_def *d)
 	return (MDB_dbi *)((char *)h + d->dbi_offset);
 }
 
+/* Every view's check for the record (HUB_VIEW_REFUSED with v->reason, or
+ * 0), before any view changes; then every view's apply, which may not
+ * refuse. */
+int hub_views_check(struct hub_view_ctx *v);
 int hub_views_apply(struct hub_view_ctx *v);
+int hub_views_sales_check(struct hub_view_ctx *v);
 int hub_views_sales(struct hub_view_ctx *v);
 /* Writes the store's cached sales day back (hub_store_save calls it). */
 int hub_views_sales_flush(struct hub *h, MDB_txn *txn, struct hub_store *s);
+int hub_views_inventory_check(struct hub_view_ctx *v);
 int hub_views_inventory(struct hub_view_ctx *v);
-int hub_views_cases_check(struct hub_view_ctx *v);
 int hub_views_cases(struct hub_view_ctx *v);
+/* A case from its registration and the steps dated up to as_of_ms
+ * (INT64_MAX: all), its deadlines judged at at_ms (hub_views_cases.c). */
+struct hub_case_fig {
+	int exists;                /* a record of it is dated at or before as_of_ms */
+	Storesync__CaseState state;
+	int64_t responded_ms, investigated_ms, resolved_ms, closed_ms, compensation_fen;
+	Storesync__Resolution resolution;
+	int responded_late, reported_late;     /* met, after the deadline */
+	int overdue_response, overdue_report;  /* past the deadline, not met by at_ms */
+	int late;                  /* missed a deadline by at_ms: met late or overdue */
+};
+void hub_case_at(const Storesync__CaseView *c, int64_t as_of_ms, int64_t at_ms,
+	struct hub_case_fig *f);
+int hub_views_accounts_check(struct hub_view_ctx *v);
 int hub_views_accounts(struct hub_view_ctx *v);
 int hub_views_mismatch(struct hub_view_ctx *v);
-int hub_views_replenish_check(struct hub_view_ctx *v);
 int hub_views_replenish(struct hub_view_ctx *v);
-/* A record a view's check refuses (a case registered twice, progress for a
- * case this hub never registered): kept in the log, no effect. */
+/* A record a view's check refuses (it fills v->reason): kept in the log,
+ * no effect. */
 #define HUB_VIEW_REFUSED (-50)
+/* Fills v->reason and returns HUB_VIEW_REFUSED. */
+int hub_view_refuse(struct hub_view_ctx *v, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+
+/* hub_keys: the business keys the hub holds per store (guarantee 8). */
+struct hub_key {
+	struct ss_bizkey biz;
+	uint8_t key[33 + SS_BIZKEY_MAX];   /* store_id '\0' business key */
+	size_t len;
+	uint8_t hash[SS_BIZKEY_HASH_BYTES];
+};
+
+enum { HUB_KEY_NEW = 1, HUB_KEY_SAME = 2, HUB_KEY_CONFLICT = 3 };
+
+/* HUB_KEY_NEW, HUB_KEY_SAME (the store sent this record before), or
+ * HUB_KEY_CONFLICT with a one-line reason; an MDB_* code on a storage
+ * error. Fills k for hub_keys_put. */
+int hub_keys_check(struct hub *h, MDB_txn *txn, const char *store_id,
+	const Storesync__Record *r, struct hub_key *k, char *reason, size_t len);
+/* Records k as applied record r (seq set) of epoch, in r's transaction. */
+int hub_keys_put(struct hub *h, MDB_txn *txn, uint64_t epoch, const Storesync__Record *r,
+	const struct hub_key *k);
 
 /* Reads key's message into a fresh struct (initialised empty when absent);
  * NULL on a storage error (*rc set). Free with protobuf_c_message_free_unpacked. */
@@ -215,6 +321,11 @@ int hub_view_put(MDB_txn *txn, MDB_dbi dbi, const void *key, size_t klen,
  * cut-off visits exactly the items older than it. */
 int hub_stale_index_set(MDB_txn *txn, MDB_dbi dbi, int64_t old_ms, int64_t new_ms,
 	const void *id, size_t idlen);
+
+/* hub_meta's entry for the latest business time of any applied record
+ * (hub_store_save keeps it): a query at a moment before it must not use
+ * the indexes, which hold the present. */
+#define HUB_META_MAX_RECORD_MS "max_record_ms"
 
 /* hub_store: state of one store inside a write transaction. */
 struct hub_store {
@@ -232,6 +343,9 @@ struct hub_store {
 	int32_t sales_day;
 	int sales_dirty;
 	uint64_t applied_now, refused_now; /* this transaction's counts, for stats */
+	/* Lines about refused records go through this rate limit (the
+	 * connection's, so a broken store cannot flood the log); NULL: none. */
+	struct ss_lograte *log;
 };
 
 /* Loads store_id's state and the high-water mark of epoch (0 for a new one). */

@@ -10,7 +10,8 @@
 extern const struct hub_handler hub_handle_hello, hub_handle_batch, hub_handle_heartbeat,
 	hub_handle_update_ack, hub_op_store_add, hub_op_store_set, hub_op_store_import,
 	hub_op_price_push, hub_op_policy_set, hub_op_replenish_approve, hub_op_replenish_refuse,
-	hub_handle_notices, hub_handle_log_prune, hub_handle_live_flush;
+	hub_handle_notices, hub_handle_log_prune, hub_handle_live_flush, hub_op_store_rekey,
+	hub_op_store_retire, hub_op_store_revoke, hub_op_operator_add, hub_op_operator_revoke;
 
 const struct hub_handler *const hub_handlers[HUB_WORK_KINDS] = {
 	[HUB_WORK_HELLO] = &hub_handle_hello,
@@ -24,6 +25,11 @@ const struct hub_handler *const hub_handlers[HUB_WORK_KINDS] = {
 	[HUB_WORK_OP_POLICY_SET] = &hub_op_policy_set,
 	[HUB_WORK_OP_REPLENISH_APPROVE] = &hub_op_replenish_approve,
 	[HUB_WORK_OP_REPLENISH_REFUSE] = &hub_op_replenish_refuse,
+	[HUB_WORK_OP_STORE_REKEY] = &hub_op_store_rekey,
+	[HUB_WORK_OP_STORE_RETIRE] = &hub_op_store_retire,
+	[HUB_WORK_OP_STORE_REVOKE] = &hub_op_store_revoke,
+	[HUB_WORK_OP_OPERATOR_ADD] = &hub_op_operator_add,
+	[HUB_WORK_OP_OPERATOR_REVOKE] = &hub_op_operator_revoke,
 	[HUB_WORK_NOTICE_SCAN] = &hub_handle_notices,
 	[HUB_WORK_LOG_PRUNE] = &hub_handle_log_prune,
 	[HUB_WORK_LIVE_FLUSH] = &hub_handle_live_flush,
@@ -59,6 +65,11 @@ static const struct {
 	{ "policy set", HUB_WORK_OP_POLICY_SET },
 	{ "replenish approve", HUB_WORK_OP_REPLENISH_APPROVE },
 	{ "replenish refuse", HUB_WORK_OP_REPLENISH_REFUSE },
+	{ "store rekey", HUB_WORK_OP_STORE_REKEY },
+	{ "store retire-key", HUB_WORK_OP_STORE_RETIRE },
+	{ "store revoke", HUB_WORK_OP_STORE_REVOKE },
+	{ "operator add", HUB_WORK_OP_OPERATOR_ADD },
+	{ "operator revoke", HUB_WORK_OP_OPERATOR_REVOKE },
 	{ NULL, HUB_WORK_KINDS },
 };
 

@@ -262,7 +262,7 @@ static int note_sent(struct hub_down *d, uint64_t id, size_t bytes)
 static const uint8_t *packed_update(struct hub *h, MDB_txn *txn, uint64_t id, size_t *len)
 {
 	struct hub_down_cache *c = h->down_cache;
-	Storesync__LoggedUpdate *lu;
+	MDB_val v;
 	unsigned slot;
 
 	if (!c && !(c = h->down_cache = calloc(1, sizeof *c)))
@@ -272,16 +272,15 @@ static const uint8_t *packed_update(struct hub *h, MDB_txn *txn, uint64_t id, si
 			*len = c->slot[i].len;
 			return c->slot[i].buf;
 		}
-	if (!(lu = hub_updates_get(h, txn, id)) || !lu->update) {
-		if (lu)
-			storesync__logged_update__free_unpacked(lu, NULL);
+	if (hub_updates_bytes(h, txn, id, &v) != 0)
 		return NULL;
-	}
 	slot = c->next++ % CACHE_SLOTS;
 	free(c->slot[slot].buf);
-	c->slot[slot].buf = ss_proto_pack(&lu->update->base, &c->slot[slot].len);
+	if (!(c->slot[slot].buf = malloc(v.mv_size ? v.mv_size : 1)))
+		return NULL;
+	memcpy(c->slot[slot].buf, v.mv_data, v.mv_size);
+	c->slot[slot].len = v.mv_size;
 	c->slot[slot].id = id;
-	storesync__logged_update__free_unpacked(lu, NULL);
 	*len = c->slot[slot].len;
 	return c->slot[slot].buf;
 }

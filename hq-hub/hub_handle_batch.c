@@ -37,6 +37,7 @@ static int batch_apply(struct hub *h, struct hub_round *r, MDB_txn *txn, struct 
 
 	if (rc != 0)
 		return rc;
+	s->log = &w->peer->rate;
 	hub_round_seen(s, r->now_ms);
 	hw_before = s->hw;
 	for (size_t i = 0; i < b->n_records; i++) {

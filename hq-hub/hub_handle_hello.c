@@ -10,6 +10,8 @@
 #include "hub_work.h"
 #include "ss_time.h"
 
+#define LOG_INTERVAL_MS 10000
+
 static int hello_admit(struct hub *h, struct hub_work *w)
 {
 	const Storesync__Hello *hello = w->msg->hello;
@@ -24,15 +26,19 @@ static int hello_admit(struct hub *h, struct hub_work *w)
  * full list is pushed. */
 static int log_behind(struct hub *h, MDB_txn *txn, struct hub_store *s, uint64_t applied)
 {
-	uint64_t head = hub_updates_head(h, txn);
+	uint64_t head = hub_updates_head(h, txn), held = 0;
 
 	if (applied <= head || applied < hub_meta_get(h, txn, "next_update_id"))
 		return 0;
 	atomic_fetch_add(&h->stats.log_behind_stores, 1);
-	ss_error("store %s has applied update %llu but this hub's log ends at %llu (restored "
-		"from a backup?): updates issued after the backup are lost; price pushes go out "
-		"in full until a full list is pushed", s->store_id, (unsigned long long)applied,
-		(unsigned long long)head);
+	/* Once per connection and interval: a store repeating its Hello must
+	 * not flood the log. */
+	if (ss_lograte_allow(s->log, ss_mono_ms(), LOG_INTERVAL_MS, &held))
+		ss_error("store %s has applied update %llu but this hub's log ends at %llu "
+			"(restored from a backup?): updates issued after the backup are lost; price "
+			"pushes go out in full until a full list is pushed (%llu more since last line)",
+			s->store_id, (unsigned long long)applied, (unsigned long long)head,
+			(unsigned long long)held);
 	return hub_meta_put(h, txn, "delta_suspended", 1);
 }
 
@@ -44,6 +50,7 @@ static int hello_apply(struct hub *h, struct hub_round *r, MDB_txn *txn, struct 
 
 	if (rc != 0)
 		return rc;
+	s->log = &w->peer->rate;
 	hub_round_seen(s, r->now_ms);
 	if (hello->agent_version && strlen(hello->agent_version) < 64) {
 		free(s->state->agent_version);

@@ -1,6 +1,7 @@
 /* hq-hub: the central daemon. This file turns flags and the INI file into a
  * hub_config, locks the data directory (one hub per directory, ss_daemon),
- * opens LMDB, binds the store link, starts the query thread and runs ingest
+ * opens LMDB, starts the door keeper (hub_zap), binds the store link,
+ * starts the query thread and runs ingest
  * on the main thread (the one LMDB writer) until SIGTERM. */
 #include <getopt.h>
 #include <signal.h>
@@ -10,13 +11,15 @@
 #include <unistd.h>
 
 #include "hub.h"
+#include "hub_zap.h"
 #include "ss_config.h"
 #include "ss_daemon.h"
 #include "ss_link.h"
 #include "ss_time.h"
+#include "ss_validate.h"
 #include "ss_version.h"
 
-#define N_CONFIG_ITEMS 17
+#define N_CONFIG_ITEMS 23
 
 /* Settings of the process rather than of the engine (hub_config). */
 struct hub_main_opts {
@@ -36,12 +39,24 @@ static void usage(FILE *out)
 {
 	fprintf(out,
 		"Usage: hq-hub [OPTIONS]\n"
+		"       hq-hub keygen FILE   write the hub's key pair: FILE (secret, 0600), FILE.pub\n"
 		"The storesync hub: receives every store's records, applies each exactly once\n"
 		"and in order, and answers operators' queries (hqctl).\n\n"
 		"  -c, --config FILE        INI file ([hub] section); flags override it\n"
 		"  -d, --data-dir DIR       LMDB directory (default /var/lib/storesync/hub)\n"
 		"  -l, --listen ENDPOINT    store links (default tcp://*:7701)\n"
-		"  -q, --query ENDPOINT     hqctl endpoint (default tcp://127.0.0.1:7702)\n"
+		"  -q, --query ENDPOINT     operators' endpoint, CurveZMQ (default tcp://127.0.0.1:7702)\n"
+		"      --admin ENDPOINT     plaintext ipc:// endpoint for this host's admins, who act\n"
+		"                           as operator 'local' with the admin role; its socket file\n"
+		"                           is mode 0660 (default ipc:///run/storesync/hub-admin.sock,\n"
+		"                           '' for none)\n"
+		"      --admin-group GROUP  group of the admin socket file (default storesync)\n"
+		"      --curve-key FILE     the hub's CurveZMQ key pair, from 'hq-hub keygen FILE'; the\n"
+		"                           file must be readable by its owner only (default\n"
+		"                           /etc/storesync/hub.key)\n"
+		"      --insecure           no CurveZMQ: the store link and the operators' endpoint\n"
+		"                           are plaintext and unauthenticated (logged as a warning,\n"
+		"                           shown in hqctl stores); for a closed test network only\n"
 		"  -f, --foreground         stay in the foreground (default: daemonize)\n"
 		"      --budget BYTES       LMDB size limit, k/M/G suffixes (default 64G)\n"
 		"      --map-initial BYTES  LMDB map at start (default: the whole budget, which is\n"
@@ -66,7 +81,12 @@ static void usage(FILE *out)
 		"                           store's progress) reaches LMDB at least every N ms\n"
 		"                           (default 30000; keep it well below the smallest\n"
 		"                           store_silence_minutes): heartbeats cost no disk\n"
-		"      --clock-offset-ms N  TEST CLOCK: shift the hub's wall clock by N ms\n"
+		"      --links-per-source N  store-link connections one address may hold open\n"
+		"                           (default 256; local ipc peers are not limited)\n"
+		"      --handshakes-per-second N  new store-link connections per address and\n"
+		"                           second, in bursts of twice that (default 50)\n"
+		"      --clock-offset-ms N  TEST CLOCK: shift the hub's wall clock by N ms (at most\n"
+		"                           50 years either way, the clock staying in 2000..2099)\n"
 		"      --log-level LEVEL    debug, info (default), warning or error\n"
 		"  -v, --verbose            the same as --log-level debug\n"
 		"      --version            print the version and exit\n"
@@ -78,7 +98,8 @@ static void usage(FILE *out)
 
 enum { OPT_BUDGET = 256, OPT_GROUP, OPT_BACKLOG, OPT_CLOCK, OPT_MAP_INITIAL, OPT_QUERY_THREADS,
 	OPT_NOTICE_SCAN, OPT_RETENTION, OPT_STATE_FLUSH, OPT_MAX_STORES, OPT_COMMIT_INTERVAL,
-	OPT_LOG_LEVEL, OPT_VERSION };
+	OPT_LOG_LEVEL, OPT_VERSION, OPT_LINKS_PER_SOURCE, OPT_HANDSHAKES, OPT_CURVE_KEY, OPT_INSECURE,
+	OPT_ADMIN, OPT_ADMIN_GROUP };
 
 static void config_items(struct hub_config *c, struct hub_main_opts *m,
 	struct ss_config_item *items)
@@ -93,14 +114,21 @@ static void config_items(struct hub_config *c, struct hub_main_opts *m,
 		{ "hub", "commit_interval_ms", SS_CFG_INT64, &c->commit_interval_ms, 0, 0, 1000 },
 		{ "hub", "listen_backlog", SS_CFG_INT64, &c->listen_backlog, 0, 16, 65535 },
 		{ "hub", "max_stores", SS_CFG_INT64, &c->max_stores, 0, 1, 1000000 },
-		{ "hub", "clock_offset_ms", SS_CFG_INT64, &c->clock_offset_ms, 0, INT64_MIN / 4,
-			INT64_MAX / 4 },
+		{ "hub", "clock_offset_ms", SS_CFG_INT64, &c->clock_offset_ms, 0,
+			-SS_CLOCK_OFFSET_MAX_MS, SS_CLOCK_OFFSET_MAX_MS },
 		{ "hub", "foreground", SS_CFG_INT64, &c->foreground, 0, 0, 1 },
 		{ "hub", "query_threads", SS_CFG_INT64, &c->query_threads, 0, 1, 64 },
 		{ "hub", "notice_scan_ms", SS_CFG_INT64, &c->notice_scan_ms, 0, 100, 86400000 },
 		{ "hub", "update_retention_days", SS_CFG_INT64, &c->update_retention_days, 0, 1,
 			3650 },
 		{ "hub", "state_flush_ms", SS_CFG_INT64, &c->state_flush_ms, 0, 1000, 600000 },
+		{ "hub", "links_per_source", SS_CFG_INT64, &c->links_per_source, 0, 1, 1000000 },
+		{ "hub", "handshakes_per_second", SS_CFG_INT64, &c->handshakes_per_second, 0, 1,
+			1000000 },
+		{ "hub", "curve_key", SS_CFG_STRING, c->curve_key, sizeof c->curve_key, 0, 0 },
+		{ "hub", "insecure", SS_CFG_INT64, &c->insecure, 0, 0, 1 },
+		{ "hub", "admin", SS_CFG_STRING, c->admin, sizeof c->admin, 0, 0 },
+		{ "hub", "admin_group", SS_CFG_STRING, c->admin_group, sizeof c->admin_group, 0, 0 },
 		{ "hub", "log_level", SS_CFG_STRING, m->log_level, sizeof m->log_level, 0, 0 },
 		{ 0 },
 	};
@@ -142,6 +170,12 @@ static int parse_args(int argc, char **argv, struct hub_config *c, struct hub_ma
 		{ "update-retention-days", required_argument, 0, OPT_RETENTION },
 		{ "state-flush-ms", required_argument, 0, OPT_STATE_FLUSH },
 		{ "log-level", required_argument, 0, OPT_LOG_LEVEL },
+		{ "links-per-source", required_argument, 0, OPT_LINKS_PER_SOURCE },
+		{ "handshakes-per-second", required_argument, 0, OPT_HANDSHAKES },
+		{ "curve-key", required_argument, 0, OPT_CURVE_KEY },
+		{ "insecure", no_argument, 0, OPT_INSECURE },
+		{ "admin", required_argument, 0, OPT_ADMIN },
+		{ "admin-group", required_argument, 0, OPT_ADMIN_GROUP },
 		{ "verbose", no_argument, 0, 'v' }, { "version", no_argument, 0, OPT_VERSION },
 		{ "help", no_argument, 0, 'h' }, { 0, 0, 0, 0 },
 	};
@@ -181,6 +215,12 @@ static int parse_args(int argc, char **argv, struct hub_config *c, struct hub_ma
 		case OPT_RETENTION: rc = set_flag(items, "update_retention_days", optarg); break;
 		case OPT_STATE_FLUSH: rc = set_flag(items, "state_flush_ms", optarg); break;
 		case OPT_LOG_LEVEL: rc = set_flag(items, "log_level", optarg); break;
+		case OPT_LINKS_PER_SOURCE: rc = set_flag(items, "links_per_source", optarg); break;
+		case OPT_HANDSHAKES: rc = set_flag(items, "handshakes_per_second", optarg); break;
+		case OPT_CURVE_KEY: rc = set_flag(items, "curve_key", optarg); break;
+		case OPT_INSECURE: c->insecure = 1; break;
+		case OPT_ADMIN: rc = set_flag(items, "admin", optarg); break;
+		case OPT_ADMIN_GROUP: rc = set_flag(items, "admin_group", optarg); break;
 		case 'v': rc = set_flag(items, "log_level", "debug"); break;
 		case OPT_VERSION: ss_version_print("hq-hub"); return 1;
 		case 'h': usage(stdout); return 1;
@@ -199,13 +239,38 @@ static int parse_args(int argc, char **argv, struct hub_config *c, struct hub_ma
 	return rc;
 }
 
+/* The hub's key pair, refused when others may read it; with --insecure
+ * none, and a warning that says what that means. */
+static int load_keys(const struct hub_config *c, struct ss_curve_pair *pair)
+{
+	char err[600];
+
+	if (c->insecure) {
+		ss_warn("INSECURE: --insecure: the store link and the operators' endpoint are "
+			"plaintext and unauthenticated; anyone who reaches them can speak for any store "
+			"and read every account");
+		return 0;
+	}
+	if (ss_curve_load_pair(c->curve_key, pair, err, sizeof err) == 0)
+		return 0;
+	ss_error("%s (make one with 'hq-hub keygen FILE' and set curve_key)", err);
+	return -1;
+}
+
+/* The door keeper (hub_zap) watches the link from before its first
+ * connection: its handler is bound already, and the link is watched before
+ * it binds. */
 static int open_router(struct hub *h, char *err, size_t errlen)
 {
 	struct ss_link_store_opts lo = { .backlog = (int)h->cfg.listen_backlog };
 
 	h->router = ss_link_store_socket(h->zctx, ZMQ_ROUTER, &lo, err, errlen);
-	if (!h->router || hub_listen_guard_start(h, err, errlen) != 0)
+	if (!h->router || hub_zap_watch(h, h->router, HUB_ZAP_LINK, err, errlen) != 0)
 		return -1;
+	if (!h->cfg.insecure && ss_curve_server(h->router, &h->curve, HUB_ZAP_DOMAIN_LINK) != 0) {
+		snprintf(err, errlen, "cannot set CurveZMQ on the store link: %s", zmq_strerror(errno));
+		return -1;
+	}
 	return ss_daemon_bind(h->router, h->cfg.listen, err, errlen);
 }
 
@@ -216,16 +281,29 @@ int main(int argc, char **argv)
 		.query = "tcp://127.0.0.1:7702", .budget_bytes = 64LL << 30,
 		.group_records = 50000, .listen_backlog = 4096, .max_stores = 12000, .query_threads = 4,
 		.notice_scan_ms = 60000, .update_retention_days = 30, .state_flush_ms = 30000,
-		.commit_interval_ms = 10 } };
+		.commit_interval_ms = 10, .links_per_source = 256, .handshakes_per_second = 50,
+		.curve_key = "/etc/storesync/hub.key", .admin = "ipc:///run/storesync/hub-admin.sock",
+		.admin_group = "storesync" } };
 	struct hub_main_opts m = { .log_level = "info" };
 	enum ss_log_level level = SS_LOG_INFO;
 	char err[512];
-	int lock_fd = -1, rc = parse_args(argc, argv, &h.cfg, &m, &level);
+	int lock_fd = -1, rc;
 
-	if (rc != 0)
+	if (argc >= 2 && strcmp(argv[1], "keygen") == 0)
+		return ss_curve_keygen_command("hq-hub", argc - 2, argv + 2);
+	if ((rc = parse_args(argc, argv, &h.cfg, &m, &level)) != 0)
 		return rc == 1 ? 0 : 2;
 	ss_log_init("hq-hub", level);
 	ss_time_set_offset_ms(h.cfg.clock_offset_ms);
+	/* Every age and deadline counts from this clock: it must lie where
+	 * record times do (docs/records.md, "Times"). */
+	if (ss_validate_time_ms(ss_now_ms()) != 0) {
+		fprintf(stderr, "hq-hub: the clock (with --clock-offset-ms %lld) is outside "
+			"2000-01-01..2099-12-31\n", (long long)h.cfg.clock_offset_ms);
+		return 2;
+	}
+	if (load_keys(&h.cfg, &h.curve) != 0)
+		return 1;
 	/* Before anything is opened: a hub that cannot have the descriptors
 	 * max_stores needs says so and does not start (hub_listen.c). */
 	if (hub_listen_limits(&h.cfg, err, sizeof err) != 0) {
@@ -251,16 +329,16 @@ int main(int argc, char **argv)
 		return 1;
 	}
 	h.zctx = zmq_ctx_new();
-	/* query_start binds the query endpoint; it is claimed here first. */
-	if (open_router(&h, err, sizeof err) != 0 || hub_writer_open(&h, err, sizeof err) != 0
-		|| ss_daemon_claim_endpoint(h.cfg.query, err, sizeof err) != 0
-		|| query_start(&h, err, sizeof err) != 0) {
+	if (hub_zap_open(&h, err, sizeof err) != 0 || open_router(&h, err, sizeof err) != 0
+		|| hub_writer_open(&h, err, sizeof err) != 0
+		|| query_start(&h, err, sizeof err) != 0 || hub_zap_start(&h, err, sizeof err) != 0) {
 		ss_error("%s", err);
 		rc = 1;
 		goto out;
 	}
-	ss_info("listening on %s, queries on %s, data in %s", h.cfg.listen, h.cfg.query,
-		h.cfg.data_dir);
+	ss_info("listening on %s, operators on %s (%s), admins on %s, data in %s", h.cfg.listen,
+		h.cfg.query, h.cfg.insecure ? "INSECURE: plaintext" : "CurveZMQ",
+		h.cfg.admin[0] ? h.cfg.admin : "(none)", h.cfg.data_dir);
 	/* store_silence_minutes may be as low as 1: a slower flush would show
 	 * live idle stores silent (hub_live.c). */
 	if (h.cfg.state_flush_ms > 30000)
@@ -277,10 +355,10 @@ int main(int argc, char **argv)
 	ss_info("stopped");
 out:
 	query_stop(&h);
-	hub_listen_guard_stop(&h);
 	if (h.router)
 		zmq_close(h.router);
 	hub_writer_close(&h);
+	hub_zap_close(&h);
 	zmq_ctx_term(h.zctx);
 	ss_lmdb_close(&h.db);
 	return rc;

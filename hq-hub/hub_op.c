@@ -50,9 +50,19 @@ void hub_op_result(struct hub_work *w, ...)
 	va_end(ap);
 	hub_op_answer_reset(w);
 	table_init(w->answer, cols, n);
-	if ((row = table_row(w->answer)) != NULL)
-		for (size_t i = 0; i < n; i++)
+	if ((row = table_row(w->answer)) == NULL)
+		return;
+	/* Numbers travel as integer cells, so hqctl prints times and money in
+	 * their forms and scripts get numbers. */
+	for (size_t i = 0; i < n; i++) {
+		char *end;
+		long long v = strtoll(vals[i], &end, 10);
+
+		if (*vals[i] && !*end)
+			cell_int(row, v);
+		else
 			cell_str(row, vals[i]);
+	}
 }
 
 void hub_op_reply(struct hub *h, struct hub_work *w)

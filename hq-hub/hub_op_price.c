@@ -158,20 +158,17 @@ static int changes(struct hub *h, MDB_txn *txn, const Storesync__Target *target,
 	rc = mdb_cursor_get(cur, &k, &d, MDB_SET_RANGE);
 	for (rc = mdb_cursor_get(cur, &k, &d, rc == 0 ? MDB_PREV : MDB_LAST); rc == 0;
 		rc = mdb_cursor_get(cur, &k, &d, MDB_PREV)) {
+		const Storesync__UpdateHead *head;
 		Storesync__DatedValue *v;
-		const Storesync__LoggedUpdate *lu;
-		uint64_t uid;
 
 		if (k.mv_size != n + 17 || memcmp(k.mv_data, key, n + 1) != 0)
 			break;
-		uid = ss_be64_get((const uint8_t *)k.mv_data + n + 9);
-		/* From the writer's cache: most SKUs of a push were last set by the
-		 * same update, and unpacking that whole list once per SKU made a
-		 * 5,000-SKU push cost seconds (issue 14). */
-		if (!(lu = hub_update_cached(h, txn, &h->tcache, uid)))
+		head = hub_update_head_cached(h, txn, &h->tcache,
+			ss_be64_get((const uint8_t *)k.mv_data + n + 9));
+		if (!head)
 			break;
-		if (!disjoint(h, txn, lu->target, target)) {
-			if (covers(h, txn, lu->target, target)
+		if (!disjoint(h, txn, head->target, target)) {
+			if (covers(h, txn, head->target, target)
 				&& (v = storesync__dated_value__unpack(NULL, d.mv_size, d.mv_data))) {
 				verdict = v->value != e->price_fen
 					|| strcmp(v->name ? v->name : "", e->name ? e->name : "") != 0;

@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "hub_op.h"
+#include "hub_auth.h"
 #include "hub_registry.h"
 #include "ss_validate.h"
 
@@ -79,6 +80,8 @@ static int put_info(struct hub *h, MDB_txn *txn, struct hub_work *w, const char 
 			old->region ? old->region : "") - 1;
 	if (rc == 0 && strcmp(*action, "unchanged") != 0) {
 		si.status = old && old->status ? old->status : "active";
+		si.keys = old ? old->keys : NULL;   /* keys change by rekey only */
+		si.n_keys = old ? old->n_keys : 0;
 		si.added_ms = old ? old->added_ms : now_ms;
 		si.has_added_ms = 1;
 		si.changed_ms = now_ms;
@@ -90,15 +93,59 @@ static int put_info(struct hub *h, MDB_txn *txn, struct hub_work *w, const char 
 	return rc;
 }
 
+/* store add --key: may key become store's first key? (A store that has a
+ * key changes it with rekey.) Decided before anything is written: a
+ * refused write changes nothing. */
+static int key_refused(struct hub *h, MDB_txn *txn, struct hub_work *w, const char *store,
+	const char *key)
+{
+	Storesync__StoreInfo *si = hub_registry_get(h, txn, store);
+	int has_other = si && si->n_keys && strcmp(si->keys[0], key) != 0;
+	char err[160];
+
+	if (si)
+		storesync__store_info__free_unpacked(si, NULL);
+	if (has_other)
+		return hub_op_refuse(h, w, "store %s has a key: change it with store rekey",
+			store) - 1;
+	if (hub_keys_check_free(h, txn, key, store, err, sizeof err) != 0)
+		return hub_op_refuse(h, w, "%s", err) - 1;
+	return 0;
+}
+
+static int add_key(struct hub *h, MDB_txn *txn, const char *store, const char *key)
+{
+	Storesync__StoreInfo *si = hub_registry_get(h, txn, store);
+	char *keys[1] = { (char *)key };
+	int rc = 0;
+
+	if (si && !si->n_keys) {
+		si->keys = keys;
+		si->n_keys = 1;
+		if ((rc = hub_registry_put(h, txn, si)) == 0)
+			rc = hub_keys_index_store(h, txn, key, store);
+		si->keys = NULL;
+		si->n_keys = 0;
+	}
+	if (si)
+		storesync__store_info__free_unpacked(si, NULL);
+	return rc;
+}
+
 static int store_apply_one(struct hub *h, struct hub_round *r, MDB_txn *txn,
 	struct hub_work *w, enum put_mode mode)
 {
-	const char *store = hub_op_param(w->req, "store"), *action;
-	int rc = put_info(h, txn, w, store, hub_op_param(w->req, "name"),
-		hub_op_param(w->req, "region"), mode, r->now_ms, &action);
+	const char *store = hub_op_param(w->req, "store"), *action,
+		*key = hub_op_param(w->req, "key");
+	int rc = key ? key_refused(h, txn, w, store, key) : 0;
 
+	if (rc == 0)
+		rc = put_info(h, txn, w, store, hub_op_param(w->req, "name"),
+			hub_op_param(w->req, "region"), mode, r->now_ms, &action);
+	if (rc == 0 && key)
+		rc = add_key(h, txn, store, key);
 	if (rc == -1)
-		return 0;   /* refused: answered */
+		return 0;   /* refused: answered, nothing written */
 	if (rc == 0)
 		hub_op_result(w, "store_id", store, "result", action, NULL);
 	return rc;

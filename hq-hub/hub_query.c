@@ -10,6 +10,7 @@
 
 #include "hub_query.h"
 #include "hub_registry.h"
+#include "hub_updates.h"
 #include "ss_query_spec.h"
 #include "ss_link.h"
 #include "ss_time.h"
@@ -39,8 +40,14 @@ static void store_row(struct hub *h, MDB_txn *txn, const struct query_args *a,
 	cell_int(row, (int64_t)s->backlog);
 	cell_int(row, s->oldest_unsent_age_ms);
 	cell_int(row, s->last_seen_ms);
+	cell_int(row, s->last_record_ms);
 	cell_int(row, s->last_progress_ms);
-	cell_int(row, s->has_last_progress_ms ? a->at_ms - s->last_progress_ms : 0);
+	/* Never negative: a round the writer stamped after this query's moment
+	 * (or a past --at) is no silence at all. */
+	cell_int(row, s->has_last_progress_ms && a->at_ms > s->last_progress_ms
+		? a->at_ms - s->last_progress_ms : 0);
+	cell_int(row, (int64_t)s->biz_duplicates);
+	cell_str(row, s->last_refused ? s->last_refused : "");
 	cell_int(row, (int64_t)s->disk_free_bytes);
 	cell_str(row, s->agent_version);
 	cell_str(row, si ? si->name : "");
@@ -50,6 +57,9 @@ static void store_row(struct hub *h, MDB_txn *txn, const struct query_args *a,
 	cell_int(row, (int64_t)s->price_update_id);
 	cell_int(row, (int64_t)s->policy_update_id);
 	cell_int(row, s->has_last_progress_ms && a->at_ms - s->last_progress_ms > silence_min * 60000);
+	cell_str(row, si && si->status ? si->status : "");
+	/* What the hub demands of every link; --insecure shows on every row. */
+	cell_str(row, h->cfg.insecure ? "INSECURE" : "curve");
 }
 
 /* Every store the hub knows: registered ones (heard from or not) and the
@@ -59,14 +69,19 @@ void query_stores(struct hub *h, MDB_txn *txn, const struct query_args *a, struc
 {
 	static const char *const cols[] = { "store_id", "epoch", "high_water_seq", "records",
 		"amount_fen", "refused", "backlog", "oldest_unsent_age_ms", "last_seen_ms",
-		"last_progress_ms", "silent_ms", "disk_free_bytes", "agent_version", "name",
-		"region", "registered", "applied_update_id", "price_update_id", "policy_update_id",
-		"silent" };
+		"last_record_ms", "last_progress_ms", "silent_ms", "biz_duplicates", "last_refused",
+		"disk_free_bytes", "agent_version", "name",
+		"region", "registered", "applied_update_id", "price_update_id",
+		"policy_update_id", "silent", "status", "link" };
 	MDB_cursor *sc, *rc;
 	MDB_val sk, sd, rk, rd;
 	int s_ok, r_ok;
 
 	table_init(t, cols, sizeof cols / sizeof cols[0]);
+	/* Counts of what the hub received: they cannot be cut at a moment. */
+	if (query_in_past(h, txn, a))
+		return table_fail(t, "stores: records and amounts count every record received and "
+			"some are dated after --at; ask without --at, or --at a later moment");
 	if (mdb_cursor_open(txn, h->stores, &sc) != 0)
 		return;
 	if (mdb_cursor_open(txn, h->registry, &rc) != 0) {
@@ -101,10 +116,37 @@ void query_stores(struct hub *h, MDB_txn *txn, const struct query_args *a, struc
 	mdb_cursor_close(sc);
 }
 
+/* Business-key duplicates are counted in each store's state, which commits
+ * with the records (the writer counts per round only what hub_writer.c
+ * adds up): their total is read when asked for. */
+static void stats_read_stores(struct hub *h)
+{
+	uint64_t dups = 0;
+	MDB_cursor *cur;
+	MDB_txn *txn;
+	MDB_val k, d;
+
+	if (ss_lmdb_read_begin(&h->db, &txn) != 0)
+		return;
+	if (mdb_cursor_open(txn, h->stores, &cur) == 0) {
+		while (mdb_cursor_get(cur, &k, &d, MDB_NEXT) == 0) {
+			Storesync__StoreState *s = storesync__store_state__unpack(NULL, d.mv_size, d.mv_data);
+
+			if (s)
+				dups += s->biz_duplicates;
+			storesync__store_state__free_unpacked(s, NULL);
+		}
+		mdb_cursor_close(cur);
+	}
+	ss_lmdb_read_end(&h->db, txn);
+	atomic_store(&h->stats.biz_duplicates, dups);
+}
+
 static void query_stats(struct hub *h, struct table *t)
 {
 	static const char *const cols[] = { "counter", "value" };
 
+	stats_read_stores(h);
 	table_init(t, cols, 2);
 	for (size_t i = 0; i < hub_n_counters; i++) {
 		Storesync__Row *row = table_row(t);
@@ -127,7 +169,8 @@ static const struct {
 	{ "dump", query_dump }, { "store list", query_store_list },
 	{ "price show", query_price_show }, { "price mismatches", query_price_mismatches },
 	{ "rollout", query_rollout }, { "notices", query_notices },
-	{ "replenish list", query_replenish },
+	{ "replenish list", query_replenish }, { "operator list", query_operators },
+	{ "audit", query_audit },
 };
 
 static int parse_day_param(const char *v, int32_t *day, char *err, size_t errlen, const char *k)
@@ -143,7 +186,7 @@ static int parse_args(const Storesync__QueryRequest *q, struct query_args *a, ch
 	size_t errlen)
 {
 	*a = (struct query_args){ .from_day = INT32_MIN, .to_day = INT32_MAX, .below = INT64_MAX,
-		.at_ms = ss_now_ms() };
+		.at_ms = ss_now_ms(), .as_of_ms = INT64_MAX };
 	for (size_t i = 0; i < q->n_params; i++) {
 		const char *k = q->params[i]->key, *v = q->params[i]->value ? q->params[i]->value : "";
 		char *end;
@@ -163,6 +206,10 @@ static int parse_args(const Storesync__QueryRequest *q, struct query_args *a, ch
 			a->region = v;
 		} else if (strcmp(k, "kind") == 0) {
 			a->kind = v;
+		} else if (strcmp(k, "since") == 0) {
+			rc = ss_time_parse(v, &a->since_ms);
+		} else if (strcmp(k, "who") == 0) {
+			a->who = v;
 		} else if (strcmp(k, "update") == 0) {
 			a->update = strtoull(v, &end, 10);
 			rc = end == v || *end || a->update == 0 ? -1 : 0;
@@ -177,9 +224,13 @@ static int parse_args(const Storesync__QueryRequest *q, struct query_args *a, ch
 			a->below = strtoll(v, &end, 10);
 			rc = end == v || *end ? -1 : 0;
 		} else if (strcmp(k, "at") == 0) {
+			/* "As at T": what the records dated up to T say, judged at T. */
 			rc = ss_time_parse(v, &a->at_ms);
+			a->as_of_ms = a->at_ms;
 		} else if (strcmp(k, "overdue") == 0) {
 			a->overdue = 1;
+		} else if (strcmp(k, "late") == 0) {
+			a->late = 1;
 		} else if (strcmp(k, "stale") == 0) {
 			a->stale = 1;
 		} else if (strcmp(k, "aging") == 0) {
@@ -194,6 +245,11 @@ static int parse_args(const Storesync__QueryRequest *q, struct query_args *a, ch
 		}
 	}
 	return 0;
+}
+
+int query_in_past(struct hub *h, MDB_txn *txn, const struct query_args *a)
+{
+	return a->as_of_ms < (int64_t)hub_meta_get(h, txn, HUB_META_MAX_RECORD_MS);
 }
 
 int query_check(const Storesync__QueryRequest *q, char *err, size_t errlen)
@@ -212,6 +268,26 @@ int query_check(const Storesync__QueryRequest *q, char *err, size_t errlen)
 		if (ss_command_check_param(cmd, q->params[i]->key ? q->params[i]->key : "",
 			q->params[i]->value, err, errlen) != 0)
 			return -1;
+	return 0;
+}
+
+int query_serve(struct hub *h, const void *body, size_t len, struct table *t)
+{
+	Storesync__QueryRequest *q;
+	enum ss_proto_verdict v = ss_proto_unpack_limited(&storesync__query_request__descriptor,
+		body, len, &ss_limits_query, (ProtobufCMessage **)&q, NULL);
+	char why[128];
+	int write = q && hub_op_work_kind(q->what) >= 0;
+
+	if (q && !write)
+		query_answer(h, q, t);
+	if (q) {
+		storesync__query_request__free_unpacked(q, NULL);
+		return write ? QUERY_WRITE : 0;
+	}
+	snprintf(why, sizeof why, "malformed query: %s", ss_proto_verdict_text(v));
+	table_fail(t, why);
+	atomic_fetch_add(hub_stats_refused(&h->stats, v), 1);
 	return 0;
 }
 

@@ -11,15 +11,30 @@
 struct query_args {
 	const char *store, *sku, *state, *by, *region, *kind;
 	uint64_t update;                /* 0 when not given */
+	int64_t since_ms;               /* 0 when not given */
+	const char *who;
 	int32_t from_day, to_day;       /* inclusive; INT32_MIN/INT32_MAX when open */
 	int64_t below;                  /* INT64_MAX when not given */
-	int overdue, stale, aging;
+	int overdue, stale, aging, late;
 	int64_t at_ms;                  /* "now" of the query: hub clock or --at */
+	/* Records dated up to this count: --at T, else all (INT64_MAX). */
+	int64_t as_of_ms;
 };
+
+/* 1 when a record dated after the query's as_of_ms was applied: then the
+ * time-ordered indexes (which hold the present) cannot answer, and the
+ * query judges each item as it stood at as_of_ms. */
+int query_in_past(struct hub *h, MDB_txn *txn, const struct query_args *a);
 
 /* Checks a request against the table of commands (ss_query_spec): 0, or
  * -1 with a reason. Reads and writes alike. */
 int query_check(const Storesync__QueryRequest *q, char *err, size_t errlen);
+/* One request body from the operators' endpoint: a read query is answered
+ * into t (cleared by the caller; a malformed request gets a refusal there,
+ * counted) and 0 returned; an operator write is left to the writer and
+ * QUERY_WRITE returned, t untouched. */
+#define QUERY_WRITE 1
+int query_serve(struct hub *h, const void *body, size_t len, struct table *t);
 /* Answers read query q into t (cleared by the caller). */
 void query_answer(struct hub *h, const Storesync__QueryRequest *q, struct table *t);
 
@@ -41,9 +56,14 @@ void query_price_mismatches(struct hub *h, MDB_txn *txn, const struct query_args
 void query_rollout(struct hub *h, MDB_txn *txn, const struct query_args *a, struct table *t);
 void query_notices(struct hub *h, MDB_txn *txn, const struct query_args *a, struct table *t);
 void query_replenish(struct hub *h, MDB_txn *txn, const struct query_args *a, struct table *t);
+void query_operators(struct hub *h, MDB_txn *txn, const struct query_args *a, struct table *t);
+void query_audit(struct hub *h, MDB_txn *txn, const struct query_args *a, struct table *t);
 
 /* Helpers for handlers. */
 const char *case_state_name(Storesync__CaseState s);
+/* 1 when the case_due entry (ms, kind) is the first of the case's open
+ * deadlines in index order: a case with both past is listed once. */
+int case_first_due_entry(const Storesync__CaseView *c, int64_t ms, char kind);
 /* Aging bucket of an age in whole days: "0-30", "31-60", "61-90", "over 90". */
 const char *aging_bucket(int64_t age_days);
 

@@ -15,14 +15,14 @@
 /* "default", or the target of the update that set a value. */
 static void scope_of(struct hub *h, MDB_txn *txn, uint64_t update_id, char *buf, size_t len)
 {
-	Storesync__LoggedUpdate *lu = update_id ? hub_updates_get(h, txn, update_id) : NULL;
+	Storesync__UpdateHead *head = update_id ? hub_updates_head_get(h, txn, update_id) : NULL;
 
 	if (!update_id)
 		snprintf(buf, len, "default");
 	else
-		hub_target_text(lu ? lu->target : NULL, buf, len);
-	if (lu)
-		storesync__logged_update__free_unpacked(lu, NULL);
+		hub_target_text(head ? head->target : NULL, buf, len);
+	if (head)
+		storesync__update_head__free_unpacked(head, NULL);
 }
 
 /* ---- policy show [--store S] [--at T] ---- */
@@ -60,10 +60,21 @@ void query_policy(struct hub *h, MDB_txn *txn, const struct query_args *a, struc
 
 /* ---- store list: the registry ---- */
 
+/* A key as operators compare it: its first 8 characters. */
+static void key_short(char *buf, size_t len, char **keys, size_t n)
+{
+	size_t used = 0;
+
+	buf[0] = '\0';
+	for (size_t i = 0; i < n && used < len; i++)
+		used += (size_t)snprintf(buf + used, len - used, "%s%.8s...", i ? "," : "", keys[i]);
+}
+
 void query_store_list(struct hub *h, MDB_txn *txn, const struct query_args *a, struct table *t)
 {
-	static const char *const cols[] = { "store_id", "name", "region", "status", "added_ms",
-		"changed_ms" };
+	static const char *const cols[] = { "store_id", "name", "region", "status", "keys",
+		"added_ms", "changed_ms" };
+	char keys[64];
 	MDB_cursor *cur;
 	MDB_val k, d;
 
@@ -81,6 +92,8 @@ void query_store_list(struct hub *h, MDB_txn *txn, const struct query_args *a, s
 			cell_str(row, si->name);
 			cell_str(row, si->region);
 			cell_str(row, si->status);
+			key_short(keys, sizeof keys, si->keys, si->n_keys);
+			cell_str(row, keys);
 			cell_int(row, si->added_ms);
 			cell_int(row, si->changed_ms);
 		}
@@ -144,12 +157,15 @@ void query_price_mismatches(struct hub *h, MDB_txn *txn, const struct query_args
 	struct table *t)
 {
 	static const char *const cols[] = { "store_id", "day", "sku", "lines", "charged_fen",
-		"expected_fen", "last_seq", "last_ms" };
+		"expected_fen", "last_receipt", "last_ms" };
 	MDB_cursor *cur;
 	MDB_val k, d;
 	int rc;
 
 	table_init(t, cols, sizeof cols / sizeof cols[0]);
+	if (query_in_past(h, txn, a))
+		return table_fail(t, "price mismatches: counted by whole store-local days and some "
+			"records are dated after --at; ask with --to DAY instead of --at");
 	if (mdb_cursor_open(txn, h->mismatches, &cur) != 0)
 		return;
 	for (rc = mdb_cursor_get(cur, &k, &d, MDB_FIRST); rc == 0;
@@ -181,7 +197,7 @@ void query_price_mismatches(struct hub *h, MDB_txn *txn, const struct query_args
 			cell_int(row, (int64_t)m->lines);
 			cell_int(row, m->charged_fen);
 			cell_int(row, m->expected_fen);
-			cell_int(row, (int64_t)m->last_seq);
+			cell_str(row, m->last_receipt ? m->last_receipt : "");
 			cell_int(row, m->last_ms);
 		}
 		storesync__price_mismatch__free_unpacked(m, NULL);
@@ -267,30 +283,9 @@ static struct known_store *known_stores(struct hub *h, MDB_txn *txn, size_t *n)
 	return arr;
 }
 
-static const char *update_kind(const Storesync__Update *u)
-{
-	switch (u->body_case) {
-	case STORESYNC__UPDATE__BODY_PRICES: return "price";
-	case STORESYNC__UPDATE__BODY_POLICIES: return "policy";
-	case STORESYNC__UPDATE__BODY_NOTICE: return "notice";
-	case STORESYNC__UPDATE__BODY_DECISION: return "decision";
-	default: return "pruned";
-	}
-}
-
-static int64_t update_effective(const Storesync__Update *u)
-{
-	if (u->body_case == STORESYNC__UPDATE__BODY_PRICES)
-		return u->prices->effective_ms;
-	if (u->body_case == STORESYNC__UPDATE__BODY_POLICIES)
-		return u->policies->effective_ms;
-	return u->created_ms;
-}
-
 static void rollout_row(struct hub *h, MDB_txn *txn, const struct query_args *a,
-	struct table *t, const Storesync__LoggedUpdate *lu, const struct known_store *ks, size_t n)
+	struct table *t, const Storesync__UpdateHead *u, const struct known_store *ks, size_t n)
 {
-	const Storesync__Update *u = lu->update;
 	uint64_t targeted = 0, applied = 0;
 	const struct known_store *oldest = NULL;
 	int64_t oldest_since = INT64_MAX;
@@ -299,9 +294,9 @@ static void rollout_row(struct hub *h, MDB_txn *txn, const struct query_args *a,
 
 	for (size_t i = 0; i < n; i++) {
 		uint64_t first;
-		Storesync__LoggedUpdate *fu;
+		Storesync__UpdateHead *fu;
 
-		if (!hub_target_includes(lu->target, ks[i].id, ks[i].region))
+		if (!hub_target_includes(u->target, ks[i].id, ks[i].region))
 			continue;
 		targeted++;
 		if (ks[i].applied >= u->update_id) {
@@ -310,26 +305,26 @@ static void rollout_row(struct hub *h, MDB_txn *txn, const struct query_args *a,
 		}
 		/* Behind since the first update it has not applied. */
 		first = hub_updates_next_for(h, txn, ks[i].id, ks[i].region, ks[i].applied);
-		fu = first ? hub_updates_get(h, txn, first) : NULL;
-		if (fu && fu->update->created_ms < oldest_since) {
-			oldest_since = fu->update->created_ms;
+		fu = first ? hub_updates_head_get(h, txn, first) : NULL;
+		if (fu && fu->created_ms < oldest_since) {
+			oldest_since = fu->created_ms;
 			oldest = &ks[i];
 		} else if (!oldest) {
 			oldest = &ks[i];
 			oldest_since = u->created_ms;
 		}
 		if (fu)
-			storesync__logged_update__free_unpacked(fu, NULL);
+			storesync__update_head__free_unpacked(fu, NULL);
 	}
 	if (!(row = table_row(t)))
 		return;
-	hub_target_text(lu->target, scope, sizeof scope);
+	hub_target_text(u->target, scope, sizeof scope);
 	cell_int(row, (int64_t)u->update_id);
-	cell_str(row, update_kind(u));
+	cell_str(row, u->kind);
 	cell_int(row, u->created_ms);
-	cell_int(row, update_effective(u));
+	cell_int(row, u->effective_ms);
 	cell_str(row, scope);
-	cell_int(row, lu->entries);
+	cell_int(row, u->entries);
 	cell_int(row, (int64_t)targeted);
 	cell_int(row, (int64_t)applied);
 	cell_int(row, (int64_t)(targeted - applied));
@@ -341,7 +336,7 @@ void query_rollout(struct hub *h, MDB_txn *txn, const struct query_args *a, stru
 {
 	static const char *const cols[] = { "update_id", "kind", "created_ms", "effective_ms",
 		"target", "entries", "targeted", "applied", "pending", "oldest_pending_store",
-		"oldest_behind_ms" };
+		"oldest_pending_for_ms" };
 	size_t n, shown = 0;
 	struct known_store *ks;
 	MDB_cursor *cur;
@@ -350,25 +345,24 @@ void query_rollout(struct hub *h, MDB_txn *txn, const struct query_args *a, stru
 
 	table_init(t, cols, sizeof cols / sizeof cols[0]);
 	ks = known_stores(h, txn, &n);
-	if (mdb_cursor_open(txn, h->updates, &cur) != 0) {
+	if (mdb_cursor_open(txn, h->update_heads, &cur) != 0) {
 		free(ks);
 		return;
 	}
 	/* Newest first; the notices and decisions only when asked for. */
 	for (rc = mdb_cursor_get(cur, &k, &d, MDB_LAST); rc == 0 && shown < ROLLOUT_DEFAULT_UPDATES;
 		rc = mdb_cursor_get(cur, &k, &d, MDB_PREV)) {
-		Storesync__LoggedUpdate *lu = storesync__logged_update__unpack(NULL, d.mv_size,
-			d.mv_data);
-		const char *kind = lu && lu->update ? update_kind(lu->update) : "pruned";
+		Storesync__UpdateHead *u = storesync__update_head__unpack(NULL, d.mv_size, d.mv_data);
+		const char *kind = u && u->kind ? u->kind : "";
 
-		if (lu && (!a->update || lu->update->update_id == a->update)
+		if (u && (!a->update || u->update_id == a->update)
 			&& (a->kind ? strcmp(a->kind, kind) == 0
 				: (!strcmp(kind, "price") || !strcmp(kind, "policy") || a->update))) {
-			rollout_row(h, txn, a, t, lu, ks, n);
+			rollout_row(h, txn, a, t, u, ks, n);
 			shown++;
 		}
-		if (lu)
-			storesync__logged_update__free_unpacked(lu, NULL);
+		if (u)
+			storesync__update_head__free_unpacked(u, NULL);
 		if (a->update && shown)
 			break;
 	}
@@ -482,6 +476,76 @@ void query_replenish(struct hub *h, MDB_txn *txn, const struct query_args *a, st
 		if (st)
 			storesync__store_state__free_unpacked(st, NULL);
 		storesync__replenish_state__free_unpacked(rs, NULL);
+	}
+	mdb_cursor_close(cur);
+}
+
+/* ---- operator list ---- */
+
+void query_operators(struct hub *h, MDB_txn *txn, const struct query_args *a, struct table *t)
+{
+	static const char *const cols[] = { "operator", "role", "status", "key", "added_ms",
+		"changed_ms" };
+	MDB_cursor *cur;
+	MDB_val k, d;
+	char key[64];
+
+	(void)a;
+	table_init(t, cols, sizeof cols / sizeof cols[0]);
+	if (mdb_cursor_open(txn, h->operators, &cur) != 0)
+		return;
+	while (mdb_cursor_get(cur, &k, &d, MDB_NEXT) == 0) {
+		Storesync__OperatorInfo *op = storesync__operator_info__unpack(NULL, d.mv_size,
+			d.mv_data);
+		Storesync__Row *row;
+
+		if (op && (row = table_row(t)) != NULL) {
+			key_short(key, sizeof key, &op->key, op->key ? 1 : 0);
+			cell_str(row, op->name);
+			cell_str(row, op->role);
+			cell_str(row, op->status);
+			cell_str(row, key);
+			cell_int(row, op->added_ms);
+			cell_int(row, op->changed_ms);
+		}
+		if (op)
+			storesync__operator_info__free_unpacked(op, NULL);
+	}
+	mdb_cursor_close(cur);
+}
+
+/* ---- audit [--since T] [--who NAME] ---- */
+
+void query_audit(struct hub *h, MDB_txn *txn, const struct query_args *a, struct table *t)
+{
+	static const char *const cols[] = { "time_ms", "who", "role", "what", "args", "result",
+		"update_id" };
+	uint8_t key[16] = { 0 };
+	MDB_val k = { 16, key }, d;
+	MDB_cursor *cur;
+	int rc;
+
+	table_init(t, cols, sizeof cols / sizeof cols[0]);
+	ss_be64_put(key, (uint64_t)(a->since_ms > 0 ? a->since_ms : 0));
+	if (mdb_cursor_open(txn, h->audit, &cur) != 0)
+		return;
+	for (rc = mdb_cursor_get(cur, &k, &d, MDB_SET_RANGE); rc == 0;
+		rc = mdb_cursor_get(cur, &k, &d, MDB_NEXT)) {
+		Storesync__AuditEntry *e = storesync__audit_entry__unpack(NULL, d.mv_size, d.mv_data);
+		Storesync__Row *row;
+
+		if (e && (!a->who || (e->who && strcmp(a->who, e->who) == 0))
+			&& (row = table_row(t)) != NULL) {
+			cell_int(row, e->time_ms);
+			cell_str(row, e->who);
+			cell_str(row, e->role);
+			cell_str(row, e->what);
+			cell_str(row, e->args);
+			cell_str(row, e->result);
+			cell_int(row, (int64_t)e->update_id);
+		}
+		if (e)
+			storesync__audit_entry__free_unpacked(e, NULL);
 	}
 	mdb_cursor_close(cur);
 }

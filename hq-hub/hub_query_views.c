@@ -14,7 +14,7 @@
 const char *case_state_name(Storesync__CaseState s)
 {
 	static const char *const names[] = { "?", "open", "responded", "investigating",
-		"resolved", "closed" };
+		"resolved", "closed", "unregistered" };
 
 	return (unsigned)s < sizeof names / sizeof names[0] ? names[s] : "?";
 }
@@ -42,18 +42,23 @@ static const char *const sales_cols[] = { "store_id", "period", "receipts", "sal
 	"payments_fen", "cash_fen", "card_fen", "mobile_fen", "on_account_fen",
 	"compensation_fen" };
 
-static void sales_add(struct sales_sum *s, const Storesync__SalesDay *d)
+/* Adds a day to its period; -1 when a sum would leave int64 (the answer
+ * is then refused rather than wrapped). */
+static int sales_add(struct sales_sum *s, const Storesync__SalesDay *d)
 {
 	/* net: what was sold (receipts and contracts) less what was refunded,
 	 * whichever the refund was against. */
+	int64_t net;
+	int wrap = __builtin_add_overflow(d->sales_fen, d->contract_total_fen, &net)
+		|| __builtin_sub_overflow(net, d->refunds_fen, &net);
 	int64_t add[14] = { (int64_t)d->receipts, d->sales_fen, (int64_t)d->refunds,
-		d->refunds_fen, d->sales_fen + d->contract_total_fen - d->refunds_fen,
-		(int64_t)d->contracts,
-		d->contract_total_fen, d->deposits_fen, d->payments_fen, d->cash_fen, d->card_fen,
-		d->mobile_fen, d->on_account_fen, d->compensation_fen };
+		d->refunds_fen, net, (int64_t)d->contracts, d->contract_total_fen, d->deposits_fen,
+		d->payments_fen, d->cash_fen, d->card_fen, d->mobile_fen, d->on_account_fen,
+		d->compensation_fen };
 
-	for (int i = 0; i < 14; i++)
-		s->v[i] += add[i];
+	for (int i = 0; i < 14 && !wrap; i++)
+		wrap = __builtin_add_overflow(s->v[i], add[i], &s->v[i]);
+	return wrap ? -1 : 0;
 }
 
 static void sales_emit(struct table *t, const char *store, const struct sales_sum *s)
@@ -76,6 +81,15 @@ static void period_of(const struct query_args *a, int32_t day, char *buf, size_t
 		ss_time_format_month(day, buf, len);
 	else
 		ss_time_format_day(day, buf, len);
+}
+
+static void sales_too_large(struct table *t, const char *store, const char *period)
+{
+	char reason[160];
+
+	snprintf(reason, sizeof reason, "sales: a sum of %s for %s passes %lld fen; ask for "
+		"shorter periods", store, period, (long long)INT64_MAX);
+	table_fail(t, reason);
 }
 
 /* One store's days in [from, to], summed per period (days sort by time, so
@@ -112,8 +126,13 @@ static void sales_store(struct hub *h, MDB_txn *txn, const struct query_args *a,
 			memset(&sum, 0, sizeof sum);
 		}
 		snprintf(sum.period, sizeof sum.period, "%s", period);
-		sales_add(&sum, sd);
+		rc = sales_add(&sum, sd);
 		storesync__sales_day__free_unpacked(sd, NULL);
+		if (rc != 0) {
+			snprintf(period, sizeof period, "%s", sum.period);
+			mdb_cursor_close(cur);
+			return sales_too_large(t, store, period);
+		}
 	}
 	if (sum.period[0])
 		sales_emit(t, store, &sum);
@@ -127,6 +146,10 @@ void query_sales(struct hub *h, MDB_txn *txn, const struct query_args *a, struct
 	char store[40];
 
 	table_init(t, sales_cols, sizeof sales_cols / sizeof sales_cols[0]);
+	/* A day is kept whole: it cannot be cut at a moment. */
+	if (query_in_past(h, txn, a))
+		return table_fail(t, "sales: figures are of whole store-local days and some records "
+			"are dated after --at; ask with --to DAY instead of --at");
 	if (a->store)
 		return sales_store(h, txn, a, a->store, t);
 	mdb_cursor_open(txn, h->stores, &cur);
@@ -141,6 +164,51 @@ void query_sales(struct hub *h, MDB_txn *txn, const struct query_args *a, struct
 }
 
 /* ---- inventory ---- */
+
+/* The item as the query sees it: as kept when no move is dated after the
+ * query's as_of_ms, else replayed up to it. moves 0: it had none then. */
+static int item_then(struct hub *h, MDB_txn *txn, const struct query_args *a,
+	const char *store, const char *sku, const Storesync__InventoryItem *it,
+	struct hub_inv_then *then)
+{
+	if (a->as_of_ms < it->last_move_ms)
+		return hub_inventory_at(h, txn, store, sku, a->as_of_ms, then);
+	*then = (struct hub_inv_then){ { it->moves > 0, it->last_day, it->on_hand,
+		it->out_of_stock_days, it->out_of_stock_since_day }, it->moves,
+		it->last_stocktake_ms, it->last_move_ms };
+	return 0;
+}
+
+static void inventory_row(struct hub *h, MDB_txn *txn, const struct query_args *a,
+	struct table *t, const char *store, const char *sku, const Storesync__InventoryItem *it)
+{
+	struct hub_inv_then then;
+	int64_t days;
+	char since[16] = "";
+	Storesync__Row *row;
+
+	if (item_then(h, txn, a, store, sku, it, &then) != 0 || then.moves == 0)
+		return;
+	days = then.walk.closed;
+	if (then.walk.since >= 0) {
+		/* The run goes on to the store's local today: each day of it that
+		 * has ended counts. */
+		int32_t today = (int32_t)((a->at_ms + (int64_t)it->utc_offset_min * 60000) / SS_DAY_MS);
+
+		days += today > then.walk.day ? today - then.walk.day : 0;
+		ss_time_format_day(then.walk.since, since, sizeof since);
+	}
+	if (then.walk.end >= a->below || !(row = table_row(t)))
+		return;
+	cell_str(row, store);
+	cell_str(row, sku);
+	cell_int(row, then.walk.end);
+	cell_int(row, days);
+	cell_str(row, since);
+	cell_int(row, then.last_stocktake_ms);
+	cell_int(row, then.last_move_ms);
+	cell_int(row, (int64_t)then.moves);
+}
 
 void query_inventory(struct hub *h, MDB_txn *txn, const struct query_args *a, struct table *t)
 {
@@ -160,9 +228,7 @@ void query_inventory(struct hub *h, MDB_txn *txn, const struct query_args *a, st
 		rc = mdb_cursor_get(cur, &k, &d, MDB_NEXT)) {
 		const char *store = k.mv_data, *sep = memchr(k.mv_data, '\0', k.mv_size);
 		Storesync__InventoryItem *it;
-		Storesync__Row *row;
-		char sku[40], since[16] = "";
-		int64_t days;
+		char sku[40];
 
 		if (plen && (k.mv_size < plen || memcmp(k.mv_data, prefix, plen) != 0))
 			break;
@@ -172,24 +238,7 @@ void query_inventory(struct hub *h, MDB_txn *txn, const struct query_args *a, st
 		if ((a->sku && strcmp(a->sku, sku) != 0)
 			|| !(it = storesync__inventory_item__unpack(NULL, d.mv_size, d.mv_data)))
 			continue;
-		days = it->out_of_stock_days;
-		if (it->has_out_of_stock_since_day && it->out_of_stock_since_day >= 0) {
-			/* The streak runs to the store's local today. */
-			int32_t today = (int32_t)((a->at_ms + (int64_t)it->utc_offset_min * 60000) / SS_DAY_MS);
-
-			days += today > it->out_of_stock_since_day ? today - it->out_of_stock_since_day : 0;
-			ss_time_format_day(it->out_of_stock_since_day, since, sizeof since);
-		}
-		if (it->on_hand < a->below && (row = table_row(t)) != NULL) {
-			cell_str(row, store);
-			cell_str(row, sku);
-			cell_int(row, it->on_hand);
-			cell_int(row, days);
-			cell_str(row, since);
-			cell_int(row, it->last_stocktake_ms);
-			cell_int(row, it->last_move_ms);
-			cell_int(row, (int64_t)it->moves);
-		}
+		inventory_row(h, txn, a, t, store, sku, it);
 		storesync__inventory_item__free_unpacked(it, NULL);
 	}
 	mdb_cursor_close(cur);
@@ -202,30 +251,32 @@ static const char *const case_cols[] = { "case_no", "store_id", "state", "channe
 	"investigated_ms", "resolved_ms", "closed_ms", "overdue", "responded_late",
 	"reported_late", "compensation_fen" };
 
-/* Which of the case's deadlines are open and past at at_ms. */
-static void overdue_text(const Storesync__CaseView *c, int64_t at_ms, char *buf, size_t len)
+/* Which of the case's deadlines are open and past at the query's moment. */
+static void overdue_text(const struct hub_case_fig *f, char *buf, size_t len)
 {
-	int resp = !c->responded_ms && c->respond_by_ms < at_ms;
-	int rep = !c->investigated_ms && c->state != STORESYNC__CASE_STATE__CASE_CLOSED
-		&& c->report_by_ms < at_ms;
-
-	snprintf(buf, len, "%s%s%s", resp ? "response" : "", resp && rep ? "," : "",
-		rep ? "report" : "");
+	snprintf(buf, len, "%s%s%s", f->overdue_response ? "response" : "",
+		f->overdue_response && f->overdue_report ? "," : "",
+		f->overdue_report ? "report" : "");
 }
 
+/* The case as it stood at the query's moment: steps dated after it do not
+ * count, a case not yet recorded then is not listed. */
 static void case_row(struct table *t, const Storesync__CaseView *c, const struct query_args *a)
 {
+	struct hub_case_fig f;
 	Storesync__Row *row;
 	char overdue[32], name[32];
 
-	overdue_text(c, a->at_ms, overdue, sizeof overdue);
-	if ((a->overdue && !overdue[0]) || (a->store && strcmp(a->store, c->store_id) != 0)
-		|| (a->state && strcmp(a->state, case_state_name(c->state)) != 0)
+	hub_case_at(c, a->as_of_ms, a->at_ms, &f);
+	overdue_text(&f, overdue, sizeof overdue);
+	if (!f.exists || (a->overdue && !overdue[0]) || (a->late && !f.late)
+		|| (a->store && strcmp(a->store, c->store_id) != 0)
+		|| (a->state && strcmp(a->state, case_state_name(f.state)) != 0)
 		|| !(row = table_row(t)))
 		return;
 	cell_str(row, c->case_no);
 	cell_str(row, c->store_id);
-	cell_str(row, case_state_name(c->state));
+	cell_str(row, case_state_name(f.state));
 	cell_str(row, ss_json_enum_name(&storesync__complaint_channel__descriptor, c->channel,
 		name, sizeof name));
 	cell_str(row, ss_json_enum_name(&storesync__complaint_category__descriptor, c->category,
@@ -235,14 +286,14 @@ static void case_row(struct table *t, const Storesync__CaseView *c, const struct
 	cell_int(row, c->registered_ms);
 	cell_int(row, c->respond_by_ms);
 	cell_int(row, c->report_by_ms);
-	cell_int(row, c->responded_ms);
-	cell_int(row, c->investigated_ms);
-	cell_int(row, c->resolved_ms);
-	cell_int(row, c->closed_ms);
+	cell_int(row, f.responded_ms);
+	cell_int(row, f.investigated_ms);
+	cell_int(row, f.resolved_ms);
+	cell_int(row, f.closed_ms);
 	cell_str(row, overdue);
-	cell_int(row, c->responded_late);
-	cell_int(row, c->reported_late);
-	cell_int(row, c->compensation_fen);
+	cell_int(row, f.responded_late);
+	cell_int(row, f.reported_late);
+	cell_int(row, f.compensation_fen);
 }
 
 static Storesync__CaseView *get_case(struct hub *h, MDB_txn *txn, const void *no, size_t len)
@@ -254,10 +305,9 @@ static Storesync__CaseView *get_case(struct hub *h, MDB_txn *txn, const void *no
 	return storesync__case_view__unpack(NULL, d.mv_size, d.mv_data);
 }
 
-/* 1 when the index entry (ms, kind) is the case's first open deadline in
- * index order: a case whose two deadlines are both past is listed at the
- * first of its entries only (other cases' entries may lie between them). */
-static int first_due_entry(const Storesync__CaseView *c, int64_t ms, char kind)
+/* A case whose two deadlines are both past is listed at the first of its
+ * entries only (other cases' entries may lie between them). */
+int case_first_due_entry(const Storesync__CaseView *c, int64_t ms, char kind)
 {
 	int other_open = kind == 'R' ? !c->investigated_ms : !c->responded_ms;
 	int64_t other_ms = kind == 'R' ? c->report_by_ms : c->respond_by_ms;
@@ -266,8 +316,7 @@ static int first_due_entry(const Storesync__CaseView *c, int64_t ms, char kind)
 	return !(other_open && (other_ms < ms || (other_ms == ms && other_kind < kind)));
 }
 
-/* Overdue cases come from the deadline index: entries before at_ms. A case
- * with both deadlines past appears once. */
+/* Overdue cases come from the deadline index: entries before at_ms. */
 static void complaints_overdue(struct hub *h, MDB_txn *txn, const struct query_args *a,
 	struct table *t)
 {
@@ -283,7 +332,7 @@ static void complaints_overdue(struct hub *h, MDB_txn *txn, const struct query_a
 		if (ms >= a->at_ms)
 			break;
 		if ((c = get_case(h, txn, no, k.mv_size - 9)) != NULL) {
-			if (first_due_entry(c, ms, ((const char *)k.mv_data)[8]))
+			if (case_first_due_entry(c, ms, ((const char *)k.mv_data)[8]))
 				case_row(t, c, a);
 			storesync__case_view__free_unpacked(c, NULL);
 		}
@@ -291,13 +340,16 @@ static void complaints_overdue(struct hub *h, MDB_txn *txn, const struct query_a
 	mdb_cursor_close(cur);
 }
 
+/* Overdue cases from the deadline index, when it holds the query's moment;
+ * otherwise (a past --at, and for --late, which also wants the deadlines
+ * met late) every case, each judged as it stood then. */
 void query_complaints(struct hub *h, MDB_txn *txn, const struct query_args *a, struct table *t)
 {
 	MDB_cursor *cur;
 	MDB_val k, d;
 
 	table_init(t, case_cols, sizeof case_cols / sizeof case_cols[0]);
-	if (a->overdue)
+	if (a->overdue && !a->late && !query_in_past(h, txn, a))
 		return complaints_overdue(h, txn, a, t);
 	mdb_cursor_open(txn, h->cases, &cur);
 	while (mdb_cursor_get(cur, &k, &d, MDB_NEXT) == 0) {

@@ -2,12 +2,18 @@
  * writers in the ingest transaction, answer "what is stale" at the cost of
  * the stale items only:
  *   account_due  (since_ms, account)  accounts with a positive balance, by the
- *                time of their last payment (or opening);
+ *                time their age counts from (the later of the last payment
+ *                and the oldest charge not paid);
  *   store_seen   (last_progress_ms, store) every store, by when its records
  *                last arrived (or it last said it had nothing to send);
  *   case_due     (deadline_ms, kind, case_no) open complaint deadlines.
  * A query scans each from the beginning up to its cut-off (at - policy, or
- * at for deadlines) and stops there. */
+ * at for deadlines) and stops there.
+ *
+ * The indexes hold the present. A query at a moment some records are dated
+ * after (--at in the past, query_in_past) judges every account and case as
+ * it stood then instead: only what was dated up to that moment counts, so a
+ * later payment does not lower the balance and an age is never negative. */
 #include <errno.h>
 #include <inttypes.h>
 #include <stdio.h>
@@ -82,33 +88,6 @@ static int64_t store_policy_get(struct hub *h, MDB_txn *txn, const struct query_
 	return hub_policy_value(h, txn, NULL, sp->id, store, region, a->at_ms, INT64_MAX);
 }
 
-static void account_row(struct table *t, const Storesync__AccountView *acc,
-	const struct query_args *a, int64_t stale_days)
-{
-	int64_t since = hub_account_since_ms(acc), age_days = since < 0 ? 0
-		: (a->at_ms - since) / SS_DAY_MS;
-	int stale = since >= 0 && age_days > stale_days;
-	Storesync__Row *row;
-
-	if ((a->store && (!acc->owner_store || strcmp(a->store, acc->owner_store) != 0))
-		|| (a->stale && !stale) || !(row = table_row(t)))
-		return;
-	cell_str(row, acc->account);
-	cell_str(row, acc->owner_store);
-	cell_str(row, acc->contract_no);
-	cell_str(row, acc->customer);
-	cell_int(row, acc->contract_total_fen);
-	cell_int(row, acc->charged_fen);
-	cell_int(row, acc->received_fen);
-	cell_int(row, acc->refunded_fen);
-	cell_int(row, hub_account_balance(acc));
-	cell_int(row, acc->last_payment_ms);
-	cell_int(row, since);
-	cell_int(row, age_days);
-	cell_str(row, since < 0 ? "" : aging_bucket(age_days));
-	cell_int(row, stale);
-}
-
 static Storesync__AccountView *get_account(struct hub *h, MDB_txn *txn, const void *id,
 	size_t len)
 {
@@ -144,6 +123,7 @@ struct scan_ctx {
 	struct table *t;
 	struct store_policy stale_days, silence_minutes;
 	int64_t buckets[4][2];   /* aging: count, balance */
+	int wrapped;             /* a bucket's sum would leave int64 */
 };
 
 static int64_t account_stale_days(struct scan_ctx *s, const Storesync__AccountView *acc)
@@ -163,30 +143,104 @@ static void scan_init(struct scan_ctx *s, struct hub *h, MDB_txn *txn,
 	store_policy_init(h, txn, a, &s->silence_minutes, SS_POL_STORE_SILENCE_MINUTES);
 }
 
-static void stale_account_row(void *arg, int64_t ms, const char *id, size_t len)
+/* An account as the query sees it: as of its as_of_ms, aged at its at_ms. */
+struct seen {
+	struct hub_account_fig f;
+	int64_t age_days;
+	int stale;
+};
+
+static void see(struct scan_ctx *s, const Storesync__AccountView *acc, struct seen *v)
 {
-	struct scan_ctx *s = arg;
-	Storesync__AccountView *acc = get_account(s->h, s->txn, id, len);
+	hub_account_at(acc, s->a->as_of_ms, &v->f);
+	v->age_days = v->f.since_ms < 0 || s->a->at_ms < v->f.since_ms ? 0
+		: (s->a->at_ms - v->f.since_ms) / SS_DAY_MS;
+	v->stale = v->f.since_ms >= 0 && v->age_days > account_stale_days(s, acc);
+}
+
+static int owned_by(const struct query_args *a, const Storesync__AccountView *acc)
+{
+	return !a->store || (acc->owner_store && strcmp(a->store, acc->owner_store) == 0);
+}
+
+static void account_row(struct scan_ctx *s, const Storesync__AccountView *acc)
+{
+	struct seen v;
+	Storesync__Row *row;
+
+	see(s, acc, &v);
+	if (!v.f.exists || !owned_by(s->a, acc) || (s->a->stale && !v.stale)
+		|| !(row = table_row(s->t)))
+		return;
+	cell_str(row, acc->account);
+	cell_str(row, acc->owner_store);
+	cell_str(row, acc->contract_no);
+	cell_str(row, acc->customer);
+	cell_int(row, v.f.contract_total_fen);
+	cell_int(row, v.f.charged_fen);
+	cell_int(row, v.f.received_fen);
+	cell_int(row, v.f.refunded_fen);
+	cell_int(row, v.f.balance_fen);
+	cell_int(row, v.f.last_payment_ms);
+	cell_int(row, v.f.since_ms);
+	cell_int(row, v.age_days);
+	cell_str(row, v.f.since_ms < 0 ? "" : aging_bucket(v.age_days));
+	cell_int(row, v.stale);
+}
+
+typedef void (*account_fn)(struct scan_ctx *s, const Storesync__AccountView *acc);
+
+struct due_walk {
+	struct scan_ctx *s;
+	account_fn fn;
+};
+
+static void due_account(void *arg, int64_t ms, const char *id, size_t len)
+{
+	struct due_walk *w = arg;
+	Storesync__AccountView *acc = get_account(w->s->h, w->s->txn, id, len);
 
 	(void)ms;
-	if (acc) {
-		account_row(s->t, acc, s->a, account_stale_days(s, acc));
+	if (acc)
+		w->fn(w->s, acc);
+	storesync__account_view__free_unpacked(acc, NULL);
+}
+
+/* fn for every account that may have a positive balance aged from before
+ * cutoff_ms: from the account_due index in the present, every account in
+ * the past. */
+static void each_open_account(struct scan_ctx *s, int64_t cutoff_ms, account_fn fn)
+{
+	struct due_walk w = { s, fn };
+	MDB_cursor *cur;
+	MDB_val k, d;
+
+	if (!query_in_past(s->h, s->txn, s->a))
+		return scan_due(s->txn, s->h->account_due, cutoff_ms, due_account, &w);
+	if (mdb_cursor_open(s->txn, s->h->accounts, &cur) != 0)
+		return;
+	while (mdb_cursor_get(cur, &k, &d, MDB_NEXT) == 0) {
+		Storesync__AccountView *acc = storesync__account_view__unpack(NULL, d.mv_size,
+			d.mv_data);
+
+		if (acc)
+			fn(s, acc);
 		storesync__account_view__free_unpacked(acc, NULL);
 	}
+	mdb_cursor_close(cur);
 }
 
 static void aging_add(struct scan_ctx *s, const Storesync__AccountView *acc)
 {
-	int64_t since = hub_account_since_ms(acc), days;
+	struct seen v;
 	int b;
 
-	if (since < 0 || (s->a->store && (!acc->owner_store
-		|| strcmp(s->a->store, acc->owner_store) != 0)))
+	see(s, acc, &v);
+	if (v.f.since_ms < 0 || !owned_by(s->a, acc))
 		return;
-	days = (s->a->at_ms - since) / SS_DAY_MS;
-	b = days <= 30 ? 0 : days <= 60 ? 1 : days <= 90 ? 2 : 3;
+	b = v.age_days <= 30 ? 0 : v.age_days <= 60 ? 1 : v.age_days <= 90 ? 2 : 3;
 	s->buckets[b][0]++;
-	s->buckets[b][1] += hub_account_balance(acc);
+	s->wrapped |= __builtin_add_overflow(s->buckets[b][1], v.f.balance_fen, &s->buckets[b][1]);
 }
 
 /* Aging summary: accounts with a balance, by bucket (all of them: this is
@@ -195,21 +249,12 @@ static void accounts_aging(struct scan_ctx *s)
 {
 	static const char *const cols[] = { "aging", "accounts", "balance_fen" };
 	static const char *const names[] = { "0-30", "31-60", "61-90", "over 90" };
-	MDB_cursor *cur;
-	MDB_val k, d;
 
 	table_init(s->t, cols, 3);
-	mdb_cursor_open(s->txn, s->h->account_due, &cur);
-	while (mdb_cursor_get(cur, &k, &d, MDB_NEXT) == 0) {
-		Storesync__AccountView *acc = k.mv_size > 8
-			? get_account(s->h, s->txn, (const char *)k.mv_data + 8, k.mv_size - 8) : NULL;
-
-		if (acc) {
-			aging_add(s, acc);
-			storesync__account_view__free_unpacked(acc, NULL);
-		}
-	}
-	mdb_cursor_close(cur);
+	each_open_account(s, INT64_MAX, aging_add);
+	if (s->wrapped)
+		return table_fail(s->t, "accounts: a bucket's balances pass 9223372036854775807 fen; "
+			"ask by store");
 	for (int b = 0; b < 4; b++) {
 		Storesync__Row *row = table_row(s->t);
 
@@ -234,18 +279,16 @@ void query_accounts(struct hub *h, MDB_txn *txn, const struct query_args *a, str
 	/* The index is cut off at the shortest policy anywhere; each account is
 	 * then judged by its owner's. */
 	if (a->stale)
-		return scan_due(txn, h->account_due, stale_cutoff_ms(a,
-			hub_policy_min(h, txn, SS_POL_STALE_ACCOUNT_DAYS, a->at_ms)),
-			stale_account_row, &s);
+		return each_open_account(&s, stale_cutoff_ms(a, hub_policy_min(h, txn,
+			SS_POL_STALE_ACCOUNT_DAYS, a->at_ms)), account_row);
 	mdb_cursor_open(txn, h->accounts, &cur);
 	while (mdb_cursor_get(cur, &k, &d, MDB_NEXT) == 0) {
 		Storesync__AccountView *acc = storesync__account_view__unpack(NULL, d.mv_size,
 			d.mv_data);
 
-		if (acc) {
-			account_row(t, acc, a, account_stale_days(&s, acc));
-			storesync__account_view__free_unpacked(acc, NULL);
-		}
+		if (acc)
+			account_row(&s, acc);
+		storesync__account_view__free_unpacked(acc, NULL);
 	}
 	mdb_cursor_close(cur);
 }
@@ -267,25 +310,18 @@ static void stale_row(struct scan_ctx *s, const char *kind, const char *id, cons
 	cell_str(row, reason);
 }
 
-static void stale_account(void *arg, int64_t ms, const char *id, size_t len)
+static void stale_account(struct scan_ctx *s, const Storesync__AccountView *acc)
 {
-	struct scan_ctx *s = arg;
-	Storesync__AccountView *acc = get_account(s->h, s->txn, id, len);
-	int64_t days;
+	struct seen v;
 	char reason[160];
 
-	if (!acc)
+	see(s, acc, &v);
+	if (!v.stale)
 		return;
-	days = account_stale_days(s, acc);
-	if ((s->a->at_ms - ms) / SS_DAY_MS <= days) {
-		storesync__account_view__free_unpacked(acc, NULL);
-		return;
-	}
 	snprintf(reason, sizeof reason, "balance %" PRId64 " fen, no payment for %" PRId64
-		" days (policy %" PRId64 ")", hub_account_balance(acc), (s->a->at_ms - ms) / SS_DAY_MS,
-		days);
-	stale_row(s, "account", acc->account, acc->owner_store ? acc->owner_store : "", ms, reason);
-	storesync__account_view__free_unpacked(acc, NULL);
+		" days (policy %" PRId64 ")", v.f.balance_fen, v.age_days, account_stale_days(s, acc));
+	stale_row(s, "account", acc->account, acc->owner_store ? acc->owner_store : "",
+		v.f.since_ms, reason);
 }
 
 static void stale_store(void *arg, int64_t ms, const char *id, size_t len)
@@ -303,21 +339,66 @@ static void stale_store(void *arg, int64_t ms, const char *id, size_t len)
 	stale_row(s, "store", store, store, ms, reason);
 }
 
+/* One row for a case past a deadline at the query's moment, with every
+ * deadline it missed in the reason, since the earlier. */
+static void stale_case_row(struct scan_ctx *s, const Storesync__CaseView *c)
+{
+	struct hub_case_fig f;
+	char resp[64] = "", rep[64] = "", reason[200];
+	int64_t at = s->a->at_ms, since;
+
+	hub_case_at(c, s->a->as_of_ms, at, &f);
+	if (!f.overdue_response && !f.overdue_report)
+		return;
+	if (f.overdue_response)
+		snprintf(resp, sizeof resp, "first response overdue by %" PRId64 " hours",
+			(at - c->respond_by_ms) / 3600000);
+	if (f.overdue_report)
+		snprintf(rep, sizeof rep, "investigation report overdue by %" PRId64 " hours",
+			(at - c->report_by_ms) / 3600000);
+	since = !f.overdue_report || (f.overdue_response && c->respond_by_ms < c->report_by_ms)
+		? c->respond_by_ms : c->report_by_ms;
+	snprintf(reason, sizeof reason, "%s%s%s (state %s)", resp, resp[0] && rep[0] ? ", " : "",
+		rep, case_state_name(f.state));
+	stale_row(s, "complaint", c->case_no, c->store_id, since, reason);
+}
+
+static Storesync__CaseView *get_case(struct hub *h, MDB_txn *txn, const void *no, size_t len)
+{
+	MDB_val k = { len, (void *)no }, d;
+
+	if (mdb_get(txn, h->cases, &k, &d) != 0)
+		return NULL;
+	return storesync__case_view__unpack(NULL, d.mv_size, d.mv_data);
+}
+
+/* An open deadline past the cut-off: its case, at the first of its entries. */
 static void stale_case(void *arg, int64_t ms, const char *id, size_t len)
 {
 	struct scan_ctx *s = arg;
-	Storesync__CaseView *c;
-	MDB_val k = { len - 1, (void *)(id + 1) }, d;
-	char reason[160];
+	Storesync__CaseView *c = len < 2 ? NULL : get_case(s->h, s->txn, id + 1, len - 1);
 
-	if (len < 2 || mdb_get(s->txn, s->h->cases, &k, &d) != 0
-		|| !(c = storesync__case_view__unpack(NULL, d.mv_size, d.mv_data)))
-		return;
-	snprintf(reason, sizeof reason, "%s overdue by %" PRId64 " hours (state %s)",
-		id[0] == 'R' ? "first response" : "investigation report", (s->a->at_ms - ms) / 3600000,
-		case_state_name(c->state));
-	stale_row(s, "complaint", c->case_no, c->store_id, ms, reason);
+	if (c && case_first_due_entry(c, ms, id[0]))
+		stale_case_row(s, c);
 	storesync__case_view__free_unpacked(c, NULL);
+}
+
+/* At a moment some records are dated after, every case as it stood then. */
+static void stale_cases_then(struct scan_ctx *s)
+{
+	MDB_cursor *cur;
+	MDB_val k, d;
+
+	if (mdb_cursor_open(s->txn, s->h->cases, &cur) != 0)
+		return;
+	while (mdb_cursor_get(cur, &k, &d, MDB_NEXT) == 0) {
+		Storesync__CaseView *c = storesync__case_view__unpack(NULL, d.mv_size, d.mv_data);
+
+		if (c)
+			stale_case_row(s, c);
+		storesync__case_view__free_unpacked(c, NULL);
+	}
+	mdb_cursor_close(cur);
 }
 
 void query_stale(struct hub *h, MDB_txn *txn, const struct query_args *a, struct table *t)
@@ -328,9 +409,12 @@ void query_stale(struct hub *h, MDB_txn *txn, const struct query_args *a, struct
 
 	table_init(t, cols, sizeof cols / sizeof cols[0]);
 	scan_init(&s, h, txn, a, t);
-	scan_due(txn, h->account_due, stale_cutoff_ms(a, hub_policy_min(h, txn,
-		SS_POL_STALE_ACCOUNT_DAYS, a->at_ms)), stale_account, &s);
+	each_open_account(&s, stale_cutoff_ms(a, hub_policy_min(h, txn, SS_POL_STALE_ACCOUNT_DAYS,
+		a->at_ms)), stale_account);
 	scan_due(txn, h->store_seen, a->at_ms - hub_policy_min(h, txn,
 		SS_POL_STORE_SILENCE_MINUTES, a->at_ms) * 60000, stale_store, &s);
-	scan_due(txn, h->case_due, a->at_ms, stale_case, &s);
+	if (query_in_past(h, txn, a))
+		stale_cases_then(&s);
+	else
+		scan_due(txn, h->case_due, a->at_ms, stale_case, &s);
 }

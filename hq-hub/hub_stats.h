@@ -14,6 +14,7 @@
 	X(batches, HUB_COUNTER, "record batches taken into a group commit") \
 	X(records_applied, HUB_COUNTER, "records applied to the views (each once)") \
 	X(duplicates, HUB_COUNTER, "records received again and skipped (seq already held)") \
+	X(biz_duplicates, HUB_GAUGE, "records whose business key their store had already sent with the same content: kept in the event log, no effect (all stores, all time)") \
 	X(gaps, HUB_COUNTER, "batches that left a gap; a resend was asked") \
 	X(refused_records, HUB_COUNTER, "records kept in the event log but refused by validation (no effect)") \
 	X(hellos, HUB_COUNTER, "Hello messages handled") \
@@ -29,9 +30,22 @@
 	X(log_behind_stores, HUB_COUNTER, "Hellos from stores that applied more than the log holds (restored hub?)") \
 	X(malformed, HUB_COUNTER, "messages that did not parse, or had the wrong frame count") \
 	X(oversized, HUB_COUNTER, "messages larger than the size limit") \
+	X(too_large_unpacked, HUB_COUNTER, "messages refused: they would cost more than their door's budget once unpacked") \
+	X(nul_strings, HUB_COUNTER, "messages refused: a string field holds a NUL byte (it would be cut short)") \
 	X(unknown_kind, HUB_COUNTER, "messages of a kind the hub does not take") \
 	X(invalid, HUB_COUNTER, "messages refused as semantically invalid (store, epoch, batch shape)") \
 	X(bad_version, HUB_COUNTER, "messages with an unsupported proto_version") \
+	X(link_accepted, HUB_COUNTER, "store-link connections accepted") \
+	X(link_disconnects, HUB_COUNTER, "store-link connections closed: the peer left, its heartbeats stopped, or libzmq cut it (a frame over ZMQ_MAXMSGSIZE, a protocol error) without a message") \
+	X(link_open, HUB_GAUGE, "store-link connections open now") \
+	X(query_disconnects, HUB_COUNTER, "operators' connections closed, including those libzmq cut (a frame over ZMQ_MAXMSGSIZE)") \
+	X(handshake_failures, HUB_COUNTER, "handshakes that failed (protocol error, refused by the ZAP handler)") \
+	X(zap_refused_connections, HUB_COUNTER, "store-link connections refused: their address already had links_per_source open") \
+	X(zap_refused_rate, HUB_COUNTER, "store-link connections refused: their address passed handshakes_per_second") \
+	X(zap_refused_keys, HUB_COUNTER, "connections refused: their CURVE key is not a registered store's (link) or an active operator's (operators' endpoint), or its store is revoked") \
+	X(impersonations, HUB_COUNTER, "Hellos and Batches refused because they claim another store than their link's key") \
+	X(unauthorized_messages, HUB_COUNTER, "messages ignored, unanswered, from a connection whose key was revoked or retired since it connected") \
+	X(zap_refused_protocol, HUB_COUNTER, "store-link connections refused: a malformed ZAP request or a mechanism not accepted") \
 	X(operator_writes, HUB_COUNTER, "operator writes (store, price, policy, decisions) committed") \
 	X(operator_refused, HUB_COUNTER, "operator writes refused (bad input)") \
 	X(map_grows, HUB_COUNTER, "times the LMDB map was grown") \
@@ -57,6 +71,9 @@ struct hub_counter {
 
 extern const struct hub_counter hub_counters[];
 extern const size_t hub_n_counters;
+
+/* The counter of a message ss_proto refused (its verdict). */
+atomic_uint_fast64_t *hub_stats_refused(struct hub_stats *s, int verdict);
 
 static inline atomic_uint_fast64_t *hub_counter_ptr(struct hub_stats *s, const struct hub_counter *c)
 {

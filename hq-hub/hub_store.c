@@ -4,7 +4,14 @@
  * and its effect applied only when its seq is exactly high-water + 1 of its
  * (store, epoch), and the high-water mark moves in the same write transaction
  * as the record and its effect. A duplicate (seq <= high-water) therefore
- * never reaches this file, and a crash loses all three or none. */
+ * never reaches this file, and a crash loses all three or none.
+ *
+ * A record with a new seq then passes, in order: validation (ss_validate),
+ * its business key (hub_keys: a record the store already sent is kept and
+ * counted, no effect; a conflicting one is refused), the views' checks, and
+ * only then changes anything: the views, its key, the store's counts, all
+ * in the same transaction. A refused record keeps its place in the log and
+ * its reason in last_refused. */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -12,10 +19,13 @@
 
 #include "hub.h"
 #include "hub_registry.h"
+#include "hub_updates.h"
 #include "ss_record.h"
+#include "ss_time.h"
 #include "ss_validate.h"
 
 #define EPOCH_KEY_BYTES (33 + 8)
+#define REFUSED_LOG_INTERVAL_MS 10000
 
 static size_t epoch_key(uint8_t *key, const char *store_id, uint64_t epoch)
 {
@@ -106,6 +116,11 @@ int hub_store_save(struct hub *h, MDB_txn *txn, struct hub_store *s)
 			return rc;
 		s->seen_indexed_ms = s->state->last_progress_ms;
 	}
+	/* Queries ask whether any record is dated after their moment. */
+	if (s->state->max_time_ms > 0
+		&& (uint64_t)s->state->max_time_ms > hub_meta_get(h, txn, HUB_META_MAX_RECORD_MS)
+		&& (rc = hub_meta_put(h, txn, HUB_META_MAX_RECORD_MS, (uint64_t)s->state->max_time_ms)))
+		return rc;
 	ss_be64_put(hw, s->hw);
 	rc = mdb_put(txn, h->epochs, &ek, &ed, 0);
 	if (rc == 0)
@@ -140,16 +155,31 @@ static int put_event(struct hub *h, MDB_txn *txn, struct hub_store *s, Storesync
 
 static void refuse_record(struct hub_store *s, const Storesync__Record *r, const char *reason)
 {
+	char text[320];
+	uint64_t held = 0;
+
 	s->state->refused++;
 	s->state->has_refused = 1;
 	s->refused_now++;
-	ss_warn("store %s seq %llu refused: %s", s->store_id, (unsigned long long)r->seq, reason);
+	snprintf(text, sizeof text, "seq %llu: %s", (unsigned long long)r->seq, reason);
+	free(s->state->last_refused);
+	s->state->last_refused = strdup(text);
+	if (!s->log || ss_lograte_allow(s->log, ss_mono_ms(), REFUSED_LOG_INTERVAL_MS, &held))
+		ss_warn("store %s %s refused (%llu more since last line)", s->store_id, text,
+			(unsigned long long)held);
+}
+
+static void count_duplicate(struct hub_store *s)
+{
+	s->state->biz_duplicates++;
+	s->state->has_biz_duplicates = 1;
 }
 
 int hub_store_apply(struct hub *h, MDB_txn *txn, struct hub_store *s, Storesync__Record *r)
 {
-	struct hub_view_ctx v = { h, txn, s, s->store_id, r, 0 };
-	char reason[256];
+	struct hub_view_ctx v = { h, txn, s, s->store_id, r, 0, "" };
+	struct hub_key key;
+	int64_t amount_fen;
 	int rc;
 
 	r->seq = s->hw + 1;
@@ -158,27 +188,51 @@ int hub_store_apply(struct hub *h, MDB_txn *txn, struct hub_store *s, Storesync_
 		return rc;
 	s->hw = r->seq;
 	s->dirty = 1;
+	/* The writer marked the store seen at the round's time just before
+	 * handing over its records (hub_handle_batch.c). */
+	s->state->last_record_ms = s->state->last_seen_ms;
+	s->state->has_last_record_ms = 1;
 	/* The agent validated it too; a record that fails here came from a
 	 * broken or hostile agent. It stays in the log for audit, moves the
 	 * high-water mark (so the stream does not stall), and has no effect. */
 	/* Judged at the agent's acceptance time, which the record carries, not
 	 * at the hub's clock: the verdict, and so every view, depends on the
-	 * record alone (guarantee 4), whenever it arrives. */
-	if (ss_validate_record(r, s->store_id, r->has_recorded_ms ? r->recorded_ms : r->time_ms,
-		reason, sizeof reason) != 0) {
-		refuse_record(s, r, reason);
+	 * record alone (guarantee 4), whenever it arrives. A record without
+	 * that stamp is refused: judging it at its own time_ms would let any
+	 * time_ms pass the future check. */
+	if (ss_validate_recorded(r, v.reason, sizeof v.reason) != 0
+		|| ss_validate_record(r, s->store_id, r->recorded_ms, v.reason, sizeof v.reason) != 0) {
+		refuse_record(s, r, v.reason);
 		return 0;
 	}
-	rc = hub_views_apply(&v);
-	if (rc == HUB_VIEW_REFUSED) {
-		refuse_record(s, r, "inconsistent with the views (see the line above)");
+	rc = hub_keys_check(h, txn, s->store_id, r, &key, v.reason, sizeof v.reason);
+	if (rc == HUB_KEY_SAME) {
+		count_duplicate(s);
 		return 0;
 	}
-	if (rc != 0)
+	if (rc == HUB_KEY_CONFLICT) {
+		refuse_record(s, r, v.reason);
+		return 0;
+	}
+	if (rc != HUB_KEY_NEW)
 		return rc;
+	if ((rc = hub_views_check(&v)) == 0
+		&& __builtin_add_overflow(s->state->amount_fen, ss_record_amount_fen(r), &amount_fen))
+		rc = hub_view_refuse(&v, "the store's amount_fen would pass %lld", (long long)INT64_MAX);
+	if (rc == HUB_VIEW_REFUSED) {
+		refuse_record(s, r, v.reason);
+		return 0;
+	}
+	if (rc != 0 || (rc = hub_views_apply(&v)) != 0
+		|| (rc = hub_keys_put(h, txn, s->epoch, r, &key)) != 0)
+		return rc;
+	if (r->time_ms > s->state->max_time_ms) {
+		s->state->max_time_ms = r->time_ms;
+		s->state->has_max_time_ms = 1;
+	}
 	s->state->records++;
 	s->state->has_records = 1;
-	s->state->amount_fen += ss_record_amount_fen(r);
+	s->state->amount_fen = amount_fen;
 	s->state->has_amount_fen = 1;
 	s->applied_now++;
 	return 0;

@@ -88,6 +88,40 @@ static int index_target(struct hub *h, MDB_txn *txn, const Storesync__Target *t,
 	return rc;
 }
 
+static const char *kind_of(const Storesync__Update *u)
+{
+	switch (u->body_case) {
+	case STORESYNC__UPDATE__BODY_PRICES: return "price";
+	case STORESYNC__UPDATE__BODY_POLICIES: return "policy";
+	case STORESYNC__UPDATE__BODY_NOTICE: return "notice";
+	case STORESYNC__UPDATE__BODY_DECISION: return "decision";
+	default: return "other";
+	}
+}
+
+static int put_head(struct hub *h, MDB_txn *txn, const Storesync__LoggedUpdate *lu,
+	const uint8_t *key)
+{
+	const Storesync__Update *u = lu->update;
+	Storesync__UpdateHead head = STORESYNC__UPDATE_HEAD__INIT;
+
+	head.update_id = u->update_id;
+	head.has_update_id = 1;
+	head.kind = (char *)kind_of(u);
+	head.created_ms = u->created_ms;
+	head.has_created_ms = 1;
+	head.effective_ms = u->body_case == STORESYNC__UPDATE__BODY_PRICES ? u->prices->effective_ms
+		: u->body_case == STORESYNC__UPDATE__BODY_POLICIES ? u->policies->effective_ms
+		: u->created_ms;
+	head.has_effective_ms = 1;
+	head.entries = lu->entries;
+	head.has_entries = 1;
+	head.targeted = lu->targeted;
+	head.has_targeted = 1;
+	head.target = lu->target;
+	return hub_view_put(txn, h->update_heads, key, 8, &head.base);
+}
+
 int hub_updates_append(struct hub *h, MDB_txn *txn, Storesync__LoggedUpdate *lu,
 	int64_t now_ms)
 {
@@ -104,22 +138,34 @@ int hub_updates_append(struct hub *h, MDB_txn *txn, Storesync__LoggedUpdate *lu,
 	lu->update->created_ms = now_ms;
 	lu->update->has_created_ms = 1;
 	ss_be64_put(key, id);
-	if ((rc = hub_view_put(txn, h->updates, key, 8, &lu->base)) != 0)
+	/* The log keeps the Update as it is sent (bytes the pump copies out);
+	 * the head keeps what else is asked about it. */
+	if ((rc = hub_view_put(txn, h->updates, key, 8, &lu->update->base)) != 0
+		|| (rc = put_head(h, txn, lu, key)) != 0)
 		return rc;
 	if ((rc = index_target(h, txn, lu->target, id)) != 0)
 		return rc;
 	return hub_meta_put(h, txn, "next_update_id", id + 1);
 }
 
-Storesync__LoggedUpdate *hub_updates_get(struct hub *h, MDB_txn *txn, uint64_t id)
+Storesync__UpdateHead *hub_updates_head_get(struct hub *h, MDB_txn *txn, uint64_t id)
 {
 	uint8_t key[8];
 	MDB_val k = { 8, key }, d;
 
 	ss_be64_put(key, id);
-	if (mdb_get(txn, h->updates, &k, &d) != 0)
+	if (mdb_get(txn, h->update_heads, &k, &d) != 0)
 		return NULL;
-	return storesync__logged_update__unpack(NULL, d.mv_size, d.mv_data);
+	return storesync__update_head__unpack(NULL, d.mv_size, d.mv_data);
+}
+
+int hub_updates_bytes(struct hub *h, MDB_txn *txn, uint64_t id, MDB_val *out)
+{
+	uint8_t key[8];
+	MDB_val k = { 8, key };
+
+	ss_be64_put(key, id);
+	return mdb_get(txn, h->updates, &k, out);
 }
 
 /* The first id in scope after after_id, or UINT64_MAX. */
@@ -159,7 +205,7 @@ uint64_t hub_updates_head(struct hub *h, MDB_txn *txn)
 	MDB_val k, d;
 	uint64_t id = 0;
 
-	if (mdb_cursor_open(txn, h->updates, &cur) != 0)
+	if (mdb_cursor_open(txn, h->update_heads, &cur) != 0)
 		return 0;
 	if (mdb_cursor_get(cur, &k, &d, MDB_LAST) == 0 && k.mv_size == 8)
 		id = ss_be64_get(k.mv_data);
@@ -172,10 +218,10 @@ uint64_t hub_updates_floor(struct hub *h, MDB_txn *txn)
 	return hub_meta_get(h, txn, "log_floor");
 }
 
-static int unindex(struct hub *h, MDB_txn *txn, const Storesync__LoggedUpdate *lu)
+static int unindex(struct hub *h, MDB_txn *txn, const Storesync__UpdateHead *head)
 {
-	const Storesync__Target *t = lu->target;
-	uint64_t id = lu->update->update_id;
+	const Storesync__Target *t = head->target;
+	uint64_t id = head->update_id;
 	uint8_t key[SCOPE_KEY_MAX];
 	MDB_val k, d;
 	int rc = 0;
@@ -197,48 +243,36 @@ static int unindex(struct hub *h, MDB_txn *txn, const Storesync__LoggedUpdate *l
 	return rc == MDB_NOTFOUND ? 0 : rc;
 }
 
-/* What stays of a pruned price or policy update: its id, time and target,
- * which the dated values it set still need; its body and its place in the
- * scope index go (a store behind the floor gets a snapshot instead). */
-static int strip(struct hub *h, MDB_txn *txn, Storesync__LoggedUpdate *lu)
+/* A pruned update leaves the log and its place in the scope index (a
+ * store behind the floor gets a snapshot instead). A price or policy
+ * update keeps its head: the dated values it set still need its target. */
+static int strip(struct hub *h, MDB_txn *txn, const Storesync__UpdateHead *head)
 {
-	Storesync__Update *u = lu->update;
-	Storesync__Update stub = STORESYNC__UPDATE__INIT;
-	Storesync__LoggedUpdate keep = STORESYNC__LOGGED_UPDATE__INIT;
 	uint8_t key[8];
-	int dated = u->body_case == STORESYNC__UPDATE__BODY_PRICES
-		|| u->body_case == STORESYNC__UPDATE__BODY_POLICIES;
+	MDB_val k = { 8, key };
+	int rc, dated = head->kind && (!strcmp(head->kind, "price") || !strcmp(head->kind, "policy"));
 
-	ss_be64_put(key, u->update_id);
-	if (!dated) {
-		MDB_val k = { 8, key };
-
-		return mdb_del(txn, h->updates, &k, NULL);
-	}
-	stub.update_id = u->update_id;
-	stub.has_update_id = 1;
-	stub.created_ms = u->created_ms;
-	stub.has_created_ms = 1;
-	keep.update = &stub;
-	keep.target = lu->target;
-	return hub_view_put(txn, h->updates, key, 8, &keep.base);
+	ss_be64_put(key, head->update_id);
+	if ((rc = mdb_del(txn, h->updates, &k, NULL)) != 0 && rc != MDB_NOTFOUND)
+		return rc;
+	return dated ? 0 : mdb_del(txn, h->update_heads, &k, NULL);
 }
 
-/* The first logged update with an id above after_id, or NULL. */
-static Storesync__LoggedUpdate *first_after(struct hub *h, MDB_txn *txn, uint64_t after_id)
+/* The first head with an id above after_id, or NULL. */
+static Storesync__UpdateHead *first_after(struct hub *h, MDB_txn *txn, uint64_t after_id)
 {
 	uint8_t key[8];
 	MDB_val k = { 8, key }, d;
 	MDB_cursor *cur;
-	Storesync__LoggedUpdate *lu = NULL;
+	Storesync__UpdateHead *head = NULL;
 
 	ss_be64_put(key, after_id + 1);
-	if (mdb_cursor_open(txn, h->updates, &cur) != 0)
+	if (mdb_cursor_open(txn, h->update_heads, &cur) != 0)
 		return NULL;
 	if (mdb_cursor_get(cur, &k, &d, MDB_SET_RANGE) == 0)
-		lu = storesync__logged_update__unpack(NULL, d.mv_size, d.mv_data);
+		head = storesync__update_head__unpack(NULL, d.mv_size, d.mv_data);
 	mdb_cursor_close(cur);
-	return lu;
+	return head;
 }
 
 int hub_updates_prune(struct hub *h, MDB_txn *txn, int64_t keep_from_ms, size_t max,
@@ -249,19 +283,19 @@ int hub_updates_prune(struct hub *h, MDB_txn *txn, int64_t keep_from_ms, size_t 
 
 	*pruned = 0;
 	while (*pruned < max && rc == 0) {
-		/* Re-sought every time: strip() rewrites the database. */
-		Storesync__LoggedUpdate *lu = first_after(h, txn, floor);
+		/* Re-sought every time: strip() rewrites the heads. */
+		Storesync__UpdateHead *head = first_after(h, txn, floor);
 
-		if (!lu || !lu->update || lu->update->created_ms >= keep_from_ms) {
-			if (lu)
-				storesync__logged_update__free_unpacked(lu, NULL);
+		if (!head || head->created_ms >= keep_from_ms) {
+			if (head)
+				storesync__update_head__free_unpacked(head, NULL);
 			break;
 		}
-		if ((rc = unindex(h, txn, lu)) == 0 && (rc = strip(h, txn, lu)) == 0) {
-			floor = lu->update->update_id;
+		if ((rc = unindex(h, txn, head)) == 0 && (rc = strip(h, txn, head)) == 0) {
+			floor = head->update_id;
 			(*pruned)++;
 		}
-		storesync__logged_update__free_unpacked(lu, NULL);
+		storesync__update_head__free_unpacked(head, NULL);
 	}
 	if (rc != 0)
 		return rc;
@@ -273,7 +307,7 @@ int hub_updates_prune(struct hub *h, MDB_txn *txn, int64_t keep_from_ms, size_t 
 struct hub_target_entry {
 	UT_hash_handle hh;
 	uint64_t id;
-	Storesync__LoggedUpdate *lu;   /* only its target is used */
+	Storesync__UpdateHead *head;   /* NULL: the update is unknown */
 };
 
 void hub_target_cache_clear(struct hub_target_cache *c)
@@ -282,48 +316,41 @@ void hub_target_cache_clear(struct hub_target_cache *c)
 
 	HASH_ITER(hh, c->by_id, e, tmp) {
 		HASH_DEL(c->by_id, e);
-		if (e->lu)
-			storesync__logged_update__free_unpacked(e->lu, NULL);
+		if (e->head)
+			storesync__update_head__free_unpacked(e->head, NULL);
 		free(e);
 	}
 }
 
-const Storesync__LoggedUpdate *hub_update_cached(struct hub *h, MDB_txn *txn,
+const Storesync__UpdateHead *hub_update_head_cached(struct hub *h, MDB_txn *txn,
 	struct hub_target_cache *c, uint64_t id)
 {
-	struct hub_target_entry *e = NULL;
-	Storesync__LoggedUpdate *lu;
+	struct hub_target_entry *e;
 
 	HASH_FIND(hh, c->by_id, &id, sizeof id, e);
 	if (e)
-		return e->lu;
-	if (!(lu = hub_updates_get(h, txn, id)))
+		return e->head;
+	if (!(e = calloc(1, sizeof *e)))
 		return NULL;
-	if (!(e = calloc(1, sizeof *e))) {
-		storesync__logged_update__free_unpacked(lu, NULL);
-		return NULL;
-	}
 	e->id = id;
-	e->lu = lu;
+	e->head = hub_updates_head_get(h, txn, id);
 	HASH_ADD(hh, c->by_id, id, sizeof e->id, e);
-	return lu;
+	return e->head;
 }
 
 int hub_update_includes(struct hub *h, MDB_txn *txn, struct hub_target_cache *c, uint64_t id,
 	const char *store, const char *region)
 {
-	Storesync__LoggedUpdate *own = NULL;
-	const Storesync__LoggedUpdate *lu = c ? hub_update_cached(h, txn, c, id)
-		: (own = hub_updates_get(h, txn, id));
-	int in;
+	Storesync__UpdateHead *own = NULL;
+	const Storesync__UpdateHead *head = c ? hub_update_head_cached(h, txn, c, id)
+		: (own = hub_updates_head_get(h, txn, id));
+	int in = 0;
 
-	/* A pruned price or policy update keeps its target (hub_updates_prune). */
-	if (!lu)
-		return 0;
-	in = store ? hub_target_includes(lu->target, store, region)
-		: (!lu->target || lu->target->all);
+	if (head)
+		in = store ? hub_target_includes(head->target, store, region)
+			: (!head->target || head->target->all);
 	if (own)
-		storesync__logged_update__free_unpacked(own, NULL);
+		storesync__update_head__free_unpacked(own, NULL);
 	return in;
 }
 

@@ -15,8 +15,15 @@
  * lu->update), indexes it by scope. 0 or an MDB/errno code. */
 int hub_updates_append(struct hub *h, MDB_txn *txn, Storesync__LoggedUpdate *lu,
 	int64_t now_ms);
-/* The logged update id, or NULL. Free with storesync__logged_update__free_unpacked. */
-Storesync__LoggedUpdate *hub_updates_get(struct hub *h, MDB_txn *txn, uint64_t id);
+/* The packed Update id as sent (after_id unset), valid for txn's life:
+ * 0, or MDB_NOTFOUND when it is not in the log. */
+int hub_updates_bytes(struct hub *h, MDB_txn *txn, uint64_t id, MDB_val *out);
+/* Its head (kind, times, target: no body), or NULL; kept after the update
+ * is pruned when it set dated values. Free with storesync__update_head__free_unpacked. */
+Storesync__UpdateHead *hub_updates_head_get(struct hub *h, MDB_txn *txn, uint64_t id);
+/* The same from the writer's cache (valid until the cache is cleared). */
+const Storesync__UpdateHead *hub_update_head_cached(struct hub *h, MDB_txn *txn,
+	struct hub_target_cache *c, uint64_t id);
 /* The first update after after_id whose target includes (store, region), or 0. */
 uint64_t hub_updates_next_for(struct hub *h, MDB_txn *txn, const char *store,
 	const char *region, uint64_t after_id);
@@ -33,10 +40,6 @@ int hub_meta_put(struct hub *h, MDB_txn *txn, const char *name, uint64_t v);
 /* Targets of updates, cached by update id for the writer (the cache is the
  * writer's, h->tcache; query threads pass NULL). */
 void hub_target_cache_clear(struct hub_target_cache *c);
-/* Update id as logged, from the cache (unpacked once per cache life), or
- * NULL when it is gone. The cache owns it. */
-const Storesync__LoggedUpdate *hub_update_cached(struct hub *h, MDB_txn *txn,
-	struct hub_target_cache *c, uint64_t id);
 /* 1 when update id's target includes (store, region), 0 when not or when
  * the update is gone. */
 int hub_update_includes(struct hub *h, MDB_txn *txn, struct hub_target_cache *c, uint64_t id,

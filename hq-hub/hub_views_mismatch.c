@@ -5,7 +5,10 @@
  * day and SKU. "In force" counts only the price lists HQ had issued when the
  * store recorded the sale (a list pushed later cannot make an earlier sale
  * wrong), so the verdict depends on the record and on HQ's decisions, not on
- * when the record arrived. A SKU without any price is not a mismatch. */
+ * when the record arrived; the line shown is the latest by business time.
+ * A SKU without any price is not a mismatch. */
+#include <errno.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "hub.h"
@@ -20,31 +23,45 @@ static size_t mismatch_key(uint8_t *key, const char *store, int32_t day, const c
 	return n + 1 + m;
 }
 
-static int count_line(struct hub_view_ctx *v, const Storesync__SaleLine *l, int64_t expected)
+/* 1 when line `line` of this sale comes after the latest one m holds, by
+ * (time_ms, receipt_no, line): a business order, never the arrival one. */
+static int is_later(const Storesync__PriceMismatch *m, const Storesync__Record *r,
+	uint32_t line)
 {
+	int c;
+
+	if (!m->lines || r->time_ms != m->last_ms)
+		return !m->lines || r->time_ms > m->last_ms;
+	c = strcmp(r->sale->receipt_no, m->last_receipt ? m->last_receipt : "");
+	return c > 0 || (c == 0 && line > m->last_line);
+}
+
+static int count_line(struct hub_view_ctx *v, uint32_t line, int64_t expected)
+{
+	const Storesync__SaleLine *l = v->r->sale->lines[line - 1];
 	uint8_t key[33 + 5 + 1 + 33];
 	size_t klen = mismatch_key(key, v->store_id, v->day, l->sku);
 	Storesync__PriceMismatch *m;
-	int rc;
+	int rc = 0;
 
 	m = (Storesync__PriceMismatch *)hub_view_get(v->txn, v->h->mismatches, key, klen,
 		&storesync__price_mismatch__descriptor, &rc);
 	if (!m)
 		return rc;
+	if (is_later(m, v->r, line)) {
+		m->charged_fen = l->unit_price_fen;
+		m->expected_fen = expected;
+		m->last_ms = v->r->time_ms;
+		m->last_line = line;
+		free(m->last_receipt);
+		if (!(m->last_receipt = strdup(v->r->sale->receipt_no)))
+			rc = ENOMEM;
+		m->has_charged_fen = m->has_expected_fen = m->has_last_ms = m->has_last_line = 1;
+	}
 	m->lines++;
 	m->has_lines = 1;
-	/* The latest by business time, whatever the arrival order. */
-	if (v->r->time_ms >= m->last_ms) {
-		m->charged_fen = l->unit_price_fen;
-		m->has_charged_fen = 1;
-		m->expected_fen = expected;
-		m->has_expected_fen = 1;
-		m->last_ms = v->r->time_ms;
-		m->has_last_ms = 1;
-		m->last_seq = v->r->seq;
-		m->has_last_seq = 1;
-	}
-	rc = hub_view_put(v->txn, v->h->mismatches, key, klen, &m->base);
+	if (rc == 0)
+		rc = hub_view_put(v->txn, v->h->mismatches, key, klen, &m->base);
 	storesync__price_mismatch__free_unpacked(m, NULL);
 	return rc;
 }
@@ -64,7 +81,7 @@ int hub_views_mismatch(struct hub_view_ctx *v)
 		if (hub_dated_find(v->h, v->txn, &v->h->tcache, v->h->prices, s->lines[i]->sku,
 			v->store_id, v->s->region, v->r->time_ms, issued_by, &d) == 1
 			&& d.value != s->lines[i]->unit_price_fen)
-			rc = count_line(v, s->lines[i], d.value);
+			rc = count_line(v, (uint32_t)i + 1, d.value);
 	}
 	return rc;
 }

@@ -1,8 +1,8 @@
 /* hub_views_replenish: stores' emergency replenishment requests, keyed by
  * (store, request_no), waiting for HQ's decision (hqctl replenish). The
  * request is written by its store only; the decision by HQ, which sends it
- * down to that store alone. A second request with the same number from the
- * same store is refused (it would be two requests under one key). */
+ * down to that store alone. A request number is the request's business
+ * key: a second request under it never gets here (hub_keys.c). */
 #include <stdlib.h>
 #include <string.h>
 
@@ -16,20 +16,6 @@ size_t hub_key_replenish(uint8_t *key, const char *store_id, const char *request
 	key[n] = '\0';
 	memcpy(key + n + 1, request_no, m);
 	return n + 1 + m;
-}
-
-int hub_views_replenish_check(struct hub_view_ctx *v)
-{
-	uint8_t key[33 + 65];
-	MDB_val k = { hub_key_replenish(key, v->store_id, v->r->replenishment->request_no), key }, d;
-	int rc = mdb_get(v->txn, v->h->replenishment, &k, &d);
-
-	if (rc == 0) {
-		ss_warn("store %s: replenishment request %s made twice; the second is refused",
-			v->store_id, v->r->replenishment->request_no);
-		return HUB_VIEW_REFUSED;
-	}
-	return rc == MDB_NOTFOUND ? 0 : rc;
 }
 
 int hub_views_replenish(struct hub_view_ctx *v)

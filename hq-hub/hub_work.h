@@ -36,6 +36,11 @@ enum hub_work_kind {
 	HUB_WORK_OP_POLICY_SET,
 	HUB_WORK_OP_REPLENISH_APPROVE,
 	HUB_WORK_OP_REPLENISH_REFUSE,
+	HUB_WORK_OP_STORE_REKEY,
+	HUB_WORK_OP_STORE_RETIRE,
+	HUB_WORK_OP_STORE_REVOKE,
+	HUB_WORK_OP_OPERATOR_ADD,
+	HUB_WORK_OP_OPERATOR_REVOKE,
 	/* the writer's own, on a timer */
 	HUB_WORK_NOTICE_SCAN,
 	HUB_WORK_LOG_PRUNE,
@@ -49,6 +54,11 @@ struct hub_peer {
 	uint8_t id[256];
 	size_t id_len;
 	char store_id[33];         /* learnt from Hello/Batch; "" until then */
+	/* Who its CurveZMQ key is (hub_link_authorize), as of registry_gen. */
+	char key[SS_CURVE_KEY_CHARS + 1];
+	char key_store[33];        /* the store the key is a current key of */
+	int key_ok, key_checked;
+	uint64_t key_gen;
 	struct ss_lograte rate;    /* complaints about this peer: one line per interval */
 	int64_t seen_mono;
 	int64_t sent_mono;         /* the hub's last message to it */
@@ -70,6 +80,8 @@ struct hub_work {
 	int is_op;
 	zmq_msg_t op_route;            /* the waiting query worker's routing id */
 	Storesync__QueryRequest *req;  /* owned */
+	char user[72];                 /* who asks: an operator's name, or "local" */
+	int op_refused;                /* refused before the round (answer says why) */
 	struct table *answer;          /* built by apply, sent by reply */
 	/* Results of apply (recomputed on every replay). */
 	uint64_t through;              /* the store's high-water mark after the item */
@@ -98,6 +110,7 @@ struct hub_work {
 struct hub_round {
 	struct hub_work items[HUB_ROUND_MAX_ITEMS];
 	size_t n, records, bytes;
+	size_t unpacked_bytes;         /* heap the items hold (ss_proto's count) */
 	struct hub_store stores[HUB_ROUND_STORES];
 	size_t n_stores;
 	uint32_t store_slot[HUB_ROUND_STORE_SLOTS];  /* index + 1 into stores, 0: free */
@@ -127,9 +140,27 @@ void hub_link_send(struct hub *h, struct hub_peer *p, Storesync__LinkMessage *m)
  * per interval. */
 void hub_link_refuse(struct hub *h, struct hub_peer *p, Storesync__ErrorCode code,
 	atomic_uint_fast64_t *counter, const char *reason);
-/* Checks the store an item claims and binds it to the peer: 0 when
+/* With Curve: 0 when the key on p's message (ZAP's User-Id) is a current
+ * key of an active store, checked against the registry as of the latest
+ * change of it; otherwise -1, counted (unauthorized_messages), logged once
+ * per interval and not answered, and p is no longer bound to its store
+ * (nothing more flows down to it). */
+int hub_link_authorize(struct hub *h, struct hub_peer *p, const char *key);
+/* After a round that retired or revoked keys: every bound connection is
+ * checked again, so a revoked store stops getting updates at once. */
+void hub_link_revalidate(struct hub *h);
+/* Checks the store an item claims (with Curve: the link key's store, or
+ * refused as an impersonation) and binds it to the peer: 0 when
  * acceptable, otherwise refused. */
 int hub_link_claim(struct hub *h, struct hub_work *w, const char *store_id, uint64_t epoch);
+
+/* hub_writer: one round on one message, as if the writer had read it:
+ * admit, apply, commit, answer (over h->router or h->ops, whose sockets the
+ * caller provides). frames are [routing id, body] from the store link, or
+ * [worker, "", user, body] from the operators' channel (from_ops); n of them,
+ * closed here. Lets the fuzzing harnesses drive the engine without a
+ * store (tests/fuzz). */
+void hub_writer_handle_frames(struct hub *h, int from_ops, zmq_msg_t *frames, int n);
 
 /* hub_writer: answering an operator write (reply handlers call these) and
  * freeing an item. */

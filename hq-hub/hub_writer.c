@@ -21,6 +21,7 @@
 #include <string.h>
 
 #include "hub_work.h"
+#include "hub_auth.h"
 #include "hub_query.h"
 #include "hub_table.h"
 #include "hub_updates.h"
@@ -29,6 +30,10 @@
 
 #define LOG_INTERVAL_MS 10000
 #define ROUND_MAX_BYTES (64u << 20)   /* packed bytes of the items of one round */
+/* What the items of one round may hold unpacked before reading stops: with
+ * the one item read last (at most SS_LINK_UNPACKED_MAX_BYTES) the bound of
+ * a round in docs/security.md. */
+#define ROUND_MAX_UNPACKED_BYTES ((size_t)256 << 20)
 #define SWEEP_EVERY_MS 60000
 #define DOWN_TICK_MS 1000
 
@@ -102,32 +107,41 @@ static void round_release_stores(struct hub_round *r)
 
 /* ---- reading items ---- */
 
-/* Reads one link message into r; 1 when it joined, 0 when it was refused,
- * -1 when nothing is waiting. */
-static int read_link(struct hub *h, struct hub_round *r)
+/* The CurveZMQ key the ZAP handler admitted for the connection a message
+ * came on (its User-Id, read from a body frame), or "". */
+static const char *link_key(zmq_msg_t *body)
 {
-	zmq_msg_t f[2];
-	int n = ss_link_recv(h->router, f, 2, ZMQ_DONTWAIT), kind;
-	struct hub_work *w = &r->items[r->n];
-	size_t bytes = n == 2 ? zmq_msg_size(&f[1]) : 0;
+	const char *key = zmq_msg_gets(body, "User-Id");
 
-	if (n < 0)
-		return -1;
+	return key ? key : "";
+}
+
+/* Takes one link message (n frames as ss_link_recv counts them, the first
+ * two in f, closed here) into r; 1 when it joined, 0 when it was refused.
+ * What a message costs unpacked counts against the round (ss_proto bounds
+ * each one). */
+static int take_link(struct hub *h, struct hub_round *r, zmq_msg_t *f, int n)
+{
+	int kind;
+	struct hub_work *w = &r->items[r->n];
+	size_t bytes = n == 2 ? zmq_msg_size(&f[1]) : 0, cost = 0;
+	enum ss_proto_verdict v = SS_PROTO_MALFORMED;
+
 	memset(w, 0, sizeof *w);
 	w->peer = hub_peer_get(h, &f[0]);
-	if (n == 2 && bytes > SS_MAX_MSG_BYTES) {
+	/* Who sent it comes first: a revoked key's message is not even read. */
+	if (n == 2 && w->peer && hub_link_authorize(h, w->peer, link_key(&f[1])) != 0) {
 		ss_link_close_frames(f, 2);
-		hub_link_refuse(h, w->peer, STORESYNC__ERROR_CODE__ERR_MALFORMED, &h->stats.oversized,
-			"message larger than the 16 MiB limit");
 		return 0;
 	}
 	if (n == 2)
-		w->msg = (Storesync__LinkMessage *)ss_proto_unpack(&storesync__link_message__descriptor,
-			zmq_msg_data(&f[1]), bytes, SS_MAX_MSG_BYTES);
+		v = ss_proto_unpack_limited(&storesync__link_message__descriptor, zmq_msg_data(&f[1]),
+			bytes, &ss_limits_link, (ProtobufCMessage **)&w->msg, &cost);
 	ss_link_close_frames(f, n < 2 ? n : 2);
-	if (!w->msg) {
-		hub_link_refuse(h, w->peer, STORESYNC__ERROR_CODE__ERR_MALFORMED, &h->stats.malformed,
-			n == 2 ? "message does not parse as a LinkMessage" : "expected exactly one frame");
+	if (v != SS_PROTO_OK) {
+		hub_link_refuse(h, w->peer, STORESYNC__ERROR_CODE__ERR_MALFORMED,
+			hub_stats_refused(&h->stats, v),
+			n == 2 ? ss_proto_verdict_text(v) : "expected exactly one frame");
 		return 0;
 	}
 	if (!w->peer)
@@ -148,11 +162,21 @@ static int read_link(struct hub *h, struct hub_round *r)
 	if (w->kind == HUB_WORK_BATCH)
 		r->records += w->msg->batch->n_records;
 	r->bytes += bytes;
+	r->unpacked_bytes += cost;
 	r->n++;
 	return 1;
 drop:
 	storesync__link_message__free_unpacked(w->msg, NULL);
 	return 0;
+}
+
+/* Reads one link message into r: as take_link, or -1 when none is waiting. */
+static int read_link(struct hub *h, struct hub_round *r)
+{
+	zmq_msg_t f[2];
+	int n = ss_link_recv(h->router, f, 2, ZMQ_DONTWAIT);
+
+	return n < 0 ? -1 : take_link(h, r, f, n);
 }
 
 void hub_op_answer(struct hub *h, struct hub_work *w)
@@ -171,47 +195,58 @@ void hub_op_fail(struct hub *h, struct hub_work *w, const char *reason)
 	hub_op_answer(h, w);
 }
 
-/* Reads one operator write handed over by a query worker:
- * [worker, "", packed QueryRequest]. Same returns as read_link. */
-static int read_op(struct hub *h, struct hub_round *r)
+/* Takes one operator write handed over by a query worker:
+ * [worker, "", user, packed QueryRequest]. Same returns as take_link. A
+ * write refused as read (bad input) still joins the round, so that its
+ * audit entry is written; it is not applied. */
+static int take_op(struct hub *h, struct hub_round *r, zmq_msg_t *f, int n)
 {
-	zmq_msg_t f[3];
-	int n = ss_link_recv(h->ops, f, 3, ZMQ_DONTWAIT), kind = -1;
+	int kind = -1;
 	struct hub_work *w = &r->items[r->n];
+	size_t cost = 0;
 	char why[256];
 
-	if (n < 0)
-		return -1;
 	memset(w, 0, sizeof *w);
 	zmq_msg_init(&w->op_route);
 	zmq_msg_move(&w->op_route, &f[0]);
 	w->is_op = 1;
-	if (n == 3)
-		w->req = (Storesync__QueryRequest *)ss_proto_unpack(
-			&storesync__query_request__descriptor, zmq_msg_data(&f[2]),
-			zmq_msg_size(&f[2]), SS_MAX_MSG_BYTES);
-	ss_link_close_frames(f, n < 3 ? n : 3);
+	if (n == 4 && zmq_msg_size(&f[2]) < sizeof w->user) {
+		memcpy(w->user, zmq_msg_data(&f[2]), zmq_msg_size(&f[2]));
+		ss_proto_unpack_limited(&storesync__query_request__descriptor, zmq_msg_data(&f[3]),
+			zmq_msg_size(&f[3]), &ss_limits_query, (ProtobufCMessage **)&w->req, &cost);
+	}
+	ss_link_close_frames(f, n < 4 ? n : 4);
 	if (!(w->answer = calloc(1, sizeof *w->answer)))
 		goto drop;
 	table_clear(w->answer);
 	if (w->req)
 		kind = hub_op_work_kind(w->req->what);
-	if (kind < 0 || query_check(w->req, why, sizeof why) != 0) {
+	if (kind < 0) {
 		atomic_fetch_add(&h->stats.operator_refused, 1);
-		hub_op_fail(h, w, kind < 0 ? "unknown operator write" : why);
+		hub_op_fail(h, w, "unknown operator write");
 		goto drop;
 	}
 	w->kind = (enum hub_work_kind)kind;
-	if (hub_handlers[w->kind]->admit(h, w) != 0) {
-		atomic_fetch_add(&h->stats.operator_refused, 1);
-		hub_op_answer(h, w);
-		goto drop;
+	if (query_check(w->req, why, sizeof why) != 0) {
+		table_fail(w->answer, why);
+		w->op_refused = 1;
+	} else if (hub_handlers[w->kind]->admit(h, w) != 0) {
+		w->op_refused = 1;
 	}
+	r->unpacked_bytes += cost;
 	r->n++;
 	return 1;
 drop:
 	hub_work_release(w);
 	return 0;
+}
+
+static int read_op(struct hub *h, struct hub_round *r)
+{
+	zmq_msg_t f[4];
+	int n = ss_link_recv(h->ops, f, 4, ZMQ_DONTWAIT);
+
+	return n < 0 ? -1 : take_op(h, r, f, n);
 }
 
 void hub_work_release(struct hub_work *w)
@@ -249,8 +284,16 @@ static int round_body(MDB_txn *txn, void *arg)
 		const struct hub_handler *hd = hub_handlers[w->kind];
 
 		w->resend_from = 0;
-		if (hd->apply)
+		if (w->is_op) {
+			/* An operator write: its user's role first, the audit entry
+			 * after, done or refused, in this same transaction. */
+			if (!w->op_refused && hub_auth_check_write(h, txn, w) == 0)
+				rc = hd->apply(h, r, txn, w);
+			if (rc == 0)
+				rc = hub_audit_write(h, r, txn, w);
+		} else if (hd->apply) {
 			rc = hd->apply(h, r, txn, w);
+		}
 	}
 	for (size_t i = 0; i < r->n_stores && rc == 0; i++)
 		if (r->stores[i].dirty)
@@ -327,22 +370,32 @@ static void pace_round(struct hub *h)
 		ss_sleep_ms(wait);
 }
 
-static void round_run(struct hub *h)
+/* After a committed round with operator writes: links check their key
+ * again at their next message, and if keys were retired or stores revoked,
+ * every bound link now. */
+static void round_keys_changed(struct hub *h, struct hub_round *r)
 {
-	struct hub_round *r = h->round;
-	char err[256];
-	int link_open = 1, ops_open = 1, rc;
+	int ops = 0, cut = 0;
 
-	r->n = r->records = r->bytes = 0;
-	/* Alternate the two sources so operators are not starved by a busy
-	 * link, and stop at the round's limits. */
-	while ((link_open || ops_open) && r->n < HUB_ROUND_MAX_ITEMS
-		&& r->records < (size_t)h->cfg.group_records && r->bytes < ROUND_MAX_BYTES) {
-		if (link_open && read_link(h, r) < 0)
-			link_open = 0;
-		if (ops_open && r->n < HUB_ROUND_MAX_ITEMS && read_op(h, r) < 0)
-			ops_open = 0;
+	for (size_t i = 0; i < r->n; i++) {
+		enum hub_work_kind k = r->items[i].kind;
+
+		ops |= r->items[i].is_op;
+		cut |= k == HUB_WORK_OP_STORE_REKEY || k == HUB_WORK_OP_STORE_RETIRE
+			|| k == HUB_WORK_OP_STORE_REVOKE;
 	}
+	if (ops)
+		h->registry_gen++;
+	if (cut)
+		hub_link_revalidate(h);
+}
+
+/* Applies, commits and answers the items read into the round. */
+static void round_finish(struct hub *h, struct hub_round *r)
+{
+	char err[256];
+	int rc;
+
 	round_add_timed(h, r);
 	if (r->n == 0)
 		return;
@@ -355,6 +408,7 @@ static void round_run(struct hub *h)
 			hub_live_written(h, &r->stores[i]);
 		for (size_t i = 0; i < r->n; i++)
 			hub_handlers[r->items[i].kind]->reply(h, &r->items[i]);
+		round_keys_changed(h, r);
 	} else {
 		round_failed(h, r, err);
 	}
@@ -364,9 +418,40 @@ static void round_run(struct hub *h)
 	r->n = 0;
 }
 
+static void round_run(struct hub *h)
+{
+	struct hub_round *r = h->round;
+	int link_open = 1, ops_open = 1;
+
+	r->n = r->records = r->bytes = r->unpacked_bytes = 0;
+	/* Alternate the two sources so operators are not starved by a busy
+	 * link, and stop at the round's limits. */
+	while ((link_open || ops_open) && r->n < HUB_ROUND_MAX_ITEMS
+		&& r->records < (size_t)h->cfg.group_records && r->bytes < ROUND_MAX_BYTES
+		&& r->unpacked_bytes < ROUND_MAX_UNPACKED_BYTES) {
+		if (link_open && read_link(h, r) < 0)
+			link_open = 0;
+		if (ops_open && r->n < HUB_ROUND_MAX_ITEMS && read_op(h, r) < 0)
+			ops_open = 0;
+	}
+	round_finish(h, r);
+}
+
+void hub_writer_handle_frames(struct hub *h, int from_ops, zmq_msg_t *frames, int n)
+{
+	struct hub_round *r = h->round;
+
+	r->n = r->records = r->bytes = r->unpacked_bytes = 0;
+	if (from_ops)
+		take_op(h, r, frames, n);
+	else
+		take_link(h, r, frames, n);
+	round_finish(h, r);
+}
+
 int hub_writer_open(struct hub *h, char *err, size_t errlen)
 {
-	h->ops = zmq_socket(h->zctx, ZMQ_ROUTER);
+	h->ops = ss_link_socket(h->zctx, ZMQ_ROUTER, err, errlen);
 	if (!h->ops || zmq_bind(h->ops, HUB_OPS_ENDPOINT) != 0) {
 		snprintf(err, errlen, "cannot bind %s: %s", HUB_OPS_ENDPOINT, zmq_strerror(errno));
 		return -1;

@@ -15,6 +15,8 @@
 
 #include <zmq.h>
 
+#include "ss_bizkey.h"
+#include "ss_curve.h"
 #include "ss_lmdb.h"
 #include "ss_log.h"
 #include "ss_policy.h"
@@ -39,6 +41,11 @@ struct agent_config {
 	char utc_offset[16];    /* "auto" (the system's zone) or minutes east of UTC */
 	int auto_offset;        /* derived: 1 when "auto" */
 	int32_t utc_offset_min; /* derived: the fixed offset otherwise */
+	char curve_key[1024];   /* this store's key pair (ss_curve) */
+	char hub_key[1024];     /* the hub's public key: 40 Z85 characters or a .pub file */
+	int64_t insecure;       /* no Curve on the hub link (a warning) */
+	struct ss_curve_pair curve;     /* derived: loaded at start */
+	char hub_public[SS_CURVE_KEY_CHARS + 1];
 };
 
 /* The agent's LMDB environment and its named databases (agent_db.c). */
@@ -48,7 +55,7 @@ struct agent_db {
 	struct ss_lmdb lmdb;
 	MDB_dbi records;        /* outbox: seq (u64 BE) -> packed Record */
 	MDB_dbi meta;           /* name -> value */
-	MDB_dbi prices;         /* effective-dated, see agent_dated.c -> DatedPrice */
+	MDB_dbi prices;         /* price lists by (effective, update), agent_prices.c */
 	MDB_dbi policies;       /* effective-dated -> DatedPolicy */
 	MDB_dbi notices;        /* account '\0' since_ms (u64 BE) -> CollectionNotice */
 	MDB_dbi requests;       /* request_no -> RequestState */
@@ -149,15 +156,19 @@ struct agent_sender {
 	int64_t hello_mono;     /* when Hello was last sent */
 	int64_t progress_mono;  /* last ack progress, or when the window was opened */
 	int64_t heard_mono;     /* last message from the hub, 0 when never */
-	int linked;             /* a connection to the hub is up (handshake done) */
+	int linked;             /* a handshake succeeded and no disconnect since */
 	int64_t linked_mono;    /* when it came up */
-	int64_t reconnect_mono; /* we dropped a silent hub: connect again then (0: not) */
-	unsigned silent_drops;  /* such drops since the last Welcome: the backoff's exponent */
+	/* We dropped the link (a refused handshake, a silent hub): connect
+	 * again then (0: not waiting); drops since the last Welcome are the
+	 * backoff's exponent. */
+	int64_t reconnect_mono;
+	unsigned drops;
 	int64_t heartbeat_mono; /* last heartbeat sent */
 	int64_t last_ack_ms;    /* wall time of the last ack */
 	uint64_t batches_sent, resends, hub_errors;
 	int conflict;           /* the hub holds more of our epoch than we do: stopped */
 	struct ss_lograte pruned_log;
+	struct ss_lograte handshake_log;   /* the hub refused our handshake */
 };
 
 /* Effective-dated prices and policies (agent_dated.c). */
@@ -174,9 +185,18 @@ int dated_lookup(MDB_txn *txn, MDB_dbi dbi, const char *name, int64_t at_ms, MDB
  * drops name's entries superseded before now_ms. */
 int dated_put(MDB_txn *txn, MDB_dbi dbi, const char *name, int64_t effective_ms,
 	uint64_t update_id, const ProtobufCMessage *value, int64_t now_ms);
+/* Prices (agent_prices.c): a list as HQ sent it, effective at
+ * effective_ms; entries this agent cannot use are counted in *skipped. */
+int prices_put_list(struct agent_db *db, MDB_txn *txn, int64_t effective_ms,
+	uint64_t update_id, Storesync__PriceEntry *const *entries, size_t n, int64_t now_ms,
+	size_t *skipped);
+/* A snapshot's prices, each with its own effective time and update, into
+ * an emptied table. */
+int prices_put_dated(struct agent_db *db, MDB_txn *txn, Storesync__DatedPrice *const *p,
+	size_t n, int64_t now_ms, size_t *skipped);
 /* The price of sku in force at at_ms and the next later-dated one, NULL
  * when none (free with storesync__dated_price__free_unpacked). */
-int dated_price_at(struct agent_db *db, MDB_txn *txn, const char *sku, int64_t at_ms,
+int prices_at(struct agent_db *db, MDB_txn *txn, const char *sku, int64_t at_ms,
 	Storesync__DatedPrice **now, Storesync__DatedPrice **next);
 
 struct policy_in_force {
@@ -190,32 +210,16 @@ struct policy_in_force {
 int dated_policy_at(struct agent_db *db, MDB_txn *txn, enum ss_policy_id id, int64_t at_ms,
 	struct policy_in_force *out);
 
-/* The business-key index (agent_keys.c). */
-#define KEYS_ID_MAX 64
-#define KEYS_KEY_MAX (1 + KEYS_ID_MAX + 2)
-#define KEYS_HASH_BYTES 32
-
-struct biz_key {
-	uint8_t bytes[KEYS_KEY_MAX]; /* kind byte, the key text, '\0' step for progress */
-	size_t len;
-	const char *label;           /* "receipt", "case"...: for messages */
-	const char *id;              /* points into the record */
-	int step;                    /* complaint progress step, 0 otherwise */
-};
-
+/* The business-key index (agent_keys.c); keys and hashes from ss_bizkey. */
 enum { KEYS_NEW = 1, KEYS_SAME = 2, KEYS_CONFLICT = 3 };
 
-/* The business key of a validated record; SS_EINVAL when it has none. */
-int keys_of(const Storesync__Record *r, struct biz_key *k);
-/* The content hash of r as the till sent it (the agent's fields cleared). */
-int keys_hash(Storesync__Record *r, uint8_t hash[KEYS_HASH_BYTES]);
 /* KEYS_NEW; KEYS_SAME with *seq the original's; KEYS_CONFLICT with *seq and
  * a one-line reason; or an MDB_* / SS_EIO code. */
-int keys_check(struct agent_db *db, MDB_txn *txn, const struct biz_key *k,
-	const uint8_t hash[KEYS_HASH_BYTES], uint64_t *seq, char *reason, size_t len);
+int keys_check(struct agent_db *db, MDB_txn *txn, const struct ss_bizkey *k,
+	const uint8_t hash[SS_BIZKEY_HASH_BYTES], uint64_t *seq, char *reason, size_t len);
 /* Records the key of r (seq, time_ms and recorded_ms set), in r's transaction. */
-int keys_put(struct agent_db *db, MDB_txn *txn, const struct biz_key *k,
-	const uint8_t hash[KEYS_HASH_BYTES], const Storesync__Record *r);
+int keys_put(struct agent_db *db, MDB_txn *txn, const struct ss_bizkey *k,
+	const uint8_t hash[SS_BIZKEY_HASH_BYTES], const Storesync__Record *r);
 /* seq and time_ms of the sale with receipt_no; MDB_NOTFOUND when unknown. */
 int keys_find_sale(struct agent_db *db, MDB_txn *txn, const char *receipt_no, uint64_t *seq,
 	int64_t *time_ms);
@@ -271,6 +275,9 @@ void sender_stop(struct agent *a);
 void sender_on_monitor(struct agent *a);
 /* Handles every message waiting from the hub. */
 void sender_on_readable(struct agent *a);
+/* An Update from the hub: applied (agent_apply), then answered with an
+ * UpdateAck of what is applied, once it is committed. */
+void sender_on_update(struct agent *a, const Storesync__Update *u);
 /* Sends batches while the window allows, hellos, heartbeats and resends. */
 void sender_tick(struct agent *a);
 /* Milliseconds until sender_tick has timed work to do. */
@@ -282,6 +289,7 @@ struct local_request {
 	zmq_msg_t id;                    /* the client's routing id */
 	int delimited;                   /* REQ client: an empty frame before the body */
 	Storesync__LocalRequest *req;    /* NULL when malformed */
+	size_t cost_bytes;               /* what req holds unpacked (ss_proto's count) */
 	const struct local_handler *handler;
 	const char *error;               /* request-level refusal, answered by agent_local */
 	size_t first_slot;               /* submit: its first record in the round */

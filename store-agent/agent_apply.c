@@ -26,6 +26,7 @@
  *  - An update that cannot be committed (disk budget, LMDB error) is not
  *    acknowledged; the hub resends it later. Logged at most once a minute. */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "agent.h"
@@ -85,36 +86,13 @@ void apply_ack_fill(const struct agent_apply *ap, Storesync__UpdateAck *ack)
 	ack->has_policy_update_id = 1;
 }
 
-static int price_ok(const Storesync__PriceEntry *e)
-{
-	return e && ss_validate_sku(e->sku) == 0 && e->has_price_fen && e->price_fen >= 0
-		&& e->price_fen <= SS_MAX_FEN && (!e->name || strlen(e->name) <= NAME_MAX_BYTES);
-}
-
-static int put_price(struct apply_txn *t, MDB_txn *txn, const Storesync__DatedPrice *dp,
-	int64_t now_ms)
-{
-	if (!price_ok(dp->price)) {
-		t->skipped++;
-		return 0;
-	}
-	return dated_put(txn, t->ap->db->prices, dp->price->sku, dp->effective_ms, dp->update_id,
-		&dp->base, now_ms);
-}
-
 static int apply_prices(struct apply_txn *t, MDB_txn *txn, const Storesync__PriceList *pl)
 {
-	Storesync__DatedPrice dp = STORESYNC__DATED_PRICE__INIT;
-	int rc = 0;
+	size_t skipped = 0;
+	int rc = prices_put_list(t->ap->db, txn, pl->effective_ms, t->u->update_id, pl->prices,
+		pl->n_prices, t->now_ms, &skipped);
 
-	dp.update_id = t->u->update_id;
-	dp.has_update_id = 1;
-	dp.effective_ms = pl->effective_ms;
-	dp.has_effective_ms = 1;
-	for (size_t i = 0; rc == 0 && i < pl->n_prices; i++) {
-		dp.price = pl->prices[i];
-		rc = put_price(t, txn, &dp, t->now_ms);
-	}
+	t->skipped += (unsigned)skipped;
 	t->next.price = t->u->update_id;
 	return rc;
 }
@@ -199,16 +177,15 @@ static int put_decision(struct apply_txn *t, MDB_txn *txn,
 	return rc;
 }
 
-/* Every entry of one staged part goes into the (emptied) tables. */
+/* Every entry of one staged part but its prices goes into the (emptied)
+ * tables; the prices of all parts go in at once (prices_put_dated). */
 static int load_part(struct apply_txn *t, MDB_txn *txn, const Storesync__Snapshot *s)
 {
 	int rc = 0;
 
-	for (size_t i = 0; rc == 0 && i < s->n_prices; i++) {
+	for (size_t i = 0; i < s->n_prices; i++)
 		if (s->prices[i]->update_id > t->next.price)
 			t->next.price = s->prices[i]->update_id;
-		rc = put_price(t, txn, s->prices[i], 0);
-	}
 	for (size_t i = 0; rc == 0 && i < s->n_policies; i++) {
 		if (s->policies[i]->update_id > t->next.policy)
 			t->next.policy = s->policies[i]->update_id;
@@ -221,10 +198,51 @@ static int load_part(struct apply_txn *t, MDB_txn *txn, const Storesync__Snapsho
 	return rc;
 }
 
+/* The prices of every staged part, as one set. */
+struct staged_prices {
+	Storesync__Snapshot **parts;
+	size_t n_parts, cap_parts;
+	Storesync__DatedPrice **prices;
+	size_t n;
+};
+
+static int keep_part(struct staged_prices *sp, Storesync__Snapshot *s)
+{
+	Storesync__DatedPrice **p;
+
+	if (sp->n_parts == sp->cap_parts) {
+		size_t cap = sp->cap_parts ? sp->cap_parts * 2 : 16;
+		Storesync__Snapshot **a = realloc(sp->parts, cap * sizeof *a);
+
+		if (!a)
+			return SS_EIO;
+		sp->parts = a;
+		sp->cap_parts = cap;
+	}
+	sp->parts[sp->n_parts++] = s;
+	if (!(p = realloc(sp->prices, (sp->n + s->n_prices + 1) * sizeof *p)))
+		return SS_EIO;
+	sp->prices = p;
+	if (s->n_prices)   /* a part without prices has none to copy (and a NULL array) */
+		memcpy(sp->prices + sp->n, s->prices, s->n_prices * sizeof *p);
+	sp->n += s->n_prices;
+	return 0;
+}
+
+static void staged_free(struct staged_prices *sp)
+{
+	for (size_t i = 0; i < sp->n_parts; i++)
+		storesync__snapshot__free_unpacked(sp->parts[i], NULL);
+	free(sp->parts);
+	free(sp->prices);
+}
+
 /* The last part is in: the staged snapshot replaces the tables. */
 static int replace_tables(struct apply_txn *t, MDB_txn *txn)
 {
 	struct agent_db *db = t->ap->db;
+	struct staged_prices sp = { 0 };
+	size_t skipped = 0;
 	MDB_cursor *c;
 	MDB_val k, d;
 	int rc;
@@ -243,13 +261,19 @@ static int replace_tables(struct apply_txn *t, MDB_txn *txn)
 			snprintf(t->err, sizeof t->err, "a staged snapshot part does not parse");
 			break;
 		}
-		rc = load_part(t, txn, s);
-		storesync__snapshot__free_unpacked(s, NULL);
-		if (rc != 0)
+		if ((rc = keep_part(&sp, s)) != 0) {
+			storesync__snapshot__free_unpacked(s, NULL);
+			break;
+		}
+		if ((rc = load_part(t, txn, s)) != 0)
 			break;
 	}
 	mdb_cursor_close(c);
-	if (rc != MDB_NOTFOUND)
+	if (rc == MDB_NOTFOUND)
+		rc = prices_put_dated(db, txn, sp.prices, sp.n, t->now_ms, &skipped);
+	t->skipped += (unsigned)skipped;
+	staged_free(&sp);
+	if (rc != 0)
 		return rc;
 	t->next.snapshot = 0;
 	t->next.snapshot_next = 0;

@@ -1,11 +1,11 @@
-/* agent_dated: where a price or a policy becomes effective at the store.
+/* agent_dated: where a policy becomes effective at the store (prices, which
+ * come in lists of thousands, are kept by agent_prices.c).
  *
- * Prices and policies are kept by effective time, as HQ sent them, so a
- * list that arrives days early switches at its moment with the agent
- * offline. Key: name '\0' effective_ms (u64 BE) update_id (u64 BE), where
- * name is the SKU or the policy name (neither holds a '\0'), so one name's
- * entries sort together by (effective_ms, update_id). The value is a packed
- * DatedPrice or DatedPolicy.
+ * Policies are kept by effective time, as HQ sent them, so a set that
+ * arrives days early switches at its moment with the agent offline. Key:
+ * name '\0' effective_ms (u64 BE) update_id (u64 BE), where name is the
+ * policy's (it holds no '\0'), so one name's entries sort together by
+ * (effective_ms, update_id). The value is a packed DatedPolicy.
  *
  * Invariant: the entry in force at T is the one with the greatest
  * (effective_ms, update_id) whose effective_ms <= T (a later update for the
@@ -173,26 +173,6 @@ static int unpack_into(const MDB_val *v, const ProtobufCMessageDescriptor *desc,
 		return 0;
 	*out = ss_proto_unpack(desc, v->mv_data, v->mv_size, SS_MAX_MSG_BYTES);
 	return *out ? 0 : SS_EIO;
-}
-
-int dated_price_at(struct agent_db *db, MDB_txn *txn, const char *sku, int64_t at_ms,
-	Storesync__DatedPrice **now, Storesync__DatedPrice **next)
-{
-	MDB_val v_now, v_next;
-	int rc = dated_lookup(txn, db->prices, sku, at_ms, &v_now, &v_next);
-
-	*now = *next = NULL;
-	if (rc != 0)
-		return SS_EIO;
-	if (unpack_into(&v_now, &storesync__dated_price__descriptor, (ProtobufCMessage **)now) != 0
-		|| unpack_into(&v_next, &storesync__dated_price__descriptor,
-			(ProtobufCMessage **)next) != 0) {
-		if (*now)
-			storesync__dated_price__free_unpacked(*now, NULL);
-		*now = NULL;
-		return SS_EIO;
-	}
-	return SS_OK;
 }
 
 int dated_policy_at(struct agent_db *db, MDB_txn *txn, enum ss_policy_id id, int64_t at_ms,

@@ -3,7 +3,7 @@
  *
  *   records   seq (u64 BE) -> packed Record                    agent_outbox
  *   meta      name -> u64 BE (store_id: its text)              outbox, apply
- *   prices    sku '\0' effective (u64 BE) update (u64 BE)
+ *   price_lists  effective (u64 BE) update (u64 BE) -> a sorted list (agent_prices.c)
  *             -> packed DatedPrice                             agent_dated
  *   policies  name '\0' effective update -> DatedPolicy        agent_dated
  *   notices   account '\0' since_ms (u64 BE)
@@ -39,7 +39,7 @@ static const struct {
 } tables[] = {
 	{ "records", offsetof(struct agent_db, records) },
 	{ "meta", offsetof(struct agent_db, meta) },
-	{ "prices", offsetof(struct agent_db, prices) },
+	{ "price_lists", offsetof(struct agent_db, prices) },
 	{ "policies", offsetof(struct agent_db, policies) },
 	{ "notices", offsetof(struct agent_db, notices) },
 	{ "requests", offsetof(struct agent_db, requests) },

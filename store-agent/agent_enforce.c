@@ -229,6 +229,9 @@ int enforce_apply(struct agent *a, MDB_txn *txn, const Storesync__Record *r)
 	case STORESYNC__RECORD__BODY_PAYMENT:
 		return add_balance(a, txn, r->payment->account, -r->payment->amount_fen);
 	case STORESYNC__RECORD__BODY_REFUND:
+		/* A refund with an account is a credit to it: one paid back in
+		 * cash, card or mobile names no account (ss_validate), so the
+		 * customer is never both paid and credited; the hub agrees. */
 		return add_balance(a, txn, r->refund->account, -r->refund->amount_fen);
 	default:
 		return 0;

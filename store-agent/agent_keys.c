@@ -9,9 +9,8 @@
  *            -> seq (u64 BE), time_ms (u64 BE), content hash (32 bytes)
  *   key_age  seq (u64 BE) -> recorded_ms (u64 BE), the keys key
  *
- * The content hash is BLAKE2b-256 (libsodium crypto_generichash) of the
- * packed record with seq, recorded_ms and utc_offset_min cleared: what the
- * till sent, nothing the agent added.
+ * Key and content hash (BLAKE2b-256 of what the till sent) are computed by
+ * common/ss_bizkey.c, the definition the hub shares.
  *
  * Invariants:
  *  - A key and its record are committed in the same transaction, so a key
@@ -24,7 +23,6 @@
  *  - Keys live at least as long as the outbox keeps records (retention),
  *    the return window in force, and key_days: key_age is walked oldest
  *    first and only entries older than the largest of those go. */
-#include <sodium.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -32,102 +30,14 @@
 #include "agent.h"
 #include "ss_time.h"
 
-#define ENTRY_BYTES (8 + 8 + KEYS_HASH_BYTES)
+#define ENTRY_BYTES (8 + 8 + SS_BIZKEY_HASH_BYTES)
 #define PRUNE_MAX_PER_TXN 20000u
-#define PACK_ON_STACK 4096u
 
-int keys_of(const Storesync__Record *r, struct biz_key *k)
-{
-	const char *id = NULL, *label = NULL;
-	size_t n;
-
-	k->step = 0;
-	switch (r->body_case) {
-	case STORESYNC__RECORD__BODY_SALE: id = r->sale->receipt_no; label = "receipt"; break;
-	case STORESYNC__RECORD__BODY_CONTRACT_SALE:
-		id = r->contract_sale->contract_no; label = "contract"; break;
-	case STORESYNC__RECORD__BODY_PAYMENT: id = r->payment->payment_no; label = "payment"; break;
-	case STORESYNC__RECORD__BODY_REFUND: id = r->refund->refund_no; label = "refund"; break;
-	case STORESYNC__RECORD__BODY_COMPLAINT: id = r->complaint->case_no; label = "case"; break;
-	case STORESYNC__RECORD__BODY_COMPLAINT_PROGRESS:
-		id = r->complaint_progress->case_no;
-		label = "case";
-		k->step = r->complaint_progress->step;
-		break;
-	case STORESYNC__RECORD__BODY_INVENTORY: id = r->inventory->move_no; label = "move"; break;
-	case STORESYNC__RECORD__BODY_REPLENISHMENT:
-		id = r->replenishment->request_no; label = "request"; break;
-	default: break;
-	}
-	if (!id || (n = strlen(id)) == 0 || n > KEYS_ID_MAX)
-		return SS_EINVAL;
-	k->bytes[0] = (uint8_t)r->body_case;
-	memcpy(k->bytes + 1, id, n);
-	k->len = n + 1;
-	if (k->step) {
-		k->bytes[k->len++] = '\0';
-		k->bytes[k->len++] = (uint8_t)k->step;
-	}
-	k->id = id;
-	k->label = label;
-	return SS_OK;
-}
-
-/* A step as tills write it: STEP_RESPONDED is "responded". */
-static void step_name(int step, char *buf, size_t len)
-{
-	const ProtobufCEnumValue *v = protobuf_c_enum_descriptor_get_value(
-		&storesync__progress_step__descriptor, step);
-	const char *name = v ? strchr(v->name, '_') : NULL;
-	size_t i = 0;
-
-	for (name = name ? name + 1 : "?"; name[i] && i + 1 < len; i++)
-		buf[i] = (char)(name[i] >= 'A' && name[i] <= 'Z' ? name[i] - 'A' + 'a' : name[i]);
-	buf[i] = '\0';
-}
-
-/* "receipt R-1", "case S1-202611-1 step responded". */
-static void key_text(const struct biz_key *k, char *buf, size_t len)
-{
-	char step[32];
-
-	step_name(k->step, step, sizeof step);
-	if (k->step)
-		snprintf(buf, len, "%s %s step %s", k->label, k->id, step);
-	else
-		snprintf(buf, len, "%s %s", k->label, k->id);
-}
-
-int keys_hash(Storesync__Record *r, uint8_t hash[KEYS_HASH_BYTES])
-{
-	static int sodium_ready;   /* the agent has one thread */
-	Storesync__Record copy = *r;
-	uint8_t stack[PACK_ON_STACK], *buf = stack;
-	size_t n;
-
-	if (!sodium_ready && sodium_init() < 0)
-		return SS_EIO;
-	sodium_ready = 1;
-	/* A shallow copy with the agent's fields cleared packs what the till sent. */
-	copy.has_seq = copy.has_recorded_ms = copy.has_utc_offset_min = 0;
-	copy.seq = 0;
-	copy.recorded_ms = 0;
-	copy.utc_offset_min = 0;
-	n = storesync__record__get_packed_size(&copy);
-	if (n > sizeof stack && !(buf = malloc(n)))
-		return SS_EIO;
-	storesync__record__pack(&copy, buf);
-	crypto_generichash(hash, KEYS_HASH_BYTES, buf, n, NULL, 0);
-	if (buf != stack)
-		free(buf);
-	return SS_OK;
-}
-
-int keys_check(struct agent_db *db, MDB_txn *txn, const struct biz_key *k,
-	const uint8_t hash[KEYS_HASH_BYTES], uint64_t *seq, char *reason, size_t len)
+int keys_check(struct agent_db *db, MDB_txn *txn, const struct ss_bizkey *k,
+	const uint8_t hash[SS_BIZKEY_HASH_BYTES], uint64_t *seq, char *reason, size_t len)
 {
 	MDB_val key = { k->len, (void *)k->bytes }, d;
-	char text[KEYS_ID_MAX + 48];
+	char text[SS_BIZKEY_ID_MAX + 48];
 	int rc = mdb_get(txn, db->keys, &key, &d);
 
 	if (rc == MDB_NOTFOUND)
@@ -137,25 +47,25 @@ int keys_check(struct agent_db *db, MDB_txn *txn, const struct biz_key *k,
 	if (d.mv_size != ENTRY_BYTES)
 		return SS_EIO;
 	*seq = ss_be64_get(d.mv_data);
-	if (memcmp((const uint8_t *)d.mv_data + 16, hash, KEYS_HASH_BYTES) == 0)
+	if (memcmp((const uint8_t *)d.mv_data + 16, hash, SS_BIZKEY_HASH_BYTES) == 0)
 		return KEYS_SAME;
-	key_text(k, text, sizeof text);
+	ss_bizkey_text(k, text, sizeof text);
 	snprintf(reason, len, "%s already recorded as seq %llu with different content", text,
 		(unsigned long long)*seq);
 	return KEYS_CONFLICT;
 }
 
-int keys_put(struct agent_db *db, MDB_txn *txn, const struct biz_key *k,
-	const uint8_t hash[KEYS_HASH_BYTES], const Storesync__Record *r)
+int keys_put(struct agent_db *db, MDB_txn *txn, const struct ss_bizkey *k,
+	const uint8_t hash[SS_BIZKEY_HASH_BYTES], const Storesync__Record *r)
 {
-	uint8_t entry[ENTRY_BYTES], seq[8], age[8 + KEYS_KEY_MAX];
+	uint8_t entry[ENTRY_BYTES], seq[8], age[8 + SS_BIZKEY_MAX];
 	MDB_val key = { k->len, (void *)k->bytes }, d = { sizeof entry, entry };
 	MDB_val ak = { 8, seq }, ad = { 8 + k->len, age };
 	int rc;
 
 	ss_be64_put(entry, r->seq);
 	ss_be64_put(entry + 8, (uint64_t)r->time_ms);
-	memcpy(entry + 16, hash, KEYS_HASH_BYTES);
+	memcpy(entry + 16, hash, SS_BIZKEY_HASH_BYTES);
 	if ((rc = mdb_put(txn, db->keys, &key, &d, 0)) != 0)
 		return rc;
 	ss_be64_put(seq, r->seq);
@@ -168,12 +78,12 @@ int keys_put(struct agent_db *db, MDB_txn *txn, const struct biz_key *k,
 int keys_find_sale(struct agent_db *db, MDB_txn *txn, const char *receipt_no, uint64_t *seq,
 	int64_t *time_ms)
 {
-	struct biz_key k;
+	struct ss_bizkey k;
 	size_t n = strlen(receipt_no);
 	MDB_val key, d;
 	int rc;
 
-	if (n == 0 || n > KEYS_ID_MAX)
+	if (n == 0 || n > SS_BIZKEY_ID_MAX)
 		return MDB_NOTFOUND;
 	k.bytes[0] = STORESYNC__RECORD__BODY_SALE;
 	memcpy(k.bytes + 1, receipt_no, n);

@@ -18,6 +18,10 @@
 #include "ss_time.h"
 
 #define LOCAL_MAX_REQUESTS 512
+/* What the requests of one round may hold unpacked before reading stops;
+ * with the last one read (SS_LOCAL_UNPACKED_MAX_BYTES at most) the round's
+ * bound in docs/security.md. */
+#define LOCAL_ROUND_MAX_UNPACKED_BYTES ((size_t)64 << 20)
 #define LOG_INTERVAL_MS 10000
 
 struct local_handler {
@@ -55,10 +59,15 @@ static const struct local_handler *handler_of(Storesync__LocalRequest__KindCase 
 /* Unpacks a request body and finds its handler, or sets p->error. */
 static void parse_body(struct local_request *p, zmq_msg_t *body)
 {
-	p->req = (Storesync__LocalRequest *)ss_proto_unpack(&storesync__local_request__descriptor,
-		zmq_msg_data(body), zmq_msg_size(body), SS_MAX_MSG_BYTES);
-	if (!p->req)
-		p->error = "malformed request: not a LocalRequest";
+	enum ss_proto_verdict v = ss_proto_unpack_limited(&storesync__local_request__descriptor,
+		zmq_msg_data(body), zmq_msg_size(body), &ss_limits_local, (ProtobufCMessage **)&p->req,
+		&p->cost_bytes);
+
+	if (v == SS_PROTO_TOO_LARGE_UNPACKED)
+		p->error = "request too large once unpacked (send fewer records per request)";
+	else if (v != SS_PROTO_OK)
+		p->error = v == SS_PROTO_MALFORMED ? "malformed request: not a LocalRequest"
+			: ss_proto_verdict_text(v);
 	else if (p->req->proto_version != SS_PROTO_VERSION)
 		p->error = "unsupported proto_version (this agent speaks 1)";
 	else if (!(p->handler = handler_of(p->req->kind_case)))
@@ -66,7 +75,10 @@ static void parse_body(struct local_request *p, zmq_msg_t *body)
 			"notices, requests)";
 }
 
-/* Reads one request into p; returns 0 when one was read, -1 when none waits. */
+/* Reads one request into p; returns 0 when one was read, -1 when none waits.
+ * A REQ client's request starts with the empty delimiter, which its answer
+ * must carry too, even when the request is refused for its frames: REQ
+ * drops a reply without it. */
 static int read_request(struct agent *a, struct local_request *p)
 {
 	zmq_msg_t f[3];
@@ -77,14 +89,13 @@ static int read_request(struct agent *a, struct local_request *p)
 	memset(p, 0, sizeof *p);
 	zmq_msg_init(&p->id);
 	zmq_msg_move(&p->id, &f[0]);
-	if (n == 3 && zmq_msg_size(&f[1]) == 0) {
-		p->delimited = 1;
+	p->delimited = n >= 3 && zmq_msg_size(&f[1]) == 0;
+	if (n == 3 && p->delimited)
 		parse_body(p, &f[2]);
-	} else if (n == 2) {
+	else if (n == 2)
 		parse_body(p, &f[1]);
-	} else {
+	else
 		p->error = "malformed request: expected one body frame";
-	}
 	ss_link_close_frames(f, n < 3 ? n : 3);
 	return 0;
 }
@@ -125,6 +136,7 @@ static void release(struct local_request *p)
 void local_on_readable(struct agent *a)
 {
 	struct local_round *r;
+	size_t unpacked = 0;
 
 	/* Reused between rounds: the agent has one thread. */
 	if (!a->local_round && !(a->local_round = calloc(1, sizeof *a->local_round))) {
@@ -134,12 +146,14 @@ void local_on_readable(struct agent *a)
 	r = a->local_round;
 	r->n = 0;
 	submit_begin(a);
-	while (r->n < LOCAL_MAX_REQUESTS && !submit_round_full(a)) {
+	while (r->n < LOCAL_MAX_REQUESTS && !submit_round_full(a)
+		&& unpacked < LOCAL_ROUND_MAX_UNPACKED_BYTES) {
 		struct local_request *p = &r->reqs[r->n];
 
 		if (read_request(a, p) != 0)
 			break;
 		r->n++;
+		unpacked += p->cost_bytes;
 		if (!p->error && p->handler->collect && p->handler->collect(a, p) != 0)
 			p->error = "out of memory";
 	}

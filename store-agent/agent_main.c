@@ -40,6 +40,8 @@ static void usage(FILE *out)
 {
 	fprintf(out,
 		"Usage: store-agent [OPTIONS]\n"
+		"       store-agent keygen FILE   write this store's key pair: FILE (secret,\n"
+		"                           0600) and FILE.pub (for hqctl store add --key)\n"
 		"The storesync agent of one store: accepts records from tills on a local\n"
 		"endpoint, keeps each durable in LMDB before answering, ships them to the hub.\n\n"
 		"  -c, --config FILE        INI file ([agent] section); flags override it\n"
@@ -48,6 +50,11 @@ static void usage(FILE *out)
 		"                           keys (default /var/lib/storesync/agent)\n"
 		"  -H, --hub ENDPOINT       hub link (default tcp://127.0.0.1:7701)\n"
 		"  -l, --local ENDPOINT     submit endpoint (default ipc:///run/storesync/agent.sock)\n"
+		"      --curve-key FILE     this store's CurveZMQ key pair (store-agent keygen); the\n"
+		"                           hub admits only the registered key (default\n"
+		"                           /etc/storesync/agent.key, readable by its owner only)\n"
+		"      --hub-key KEY|FILE   the hub's public key (default /etc/storesync/hub.pub)\n"
+		"      --insecure           plaintext hub link, for a hub run --insecure (a warning)\n"
 		"      --budget BYTES       disk budget of the whole LMDB directory, k/M/G\n"
 		"                           suffixes (default 1G); past it: \"buffer full\"\n"
 		"      --retention-days N   keep acknowledged records N days (default 7)\n"
@@ -62,7 +69,8 @@ static void usage(FILE *out)
 		"                           at least every second interval\n"
 		"      --hub-timeout-ms N   no word from the hub for N ms: drop the link and\n"
 		"                           reconnect (default 30000, at least 3 heartbeats)\n"
-		"      --reconnect-ms N     reconnect backoff: the first wait, drawn around N ms\n"
+		"      --reconnect-ms N     reconnect backoff (a lost link, a silent hub, a refused\n"
+		"                           handshake): the first wait, drawn around N ms\n"
 		"                           (default 1000), doubling per failed attempt...\n"
 		"      --reconnect-max-ms N ...up to N ms (default 30000)\n"
 		"      --utc-offset MIN|auto  the store's offset from UTC in minutes, for its\n"
@@ -82,9 +90,10 @@ static void usage(FILE *out)
 
 enum { OPT_BUDGET = 256, OPT_RETENTION, OPT_BATCH, OPT_WINDOW, OPT_ACK_TIMEOUT, OPT_HEARTBEAT,
 	OPT_UTC_OFFSET, OPT_KEY_DAYS, OPT_LOG_LEVEL, OPT_SOCKET_MODE, OPT_SOCKET_GROUP,
-	OPT_HUB_TIMEOUT, OPT_RECONNECT, OPT_RECONNECT_MAX, OPT_VERSION };
+	OPT_HUB_TIMEOUT, OPT_RECONNECT, OPT_RECONNECT_MAX, OPT_CURVE_KEY, OPT_HUB_KEY, OPT_VERSION,
+	OPT_INSECURE };
 
-#define N_CONFIG_ITEMS 19
+#define N_CONFIG_ITEMS 22
 
 /* Every setting, by its INI name; flags use the same table. */
 static void config_items(struct agent_config *c, struct agent_main_opts *m,
@@ -110,6 +119,9 @@ static void config_items(struct agent_config *c, struct agent_main_opts *m,
 		{ "agent", "local_socket_mode", SS_CFG_MODE, &m->socket_mode, 0, 0, 0 },
 		{ "agent", "local_socket_group", SS_CFG_STRING, m->socket_group,
 			sizeof m->socket_group, 0, 0 },
+		{ "agent", "curve_key", SS_CFG_STRING, c->curve_key, sizeof c->curve_key, 0, 0 },
+		{ "agent", "hub_key", SS_CFG_STRING, c->hub_key, sizeof c->hub_key, 0, 0 },
+		{ "agent", "insecure", SS_CFG_INT64, &c->insecure, 0, 0, 1 },
 		{ 0 },
 	};
 
@@ -163,6 +175,9 @@ static int parse_args(int argc, char **argv, struct agent_config *c, struct agen
 		{ "hub-timeout-ms", required_argument, 0, OPT_HUB_TIMEOUT },
 		{ "reconnect-ms", required_argument, 0, OPT_RECONNECT },
 		{ "reconnect-max-ms", required_argument, 0, OPT_RECONNECT_MAX },
+		{ "curve-key", required_argument, 0, OPT_CURVE_KEY },
+		{ "hub-key", required_argument, 0, OPT_HUB_KEY },
+		{ "insecure", no_argument, 0, OPT_INSECURE },
 		{ "version", no_argument, 0, OPT_VERSION },
 		{ "verbose", no_argument, 0, 'v' }, { "help", no_argument, 0, 'h' }, { 0, 0, 0, 0 },
 	};
@@ -174,7 +189,8 @@ static int parse_args(int argc, char **argv, struct agent_config *c, struct agen
 		[OPT_SOCKET_MODE - 256] = "local_socket_mode",
 		[OPT_SOCKET_GROUP - 256] = "local_socket_group",
 		[OPT_HUB_TIMEOUT - 256] = "hub_timeout_ms", [OPT_RECONNECT - 256] = "reconnect_ms",
-		[OPT_RECONNECT_MAX - 256] = "reconnect_max_ms" };
+		[OPT_RECONNECT_MAX - 256] = "reconnect_max_ms",
+		[OPT_CURVE_KEY - 256] = "curve_key", [OPT_HUB_KEY - 256] = "hub_key" };
 	struct ss_config_item items[N_CONFIG_ITEMS];
 	char err[512];
 	int o;
@@ -203,10 +219,11 @@ static int parse_args(int argc, char **argv, struct agent_config *c, struct agen
 		case 'H': key = "hub"; break;
 		case 'l': key = "local"; break;
 		case 'v': key = "log_level"; value = "debug"; break;
+		case OPT_INSECURE: c->insecure = 1; break;
 		case OPT_VERSION: ss_version_print("store-agent"); return 1;
 		case 'h': usage(stdout); return 1;
 		default:
-			if (o >= OPT_BUDGET && o < OPT_VERSION) {
+			if (o >= OPT_BUDGET && o <= OPT_HUB_KEY) {
 				key = names[o - 256];
 				break;
 			}
@@ -243,6 +260,28 @@ static int parse_args(int argc, char **argv, struct agent_config *c, struct agen
 	if (c->reconnect_max_ms < c->reconnect_ms)
 		c->reconnect_max_ms = c->reconnect_ms;
 	return parse_offset(c);
+}
+
+/* This store's key pair and the hub's public key, or with --insecure a
+ * warning. */
+static int load_keys(struct agent_config *c)
+{
+	char err[600];
+
+	if (c->insecure) {
+		ss_warn("INSECURE: --insecure: the hub link is plaintext and unauthenticated");
+		return 0;
+	}
+	if (ss_curve_load_pair(c->curve_key, &c->curve, err, sizeof err) != 0) {
+		ss_error("%s (make one with 'store-agent keygen FILE', register its .pub with "
+			"'hqctl store add STORE --key FILE.pub', and set curve_key)", err);
+		return -1;
+	}
+	if (ss_curve_load_public(c->hub_key, c->hub_public, err, sizeof err) != 0) {
+		ss_error("hub_key: %s", err);
+		return -1;
+	}
+	return 0;
 }
 
 /* Binds the tills' endpoint (never over a live agent's) and gives its
@@ -304,16 +343,21 @@ int main(int argc, char **argv)
 		.local = "ipc:///run/storesync/agent.sock", .budget_bytes = 1LL << 30, .retention_days = 7,
 		.batch_records = 2000, .window_batches = 8, .ack_timeout_ms = 5000,
 		.heartbeat_ms = 3000, .hub_timeout_ms = 30000, .reconnect_ms = 1000,
-		.reconnect_max_ms = 30000, .key_days = 90, .utc_offset = "auto" } };
+		.reconnect_max_ms = 30000, .key_days = 90, .utc_offset = "auto",
+		.curve_key = "/etc/storesync/agent.key", .hub_key = "/etc/storesync/hub.pub" } };
 	struct agent_main_opts m = { .log_level = "info", .socket_mode = 0660,
 		.socket_group = "storesync" };
 	enum ss_log_level level = SS_LOG_INFO;
 	char err[512];
-	int lock_fd = -1, rc = parse_args(argc, argv, &a.cfg, &m, &level);
+	int lock_fd = -1, rc;
 
-	if (rc != 0)
+	if (argc >= 2 && strcmp(argv[1], "keygen") == 0)
+		return ss_curve_keygen_command("store-agent", argc - 2, argv + 2);
+	if ((rc = parse_args(argc, argv, &a.cfg, &m, &level)) != 0)
 		return rc == 1 ? 0 : 2;
 	ss_log_init("store-agent", level);
+	if (load_keys(&a.cfg) != 0)
+		return 1;
 	signal(SIGINT, on_signal);
 	signal(SIGTERM, on_signal);
 	signal(SIGPIPE, SIG_IGN);

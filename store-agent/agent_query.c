@@ -29,6 +29,12 @@ static int64_t at_or_now(protobuf_c_boolean has, int64_t at_ms)
 	return has && at_ms != 0 ? at_ms : ss_now_ms();
 }
 
+/* A moment asked about lies in the range records do (ss_validate_time_ms). */
+static int at_ok(protobuf_c_boolean has, int64_t at_ms)
+{
+	return !has || at_ms == 0 || ss_validate_time_ms(at_ms) == 0;
+}
+
 static void fill_price(Storesync__PriceReply *pr, const Storesync__DatedPrice *now,
 	const Storesync__DatedPrice *next)
 {
@@ -66,11 +72,15 @@ void query_price_answer(struct agent *a, struct local_request *p)
 		reply_error(a, p, "price: sku is not a valid SKU ([A-Z0-9][A-Z0-9-]{0,31})");
 		return;
 	}
+	if (!at_ok(q->has_at_ms, q->at_ms)) {
+		reply_error(a, p, "price: at_ms is outside 2000-01-01..2099-12-31");
+		return;
+	}
 	if (ss_lmdb_read_begin(&a->db.lmdb, &txn) != 0) {
 		reply_error(a, p, "price: cannot read the price table");
 		return;
 	}
-	rc = dated_price_at(&a->db, txn, q->sku, at_or_now(q->has_at_ms, q->at_ms), &now, &next);
+	rc = prices_at(&a->db, txn, q->sku, at_or_now(q->has_at_ms, q->at_ms), &now, &next);
 	ss_lmdb_read_end(&a->db.lmdb, txn);
 	if (rc != 0) {
 		reply_error(a, p, "price: the price table cannot be read");
@@ -96,6 +106,10 @@ void query_policy_answer(struct agent *a, struct local_request *p)
 	MDB_txn *txn;
 	int rc = 0;
 
+	if (!at_ok(p->req->policy->has_at_ms, p->req->policy->at_ms)) {
+		reply_error(a, p, "policy: at_ms is outside 2000-01-01..2099-12-31");
+		return;
+	}
 	if (ss_lmdb_read_begin(&a->db.lmdb, &txn) != 0) {
 		reply_error(a, p, "policy: cannot read the policy table");
 		return;

@@ -16,8 +16,9 @@
  * a link that carries no word from the hub for hub_timeout_ms is dead even when TCP
  * says otherwise (a hub that hangs, a path that drops without a reset):
  * the agent drops it and connects again after a delay with full jitter,
- * doubling per silent drop, so a fleet that loses a hub at once does not
- * come back at once. A link the kernel or the hub closes is reconnected by
+ * doubling per drop, so a fleet that loses a hub at once does not come
+ * back at once; a refused handshake takes the same way back (link_drop).
+ * A link the kernel or the hub closes is reconnected by
  * libzmq, with the jittered backoff ss_link sets. ZMTP heartbeats stay off
  * (ss_link.h says why). ZMQ_IMMEDIATE keeps batches from queueing on a link
  * that is not up. */
@@ -25,7 +26,7 @@
 #include <string.h>
 
 #include "agent.h"
-#include "ss_fs.h"
+#include "ss_arena.h"
 #include "ss_link.h"
 #include "ss_log.h"
 #include "ss_time.h"
@@ -104,8 +105,16 @@ int sender_start(struct agent *a, char *err, size_t errlen)
 	if (!a->sender.sock)
 		return -1;
 	zmq_setsockopt(a->sender.sock, ZMQ_IMMEDIATE, &on, sizeof on);
+	if (!a->cfg.insecure
+		&& ss_curve_client(a->sender.sock, &a->cfg.curve, a->cfg.hub_public) != 0) {
+		snprintf(err, errlen, "cannot set CurveZMQ on the hub link: %s", zmq_strerror(errno));
+		zmq_close(a->sender.sock);
+		return -1;
+	}
 	if (zmq_socket_monitor(a->sender.sock, "inproc://agent-link-monitor",
-		ZMQ_EVENT_HANDSHAKE_SUCCEEDED | ZMQ_EVENT_DISCONNECTED) != 0
+		ZMQ_EVENT_HANDSHAKE_SUCCEEDED | ZMQ_EVENT_DISCONNECTED
+		| ZMQ_EVENT_HANDSHAKE_FAILED_AUTH | ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL
+		| ZMQ_EVENT_HANDSHAKE_FAILED_NO_DETAIL) != 0
 		|| !(a->sender.monitor = zmq_socket(a->zctx, ZMQ_PAIR))
 		|| zmq_connect(a->sender.monitor, "inproc://agent-link-monitor") != 0) {
 		snprintf(err, errlen, "cannot monitor the hub link: %s", zmq_strerror(errno));
@@ -132,6 +141,46 @@ void sender_stop(struct agent *a)
 	a->sender.sock = a->sender.monitor = NULL;
 }
 
+/* Drops the link and connects again after a delay with full jitter,
+ * doubling per drop since the last Welcome (ss_link_backoff_ms, from
+ * reconnect_ms up to reconnect_max_ms), so a fleet dropped at once does
+ * not come back at once. The one way back for both reasons the agent
+ * drops a link itself: the hub refused the handshake (libzmq 4.3 gives
+ * such an endpoint up for good), or it has said nothing on an open link
+ * for hub_timeout_ms. Returns the delay. */
+static int64_t link_drop(struct agent *a, int64_t now)
+{
+	struct agent_sender *s = &a->sender;
+	int64_t delay = ss_link_backoff_ms(a->cfg.reconnect_ms, a->cfg.reconnect_max_ms,
+		s->drops++);
+
+	zmq_disconnect(s->sock, a->cfg.hub);
+	s->linked = 0;
+	s->welcomed = 0;
+	s->reconnect_mono = now + delay + 1;
+	return delay;
+}
+
+/* The hub would not have us: our key is not registered (or revoked), or we
+ * speak Curve to a plaintext hub or the other way round. Records stay in
+ * the outbox, and we keep trying, so a store registered (or re-keyed) a
+ * moment later comes in without a restart. */
+static void handshake_failed(struct agent *a, uint16_t event)
+{
+	struct agent_sender *s = &a->sender;
+	int64_t now = ss_mono_ms(), delay = link_drop(a, now);
+	uint64_t held = 0;
+
+	if (!ss_lograte_allow(&s->handshake_log, now, 60000, &held))
+		return;
+	ss_warn("hub %s refused the handshake (%s): %s; records stay in the outbox; trying again "
+		"in %lld ms (%llu more since last line)", a->cfg.hub,
+		event == ZMQ_EVENT_HANDSHAKE_FAILED_AUTH ? "authentication" : "protocol",
+		a->cfg.insecure ? "this agent runs --insecure; does the hub?"
+		: "is this store's key registered at the hub (hqctl store add/rekey), and hub_key the "
+		"hub's?", (long long)delay, (unsigned long long)held);
+}
+
 void sender_on_monitor(struct agent *a)
 {
 	zmq_msg_t f[2];
@@ -151,9 +200,13 @@ void sender_on_monitor(struct agent *a)
 			a->sender.linked_mono = ss_mono_ms();
 			send_hello(a);
 		} else if (event == ZMQ_EVENT_DISCONNECTED) {
-			ss_info("hub link down; records stay in the outbox");
+			/* A refused handshake was said above, once a minute. */
+			if (a->sender.linked)
+				ss_info("hub link down; records stay in the outbox");
 			a->sender.linked = 0;
 			a->sender.welcomed = 0;
+		} else {
+			handshake_failed(a, event);
 		}
 	}
 }
@@ -219,6 +272,12 @@ static void send_update_ack(struct agent *a)
 	sender_send(a, &m);
 }
 
+void sender_on_update(struct agent *a, const Storesync__Update *u)
+{
+	if (apply_update(&a->apply, u, a->outbox.used_bytes))
+		send_update_ack(a);
+}
+
 static void rewind_to(struct agent *a, uint64_t hub_has)
 {
 	outbox_set_acked(&a->outbox, hub_has);
@@ -260,7 +319,7 @@ static void on_message(struct agent *a, const Storesync__LinkMessage *m)
 				(unsigned long long)a->outbox.acked_seq);
 		rewind_to(a, m->welcome->high_water_seq);
 		a->sender.welcomed = 1;
-		a->sender.silent_drops = 0;
+		a->sender.drops = 0;
 		a->sender.last_ack_ms = ss_now_ms();
 		break;
 	case STORESYNC__LINK_MESSAGE__KIND_ACK:
@@ -281,8 +340,7 @@ static void on_message(struct agent *a, const Storesync__LinkMessage *m)
 		a->sender.hello_mono = ss_mono_ms();
 		break;
 	case STORESYNC__LINK_MESSAGE__KIND_UPDATE:
-		if (apply_update(&a->apply, m->update, a->outbox.used_bytes))
-			send_update_ack(a);
+		sender_on_update(a, m->update);
 		break;
 	case STORESYNC__LINK_MESSAGE__KIND_HEARTBEAT:
 		break;
@@ -299,18 +357,22 @@ void sender_on_readable(struct agent *a)
 
 	while ((n = ss_link_recv(a->sender.sock, f, 1, ZMQ_DONTWAIT)) > 0) {
 		Storesync__LinkMessage *m = NULL;
+		struct ss_arena arena;
 
+		/* A price list unpacks into tens of thousands of fields: from an
+		 * arena, in a few allocations, released at once. */
+		ss_arena_init(&arena, 0);
 		if (n == 1)
-			m = (Storesync__LinkMessage *)ss_proto_unpack(&storesync__link_message__descriptor,
-				zmq_msg_data(&f[0]), zmq_msg_size(&f[0]), SS_MAX_MSG_BYTES);
+			m = (Storesync__LinkMessage *)ss_arena_unpack(&arena,
+				&storesync__link_message__descriptor, zmq_msg_data(&f[0]),
+				zmq_msg_size(&f[0]), SS_MAX_MSG_BYTES);
 		ss_link_close_frames(f, 1);
 		a->sender.heard_mono = ss_mono_ms();
-		if (!m) {
+		if (!m)
 			ss_warn("hub sent a malformed message");
-			continue;
-		}
-		on_message(a, m);
-		storesync__link_message__free_unpacked(m, NULL);
+		else
+			on_message(a, m);
+		ss_arena_release(&arena);
 	}
 }
 
@@ -320,27 +382,13 @@ static int64_t last_word_mono(const struct agent_sender *s)
 	return s->heard_mono > s->linked_mono ? s->heard_mono : s->linked_mono;
 }
 
-/* The hub has said nothing on an open link for hub_timeout_ms: drop the
- * link and connect again later (full jitter, doubling per silent drop). */
-static void drop_silent_hub(struct agent *a, int64_t now)
-{
-	struct agent_sender *s = &a->sender;
-	int64_t last = last_word_mono(s);
-	int64_t delay = ss_link_backoff_ms(a->cfg.reconnect_ms, a->cfg.reconnect_max_ms,
-		s->silent_drops++);
-
-	ss_warn("no word from hub %s for %lld ms: reconnecting in %lld ms", a->cfg.hub,
-		(long long)(now - last), (long long)delay);
-	zmq_disconnect(s->sock, a->cfg.hub);
-	s->linked = 0;
-	s->welcomed = 0;
-	s->reconnect_mono = now + delay + 1;
-}
-
-/* Returns 1 while the link is being re-established by us (nothing to send). */
+/* Returns 1 while the link is being re-established by us (nothing to
+ * send): the delay after a drop runs, or the hub has just been found
+ * silent for hub_timeout_ms on an open link and is dropped now. */
 static int check_link(struct agent *a, int64_t now)
 {
 	struct agent_sender *s = &a->sender;
+	int64_t last = last_word_mono(s);
 
 	if (s->reconnect_mono) {
 		if (now < s->reconnect_mono)
@@ -352,8 +400,9 @@ static int check_link(struct agent *a, int64_t now)
 		}
 		return 1;
 	}
-	if (s->linked && now - last_word_mono(s) >= a->cfg.hub_timeout_ms) {
-		drop_silent_hub(a, now);
+	if (s->linked && now - last >= a->cfg.hub_timeout_ms) {
+		ss_warn("no word from hub %s for %lld ms: reconnecting in %lld ms", a->cfg.hub,
+			(long long)(now - last), (long long)link_drop(a, now));
 		return 1;
 	}
 	return 0;

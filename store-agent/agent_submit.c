@@ -33,8 +33,8 @@
 struct submit_slot {
 	struct outbox_slot ob;      /* ob.record NULL when refused before the transaction */
 	char *reason;               /* refused by validation (malloc'd) */
-	struct biz_key key;
-	uint8_t hash[KEYS_HASH_BYTES];
+	struct ss_bizkey key;
+	uint8_t hash[SS_BIZKEY_HASH_BYTES];
 	/* Verdicts of the transaction, reset at the start of every run: */
 	uint64_t dup_of;            /* > 0: the same record as this seq */
 	char *verdict;              /* refused in the transaction (malloc'd) */
@@ -105,15 +105,18 @@ int submit_collect(struct agent *a, struct local_request *p)
 
 		memset(s, 0, sizeof *s);
 		s->ob.record = sub->records[i];
+		/* Stamped first: a rule may need the store-local time (a case
+		 * number names the local month of its registration). */
+		s->ob.record->utc_offset_min = offset_at(a, s->ob.record->time_ms);
+		s->ob.record->has_utc_offset_min = 1;
 		if (ss_validate_record(s->ob.record, a->outbox.store_id, now_ms, reason,
 			sizeof reason) != 0) {
 			s->reason = strdup(reason);
 			s->ob.record = NULL;
 			continue;
 		}
-		s->ob.record->utc_offset_min = offset_at(a, s->ob.record->time_ms);
-		s->ob.record->has_utc_offset_min = 1;
-		if (keys_of(s->ob.record, &s->key) != 0 || keys_hash(s->ob.record, s->hash) != 0) {
+		if (ss_bizkey_of(s->ob.record, &s->key) != 0
+			|| ss_bizkey_hash(s->ob.record, s->hash) != 0) {
 			s->reason = strdup("record has no business key");
 			s->ob.record = NULL;
 		}

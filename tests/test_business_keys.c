@@ -22,6 +22,8 @@
 #include "testlib.h"
 
 #define WAIT_MS 10000
+/* 2026-11-10T02:00Z: November in every time zone, as the case numbers say. */
+#define T_MS 1794276000000LL
 
 /* One record of each kind (%lld: time_ms) and how the agent names its key. */
 static const struct {
@@ -31,11 +33,13 @@ static const struct {
 		"\"quantity\":1,\"unit_price_fen\":1500}],\"total_fen\":1500,\"payment_method\":\"cash\"}",
 		"receipt R-1" },
 	{ "{\"type\":\"contract_sale\",\"time_ms\":%lld,\"contract_no\":\"CT-1\",\"customer\":"
-		"\"CUST-1\",\"total_fen\":100000,\"deposit_fen\":20000}", "contract CT-1" },
+		"\"CUST-1\",\"total_fen\":100000,\"deposit_fen\":20000,\"deposit_method\":\"cash\"}",
+		"contract CT-1" },
 	{ "{\"type\":\"payment\",\"time_ms\":%lld,\"payment_no\":\"P-1\",\"account\":\"CT-1\","
 		"\"amount_fen\":5000,\"method\":\"cash\"}", "payment P-1" },
 	{ "{\"type\":\"refund\",\"time_ms\":%lld,\"refund_no\":\"RF-1\",\"original_receipt\":"
-		"\"R-1\",\"amount_fen\":500,\"reason\":\"scratched\"}", "refund RF-1" },
+		"\"R-1\",\"amount_fen\":500,\"reason\":\"scratched\",\"method\":\"cash\"}",
+		"refund RF-1" },
 	{ "{\"type\":\"complaint\",\"time_ms\":%lld,\"case_no\":\"S1-202611-1\",\"channel\":"
 		"\"phone\",\"category\":\"delivery\",\"severity\":\"low\"}", "case S1-202611-1" },
 	{ "{\"type\":\"complaint_progress\",\"time_ms\":%lld,\"case_no\":\"S1-202611-1\","
@@ -99,7 +103,7 @@ START_TEST(same_key_same_content_is_a_duplicate)
 {
 	Storesync__Record *recs[N_KINDS];
 	struct tl_result res[N_KINDS];
-	long long t = (long long)ss_now_ms() - 60000;
+	long long t = T_MS;
 	struct fx f;
 
 	fx_start(&f);
@@ -132,7 +136,7 @@ START_TEST(same_key_other_content_is_refused)
 {
 	Storesync__Record *recs[N_KINDS];
 	struct tl_result res[N_KINDS];
-	long long t = (long long)ss_now_ms() - 60000;
+	long long t = T_MS;
 	char want[256];
 	struct fx f;
 
@@ -159,7 +163,7 @@ START_TEST(one_key_twice_in_one_request)
 	const char *sale = "{\"type\":\"sale\",\"time_ms\":%lld,\"receipt_no\":\"R-7\",\"lines\":"
 		"[{\"sku\":\"TEA-1\",\"quantity\":1,\"unit_price_fen\":%d}],\"total_fen\":%d,"
 		"\"payment_method\":\"card\"}";
-	long long t = (long long)ss_now_ms();
+	long long t = T_MS;
 	Storesync__Record *recs[4];
 	struct tl_result res[4];
 	char line[512];
@@ -379,14 +383,14 @@ static int put_key_body(MDB_txn *txn, void *arg)
 {
 	struct put_key *p = arg;
 	Storesync__Record *r = tl_json_record(MOVE_M1);
-	struct biz_key k;
-	uint8_t hash[KEYS_HASH_BYTES];
+	struct ss_bizkey k;
+	uint8_t hash[SS_BIZKEY_HASH_BYTES];
 	int rc;
 
 	r->seq = 1;
 	r->recorded_ms = p->recorded_ms;
-	ck_assert_int_eq(keys_of(r, &k), 0);
-	ck_assert_int_eq(keys_hash(r, hash), 0);
+	ck_assert_int_eq(ss_bizkey_of(r, &k), 0);
+	ck_assert_int_eq(ss_bizkey_hash(r, hash), 0);
 	rc = keys_put(&p->a->db, txn, &k, hash, r);
 	storesync__record__free_unpacked(r, NULL);
 	return rc;
@@ -409,15 +413,15 @@ static int put_window_body(MDB_txn *txn, void *arg)
 static int key_known(struct agent *a)
 {
 	Storesync__Record *r = tl_json_record(MOVE_M1);
-	uint8_t hash[KEYS_HASH_BYTES];
-	struct biz_key k;
+	uint8_t hash[SS_BIZKEY_HASH_BYTES];
+	struct ss_bizkey k;
 	uint64_t seq = 0;
 	char reason[256];
 	MDB_txn *txn;
 	int rc;
 
-	keys_of(r, &k);
-	keys_hash(r, hash);
+	ss_bizkey_of(r, &k);
+	ss_bizkey_hash(r, hash);
 	ck_assert_int_eq(ss_lmdb_read_begin(&a->db.lmdb, &txn), 0);
 	rc = keys_check(&a->db, txn, &k, hash, &seq, reason, sizeof reason);
 	ss_lmdb_read_end(&a->db.lmdb, txn);

@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "ss_time.h"
 #include "testlib.h"
@@ -68,14 +69,22 @@ static int out_has(struct fx *f, const char *ere)
 static void fx_business(struct fx *f)
 {
 	long long now = (long long)ss_now_ms();
+	time_t reg = (time_t)((now - 4 * DAY_MS) / 1000);
+	char case_no[32];
+	struct tm tm;
+
+	/* Numbered in the month of its registration, local to the agent (which
+	 * runs in this machine's zone). */
+	localtime_r(&reg, &tm);
+	strftime(case_no, sizeof case_no, "S7-%Y%m-1", &tm);
 
 	tl_submit_jsonf(f->local, "{\"type\":\"contract_sale\",\"time_ms\":%lld,"
 		"\"contract_no\":\"CT-1\",\"customer\":\"张三\",\"total_fen\":1000000,"
 		"\"deposit_fen\":100000,\"deposit_method\":\"card\",\"signer\":\"S-LI\","
 		"\"account\":\"CT-1\"}", now - 40 * DAY_MS);
 	tl_submit_jsonf(f->local, "{\"type\":\"complaint\",\"time_ms\":%lld,"
-		"\"case_no\":\"S7-202601-1\",\"customer\":\"CUST-9\",\"channel\":\"phone\","
-		"\"category\":\"delivery\",\"severity\":\"high\"}", now - 4 * DAY_MS);
+		"\"case_no\":\"%s\",\"customer\":\"CUST-9\",\"channel\":\"phone\","
+		"\"category\":\"delivery\",\"severity\":\"high\"}", now - 4 * DAY_MS, case_no);
 	tl_submit_jsonf(f->local, "{\"type\":\"inventory\",\"time_ms\":%lld,"
 		"\"kind\":\"stocktake\",\"sku\":\"SKU-9\",\"quantity\":3,\"move_no\":\"M-1\"}",
 		now - 1000);
@@ -187,8 +196,10 @@ START_TEST(stores_forms)
 	fx_start(&f);
 	fx_business(&f);
 	ck_assert_int_eq(hqctl(&f, "stores"), 0);
-	ck_assert(out_has(&f, "^store_id +records +amount +backlog .*last_seen \\(\\+00:00\\) +silent$"));
-	ck_assert(out_has(&f, "^S7 +7 +¥1,100\\.00 +0 +- +20[0-9]{2}-[0-9]{2}-[0-9]{2} [0-9:]{8} +[0-9]+s$"));
+	ck_assert(out_has(&f, "^store_id +records +amount +backlog .*last_seen \\(\\+00:00\\) +silent +name"
+		" +applied_update_id +status +link$"));
+	ck_assert(out_has(&f, "^S7 +7 +¥1,100\\.00 +0 +- +20[0-9]{2}-[0-9]{2}-[0-9]{2} [0-9:]{8} +[0-9]+s"
+		" +- +0 +active +curve$"));
 	ck_assert(!out_has(&f, "epoch|agent_version"));
 	ck_assert_int_eq(hqctl(&f, "stores --wide"), 0);
 	ck_assert(out_has(&f, "epoch.*budget_free +agent_version +name +region"));
@@ -200,7 +211,7 @@ START_TEST(stores_forms)
 	ck_assert(json_is_integer(json_object_get(row, "disk_free_bytes")));
 	json_decref(row);
 	ck_assert_int_eq(hqctl(&f, "stores --csv"), 0);
-	ck_assert(out_has(&f, "^store_id,epoch,high_water_seq,records,amount_fen,.*,disk_free_bytes,agent_version,name,region,registered,applied_update_id,price_update_id,policy_update_id,silent$"));
+	ck_assert(out_has(&f, "^store_id,epoch,high_water_seq,records,amount_fen,.*,disk_free_bytes,agent_version,name,region,registered,applied_update_id,price_update_id,policy_update_id,silent,status,link$"));
 	ck_assert(out_has(&f, "^S7,[0-9a-f]{16},7,7,110000,0,0,,[0-9]+,"));
 	fx_stop(&f);
 }
@@ -242,7 +253,7 @@ START_TEST(complaints_forms)
 	ck_assert_int_eq(hqctl(&f, "complaints"), 0);
 	ck_assert(out_has(&f, "^case_no +store_id +state +category +registered \\(\\+00:00\\) "
 		"+respond_by \\(\\+00:00\\) +report_by \\(\\+00:00\\) +overdue$"));
-	ck_assert(out_has(&f, "^S7-202601-1 +S7 +open +delivery +[0-9: -]+ +response,report$"));
+	ck_assert(out_has(&f, "^S7-[0-9]{6}-1 +S7 +open +delivery +[0-9: -]+ +response,report$"));
 	ck_assert_int_eq(hqctl(&f, "complaints --wide"), 0);
 	ck_assert(out_has(&f, " responded +investigated +resolved +closed +overdue +responded_late "
 		"+reported_late +compensation$"));
@@ -257,7 +268,7 @@ START_TEST(complaints_forms)
 	ck_assert(json_is_integer(json_object_get(row, "registered_ms")));
 	json_decref(row);
 	ck_assert_int_eq(hqctl(&f, "complaints --csv"), 0);
-	ck_assert(out_has(&f, "^S7-202601-1,S7,open,phone,delivery,high,[0-9]+,[0-9]+,[0-9]+,,,,,"
+	ck_assert(out_has(&f, "^S7-[0-9]{6}-1,S7,open,phone,delivery,high,[0-9]+,[0-9]+,[0-9]+,,,,,"
 		"response;report,false,false,0$"));
 	fx_stop(&f);
 }
@@ -287,7 +298,7 @@ START_TEST(accounts_and_stale_forms)
 	ck_assert_int_eq(hqctl(&f, "stale"), 0);
 	ck_assert(out_has(&f, "^kind +id +store_id +age +reason$"));
 	ck_assert(out_has(&f, "^account +CT-1 +S7 +40d( [0-9]+h)? +balance"));
-	ck_assert(out_has(&f, "^complaint +S7-202601-1 +S7 +[34]d( [0-9]+h)? +"));
+	ck_assert(out_has(&f, "^complaint +S7-[0-9]{6}-1 +S7 +[34]d( [0-9]+h)? +"));
 	ck_assert_int_eq(hqctl(&f, "stale --csv"), 0);
 	ck_assert(out_has(&f, "^kind,id,store_id,since_ms,age_ms,reason$"));
 	ck_assert(out_has(&f, "^account,CT-1,S7,[0-9]+,[0-9]+,"));

@@ -46,40 +46,38 @@ static Storesync__Update *price_update(uint64_t id)
 }
 
 /* Reads the killed agent's LMDB: returns applied_update_id after checking
- * the table is exactly update `applied`'s. */
+ * that the prices in force are exactly update `applied`'s: every SKU at
+ * that update's price, from that update (none before the first). */
 static uint64_t check_whole(const char *data)
 {
 	struct agent_db db;
-	uint64_t applied = 0, entries = 0;
-	MDB_cursor *c;
+	uint64_t applied = 0;
 	MDB_txn *txn;
-	MDB_val k, d;
 	char err[256], sku[16];
-	int rc;
 
 	ck_assert_msg(agent_db_open(&db, data, 1 << 30, err, sizeof err) == 0, "%s", err);
 	ck_assert_int_eq(ss_lmdb_read_begin(&db.lmdb, &txn), 0);
 	agent_db_meta_get(&db, txn, "applied_update_id", &applied);
-	ck_assert_int_eq(mdb_cursor_open(txn, db.prices, &c), 0);
-	for (rc = mdb_cursor_get(c, &k, &d, MDB_FIRST); rc == 0;
-		rc = mdb_cursor_get(c, &k, &d, MDB_NEXT)) {
-		Storesync__DatedPrice *p = storesync__dated_price__unpack(NULL, d.mv_size, d.mv_data);
-		int i;
+	for (int i = 0; i < SKUS; i++) {
+		Storesync__DatedPrice *now, *next;
 
-		ck_assert_ptr_nonnull(p);
-		ck_assert_int_eq(sscanf(p->price->sku, "SKU-%d", &i), 1);
 		sku_name(sku, sizeof sku, i);
-		ck_assert_str_eq(sku, p->price->sku);
-		ck_assert_msg(p->update_id == applied, "%s from update %llu, meta says %llu applied",
-			p->price->sku, (unsigned long long)p->update_id, (unsigned long long)applied);
-		ck_assert_int_eq(p->price->price_fen, price_of(applied, i));
-		storesync__dated_price__free_unpacked(p, NULL);
-		entries++;
+		ck_assert_int_eq(prices_at(&db, txn, sku, ss_now_ms(), &now, &next), 0);
+		if (!applied) {
+			ck_assert_ptr_null(now);
+			continue;
+		}
+		ck_assert_msg(now != NULL, "%s has no price; meta says update %llu applied", sku,
+			(unsigned long long)applied);
+		ck_assert_msg(now->update_id == applied, "%s from update %llu, meta says %llu applied",
+			sku, (unsigned long long)now->update_id, (unsigned long long)applied);
+		ck_assert_int_eq(now->price->price_fen, price_of(applied, i));
+		storesync__dated_price__free_unpacked(now, NULL);
+		if (next)
+			storesync__dated_price__free_unpacked(next, NULL);
 	}
-	mdb_cursor_close(c);
 	ss_lmdb_read_end(&db.lmdb, txn);
 	agent_db_close(&db);
-	ck_assert_uint_eq(entries, applied ? SKUS : 0);
 	return applied;
 }
 

@@ -398,7 +398,7 @@ START_TEST(rollout_counts_applied_and_pending)
 	ck_assert_int_eq(tl_cell_int(r, row, "applied"), 1);
 	ck_assert_int_eq(tl_cell_int(r, row, "pending"), 1);
 	ck_assert_str_eq(tl_cell_str(r, row, "oldest_pending_store"), "B1");
-	ck_assert_int_ge(tl_cell_int(r, row, "oldest_behind_ms"), 0);
+	ck_assert_int_ge(tl_cell_int(r, row, "oldest_pending_for_ms"), 0);
 	tl_query_free(r);
 	tl_link_close(&a);
 	tl_link_close(&b);
@@ -451,13 +451,49 @@ START_TEST(restored_hub_resends_and_never_reissues_an_id)
 }
 END_TEST
 
+START_TEST(a_store_behind_the_pruned_log_gets_a_snapshot)
+{
+	struct fx f;
+	struct tl_link l;
+	Storesync__LinkMessage *m;
+	uint64_t first, last = 0;
+
+	/* Three days ago by the hub's clock: the updates are old. */
+	tl_env_init(&f.e);
+	f.hub = tl_start_hub(&f.e, "--clock-offset-ms", "-259200000", NULL);
+	store_add(&f, "S1", "r1");
+	first = push(&f, "OLD", 3, price_a, NULL, NULL);
+	for (int i = 0; i < 3; i++)
+		last = push(&f, "OLD", 3 + (size_t)i, price_c, NULL, NULL);
+	tl_stop(f.hub);
+	/* Back to now, keeping one day: the start-up pruning drops them. */
+	f.hub = tl_start_hub(&f.e, "--update-retention-days", "1", NULL);
+	tl_link_open(&l, f.e.hub_listen);
+	join(&l, "S1", first);   /* applied only the first: behind the floor */
+	m = tl_link_update(&l, 5000);
+	ck_assert_ptr_nonnull(m);
+	ck_assert_int_eq(m->update->body_case, STORESYNC__UPDATE__BODY_SNAPSHOT);
+	ck_assert_uint_eq(m->update->after_id, first);
+	ck_assert_uint_ge(m->update->update_id, last);
+	/* What is in force: OLD-0..OLD-4, all at the later lists' prices. */
+	ck_assert_uint_eq(m->update->snapshot->n_prices, 5);
+	for (size_t i = 0; i < m->update->snapshot->n_prices; i++)
+		ck_assert_int_eq(m->update->snapshot->prices[i]->price->price_fen,
+			price_c(strtoul(m->update->snapshot->prices[i]->price->sku + 4, NULL, 10)));
+	storesync__link_message__free_unpacked(m, NULL);
+	tl_link_close(&l);
+	fx_stop(&f);
+}
+END_TEST
+
 int main(void)
 {
 	const TTest *tests[] = { targeted_push_reaches_exactly_its_targets,
 		offline_store_gets_pushes_in_order, a_push_carries_only_changed_prices,
 		a_new_store_gets_a_snapshot_then_the_log, a_store_far_behind_has_a_bounded_window,
 		a_bad_entry_refuses_the_whole_push, rollout_counts_applied_and_pending,
-		restored_hub_resends_and_never_reissues_an_id };
+		restored_hub_resends_and_never_reissues_an_id,
+		a_store_behind_the_pruned_log_gets_a_snapshot };
 
 	return tl_run("downstream", tests, sizeof tests / sizeof tests[0], 120);
 }

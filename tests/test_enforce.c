@@ -63,7 +63,7 @@ static void refused(struct tl_result r, const char *want)
 }
 
 #define REFUND "{\"type\":\"refund\",\"time_ms\":%lld,\"refund_no\":\"%s\",\"original_receipt\":" \
-	"\"R-0\",\"amount_fen\":%lld,\"reason\":\"defect\"%s}"
+	"\"R-0\",\"amount_fen\":%lld,\"reason\":\"defect\",\"method\":\"cash\"%s}"
 
 START_TEST(refund_above_authority_needs_approval)
 {
@@ -148,7 +148,7 @@ END_TEST
 
 #define RETURN "{\"type\":\"refund\",\"time_ms\":%lld,\"refund_no\":\"%s\",\"original_receipt\":" \
 	"\"%s\",\"lines\":[{\"sku\":\"SOFA-3S\",\"quantity\":1,\"unit_price_fen\":900}]," \
-	"\"amount_fen\":900,\"reason\":\"wrong colour\"%s}"
+	"\"amount_fen\":900,\"reason\":\"wrong colour\",\"method\":\"card\"%s}"
 
 START_TEST(return_after_the_window_refused)
 {
@@ -250,7 +250,7 @@ START_TEST(contracts_and_refunds_move_the_balance)
 	set_policy(&f, "credit_limit_fen", 100000, 1);
 	accepted(tl_submit_json_result(f.local, "{\"type\":\"contract_sale\",\"time_ms\":%lld,"
 		"\"contract_no\":\"CT-1\",\"customer\":\"CUST-1\",\"total_fen\":250000,\"deposit_fen\":"
-		"50000}", (long long)ss_now_ms()));
+		"50000,\"deposit_method\":\"cash\"}", (long long)ss_now_ms()));
 	refused(on_account(&f, "R-1", 1, "CT-1"), "sale: account CT-1: balance 200000 fen + 1 fen "
 		"would pass credit_limit_fen 100000");
 	accepted(tl_submit_json_result(f.local, "{\"type\":\"refund\",\"time_ms\":%lld,\"refund_no\":"

@@ -324,7 +324,9 @@ static int local_bad_requests(const char *local)
 	return 3;
 }
 
-/* A DEALER sending a request of three frames: delimiter, body, and one more. */
+/* A DEALER sending a request of three frames: delimiter, body, and one more.
+ * It spoke as a REQ does, so the error comes back as a REQ needs it: after
+ * the empty delimiter (a REQ till drops a reply without one). */
 static int local_extra_frames(const char *local)
 {
 	void *ctx = zmq_ctx_new(), *sock;
@@ -341,10 +343,39 @@ static int local_extra_frames(const char *local)
 	zmq_send(sock, "\x08\x01", 2, ZMQ_SNDMORE);
 	zmq_send(sock, "x", 1, 0);
 	zmq_msg_init(&m);
+	ck_assert_int_eq(zmq_msg_recv(&m, sock, 0), 0);
+	ck_assert(zmq_msg_more(&m));
 	ck_assert_int_ge(zmq_msg_recv(&m, sock, 0), 0);
 	r = (Storesync__LocalReply *)ss_proto_unpack(&storesync__local_reply__descriptor,
 		zmq_msg_data(&m), zmq_msg_size(&m), SS_MAX_MSG_BYTES);
 	ck_assert_msg(r && r->error && r->error[0], "no error for a 3-frame request");
+	storesync__local_reply__free_unpacked(r, NULL);
+	zmq_msg_close(&m);
+	zmq_close(sock);
+	zmq_ctx_term(ctx);
+	return 1;
+}
+
+/* A REQ till sending a request of two frames gets its error reply. */
+static int local_req_two_frames(const char *local)
+{
+	void *ctx = zmq_ctx_new(), *sock;
+	char err[128];
+	int timeout = 5000;
+	zmq_msg_t m;
+	Storesync__LocalReply *r;
+
+	sock = ss_link_socket(ctx, ZMQ_REQ, err, sizeof err);
+	ck_assert_ptr_nonnull(sock);
+	zmq_setsockopt(sock, ZMQ_RCVTIMEO, &timeout, sizeof timeout);
+	ck_assert_int_eq(zmq_connect(sock, local), 0);
+	zmq_send(sock, "\x08\x01", 2, ZMQ_SNDMORE);
+	zmq_send(sock, "\x08\x01", 2, 0);
+	zmq_msg_init(&m);
+	ck_assert_msg(zmq_msg_recv(&m, sock, 0) >= 0, "REQ got no reply to a two-frame request");
+	r = (Storesync__LocalReply *)ss_proto_unpack(&storesync__local_reply__descriptor,
+		zmq_msg_data(&m), zmq_msg_size(&m), SS_MAX_MSG_BYTES);
+	ck_assert_msg(r && r->error && r->error[0], "no error for a two-frame request");
 	storesync__local_reply__free_unpacked(r, NULL);
 	zmq_msg_close(&m);
 	zmq_close(sock);
@@ -363,6 +394,7 @@ START_TEST(agent_local_garbage_refused_and_harmless)
 	refused += local_random(f.local);
 	refused += local_bad_requests(f.local);
 	refused += local_extra_frames(f.local);
+	refused += local_req_two_frames(f.local);
 	st = tl_status(f.local, 5000);
 	ck_assert_ptr_nonnull(st);
 	ck_assert_uint_eq(st->refused_requests, (uint64_t)refused);
@@ -513,12 +545,177 @@ START_TEST(query_with_bad_filters_refused)
 }
 END_TEST
 
+/* Strings are what was sent: a string with an embedded NUL is refused at
+ * every door (the hub's link, the agent's local endpoint, the operators'
+ * endpoint), never cut at the NUL and acted on. */
+static void hello_with_nul_refused(struct fx *f)
+{
+	Storesync__LinkMessage m = STORESYNC__LINK_MESSAGE__INIT;
+	Storesync__Hello h = STORESYNC__HELLO__INIT;
+	struct tl_link l;
+	size_t len;
+	uint8_t *buf;
+
+	h.store_id = "ABXCD";
+	h.epoch = 5;
+	h.has_epoch = 1;
+	m.proto_version = SS_PROTO_VERSION;
+	m.has_proto_version = 1;
+	m.kind_case = STORESYNC__LINK_MESSAGE__KIND_HELLO;
+	m.hello = &h;
+	buf = tl_pack_patched(&m.base, "ABXCD", "AB\0CD", 5, &len);
+	/* A key of its own: the claim is never registered as store AB. */
+	tl_link_open_as(&l, f->e.hub_listen, "PEER");
+	tl_link_send_raw(&l, buf, len, 1);
+	tl_link_expect_error(&l, STORESYNC__ERROR_CODE__ERR_MALFORMED);
+	tl_link_close(&l);
+	free(buf);
+}
+
+static void submit_with_nul_refused(struct fx *f)
+{
+	Storesync__LocalRequest req = STORESYNC__LOCAL_REQUEST__INIT;
+	Storesync__SubmitRequest sub = STORESYNC__SUBMIT_REQUEST__INIT;
+	Storesync__Record *rec = tl_sale(100, "N-X1");
+	Storesync__LocalReply *r;
+	size_t len;
+	uint8_t *buf;
+
+	req.proto_version = SS_PROTO_VERSION;
+	req.has_proto_version = 1;
+	req.kind_case = STORESYNC__LOCAL_REQUEST__KIND_SUBMIT;
+	req.submit = &sub;
+	sub.records = &rec;
+	sub.n_records = 1;
+	/* A receipt number cut short, then control bytes hidden after a NUL. */
+	buf = tl_pack_patched(&req.base, "N-X1", "N-\0001", 4, &len);
+	r = tl_local_raw(f->local, buf, len, 5000);
+	ck_assert_msg(r && r->error && strstr(r->error, "NUL"), "reply: %s",
+		r && r->error ? r->error : "(none)");
+	storesync__local_reply__free_unpacked(r, NULL);
+	free(buf);
+	buf = tl_pack_patched(&req.base, "N-X1", "N\0\x01\x02", 4, &len);
+	r = tl_local_raw(f->local, buf, len, 5000);
+	ck_assert_msg(r && r->error && strstr(r->error, "NUL"), "no NUL refusal");
+	storesync__local_reply__free_unpacked(r, NULL);
+	free(buf);
+	storesync__record__free_unpacked(rec, NULL);
+}
+
+static void query_with_nul_refused(struct fx *f)
+{
+	Storesync__QueryRequest q = STORESYNC__QUERY_REQUEST__INIT;
+	Storesync__QueryParam p = STORESYNC__QUERY_PARAM__INIT, *pp = &p;
+	Storesync__QueryReply *r;
+	size_t len;
+	uint8_t *buf;
+
+	q.proto_version = SS_PROTO_VERSION;
+	q.has_proto_version = 1;
+	q.what = "sales";
+	p.key = "store";
+	p.value = "S1XZZ";
+	q.params = &pp;
+	q.n_params = 1;
+	buf = tl_pack_patched(&q.base, "S1XZZ", "S1\0ZZ", 5, &len);
+	r = tl_query_raw(f->e.hub_query, buf, len, 5000);
+	ck_assert_msg(r && r->error && strstr(r->error, "NUL"), "reply: %s",
+		r && r->error ? r->error : "(none)");
+	storesync__query_reply__free_unpacked(r, NULL);
+	free(buf);
+}
+
+START_TEST(strings_with_nul_refused_at_every_door)
+{
+	int64_t before;
+	struct fx f;
+
+	fx_start(&f);
+	legit_submit(&f, 3, AMOUNT_BEFORE, "B");
+	before = hub_stat(&f, "nul_strings");
+	hello_with_nul_refused(&f);
+	submit_with_nul_refused(&f);
+	query_with_nul_refused(&f);
+	ck_assert_int_eq(hub_stat(&f, "nul_strings"), before + 2);
+	ck_assert_int_eq(tl_store_field(f.e.hub_query, "AB", "records"), -1);
+	legit_submit(&f, 3, AMOUNT_AFTER, "A");
+	legit_arrived(&f, 6, 3 * AMOUNT_BEFORE + 3 * AMOUNT_AFTER);
+	fx_stop(&f);
+}
+END_TEST
+
+/* Times outside 2000..2099 are refused with a reason wherever they come in
+ * (docs/records.md, "Times"): a query's --at near the int64 limits, a
+ * record reaching the hub without the agent's recorded_ms (the future
+ * check runs against it), a test clock that would leave the range. */
+static void batch_without_recorded_ms(struct tl_link *l)
+{
+	Storesync__LinkMessage m = STORESYNC__LINK_MESSAGE__INIT;
+	Storesync__Batch b = STORESYNC__BATCH__INIT;
+	Storesync__Record *r = tl_sale(500, "T-1");
+
+	r->time_ms = INT64_MAX / 2;   /* far in the future: no stamp must not let it pass */
+	r->seq = 1;
+	r->has_seq = 1;
+	b.store_id = "S7";
+	b.epoch = 7;
+	b.has_epoch = 1;
+	b.first_seq = 1;
+	b.has_first_seq = 1;
+	b.records = &r;
+	b.n_records = 1;
+	m.kind_case = STORESYNC__LINK_MESSAGE__KIND_BATCH;
+	m.batch = &b;
+	tl_link_send(l, &m);
+	ck_assert_uint_eq(tl_link_ack(l), 1);
+	storesync__record__free_unpacked(r, NULL);
+}
+
+START_TEST(times_outside_the_range_refused)
+{
+	static const char *const ats[] = { "9223372036854775000", "-9223372036854775000",
+		"1999-12-31T23:59:59", "2100-01-01" };
+	static const char *const whats[] = { "stores", "stale", "complaints", "accounts" };
+	Storesync__QueryReply *r;
+	struct tl_link l;
+	struct tl_env e;
+	pid_t hub;
+
+	tl_env_init(&e);
+	hub = tl_start_hub(&e, NULL);
+	for (size_t i = 0; i < 4; i++) {
+		r = tl_query(e.hub_query, whats[i], "at", ats[i], NULL);
+		ck_assert_ptr_nonnull(r);
+		ck_assert_msg(r->error && strstr(r->error, "--at"), "%s at %s: %s", whats[i], ats[i],
+			r->error ? r->error : "answered");
+		tl_query_free(r);
+	}
+	r = tl_query(e.hub_query, "sales", "from", "1969-12-31", NULL);
+	ck_assert_msg(r && r->error && strstr(r->error, "--from"), "from 1969 answered");
+	tl_query_free(r);
+	tl_link_open(&l, e.hub_listen);
+	tl_link_hello(&l, "S7", 7);
+	batch_without_recorded_ms(&l);
+	tl_link_close(&l);
+	ck_assert_int_eq(tl_store_field(e.hub_query, "S7", "refused"), 1);
+	ck_assert_int_eq(tl_store_field(e.hub_query, "S7", "records"), 0);
+	ck_assert(tl_alive(hub));
+	tl_stop(hub);
+	ck_assert_int_eq(tl_sh("'%s/hq-hub' --foreground --data-dir '%s/h2' --clock-offset-ms "
+		"9000000000000000000 2>/dev/null", SS_BIN_DIR, e.dir), 2);
+	ck_assert_int_eq(tl_sh("'%s/hq-hub' --foreground --data-dir '%s/h2' --clock-offset-ms "
+		"-1500000000000 2>/dev/null", SS_BIN_DIR, e.dir), 2);
+	tl_env_cleanup(&e);
+}
+END_TEST
+
 int main(void)
 {
 	const TTest *const tests[] = {
 		query_with_bad_filters_refused,
 		hub_link_garbage_refused_and_harmless, agent_local_garbage_refused_and_harmless,
-		storectl_bad_lines_refused_alone,
+		storectl_bad_lines_refused_alone, strings_with_nul_refused_at_every_door,
+		times_outside_the_range_refused,
 	};
 
 	return tl_run("malformed", tests, sizeof tests / sizeof tests[0], 30);

@@ -5,7 +5,10 @@
  * connections and refuses the ones past that cleanly: each is closed at
  * once and counted, the refusals are logged once per interval, the stores
  * already in keep syncing, queries are answered, and the hub does not
- * spin. When stores leave, new ones get in. */
+ * spin. When stores leave, new ones get in. The limit and the door
+ * keeper (hub_zap.c) read the store link's one monitor: the refused
+ * connections are counted closed (link_disconnects) and an unregistered
+ * key is still turned away at its handshake (zap_refused_keys). */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -13,6 +16,8 @@
 #include <unistd.h>
 
 #include "testlib.h"
+#include "ss_curve.h"
+#include "ss_link.h"
 #include "ss_time.h"
 
 #define MAX_STORES 20
@@ -57,6 +62,28 @@ static int64_t cpu_ticks(pid_t pid)
 	return (int64_t)(ut + st);
 }
 
+/* A key no store has, offered at e's link until the hub refuses it. */
+static int64_t stranger_refused(const struct tl_env *e)
+{
+	char secret[400], pub[400], hub_key[SS_CURVE_KEY_CHARS + 1], err[512];
+	struct ss_curve_pair pair;
+	void *ctx = zmq_ctx_new(), *s;
+	int64_t before = tl_hub_stat(e->hub_query, "zap_refused_keys"), v = before;
+
+	tl_key_paths(e->dir, "hub", secret, sizeof secret, pub, sizeof pub);
+	ck_assert_msg(ss_curve_load_public(pub, hub_key, err, sizeof err) == 0, "%s", err);
+	ck_assert_int_eq(zmq_curve_keypair(pair.public_key, pair.secret_key), 0);
+	s = ss_link_socket(ctx, ZMQ_DEALER, err, sizeof err);
+	ck_assert_msg(s != NULL, "%s", err);
+	ck_assert_int_eq(ss_curve_client(s, &pair, hub_key), 0);
+	ck_assert_int_eq(zmq_connect(s, e->hub_listen), 0);
+	for (int64_t t0 = ss_mono_ms(); v == before && ss_mono_ms() - t0 < WAIT_MS; ss_sleep_ms(50))
+		v = tl_hub_stat(e->hub_query, "zap_refused_keys");
+	zmq_close(s);
+	zmq_ctx_term(ctx);
+	return v - before;
+}
+
 /* Waits until counter reaches want; its last value. */
 static int64_t wait_stat(const char *query, const char *counter, int64_t want)
 {
@@ -77,7 +104,7 @@ START_TEST(hub_without_the_descriptors_it_needs_does_not_start)
 	tl_env_init(&e);
 	snprintf(log, sizeof log, "%s/hub.log", e.dir);
 	status = tl_sh("ulimit -n 300 && '%s/hq-hub' --foreground --data-dir '%s' --listen '%s' "
-		"--query '%s' --max-stores 1000 2>'%s'", SS_BIN_DIR, e.hub_data, e.hub_listen,
+		"--query '%s' --max-stores 1000 --insecure 2>'%s'", SS_BIN_DIR, e.hub_data, e.hub_listen,
 		e.hub_query, log);
 	ck_assert_int_eq(status, 1);
 	ck_assert_int_eq(lines_with(log, "max_stores 1000 needs"), 1);
@@ -108,9 +135,11 @@ START_TEST(past_max_stores_new_stores_are_refused_and_the_others_served)
 		ck_assert_int_eq(tl_link_hello(&in[i], store, 1), 0);
 	}
 	for (int i = 0; i < EXTRA; i++)
-		tl_link_open(&out[i], e.hub_listen);
+		tl_link_open_as(&out[i], e.hub_listen, "OUT");
 	ck_assert_int_ge(wait_stat(e.hub_query, "stores_refused", EXTRA), EXTRA);
 	ck_assert_int_eq(tl_hub_stat(e.hub_query, "store_links"), MAX_STORES);
+	/* The door keeper saw them too, on the same monitor: shut, so closed. */
+	ck_assert_int_ge(wait_stat(e.hub_query, "link_disconnects", EXTRA), EXTRA);
 
 	/* The refused keep trying (libzmq reconnects); the hub neither spins
 	 * nor stops serving the stores it has, or its queries. */
@@ -130,6 +159,13 @@ START_TEST(past_max_stores_new_stores_are_refused_and_the_others_served)
 		tl_link_close(&out[i]);
 	for (int i = 0; i < 5; i++)
 		tl_link_close(&in[i]);
+	for (int64_t t0 = ss_mono_ms(); tl_hub_stat(e.hub_query, "store_links") > MAX_STORES - 5
+		&& ss_mono_ms() - t0 < WAIT_MS; )
+		ss_sleep_ms(50);
+	ck_assert_int_eq(tl_hub_stat(e.hub_query, "store_links"), MAX_STORES - 5);
+	/* Admitted by the limit, a key no store has is refused at its handshake,
+	 * and its connection does not hold a place. */
+	ck_assert_int_ge(stranger_refused(&e), 1);
 	for (int64_t t0 = ss_mono_ms(); tl_hub_stat(e.hub_query, "store_links") > MAX_STORES - 5
 		&& ss_mono_ms() - t0 < WAIT_MS; )
 		ss_sleep_ms(50);

@@ -8,6 +8,7 @@
 
 #include "ss_json.h"
 #include "ss_record.h"
+#include "ss_time.h"
 #include "ss_validate.h"
 
 #define STORE "S001"
@@ -117,6 +118,15 @@ static const struct variation variations[] = {
 	{ SALE, "{\"time_ms\":null}", "time_ms is missing" },
 	{ SALE, "{\"time_ms\":0}", "time_ms must be positive" },
 	{ PAYMENT, "{\"time_ms\":-5}", "time_ms must be positive" },
+	/* record: times lie in 2000..2099 (docs/records.md, "Times") */
+	{ SALE, "{\"time_ms\":946684799999}", "time_ms is outside 2000-01-01..2099-12-31" },
+	{ SALE, "{\"time_ms\":946684800000}", NULL },
+	{ SALE, "{\"time_ms\":9223372036854775807}", "time_ms is outside" },
+	{ CONTRACT, "{\"delivery_ms\":4102444800000}", "delivery_ms is outside" },
+	{ CONTRACT, "{\"installation_ms\":-9223372036854775808}", "installation_ms is outside" },
+	{ CONTRACT, "{\"delivery_ms\":0,\"installation_ms\":0}", NULL },
+	{ REPLENISH, "{\"needed_by_ms\":1}", "needed_by_ms is outside" },
+	{ REPLENISH, "{\"needed_by_ms\":0}", NULL },
 	/* sale: identifiers */
 	{ SALE, "{\"receipt_no\":null}", "sale: receipt_no is missing" },
 	{ SALE, "{\"receipt_no\":\"\"}", "receipt_no is empty" },
@@ -176,8 +186,15 @@ static const struct variation variations[] = {
 	{ CONTRACT, "{\"deposit_fen\":3850001}", "deposit_fen exceeds total_fen" },
 	{ CONTRACT, "{\"deposit_fen\":3850000}", NULL },
 	{ CONTRACT, "{\"deposit_fen\":null,\"deposit_method\":null}", NULL },
-	{ CONTRACT, "{\"delivery_ms\":-1}", "delivery_ms is negative" },
-	{ CONTRACT, "{\"installation_ms\":-1}", "installation_ms is negative" },
+	{ CONTRACT, "{\"deposit_fen\":0,\"deposit_method\":null}", NULL },
+	{ CONTRACT, "{\"deposit_method\":null}",
+		"deposit_method is required when deposit_fen is given" },
+	{ CONTRACT, "{\"deposit_method\":\"on_account\"}",
+		"deposit_method must not be on_account (a deposit is money in hand)" },
+	{ CONTRACT, "{\"deposit_fen\":0,\"deposit_method\":\"on_account\"}",
+		"deposit_method must not be on_account" },
+	{ CONTRACT, "{\"delivery_ms\":-1}", "delivery_ms is outside" },
+	{ CONTRACT, "{\"installation_ms\":-1}", "installation_ms is outside" },
 	{ CONTRACT, "{\"delivery_ms\":0,\"installation_ms\":0}", NULL },
 	{ CONTRACT, "{\"account\":\"\"}", "account is empty" },
 	/* payment */
@@ -195,7 +212,13 @@ static const struct variation variations[] = {
 	{ REFUND, "{\"refund_no\":null}", "refund: refund_no is missing" },
 	{ REFUND, "{\"account\":null,\"method\":\"on_account\"}",
 		"account is required when method is on_account" },
-	{ REFUND, "{\"method\":\"cash\"}", NULL },
+	{ REFUND, "{\"method\":\"cash\",\"account\":null}", NULL },
+	{ REFUND, "{\"method\":\"on_account\"}", NULL },
+	{ REFUND, "{\"method\":\"cash\"}", "give method (money paid back) or account (a credit "
+		"to the account), not both" },
+	{ REFUND, "{\"method\":\"card\"}", "not both" },
+	{ REFUND, "{\"method\":null,\"account\":null}", "method is required (how the money was "
+		"paid back), or account for a credit to the account" },
 	{ REFUND, "{\"original_receipt\":null}", "original_receipt is missing" },
 	{ REFUND, "{\"original_receipt\":\"\"}", "original_receipt is empty" },
 	{ REFUND, "{\"amount_fen\":null}", "amount_fen is missing" },
@@ -221,6 +244,9 @@ static const struct variation variations[] = {
 	{ COMPLAINT, "{\"case_no\":\"S001-202611-1x\"}", "case_no must be S001-<YYYYMM>-<serial" },
 	{ COMPLAINT, "{\"case_no\":\"S001-202611-1234567\"}", "case_no must be S001-<YYYYMM>-<serial" },
 	{ COMPLAINT, "{\"case_no\":\"S001-202611-999999\"}", NULL },
+	{ COMPLAINT, "{\"case_no\":\"S001-202610-1\"}",
+		"case_no month 202610 is not 202611, the store-local month of time_ms" },
+	{ COMPLAINT, "{\"case_no\":\"S001-202612-1\"}", "case_no month 202612 is not 202611" },
 	{ COMPLAINT, "{\"case_no\":\"S001-199912-1\"}", "case_no year must be 2000..2999" },
 	{ COMPLAINT, "{\"case_no\":\"S001-300001-1\"}", "case_no year must be 2000..2999" },
 	{ COMPLAINT, "{\"case_no\":\"S001-202613-1\"}", "case_no month must be 01..12" },
@@ -264,7 +290,7 @@ static const struct variation variations[] = {
 	{ REPLENISH, "{\"quantity\":0}", "quantity must be positive" },
 	{ REPLENISH, "{\"reason\":null}", "reason is required" },
 	{ REPLENISH, "{\"reason\":\"\"}", "reason is required" },
-	{ REPLENISH, "{\"needed_by_ms\":-1}", "needed_by_ms is negative" },
+	{ REPLENISH, "{\"needed_by_ms\":-1}", "needed_by_ms is outside" },
 	{ REPLENISH, "{\"needed_by_ms\":0}", NULL },
 };
 
@@ -291,6 +317,28 @@ START_TEST(record_without_body_refused)
 	r.time_ms = NOW_MS;
 	ck_assert_int_eq(validate(&r, reason, sizeof reason), -1);
 	ck_assert_str_eq(reason, "record has no body");
+}
+END_TEST
+
+/* At the hub the future check runs against the agent's stamp, so a record
+ * without one (or with one outside the range) is refused, never judged at
+ * its own time_ms, which any time_ms would pass. */
+START_TEST(hub_needs_recorded_ms_in_range)
+{
+	Storesync__Record *r = patched(SALE, "{}");
+	char reason[256] = "";
+
+	ck_assert_int_eq(ss_validate_recorded(r, reason, sizeof reason), -1);
+	ck_assert_msg(strstr(reason, "sale: recorded_ms is missing"), "%s", reason);
+	r->has_recorded_ms = 1;
+	r->recorded_ms = INT64_MAX;
+	ck_assert_int_eq(ss_validate_recorded(r, reason, sizeof reason), -1);
+	ck_assert_msg(strstr(reason, "recorded_ms is outside"), "%s", reason);
+	r->recorded_ms = NOW_MS;
+	ck_assert_int_eq(ss_validate_recorded(r, reason, sizeof reason), 0);
+	storesync__record__free_unpacked(r, NULL);
+	ck_assert_int_eq(ss_validate_day(SS_TIME_MAX_MS / SS_DAY_MS), -1);
+	ck_assert_int_eq(ss_validate_day(SS_TIME_MAX_MS / SS_DAY_MS - 1), 0);
 }
 END_TEST
 
@@ -400,6 +448,49 @@ START_TEST(sku_format)
 }
 END_TEST
 
+/* A case number names the month its complaint was registered in, at the
+ * store: 2026-10-31T20:00Z is November 1st at UTC+8, still October at UTC.
+ * Progress may come in any later month. */
+START_TEST(case_month_is_store_local)
+{
+	const int64_t t = 1793476800000LL;   /* 2026-10-31T20:00:00Z */
+	static const struct {
+		const char *case_no;
+		int32_t offset_min;
+		int ok;
+	} cases[] = {
+		{ "S001-202611-1", 480, 1 }, { "S001-202610-1", 480, 0 },
+		{ "S001-202610-1", 0, 1 }, { "S001-202611-1", 0, 0 }, { "S001-202610-1", -300, 1 },
+	};
+	char patch[128], reason[256];
+
+	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+		Storesync__Record *r;
+
+		snprintf(patch, sizeof patch, "{\"time_ms\":%lld,\"case_no\":\"%s\"}", (long long)t,
+			cases[i].case_no);
+		r = patched(COMPLAINT, patch);
+		r->utc_offset_min = cases[i].offset_min;
+		r->has_utc_offset_min = 1;
+		reason[0] = '\0';
+		ck_assert_msg((ss_validate_record(r, STORE, t, reason, sizeof reason) == 0)
+			== cases[i].ok, "%s at %+d min: %s", cases[i].case_no, cases[i].offset_min,
+			reason[0] ? reason : "accepted");
+		storesync__record__free_unpacked(r, NULL);
+	}
+	/* The November case answered on 2026-12-03 (+ 28 days). */
+	snprintf(patch, sizeof patch, "{\"time_ms\":%lld,\"case_no\":\"S001-202611-1\"}",
+		(long long)(t + 28 * 86400000LL));
+	{
+		Storesync__Record *r = patched(PROGRESS, patch);
+
+		ck_assert_int_eq(ss_validate_record(r, STORE, t + 28 * 86400000LL, reason,
+			sizeof reason), 0);
+		storesync__record__free_unpacked(r, NULL);
+	}
+}
+END_TEST
+
 START_TEST(store_id_format)
 {
 	ck_assert_int_eq(ss_validate_store_id("S001"), 0);
@@ -503,12 +594,14 @@ static Suite *validate_suite(void)
 #endif
 	tcase_add_loop_test(rules, each_rule_judged, 0, N_VARIATIONS);
 	tcase_add_test(rules, time_in_the_future_refused);
+	tcase_add_test(rules, hub_needs_recorded_ms_in_range);
 	tcase_add_test(rules, identifiers_hold_at_most_64_bytes);
 	tcase_add_test(rules, at_most_1000_lines);
 	tcase_add_test(rules, unknown_enum_numbers_refused);
 	tcase_add_test(rules, store_id_checked_before_case_numbers);
 	tcase_add_test(rules, sku_format);
 	tcase_add_test(rules, store_id_format);
+	tcase_add_test(rules, case_month_is_store_local);
 	suite_add_tcase(s, kinds);
 	suite_add_tcase(s, rules);
 	return s;

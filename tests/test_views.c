@@ -229,7 +229,7 @@ START_TEST(refund_same_day)
 	/* + 3 h = 1793858400000 = 14:00 local, same day */
 	tl_submit_jsonf(v.local[0], "{\"type\":\"refund\",\"time_ms\":1793858400000,"
 		"\"refund_no\":\"RF-100\",\"original_receipt\":\"R-100\",\"amount_fen\":5000,"
-		"\"reason\":\"damaged box\",\"approver\":\"M-WANG\"}");
+		"\"reason\":\"damaged box\",\"approver\":\"M-WANG\",\"method\":\"cash\"}");
 	/* S2: 2026-11-05T16:30Z = 1793896200000 is 2026-11-06 00:30 local: its
 	 * business day is the 6th, not the UTC 5th. */
 	sale(v.local[1], 1793896200000LL, "R-200", 7000, "card");
@@ -244,7 +244,7 @@ START_TEST(refund_same_day)
 	ck_assert_int_eq(tl_cell_int(r, row, "refunds"), 1);
 	ck_assert_int_eq(tl_cell_int(r, row, "refunds_fen"), 5000);
 	ck_assert_int_eq(tl_cell_int(r, row, "net_fen"), 25000);    /* 30,000 - 5,000 */
-	ck_assert_int_eq(tl_cell_int(r, row, "cash_fen"), 30000);
+	ck_assert_int_eq(tl_cell_int(r, row, "cash_fen"), 25000);   /* paid back in cash */
 	row = ROW(r, "store_id", "S2", "period", "2026-11-06");
 	ck_assert_int_eq(tl_cell_int(r, row, "receipts"), 1);
 	ck_assert_int_eq(tl_cell_int(r, row, "card_fen"), 7000);
@@ -277,8 +277,9 @@ START_TEST(complaint_deadlines)
 	step(v.local[0], reg + 2 * HOUR_MS, b, "responded", "");   /* R + 2 h: in time */
 	drained(v.local[0]);
 
-	/* At R + 1 h: A is open with its deadlines from the default policy. */
-	r = tl_query_ok(v.e.hub_query, "complaints", "at", ms(1794279600000LL), NULL);
+	/* At R + 3 h: A is open with its deadlines from the default policy, B
+	 * answered (at R + 2 h: a query at R + 1 h would see it open). */
+	r = tl_query_ok(v.e.hub_query, "complaints", "at", ms(1794286800000LL), NULL);
 	ck_assert_uint_eq(r->n_rows, 2);
 	row = ROW(r, "case_no", a);
 	ck_assert_str_eq(tl_cell_str(r, row, "state"), "open");
@@ -328,8 +329,10 @@ START_TEST(complaint_deadlines)
 	ck_assert_int_eq(tl_cell_int(r, row, "responded_late"), 1);
 	ck_assert_str_eq(tl_cell_str(r, row, "overdue"), "");
 	tl_query_free(r);
+	/* As at R + 24 h + 1 min A was still overdue: its answer is dated later. */
 	r = tl_query_ok(v.e.hub_query, "complaints", "overdue", "", "at", ms(1794362460000LL), NULL);
-	ck_assert_uint_eq(r->n_rows, 0);
+	ck_assert_uint_eq(r->n_rows, 1);
+	ck_assert_str_eq(tl_cell_str(r, ROW(r, "case_no", a), "overdue"), "response");
 	tl_query_free(r);
 
 	/* B's report comes at R + 48 h (1794448800000), before R + 72 h. */

@@ -10,8 +10,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <arpa/inet.h>
+#include <netinet/in.h>
 #include <sys/prctl.h>
+#include <sys/socket.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "ss_link.h"
@@ -19,11 +23,15 @@
 
 void tl_env_init(struct tl_env *e)
 {
+	char secret[400], pub[400];
+
 	snprintf(e->dir, sizeof e->dir, "/tmp/sstest.XXXXXX");
 	ck_assert_ptr_nonnull(mkdtemp(e->dir));
 	snprintf(e->hub_listen, sizeof e->hub_listen, "ipc://%s/hub.sock", e->dir);
-	snprintf(e->hub_query, sizeof e->hub_query, "ipc://%s/hubq.sock", e->dir);
+	snprintf(e->hub_query, sizeof e->hub_query, "ipc://%s/" TL_ADMIN_SOCKET, e->dir);
+	snprintf(e->hub_ops, sizeof e->hub_ops, "ipc://%s/hubq.sock", e->dir);
 	snprintf(e->hub_data, sizeof e->hub_data, "%s/hub", e->dir);
+	tl_key_paths(e->dir, "hub", secret, sizeof secret, pub, sizeof pub);
 }
 
 void tl_env_cleanup(struct tl_env *e)
@@ -73,7 +81,8 @@ static void collect_args(char **argv, int *argc, va_list ap)
 
 pid_t tl_start_hub(const struct tl_env *e, ...)
 {
-	char *argv[32], log[320];
+	static char secret[400], pub[400];
+	char *argv[40], log[320];
 	int argc = 0;
 	va_list ap;
 	pid_t pid;
@@ -85,19 +94,28 @@ pid_t tl_start_hub(const struct tl_env *e, ...)
 	argv[argc++] = "--listen";
 	argv[argc++] = (char *)e->hub_listen;
 	argv[argc++] = "--query";
+	argv[argc++] = (char *)e->hub_ops;
+	argv[argc++] = "--admin";
 	argv[argc++] = (char *)e->hub_query;
 	/* A test hub serves a handful of stores; the default max_stores needs
 	 * more open files than some test machines allow. A test may override. */
 	argv[argc++] = "--max-stores";
 	argv[argc++] = "256";
+	argv[argc++] = "--admin-group";
+	argv[argc++] = "";
+	tl_key_paths(e->dir, "hub", secret, sizeof secret, pub, sizeof pub);
+	argv[argc++] = "--curve-key";
+	argv[argc++] = secret;
 	va_start(ap, e);
 	collect_args(argv, &argc, ap);
 	va_end(ap);
 	snprintf(log, sizeof log, "%s/hub.log", e->dir);
 	pid = spawn(log, argv);
 	for (int i = 0; i < 200; i++) {
-		if (tl_hub_stat(e->hub_query, "commits") >= 0)
+		if (tl_hub_stat(e->hub_query, "commits") >= 0) {
+			tl_register_all(e);
 			return pid;
+		}
 		ss_sleep_ms(50);
 	}
 	ck_abort_msg("hub did not start (see %s)", log);
@@ -106,8 +124,8 @@ pid_t tl_start_hub(const struct tl_env *e, ...)
 
 pid_t tl_start_agent(const struct tl_env *e, const char *store, ...)
 {
-	static char local[320], data[320];
-	char *argv[32], log[320];
+	static char local[320], data[320], secret[400], hub_pub[400];
+	char *argv[40], log[320];
 	int argc = 0;
 	va_list ap;
 	pid_t pid;
@@ -126,6 +144,12 @@ pid_t tl_start_agent(const struct tl_env *e, const char *store, ...)
 	argv[argc++] = "300";
 	argv[argc++] = "--ack-timeout-ms";
 	argv[argc++] = "1500";
+	tl_store_key_args(e, store, secret, sizeof secret, hub_pub, sizeof hub_pub);
+	tl_register_store(e, store);
+	argv[argc++] = "--curve-key";
+	argv[argc++] = secret;
+	argv[argc++] = "--hub-key";
+	argv[argc++] = hub_pub;
 	va_start(ap, store);
 	collect_args(argv, &argc, ap);
 	va_end(ap);
@@ -423,14 +447,53 @@ int64_t tl_wait_drained(const char *local, int timeout_ms)
 
 void tl_link_open(struct tl_link *l, const char *hub_listen)
 {
+	memset(l, 0, sizeof *l);
+	snprintf(l->endpoint, sizeof l->endpoint, "%s", hub_listen);
+}
+
+/* Connects l as store (registered first), unless it is connected. */
+static void link_connect(struct tl_link *l, const char *store)
+{
 	char err[128];
 
-	memset(l, 0, sizeof *l);
+	if (l->sock)
+		return;
 	l->ctx = zmq_ctx_new();
 	ck_assert_ptr_nonnull(l->ctx);
 	l->sock = ss_link_socket(l->ctx, ZMQ_DEALER, err, sizeof err);
 	ck_assert_msg(l->sock != NULL, "%s", err);
-	ck_assert_int_eq(zmq_connect(l->sock, hub_listen), 0);
+	tl_curve_as(l->sock, l->endpoint, store && store[0] ? store : "PEER");
+	ck_assert_int_eq(zmq_connect(l->sock, l->endpoint), 0);
+}
+
+void tl_link_open_as(struct tl_link *l, const char *hub_listen, const char *store)
+{
+	tl_link_open(l, hub_listen);
+	link_connect(l, store);
+}
+
+/* The store a link message names, or NULL. */
+static const char *message_store(const Storesync__LinkMessage *m)
+{
+	if (m->kind_case == STORESYNC__LINK_MESSAGE__KIND_HELLO && m->hello)
+		return m->hello->store_id;
+	if (m->kind_case == STORESYNC__LINK_MESSAGE__KIND_BATCH && m->batch)
+		return m->batch->store_id;
+	return NULL;
+}
+
+/* Connects l for bytes about to be sent: as the store they name when they
+ * are a link message naming one. */
+static void link_connect_for(struct tl_link *l, const void *buf, size_t len)
+{
+	Storesync__LinkMessage *m;
+
+	if (l->sock)
+		return;
+	m = storesync__link_message__unpack(NULL, len, buf);
+	link_connect(l, m ? message_store(m) : NULL);
+	if (m)
+		storesync__link_message__free_unpacked(m, NULL);
 }
 
 void tl_link_close(struct tl_link *l)
@@ -438,6 +501,8 @@ void tl_link_close(struct tl_link *l)
 	for (size_t i = 0; i < l->n_updates; i++)
 		storesync__link_message__free_unpacked(l->updates[i], NULL);
 	l->n_updates = 0;
+	if (!l->sock)
+		return;
 	zmq_close(l->sock);
 	zmq_ctx_term(l->ctx);
 	l->sock = l->ctx = NULL;
@@ -446,6 +511,8 @@ void tl_link_close(struct tl_link *l)
 void tl_link_send_raw(struct tl_link *l, const void *buf, size_t len, int frames)
 {
 	size_t part = frames > 1 ? len / (size_t)frames : len, off = 0;
+
+	link_connect_for(l, buf, len);
 
 	for (int i = 0; i < frames; i++) {
 		size_t n = i == frames - 1 ? len - off : part;
@@ -462,15 +529,19 @@ void tl_link_send(struct tl_link *l, Storesync__LinkMessage *m)
 		m->proto_version = SS_PROTO_VERSION;
 		m->has_proto_version = 1;
 	}
+	link_connect(l, message_store(m));
 	ck_assert_int_eq(ss_proto_send(l->sock, &m->base, 0), 0);
 }
 
 Storesync__LinkMessage *tl_link_recv(struct tl_link *l, int timeout_ms)
 {
-	zmq_pollitem_t it = { l->sock, 0, ZMQ_POLLIN, 0 };
+	zmq_pollitem_t it;
 	Storesync__LinkMessage *m;
 	zmq_msg_t f[1];
 	int n;
+
+	link_connect(l, NULL);
+	it = (zmq_pollitem_t){ l->sock, 0, ZMQ_POLLIN, 0 };
 
 	if (zmq_poll(&it, 1, timeout_ms) <= 0)
 		return NULL;
@@ -548,7 +619,10 @@ void tl_link_batch(struct tl_link *l, const char *store, uint64_t epoch, uint64_
 
 	ck_assert_ptr_nonnull(recs);
 	for (size_t i = 0; i < n; i++) {
-		snprintf(receipt, sizeof receipt, "R-%llu", (unsigned long long)(first_seq + i));
+		/* A receipt number of its own per epoch: a reinstalled store goes on
+		 * numbering, it does not send receipt R-1 again (business keys). */
+		snprintf(receipt, sizeof receipt, "R-%x-%llu", (unsigned)(epoch & 0xffff),
+			(unsigned long long)(first_seq + i));
 		recs[i] = tl_sale(amount(first_seq + i), receipt);
 	}
 	tl_link_batch_records(l, store, epoch, first_seq, recs, n);
@@ -581,10 +655,11 @@ void tl_link_expect_error(struct tl_link *l, Storesync__ErrorCode code)
 	storesync__link_message__free_unpacked(m, NULL);
 }
 
-Storesync__LocalReply *tl_local_raw(const char *ep, const void *buf, size_t len, int timeout_ms)
+static ProtobufCMessage *raw_reply(const char *ep, const void *buf, size_t len,
+	const ProtobufCMessageDescriptor *reply_desc, int timeout_ms)
 {
 	void *ctx = zmq_ctx_new(), *sock;
-	Storesync__LocalReply *reply = NULL;
+	ProtobufCMessage *reply = NULL;
 	char err[128];
 	zmq_msg_t m;
 
@@ -594,12 +669,70 @@ Storesync__LocalReply *tl_local_raw(const char *ep, const void *buf, size_t len,
 	zmq_msg_init(&m);
 	if (zmq_connect(sock, ep) == 0 && zmq_send(sock, buf, len, 0) >= 0
 		&& zmq_msg_recv(&m, sock, 0) >= 0)
-		reply = (Storesync__LocalReply *)ss_proto_unpack(&storesync__local_reply__descriptor,
-			zmq_msg_data(&m), zmq_msg_size(&m), SS_MAX_MSG_BYTES);
+		reply = ss_proto_unpack(reply_desc, zmq_msg_data(&m), zmq_msg_size(&m),
+			SS_MAX_MSG_BYTES);
 	zmq_msg_close(&m);
 	zmq_close(sock);
 	zmq_ctx_term(ctx);
 	return reply;
+}
+
+Storesync__LocalReply *tl_local_raw(const char *ep, const void *buf, size_t len, int timeout_ms)
+{
+	return (Storesync__LocalReply *)raw_reply(ep, buf, len, &storesync__local_reply__descriptor,
+		timeout_ms);
+}
+
+Storesync__QueryReply *tl_query_raw(const char *ep, const void *buf, size_t len, int timeout_ms)
+{
+	return (Storesync__QueryReply *)raw_reply(ep, buf, len, &storesync__query_reply__descriptor,
+		timeout_ms);
+}
+
+uint8_t *tl_pack_patched(const ProtobufCMessage *m, const char *mark, const char *with,
+	size_t with_len, size_t *len)
+{
+	uint8_t *buf = ss_proto_pack(m, len);
+	size_t n = strlen(mark);
+
+	ck_assert_ptr_nonnull(buf);
+	ck_assert_uint_eq(n, with_len);
+	for (size_t i = 0; i + n <= *len; i++)
+		if (memcmp(buf + i, mark, n) == 0) {
+			memcpy(buf + i, with, n);
+			return buf;
+		}
+	ck_abort_msg("mark %s not in the packed message", mark);
+	return NULL;
+}
+
+int64_t tl_vm_hwm_kib(pid_t pid)
+{
+	char path[64], line[256];
+	long long kib = -1;
+	FILE *fp;
+
+	snprintf(path, sizeof path, "/proc/%d/status", (int)pid);
+	if (!(fp = fopen(path, "r")))
+		return -1;
+	while (fgets(line, sizeof line, fp))
+		if (sscanf(line, "VmHWM: %lld kB", &kib) == 1)
+			break;
+	fclose(fp);
+	return kib;
+}
+
+int tl_free_port(void)
+{
+	struct sockaddr_in sa = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+	socklen_t len = sizeof sa;
+	int fd = socket(AF_INET, SOCK_STREAM, 0);
+
+	ck_assert_int_ge(fd, 0);
+	ck_assert_int_eq(bind(fd, (struct sockaddr *)&sa, sizeof sa), 0);
+	ck_assert_int_eq(getsockname(fd, (struct sockaddr *)&sa, &len), 0);
+	close(fd);
+	return ntohs(sa.sin_port);
 }
 
 int tl_alive(pid_t pid)
@@ -820,6 +953,39 @@ uint64_t tl_submit_jsonf(const char *local, const char *fmt, ...)
 	return tl_submit_json(local, lines, 1);
 }
 
+const char *tl_case_no(char *buf, size_t len, const char *store, int serial, int64_t time_ms,
+	int32_t utc_offset_min)
+{
+	time_t t = (time_t)((time_ms + (int64_t)utc_offset_min * 60000) / 1000);
+	struct tm tm;
+
+	gmtime_r(&t, &tm);
+	snprintf(buf, len, "%s-%04d%02d-%d", store, tm.tm_year + 1900, tm.tm_mon + 1, serial);
+	return buf;
+}
+
+uint64_t tl_link_send_json(struct tl_link *l, const char *store, uint64_t epoch,
+	uint64_t first_seq, int32_t utc_offset_min, const char *const *lines, size_t n)
+{
+	Storesync__Record **recs = calloc(n ? n : 1, sizeof *recs);
+	uint64_t through;
+
+	ck_assert_ptr_nonnull(recs);
+	for (size_t i = 0; i < n; i++) {
+		recs[i] = tl_json_record(lines[i]);
+		recs[i]->recorded_ms = recs[i]->time_ms + 1000;
+		recs[i]->has_recorded_ms = 1;
+		recs[i]->utc_offset_min = utc_offset_min;
+		recs[i]->has_utc_offset_min = 1;
+	}
+	tl_link_batch_records(l, store, epoch, first_seq, recs, n);
+	through = tl_link_ack(l);
+	for (size_t i = 0; i < n; i++)
+		storesync__record__free_unpacked(recs[i], NULL);
+	free(recs);
+	return through;
+}
+
 void tl_link_batch_records(struct tl_link *l, const char *store, uint64_t epoch,
 	uint64_t first_seq, Storesync__Record **recs, size_t n)
 {
@@ -829,6 +995,11 @@ void tl_link_batch_records(struct tl_link *l, const char *store, uint64_t epoch,
 	for (size_t i = 0; i < n; i++) {
 		recs[i]->seq = first_seq + i;
 		recs[i]->has_seq = 1;
+		/* What an agent stamps on every record it makes durable. */
+		if (!recs[i]->has_recorded_ms) {
+			recs[i]->recorded_ms = recs[i]->time_ms;
+			recs[i]->has_recorded_ms = 1;
+		}
 	}
 	b.store_id = (char *)store;
 	b.epoch = epoch;
@@ -853,6 +1024,7 @@ void tl_fakehub_open(struct tl_fakehub *h, const char *endpoint)
 	ck_assert_ptr_nonnull(h->ctx);
 	h->sock = ss_link_socket(h->ctx, ZMQ_ROUTER, err, sizeof err);
 	ck_assert_msg(h->sock != NULL, "%s", err);
+	tl_curve_serve_as_hub(h->sock, endpoint);
 	ck_assert_msg(zmq_bind(h->sock, endpoint) == 0, "bind %s: %s", endpoint,
 		zmq_strerror(errno));
 }
@@ -1385,8 +1557,16 @@ Storesync__QueryReply *tl_price_push(const char *query_ep, const char *prefix, s
 
 const char *tl_answer(const Storesync__QueryReply *r, const char *column)
 {
+	static char text[4][32];   /* a few answers may be in use at once */
+	static unsigned next;
+	const Storesync__Cell *c;
+
 	ck_assert_msg(r != NULL, "no answer from the hub");
 	ck_assert_msg(r->error == NULL, "refused: %s", r->error ? r->error : "");
 	ck_assert_msg(r->n_rows >= 1, "answer without a row");
-	return tl_cell_str(r, 0, column);
+	c = cell_at(r, 0, column);
+	if (c->value_case == STORESYNC__CELL__VALUE_S)
+		return c->s ? c->s : "";
+	snprintf(text[next % 4], sizeof text[0], "%lld", (long long)c->i);
+	return text[next++ % 4];
 }

@@ -8,12 +8,19 @@
 #include <stdint.h>
 #include <sys/types.h>
 
+#include "ss_curve.h"
 #include "ss_proto.h"
 
-/* A scratch directory for one test; removed by tl_cleanup. */
+/* A scratch directory for one test; removed by tl_cleanup. The hub runs
+ * with CurveZMQ: hub_listen (the store link) and hub_ops (the operators'
+ * endpoint) admit registered keys only; hub_query is its admin socket, the
+ * plaintext ipc door of the hub's own host, where the tests ask and
+ * instruct as the "local" admin. Keys live in dir/keys (testlib_curve.c). */
+#define TL_ADMIN_SOCKET "hub-admin.sock"
+
 struct tl_env {
 	char dir[256];
-	char hub_listen[320], hub_query[320];
+	char hub_listen[320], hub_query[320], hub_ops[320];
 	char hub_data[320];
 };
 
@@ -25,9 +32,11 @@ void tl_agent_paths(const struct tl_env *e, const char *store, char *local, size
 	char *data, size_t dlen);
 
 /* Starts hq-hub on e's endpoints (extra flags may follow, NULL-terminated)
- * and waits until its query endpoint answers. Returns the pid. */
+ * and waits until its admin socket answers; then registers every store key
+ * of e. Returns the pid. */
 pid_t tl_start_hub(const struct tl_env *e, ...);
-/* Starts store-agent for store with e's hub; extra flags NULL-terminated.
+/* Starts store-agent for store with e's hub and the store's key (registered
+ * now when the hub runs, else when it starts); extra flags NULL-terminated.
  * Waits until its local endpoint answers status. */
 pid_t tl_start_agent(const struct tl_env *e, const char *store, ...);
 void tl_kill9(pid_t pid);
@@ -72,13 +81,41 @@ int tl_sh(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
 /* Runs each test in its own TCase (own timeout, forked); returns the exit
  * status for main: 1 when any test failed. */
+/* ---- CurveZMQ keys of a test directory (testlib_curve.c) ---- */
+
+/* dir/keys/WHO.key and WHO.key.pub, made on first use. */
+void tl_key_paths(const char *dir, const char *who, char *secret, size_t slen, char *pub,
+	size_t plen);
+/* The key pair file of store and the hub's public key file, for an agent's
+ * --curve-key and --hub-key. */
+void tl_store_key_args(const struct tl_env *e, const char *store, char *secret, size_t slen,
+	char *hub_pub, size_t hlen);
+/* Registers store's key at e's hub (store add --key): 0, or -1 when no hub
+ * runs. tl_register_all: every store key in e's directory. */
+int tl_register_store(const struct tl_env *e, const char *store);
+void tl_register_all(const struct tl_env *e);
+/* Makes sock a Curve client of the hub whose test endpoint is given (its
+ * directory holds the keys), as store, registering the store's key first
+ * when the hub runs. */
+void tl_curve_as(void *sock, const char *endpoint, const char *store);
+/* The same for any endpoint (tcp:// too) of e's hub. */
+void tl_curve_env(void *sock, const struct tl_env *e, const char *store);
+/* store's key pair and e's hub public key (store registered when the hub
+ * runs), for a test that makes many sockets with them (ss_curve_client). */
+void tl_curve_keys(const struct tl_env *e, const char *store, struct ss_curve_pair *pair,
+	char hub_key[SS_CURVE_KEY_CHARS + 1]);
+/* Makes sock, bound on an ipc:// endpoint of a test directory, a CurveZMQ
+ * server with that directory's hub key (a stand-in hub for the agents). */
+void tl_curve_serve_as_hub(void *sock, const char *endpoint);
+
 int tl_run(const char *name, const TTest *const *tests, size_t n, double timeout_s);
 
 /* ---- A test peer on the hub's link ROUTER (added for test_protocol and
  * test_malformed). A DEALER in a context of its own, made inside the test
  * (contexts must not cross check's fork). ---- */
 struct tl_link {
-	void *ctx, *sock;
+	void *ctx, *sock;          /* sock: NULL until the first message */
+	char endpoint[320];
 	uint64_t resend_from;      /* last Resend seen while waiting for something else */
 	int resends;
 	/* Updates that arrived while something else was awaited, oldest first. */
@@ -86,7 +123,13 @@ struct tl_link {
 	size_t n_updates;
 };
 
+/* A peer on hub_listen. It connects on its first message, with the key of
+ * the store that message names (a Hello's or Batch's; "PEER" for one that
+ * names none), registered at the hub first: a test peer is a registered
+ * store, as only those get in. */
 void tl_link_open(struct tl_link *l, const char *hub_listen);
+/* A peer that connects at once with store's key, whatever it then claims. */
+void tl_link_open_as(struct tl_link *l, const char *hub_listen, const char *store);
 void tl_link_close(struct tl_link *l);
 /* Sends bytes as one frame, or as `frames` equal parts (a multi-frame message). */
 void tl_link_send_raw(struct tl_link *l, const void *buf, size_t len, int frames);
@@ -102,7 +145,8 @@ Storesync__LinkMessage *tl_link_expect(struct tl_link *l, Storesync__LinkMessage
 /* Says Hello for (store, epoch); returns Welcome.high_water_seq. */
 uint64_t tl_link_hello(struct tl_link *l, const char *store, uint64_t epoch);
 /* Sends Batch{store, epoch, first_seq, n sales}: record seq s is a one-line
- * sale of amount(s) fen with receipt "R-<s>". Does not wait for the Ack. */
+ * sale of amount(s) fen with receipt "R-<epoch's last 4 hex digits>-<s>".
+ * Does not wait for the Ack. */
 void tl_link_batch(struct tl_link *l, const char *store, uint64_t epoch, uint64_t first_seq,
 	size_t n, int64_t (*amount)(uint64_t seq));
 /* Waits for the next Ack and returns its through_seq. */
@@ -129,12 +173,25 @@ Storesync__QueryReply *tl_request(const char *query_ep, Storesync__QueryRequest 
  * NULL-terminated key, value pairs (e.g. "region", "N", NULL). */
 Storesync__QueryReply *tl_price_push(const char *query_ep, const char *prefix, size_t n,
 	int64_t (*price)(size_t i), ...);
-/* A cell of the first row of an operator write's answer, by column. */
+/* A cell of the first row of an operator write's answer, by column, as
+ * text (integers in decimal); fails the test when the write was refused. */
 const char *tl_answer(const Storesync__QueryReply *r, const char *column);
 
 /* Sends raw bytes to a local (agent) endpoint from a REQ socket and returns
  * the reply, or NULL when none came within timeout_ms. */
 Storesync__LocalReply *tl_local_raw(const char *ep, const void *buf, size_t len, int timeout_ms);
+/* The same for the hub's query endpoint. */
+Storesync__QueryReply *tl_query_raw(const char *ep, const void *buf, size_t len, int timeout_ms);
+/* m packed, with the first occurrence of mark replaced by the same number
+ * of bytes from with: how a string holding a NUL is made (protobuf-c packs
+ * C strings, which cannot). Free with free(). */
+uint8_t *tl_pack_patched(const ProtobufCMessage *m, const char *mark, const char *with,
+	size_t with_len, size_t *len);
+
+/* The peak resident set of pid (VmHWM), in KiB; -1 when unknown. */
+int64_t tl_vm_hwm_kib(pid_t pid);
+/* A TCP port on 127.0.0.1 that nothing listens on right now. */
+int tl_free_port(void);
 
 /* 1 while pid runs (not exited, not reaped). */
 int tl_alive(pid_t pid);
@@ -163,6 +220,11 @@ size_t tl_row_count(const Storesync__QueryReply *r, ...);
 int64_t tl_cell_int(const Storesync__QueryReply *r, int row, const char *column);
 const char *tl_cell_str(const Storesync__QueryReply *r, int row, const char *column);
 
+/* "<store>-<YYYYMM>-<serial>": a case number registered at time_ms by a
+ * store utc_offset_min from UTC (the month is the store-local one). */
+const char *tl_case_no(char *buf, size_t len, const char *store, int serial, int64_t time_ms,
+	int32_t utc_offset_min);
+
 /* A Record from one JSON Lines object (docs/records.md); fails the test when
  * it does not convert. Free with storesync__record__free_unpacked(r, NULL). */
 Storesync__Record *tl_json_record(const char *line);
@@ -176,6 +238,11 @@ uint64_t tl_submit_jsonf(const char *local, const char *fmt, ...)
  * recs[i]->seq = first_seq + i. Does not wait for the Ack. */
 void tl_link_batch_records(struct tl_link *l, const char *store, uint64_t epoch,
 	uint64_t first_seq, Storesync__Record **recs, size_t n);
+/* Sends JSON Lines records as one Batch{store, epoch, first_seq}, stamped as
+ * an agent at utc_offset_min would (recorded_ms = time_ms + 1 s), and waits
+ * for the Ack; returns its through_seq. */
+uint64_t tl_link_send_json(struct tl_link *l, const char *store, uint64_t epoch,
+	uint64_t first_seq, int32_t utc_offset_min, const char *const *lines, size_t n);
 
 /* ---- A test hub peer for the down-flow (added for test_apply and the
  * agent's policy and business-key tests): a ROUTER bound on the endpoint a

@@ -1,32 +1,42 @@
-/* hqctl: the HQ operators' command line. Sends one QueryRequest to the hub's
- * query endpoint (through ss_client: endpoint, timeout, the check that a hub
- * answered) and prints the table it gets back, as text (default), --json or
- * --csv. ss_table shapes every query's output; the table `views` below says
- * which columns the text form shows first. */
+/* hqctl: the HQ operators' command line. Every command, its operand and its
+ * filters come from the one command table (common/ss_query_spec.c), which
+ * the hub checks requests against too: hqctl builds its options and usage
+ * text from it, checks values before sending, turns text (CSV files,
+ * KEY=VALUE pairs) into the typed request at this edge, sends one
+ * QueryRequest through ss_client (endpoint, timeout, the check that a hub
+ * answered) and prints the table it gets back: text (default), --json or
+ * --csv, shaped by ss_table. The table `views` below says which columns the
+ * text form shows first. */
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "ss_client.h"
+#include "ss_csv.h"
+#include "ss_curve.h"
+#include "ss_policy.h"
 #include "ss_proto.h"
+#include "ss_query_spec.h"
 #include "ss_table.h"
-#include "ss_time.h"
-#include "ss_validate.h"
 #include "ss_version.h"
 
 #define DEFAULT_HUB "tcp://127.0.0.1:7702"
+#define MAX_PARAMS 64
+#define WRITE_TIMEOUT_S "60"   /* default wait for a write's answer */
 
 static const struct ss_client_kind hub_kind = {
 	.prog = "hqctl", .key = "hub", .env = "STORESYNC_HUB", .def = DEFAULT_HUB,
 	.service = SS_SERVICE_HUB, .what = "hub query endpoint",
+	.identity_env = "STORESYNC_IDENTITY", .server_key_env = "STORESYNC_HUB_KEY",
 };
 
 /* The text form's columns per command: what an operator reads first
  * (--wide: all of them). Names are the hub's; a name a reply lacks is
  * skipped, so `accounts` covers `accounts --aging` too. */
-static const char *const stores_cols[] = { "store_id", "records", "amount_fen", "backlog",
-	"oldest_unsent_age_ms", "last_seen_ms", "silent_ms", NULL };
+static const char *const stores_cols[] = { "store_id", "name", "records", "amount_fen",
+	"backlog", "oldest_unsent_age_ms", "last_seen_ms", "silent_ms", "applied_update_id", "status",
+	"link", NULL };
 static const char *const sales_cols[] = { "store_id", "period", "receipts", "sales_fen",
 	"refunds_fen", "contract_total_fen", "net_fen", NULL };
 static const char *const inventory_cols[] = { "store_id", "sku", "on_hand",
@@ -36,6 +46,16 @@ static const char *const complaints_cols[] = { "case_no", "store_id", "state", "
 static const char *const accounts_cols[] = { "account", "owner_store", "customer",
 	"balance_fen", "last_payment_ms", "age_days", "aging", "stale", "accounts", NULL };
 static const char *const stale_cols[] = { "kind", "id", "store_id", "age_ms", "reason", NULL };
+static const char *const policy_cols[] = { "name", "value", "unit", "scope", "effective_ms",
+	NULL };
+static const char *const price_cols[] = { "sku", "price_fen", "name", "effective_ms", "scope",
+	"in_force", NULL };
+static const char *const rollout_cols[] = { "update_id", "kind", "created_ms", "target",
+	"targeted", "applied", "pending", "oldest_pending_store", "oldest_pending_for_ms", NULL };
+static const char *const notices_cols[] = { "account", "store_id", "balance_fen", "age_days",
+	"issued_ms", "delivered", NULL };
+static const char *const replenish_cols[] = { "id", "sku", "quantity", "reason", "state",
+	"approved_quantity", "delivered", NULL };
 /* disk_free_bytes is the agent's disk budget left, not free disk: the
  * header says so (JSON and CSV keep the hub's name). */
 static const char *const labels[] = { "disk_free_bytes", "budget_free", NULL };
@@ -48,6 +68,9 @@ static const struct {
 	{ "inventory", { inventory_cols, labels, 0 } },
 	{ "complaints", { complaints_cols, labels, 0 } },
 	{ "accounts", { accounts_cols, labels, 0 } }, { "stale", { stale_cols, labels, 0 } },
+	{ "policy show", { policy_cols, labels, 0 } }, { "price show", { price_cols, labels, 0 } },
+	{ "rollout", { rollout_cols, labels, 0 } }, { "notices", { notices_cols, labels, 0 } },
+	{ "replenish list", { replenish_cols, labels, 0 } },
 };
 
 /* The text view of command: its narrow columns, or all of them when wide. */
@@ -63,219 +86,394 @@ static struct ss_table_view view_of(const char *command, int wide)
 	return v;
 }
 
+/* "dry_run" -> "dry-run": a filter's name on the command line. */
+static void option_name(const char *filter, char *buf, size_t len)
+{
+	snprintf(buf, len, "%s", filter);
+	for (char *p = buf; *p; p++)
+		if (*p == '_')
+			*p = '-';
+}
+
+static void usage_command(FILE *out, const struct ss_command *c)
+{
+	char line[256], opt[40];
+	size_t n = (size_t)snprintf(line, sizeof line, "  %s", c->what);
+
+	if (c->operand)
+		n += (size_t)snprintf(line + n, sizeof line - n, " %s%s", c->operand,
+			c->many ? "..." : "");
+	for (const char *p = c->filters; *p && n < sizeof line; ) {
+		size_t len = strcspn(p, " "), base = strcspn(p, " =");
+		char name[40];
+		const struct ss_filter *f;
+
+		snprintf(name, sizeof name, "%.*s", (int)(base < sizeof name ? base : 0), p);
+		f = ss_filter_find(name);
+		option_name(name, opt, sizeof opt);
+		if (base < len)   /* restricted: show the choices */
+			n += (size_t)snprintf(line + n, sizeof line - n, " [--%s %.*s]", opt,
+				(int)(len - base - 1), p + base + 1);
+		else
+			n += (size_t)snprintf(line + n, sizeof line - n, " [--%s%s%s]", opt,
+				f && f->arg ? " " : "", f && f->arg ? f->arg : "");
+		p += len;
+		while (*p == ' ')
+			p++;
+	}
+	fprintf(out, "%s\n      %s\n", line, c->help);
+}
+
 static void usage(FILE *out)
 {
 	fprintf(out,
-		"Usage: hqctl [--hub ENDPOINT] COMMAND [FILTERS] [--json|--csv|--wide] [--at TIME]\n"
-		"Ask the storesync hub (default query endpoint " DEFAULT_HUB ").\n\n"
-		"Commands:\n"
-		"  stores      [--store S]   epoch, high-water seq, records, amount_fen, backlog,\n"
-		"                            last seen and silence of every store\n"
-		"  sales       [--store S] [--from DAY] [--to DAY] [--by day|week|month]\n"
-		"                            receipts, sales, refunds, net, by payment method\n"
-		"  inventory   [--store S] [--sku K] [--below N]\n"
-		"                            on hand per store and SKU, out-of-stock days\n"
-		"  complaints  [--store S] [--state open|responded|investigating|resolved|closed]\n"
-		"              [--overdue]   cases, deadlines, overdue flags\n"
-		"  accounts    [--store S] [--stale] [--aging]\n"
-		"                            receivables: balance, last payment, aging bucket\n"
-		"  stale       [--store S]   stale accounts, silent stores, overdue complaints,\n"
-		"                            each with its reason and age\n"
-		"  policy show               the policy values in force\n"
-		"  stats                     hub counters: duplicates, gaps, refused input\n"
-		"  dump                      every view as (view, key, value): equal hubs, equal dumps\n\n"
-		"Options:\n"
+		"Usage: hqctl [--hub ENDPOINT] COMMAND [OPERAND] [FILTERS] [--json|--csv|--wide]\n"
+		"Ask or instruct the storesync hub (default query endpoint " DEFAULT_HUB ").\n\n"
+		"Commands (every one also takes --at TIME):\n");
+	for (size_t i = 0; i < ss_n_commands; i++)
+		usage_command(out, &ss_commands[i]);
+	fprintf(out,
+		"\nOptions:\n"
 		"  -H, --hub ENDPOINT   hub's query endpoint; else $STORESYNC_HUB, else \"hub\"\n"
 		"                       in ~/.config/storesync/hqctl.ini ([hqctl] section),\n"
 		"                       else the default\n"
-		"  -t, --timeout S      seconds to wait for the answer (default 5; also\n"
-		"                       \"timeout\" in hqctl.ini)\n"
+		"  -i, --identity FILE  your operator key pair (hqctl keygen); else\n"
+		"                       $STORESYNC_IDENTITY, else \"identity\" in hqctl.ini\n"
+		"  -k, --hub-key KEY    the hub's public key (40 characters or a .pub file); else\n"
+		"                       $STORESYNC_HUB_KEY, else \"hub_key\" in hqctl.ini. With\n"
+		"                       both, hqctl speaks CurveZMQ (the hub's query endpoint\n"
+		"                       needs it); with neither, plaintext (the admin socket)\n"
+		"  -t, --timeout S      seconds to wait for the answer (default 5, 60 for the\n"
+		"                       writes; also \"timeout\" in hqctl.ini for the queries)\n"
 		"      --json           one JSON document (an array of objects): every column,\n"
 		"                       ms and fen, null for never, true/false for flags\n"
 		"      --csv            CSV with a header line, the same units\n"
 		"  -w, --wide           text: every column (default: the main ones)\n"
-		"      --at TIME        evaluate ages and deadlines at TIME (Unix ms or\n"
-		"                       YYYY-MM-DD[THH:MM[:SS]] UTC) instead of now\n"
+		"      --at TIME        evaluate ages, deadlines and prices at TIME instead of now\n"
 		"      --version        print the version and exit\n"
-		"  -h, --help           this text\n"
-		"  DAY is YYYY-MM-DD (the store's local business day). Text shows times in\n"
-		"  your time zone (TZ), durations as 3d 4h, money as yuan.\n\n"
-		"Exit status: 0 done, 1 the hub refused the query (reason on stderr), 2 usage\n"
-		"error, 3 could not reach the hub (connection refused, no socket, no answer\n"
-		"in time, or the endpoint is not a hub query endpoint).\n");
+		"  -h, --help           this text\n\n"
+		"  keygen FILE\n"
+		"      write an operator's CurveZMQ key pair: FILE (secret) and FILE.pub\n\n"
+		"TIME is Unix ms or YYYY-MM-DD[THH:MM[:SS]] (UTC). DAY is YYYY-MM-DD, the\n"
+		"store's local business day. Text shows times in your time zone (TZ),\n"
+		"durations as 3d 4h, money as yuan. A price list is CSV with the header\n"
+		"sku,price_fen[,name]; a store list store_id,name,region. A file with a bad\n"
+		"line is refused whole, every bad line numbered.\n\n"
+		"Exit status: 0 done, 1 the hub refused (reason on stderr) or a file had bad\n"
+		"lines, 2 usage error, 3 could not reach the hub (connection refused, no\n"
+		"socket, no answer in time, or the endpoint is not a hub query endpoint).\n");
 }
 
-/* Which filters each command takes. */
-static const struct command {
-	const char *name;
-	const char *filters;   /* space-separated option names */
-} commands[] = {
-	{ "stores", "store" }, { "sales", "store from to by" }, { "inventory", "store sku below" },
-	{ "complaints", "store state overdue" }, { "accounts", "store stale aging" },
-	{ "stale", "store" }, { "policy", "" }, { "stats", "" }, { "dump", "" },
+/* ---- the request being built ---- */
+
+struct request {
+	Storesync__QueryRequest req;
+	Storesync__QueryParam pv[MAX_PARAMS], *pp[MAX_PARAMS];
+	int fmt, wide;
+	const char *hub, *timeout, *identity, *hub_key;
 };
 
-static int allowed(const struct command *c, const char *opt)
+static int add_param(struct request *r, const char *key, const char *value)
 {
-	size_t n = strlen(opt);
+	size_t n = r->req.n_params;
 
-	for (const char *p = c->filters; (p = strstr(p, opt)) != NULL; p += n)
-		if ((p == c->filters || p[-1] == ' ') && (p[n] == ' ' || p[n] == '\0'))
-			return 1;
-	return !strcmp(opt, "at");
-}
-
-/* A filter's value is checked here too, so a typo is a usage error (2). */
-static int check_value(const char *opt, const char *v)
-{
-	int32_t day;
-	int64_t ms;
-	char *end;
-
-	if (!strcmp(opt, "from") || !strcmp(opt, "to"))
-		return ss_time_parse_day(v, &day);
-	if (!strcmp(opt, "at"))
-		return ss_time_parse(v, &ms);
-	if (!strcmp(opt, "by"))
-		return strcmp(v, "day") && strcmp(v, "week") && strcmp(v, "month") ? -1 : 0;
-	if (!strcmp(opt, "below")) {
-		(void)strtoll(v, &end, 10);
-		return end == v || *end ? -1 : 0;
+	if (n == MAX_PARAMS) {
+		fprintf(stderr, "hqctl: too many options\n");
+		return -1;
 	}
-	if (!strcmp(opt, "store"))
-		return ss_validate_store_id(v);
-	if (!strcmp(opt, "sku"))
-		return ss_validate_sku(v);
-	if (!strcmp(opt, "state"))
-		return strcmp(v, "open") && strcmp(v, "responded") && strcmp(v, "investigating")
-			&& strcmp(v, "resolved") && strcmp(v, "closed") ? -1 : 0;
+	storesync__query_param__init(&r->pv[n]);
+	r->pv[n].key = (char *)key;
+	r->pv[n].value = (char *)value;
+	r->pp[n] = &r->pv[n];
+	r->req.params = r->pp;
+	r->req.n_params = n + 1;
 	return 0;
 }
 
-/* Asks the hub; SS_EXIT_OK with *reply, or SS_EXIT_UNREACHABLE (printed). */
-static int ask(struct ss_client *c, const char *what, Storesync__QueryParam **params,
-	size_t n_params, Storesync__QueryReply **reply)
+enum { OPT_JSON = 256, OPT_CSV, OPT_VERSION, OPT_FILTER };
+
+/* getopt's table: the global options, then one per filter. */
+static struct option *build_options(void)
 {
-	Storesync__QueryRequest req = STORESYNC__QUERY_REQUEST__INIT;
-	char err[512];
+	static const struct option global[] = {
+		{ "hub", required_argument, 0, 'H' }, { "timeout", required_argument, 0, 't' },
+		{ "identity", required_argument, 0, 'i' }, { "hub-key", required_argument, 0, 'k' },
+		{ "json", no_argument, 0, OPT_JSON }, { "csv", no_argument, 0, OPT_CSV },
+		{ "wide", no_argument, 0, 'w' }, { "version", no_argument, 0, OPT_VERSION },
+		{ "help", no_argument, 0, 'h' },
+	};
+	size_t ng = sizeof global / sizeof global[0];
+	struct option *o = calloc(ng + ss_n_filters + 1, sizeof *o);
+	static char names[64][40];
+
+	if (!o || ss_n_filters > 64)
+		return NULL;
+	memcpy(o, global, sizeof global);
+	for (size_t i = 0; i < ss_n_filters; i++) {
+		option_name(ss_filters[i].name, names[i], sizeof names[i]);
+		o[ng + i].name = names[i];
+		o[ng + i].has_arg = ss_filters[i].arg ? required_argument : no_argument;
+		o[ng + i].val = OPT_FILTER + (int)i;
+	}
+	return o;
+}
+
+/* Options into r; the words that are not options stay in argv[optind..].
+ * 0, 1 after --help/--version, 2 on a usage error. */
+static int parse_options(int argc, char **argv, struct request *r)
+{
+	struct option *opts = build_options();
+	int o, rc = 0;
+
+	if (!opts)
+		return 2;
+	while (rc == 0 && (o = getopt_long(argc, argv, "H:t:i:k:wh", opts, NULL)) != -1) {
+		switch (o) {
+		case 'H': r->hub = optarg; break;
+		case 't': r->timeout = optarg; break;
+		case 'i': r->identity = optarg; break;
+		case 'k': r->hub_key = optarg; break;
+		case 'w': r->wide = 1; break;
+		case OPT_JSON: r->fmt = SS_TABLE_JSON; break;
+		case OPT_CSV: r->fmt = SS_TABLE_CSV; break;
+		case OPT_VERSION: ss_version_print("hqctl"); rc = 1; break;
+		case 'h': usage(stdout); rc = 1; break;
+		default:
+			if (o >= OPT_FILTER && (size_t)(o - OPT_FILTER) < ss_n_filters) {
+				if (add_param(r, ss_filters[o - OPT_FILTER].name, optarg ? optarg : "1") != 0)
+					rc = 2;
+				break;
+			}
+			usage(stderr);
+			rc = 2;
+		}
+	}
+	free(opts);
+	return rc;
+}
+
+/* The command named by the first one or two words; *words says how many. */
+static const struct ss_command *find_command(int argc, char **argv, int *words)
+{
+	char two[64];
+
+	if (argc >= 2) {
+		snprintf(two, sizeof two, "%s %s", argv[0], argv[1]);
+		if (ss_command_find(two)) {
+			*words = 2;
+			return ss_command_find(two);
+		}
+	}
+	*words = 1;
+	return argc >= 1 ? ss_command_find(argv[0]) : NULL;
+}
+
+/* ---- operands ---- */
+
+static FILE *open_input(const char *path)
+{
+	FILE *in = strcmp(path, "-") == 0 ? stdin : fopen(path, "r");
+
+	if (!in)
+		fprintf(stderr, "hqctl: cannot open %s\n", path);
+	return in;
+}
+
+static int report_bad_lines(const char *path, struct ss_csv_errors *e, const char *what)
+{
+	for (size_t i = 0; i < e->n; i++)
+		fprintf(stderr, "hqctl: %s: %s\n", path, e->lines[i]);
+	fprintf(stderr, "hqctl: %s: %zu bad line%s; nothing %s\n", path, e->n,
+		e->n == 1 ? "" : "s", what);
+	ss_csv_errors_free(e);
+	return 1;
+}
+
+/* FILE.csv into the request; 0, 1 (bad lines, reported) or 2. */
+static int read_csv_operand(struct request *r, const struct ss_command *cmd, const char *path)
+{
+	struct ss_csv_errors e = { 0 };
+	FILE *in = open_input(path);
 	int rc;
 
+	if (!in)
+		return 1;
+	if (strcmp(cmd->what, "price push") == 0)
+		rc = ss_price_csv_read(in, &r->req.prices, &r->req.n_prices, &e);
+	else
+		rc = ss_store_csv_read(in, &r->req.stores, &r->req.n_stores, &e);
+	if (in != stdin)
+		fclose(in);
+	if (rc != 0)
+		return report_bad_lines(path, &e, strcmp(cmd->what, "price push") == 0
+			? "pushed" : "imported");
+	return 0;
+}
+
+/* KEY=VALUE checked against the policy table, so a typo is a usage error. */
+static int check_policy_pair(const char *pair)
+{
+	const char *eq = strchr(pair, '=');
+	char name[64], why[200], *end;
+	long long v;
+	int id;
+
+	if (!eq || eq == pair || (size_t)(eq - pair) >= sizeof name) {
+		fprintf(stderr, "hqctl: \"%s\" is not KEY=VALUE\n", pair);
+		return 2;
+	}
+	snprintf(name, sizeof name, "%.*s", (int)(eq - pair), pair);
+	if ((id = ss_policy_find(name)) < 0) {
+		fprintf(stderr, "hqctl: unknown policy \"%s\" (hqctl policy show lists them)\n", name);
+		return 2;
+	}
+	v = strtoll(eq + 1, &end, 10);
+	if (end == eq + 1 || *end) {
+		fprintf(stderr, "hqctl: %s: \"%s\" is not a whole number\n", name, eq + 1);
+		return 2;
+	}
+	if (ss_policy_check((enum ss_policy_id)id, v, why, sizeof why) != 0) {
+		fprintf(stderr, "hqctl: %s\n", why);
+		return 2;
+	}
+	return 0;
+}
+
+/* The operands (after the command's words) into the request: 0, 1 or 2. */
+static int take_operands(struct request *r, const struct ss_command *cmd, int n, char **args)
+{
+	int rc;
+
+	if (!cmd->operand && n > 0) {
+		fprintf(stderr, "hqctl: unexpected argument \"%s\" after \"%s\" (try --help)\n",
+			args[0], cmd->what);
+		return 2;
+	}
+	if (cmd->operand && (n == 0 || (n > 1 && !cmd->many))) {
+		fprintf(stderr, "hqctl: %s takes %s%s (try --help)\n", cmd->what,
+			cmd->many ? "one or more " : "one ", cmd->operand);
+		return 2;
+	}
+	if (!cmd->operand)
+		return 0;
+	if (!cmd->operand_param)   /* a file */
+		return read_csv_operand(r, cmd, args[0]);
+	for (int i = 0; i < n; i++) {
+		if (strcmp(cmd->operand_param, "set") == 0 && (rc = check_policy_pair(args[i])) != 0)
+			return rc;
+		if (add_param(r, cmd->operand_param, args[i]) != 0)
+			return 2;
+	}
+	return 0;
+}
+
+/* --key FILE: the public key it holds travels, not the file name. */
+static int load_keys(struct request *r, char keys[][SS_CURVE_KEY_CHARS + 1])
+{
+	char err[256];
+
+	for (size_t i = 0; i < r->req.n_params; i++) {
+		if (strcmp(r->req.params[i]->key, "key") != 0)
+			continue;
+		if (ss_curve_load_public(r->req.params[i]->value, keys[i], err, sizeof err) != 0) {
+			fprintf(stderr, "hqctl: --key: %s\n", err);
+			return 2;
+		}
+		r->req.params[i]->value = keys[i];
+	}
+	return 0;
+}
+
+/* Every filter given is one the command takes, with a good value. */
+static int check_filters(const struct request *r, const struct ss_command *cmd)
+{
+	char err[256];
+
+	for (size_t i = 0; i < r->req.n_params; i++)
+		if (ss_command_check_param(cmd, r->req.params[i]->key, r->req.params[i]->value,
+			err, sizeof err) != 0) {
+			fprintf(stderr, "hqctl: %s\n", err);
+			return 2;
+		}
+	return 0;
+}
+
+/* ---- asking ---- */
+
+static int ask(struct request *r, Storesync__QueryReply **reply)
+{
+	struct ss_client client;
+	char err[512];
+	int rc = ss_client_init(&client, &hub_kind, r->hub, r->timeout, err, sizeof err);
+
+	if (rc == SS_EXIT_OK)
+		rc = ss_client_set_curve(&client, r->identity, r->hub_key, err, sizeof err);
+	if (rc != SS_EXIT_OK) {
+		fprintf(stderr, "hqctl: %s\n", err);
+		return rc;
+	}
 	/* Answers (a dump, a month of daily sales for every store) may be far
 	 * larger than a link message: the hub is trusted here. */
-	c->max_reply_bytes = -1;
-	req.what = (char *)what;
-	req.params = params;
-	req.n_params = n_params;
-	rc = ss_client_open(c, err, sizeof err);
+	client.max_reply_bytes = -1;
+	rc = ss_client_open(&client, err, sizeof err);
 	if (rc == SS_EXIT_OK)
-		rc = ss_client_query(c, &req, reply, err, sizeof err);
-	ss_client_close(c);
+		rc = ss_client_query(&client, &r->req, reply, err, sizeof err);
+	ss_client_close(&client);
 	if (rc != SS_EXIT_OK)
 		fprintf(stderr, "hqctl: %s\n", err);
 	return rc;
 }
 
-/* The command named at argv[optind], checked with its filters; NULL after
- * printing a usage error. */
-static const struct command *pick_command(int argc, char **argv,
-	const Storesync__QueryParam *pv, size_t np)
+static int run(struct request *r, const struct ss_command *cmd)
 {
-	const struct command *cmd = NULL;
-
-	for (size_t i = 0; optind < argc && i < sizeof commands / sizeof commands[0]; i++)
-		if (strcmp(argv[optind], commands[i].name) == 0)
-			cmd = &commands[i];
-	if (!cmd) {
-		if (optind < argc)
-			fprintf(stderr, "hqctl: unknown command \"%s\" (try --help)\n", argv[optind]);
-		else
-			usage(stderr);
-		return NULL;
-	}
-	/* "policy show" is the one two-word command. */
-	if (optind + 1 + (strcmp(cmd->name, "policy") == 0) != argc
-		|| (!strcmp(cmd->name, "policy") && strcmp(argv[optind + 1], "show") != 0)) {
-		fprintf(stderr, "hqctl: unexpected arguments after \"%s\" (try --help)\n", cmd->name);
-		return NULL;
-	}
-	for (size_t i = 0; i < np; i++) {
-		if (!allowed(cmd, pv[i].key)) {
-			fprintf(stderr, "hqctl: %s does not take --%s\n", cmd->name, pv[i].key);
-			return NULL;
-		}
-		if (check_value(pv[i].key, pv[i].value) != 0) {
-			fprintf(stderr, "hqctl: --%s: bad value \"%s\"\n", pv[i].key, pv[i].value);
-			return NULL;
-		}
-	}
-	return cmd;
-}
-
-#define MAX_PARAMS 16
-
-enum { OPT_VERSION = 256 };
-
-int main(int argc, char **argv)
-{
-	static const struct option opts[] = {
-		{ "hub", required_argument, 0, 'H' }, { "json", no_argument, 0, 'j' },
-		{ "csv", no_argument, 0, 'C' }, { "help", no_argument, 0, 'h' },
-		{ "timeout", required_argument, 0, 't' }, { "wide", no_argument, 0, 'w' },
-		{ "version", no_argument, 0, OPT_VERSION },
-		{ "store", required_argument, 0, 'p' }, { "sku", required_argument, 0, 'p' },
-		{ "from", required_argument, 0, 'p' }, { "to", required_argument, 0, 'p' },
-		{ "by", required_argument, 0, 'p' }, { "below", required_argument, 0, 'p' },
-		{ "state", required_argument, 0, 'p' }, { "at", required_argument, 0, 'p' },
-		{ "overdue", no_argument, 0, 'p' }, { "stale", no_argument, 0, 'p' },
-		{ "aging", no_argument, 0, 'p' }, { 0, 0, 0, 0 },
-	};
-	Storesync__QueryParam pv[MAX_PARAMS], *pp[MAX_PARAMS];
-	enum ss_table_format fmt = SS_TABLE_TEXT;
-	const char *hub = NULL, *timeout = NULL;
-	const struct command *cmd = NULL;
 	Storesync__QueryReply *reply;
 	struct ss_table_view view;
-	struct ss_client client;
-	char err[512];
-	size_t np = 0;
-	int o, idx, rc, wide = 0;
+	int rc;
 
-	while ((o = getopt_long(argc, argv, "H:t:wh", opts, &idx)) != -1) {
-		switch (o) {
-		case 'H': hub = optarg; break;
-		case 't': timeout = optarg; break;
-		case 'w': wide = 1; break;
-		case 'j': fmt = SS_TABLE_JSON; break;
-		case 'C': fmt = SS_TABLE_CSV; break;
-		case OPT_VERSION: ss_version_print("hqctl"); return 0;
-		case 'h': usage(stdout); return 0;
-		case 'p':
-			if (np == MAX_PARAMS)
-				return 2;
-			storesync__query_param__init(&pv[np]);
-			pv[np].key = (char *)opts[idx].name;
-			pv[np].value = optarg ? optarg : "1";
-			pp[np] = &pv[np];
-			np++;
-			break;
-		default: usage(stderr); return 2;
-		}
-	}
-	if (!(cmd = pick_command(argc, argv, pv, np)))
-		return 2;
-	if (ss_client_init(&client, &hub_kind, hub, timeout, err, sizeof err) != SS_EXIT_OK) {
-		fprintf(stderr, "hqctl: %s\n", err);
-		return 2;
-	}
-	if ((rc = ask(&client, cmd->name, pp, np, &reply)) != SS_EXIT_OK)
+	r->req.what = (char *)cmd->what;
+	/* A write is answered after the hub committed it; a big price list
+	 * takes a while on a slow disk. */
+	if (cmd->write && !r->timeout)
+		r->timeout = WRITE_TIMEOUT_S;
+	if ((rc = ask(r, &reply)) != SS_EXIT_OK)
 		return rc;
 	if (reply->error) {
 		fprintf(stderr, "hqctl: %s\n", reply->error);
-		rc = 1;
+		rc = SS_EXIT_REFUSED;
 	} else {
-		view = view_of(cmd->name, wide);
-		rc = ss_table_print(stdout, reply, fmt, &view) == 0 ? 0 : 1;
+		view = view_of(cmd->what, r->wide);
+		rc = ss_table_print(stdout, reply, r->fmt, &view) == 0 ? 0 : 1;
 	}
 	storesync__query_reply__free_unpacked(reply, NULL);
+	return rc;
+}
+
+int main(int argc, char **argv)
+{
+	struct request r = { .req = STORESYNC__QUERY_REQUEST__INIT, .fmt = SS_TABLE_TEXT };
+	static char keys[MAX_PARAMS][SS_CURVE_KEY_CHARS + 1];
+	const struct ss_command *cmd;
+	int rc = parse_options(argc, argv, &r), words;
+
+	if (rc != 0)
+		return rc == 1 ? 0 : 2;
+	argc -= optind;
+	argv += optind;
+	if (argc >= 1 && strcmp(argv[0], "keygen") == 0)
+		return ss_curve_keygen_command("hqctl", argc - 1, argv + 1);
+	if (!(cmd = find_command(argc, argv, &words))) {
+		if (argc)
+			fprintf(stderr, "hqctl: unknown command \"%s%s%s\" (try --help)\n", argv[0],
+				argc > 1 ? " " : "", argc > 1 ? argv[1] : "");
+		else
+			usage(stderr);
+		return 2;
+	}
+	if ((rc = load_keys(&r, keys)) != 0 || (rc = check_filters(&r, cmd)) != 0
+		|| (rc = take_operands(&r, cmd, argc - words, argv + words)) != 0)
+		return rc;
+	rc = run(&r, cmd);
+	ss_price_list_free(r.req.prices, r.req.n_prices);
+	ss_store_list_free(r.req.stores, r.req.n_stores);
 	return rc;
 }

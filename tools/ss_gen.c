@@ -16,7 +16,8 @@
 struct gen {
 	const char *store;
 	unsigned long long rng;
-	long long day_start_ms;
+	long long day_start_ms;     /* the store's local midnight, Unix ms */
+	long long offset_ms;        /* the store's offset from UTC */
 	char month[16];             /* YYYYMM of the day, for case numbers */
 	int cases;                  /* complaints registered so far */
 	int responded;              /* of them, responded to (in case order) */
@@ -111,8 +112,8 @@ static json_t *body(struct gen *g, const char **type, long i)
 		g->amount_fen -= amt;
 		snprintf(no, sizeof no, "%s-F%06ld", g->store, i);
 		*type = "refund";
-		return json_pack("{s:s,s:s,s:I,s:s,s:s}", "refund_no", no, "original_receipt",
-			"R-OLD", "amount_fen", amt, "reason", "defect", "approver", "M01");
+		return json_pack("{s:s,s:s,s:I,s:s,s:s,s:s}", "refund_no", no, "original_receipt",
+			"R-OLD", "amount_fen", amt, "reason", "defect", "approver", "M01", "method", "cash");
 	}
 	if (pick < 75 || g->cases == 0) {
 		snprintf(no, sizeof no, "%s-%s-%d", g->store, g->month, ++g->cases);
@@ -187,9 +188,10 @@ static void history(struct gen *g, long *count)
 	}
 	for (size_t i = 0; i < sizeof complaint_hours / sizeof complaint_hours[0]; i++) {
 		long long t = g->day_start_ms - complaint_hours[i] * 3600000LL;
-		time_t secs = (time_t)(t / 1000);
+		time_t secs = (time_t)((t + g->offset_ms) / 1000);
 		struct tm tm;
 
+		/* Numbered in the store-local month of the registration. */
 		gmtime_r(&secs, &tm);
 		strftime(month, sizeof month, "%Y%m", &tm);
 		snprintf(no, sizeof no, "%s-%s-%zu", g->store, month, 5001 + i);
@@ -207,9 +209,11 @@ static void usage(FILE *out)
 {
 	fprintf(out,
 		"Usage: ss-gen --store ID [--records N] [--seed N] [--day-ms MS] [--history]\n"
-		"              [--expect FILE]\n"
+		"              [--utc-offset MIN] [--expect FILE]\n"
 		"Writes N (default 1000) records of a business day as JSON Lines on stdout.\n"
-		"  --day-ms MS     start of the business day, Unix ms (default: today 00:00 UTC)\n"
+		"  --utc-offset MIN  the store's offset from UTC (default 0), as its agent's\n"
+		"  --day-ms MS     start of the business day, Unix ms (default: today 00:00\n"
+		"                  store-local time)\n"
 		"  --history       first, the weeks before: contracts (some going stale) and\n"
 		"                  complaints (some overdue)\n"
 		"  --expect FILE   write {\"records\":N,\"amount_fen\":X} the hub should show\n"
@@ -222,22 +226,24 @@ int main(int argc, char **argv)
 		{ "store", required_argument, 0, 's' }, { "records", required_argument, 0, 'n' },
 		{ "seed", required_argument, 0, 'r' }, { "day-ms", required_argument, 0, 'd' },
 		{ "expect", required_argument, 0, 'e' }, { "history", no_argument, 0, 'H' },
+		{ "utc-offset", required_argument, 0, 'u' },
 		{ "help", no_argument, 0, 'h' }, { "version", no_argument, 0, 'V' }, { 0, 0, 0, 0 },
 	};
 	struct gen g = { .rng = 88172645463325252ULL };
 	long n = 1000, count = 0;
+	long long day_ms = -1;
 	int with_history = 0;
 	const char *expect = NULL;
 	int o;
 
-	g.day_start_ms = (long long)time(NULL) / 86400 * 86400 * 1000;
-	while ((o = getopt_long(argc, argv, "s:n:r:d:e:Hh", opts, NULL)) != -1) {
+	while ((o = getopt_long(argc, argv, "s:n:r:d:e:u:Hh", opts, NULL)) != -1) {
 		switch (o) {
+		case 'u': g.offset_ms = atoll(optarg) * 60000; break;
 		case 'H': with_history = 1; break;
 		case 's': g.store = optarg; break;
 		case 'n': n = atol(optarg); break;
 		case 'r': g.rng ^= strtoull(optarg, NULL, 10) * 0x9E3779B97F4A7C15ULL; break;
-		case 'd': g.day_start_ms = atoll(optarg); break;
+		case 'd': day_ms = atoll(optarg); break;
 		case 'e': expect = optarg; break;
 		case 'h': usage(stdout); return 0;
 		case 'V': ss_version_print("ss-gen"); return 0;
@@ -248,8 +254,11 @@ int main(int argc, char **argv)
 		usage(stderr);
 		return 2;
 	}
+	/* Opening hours and the month are the store's local ones. */
+	g.day_start_ms = day_ms >= 0 ? day_ms
+		: ((long long)time(NULL) * 1000 + g.offset_ms) / 86400000 * 86400000 - g.offset_ms;
 	{
-		time_t t = (time_t)(g.day_start_ms / 1000);
+		time_t t = (time_t)((g.day_start_ms + g.offset_ms) / 1000);
 		struct tm tm;
 
 		gmtime_r(&t, &tm);

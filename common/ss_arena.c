@@ -1,0 +1,89 @@
+/* ss_arena: chunks of CHUNK_BYTES, each request carved from the current
+ * chunk (16-byte aligned); a request larger than a chunk gets a chunk of
+ * its own. free() of a single allocation does nothing: everything goes at
+ * ss_arena_release. */
+#include "ss_arena.h"
+
+#include <stdint.h>
+#include <stdlib.h>
+
+#include "ss_proto.h"
+
+#define CHUNK_BYTES (256u << 10)
+#define ALIGN 16u
+
+struct ss_arena_chunk {
+	struct ss_arena_chunk *next;
+	size_t size, used;
+	max_align_t data[];
+};
+
+static void *arena_alloc(void *data, size_t size)
+{
+	struct ss_arena *a = data;
+	struct ss_arena_chunk *c = a->chunks;
+	size_t want = (size + ALIGN - 1) & ~(size_t)(ALIGN - 1);
+	void *p;
+
+	if (a->budget && a->used + want > a->budget)
+		return NULL;
+	if (!c || c->size - c->used < want) {
+		size_t size_c = want > CHUNK_BYTES ? want : CHUNK_BYTES;
+
+		if (!(c = malloc(sizeof *c + size_c)))
+			return NULL;
+		c->size = size_c;
+		c->used = 0;
+		c->next = a->chunks;
+		a->chunks = c;
+	}
+	p = (uint8_t *)c->data + c->used;
+	c->used += want;
+	a->used += want;
+	return p;
+}
+
+static void arena_free(void *data, void *p)
+{
+	(void)data;
+	(void)p;
+}
+
+void ss_arena_init(struct ss_arena *a, size_t budget_bytes)
+{
+	a->allocator.alloc = arena_alloc;
+	a->allocator.free = arena_free;
+	a->allocator.allocator_data = a;
+	a->chunks = NULL;
+	a->used = 0;
+	a->budget = budget_bytes;
+}
+
+void ss_arena_release(struct ss_arena *a)
+{
+	while (a->chunks) {
+		struct ss_arena_chunk *next = a->chunks->next;
+
+		free(a->chunks);
+		a->chunks = next;
+	}
+	a->used = 0;
+}
+
+/* What comes in passes ss_proto's gate: strings exactly as sent, and a
+ * bound on what the message costs: the arena's budget, or when it has none
+ * ss_proto_unpack's (SS_PROTO_EXPANSION bytes per byte of max_len). */
+ProtobufCMessage *ss_arena_unpack(struct ss_arena *a, const ProtobufCMessageDescriptor *desc,
+	const void *buf, size_t len, size_t max_len)
+{
+	size_t budget = a->budget;
+	ProtobufCMessage *m;
+
+	if (len > max_len || ss_proto_check_wire(desc, buf, len) != SS_PROTO_OK)
+		return NULL;
+	if (!budget && max_len < SIZE_MAX / SS_PROTO_EXPANSION)
+		a->budget = a->used + max_len * SS_PROTO_EXPANSION;
+	m = protobuf_c_message_unpack(desc, &a->allocator, len, buf);
+	a->budget = budget;
+	return m;
+}

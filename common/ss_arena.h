@@ -1,0 +1,32 @@
+/* ss_arena: a bump allocator for protobuf-c, so a message with tens of
+ * thousands of fields (a price list, a batch of records) is unpacked with a
+ * few large allocations instead of one malloc per field, and freed in one
+ * go. An optional byte budget makes an unpack fail instead of taking
+ * unbounded memory. */
+#ifndef SS_ARENA_H
+#define SS_ARENA_H
+
+#include <protobuf-c/protobuf-c.h>
+#include <stddef.h>
+
+struct ss_arena_chunk;
+
+struct ss_arena {
+	ProtobufCAllocator allocator;  /* pass &arena.allocator to protobuf-c */
+	struct ss_arena_chunk *chunks;
+	size_t used, budget;           /* budget 0: ss_arena_unpack bounds each unpack as
+	                                * ss_proto_unpack does (4 bytes per byte of max_len) */
+};
+
+void ss_arena_init(struct ss_arena *a, size_t budget_bytes);
+/* Frees everything allocated from a; a can be used again. */
+void ss_arena_release(struct ss_arena *a);
+
+/* Unpacks buf (at most max_len bytes) with a's memory; NULL when it does not
+ * parse, holds a string with a NUL (ss_proto's gate), or would pass the
+ * budget. Free with ss_arena_release, never with
+ * free_unpacked. */
+ProtobufCMessage *ss_arena_unpack(struct ss_arena *a, const ProtobufCMessageDescriptor *desc,
+	const void *buf, size_t len, size_t max_len);
+
+#endif

@@ -1,0 +1,106 @@
+/* ss_bizkey: what makes two records the same business record. Every record
+ * kind has a key within its store; two records with one key are the same
+ * record when their content hashes are equal, and a conflict otherwise.
+ * The agent checks this at submit, the hub again when it applies a record
+ * (a reinstalled store has a new epoch and an empty agent index, but the
+ * hub still holds its keys), so both must compute key and hash alike: this
+ * file is the only place that does.
+ *
+ * Invariant: the hash covers exactly what the till sent. seq, recorded_ms
+ * and utc_offset_min are the agent's stamps and are cleared before packing,
+ * so a record resubmitted later (another seq, another acceptance time, a
+ * daylight saving change) hashes the same. */
+#include "ss_bizkey.h"
+
+#include <sodium.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define PACK_ON_STACK 4096u
+
+int ss_bizkey_of(const Storesync__Record *r, struct ss_bizkey *k)
+{
+	const char *id = NULL, *label = NULL;
+	size_t n;
+
+	k->step = 0;
+	switch (r->body_case) {
+	case STORESYNC__RECORD__BODY_SALE: id = r->sale->receipt_no; label = "receipt"; break;
+	case STORESYNC__RECORD__BODY_CONTRACT_SALE:
+		id = r->contract_sale->contract_no; label = "contract"; break;
+	case STORESYNC__RECORD__BODY_PAYMENT: id = r->payment->payment_no; label = "payment"; break;
+	case STORESYNC__RECORD__BODY_REFUND: id = r->refund->refund_no; label = "refund"; break;
+	case STORESYNC__RECORD__BODY_COMPLAINT: id = r->complaint->case_no; label = "case"; break;
+	case STORESYNC__RECORD__BODY_COMPLAINT_PROGRESS:
+		id = r->complaint_progress->case_no;
+		label = "case";
+		k->step = r->complaint_progress->step;
+		break;
+	case STORESYNC__RECORD__BODY_INVENTORY: id = r->inventory->move_no; label = "move"; break;
+	case STORESYNC__RECORD__BODY_REPLENISHMENT:
+		id = r->replenishment->request_no; label = "request"; break;
+	default: break;
+	}
+	if (!id || (n = strlen(id)) == 0 || n > SS_BIZKEY_ID_MAX)
+		return -1;
+	k->bytes[0] = (uint8_t)r->body_case;
+	memcpy(k->bytes + 1, id, n);
+	k->len = n + 1;
+	if (k->step) {
+		k->bytes[k->len++] = '\0';
+		k->bytes[k->len++] = (uint8_t)k->step;
+	}
+	k->id = id;
+	k->label = label;
+	return 0;
+}
+
+int ss_bizkey_hash(const Storesync__Record *r, uint8_t hash[SS_BIZKEY_HASH_BYTES])
+{
+	Storesync__Record copy = *r;
+	uint8_t stack[PACK_ON_STACK], *buf = stack;
+	size_t n;
+
+	/* Safe to call from any thread, any number of times (libsodium). */
+	if (sodium_init() < 0)
+		return -1;
+	/* A shallow copy with the stamps cleared packs what the till sent. */
+	copy.has_seq = copy.has_recorded_ms = copy.has_utc_offset_min = 0;
+	copy.seq = 0;
+	copy.recorded_ms = 0;
+	copy.utc_offset_min = 0;
+	n = storesync__record__get_packed_size(&copy);
+	if (n > sizeof stack && !(buf = malloc(n)))
+		return -1;
+	storesync__record__pack(&copy, buf);
+	crypto_generichash(hash, SS_BIZKEY_HASH_BYTES, buf, n, NULL, 0);
+	if (buf != stack)
+		free(buf);
+	return 0;
+}
+
+/* A step as tills write it: STEP_RESPONDED is "responded". */
+static void step_name(int step, char *buf, size_t len)
+{
+	const ProtobufCEnumValue *v = protobuf_c_enum_descriptor_get_value(
+		&storesync__progress_step__descriptor, step);
+	const char *name = v ? strchr(v->name, '_') : NULL;
+	size_t i = 0;
+
+	for (name = name ? name + 1 : "?"; name[i] && i + 1 < len; i++)
+		buf[i] = (char)(name[i] >= 'A' && name[i] <= 'Z' ? name[i] - 'A' + 'a' : name[i]);
+	buf[i] = '\0';
+}
+
+void ss_bizkey_text(const struct ss_bizkey *k, char *buf, size_t len)
+{
+	char step[32];
+
+	if (k->step) {
+		step_name(k->step, step, sizeof step);
+		snprintf(buf, len, "%s %s step %s", k->label, k->id, step);
+	} else {
+		snprintf(buf, len, "%s %s", k->label, k->id);
+	}
+}

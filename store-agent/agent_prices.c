@@ -1,0 +1,460 @@
+/* agent_prices: where a price becomes effective at the store, and what the
+ * till is told to charge.
+ *
+ * A price list is kept as HQ sent it: one LMDB value per list, a sorted
+ * array of (sku, price, name, effective, update) searched by binary search,
+ * under the key effective_ms (u64 BE) update_id (u64 BE). Applying a 50,000
+ * SKU list is then one write of its bytes, not 50,000 B-tree inserts (with
+ * 200 stores on two cores that was the whole rollout's time).
+ *
+ * Invariant: the price of a SKU in force at T comes from the list with the
+ * greatest (effective_ms, update_id) <= (T, any) that names the SKU: a later
+ * list corrects an earlier one, a list dated ahead switches at its moment,
+ * offline. Each record keeps the effective time and update of its own
+ * origin, which is what a till is told.
+ *
+ * So that a lookup stays a few binary searches, the lists already in force
+ * are merged into one base list (key 0, 0) once there are more than
+ * MAX_IN_FORCE of them: for each SKU the newest record wins, exactly what a
+ * lookup would have answered. Lists dated ahead stay apart until they are in
+ * force. Like the rest of the agent's tables this keeps what is in force and
+ * what is announced, not history: `--at` in the past answers with the price
+ * in force now. */
+#include <stddef.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "agent.h"
+#include "ss_validate.h"
+
+#define LIST_MAGIC 0x4c505353u   /* "SSPL" */
+#define MAX_IN_FORCE 8
+#define SKU_MAX 32
+#define PRICE_NAME_MAX 255       /* a record's name_len is a byte */
+
+/* Records are stored in the host's byte order: the data directory never
+ * moves to another machine kind (an agent's data is its store's own).
+ * The layout: a list_head, n offsets (u32), then the records, each a
+ * list_rec whose text follows its fixed fields. A record sits at any byte
+ * offset of its value, and LMDB keeps a small value only 2-byte aligned: so
+ * nothing wider than a byte is ever read or written in place (an unaligned
+ * load is undefined behaviour); fields are copied in and out (struct rec). */
+struct list_head {
+	uint32_t magic, n;
+};
+
+struct list_rec {
+	int64_t price_fen, effective_ms;
+	uint64_t update_id;
+	uint8_t sku_len, name_len;
+	char text[];               /* sku, then name */
+};
+
+#define REC_FIXED offsetof(struct list_rec, text)
+
+/* A record as read: its fixed fields copied out, its text in place. */
+struct rec {
+	int64_t price_fen, effective_ms;
+	uint64_t update_id;
+	uint8_t sku_len, name_len;
+	const char *text;
+};
+
+/* A list as read from LMDB (valid while the transaction lasts). */
+struct list {
+	const uint8_t *base;
+	size_t size;
+	uint32_t n;
+	const uint8_t *offsets;    /* n u32, unaligned */
+};
+
+static int list_open(const MDB_val *v, struct list *l)
+{
+	struct list_head h;
+
+	if (v->mv_size < sizeof h)
+		return -1;
+	memcpy(&h, v->mv_data, sizeof h);
+	if (h.magic != LIST_MAGIC || (v->mv_size - sizeof h) / sizeof(uint32_t) < h.n)
+		return -1;
+	l->base = v->mv_data;
+	l->size = v->mv_size;
+	l->n = h.n;
+	l->offsets = l->base + sizeof h;
+	return 0;
+}
+
+/* Record i of l into *r; -1 when it does not lie inside the value. */
+static int list_at(const struct list *l, uint32_t i, struct rec *r)
+{
+	struct list_rec fixed;
+	uint32_t off;
+
+	memcpy(&off, l->offsets + (size_t)i * sizeof off, sizeof off);
+	if (off > l->size || l->size - off < REC_FIXED)
+		return -1;
+	memcpy(&fixed, l->base + off, REC_FIXED);
+	if (l->size - off - REC_FIXED < (size_t)fixed.sku_len + fixed.name_len)
+		return -1;
+	*r = (struct rec){ fixed.price_fen, fixed.effective_ms, fixed.update_id, fixed.sku_len,
+		fixed.name_len, (const char *)l->base + off + REC_FIXED };
+	return 0;
+}
+
+static int rec_cmp(const struct rec *r, const char *sku, size_t len)
+{
+	size_t n = r->sku_len < len ? r->sku_len : len;
+	int c = memcmp(r->text, sku, n);
+
+	return c ? c : (int)r->sku_len - (int)len;
+}
+
+/* 1 with *r when l names sku, else 0. */
+static int list_find(const struct list *l, const char *sku, struct rec *r)
+{
+	size_t len = strlen(sku);
+	uint32_t lo = 0, hi = l->n;
+
+	while (lo < hi) {
+		uint32_t mid = lo + (hi - lo) / 2;
+		int c;
+
+		if (list_at(l, mid, r) != 0)
+			return 0;
+		if ((c = rec_cmp(r, sku, len)) == 0)
+			return 1;
+		if (c < 0)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return 0;
+}
+
+/* ---- building a list ---- */
+
+struct draft {
+	struct draft_rec {
+		const char *sku, *name;
+		int64_t price_fen, effective_ms;
+		uint64_t update_id;
+	} *recs;
+	size_t n, cap;
+};
+
+static int draft_add(struct draft *d, const char *sku, const char *name, int64_t price,
+	int64_t eff, uint64_t uid)
+{
+	if (d->n == d->cap) {
+		size_t cap = d->cap ? d->cap * 2 : 1024;
+		struct draft_rec *a = realloc(d->recs, cap * sizeof *a);
+
+		if (!a)
+			return SS_EIO;
+		d->recs = a;
+		d->cap = cap;
+	}
+	d->recs[d->n++] = (struct draft_rec){ sku, name && *name ? name : NULL, price, eff, uid };
+	return 0;
+}
+
+static int draft_cmp(const void *a, const void *b)
+{
+	const struct draft_rec *x = a, *y = b;
+	int c = strcmp(x->sku, y->sku);
+
+	if (c)
+		return c;
+	/* Newest first, so a SKU's first record is the one that stays. */
+	if (x->effective_ms != y->effective_ms)
+		return x->effective_ms > y->effective_ms ? -1 : 1;
+	return x->update_id > y->update_id ? -1 : x->update_id < y->update_id;
+}
+
+/* Sorts d by SKU and keeps the newest record of each SKU. The hub sends a
+ * list sorted by SKU: then there is nothing to sort. */
+static void draft_settle(struct draft *d)
+{
+	size_t keep = 0, i = 1;
+
+	while (i < d->n && draft_cmp(&d->recs[i - 1], &d->recs[i]) < 0)
+		i++;
+	if (i < d->n)
+		qsort(d->recs, d->n, sizeof *d->recs, draft_cmp);
+	for (size_t i = 0; i < d->n; i++)
+		if (keep == 0 || strcmp(d->recs[keep - 1].sku, d->recs[i].sku) != 0)
+			d->recs[keep++] = d->recs[i];
+	d->n = keep;
+}
+
+static size_t rec_size(const struct draft_rec *r)
+{
+	return sizeof(struct list_rec) + strlen(r->sku) + (r->name ? strlen(r->name) : 0);
+}
+
+/* Writes the settled draft as the list under (eff, uid). */
+static int draft_put(struct agent_db *db, MDB_txn *txn, struct draft *d, int64_t eff,
+	uint64_t uid)
+{
+	uint8_t key[16];
+	MDB_val k = { 16, key }, v;
+	size_t size = sizeof(struct list_head) + d->n * sizeof(uint32_t), off;
+	uint8_t *out;
+	int rc;
+
+	for (size_t i = 0; i < d->n; i++)
+		size += rec_size(&d->recs[i]);
+	if (size > UINT32_MAX)
+		return SS_EINVAL;
+	ss_be64_put(key, (uint64_t)(eff < 0 ? 0 : eff));
+	ss_be64_put(key + 8, uid);
+	v.mv_size = size;
+	if ((rc = mdb_put(txn, db->prices, &k, &v, MDB_RESERVE)) != 0)
+		return rc;
+	out = v.mv_data;
+	memcpy(out, &(struct list_head){ LIST_MAGIC, (uint32_t)d->n }, sizeof(struct list_head));
+	off = sizeof(struct list_head) + d->n * sizeof(uint32_t);
+	for (size_t i = 0; i < d->n; i++) {
+		const struct draft_rec *r = &d->recs[i];
+		size_t sl = strlen(r->sku), nl = r->name ? strlen(r->name) : 0;
+		struct list_rec fixed = { r->price_fen, r->effective_ms, r->update_id, (uint8_t)sl,
+			(uint8_t)nl };
+		uint32_t off32 = (uint32_t)off;
+
+		memcpy(out + sizeof(struct list_head) + i * sizeof off32, &off32, sizeof off32);
+		memcpy(out + off, &fixed, REC_FIXED);
+		memcpy(out + off + REC_FIXED, r->sku, sl);
+		memcpy(out + off + REC_FIXED + sl, r->name ? r->name : "", nl);
+		off += rec_size(r);
+	}
+	return 0;
+}
+
+/* ---- merging the lists in force ---- */
+
+/* Name and SKU of a stored record as NUL-terminated strings in buf. */
+static int rec_strings(const struct rec *r, char *buf, size_t len, const char **sku,
+	const char **name)
+{
+	if ((size_t)r->sku_len + r->name_len + 2 > len)
+		return -1;
+	memcpy(buf, r->text, r->sku_len);
+	buf[r->sku_len] = '\0';
+	memcpy(buf + r->sku_len + 1, r->text + r->sku_len, r->name_len);
+	buf[r->sku_len + 1 + r->name_len] = '\0';
+	*sku = buf;
+	*name = buf + r->sku_len + 1;
+	return 0;
+}
+
+/* Every list dated at or before now_ms, into one base list, when there are
+ * more than MAX_IN_FORCE of them. */
+static int compact(struct agent_db *db, MDB_txn *txn, int64_t now_ms)
+{
+	uint8_t until[16];
+	MDB_val k, v;
+	MDB_cursor *c;
+	struct draft d = { 0 };
+	char *strings = NULL;
+	size_t lists = 0, n_strings = 0, used = 0;
+	int rc;
+
+	if ((rc = mdb_cursor_open(txn, db->prices, &c)) != 0)
+		return rc;
+	ss_be64_put(until, (uint64_t)now_ms + 1);
+	memset(until + 8, 0, 8);
+	for (rc = mdb_cursor_get(c, &k, &v, MDB_FIRST); rc == 0 && k.mv_size == 16
+		&& memcmp(k.mv_data, until, 16) < 0; rc = mdb_cursor_get(c, &k, &v, MDB_NEXT)) {
+		struct list l;
+
+		lists++;
+		if (list_open(&v, &l) == 0)
+			n_strings += l.size;
+	}
+	if (lists <= MAX_IN_FORCE)
+		goto out;
+	/* The records' strings are copied out: the lists are deleted below. */
+	if (!(strings = malloc(n_strings + 1))) {
+		rc = SS_EIO;
+		goto out;
+	}
+	for (rc = mdb_cursor_get(c, &k, &v, MDB_FIRST); rc == 0 && k.mv_size == 16
+		&& memcmp(k.mv_data, until, 16) < 0; rc = mdb_cursor_get(c, &k, &v, MDB_NEXT)) {
+		struct list l;
+
+		if (list_open(&v, &l) != 0)
+			continue;
+		for (uint32_t i = 0; i < l.n && rc == 0; i++) {
+			struct rec r;
+			const char *sku, *name;
+
+			if (list_at(&l, i, &r) != 0
+				|| rec_strings(&r, strings + used, n_strings - used, &sku, &name) != 0)
+				continue;
+			used += (size_t)r.sku_len + r.name_len + 2;
+			rc = draft_add(&d, sku, name, r.price_fen, r.effective_ms, r.update_id);
+		}
+	}
+	if (rc != 0 && rc != MDB_NOTFOUND)
+		goto out;
+	/* Drop the merged lists, then write the base. */
+	while ((rc = mdb_cursor_get(c, &k, &v, MDB_FIRST)) == 0 && k.mv_size == 16
+		&& memcmp(k.mv_data, until, 16) < 0)
+		if ((rc = mdb_cursor_del(c, 0)) != 0)
+			goto out;
+	draft_settle(&d);
+	rc = draft_put(db, txn, &d, 0, 0);
+out:
+	mdb_cursor_close(c);
+	free(d.recs);
+	free(strings);
+	return rc == MDB_NOTFOUND ? 0 : rc;
+}
+
+/* ---- the interface ---- */
+
+static int price_ok(const Storesync__PriceEntry *e)
+{
+	return e && e->sku && ss_validate_sku(e->sku) == 0 && e->has_price_fen
+		&& e->price_fen >= 0 && e->price_fen <= SS_MAX_FEN
+		&& (!e->name || strlen(e->name) <= PRICE_NAME_MAX);
+}
+
+int prices_put_list(struct agent_db *db, MDB_txn *txn, int64_t effective_ms,
+	uint64_t update_id, Storesync__PriceEntry *const *entries, size_t n, int64_t now_ms,
+	size_t *skipped)
+{
+	struct draft d = { 0 };
+	int rc = 0;
+
+	for (size_t i = 0; rc == 0 && i < n; i++) {
+		if (!price_ok(entries[i])) {
+			(*skipped)++;
+			continue;
+		}
+		rc = draft_add(&d, entries[i]->sku, entries[i]->name, entries[i]->price_fen,
+			effective_ms, update_id);
+	}
+	if (rc == 0) {
+		draft_settle(&d);
+		rc = draft_put(db, txn, &d, effective_ms, update_id);
+	}
+	free(d.recs);
+	return rc == 0 ? compact(db, txn, now_ms) : rc;
+}
+
+static int by_list(const void *a, const void *b)
+{
+	const struct draft_rec *x = a, *y = b;
+
+	if (x->effective_ms != y->effective_ms)
+		return x->effective_ms < y->effective_ms ? -1 : 1;
+	if (x->update_id != y->update_id)
+		return x->update_id < y->update_id ? -1 : 1;
+	return strcmp(x->sku, y->sku);
+}
+
+int prices_put_dated(struct agent_db *db, MDB_txn *txn, Storesync__DatedPrice *const *p,
+	size_t n, int64_t now_ms, size_t *skipped)
+{
+	struct draft base = { 0 }, later = { 0 };
+	int rc = 0;
+
+	/* In force now: one base list; dated ahead: a list per update. */
+	for (size_t i = 0; rc == 0 && i < n; i++) {
+		const Storesync__PriceEntry *e = p[i]->price;
+
+		if (!price_ok(e)) {
+			(*skipped)++;
+			continue;
+		}
+		rc = draft_add(p[i]->effective_ms <= now_ms ? &base : &later, e->sku, e->name,
+			e->price_fen, p[i]->effective_ms, p[i]->update_id);
+	}
+	if (rc == 0 && base.n) {
+		draft_settle(&base);
+		rc = draft_put(db, txn, &base, 0, 0);
+	}
+	if (later.n > 1)   /* qsort may not be given NULL, even for no elements */
+		qsort(later.recs, later.n, sizeof *later.recs, by_list);
+	for (size_t i = 0, j; rc == 0 && i < later.n; i = j) {
+		struct draft one;
+
+		for (j = i + 1; j < later.n && later.recs[j].effective_ms == later.recs[i].effective_ms
+			&& later.recs[j].update_id == later.recs[i].update_id; j++)
+			;
+		one = (struct draft){ later.recs + i, j - i, j - i };
+		rc = draft_put(db, txn, &one, later.recs[i].effective_ms, later.recs[i].update_id);
+	}
+	free(base.recs);
+	free(later.recs);
+	return rc;
+}
+
+static Storesync__DatedPrice *dated_of(const struct rec *r)
+{
+	Storesync__DatedPrice *dp = calloc(1, sizeof *dp);
+	Storesync__PriceEntry *pe = calloc(1, sizeof *pe);
+
+	if (!dp || !pe) {
+		free(dp);
+		free(pe);
+		return NULL;
+	}
+	storesync__dated_price__init(dp);
+	storesync__price_entry__init(pe);
+	pe->sku = strndup(r->text, r->sku_len);
+	pe->name = r->name_len ? strndup(r->text + r->sku_len, r->name_len) : NULL;
+	pe->price_fen = r->price_fen;
+	pe->has_price_fen = 1;
+	dp->price = pe;
+	dp->effective_ms = r->effective_ms;
+	dp->has_effective_ms = 1;
+	dp->update_id = r->update_id;
+	dp->has_update_id = 1;
+	return dp;
+}
+
+int prices_at(struct agent_db *db, MDB_txn *txn, const char *sku, int64_t at_ms,
+	Storesync__DatedPrice **now, Storesync__DatedPrice **next)
+{
+	uint8_t key[16];
+	MDB_val k = { 16, key }, v;
+	MDB_cursor *c;
+	int rc;
+
+	*now = *next = NULL;
+	if (at_ms < 0 || strlen(sku) > SKU_MAX || (rc = mdb_cursor_open(txn, db->prices, &c)) != 0)
+		return at_ms < 0 ? SS_OK : SS_EIO;
+	/* Back from the first list dated after at_ms: the newest that names the
+	 * SKU is in force. */
+	ss_be64_put(key, at_ms == INT64_MAX ? UINT64_MAX : (uint64_t)at_ms + 1);
+	memset(key + 8, 0, 8);
+	rc = mdb_cursor_get(c, &k, &v, MDB_SET_RANGE);
+	if (rc == 0 && next) {
+		/* Forward from there: the first list dated ahead that names it. */
+		MDB_val k2 = k, v2 = v;
+		int r2 = 0;
+
+		for (; r2 == 0 && !*next; r2 = mdb_cursor_get(c, &k2, &v2, MDB_NEXT)) {
+			struct list l;
+			struct rec r;
+
+			if (list_open(&v2, &l) == 0 && list_find(&l, sku, &r))
+				*next = dated_of(&r);
+		}
+		k.mv_size = 16;
+		k.mv_data = key;
+		rc = mdb_cursor_get(c, &k, &v, MDB_SET_RANGE);
+	}
+	rc = mdb_cursor_get(c, &k, &v, rc == 0 ? MDB_PREV : MDB_LAST);
+	for (; rc == 0 && !*now; rc = mdb_cursor_get(c, &k, &v, MDB_PREV)) {
+		struct list l;
+		struct rec r;
+
+		if (list_open(&v, &l) == 0 && list_find(&l, sku, &r))
+			*now = dated_of(&r);
+	}
+	mdb_cursor_close(c);
+	return rc == 0 || rc == MDB_NOTFOUND ? SS_OK : SS_EIO;
+}
