@@ -6,7 +6,11 @@
  * window, cumulative acks, resends from the last ack, application
  * heartbeats, reconnects with the agent's backoff, and the down-flow:
  * every Update applied into the store's own LMDB by the agent's own code
- * (agent_apply.c) and answered with an UpdateAck. Records live in memory
+ * (agent_apply.c) and answered with an UpdateAck. Each store speaks
+ * CurveZMQ with a key pair of its own, registered at the hub (unless
+ * --insecure), and connects from an address of its own on the loopback
+ * network (127.1.0.0/16), as stores do from their own networks: the hub's
+ * door keeper limits connections and handshakes per address. Records live in memory
  * (the hub is what is measured, not the agent's outbox). A worker takes
  * commands from the driver (ss_fleet.c) over an ipc socket and reports its
  * counts and an ack-latency histogram.
@@ -21,6 +25,7 @@
 #include <stdint.h>
 
 #include "agent.h"
+#include "ss_curve.h"
 
 /* Log-linear histogram of microseconds: 64 buckets per power of two
  * (about 1.1% wide), up to 2^40 us. */
@@ -46,6 +51,9 @@ struct fleet_opts {
 	int heartbeat_ms, hub_timeout_ms, reconnect_ms, reconnect_max_ms, ack_timeout_ms;
 	int batch_records, window_batches;
 	int legacy;               /* the agent before issue 14: ZMTP heartbeats, old backoff */
+	int insecure;             /* plaintext links (the hub runs --insecure) */
+	char hub_key[SS_CURVE_KEY_CHARS + 1];   /* the hub's public key */
+	const struct ss_curve_pair *keys;       /* every store's key pair, by index */
 	int sync_apply;           /* apply with fsync (default off: see fleet_store.c) */
 	uint64_t run_id;          /* epochs derive from it: stable across hub restarts */
 };
@@ -58,6 +66,7 @@ struct fleet_store {
 	int64_t due_mono;         /* its next timed work (the worker's scan) */
 	int sent;                 /* something was sent since the link was last read */
 	void *sock, *monitor;
+	char endpoint[300];       /* the hub's, from this store's own address when tcp */
 	/* The outbox, in memory: records 1..last_seq, creation times of the
 	 * unacknowledged ones in a ring (index seq % ring_cap). */
 	uint64_t last_seq, acked_seq, sent_seq;
@@ -67,8 +76,8 @@ struct fleet_store {
 	/* The link, as agent_sender keeps it. */
 	int linked, welcomed;
 	int64_t linked_mono, heard_mono, hello_mono, progress_mono, heartbeat_mono;
-	int64_t reconnect_mono;
-	unsigned silent_drops;
+	int64_t reconnect_mono;   /* dropped (refused, silent hub): connect again then */
+	unsigned drops;           /* since the last Welcome: the backoff's exponent */
 	int64_t next_record_mono; /* 0: no records (rate 0) */
 	/* Recovery after a hub restart (FLEET_CMD_MARK). */
 	uint64_t mark_seq;        /* records to be acked again */
@@ -83,7 +92,7 @@ struct fleet_store {
 struct fleet_counts {
 	uint64_t stores, linked, welcomed, ever_welcomed, recovered, applied;
 	uint64_t created, acked, batches, resends, reconnects, hub_errors, hellos, heartbeats;
-	uint64_t updates, update_acks, apply_failures;
+	uint64_t updates, update_acks, apply_failures, refusals;
 };
 
 struct fleet_report {
@@ -105,6 +114,8 @@ struct fleet_ctx {
 	size_t db_seed_len;
 };
 
+/* The id of store index ("F00042"). */
+void fleet_store_name(int index, char *out, size_t len);
 int fleet_store_open(struct fleet_ctx *x, struct fleet_store *s, int index, char *err,
 	size_t errlen);
 void fleet_store_close(struct fleet_store *s);

@@ -16,6 +16,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "fleet.h"
 #include "fleet_hub.h"
 #include "ss_link.h"
 #include "ss_time.h"
@@ -158,6 +159,9 @@ double fleet_loadavg(void)
 
 /* ---- the operators' endpoint ---- */
 
+/* The driver asks on the admin socket (plaintext ipc: the host's admin,
+ * operator 'local'); hqctl, timed, goes through the operators' endpoint as
+ * an operator at HQ does (time_queries in ss_fleet.c). */
 Storesync__QueryReply *fleet_hub_query(struct fleet_hub *h, Storesync__QueryRequest *req,
 	int timeout_ms)
 {
@@ -174,7 +178,7 @@ Storesync__QueryReply *fleet_hub_query(struct fleet_hub *h, Storesync__QueryRequ
 	req->proto_version = SS_PROTO_VERSION;
 	req->has_proto_version = 1;
 	zmq_msg_init(&m);
-	if (zmq_connect(s, h->query) == 0 && ss_proto_send(s, &req->base, 0) == 0
+	if (zmq_connect(s, h->admin) == 0 && ss_proto_send(s, &req->base, 0) == 0
 		&& zmq_msg_recv(&m, s, 0) >= 0)
 		r = (Storesync__QueryReply *)ss_proto_unpack(&storesync__query_reply__descriptor,
 			zmq_msg_data(&m), zmq_msg_size(&m), SIZE_MAX);
@@ -229,23 +233,114 @@ long fleet_hub_silent(struct fleet_hub *h, long *rows)
 	return silent;
 }
 
-int fleet_hub_policy(struct fleet_hub *h, const char *setting)
+/* A write of `what` with up to three params; 0 when the hub did it. */
+static int write_op(struct fleet_hub *h, const char *what, const char *const kv[][2], size_t n)
 {
 	Storesync__QueryRequest req = STORESYNC__QUERY_REQUEST__INIT;
-	Storesync__QueryParam p = STORESYNC__QUERY_PARAM__INIT, *pp[1] = { &p };
+	Storesync__QueryParam p[3], *pp[3];
 	Storesync__QueryReply *r;
 	int rc = -1;
 
-	p.key = "set";
-	p.value = (char *)setting;
-	req.what = "policy set";
+	for (size_t i = 0; i < n && i < 3; i++) {
+		storesync__query_param__init(&p[i]);
+		p[i].key = (char *)kv[i][0];
+		p[i].value = (char *)kv[i][1];
+		pp[i] = &p[i];
+	}
+	req.what = (char *)what;
 	req.params = pp;
-	req.n_params = 1;
+	req.n_params = n < 3 ? n : 3;
 	if ((r = fleet_hub_query(h, &req, QUERY_TIMEOUT_MS))) {
 		rc = r->error ? -1 : 0;
 		storesync__query_reply__free_unpacked(r, NULL);
 	}
 	return rc;
+}
+
+int fleet_hub_policy(struct fleet_hub *h, const char *setting)
+{
+	const char *const kv[][2] = { { "set", setting } };
+
+	return write_op(h, "policy set", kv, 1);
+}
+
+int fleet_hub_operator(struct fleet_hub *h, const char *name, const char *key)
+{
+	const char *const kv[][2] = { { "operator", name }, { "key", key }, { "role", "admin" } };
+
+	return write_op(h, "operator add", kv, 3);
+}
+
+/* Sends store i's `store add` on a DEALER, as REQ would frame it. */
+static int send_add(void *s, int i, const struct ss_curve_pair *keys)
+{
+	Storesync__QueryRequest req = STORESYNC__QUERY_REQUEST__INIT;
+	Storesync__QueryParam p[2], *pp[2] = { &p[0], &p[1] };
+	char id[16];
+
+	fleet_store_name(i, id, sizeof id);
+	storesync__query_param__init(&p[0]);
+	storesync__query_param__init(&p[1]);
+	p[0].key = "store";
+	p[0].value = id;
+	p[1].key = "key";
+	p[1].value = keys ? (char *)keys[i].public_key : NULL;
+	req.what = "store add";
+	req.params = pp;
+	req.n_params = keys ? 2 : 1;
+	req.proto_version = SS_PROTO_VERSION;
+	req.has_proto_version = 1;
+	if (zmq_send(s, "", 0, ZMQ_SNDMORE) < 0)
+		return -1;
+	return ss_proto_send(s, &req.base, 0);
+}
+
+/* One answer to a `store add`: 0 done, 1 refused, -1 none in time. */
+static int recv_add(void *s)
+{
+	zmq_msg_t f[2];
+	Storesync__QueryReply *r;
+	int n = ss_link_recv(s, f, 2, 0), rc = -1;
+
+	if (n == 2) {
+		r = (Storesync__QueryReply *)ss_proto_unpack(&storesync__query_reply__descriptor,
+			zmq_msg_data(&f[1]), zmq_msg_size(&f[1]), SIZE_MAX);
+		rc = !r || r->error ? 1 : 0;
+		if (r)
+			storesync__query_reply__free_unpacked(r, NULL);
+	}
+	if (n > 0)
+		ss_link_close_frames(f, n < 2 ? n : 2);
+	return rc;
+}
+
+#define REGISTER_IN_FLIGHT 256
+
+long fleet_hub_register(struct fleet_hub *h, int n, const struct ss_curve_pair *keys)
+{
+	char err[128];
+	void *s = ss_link_socket(h->zctx, ZMQ_DEALER, err, sizeof err);
+	int timeout_ms = QUERY_TIMEOUT_MS, sent = 0, got = 0;
+	long refused = 0;
+
+	if (!s || zmq_setsockopt(s, ZMQ_RCVTIMEO, &timeout_ms, sizeof timeout_ms) != 0
+		|| zmq_connect(s, h->admin) != 0)
+		refused = -1;
+	while (refused >= 0 && got < n) {
+		int rc;
+
+		while (sent < n && sent - got < REGISTER_IN_FLIGHT)
+			if (send_add(s, sent++, keys) != 0)
+				refused = -1;
+		if (refused < 0 || (rc = recv_add(s)) < 0)
+			refused = -1;
+		else
+			refused += rc;
+		got++;
+	}
+	if (s)
+		zmq_close(s);
+	return refused;
 }
 
 double fleet_run_ms(char *const argv[])

@@ -4,8 +4,9 @@
  * consecutive records from sent_seq + 1 within the window, cumulative
  * acks, a rewind to what the hub holds on a Welcome, a Resend, an Error or
  * an ack timeout, a Heartbeat every heartbeat_ms once welcomed, and (unless
- * legacy) a silent hub dropped after hub_timeout_ms and dialled again after
- * a fully jittered, doubling delay (ss_link_backoff_ms). Updates are
+ * legacy) a silent hub dropped after hub_timeout_ms, or a refused
+ * handshake, dialled again after a fully jittered, doubling delay
+ * (ss_link_backoff_ms), as agent_sender's link_drop does. Updates are
  * applied by the agent's apply_update into the store's own LMDB and
  * answered with the agent's UpdateAck.
  *
@@ -70,6 +71,19 @@ static void *link_socket(struct fleet_ctx *x, char *err, size_t errlen)
 	return s;
 }
 
+/* The hub's endpoint as this store dials it: a tcp hub on the loopback
+ * from the store's own address, 127.1.(index / 250).(index % 250 + 1), so
+ * the hub's door keeper sees one address per store, as in a chain (its
+ * limits per address would otherwise see the whole fleet as one flood). */
+static void store_endpoint(const struct fleet_opts *o, int index, char *out, size_t len)
+{
+	if (strncmp(o->hub, "tcp://127.", 10) == 0 && index < 250 * 256)
+		snprintf(out, len, "tcp://127.1.%d.%d:0;%s", index / 250, index % 250 + 1,
+			o->hub + 6);
+	else
+		snprintf(out, len, "%s", o->hub);
+}
+
 /* The store's data.mdb starts as a copy of the seed, with every database
  * made: opening it then writes nothing. */
 static int seed_db(struct fleet_ctx *x, const char *dir, char *err, size_t errlen)
@@ -112,6 +126,11 @@ static struct agent_db *open_db(struct fleet_ctx *x, struct fleet_store *s, char
 	return db;
 }
 
+void fleet_store_name(int index, char *out, size_t len)
+{
+	snprintf(out, len, "F%05d", index);
+}
+
 int fleet_store_open(struct fleet_ctx *x, struct fleet_store *s, int index, char *err,
 	size_t errlen)
 {
@@ -119,20 +138,26 @@ int fleet_store_open(struct fleet_ctx *x, struct fleet_store *s, int index, char
 	int on = 1;
 
 	memset(s, 0, sizeof *s);
-	snprintf(s->id, sizeof s->id, "F%05d", index);
+	fleet_store_name(index, s->id, sizeof s->id);
 	s->rng = x->o->run_id * 0x9E3779B97F4A7C15ull + (uint64_t)index * 0xBF58476D1CE4E5B9ull + 1;
 	s->epoch = next_random(s) | 1;
 	s->ring_cap = RING_INITIAL;
 	s->created_us = calloc(s->ring_cap, sizeof *s->created_us);
 	s->time_ms = calloc(s->ring_cap, sizeof *s->time_ms);
 	snprintf(mon, sizeof mon, "inproc://fleet-monitor-%d", index);
+	store_endpoint(x->o, index, s->endpoint, sizeof s->endpoint);
 	if (!s->created_us || !s->time_ms || !(s->sock = link_socket(x, err, errlen)))
 		return -1;
+	if (!x->o->insecure && ss_curve_client(s->sock, &x->o->keys[index], x->o->hub_key) != 0) {
+		snprintf(err, errlen, "store %s: CurveZMQ: %s", s->id, zmq_strerror(errno));
+		return -1;
+	}
 	if (!(s->db = open_db(x, s, err, errlen)))
 		return -1;
 	zmq_setsockopt(s->sock, ZMQ_IMMEDIATE, &on, sizeof on);
 	if (zmq_socket_monitor(s->sock, mon, ZMQ_EVENT_HANDSHAKE_SUCCEEDED
-		| ZMQ_EVENT_DISCONNECTED) != 0 || !(s->monitor = zmq_socket(x->zctx, ZMQ_PAIR))
+		| ZMQ_EVENT_DISCONNECTED | ZMQ_EVENT_HANDSHAKE_FAILED_AUTH
+		| ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL | ZMQ_EVENT_HANDSHAKE_FAILED_NO_DETAIL) != 0 || !(s->monitor = zmq_socket(x->zctx, ZMQ_PAIR))
 		|| zmq_connect(s->monitor, mon) != 0) {
 		snprintf(err, errlen, "store %s: monitor: %s", s->id, zmq_strerror(errno));
 		return -1;
@@ -221,7 +246,7 @@ static void send_heartbeat(struct fleet_ctx *x, struct fleet_store *s, int64_t n
 
 int fleet_store_connect(struct fleet_ctx *x, struct fleet_store *s)
 {
-	if (zmq_connect(s->sock, x->o->hub) != 0)
+	if (zmq_connect(s->sock, s->endpoint) != 0)
 		return -1;
 	send_hello(x, s);
 	return 0;
@@ -391,7 +416,7 @@ static void on_welcome(struct fleet_ctx *x, struct fleet_store *s, const Storesy
 	s->welcomed = 1;
 	s->ever_welcomed = 1;
 	s->welcomed_since_mark = 1;
-	s->silent_drops = 0;
+	s->drops = 0;
 }
 
 static void on_ack(struct fleet_ctx *x, struct fleet_store *s, const Storesync__Ack *a)
@@ -449,6 +474,17 @@ static void on_message(struct fleet_ctx *x, struct fleet_store *s, const Storesy
 	}
 }
 
+/* The agent's link_drop: disconnect, and connect again after a fully
+ * jittered delay that doubles per drop since the last Welcome. */
+static void link_drop(struct fleet_ctx *x, struct fleet_store *s, int64_t now)
+{
+	zmq_disconnect(s->sock, s->endpoint);
+	s->linked = s->welcomed = 0;
+	s->reconnect_mono = now + 1 + ss_link_backoff_ms(x->o->reconnect_ms,
+		x->o->reconnect_max_ms, s->drops++);
+	x->c->reconnects++;
+}
+
 static void read_monitor(struct fleet_ctx *x, struct fleet_store *s)
 {
 	zmq_msg_t f[2];
@@ -467,6 +503,11 @@ static void read_monitor(struct fleet_ctx *x, struct fleet_store *s)
 		} else if (event == ZMQ_EVENT_DISCONNECTED) {
 			s->linked = 0;
 			s->welcomed = 0;
+		} else if (!x->o->legacy) {
+			/* Refused (a key the hub does not know yet, its door keeper):
+			 * libzmq gives the endpoint up; the agent dials again. */
+			x->c->refusals++;
+			link_drop(x, s, ss_mono_ms());
 		}
 	}
 }
@@ -504,7 +545,8 @@ static int64_t earliest(int64_t a, int64_t b)
 	return a < b ? a : b;
 }
 
-/* The agent's check_link: a silent hub is dropped and dialled again later. */
+/* The agent's check_link: after a drop the store waits, then dials again;
+ * a silent hub is dropped. */
 static int link_busy(struct fleet_ctx *x, struct fleet_store *s, int64_t now, int64_t *next)
 {
 	int64_t last = s->heard_mono > s->linked_mono ? s->heard_mono : s->linked_mono;
@@ -517,15 +559,11 @@ static int link_busy(struct fleet_ctx *x, struct fleet_store *s, int64_t now, in
 			return 1;
 		}
 		s->reconnect_mono = 0;
-		zmq_connect(s->sock, x->o->hub);
+		zmq_connect(s->sock, s->endpoint);
 		return 1;
 	}
 	if (s->linked && now - last >= x->o->hub_timeout_ms) {
-		zmq_disconnect(s->sock, x->o->hub);
-		s->linked = s->welcomed = 0;
-		s->reconnect_mono = now + 1 + ss_link_backoff_ms(x->o->reconnect_ms,
-			x->o->reconnect_max_ms, s->silent_drops++);
-		x->c->reconnects++;
+		link_drop(x, s, now);
 		*next = earliest(*next, s->reconnect_mono);
 		return 1;
 	}

@@ -12,7 +12,11 @@
  * line per figure, `name value unit`, and `# ...` lines with the machine's
  * load at each phase (bench/fleet, docs/performance.md):
  *
- *   welcome   all N stores connect at once to a fresh hub: fleet_welcome_s
+ *   setup     every store's key registered (store add --key, untimed
+ *             phase: fleet_register_s), then the hub restarted
+ *   welcome   all N stores connect at once to a fresh hub: fleet_welcome_s,
+ *             N CurveZMQ handshakes and key lookups included, and the
+ *             hub's CPU for it (fleet_welcome_hub_cpu_s)
  *   idle      heartbeats only: fleet_hb_hub_cpu_pct (of one core), bytes/s
  *   rates     records at each total rate (default 1,200 and 12,000/s):
  *             fleet_ack_p99_ms (a record's creation to the Ack that covers
@@ -22,7 +26,13 @@
  *             with store_silence_minutes set to 1 at the start
  *   restart   the hub killed -9 and restarted while records flow:
  *             fleet_restart_recover_s, until every store was welcomed again
- *             and every record it had made before the kill is acked
+ *             (a new handshake each) and every record it had made before
+ *             the kill is acked
+ *
+ * Links speak CurveZMQ as agents do: the hub runs with a key pair made
+ * here, each store with its own (zmq_curve_keypair), registered over the
+ * hub's admin socket; hqctl asks as an operator with a key of its own on
+ * the operators' endpoint. --insecure runs it all plaintext, to compare.
  *   memory    fleet_hub_rss_mb with all N connected and idle (and its
  *             anonymous part); fleet_hub_peak_rss_mb after the load */
 #include <errno.h>
@@ -37,6 +47,7 @@
 
 #include "fleet.h"
 #include "fleet_hub.h"
+#include "ss_curve.h"
 #include "ss_time.h"
 #include "ss_version.h"
 
@@ -46,6 +57,10 @@
 #define WARM_MS 5000
 #define REPLY_WAIT_MS 60000
 #define MAX_RATES 4
+#define MAX_HUB_ARGS 40
+/* While the keys are registered: as many store adds at once as the hub
+ * has query threads (each waits for the writer's commit). */
+#define SETUP_QUERY_THREADS "64"
 
 struct driver {
 	struct fleet_opts o;          /* every worker's, but for first/count */
@@ -54,6 +69,14 @@ struct driver {
 	void *zctx, *ctl;             /* ROUTER: the workers' DEALERs connect */
 	struct fleet_hub hub;
 	const char *hqctl;
+	const char *hub_args[MAX_HUB_ARGS + 1];  /* its security flags, then --hub-arg's */
+	const char *user_args[MAX_HUB_ARGS];     /* --hub-arg's */
+	int n_user_args;
+	const char *admin;            /* stores: the running hub's admin socket, or NULL */
+	const char *hub_key_file;     /* stores: the running hub's public key */
+	char hub_secret[700], hub_pub[700];     /* run: the hub's key files */
+	char op_key[700];             /* run: hqctl's key pair (operator "fleet") */
+	struct ss_curve_pair *keys;   /* the stores', by index; NULL: --insecure */
 	double rates[MAX_RATES];
 	int n_rates, window_s;
 	double rate;                  /* records/s in total now */
@@ -85,6 +108,11 @@ static void usage(FILE *out)
 		"  --rates R1,R2          run: total records/s of the load phases (1200,12000)\n"
 		"  --window-s S           run: seconds each phase measures (default 20)\n"
 		"  --rate R               stores: total records/s (default 0: heartbeats only)\n"
+		"  --insecure             plaintext links and queries (the hub runs --insecure),\n"
+		"                         to compare with CurveZMQ, the default\n"
+		"  --admin ENDPOINT       stores: the hub's admin socket, to register the stores\n"
+		"                         (their keys) there first\n"
+		"  --hub-key FILE         stores: the hub's public key\n"
 		"  --legacy               stores as the agent was before issue 14: ZMTP\n"
 		"                         heartbeats, reconnect 100 ms..5 s, no silence drop,\n"
 		"                         heartbeats every 2 s\n"
@@ -95,6 +123,70 @@ static void usage(FILE *out)
 		"                         stores share this machine's disk with the hub)\n"
 		"  --verbose              progress of the waits on stderr\n"
 		"  --version, --help\n");
+}
+
+/* ---- keys ---- */
+
+/* A key pair per store, made before the workers fork (they inherit it). */
+static int make_store_keys(struct driver *d)
+{
+	if (d->o.insecure)
+		return 0;
+	if (!(d->keys = calloc((size_t)d->stores, sizeof *d->keys)))
+		return -1;
+	for (int i = 0; i < d->stores; i++)
+		if (zmq_curve_keypair(d->keys[i].public_key, d->keys[i].secret_key) != 0)
+			return -1;
+	d->o.keys = d->keys;
+	return 0;
+}
+
+/* run: the hub's key pair and hqctl's, in the run directory, and the
+ * hub's flags that use them. */
+static int make_run_keys(struct driver *d)
+{
+	char op_pub[720], err[600];
+	int n = 0;
+
+	if (d->o.insecure) {
+		d->hub_args[n++] = "--insecure";
+	} else {
+		snprintf(d->hub_secret, sizeof d->hub_secret, "%s/hub.key", d->o.dir);
+		snprintf(d->hub_pub, sizeof d->hub_pub, "%s/hub.key.pub", d->o.dir);
+		snprintf(d->op_key, sizeof d->op_key, "%s/operator.key", d->o.dir);
+		snprintf(op_pub, sizeof op_pub, "%s.pub", d->op_key);
+		if (ss_curve_keygen(d->hub_secret, d->hub_pub, err, sizeof err) != 0
+			|| ss_curve_keygen(d->op_key, op_pub, err, sizeof err) != 0
+			|| ss_curve_load_public(d->hub_pub, d->o.hub_key, err, sizeof err) != 0) {
+			fprintf(stderr, "ss-fleet: %s\n", err);
+			return -1;
+		}
+		d->hub_args[n++] = "--curve-key";
+		d->hub_args[n++] = d->hub_secret;
+	}
+	d->hub_args[n++] = "--admin";
+	d->hub_args[n++] = d->hub.admin;
+	d->hub_args[n++] = "--admin-group";
+	d->hub_args[n++] = "";
+	for (int i = 0; i < d->n_user_args && n < MAX_HUB_ARGS; i++)
+		d->hub_args[n++] = d->user_args[i];
+	d->hub_args[n] = NULL;
+	d->hub.extra = d->hub_args;
+	return 0;
+}
+
+/* stores: the running hub's public key, from --hub-key. */
+static int hub_key_of(struct driver *d)
+{
+	char err[600];
+
+	if (d->o.insecure)
+		return 0;
+	if (ss_curve_load_public(d->hub_key_file, d->o.hub_key, err, sizeof err) != 0) {
+		fprintf(stderr, "ss-fleet: %s\n", err);
+		return -1;
+	}
+	return 0;
 }
 
 /* ---- workers ---- */
@@ -269,13 +361,59 @@ static void print_wait(const char *name, double s, uint64_t got, int of)
 	fflush(stdout);
 }
 
+/* Every store registered (its key with it), and hqctl's key as an
+ * operator's, on a hub run for it with more query threads (each store add
+ * waits for its commit); then that hub stops, and the measured one starts
+ * on the same data, as a hub whose stores are registered starts. */
+static int phase_setup(struct driver *d)
+{
+	const char *args[MAX_HUB_ARGS + 4];
+	char key[SS_CURVE_KEY_CHARS + 1], op_pub[720], err[600];
+	int n = 0, rc = -1;
+	int64_t t0;
+	long refused;
+
+	while (d->hub_args[n] && n < MAX_HUB_ARGS) {
+		args[n] = d->hub_args[n];
+		n++;
+	}
+	args[n++] = "--query-threads";
+	args[n++] = SETUP_QUERY_THREADS;
+	args[n] = NULL;
+	d->hub.extra = args;
+	if (fleet_hub_start(&d->hub) != 0) {
+		fprintf(stderr, "ss-fleet: the hub did not start (see %s)\n", d->hub.log);
+		d->hub.extra = d->hub_args;
+		return -1;
+	}
+	t0 = ss_mono_ms();
+	refused = fleet_hub_register(&d->hub, d->stores, d->keys);
+	printf("fleet_register_s %.2f s (%d stores%s)\n", (double)(ss_mono_ms() - t0) / 1000.0,
+		d->stores, d->keys ? " with their keys" : "");
+	fflush(stdout);
+	if (refused != 0)
+		fprintf(stderr, "ss-fleet: %ld stores not registered\n", refused);
+	else if (d->o.insecure)
+		rc = 0;
+	else if (snprintf(op_pub, sizeof op_pub, "%s.pub", d->op_key) < 0
+		|| ss_curve_load_public(op_pub, key, err, sizeof err) != 0)
+		fprintf(stderr, "ss-fleet: %s\n", err);
+	else if (fleet_hub_operator(&d->hub, "fleet", key) != 0)
+		fprintf(stderr, "ss-fleet: operator add refused\n");
+	else
+		rc = 0;
+	fleet_hub_kill(&d->hub, SIGTERM);
+	d->hub.extra = d->hub_args;
+	return rc;
+}
+
 /* All stores connect at once to a fresh hub. Then the silence policy goes
  * down to a minute (a live store's progress must reach LMDB well within
  * it: fleet_false_silent), and every store applies it before the next
  * phase measures anything. */
 static int phase_welcome(struct driver *d)
 {
-	int64_t t0 = ss_mono_ms();
+	int64_t t0 = ss_mono_ms(), cpu0 = fleet_proc_cpu_ms(d->hub.pid);
 	uint64_t got = 0;
 
 	say_load("welcome");
@@ -283,6 +421,10 @@ static int phase_welcome(struct driver *d)
 		return -1;
 	print_wait("fleet_welcome_s", wait_for(d, t0, WELCOME_WAIT_S, welcomed, &got), got,
 		d->stores);
+	printf("fleet_welcome_hub_cpu_s %.2f s\n",
+		(double)(fleet_proc_cpu_ms(d->hub.pid) - cpu0) / 1000.0);
+	printf("fleet_welcome_handshake_failures %lld\n",
+		(long long)fleet_hub_stat(&d->hub, "handshake_failures"));
 	if (fleet_hub_policy(&d->hub, "store_silence_minutes=1") != 0)
 		fprintf(stderr, "ss-fleet: policy set store_silence_minutes=1 refused\n");
 	t0 = ss_mono_ms();
@@ -343,10 +485,12 @@ static double median3(double v[3])
  * the window; the medians in ms (-1: a run failed). */
 static void time_queries(struct driver *d, int64_t window_ms, double *stores_ms, double *stale_ms)
 {
+	/* An operator at HQ: CurveZMQ with a key of its own, unless --insecure. */
+	char *key = d->o.insecure ? NULL : "-i";
 	char *const stores_argv[] = { (char *)d->hqctl, "--hub", d->hub.query, "--timeout", "60",
-		"stores", "--json", NULL };
+		"stores", "--json", key, d->op_key, "-k", d->hub_pub, NULL };
 	char *const stale_argv[] = { (char *)d->hqctl, "--hub", d->hub.query, "--timeout", "60",
-		"stale", NULL };
+		"stale", key, d->op_key, "-k", d->hub_pub, NULL };
 	double st[3], sl[3];
 	int64_t end = ss_mono_ms() + window_ms;
 
@@ -441,6 +585,9 @@ static int phase_restart(struct driver *d)
 	printf("fleet_restart_hub_up_s %.2f s\n", up);
 	print_wait("fleet_restart_recover_s", wait_for(d, t0, RECOVER_WAIT_S, recovered, &got),
 		got, d->stores);
+	/* The new hub's whole life so far: start, N handshakes, Hellos, the
+	 * records resent. */
+	printf("fleet_restart_hub_cpu_s %.2f s\n", (double)fleet_proc_cpu_ms(d->hub.pid) / 1000.0);
 	return 0;
 }
 
@@ -448,8 +595,11 @@ static int run(struct driver *d)
 {
 	int rc = -1;
 
-	printf("# ss-fleet %s: %d stores, %d workers%s\n", SS_VERSION, d->stores, d->workers,
-		d->o.legacy ? ", legacy agents" : "");
+	printf("# ss-fleet %s: %d stores, %d workers%s, %s\n", SS_VERSION, d->stores, d->workers,
+		d->o.legacy ? ", legacy agents" : "", d->o.insecure ? "INSECURE (plaintext)"
+		: "CurveZMQ");
+	if (phase_setup(d) != 0)
+		return -1;
 	if (fleet_hub_start(&d->hub) != 0) {
 		fprintf(stderr, "ss-fleet: the hub did not start (see %s)\n", d->hub.log);
 		return -1;
@@ -471,6 +621,12 @@ out:
 
 static int serve(struct driver *d, double rate)
 {
+	long refused = d->admin ? fleet_hub_register(&d->hub, d->stores, d->keys) : 0;
+
+	if (refused != 0) {
+		fprintf(stderr, "ss-fleet: %ld stores not registered at %s\n", refused, d->admin);
+		return -1;
+	}
 	if (broadcast(d, FLEET_CMD_CONNECT, 0, NULL) != 0 || (rate > 0 && set_rate(d, rate) != 0))
 		return -1;
 	while (!stop_signal)
@@ -507,17 +663,16 @@ static int parse_rates(struct driver *d, const char *text)
 
 static int option(struct driver *d, const char *name, const char *value, double *rate)
 {
-	static const char *extra[32];
-	static int n_extra;
 	int v = atoi(value);
 
 	if (!strcmp(name, "--dir")) snprintf(d->o.dir, sizeof d->o.dir, "%s", value);
 	else if (!strcmp(name, "--hub-bin")) d->hub.bin = value;
 	else if (!strcmp(name, "--hqctl-bin")) d->hqctl = value;
-	else if (!strcmp(name, "--hub-arg") && n_extra < 31) {
-		extra[n_extra++] = value;
-		d->hub.extra = extra;
-	} else if (!strcmp(name, "--port")) {
+	else if (!strcmp(name, "--hub-arg") && d->n_user_args < MAX_HUB_ARGS - 8)
+		d->user_args[d->n_user_args++] = value;
+	else if (!strcmp(name, "--admin")) d->admin = value;
+	else if (!strcmp(name, "--hub-key")) d->hub_key_file = value;
+	else if (!strcmp(name, "--port")) {
 		snprintf(d->hub.listen, sizeof d->hub.listen, "tcp://127.0.0.1:%d", v);
 		snprintf(d->hub.query, sizeof d->hub.query, "tcp://127.0.0.1:%d", v + 1);
 	} else if (!strcmp(name, "--rates")) return parse_rates(d, value);
@@ -542,6 +697,8 @@ static int parse_args(int argc, char **argv, struct driver *d, double *rate)
 			d->o.legacy = 1;
 		else if (!strcmp(argv[i], "--sync-apply"))
 			d->o.sync_apply = 1;
+		else if (!strcmp(argv[i], "--insecure"))
+			d->o.insecure = 1;
 		else if (!strcmp(argv[i], "--verbose"))
 			d->verbose = 1;
 		else if (i + 1 >= argc || option(d, argv[i], argv[i + 1], rate) != 0)
@@ -579,7 +736,8 @@ int main(int argc, char **argv)
 	first = argc > 1 && (serving || !strcmp(argv[1], "run")) ? parse_args(argc, argv, &d, &rate)
 		: -1;
 	if (first < 0 || argc - first != (serving ? 2 : 1)
-		|| (!serving && (!d.hub.bin || !d.hqctl))) {
+		|| (!serving && (!d.hub.bin || !d.hqctl))
+		|| (serving && !d.o.insecure && !d.hub_key_file)) {
 		usage(stderr);
 		return 2;
 	}
@@ -593,6 +751,17 @@ int main(int argc, char **argv)
 	d.o.run_id = (uint64_t)ss_now_ms();
 	snprintf(d.hub.data, sizeof d.hub.data, "%s/hub", d.o.dir);
 	snprintf(d.hub.log, sizeof d.hub.log, "%s/hub.log", d.o.dir);
+	if (serving)
+		snprintf(d.hub.admin, sizeof d.hub.admin, "%s", d.admin ? d.admin : "");
+	else
+		snprintf(d.hub.admin, sizeof d.hub.admin, "ipc://%s/admin.sock", d.o.dir);
+	if (serving ? hub_key_of(&d) != 0 : make_run_keys(&d) != 0)
+		return 1;
+	/* Before the workers fork: they take the stores' keys with them. */
+	if (make_store_keys(&d) != 0) {
+		fprintf(stderr, "ss-fleet: cannot make the stores' keys\n");
+		return 1;
+	}
 	signal(SIGINT, on_signal);
 	signal(SIGTERM, on_signal);
 	signal(SIGPIPE, SIG_IGN);
@@ -606,5 +775,6 @@ int main(int argc, char **argv)
 	sync();
 	rc = serving ? serve(&d, rate) : run(&d);
 	stop_workers(&d);
+	free(d.keys);
 	return rc == 0 ? 0 : 1;
 }
