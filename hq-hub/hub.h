@@ -38,6 +38,9 @@ struct hub_config {
 	int64_t update_retention_days; /* the update log keeps this long; then snapshots */
 	int64_t links_per_source;  /* store-link connections open per address, at most (hub_zap) */
 	int64_t handshakes_per_second; /* per address; bursts of twice that */
+	char http[64];             /* /metrics and the status page: IPV4:PORT or "off" (hub_http) */
+	char http_auth[1024];      /* operators' tokens for it, "" for none */
+	int64_t metrics_max_stores; /* stores with series of their own in /metrics, at most */
 };
 
 struct hub_peer;   /* a store link connection (hub_work.h) */
@@ -49,6 +52,7 @@ struct hub_target_cache {
 	struct hub_target_entry *by_id;
 };
 struct hub_round;  /* one group commit's work (hub_work.h) */
+struct hub_http;   /* the HTTP listener (hub_http.c) */
 
 struct hub {
 	struct hub_config cfg;
@@ -88,6 +92,7 @@ struct hub {
 	void *ops;                 /* writer's end of the operators' channel (ROUTER) */
 	struct hub_query_server *query;  /* the operators' endpoint and its workers */
 	struct hub_zap *zap;       /* the door keeper: ZAP handler and monitors (hub_zap.c) */
+	struct hub_http *http;     /* /metrics and the status page (hub_http.c) */
 	struct hub_peer *peers;    /* uthash, by routing id */
 	struct hub_round *round;
 	struct hub_target_cache tcache;  /* the writer's */

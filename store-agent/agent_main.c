@@ -13,6 +13,7 @@
 #include "agent.h"
 #include "ss_config.h"
 #include "ss_daemon.h"
+#include "ss_http.h"
 #include "ss_link.h"
 #include "ss_log.h"
 #include "ss_time.h"
@@ -65,6 +66,8 @@ static void usage(FILE *out)
 		"                           0660: the agent's user and group may submit)\n"
 		"      --local-socket-group NAME  its group (default storesync; when that group\n"
 		"                           does not exist: a warning, the group is left as is)\n"
+		"      --http ADDR          serve /metrics over HTTP on IPV4:PORT (e.g.\n"
+		"                           127.0.0.1:7704; default off)\n"
 		"      --log-level LEVEL    debug, info (default), warning or error\n"
 		"  -v, --verbose            the same as --log-level debug\n"
 		"      --version            print the version and exit\n"
@@ -75,9 +78,10 @@ static void usage(FILE *out)
 }
 
 enum { OPT_BUDGET = 256, OPT_RETENTION, OPT_BATCH, OPT_WINDOW, OPT_ACK_TIMEOUT, OPT_HEARTBEAT,
-	OPT_UTC_OFFSET, OPT_KEY_DAYS, OPT_LOG_LEVEL, OPT_SOCKET_MODE, OPT_SOCKET_GROUP, OPT_VERSION };
+	OPT_UTC_OFFSET, OPT_KEY_DAYS, OPT_LOG_LEVEL, OPT_SOCKET_MODE, OPT_SOCKET_GROUP, OPT_HTTP,
+	OPT_VERSION };
 
-#define N_CONFIG_ITEMS 16
+#define N_CONFIG_ITEMS 17
 
 /* Every setting, by its INI name; flags use the same table. */
 static void config_items(struct agent_config *c, struct agent_main_opts *m,
@@ -100,6 +104,7 @@ static void config_items(struct agent_config *c, struct agent_main_opts *m,
 		{ "agent", "local_socket_mode", SS_CFG_MODE, &m->socket_mode, 0, 0, 0 },
 		{ "agent", "local_socket_group", SS_CFG_STRING, m->socket_group,
 			sizeof m->socket_group, 0, 0 },
+		{ "agent", "http", SS_CFG_STRING, c->http, sizeof c->http, 0, 0 },
 		{ 0 },
 	};
 
@@ -150,6 +155,7 @@ static int parse_args(int argc, char **argv, struct agent_config *c, struct agen
 		{ "log-level", required_argument, 0, OPT_LOG_LEVEL },
 		{ "local-socket-mode", required_argument, 0, OPT_SOCKET_MODE },
 		{ "local-socket-group", required_argument, 0, OPT_SOCKET_GROUP },
+		{ "http", required_argument, 0, OPT_HTTP },
 		{ "version", no_argument, 0, OPT_VERSION },
 		{ "verbose", no_argument, 0, 'v' }, { "help", no_argument, 0, 'h' }, { 0, 0, 0, 0 },
 	};
@@ -159,7 +165,7 @@ static int parse_args(int argc, char **argv, struct agent_config *c, struct agen
 		[OPT_UTC_OFFSET - 256] = "utc_offset", [OPT_KEY_DAYS - 256] = "key_days",
 		[OPT_LOG_LEVEL - 256] = "log_level",
 		[OPT_SOCKET_MODE - 256] = "local_socket_mode",
-		[OPT_SOCKET_GROUP - 256] = "local_socket_group" };
+		[OPT_SOCKET_GROUP - 256] = "local_socket_group", [OPT_HTTP - 256] = "http" };
 	struct ss_config_item items[N_CONFIG_ITEMS];
 	char err[512];
 	int o;
@@ -191,7 +197,7 @@ static int parse_args(int argc, char **argv, struct agent_config *c, struct agen
 		case OPT_VERSION: ss_version_print("store-agent"); return 1;
 		case 'h': usage(stdout); return 1;
 		default:
-			if (o >= OPT_BUDGET && o <= OPT_SOCKET_GROUP) {
+			if (o >= OPT_BUDGET && o <= OPT_HTTP) {
 				key = names[o - 256];
 				break;
 			}
@@ -214,6 +220,10 @@ static int parse_args(int argc, char **argv, struct agent_config *c, struct agen
 	}
 	if (c->store_id[0] && ss_validate_store_id(c->store_id) != 0) {
 		fprintf(stderr, "store-agent: store id \"%s\" is not [A-Za-z0-9_]{1,32}\n", c->store_id);
+		return 2;
+	}
+	if (!ss_http_off(c->http) && ss_http_check_addr(c->http, err, sizeof err) != 0) {
+		fprintf(stderr, "store-agent: %s\n", err);
 		return 2;
 	}
 	c->retention_ms = c->retention_days * 24 * 3600 * 1000;
@@ -246,12 +256,14 @@ static void run(struct agent *a)
 			{ a->local, 0, ZMQ_POLLIN, 0 },
 			{ a->sender.sock, 0, ZMQ_POLLIN, 0 },
 			{ a->sender.monitor, 0, ZMQ_POLLIN, 0 },
+			{ NULL, agent_metrics_fd(a), ZMQ_POLLIN, 0 },
 		};
 		int64_t timeout = sender_next_timeout_ms(a);
 
 		if (timeout > 100)
 			timeout = 100;
-		if (zmq_poll(items, 3, (long)timeout) < 0 && zmq_errno() != EINTR) {
+		if (zmq_poll(items, items[3].fd >= 0 ? 4 : 3, (long)timeout) < 0
+			&& zmq_errno() != EINTR) {
 			ss_error("zmq_poll: %s", zmq_strerror(zmq_errno()));
 			break;
 		}
@@ -262,6 +274,8 @@ static void run(struct agent *a)
 		if (items[1].revents & ZMQ_POLLIN)
 			sender_on_readable(a);
 		sender_tick(a);
+		/* Also when not readable: the listener's timeouts run here. */
+		agent_metrics_run(a);
 		if (ss_mono_ms() >= next_maintain) {
 			if (outbox_maintain(&a->outbox, ss_now_ms(), err, sizeof err) != 0)
 				ss_error("outbox maintenance: %s", err);
@@ -278,7 +292,7 @@ int main(int argc, char **argv)
 		.data_dir = "/var/lib/storesync/agent", .hub = "tcp://127.0.0.1:7701",
 		.local = "ipc:///run/storesync/agent.sock", .budget_bytes = 1LL << 30, .retention_days = 7,
 		.batch_records = 2000, .window_batches = 8, .ack_timeout_ms = 5000,
-		.heartbeat_ms = 2000, .key_days = 90, .utc_offset = "auto" } };
+		.heartbeat_ms = 2000, .key_days = 90, .utc_offset = "auto", .http = "off" } };
 	struct agent_main_opts m = { .log_level = "info", .socket_mode = 0660,
 		.socket_group = "storesync" };
 	enum ss_log_level level = SS_LOG_INFO;
@@ -307,7 +321,8 @@ int main(int argc, char **argv)
 		return 1;
 	}
 	a.zctx = zmq_ctx_new();
-	if (open_local(&a, &m, err, sizeof err) != 0 || sender_start(&a, err, sizeof err) != 0) {
+	if (open_local(&a, &m, err, sizeof err) != 0 || sender_start(&a, err, sizeof err) != 0
+		|| agent_metrics_start(&a, err, sizeof err) != 0) {
 		fprintf(stderr, "store-agent: %s\n", err);
 		rc = 1;
 		goto out;
@@ -316,6 +331,8 @@ int main(int argc, char **argv)
 		a.outbox.store_id, (unsigned long long)a.outbox.epoch,
 		(unsigned long long)a.outbox.last_seq, (unsigned long long)a.outbox.acked_seq,
 		a.cfg.hub, a.cfg.local);
+	if (!ss_http_off(a.cfg.http))
+		ss_info("metrics on http://%s/metrics", a.cfg.http);
 	ss_debug("settings: budget %lld bytes, retention_days %lld, batch %lld, window %lld, "
 		"ack_timeout_ms %lld, heartbeat_ms %lld, utc_offset %s, local socket %04o group %s",
 		(long long)a.cfg.budget_bytes, (long long)a.cfg.retention_days,
@@ -326,6 +343,7 @@ int main(int argc, char **argv)
 	outbox_maintain(&a.outbox, ss_now_ms(), err, sizeof err);
 	ss_info("stopped");
 out:
+	agent_metrics_stop(&a);
 	sender_stop(&a);
 	if (a.local)
 		zmq_close(a.local);
