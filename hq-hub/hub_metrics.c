@@ -13,6 +13,7 @@
 #include <string.h>
 
 #include "hub_http.h"
+#include "hub_query.h"
 #include "ss_query_spec.h"
 #include "ss_time.h"
 #include "ss_version.h"
@@ -243,6 +244,29 @@ static void write_stores(struct hub *h, MDB_txn *txn, FILE *f, const struct stor
 	}
 }
 
+static void write_export(struct hub *h, FILE *f)
+{
+	struct hub_export_lag lag;
+
+	if (hub_export_lag(h, &lag) != 0)
+		return;
+	ss_prom_family(f, P "change_head", "gauge",
+		"the hub's latest change_no (its global change order, which exports follow)");
+	ss_prom_int(f, P "change_head", "", (int64_t)lag.head);
+	if (!lag.reported_ms)
+		return;   /* no exporter has spoken to this hub */
+	ss_prom_family(f, P "export_behind_changes", "gauge",
+		"changes the PostgreSQL export (hq-export) has not exported, as it last reported");
+	ss_prom_int(f, P "export_behind_changes", "", (int64_t)lag.behind);
+	ss_prom_family(f, P "export_behind_seconds", "gauge",
+		"hub time from the first change not exported to the latest");
+	ss_prom_double(f, P "export_behind_seconds", "", (double)lag.behind_ms / 1000.0);
+	ss_prom_family(f, P "export_report_age_seconds", "gauge",
+		"time since hq-export last reported (it reports every few seconds)");
+	ss_prom_double(f, P "export_report_age_seconds", "",
+		(double)(ss_now_ms() - lag.reported_ms) / 1000.0);
+}
+
 int hub_metrics_write(struct hub *h, FILE *f)
 {
 	struct store_fig *st = NULL;
@@ -264,6 +288,7 @@ int hub_metrics_write(struct hub *h, FILE *f)
 	if (rc == 0)
 		write_stores(h, txn, f, st, n, total);
 	ss_lmdb_read_end(&h->db, txn);
+	write_export(h, f);
 	free(st);
 	return rc;
 }

@@ -301,6 +301,8 @@ void query_answer(struct hub *h, const Storesync__QueryRequest *q, struct table 
 
 	if (query_check(q, err, sizeof err) != 0)
 		return table_fail(t, err);
+	if (q->what && strncmp(q->what, "export ", 7) == 0)
+		return query_export(h, q, t);
 	if (parse_args(q, &a, err, sizeof err) != 0)
 		return table_fail(t, err);
 	for (size_t i = 0; i < sizeof queries / sizeof queries[0]; i++) {
