@@ -90,10 +90,10 @@ int export_hub_replaced(const struct export_hub *x, const char *dir);
 /* A read transaction (the map followed if the hub grew it). */
 int export_hub_begin(struct export_hub *x, MDB_txn **txn);
 
-/* What one PostgreSQL transaction writes (export_pg.c fills and sends it). */
+/* What one PostgreSQL transaction writes: the events go straight to
+ * PostgreSQL's COPY as they are read (export_pg_copy_stream), so reading
+ * the hub and PostgreSQL's work overlap; the view rows are kept here. */
 struct export_batch {
-	char *events;              /* COPY rows for storesync_events */
-	size_t events_len;
 	size_t n_events;
 	char *views[8];            /* COPY rows per export_tables[i] */
 	size_t views_len[8];
@@ -102,12 +102,15 @@ struct export_batch {
 	struct export_position to; /* the position after it */
 };
 
-/* The changes after `from` (at most max events) from txn into b: events,
- * and the rows of every view row they touched, read as txn sees them.
- * from->change_no 0, or a position this hub never issued, makes b a full
- * copy. 0, or -1 with a reason. */
+/* 1 when the export must start over with a full copy: nothing exported
+ * yet, or `from` is a position this hub never issued (a restored hub). */
+int export_full_needed(struct export_hub *x, MDB_txn *txn, const struct export_position *from);
+/* The changes after `from` (at most max events; full: everything) from
+ * txn: events as COPY rows into events, the rows of every view key they
+ * touched into b, read as txn sees them; b->to the position after them.
+ * 0, or -1 with a reason. */
 int export_collect(struct export_hub *x, MDB_txn *txn, const struct export_position *from,
-	size_t max, struct export_batch *b, char *err, size_t errlen);
+	int full, size_t max, FILE *events, struct export_batch *b, char *err, size_t errlen);
 /* Every store's row, for the periodic refresh of storesync_stores. */
 int export_collect_stores(struct export_hub *x, MDB_txn *txn, struct export_batch *b,
 	char *err, size_t errlen);
@@ -118,11 +121,19 @@ PGconn *export_pg_connect(const char *conninfo, char *err, size_t errlen);
 /* Reads the position (creating the tables and the position row on first
  * use). 0, or -1 with a reason. */
 int export_pg_position(PGconn *pg, struct export_position *p, char *err, size_t errlen);
-/* Writes b and its position in one transaction, after checking that the
- * position is still `from` (another exporter may have moved it). 0; 1 when
- * the position had moved (nothing written); -1 with a reason. */
-int export_pg_write(PGconn *pg, const struct export_position *from,
-	const struct export_batch *b, char *err, size_t errlen);
+/* Opens the batch's transaction: checks that the position is still `from`
+ * (another exporter may have moved it), empties every table for a full
+ * copy, and starts COPY of the events. 0; 1 when the position had moved
+ * (nothing begun); -1 with a reason. */
+int export_pg_begin(PGconn *pg, const struct export_position *from, int full, char *err,
+	size_t errlen);
+/* A stream whose bytes go to the COPY begun (fclose it before finishing). */
+FILE *export_pg_copy_stream(PGconn *pg);
+/* Ends the COPY, replaces the touched view rows, writes b->to as the
+ * position and commits: all of it or nothing. 0, or -1 with a reason. */
+int export_pg_finish(PGconn *pg, const struct export_batch *b, char *err, size_t errlen);
+/* Gives up the transaction begun (nothing of it stays). */
+void export_pg_abort(PGconn *pg);
 /* Replaces every row of storesync_stores (position untouched). */
 int export_pg_stores(PGconn *pg, const struct export_batch *b, char *err, size_t errlen);
 

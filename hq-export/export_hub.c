@@ -175,24 +175,19 @@ static int touch_views(struct touched **set, const char *store, const Storesync_
 
 /* ---- batches ---- */
 
-static int open_streams(struct export_batch *b, FILE **ev, FILE **views)
+static int open_streams(struct export_batch *b, FILE **views)
 {
-	if (!(*ev = open_memstream(&b->events, &b->events_len)))
-		return -1;
 	for (size_t i = 0; i < export_n_tables; i++)
 		if (!(views[i] = open_memstream(&b->views[i], &b->views_len[i])))
 			return -1;
 	return 0;
 }
 
-static void close_streams(struct export_batch *b, FILE *ev, FILE **views)
+static void close_streams(FILE **views)
 {
-	if (ev)
-		fclose(ev);
 	for (size_t i = 0; i < export_n_tables; i++)
 		if (views[i])
 			fclose(views[i]);
-	(void)b;
 }
 
 /* One view row, by table index, from its hub value. */
@@ -329,23 +324,29 @@ static int collect_after(const struct export_hub *x, MDB_txn *txn,
 	return rc;
 }
 
-int export_collect(struct export_hub *x, MDB_txn *txn, const struct export_position *from,
-	size_t max, struct export_batch *b, char *err, size_t errlen)
+int export_full_needed(struct export_hub *x, MDB_txn *txn, const struct export_position *from)
 {
-	FILE *ev = NULL, *views[8] = { 0 };
+	return (from->change_no == 0 && from->events == 0)
+		|| (from->change_no && !holds(x, txn, from));
+}
+
+int export_collect(struct export_hub *x, MDB_txn *txn, const struct export_position *from,
+	int full, size_t max, FILE *ev, struct export_batch *b, char *err, size_t errlen)
+{
+	FILE *views[8] = { 0 };
 	int rc;
 
 	memset(b, 0, sizeof *b);
-	if (open_streams(b, &ev, views) != 0) {
-		close_streams(b, ev, views);
+	if (open_streams(b, views) != 0) {
+		close_streams(views);
 		snprintf(err, errlen, "out of memory");
 		return -1;
 	}
-	if ((from->change_no == 0 && from->events == 0) || (from->change_no && !holds(x, txn, from)))
+	if (full)
 		rc = collect_full(x, txn, b, ev, views);
 	else
 		rc = collect_after(x, txn, from, max, b, ev, views);
-	close_streams(b, ev, views);
+	close_streams(views);
 	if (rc != 0) {
 		snprintf(err, errlen, "reading the hub: %s", mdb_strerror(rc));
 		return -1;
@@ -376,7 +377,6 @@ int export_collect_stores(struct export_hub *x, MDB_txn *txn, struct export_batc
 
 void export_batch_free(struct export_batch *b)
 {
-	free(b->events);
 	for (size_t i = 0; i < 8; i++)
 		free(b->views[i]);
 	memset(b, 0, sizeof *b);

@@ -227,14 +227,34 @@ static void trouble(struct state *s, const char *err)
 		: RETRY_MAX_MS) : 100;
 }
 
+/* 1 when txn holds something to export (*full: a full copy), 0 when not. */
+static int pending(struct state *s, MDB_txn *txn, int *full)
+{
+	uint8_t key[8];
+	MDB_val k = { 8, key }, d;
+	MDB_cursor *cur;
+	int rc;
+
+	if ((*full = export_full_needed(&s->hub, txn, &s->pos)))
+		/* A hub that holds nothing yet has nothing to copy. */
+		return mdb_cursor_open(txn, s->hub.stores, &cur) == 0
+			&& (rc = mdb_cursor_get(cur, &k, &d, MDB_FIRST), mdb_cursor_close(cur), rc == 0);
+	ss_be64_put(key, s->pos.change_no + 1);
+	if (mdb_cursor_open(txn, s->hub.event_order, &cur) != 0)
+		return 0;
+	rc = mdb_cursor_get(cur, &k, &d, MDB_SET_RANGE);
+	mdb_cursor_close(cur);
+	return rc == 0;
+}
+
 /* One round: 1 when something was exported, 0 when there was nothing to
  * do, -1 on trouble (noted, connection dropped). */
 static int round_once(struct state *s)
 {
-	struct export_batch b;
+	struct export_batch b = { 0 };
 	char err[512];
 	MDB_txn *txn;
-	int rc;
+	int rc, full;
 
 	if (s->hub.env && export_hub_replaced(&s->hub, s->cfg->data_dir)) {
 		ss_info("the hub's data.mdb was replaced (a restore?): reopening it");
@@ -254,24 +274,36 @@ static int round_once(struct state *s)
 		export_hub_close(&s->hub);
 		return trouble(s, err), -1;
 	}
-	rc = export_collect(&s->hub, txn, &s->pos, (size_t)s->cfg->batch_rows, &b, err, sizeof err);
-	mdb_txn_abort(txn);
-	if (rc != 0)
-		return trouble(s, err), -1;
-	/* Nothing new; or a full copy of a hub that holds nothing yet. */
-	if (b.n_events == 0 && (!b.full || (b.to.change_no == 0 && !b.n_view_rows[0]))) {
-		export_batch_free(&b);
-		return 0;
+	if ((rc = pending(s, txn, &full)) <= 0) {
+		mdb_txn_abort(txn);
+		return rc;
 	}
-	if (b.full)
-		ss_info("full copy: %zu events and every view (the position %llu is not one this "
-			"hub issued, or nothing was exported yet)", b.n_events,
-			(unsigned long long)s->pos.change_no);
-	rc = export_pg_write(s->pg, &s->pos, &b, err, sizeof err);
+	if (full)
+		ss_info("full copy of the hub (the position %llu is not one this hub issued, or "
+			"nothing was exported yet)", (unsigned long long)s->pos.change_no);
+	err[0] = '\0';
+	if ((rc = export_pg_begin(s->pg, &s->pos, full, err, sizeof err)) == 0) {
+		FILE *events = export_pg_copy_stream(s->pg);
+
+		rc = events ? export_collect(&s->hub, txn, &s->pos, full, (size_t)s->cfg->batch_rows,
+			events, &b, err, sizeof err) : -1;
+		if (events && fclose(events) != 0 && rc == 0) {
+			snprintf(err, sizeof err, "postgresql: COPY: %s", PQerrorMessage(s->pg));
+			rc = -1;
+		}
+		if (rc == 0)
+			rc = export_pg_finish(s->pg, &b, err, sizeof err);
+		else
+			export_pg_abort(s->pg);
+		if (rc < 0 && !err[0])
+			snprintf(err, sizeof err, "out of memory");
+	}
+	mdb_txn_abort(txn);
 	if (rc == 0) {
 		ss_debug("exported %zu events through change %llu", b.n_events,
 			(unsigned long long)b.to.change_no);
 		s->pos = b.to;
+		rc = 1;
 	} else if (rc == 1) {
 		ss_warn("another exporter moved the position: reading it again");
 		rc = export_pg_position(s->pg, &s->pos, err, sizeof err);

@@ -214,11 +214,14 @@ static int set_position(PGconn *pg, const struct export_position *to, char *err,
 	return 0;
 }
 
-int export_pg_write(PGconn *pg, const struct export_position *from,
-	const struct export_batch *b, char *err, size_t errlen)
+int export_pg_begin(PGconn *pg, const struct export_position *from, int full, char *err,
+	size_t errlen)
 {
 	struct export_position now;
-	int rc;
+	char *sql = NULL;
+	size_t n = 0;
+	FILE *f;
+	PGresult *r;
 
 	if (exec(pg, "BEGIN", err, errlen) != 0)
 		return -1;
@@ -230,17 +233,79 @@ int export_pg_write(PGconn *pg, const struct export_position *from,
 		rollback(pg);
 		return 1;
 	}
-	if (b->full) {
-		char sql[512] = "TRUNCATE storesync_events";
+	if (full) {
+		char trunc[512] = "TRUNCATE storesync_events";
 
 		for (size_t i = 0; i < export_n_tables; i++)
-			snprintf(sql + strlen(sql), sizeof sql - strlen(sql), ", %s", export_tables[i].name);
-		if (exec(pg, sql, err, errlen) != 0)
+			snprintf(trunc + strlen(trunc), sizeof trunc - strlen(trunc), ", %s",
+				export_tables[i].name);
+		if (exec(pg, trunc, err, errlen) != 0)
 			goto fail;
 	}
-	if (copy(pg, &export_events_table, export_events_table.name, b->events, b->events_len, err,
-		errlen) != 0)
+	if (!(f = open_memstream(&sql, &n)))
 		goto fail;
+	fprintf(f, "COPY %s (", export_events_table.name);
+	export_copy_cols(f, &export_events_table);
+	fputs(") FROM STDIN", f);
+	fclose(f);
+	r = PQexec(pg, sql);
+	free(sql);
+	if (PQresultStatus(r) != PGRES_COPY_IN) {
+		fail(pg, r, "COPY storesync_events", err, errlen);
+		goto fail;
+	}
+	PQclear(r);
+	return 0;
+fail:
+	rollback(pg);
+	return -1;
+}
+
+static ssize_t copy_write(void *cookie, const char *buf, size_t len)
+{
+	/* A failure shows at the end of the COPY, which then fails whole. */
+	return PQputCopyData(cookie, buf, (int)len) == 1 ? (ssize_t)len : -1;
+}
+
+FILE *export_pg_copy_stream(PGconn *pg)
+{
+	static const cookie_io_functions_t io = { NULL, copy_write, NULL, NULL };
+	FILE *f = fopencookie(pg, "w", io);
+
+	if (f)
+		setvbuf(f, NULL, _IOFBF, 256 << 10);
+	return f;
+}
+
+void export_pg_abort(PGconn *pg)
+{
+	PGresult *r;
+
+	if (PQputCopyEnd(pg, "the exporter gave up") == 1)
+		while ((r = PQgetResult(pg)))
+			PQclear(r);
+	rollback(pg);
+}
+
+int export_pg_finish(PGconn *pg, const struct export_batch *b, char *err, size_t errlen)
+{
+	PGresult *r;
+	int rc = 0;
+
+	if (PQputCopyEnd(pg, NULL) != 1)
+		rc = -1;
+	while ((r = PQgetResult(pg))) {
+		if (PQresultStatus(r) != PGRES_COMMAND_OK && rc == 0) {
+			rc = fail(pg, r, export_events_table.name, err, errlen);
+			continue;
+		}
+		PQclear(r);
+	}
+	if (rc != 0) {
+		if (!err[0])
+			snprintf(err, errlen, "postgresql: COPY storesync_events: %s", PQerrorMessage(pg));
+		goto fail;
+	}
 	for (size_t i = 0; i < export_n_tables; i++)
 		if (b->n_view_rows[i] && replace_rows(pg, &export_tables[i], b->views[i],
 			b->views_len[i], 1, err, errlen) != 0)
