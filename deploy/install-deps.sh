@@ -7,7 +7,7 @@
 # rules and the /metrics format.)
 set -eu
 PKGS="build-essential cmake pkg-config libzmq3-dev libmicrohttpd-dev libpq-dev postgresql-15
-chromium prometheus libprotobuf-c-dev protobuf-c-compiler
+chromium prometheus curl libprotobuf-c-dev protobuf-c-compiler
 liblmdb-dev lmdb-utils check libsubunit-dev libjansson-dev libinih-dev uthash-dev libsodium-dev libcsv-dev
 clang libclang-rt-14-dev"
 missing=""
