@@ -180,8 +180,8 @@ static void stale_section(const struct table *t, FILE *f)
 		c_age = col(t, "age_ms"), c_reason = col(t, "reason");
 	size_t n = t->reply.n_rows;
 
-	fprintf(f, "<h2>Stale</h2>\n<p><span id=\"n-stale\">%zu</span> items: accounts, silent "
-		"stores and overdue complaints (hqctl stale).</p>\n", n);
+	fprintf(f, "<h2>Stale</h2>\n<p>Stale: <span id=\"n-stale\">%zu</span> (accounts, silent "
+		"stores and overdue complaints, as hqctl stale lists them).</p>\n", n);
 	fputs("<table id=\"stale\"><thead><tr><th>kind</th><th>what</th><th>store</th><th>for</th>"
 		"<th>reason</th></tr></thead><tbody>\n", f);
 	for (size_t i = 0; i < n && i < MAX_STALE_ROWS; i++) {
