@@ -8,7 +8,9 @@
  *  - promtool (Debian's prometheus) accepts both, when installed;
  *  - the per-store series stop at --metrics-max-stores, the rest counted;
  *  - an address other hosts can reach needs operators' tokens, and then
- *    only an active operator's token gets in. */
+ *    only an active operator's token gets in;
+ *  - docs/monitoring.md's alert rules pass `promtool check rules` and name
+ *    only metrics the daemons serve. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -76,6 +78,48 @@ static void check_declared(const char *body)
 	ck_assert_uint_gt(n, 20);
 }
 
+/* docs/monitoring.md's alert rules: the yaml block after "## Alert rules". */
+static char *alert_rules(void)
+{
+	FILE *f = fopen(SS_SOURCE_DIR "/docs/monitoring.md", "r");
+	char line[1024], *out = NULL;
+	size_t len = 0;
+	FILE *o = open_memstream(&out, &len);
+	int in_section = 0, in_block = 0;
+
+	ck_assert_ptr_nonnull(f);
+	while (fgets(line, sizeof line, f)) {
+		if (strncmp(line, "## ", 3) == 0)
+			in_section = strcmp(line, "## Alert rules\n") == 0;
+		else if (in_section && strcmp(line, "```yaml\n") == 0)
+			in_block = 1;
+		else if (in_block && strcmp(line, "```\n") == 0)
+			in_block = in_section = 0;
+		else if (in_block)
+			fputs(line, o);
+	}
+	fclose(f);
+	fclose(o);
+	ck_assert_msg(len > 100, "no alert rules in docs/monitoring.md");
+	return out;
+}
+
+/* Every storesync_* metric the rules name is in one of the scrapes. */
+static void rules_name_served_metrics(const char *rules, const char *hub, const char *agent)
+{
+	for (const char *p = strstr(rules, "storesync_"); p; p = strstr(p + 1, "storesync_")) {
+		char name[128], probe[140];
+		size_t n = strspn(p, "abcdefghijklmnopqrstuvwxyz_");
+
+		snprintf(name, sizeof name, "%.*s", (int)n, p);
+		if (n > 7 && strcmp(name + n - 7, "_bucket") == 0)
+			name[n - 7] = '\0';
+		snprintf(probe, sizeof probe, "# TYPE %s ", name);
+		ck_assert_msg(strstr(hub, probe) || strstr(agent, probe),
+			"the alert rules name %s, which neither daemon serves", name);
+	}
+}
+
 static void promtool_accepts(const struct tl_env *e, const char *body, const char *name)
 {
 	char path[400];
@@ -99,7 +143,7 @@ START_TEST(hub_and_agent_scrapes_count_the_business)
 	struct tl_env e;
 	char hub_http[64], agent_http[64], local[320], data[320], series[128];
 	pid_t hub, agent;
-	char *body;
+	char *body, *hub_body, *rules;
 	Storesync__QueryReply *stats;
 
 	tl_env_init(&e);
@@ -149,7 +193,7 @@ START_TEST(hub_and_agent_scrapes_count_the_business)
 	}
 	tl_query_free(stats);
 	promtool_accepts(&e, body, "hub");
-	free(body);
+	hub_body = body;
 
 	body = scrape(agent_http, NULL);
 	check_declared(body);
@@ -165,6 +209,16 @@ START_TEST(hub_and_agent_scrapes_count_the_business)
 	ck_assert_double_lt(sample(body, "storesync_agent_disk_budget_used_ratio"), 0.8);
 	ck_assert_double_eq(sample(body, "storesync_agent_resends_total"), 0);
 	promtool_accepts(&e, body, "agent");
+	/* The hub's export gauges appear once an exporter has reported. */
+	tl_query_free(tl_query_ok(e.hub_query, "export report", "position", "0", "events", "0",
+		"note", "ok", NULL));
+	free(hub_body);
+	hub_body = scrape(hub_http, NULL);
+	ck_assert_double_eq(sample(hub_body, "storesync_hub_export_behind_changes"), 50);
+	rules = alert_rules();
+	rules_name_served_metrics(rules, hub_body, body);
+	free(rules);
+	free(hub_body);
 	free(body);
 
 	/* The hub goes away: the agent's scrape says so, and its backlog grows. */
@@ -265,9 +319,36 @@ START_TEST(reachable_address_needs_an_active_operators_token)
 }
 END_TEST
 
+START_TEST(alert_rules_pass_promtool)
+{
+	struct tl_env e;
+	char path[400];
+	char *rules = alert_rules();
+	FILE *f;
+
+	if (tl_sh("command -v promtool >/dev/null") != 0) {
+		fprintf(stderr, "SKIP promtool check rules (docs/monitoring.md): promtool not "
+			"installed (Debian's prometheus package)\n");
+		free(rules);
+		return;
+	}
+	tl_env_init(&e);
+	snprintf(path, sizeof path, "%s/rules.yml", e.dir);
+	ck_assert_ptr_nonnull(f = fopen(path, "w"));
+	fputs(rules, f);
+	fclose(f);
+	ck_assert_msg(tl_sh("promtool check rules '%s' >'%s.out' 2>&1", path, path) == 0,
+		"promtool check rules refused docs/monitoring.md's rules (see %s.out)", path);
+	ck_assert_int_eq(tl_sh("grep -q 'SUCCESS: 6 rules found' '%s.out'", path), 0);
+	free(rules);
+	tl_env_cleanup(&e);
+}
+END_TEST
+
 int main(void)
 {
 	const TTest *const tests[] = { hub_and_agent_scrapes_count_the_business,
+		alert_rules_pass_promtool,
 		per_store_series_are_bounded, reachable_address_needs_an_active_operators_token };
 
 	return tl_run("metrics", tests, sizeof tests / sizeof tests[0], 60);
