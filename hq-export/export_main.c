@@ -189,9 +189,11 @@ static void report(const struct export_config *c, const struct export_position *
 	q.what = "export report";
 	q.params = pp;
 	q.n_params = 3;
-	if (ss_client_init(&cl, &hub_kind, c->hub, "1", err, sizeof err) != SS_EXIT_OK
-		|| ss_client_open(&cl, err, sizeof err) != SS_EXIT_OK) {
+	if (ss_client_init(&cl, &hub_kind, c->hub, "1", err, sizeof err) != SS_EXIT_OK)
+		return;
+	if (ss_client_open(&cl, err, sizeof err) != SS_EXIT_OK) {
 		ss_debug("report to the hub: %s", err);
+		ss_client_close(&cl);
 		return;
 	}
 	if (ss_client_query(&cl, &q, &reply, err, sizeof err) != SS_EXIT_OK)
