@@ -11,15 +11,17 @@
 #include <unistd.h>
 
 #include "hub.h"
+#include "hub_http.h"
 #include "hub_zap.h"
 #include "ss_config.h"
 #include "ss_daemon.h"
+#include "ss_http.h"
 #include "ss_link.h"
 #include "ss_time.h"
 #include "ss_validate.h"
 #include "ss_version.h"
 
-#define N_CONFIG_ITEMS 20
+#define N_CONFIG_ITEMS 23
 
 /* Settings of the process rather than of the engine (hub_config). */
 struct hub_main_opts {
@@ -73,6 +75,14 @@ static void usage(FILE *out)
 		"                           (default 256; local ipc peers are not limited)\n"
 		"      --handshakes-per-second N  new store-link connections per address and\n"
 		"                           second, in bursts of twice that (default 50)\n"
+		"      --http ADDR          /metrics and the status page over HTTP, IPV4:PORT or off\n"
+		"                           (default 127.0.0.1:7703); an address other hosts can\n"
+		"                           reach needs --http-auth\n"
+		"      --http-auth FILE     operators' tokens, \"OPERATOR TOKEN\" a line (mode 0600):\n"
+		"                           every request then names an active operator (Basic\n"
+		"                           OPERATOR:TOKEN, or Authorization: Bearer TOKEN)\n"
+		"      --metrics-max-stores N  stores with /metrics series of their own, at most\n"
+		"                           (default 10000); the rest are counted, not listed\n"
 		"      --clock-offset-ms N  TEST CLOCK: shift the hub's wall clock by N ms (at most\n"
 		"                           50 years either way, the clock staying in 2000..2099)\n"
 		"      --log-level LEVEL    debug, info (default), warning or error\n"
@@ -86,7 +96,8 @@ static void usage(FILE *out)
 
 enum { OPT_BUDGET = 256, OPT_GROUP, OPT_HEARTBEAT, OPT_CLOCK, OPT_MAP_INITIAL, OPT_QUERY_THREADS,
 	OPT_NOTICE_SCAN, OPT_RETENTION, OPT_LOG_LEVEL, OPT_VERSION, OPT_LINKS_PER_SOURCE,
-	OPT_HANDSHAKES, OPT_CURVE_KEY, OPT_INSECURE, OPT_ADMIN, OPT_ADMIN_GROUP };
+	OPT_HANDSHAKES, OPT_CURVE_KEY, OPT_INSECURE, OPT_ADMIN, OPT_ADMIN_GROUP, OPT_HTTP,
+	OPT_HTTP_AUTH, OPT_METRICS_MAX_STORES };
 
 static void config_items(struct hub_config *c, struct hub_main_opts *m,
 	struct ss_config_item *items)
@@ -114,6 +125,9 @@ static void config_items(struct hub_config *c, struct hub_main_opts *m,
 		{ "hub", "admin", SS_CFG_STRING, c->admin, sizeof c->admin, 0, 0 },
 		{ "hub", "admin_group", SS_CFG_STRING, c->admin_group, sizeof c->admin_group, 0, 0 },
 		{ "hub", "log_level", SS_CFG_STRING, m->log_level, sizeof m->log_level, 0, 0 },
+		{ "hub", "http", SS_CFG_STRING, c->http, sizeof c->http, 0, 0 },
+		{ "hub", "http_auth", SS_CFG_STRING, c->http_auth, sizeof c->http_auth, 0, 0 },
+		{ "hub", "metrics_max_stores", SS_CFG_INT64, &c->metrics_max_stores, 0, 0, 1000000 },
 		{ 0 },
 	};
 
@@ -157,6 +171,9 @@ static int parse_args(int argc, char **argv, struct hub_config *c, struct hub_ma
 		{ "insecure", no_argument, 0, OPT_INSECURE },
 		{ "admin", required_argument, 0, OPT_ADMIN },
 		{ "admin-group", required_argument, 0, OPT_ADMIN_GROUP },
+		{ "http", required_argument, 0, OPT_HTTP },
+		{ "http-auth", required_argument, 0, OPT_HTTP_AUTH },
+		{ "metrics-max-stores", required_argument, 0, OPT_METRICS_MAX_STORES },
 		{ "verbose", no_argument, 0, 'v' }, { "version", no_argument, 0, OPT_VERSION },
 		{ "help", no_argument, 0, 'h' }, { 0, 0, 0, 0 },
 	};
@@ -199,6 +216,9 @@ static int parse_args(int argc, char **argv, struct hub_config *c, struct hub_ma
 		case OPT_INSECURE: c->insecure = 1; break;
 		case OPT_ADMIN: rc = set_flag(items, "admin", optarg); break;
 		case OPT_ADMIN_GROUP: rc = set_flag(items, "admin_group", optarg); break;
+		case OPT_HTTP: rc = set_flag(items, "http", optarg); break;
+		case OPT_HTTP_AUTH: rc = set_flag(items, "http_auth", optarg); break;
+		case OPT_METRICS_MAX_STORES: rc = set_flag(items, "metrics_max_stores", optarg); break;
 		case 'v': rc = set_flag(items, "log_level", "debug"); break;
 		case OPT_VERSION: ss_version_print("hq-hub"); return 1;
 		case 'h': usage(stdout); return 1;
@@ -207,6 +227,10 @@ static int parse_args(int argc, char **argv, struct hub_config *c, struct hub_ma
 	}
 	if (rc == 0 && optind < argc) {
 		fprintf(stderr, "hq-hub: unexpected argument \"%s\"\n", argv[optind]);
+		return 2;
+	}
+	if (rc == 0 && !ss_http_off(c->http) && ss_http_check_addr(c->http, err, sizeof err) != 0) {
+		fprintf(stderr, "hq-hub: %s\n", err);
 		return 2;
 	}
 	if (rc == 0 && ss_log_level_parse(m->log_level, level) != 0) {
@@ -258,7 +282,8 @@ int main(int argc, char **argv)
 		.group_records = 50000, .heartbeat_ms = 2000, .query_threads = 4,
 		.notice_scan_ms = 60000, .update_retention_days = 30, .links_per_source = 256,
 		.handshakes_per_second = 50, .curve_key = "/etc/storesync/hub.key",
-		.admin = "ipc:///run/storesync/hub-admin.sock", .admin_group = "storesync" } };
+		.admin = "ipc:///run/storesync/hub-admin.sock", .admin_group = "storesync",
+		.http = "127.0.0.1:7703", .metrics_max_stores = 10000 } };
 	struct hub_main_opts m = { .log_level = "info" };
 	enum ss_log_level level = SS_LOG_INFO;
 	char err[512];
@@ -300,7 +325,8 @@ int main(int argc, char **argv)
 	h.zctx = zmq_ctx_new();
 	if (hub_zap_open(&h, err, sizeof err) != 0 || open_router(&h, err, sizeof err) != 0
 		|| hub_writer_open(&h, err, sizeof err) != 0
-		|| query_start(&h, err, sizeof err) != 0 || hub_zap_start(&h, err, sizeof err) != 0) {
+		|| query_start(&h, err, sizeof err) != 0 || hub_zap_start(&h, err, sizeof err) != 0
+		|| hub_http_start(&h, err, sizeof err) != 0) {
 		ss_error("%s", err);
 		rc = 1;
 		goto out;
@@ -308,6 +334,8 @@ int main(int argc, char **argv)
 	ss_info("listening on %s, operators on %s (%s), admins on %s, data in %s", h.cfg.listen,
 		h.cfg.query, h.cfg.insecure ? "INSECURE: plaintext" : "CurveZMQ",
 		h.cfg.admin[0] ? h.cfg.admin : "(none)", h.cfg.data_dir);
+	if (!ss_http_off(h.cfg.http))
+		ss_info("metrics and status page on http://%s/", h.cfg.http);
 	ss_debug("settings: budget %lld bytes, group_records %lld, heartbeat_ms %lld, "
 		"clock_offset_ms %lld", (long long)h.cfg.budget_bytes, (long long)h.cfg.group_records,
 		(long long)h.cfg.heartbeat_ms, (long long)h.cfg.clock_offset_ms);
@@ -317,6 +345,7 @@ int main(int argc, char **argv)
 	}
 	ss_info("stopped");
 out:
+	hub_http_stop(&h);
 	query_stop(&h);
 	if (h.router)
 		zmq_close(h.router);

@@ -279,8 +279,13 @@ int query_serve(struct hub *h, const void *body, size_t len, struct table *t)
 	char why[128];
 	int write = q && hub_op_work_kind(q->what) >= 0;
 
-	if (q && !write)
+	if (q && !write) {
+		int64_t start_us = ss_mono_us();
+
 		query_answer(h, q, t);
+		ss_histo_observe(hub_stats_query(&h->stats, q->what), &ss_histo_latency,
+			(uint64_t)(ss_mono_us() - start_us));
+	}
 	if (q) {
 		storesync__query_request__free_unpacked(q, NULL);
 		return write ? QUERY_WRITE : 0;
@@ -299,6 +304,8 @@ void query_answer(struct hub *h, const Storesync__QueryRequest *q, struct table 
 
 	if (query_check(q, err, sizeof err) != 0)
 		return table_fail(t, err);
+	if (q->what && strncmp(q->what, "export ", 7) == 0)
+		return query_export(h, q, t);
 	if (parse_args(q, &a, err, sizeof err) != 0)
 		return table_fail(t, err);
 	for (size_t i = 0; i < sizeof queries / sizeof queries[0]; i++) {

@@ -13,6 +13,7 @@
 #include "agent.h"
 #include "ss_config.h"
 #include "ss_daemon.h"
+#include "ss_http.h"
 #include "ss_link.h"
 #include "ss_log.h"
 #include "ss_time.h"
@@ -72,6 +73,8 @@ static void usage(FILE *out)
 		"                           0660: the agent's user and group may submit)\n"
 		"      --local-socket-group NAME  its group (default storesync; when that group\n"
 		"                           does not exist: a warning, the group is left as is)\n"
+		"      --http ADDR          serve /metrics over HTTP on IPV4:PORT (e.g.\n"
+		"                           127.0.0.1:7704; default off)\n"
 		"      --log-level LEVEL    debug, info (default), warning or error\n"
 		"  -v, --verbose            the same as --log-level debug\n"
 		"      --version            print the version and exit\n"
@@ -83,9 +86,9 @@ static void usage(FILE *out)
 
 enum { OPT_BUDGET = 256, OPT_RETENTION, OPT_BATCH, OPT_WINDOW, OPT_ACK_TIMEOUT, OPT_HEARTBEAT,
 	OPT_UTC_OFFSET, OPT_KEY_DAYS, OPT_LOG_LEVEL, OPT_SOCKET_MODE, OPT_SOCKET_GROUP,
-	OPT_CURVE_KEY, OPT_HUB_KEY, OPT_VERSION, OPT_INSECURE };
+	OPT_CURVE_KEY, OPT_HUB_KEY, OPT_HTTP, OPT_VERSION, OPT_INSECURE };
 
-#define N_CONFIG_ITEMS 19
+#define N_CONFIG_ITEMS 20
 
 /* Every setting, by its INI name; flags use the same table. */
 static void config_items(struct agent_config *c, struct agent_main_opts *m,
@@ -111,6 +114,7 @@ static void config_items(struct agent_config *c, struct agent_main_opts *m,
 		{ "agent", "curve_key", SS_CFG_STRING, c->curve_key, sizeof c->curve_key, 0, 0 },
 		{ "agent", "hub_key", SS_CFG_STRING, c->hub_key, sizeof c->hub_key, 0, 0 },
 		{ "agent", "insecure", SS_CFG_INT64, &c->insecure, 0, 0, 1 },
+		{ "agent", "http", SS_CFG_STRING, c->http, sizeof c->http, 0, 0 },
 		{ 0 },
 	};
 
@@ -164,6 +168,7 @@ static int parse_args(int argc, char **argv, struct agent_config *c, struct agen
 		{ "curve-key", required_argument, 0, OPT_CURVE_KEY },
 		{ "hub-key", required_argument, 0, OPT_HUB_KEY },
 		{ "insecure", no_argument, 0, OPT_INSECURE },
+		{ "http", required_argument, 0, OPT_HTTP },
 		{ "version", no_argument, 0, OPT_VERSION },
 		{ "verbose", no_argument, 0, 'v' }, { "help", no_argument, 0, 'h' }, { 0, 0, 0, 0 },
 	};
@@ -174,7 +179,8 @@ static int parse_args(int argc, char **argv, struct agent_config *c, struct agen
 		[OPT_LOG_LEVEL - 256] = "log_level",
 		[OPT_SOCKET_MODE - 256] = "local_socket_mode",
 		[OPT_SOCKET_GROUP - 256] = "local_socket_group",
-		[OPT_CURVE_KEY - 256] = "curve_key", [OPT_HUB_KEY - 256] = "hub_key" };
+		[OPT_CURVE_KEY - 256] = "curve_key", [OPT_HUB_KEY - 256] = "hub_key",
+		[OPT_HTTP - 256] = "http" };
 	struct ss_config_item items[N_CONFIG_ITEMS];
 	char err[512];
 	int o;
@@ -207,7 +213,7 @@ static int parse_args(int argc, char **argv, struct agent_config *c, struct agen
 		case OPT_VERSION: ss_version_print("store-agent"); return 1;
 		case 'h': usage(stdout); return 1;
 		default:
-			if (o >= OPT_BUDGET && o <= OPT_HUB_KEY) {
+			if (o >= OPT_BUDGET && o <= OPT_HTTP) {
 				key = names[o - 256];
 				break;
 			}
@@ -230,6 +236,10 @@ static int parse_args(int argc, char **argv, struct agent_config *c, struct agen
 	}
 	if (c->store_id[0] && ss_validate_store_id(c->store_id) != 0) {
 		fprintf(stderr, "store-agent: store id \"%s\" is not [A-Za-z0-9_]{1,32}\n", c->store_id);
+		return 2;
+	}
+	if (!ss_http_off(c->http) && ss_http_check_addr(c->http, err, sizeof err) != 0) {
+		fprintf(stderr, "store-agent: %s\n", err);
 		return 2;
 	}
 	c->retention_ms = c->retention_days * 24 * 3600 * 1000;
@@ -284,12 +294,14 @@ static void run(struct agent *a)
 			{ a->local, 0, ZMQ_POLLIN, 0 },
 			{ a->sender.sock, 0, ZMQ_POLLIN, 0 },
 			{ a->sender.monitor, 0, ZMQ_POLLIN, 0 },
+			{ NULL, agent_metrics_fd(a), ZMQ_POLLIN, 0 },
 		};
 		int64_t timeout = sender_next_timeout_ms(a);
 
 		if (timeout > 100)
 			timeout = 100;
-		if (zmq_poll(items, 3, (long)timeout) < 0 && zmq_errno() != EINTR) {
+		if (zmq_poll(items, items[3].fd >= 0 ? 4 : 3, (long)timeout) < 0
+			&& zmq_errno() != EINTR) {
 			ss_error("zmq_poll: %s", zmq_strerror(zmq_errno()));
 			break;
 		}
@@ -300,6 +312,8 @@ static void run(struct agent *a)
 		if (items[1].revents & ZMQ_POLLIN)
 			sender_on_readable(a);
 		sender_tick(a);
+		/* Also when not readable: the listener's timeouts run here. */
+		agent_metrics_run(a);
 		if (ss_mono_ms() >= next_maintain) {
 			if (outbox_maintain(&a->outbox, ss_now_ms(), err, sizeof err) != 0)
 				ss_error("outbox maintenance: %s", err);
@@ -317,7 +331,8 @@ int main(int argc, char **argv)
 		.local = "ipc:///run/storesync/agent.sock", .budget_bytes = 1LL << 30, .retention_days = 7,
 		.batch_records = 2000, .window_batches = 8, .ack_timeout_ms = 5000,
 		.heartbeat_ms = 2000, .key_days = 90, .utc_offset = "auto",
-		.curve_key = "/etc/storesync/agent.key", .hub_key = "/etc/storesync/hub.pub" } };
+		.curve_key = "/etc/storesync/agent.key", .hub_key = "/etc/storesync/hub.pub",
+		.http = "off" } };
 	struct agent_main_opts m = { .log_level = "info", .socket_mode = 0660,
 		.socket_group = "storesync" };
 	enum ss_log_level level = SS_LOG_INFO;
@@ -350,7 +365,8 @@ int main(int argc, char **argv)
 		return 1;
 	}
 	a.zctx = zmq_ctx_new();
-	if (open_local(&a, &m, err, sizeof err) != 0 || sender_start(&a, err, sizeof err) != 0) {
+	if (open_local(&a, &m, err, sizeof err) != 0 || sender_start(&a, err, sizeof err) != 0
+		|| agent_metrics_start(&a, err, sizeof err) != 0) {
 		fprintf(stderr, "store-agent: %s\n", err);
 		rc = 1;
 		goto out;
@@ -359,6 +375,8 @@ int main(int argc, char **argv)
 		a.outbox.store_id, (unsigned long long)a.outbox.epoch,
 		(unsigned long long)a.outbox.last_seq, (unsigned long long)a.outbox.acked_seq,
 		a.cfg.hub, a.cfg.local);
+	if (!ss_http_off(a.cfg.http))
+		ss_info("metrics on http://%s/metrics", a.cfg.http);
 	ss_debug("settings: budget %lld bytes, retention_days %lld, batch %lld, window %lld, "
 		"ack_timeout_ms %lld, heartbeat_ms %lld, utc_offset %s, local socket %04o group %s",
 		(long long)a.cfg.budget_bytes, (long long)a.cfg.retention_days,
@@ -369,6 +387,7 @@ int main(int argc, char **argv)
 	outbox_maintain(&a.outbox, ss_now_ms(), err, sizeof err);
 	ss_info("stopped");
 out:
+	agent_metrics_stop(&a);
 	sender_stop(&a);
 	if (a.local)
 		zmq_close(a.local);

@@ -336,4 +336,14 @@ int tl_submit_results(const char *local, Storesync__Record **recs, size_t n,
 struct tl_result tl_submit_json_result(const char *local, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
 
+/* ---- HTTP (added for test_metrics, test_status_page) ---- */
+
+/* GET path from addr (IPV4:PORT) with one extra header line (may be NULL;
+ * "Authorization: Bearer X"); the body (malloc'd, NUL-terminated, the
+ * caller frees it) and its length. Returns the HTTP status, -1 when nothing
+ * answered. The server must not use chunked encoding (libmicrohttpd does
+ * not for a whole buffer). */
+int tl_http_get(const char *addr, const char *path, const char *header, char **body,
+	size_t *len);
+
 #endif
