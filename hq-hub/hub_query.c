@@ -185,10 +185,14 @@ static int parse_day_param(const char *v, int32_t *day, char *err, size_t errlen
 static int parse_args(const Storesync__QueryRequest *q, struct query_args *a, char *err,
 	size_t errlen)
 {
+	const struct ss_command *cmd = ss_command_find(q->what);
+
 	*a = (struct query_args){ .from_day = INT32_MIN, .to_day = INT32_MAX, .below = INT64_MAX,
 		.at_ms = ss_now_ms(), .as_of_ms = INT64_MAX };
 	for (size_t i = 0; i < q->n_params; i++) {
-		const char *k = q->params[i]->key, *v = q->params[i]->value ? q->params[i]->value : "";
+		/* An alias (audit --from) is read as the param it stands for. */
+		const char *k = ss_command_param(cmd, q->params[i]->key),
+			*v = q->params[i]->value ? q->params[i]->value : "";
 		char *end;
 		int rc = 0;
 
