@@ -275,7 +275,7 @@ int query_check(const Storesync__QueryRequest *q, char *err, size_t errlen)
 	return 0;
 }
 
-int query_serve(struct hub *h, const void *body, size_t len, struct table *t)
+int query_serve(struct hub *h, const void *body, size_t len, const char *role, struct table *t)
 {
 	Storesync__QueryRequest *q;
 	enum ss_proto_verdict v = ss_proto_unpack_limited(&storesync__query_request__descriptor,
@@ -283,7 +283,10 @@ int query_serve(struct hub *h, const void *body, size_t len, struct table *t)
 	char why[128];
 	int write = q && hub_op_work_kind(q->what) >= 0;
 
-	if (q && !write)
+	if (q && !write && strcmp(role, "read") == 0 && q->what && strcmp(q->what, "dump") == 0)
+		table_fail(t, "dump needs the admin role: it holds customers' names, which the read "
+			"role does not see");
+	else if (q && !write)
 		query_answer(h, q, t);
 	if (q) {
 		storesync__query_request__free_unpacked(q, NULL);

@@ -604,12 +604,31 @@ static void operator_add(struct fx *f, const char *who, const char *role)
 START_TEST(a_read_operator_cannot_write_and_is_audited)
 {
 	struct fx f;
+	struct tl_link l;
+	char line[300];
+	const char *const lines[] = { line };
 	Storesync__QueryReply *r;
 
 	fx_start(&f);
 	operator_add(&f, "reader", "read");
 	operator_add(&f, "boss", "admin");
 	write_file(f.csv, "sku,price_fen\nTEA-1,1000\n");
+	/* A customer's name (confidential: the store and HQ's admins only). */
+	tl_link_open_as(&l, f.e.hub_listen, "S1");
+	tl_link_hello(&l, "S1", PEER_EPOCH);
+	snprintf(line, sizeof line, "{\"type\":\"contract_sale\",\"time_ms\":%lld,\"contract_no\":"
+		"\"CT-9\",\"customer\":\"王五\",\"total_fen\":500000,\"account\":\"ACC-9\"}",
+		(long long)ss_now_ms() - DAY_MS);
+	ck_assert_uint_eq(tl_link_send_json(&l, "S1", PEER_EPOCH, 1, 0, lines, 1), 1);
+	tl_link_close(&l);
+	ck_assert_int_eq(hqctl_as(&f, "boss", "dump --csv"), 0);
+	ck_assert(file_has(f.out, "王五"));
+	ck_assert_int_eq(hqctl_as(&f, "reader", "accounts --csv"), 0);
+	ck_assert(file_has(f.out, "ACC-9"));
+	ck_assert(!file_has(f.out, "王五"));
+	ck_assert_int_eq(hqctl_as(&f, "reader", "dump --csv"), 1);
+	ck_assert(file_has(f.err, "dump needs the admin role"));
+	ck_assert_msg(!file_has(f.out, "王五"), "a read operator's dump shows a customer's name");
 	ck_assert_int_eq(hqctl_as(&f, "reader", "stores"), 0);
 	ck_assert_int_eq(hqctl_as(&f, "reader", "operator list --csv"), 0);
 	ck_assert(file_has(f.out, "^reader,read,active,"));
