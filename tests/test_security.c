@@ -214,6 +214,22 @@ static void link_open_unregistered(struct tl_link *l, struct fx *f, const char *
 	ck_assert_int_eq(zmq_connect(l->sock, l->endpoint), 0);
 }
 
+/* A link peer with store's (registered) key that names its own ZeroMQ
+ * routing id, as any client may. */
+static void link_open_with_id(struct tl_link *l, struct fx *f, const char *store, const char *id)
+{
+	char err[512];
+
+	tl_link_open(l, f->e.hub_listen);
+	l->ctx = zmq_ctx_new();
+	ck_assert_ptr_nonnull(l->ctx);
+	l->sock = ss_link_socket(l->ctx, ZMQ_DEALER, 0, err, sizeof err);
+	ck_assert_msg(l->sock != NULL, "%s", err);
+	ck_assert_int_eq(zmq_setsockopt(l->sock, ZMQ_ROUTING_ID, id, strlen(id)), 0);
+	tl_curve_env(l->sock, &f->e, store);
+	ck_assert_int_eq(zmq_connect(l->sock, l->endpoint), 0);
+}
+
 /* Sends m on l's socket without blocking: a peer whose handshake failed
  * has nowhere to send (and must not hang the test); sent right after the
  * connect, it is queued for the connection the hub is to refuse. */
@@ -780,6 +796,49 @@ START_TEST(a_store_never_receives_another_stores_updates)
 }
 END_TEST
 
+/* The hub knows a connection by its routing id, which a client may choose:
+ * a connection with S2's key that comes with the id S1's closed link had
+ * is S2's, not the S1 that id was bound to. */
+START_TEST(a_reused_routing_id_does_not_inherit_a_store)
+{
+	struct fx f;
+	struct tl_link s1, s2;
+	Storesync__LinkMessage hbm = STORESYNC__LINK_MESSAGE__INIT, *m;
+	Storesync__Heartbeat hb = STORESYNC__HEARTBEAT__INIT;
+	int64_t deadline;
+
+	fx_start(&f);
+	ck_assert_int_eq(tl_register_store(&f.e, "S2"), 0);
+	link_open_with_id(&s1, &f, "S1", "till-link");
+	tl_link_hello_applied(&s1, "S1", PEER_EPOCH, 0);
+	tl_link_close(&s1);
+	deadline = ss_mono_ms() + WAIT_MS;
+	while (tl_hub_stat(f.e.hub_query, "link_open") != 0 && ss_mono_ms() < deadline)
+		ss_sleep_ms(20);
+	ck_assert_int_eq(tl_hub_stat(f.e.hub_query, "link_open"), 0);
+	link_open_with_id(&s2, &f, "S2", "till-link");
+	/* Speaking as the store the id was bound to, without a Hello. */
+	hb.backlog = 777;
+	hb.has_backlog = 1;
+	hbm.kind_case = STORESYNC__LINK_MESSAGE__KIND_HEARTBEAT;
+	hbm.heartbeat = &hb;
+	tl_link_send(&s2, &hbm);
+	m = tl_link_recv(&s2, WAIT_MS);
+	ck_assert_ptr_nonnull(m);
+	ck_assert_msg(m->kind_case == STORESYNC__LINK_MESSAGE__KIND_ERROR
+		&& m->error->code == STORESYNC__ERROR_CODE__ERR_NEED_HELLO,
+		"the hub took a heartbeat from S2's key as S1's (kind %d)", (int)m->kind_case);
+	storesync__link_message__free_unpacked(m, NULL);
+	ck_assert_int_eq(tl_store_field(f.e.hub_query, "S1", "backlog"), 0);
+	/* S1's updates do not go to it either. */
+	write_file(f.csv, "sku,price_fen\nS1ONLY-1,4242\n");
+	ck_assert_int_eq(hqctl(&f, "price push '%s' --stores S1", f.csv), 0);
+	ck_assert_ptr_null(tl_link_update(&s2, 500));
+	tl_link_close(&s2);
+	fx_stop(&f);
+}
+END_TEST
+
 /* ---- --insecure, key files ---- */
 
 START_TEST(insecure_works_and_says_so)
@@ -923,7 +982,8 @@ int main(void)
 		a_rekeyed_store_resumes_exactly_once,
 		rotation_without_downtime_then_the_old_key_is_refused,
 		a_read_operator_cannot_write_and_is_audited,
-		a_store_never_receives_another_stores_updates, insecure_works_and_says_so,
+		a_store_never_receives_another_stores_updates,
+		a_reused_routing_id_does_not_inherit_a_store, insecure_works_and_says_so,
 		a_secret_key_others_may_read_is_refused_at_start,
 		audit_from_leaves_out_earlier_entries };
 
