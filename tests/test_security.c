@@ -329,6 +329,7 @@ START_TEST(impersonation_refused_and_no_data_moves)
 {
 	struct fx f;
 	struct tl_link s1, s2, fresh;
+	char log[400];
 	const uint64_t e1 = PEER_EPOCH, e2 = PEER_EPOCH + 1;
 
 	fx_start(&f);
@@ -350,6 +351,14 @@ START_TEST(impersonation_refused_and_no_data_moves)
 	send_forged(&fresh, "S2", e2, 4);
 	tl_link_expect_error(&fresh, STORESYNC__ERROR_CODE__ERR_WRONG_STORE);
 	ck_assert_int_eq(tl_hub_stat(f.e.hub_query, "impersonations"), 3);
+	/* Counted every time, logged once per link and interval. */
+	for (int i = 0; i < 20; i++) {
+		send_hello(&fresh, "S2", e2);
+		tl_link_expect_error(&fresh, STORESYNC__ERROR_CODE__ERR_WRONG_STORE);
+	}
+	ck_assert_int_eq(tl_hub_stat(f.e.hub_query, "impersonations"), 23);
+	snprintf(log, sizeof log, "%s/hub.log", f.e.dir);
+	ck_assert_int_eq(tl_sh("test \"$(grep -c 'message claims store S2' '%s')\" -eq 2", log), 0);
 	ck_assert_int_eq(tl_store_field(f.e.hub_query, "S2", "records"), 3);
 	ck_assert_int_eq(tl_store_field(f.e.hub_query, "S2", "amount_fen"), 300);
 	ck_assert_int_eq(tl_store_field(f.e.hub_query, "S2", "high_water_seq"), 3);
