@@ -687,6 +687,26 @@ static Storesync__QueryReply *op_conn_ask(struct op_conn *c, const char *what, c
 	return r;
 }
 
+/* The names the hub gives its own doors' users ("local" on the admin
+ * socket, "insecure" without Curve) carry the admin role: operator add
+ * refuses them. Were one added with the read role, its writes would say
+ * what that role was worth. */
+static void operator_name_refused(struct fx *f, const char *who)
+{
+	char secret[400], pub[400];
+	int rc, writes = 0;
+
+	op_key(f, who, secret, sizeof secret, pub, sizeof pub);
+	rc = hqctl(f, "operator add %s --key '%s' --role read", who, pub);
+	if (rc == 0) {
+		write_file(f->csv, "sku,price_fen\nTEA-9,1\n");
+		writes = hqctl_as(f, who, "price push '%s'", f->csv) == 0;
+	}
+	ck_assert_msg(rc == 1, "operator %s added with the read role%s", who,
+		writes ? ", and it may push prices" : "");
+	ck_assert(file_has(f->err, who));
+}
+
 START_TEST(a_read_operator_cannot_write_and_is_audited)
 {
 	struct fx f;
@@ -726,6 +746,10 @@ START_TEST(a_read_operator_cannot_write_and_is_audited)
 	ck_assert(file_has(f.err, "policy set needs the admin role"));
 	ck_assert_int_eq(hqctl_as(&f, "reader", "store revoke S1"), 1);
 	ck_assert(file_has(f.err, "store revoke needs the admin role"));
+	/* The names the hub gives its own doors' users carry the admin role:
+	 * no operator may be called so. */
+	operator_name_refused(&f, "insecure");
+	operator_name_refused(&f, "local");
 	ck_assert_int_eq(hqctl_as(&f, "boss", "price push '%s'", f.csv), 0);
 	/* One push went through: the admin's. */
 	r = tl_query_ok(f.e.hub_query, "rollout", "kind", "price", NULL);
