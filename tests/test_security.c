@@ -304,6 +304,7 @@ START_TEST(an_unknown_key_gets_nothing)
 {
 	struct fx f;
 	struct tl_link l;
+	char secret[400], pub[400];
 	int64_t refused0;
 
 	fx_start(&f);
@@ -317,10 +318,23 @@ START_TEST(an_unknown_key_gets_nothing)
 	tl_link_close(&l);
 	ck_assert_int_eq(tl_store_field(f.e.hub_query, "S1", "records"), 0);
 	ck_assert_int_eq(tl_hub_stat(f.e.hub_query, "records_applied"), 0);
-	/* The operators' door: a key no operator holds. */
+	/* The operators' door: a key no operator holds, and a store's. */
 	ck_assert_int_eq(hqctl_as(&f, "stranger", "stores"), 3);
 	ck_assert_msg(file_has(f.err, "refused our key"), "see %s", f.err);
-	ck_assert_int_ge(tl_hub_stat(f.e.hub_query, "zap_refused_keys"), refused0 + 2);
+	tl_store_key_args(&f.e, "S1", secret, sizeof secret, pub, sizeof pub);
+	ck_assert_int_eq(tl_sh("'%s/hqctl' --hub '%s' -i '%s' -k '%s' stores 2>'%s'", SS_BIN_DIR,
+		f.e.hub_ops, secret, f.hub_pub, f.err), 3);
+	ck_assert(file_has(f.err, "refused our key"));
+	ck_assert_int_ge(tl_hub_stat(f.e.hub_query, "zap_refused_keys"), refused0 + 3);
+	/* The link: an operator's key is no store's. */
+	op_key(&f, "boss", secret, sizeof secret, pub, sizeof pub);
+	ck_assert_int_eq(hqctl(&f, "operator add boss --key '%s' --role admin", pub), 0);
+	ck_assert_int_eq(hqctl_as(&f, "boss", "stores"), 0);
+	link_open_unregistered(&l, &f, "op-boss");
+	send_hello(&l, "S1", PEER_EPOCH);
+	ck_assert_int_ge(wait_stat(&f, "zap_refused_keys", refused0 + 4, WAIT_MS), refused0 + 4);
+	expect_silence(&l, 200);
+	tl_link_close(&l);
 	fx_stop(&f);
 }
 END_TEST
@@ -473,6 +487,24 @@ static void expect_backlog(const char *local, uint64_t last_seq, uint64_t backlo
 	tl_status_free(st);
 }
 
+static void expect_link_not_up(const char *local)
+{
+	int64_t deadline = ss_mono_ms() + WAIT_MS;
+	Storesync__StatusReply *st;
+	int up;
+
+	for (;;) {
+		st = tl_status(local, 2000);
+		ck_assert_ptr_nonnull(st);
+		up = st->link_state && strcmp(st->link_state, "up") == 0;
+		tl_status_free(st);
+		if (!up || ss_mono_ms() >= deadline)
+			break;
+		ss_sleep_ms(100);
+	}
+	ck_assert_msg(!up, "the agent's link is still up");
+}
+
 /* S1 with 3 records at the hub, then revoked; 2 more accepted by its till
  * and ignored by the hub, within the cut-off. With listener, a link with
  * S1's key that said Hello last before the revocation (so it is the one
@@ -514,6 +546,8 @@ START_TEST(a_revoked_store_is_cut_off_and_keeps_its_records)
 	ck_assert_msg(file_has(f.out, "^S1,.*,revoked,curve$"), "see %s", f.out);
 	ck_assert_int_eq(storectl(&f, f.l1, "status --json"), 0);
 	ck_assert(file_has(f.out, "\"backlog\": 2"));
+	/* Its till sees the link is not up: the hub answers it nothing. */
+	expect_link_not_up(f.l1);
 	/* Nothing is answered with data either: a push for every store reaches
 	 * S2 and not S1's silent link, cut at the revocation rather than at
 	 * its next message. */
