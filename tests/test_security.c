@@ -2,9 +2,10 @@
  * storectl. The hub of every test runs CurveZMQ (testlib_curve.c); keys not
  * made through testlib's store helpers are never registered.
  *   an unknown key gets nothing: the door keeper refuses it (counted), on
- *     the store link and on the operators' endpoint (hqctl: exit 3);
- *   a link holding S1's key that speaks for S2 is refused, and neither
- *     store's data moves;
+ *     the store link and on the operators' endpoint (hqctl: exit 3), and
+ *     one door's keys do not open the other;
+ *   a link holding S1's key that speaks for S2 is refused (counted every
+ *     time, logged once per link), and neither store's data moves;
  *   the "next seq" attack: a plaintext peer, an unknown key and another
  *     store's key each send S1's next seq with a forged record; S1's own
  *     record with that seq is the one the hub holds;
@@ -14,10 +15,13 @@
  *   a revoked store re-keyed resumes: its buffered records arrive once;
  *   rotation without downtime: the old key works until retire-key, then
  *     neither a live link nor a new connection with it is heard;
- *   operators' roles: read may query, not write; refusals and writes are
- *     audited (who, what, result); a revoked operator is refused;
+ *   operators' roles: read may query, not write, and sees no customer's
+ *     name (no dump); refusals and writes are audited (who, what, result);
+ *     no operator takes the name of the hub's own admin users; a revoked
+ *     operator is refused, also on the connection it kept open;
  *   confidentiality downstream: a store never receives another store's
- *     targeted price, notice or decision, nor does a link that claims it;
+ *     targeted price, notice or decision, nor does a link that claims it,
+ *     nor one that takes the routing id another store's link had;
  *   --insecure works and says so (stores' link column, the hub's log);
  *   a secret key file others may read stops each program at start;
  *   hqctl audit --from TIME (and --since) leaves out earlier entries.
