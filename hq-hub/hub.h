@@ -108,6 +108,9 @@ struct hub {
 	int64_t next_prune_mono;         /* hub_updates: the next pruning of the log */
 	struct hub_stats stats;
 	atomic_int stopping;
+	/* Called by the writer between rounds, when no transaction is open: the
+	 * daemon's watchdog ping and SIGHUP reload (hub_main.c). NULL: none. */
+	void (*between_rounds)(struct hub *h);
 };
 
 int hub_open_db(struct hub *h, char *err, size_t errlen);
