@@ -256,7 +256,6 @@ static void reload(struct hub *h, struct hub_main_opts *m)
 		level = old;
 		changed[0] = '\0';
 	} else if (m->config_path[0]) {
-		ss_log_set_level(level);
 		snprintf(m->log_level, sizeof m->log_level, "%s", m2.log_level);
 	}
 	h->registry_gen++;
@@ -267,7 +266,11 @@ static void reload(struct hub *h, struct hub_main_opts *m)
 		m->config_path[0] ? m->config_path : "(no --config)", ss_log_level_name(level),
 		ss_log_level_name(old),
 		changed[0] ? "changed, waiting for a restart: " : "no other setting changed", changed);
+	/* Said under the more talkative of the two levels, so it shows. */
+	if (level < old)
+		ss_log_set_level(level);
 	ss_log(changed[0] || n < 0 ? SS_LOG_WARN : SS_LOG_INFO, "%s", status);
+	ss_log_set_level(level);
 	ss_notify_reloaded(status);
 }
 

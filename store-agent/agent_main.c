@@ -309,12 +309,15 @@ static void reload(struct agent *a, struct agent_main_opts *m)
 		ss_notify_reloaded("SIGHUP: reload refused, running as before");
 		return;
 	}
-	ss_log_set_level(level);
 	snprintf(m->log_level, sizeof m->log_level, "%s", m2.log_level);
 	snprintf(status, sizeof status, "SIGHUP: reloaded %s: log_level %s (was %s); %s%s",
 		m->config_path, ss_log_level_name(level), ss_log_level_name(old),
 		changed[0] ? "changed, waiting for a restart: " : "no other setting changed", changed);
+	/* Said under the more talkative of the two levels, so it shows. */
+	if (level < old)
+		ss_log_set_level(level);
 	ss_log(changed[0] ? SS_LOG_WARN : SS_LOG_INFO, "%s", status);
+	ss_log_set_level(level);
 	ss_notify_reloaded(status);
 }
 
