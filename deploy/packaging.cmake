@@ -1,5 +1,5 @@
-# Installation rules and the three Debian packages (cpack -G DEB in a build
-# directory, or deploy/package.sh):
+# Installation rules and the three Debian packages (cpack -G DEB in a
+# build directory; -DSS_TESTS=OFF builds only what goes in them):
 #   storesync-agent  store-agent, storectl, agent.ini, store-agent.service
 #   storesync-hub    hq-hub, hub.ini, hq-hub.service, storesync-backup-hub
 #   storesync-tools  hqctl (operators, anywhere)

@@ -166,6 +166,10 @@ check "the agent on h1 runs with NoNewPrivs" \
 	hl_ssh h1 'grep -q "NoNewPrivs:.*1" /proc/$(cat /run/fake-systemd/store-agent.service.main.pid)/status'
 check "h1's secret key is the storesync user's, 0600" \
 	test "$(hl_ssh h1 'stat -c %U:%a /etc/storesync/agent.key')" = storesync:600
+check "systemctl reload store-agent on h1: the agent logs what it reloaded" \
+	hl_ssh h1 'systemctl reload store-agent; for i in 1 2 3 4 5 6 7 8 9 10; do
+		journalctl -u store-agent -n 5 | grep -q "SIGHUP: reloaded /etc/storesync/agent.ini" && exit 0
+		sleep 0.2; done; exit 1'
 for i in 4 5 6; do eval "pid_h$i=$(agent_pid h$i)"; done
 
 # ---- 3. the rollout that halts ----
