@@ -19,7 +19,9 @@
 #   6. rolls the whole fleet back to N by hand (a rollout to N: downgrade);
 #   7. stops the generator: the hub holds exactly what the agents accepted,
 #      per store (nothing lost, nothing twice), across all of that;
-#   8. on h6: dpkg -r keeps the store's data and config, dpkg -P deletes them.
+#   8. on h6: dpkg -r keeps the store's data and config, dpkg -P deletes them;
+#   9. on a seventh host, hq2: the hub's packages installed with dpkg and the
+#      hub started and stopped by its unit (as storesync, READY, stop in 5 s).
 # Everything it made (namespaces, mounts, processes) goes at the end, by PID.
 #
 # Run alone (as root; about two minutes on two cores):
@@ -299,6 +301,26 @@ check "dpkg -r keeps S06's records and config" \
 hl_ssh h6 'dpkg -P storesync-agent >/dev/null'
 check "dpkg -P deletes them" \
 	hl_ssh h6 '! test -e /var/lib/storesync/agent && ! test -e /etc/storesync/agent.ini && ! test -e /etc/storesync/agent.key'
+
+# ---- 9. the hub's own package, on a host of its own ----
+phase "hq2: storesync-hub and storesync-tools installed with dpkg, the hub started by its unit"
+host_boot hq2 2
+hosts_wait hq2
+for p in hub tools; do
+	cat "$HL_DIR"/cpack-n/storesync-"$p"_"$N"-1_*.deb | hl_ssh hq2 "cat >/tmp/$p.deb"
+done
+check "dpkg -i storesync-hub storesync-tools" hl_ssh hq2 'dpkg -i /tmp/hub.deb /tmp/tools.deb >/dev/null'
+check "the hub unit does not start before its key exists (ConditionPathExists)" \
+	hl_ssh hq2 'systemctl start hq-hub && test "$(systemctl is-active hq-hub)" = inactive'
+hl_ssh hq2 'hq-hub keygen /etc/storesync/hub.key >/dev/null && chown storesync:storesync /etc/storesync/hub.key'
+check "systemctl start hq-hub returns once the hub said READY" \
+	hl_ssh hq2 'systemctl start hq-hub && test "$(systemctl is-active hq-hub)" = active'
+check "the hub runs as storesync and answers on its admin socket" \
+	hl_ssh hq2 'test "$(ps -o user= -p $(cat /run/fake-systemd/hq-hub.service.main.pid))" = storesync \
+		&& hqctl --hub ipc:///run/storesync/hub-admin.sock stats >/dev/null'
+check "systemctl stop hq-hub: gone within TimeoutStopSec" \
+	hl_ssh hq2 'systemctl stop hq-hub && test "$(systemctl is-active hq-hub)" = inactive \
+		&& ! grep -q "stop timed out" /var/log/fake-journal/hq-hub.service.log'
 
 phase "done: $checks checks, $fails failed"
 [ "$fails" -eq 0 ]
