@@ -3,7 +3,10 @@
 # AddressSanitizer + UndefinedBehaviorSanitizer, and runs every test in both;
 # then, where clang with libFuzzer is installed, runs every fuzzing harness
 # for FUZZ_SECONDS (default 60) each. This is README's command two and what
-# CI runs (.ci/run).
+# CI runs (.ci/run). The deploy tests (tests/deploy: the packages and units,
+# and six store hosts in namespaces rolled from one version to the next)
+# run in the plain build, as root; without root or the tools they need they
+# say why and are reported as skipped.
 set -eu
 top=$(cd "$(dirname "$0")/.." && pwd)
 BUILD_DIR=$top/build "$top/deploy/build.sh"

@@ -127,6 +127,9 @@ struct hub {
 	uint64_t order_next;             /* hub_order: the next change_no (0: not loaded yet) */
 	struct hub_export_seen export_seen;  /* hq-export's last report (hub_query_export.c) */
 	atomic_int stopping;
+	/* Called by the writer between rounds, when no transaction is open: the
+	 * daemon's watchdog ping and SIGHUP reload (hub_main.c). NULL: none. */
+	void (*between_rounds)(struct hub *h);
 };
 
 int hub_open_db(struct hub *h, char *err, size_t errlen);

@@ -12,11 +12,14 @@
 
 #include "hub.h"
 #include "hub_http.h"
+#include "hub_work.h"
 #include "hub_zap.h"
 #include "ss_config.h"
 #include "ss_daemon.h"
 #include "ss_http.h"
 #include "ss_link.h"
+#include "ss_notify.h"
+#include "ss_reload.h"
 #include "ss_time.h"
 #include "ss_validate.h"
 #include "ss_version.h"
@@ -26,9 +29,11 @@
 /* Settings of the process rather than of the engine (hub_config). */
 struct hub_main_opts {
 	char log_level[16];
+	char config_path[512];    /* --config, read again on SIGHUP; "" for none */
 };
 
 static struct hub *hub_for_signal;
+static struct hub_main_opts *opts_for_reload;
 
 static void on_signal(int sig)
 {
@@ -193,6 +198,8 @@ static int parse_args(int argc, char **argv, struct hub_config *c, struct hub_ma
 			fprintf(stderr, "hq-hub: %s\n", err);
 			return 2;
 		}
+		if (path)
+			snprintf(m->config_path, sizeof m->config_path, "%s", path);
 	}
 	while (rc == 0 && (o = getopt_long(argc, argv, "c:d:l:q:fvh", opts, NULL)) != -1) {
 		switch (o) {
@@ -239,6 +246,63 @@ static int parse_args(int argc, char **argv, struct hub_config *c, struct hub_ma
 		return 2;
 	}
 	return rc;
+}
+
+/* SIGHUP: log_level from the config file at once; every live store
+ * connection checked again against the registry (revoked and retired keys,
+ * revoked stores), as after a round that changed it. Policies, prices and
+ * the registry itself live in the hub's database and are read at each use:
+ * nothing of theirs is cached to reload. Other settings changed in the file
+ * wait for a restart, and the log names them. */
+static void reload(struct hub *h, struct hub_main_opts *m)
+{
+	struct hub_config c2 = h->cfg;
+	struct hub_main_opts m2 = *m;
+	struct ss_config_item live[N_CONFIG_ITEMS], fresh[N_CONFIG_ITEMS];
+	char changed[256], err[512], status[1024];
+	enum ss_log_level old = ss_log_get_level(), level = old;
+	int n = 0;
+
+	ss_notify_reloading();
+	if (m->config_path[0]) {
+		config_items(&h->cfg, m, live);
+		config_items(&c2, &m2, fresh);
+		n = ss_reload_read(m->config_path, live, fresh, "log_level", changed,
+			sizeof changed, err, sizeof err);
+		if (n >= 0 && ss_log_level_parse(m2.log_level, &level) != 0) {
+			snprintf(err, sizeof err, "log_level: \"%s\" is not debug, info, warning or "
+				"error", m2.log_level);
+			n = -1;
+		}
+	}
+	if (n < 0) {
+		ss_warn("SIGHUP: %s: config not reloaded", err);
+		level = old;
+		changed[0] = '\0';
+	} else if (m->config_path[0]) {
+		snprintf(m->log_level, sizeof m->log_level, "%s", m2.log_level);
+	}
+	h->registry_gen++;
+	hub_link_revalidate(h);
+	snprintf(status, sizeof status, "SIGHUP: %s%s: log_level %s (was %s); store keys and "
+		"revocations checked again on every live connection; %s%s",
+		n < 0 ? "kept the running config of " : "reloaded ",
+		m->config_path[0] ? m->config_path : "(no --config)", ss_log_level_name(level),
+		ss_log_level_name(old),
+		changed[0] ? "changed, waiting for a restart: " : "no other setting changed", changed);
+	/* Said under the more talkative of the two levels, so it shows. */
+	if (level < old)
+		ss_log_set_level(level);
+	ss_log(changed[0] || n < 0 ? SS_LOG_WARN : SS_LOG_INFO, "%s", status);
+	ss_log_set_level(level);
+	ss_notify_reloaded(status);
+}
+
+static void between_rounds(struct hub *h)
+{
+	ss_notify_tick(ss_mono_ms());
+	if (ss_notify_take_hup())
+		reload(h, opts_for_reload);
 }
 
 /* The hub's key pair, refused when others may read it; with --insecure
@@ -318,6 +382,9 @@ int main(int argc, char **argv)
 	signal(SIGINT, on_signal);
 	signal(SIGTERM, on_signal);
 	signal(SIGPIPE, SIG_IGN);
+	ss_notify_init();
+	opts_for_reload = &m;
+	h.between_rounds = between_rounds;
 	if (hub_open_db(&h, err, sizeof err) != 0) {
 		ss_error("%s", err);
 		return 1;
@@ -339,10 +406,14 @@ int main(int argc, char **argv)
 	ss_debug("settings: budget %lld bytes, group_records %lld, heartbeat_ms %lld, "
 		"clock_offset_ms %lld", (long long)h.cfg.budget_bytes, (long long)h.cfg.group_records,
 		(long long)h.cfg.heartbeat_ms, (long long)h.cfg.clock_offset_ms);
+	ss_notify_ready("serving");
 	if (hub_writer_run(&h, err, sizeof err) != 0) {
 		ss_error("%s", err);
 		rc = 1;
 	}
+	/* The round in hand is committed: the writer checks the flag between
+	 * rounds. */
+	ss_notify_stopping();
 	ss_info("stopped");
 out:
 	hub_http_stop(&h);

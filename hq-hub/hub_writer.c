@@ -467,6 +467,8 @@ int hub_writer_run(struct hub *h, char *err, size_t errlen)
 		/* Between rounds no transaction of the writer is open: the one
 		 * moment the map may grow without waiting (ss_lmdb). */
 		hub_writer_maybe_grow(h);
+		if (h->between_rounds)
+			h->between_rounds(h);
 		if (ss_mono_ms() >= next_sweep) {
 			hub_peers_sweep(h);
 			next_sweep = ss_mono_ms() + SWEEP_EVERY_MS;

@@ -16,6 +16,8 @@
 #include "ss_http.h"
 #include "ss_link.h"
 #include "ss_log.h"
+#include "ss_notify.h"
+#include "ss_reload.h"
 #include "ss_time.h"
 #include "ss_validate.h"
 #include "ss_version.h"
@@ -27,6 +29,7 @@ struct agent_main_opts {
 	char log_level[16];
 	int64_t socket_mode;      /* of the local ipc socket, set right after bind */
 	char socket_group[64];    /* its group; "" keeps ours */
+	char config_path[512];    /* --config, read again on SIGHUP; "" for none */
 };
 
 static volatile sig_atomic_t agent_stop_signal;
@@ -198,6 +201,8 @@ static int parse_args(int argc, char **argv, struct agent_config *c, struct agen
 			fprintf(stderr, "store-agent: %s\n", err);
 			return 2;
 		}
+		if (path)
+			snprintf(m->config_path, sizeof m->config_path, "%s", path);
 	}
 	while ((o = getopt_long(argc, argv, "c:s:d:H:l:vh", opts, NULL)) != -1) {
 		const char *key = NULL, *value = optarg;
@@ -284,7 +289,49 @@ static int open_local(struct agent *a, const struct agent_main_opts *m, char *er
 	}
 }
 
-static void run(struct agent *a)
+/* SIGHUP: the config file again. log_level applies at once; any other
+ * setting changed there waits for a restart, and the log names it. */
+static void reload(struct agent *a, struct agent_main_opts *m)
+{
+	struct agent_config c2 = a->cfg;
+	struct agent_main_opts m2 = *m;
+	struct ss_config_item live[N_CONFIG_ITEMS], fresh[N_CONFIG_ITEMS];
+	char changed[256], err[512], status[1024];
+	enum ss_log_level old = ss_log_get_level(), level;
+	int n;
+
+	if (!m->config_path[0]) {
+		ss_info("SIGHUP: started without --config: nothing to reload");
+		return;
+	}
+	ss_notify_reloading();
+	config_items(&a->cfg, m, live);
+	config_items(&c2, &m2, fresh);
+	n = ss_reload_read(m->config_path, live, fresh, "log_level", changed, sizeof changed, err,
+		sizeof err);
+	if (n >= 0 && ss_log_level_parse(m2.log_level, &level) != 0) {
+		snprintf(err, sizeof err, "log_level: \"%s\" is not debug, info, warning or error",
+			m2.log_level);
+		n = -1;
+	}
+	if (n < 0) {
+		ss_warn("SIGHUP: %s: nothing reloaded, running as before", err);
+		ss_notify_reloaded("SIGHUP: reload refused, running as before");
+		return;
+	}
+	snprintf(m->log_level, sizeof m->log_level, "%s", m2.log_level);
+	snprintf(status, sizeof status, "SIGHUP: reloaded %s: log_level %s (was %s); %s%s",
+		m->config_path, ss_log_level_name(level), ss_log_level_name(old),
+		changed[0] ? "changed, waiting for a restart: " : "no other setting changed", changed);
+	/* Said under the more talkative of the two levels, so it shows. */
+	if (level < old)
+		ss_log_set_level(level);
+	ss_log(changed[0] ? SS_LOG_WARN : SS_LOG_INFO, "%s", status);
+	ss_log_set_level(level);
+	ss_notify_reloaded(status);
+}
+
+static void run(struct agent *a, struct agent_main_opts *m)
 {
 	int64_t next_maintain = ss_mono_ms() + MAINTAIN_EVERY_MS;
 	char err[256];
@@ -314,6 +361,9 @@ static void run(struct agent *a)
 		sender_tick(a);
 		/* Also when not readable: the listener's timeouts run here. */
 		agent_metrics_run(a);
+		ss_notify_tick(ss_mono_ms());
+		if (ss_notify_take_hup())
+			reload(a, m);
 		if (ss_mono_ms() >= next_maintain) {
 			if (outbox_maintain(&a->outbox, ss_now_ms(), err, sizeof err) != 0)
 				ss_error("outbox maintenance: %s", err);
@@ -349,6 +399,7 @@ int main(int argc, char **argv)
 	signal(SIGINT, on_signal);
 	signal(SIGTERM, on_signal);
 	signal(SIGPIPE, SIG_IGN);
+	ss_notify_init();
 	/* Held until the process exits: the kernel lets go of it then. */
 	if (ss_daemon_lock(a.cfg.data_dir, &lock_fd, err, sizeof err) != 0) {
 		ss_error("%s", err);
@@ -383,7 +434,10 @@ int main(int argc, char **argv)
 		(long long)a.cfg.batch_records, (long long)a.cfg.window_batches,
 		(long long)a.cfg.ack_timeout_ms, (long long)a.cfg.heartbeat_ms, a.cfg.utc_offset,
 		(unsigned)m.socket_mode, m.socket_group[0] ? m.socket_group : "(unchanged)");
-	run(&a);
+	ss_notify_ready("serving");
+	run(&a, &m);
+	/* The round in hand is committed: run() checks the flag between rounds. */
+	ss_notify_stopping();
 	outbox_maintain(&a.outbox, ss_now_ms(), err, sizeof err);
 	ss_info("stopped");
 out:
