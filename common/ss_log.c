@@ -11,13 +11,15 @@
 #include "ss_log.h"
 
 #include <stdarg.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
 static const char *log_ident = "storesync";
-static enum ss_log_level log_min = SS_LOG_INFO;
+/* Atomic: SIGHUP changes it on the main thread while others log. */
+static atomic_int log_min = SS_LOG_INFO;
 static int log_journal;
 
 void ss_log_init(const char *ident, enum ss_log_level min_level)
@@ -25,8 +27,25 @@ void ss_log_init(const char *ident, enum ss_log_level min_level)
 	const char *js = getenv("JOURNAL_STREAM");
 
 	log_ident = ident;
-	log_min = min_level;
+	atomic_store(&log_min, (int)min_level);
 	log_journal = js && js[0];
+}
+
+void ss_log_set_level(enum ss_log_level min_level)
+{
+	atomic_store(&log_min, (int)min_level);
+}
+
+enum ss_log_level ss_log_get_level(void)
+{
+	return (enum ss_log_level)atomic_load(&log_min);
+}
+
+const char *ss_log_level_name(enum ss_log_level level)
+{
+	static const char *names[] = { "debug", "info", "warning", "error" };
+
+	return level <= SS_LOG_ERROR ? names[level] : "?";
 }
 
 int ss_log_level_parse(const char *text, enum ss_log_level *level)
@@ -53,7 +72,7 @@ void ss_log(enum ss_log_level level, const char *fmt, ...)
 	struct tm tm;
 	va_list ap;
 
-	if (level < log_min)
+	if ((int)level < atomic_load(&log_min))
 		return;
 	va_start(ap, fmt);
 	vsnprintf(msg, sizeof msg, fmt, ap);

@@ -15,6 +15,11 @@ void ss_log_init(const char *ident, enum ss_log_level min_level);
 void ss_log(enum ss_log_level level, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
 
+/* The threshold after start (SIGHUP reloads log_level), and its name. */
+void ss_log_set_level(enum ss_log_level min_level);
+enum ss_log_level ss_log_get_level(void);
+const char *ss_log_level_name(enum ss_log_level level);
+
 /* "debug", "info", "warning" (or "warn"), "error" into *level; 0 or -1. */
 int ss_log_level_parse(const char *text, enum ss_log_level *level);
 

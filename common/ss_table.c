@@ -17,7 +17,7 @@
  *   responded_late,            cell)
  *   reported_late, registered,
  *   in_force, delivered
- *   overdue                    a list (string    response,report   ["response",
+ *   overdue, store_ids         a list (string    response,report   ["response",
  *                              cell, comma-                        "report"] /
  *                              separated)                          response;report
  *   anything else              as it is          (empty string: -) as it is
@@ -64,7 +64,7 @@ static struct col col_of(const char *name)
 {
 	static const char *const flags[] = { "stale", "silent", "overdue", "responded_late",
 		"reported_late", "registered", "in_force", "delivered", NULL };
-	static const char *const lists[] = { "overdue", NULL };
+	static const char *const lists[] = { "overdue", "store_ids", NULL };
 	struct col c = { COL_PLAIN, in_list(name, flags), in_list(name, lists) };
 
 	if (strcmp(name, "age_ms") == 0 || ends_with(name, "_age_ms"))

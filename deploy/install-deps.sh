@@ -1,11 +1,18 @@
 #!/bin/sh
 # Installs the Debian 12 packages storesync needs to build and test, when
 # some are missing. Runs apt-get only if something is absent. (clang and its
-# runtime are for the fuzzing harnesses only, tests/fuzz; the build is gcc.)
+# runtime are for the fuzzing harnesses only, tests/fuzz; the build is gcc.
+# PostgreSQL 15 is started by the export tests, chromium loads the status
+# page in a test, prometheus brings promtool, which checks docs/monitoring.md's
+# rules and the /metrics format. libsystemd-dev: sd_notify. help2man, dpkg-dev, lintian: the packages and
+# their check. openssh-*, iproute2, util-linux: the store hosts of
+# tests/deploy, network namespaces each with its own sshd.)
 set -eu
-PKGS="build-essential cmake pkg-config libzmq3-dev libprotobuf-c-dev protobuf-c-compiler
+PKGS="build-essential cmake pkg-config libzmq3-dev libmicrohttpd-dev libpq-dev postgresql-15
+chromium prometheus curl libprotobuf-c-dev protobuf-c-compiler
 liblmdb-dev lmdb-utils check libsubunit-dev libjansson-dev libinih-dev uthash-dev libsodium-dev libcsv-dev
-clang libclang-rt-14-dev"
+clang libclang-rt-14-dev libsystemd-dev help2man dpkg-dev lintian systemd
+openssh-server openssh-client iproute2 util-linux adduser"
 missing=""
 for p in $PKGS; do
 	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing="$missing $p"

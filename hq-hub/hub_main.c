@@ -11,22 +11,29 @@
 #include <unistd.h>
 
 #include "hub.h"
+#include "hub_http.h"
+#include "hub_work.h"
 #include "hub_zap.h"
 #include "ss_config.h"
 #include "ss_daemon.h"
+#include "ss_http.h"
 #include "ss_link.h"
+#include "ss_notify.h"
+#include "ss_reload.h"
 #include "ss_time.h"
 #include "ss_validate.h"
 #include "ss_version.h"
 
-#define N_CONFIG_ITEMS 23
+#define N_CONFIG_ITEMS 26
 
 /* Settings of the process rather than of the engine (hub_config). */
 struct hub_main_opts {
 	char log_level[16];
+	char config_path[512];    /* --config, read again on SIGHUP; "" for none */
 };
 
 static struct hub *hub_for_signal;
+static struct hub_main_opts *opts_for_reload;
 
 static void on_signal(int sig)
 {
@@ -85,6 +92,14 @@ static void usage(FILE *out)
 		"                           (default 256; local ipc peers are not limited)\n"
 		"      --handshakes-per-second N  new store-link connections per address and\n"
 		"                           second, in bursts of twice that (default 50)\n"
+		"      --http ADDR          /metrics and the status page over HTTP, IPV4:PORT or off\n"
+		"                           (default 127.0.0.1:7703); an address other hosts can\n"
+		"                           reach needs --http-auth\n"
+		"      --http-auth FILE     operators' tokens, \"OPERATOR TOKEN\" a line (mode 0600):\n"
+		"                           every request then names an active operator (Basic\n"
+		"                           OPERATOR:TOKEN, or Authorization: Bearer TOKEN)\n"
+		"      --metrics-max-stores N  stores with /metrics series of their own, at most\n"
+		"                           (default 10000); the rest are counted, not listed\n"
 		"      --clock-offset-ms N  TEST CLOCK: shift the hub's wall clock by N ms (at most\n"
 		"                           50 years either way, the clock staying in 2000..2099)\n"
 		"      --log-level LEVEL    debug, info (default), warning or error\n"
@@ -99,7 +114,7 @@ static void usage(FILE *out)
 enum { OPT_BUDGET = 256, OPT_GROUP, OPT_BACKLOG, OPT_CLOCK, OPT_MAP_INITIAL, OPT_QUERY_THREADS,
 	OPT_NOTICE_SCAN, OPT_RETENTION, OPT_STATE_FLUSH, OPT_MAX_STORES, OPT_COMMIT_INTERVAL,
 	OPT_LOG_LEVEL, OPT_VERSION, OPT_LINKS_PER_SOURCE, OPT_HANDSHAKES, OPT_CURVE_KEY, OPT_INSECURE,
-	OPT_ADMIN, OPT_ADMIN_GROUP };
+	OPT_ADMIN, OPT_ADMIN_GROUP, OPT_HTTP, OPT_HTTP_AUTH, OPT_METRICS_MAX_STORES };
 
 static void config_items(struct hub_config *c, struct hub_main_opts *m,
 	struct ss_config_item *items)
@@ -130,6 +145,9 @@ static void config_items(struct hub_config *c, struct hub_main_opts *m,
 		{ "hub", "admin", SS_CFG_STRING, c->admin, sizeof c->admin, 0, 0 },
 		{ "hub", "admin_group", SS_CFG_STRING, c->admin_group, sizeof c->admin_group, 0, 0 },
 		{ "hub", "log_level", SS_CFG_STRING, m->log_level, sizeof m->log_level, 0, 0 },
+		{ "hub", "http", SS_CFG_STRING, c->http, sizeof c->http, 0, 0 },
+		{ "hub", "http_auth", SS_CFG_STRING, c->http_auth, sizeof c->http_auth, 0, 0 },
+		{ "hub", "metrics_max_stores", SS_CFG_INT64, &c->metrics_max_stores, 0, 0, 1000000 },
 		{ 0 },
 	};
 
@@ -176,6 +194,9 @@ static int parse_args(int argc, char **argv, struct hub_config *c, struct hub_ma
 		{ "insecure", no_argument, 0, OPT_INSECURE },
 		{ "admin", required_argument, 0, OPT_ADMIN },
 		{ "admin-group", required_argument, 0, OPT_ADMIN_GROUP },
+		{ "http", required_argument, 0, OPT_HTTP },
+		{ "http-auth", required_argument, 0, OPT_HTTP_AUTH },
+		{ "metrics-max-stores", required_argument, 0, OPT_METRICS_MAX_STORES },
 		{ "verbose", no_argument, 0, 'v' }, { "version", no_argument, 0, OPT_VERSION },
 		{ "help", no_argument, 0, 'h' }, { 0, 0, 0, 0 },
 	};
@@ -195,6 +216,8 @@ static int parse_args(int argc, char **argv, struct hub_config *c, struct hub_ma
 			fprintf(stderr, "hq-hub: %s\n", err);
 			return 2;
 		}
+		if (path)
+			snprintf(m->config_path, sizeof m->config_path, "%s", path);
 	}
 	while (rc == 0 && (o = getopt_long(argc, argv, "c:d:l:q:fvh", opts, NULL)) != -1) {
 		switch (o) {
@@ -221,6 +244,9 @@ static int parse_args(int argc, char **argv, struct hub_config *c, struct hub_ma
 		case OPT_INSECURE: c->insecure = 1; break;
 		case OPT_ADMIN: rc = set_flag(items, "admin", optarg); break;
 		case OPT_ADMIN_GROUP: rc = set_flag(items, "admin_group", optarg); break;
+		case OPT_HTTP: rc = set_flag(items, "http", optarg); break;
+		case OPT_HTTP_AUTH: rc = set_flag(items, "http_auth", optarg); break;
+		case OPT_METRICS_MAX_STORES: rc = set_flag(items, "metrics_max_stores", optarg); break;
 		case 'v': rc = set_flag(items, "log_level", "debug"); break;
 		case OPT_VERSION: ss_version_print("hq-hub"); return 1;
 		case 'h': usage(stdout); return 1;
@@ -231,12 +257,73 @@ static int parse_args(int argc, char **argv, struct hub_config *c, struct hub_ma
 		fprintf(stderr, "hq-hub: unexpected argument \"%s\"\n", argv[optind]);
 		return 2;
 	}
+	if (rc == 0 && !ss_http_off(c->http) && ss_http_check_addr(c->http, err, sizeof err) != 0) {
+		fprintf(stderr, "hq-hub: %s\n", err);
+		return 2;
+	}
 	if (rc == 0 && ss_log_level_parse(m->log_level, level) != 0) {
 		fprintf(stderr, "hq-hub: log_level: \"%s\" is not debug, info, warning or error\n",
 			m->log_level);
 		return 2;
 	}
 	return rc;
+}
+
+/* SIGHUP: log_level from the config file at once; every live store
+ * connection checked again against the registry (revoked and retired keys,
+ * revoked stores), as after a round that changed it. Policies, prices and
+ * the registry itself live in the hub's database and are read at each use:
+ * nothing of theirs is cached to reload. Other settings changed in the file
+ * wait for a restart, and the log names them. */
+static void reload(struct hub *h, struct hub_main_opts *m)
+{
+	struct hub_config c2 = h->cfg;
+	struct hub_main_opts m2 = *m;
+	struct ss_config_item live[N_CONFIG_ITEMS], fresh[N_CONFIG_ITEMS];
+	char changed[256], err[512], status[1024];
+	enum ss_log_level old = ss_log_get_level(), level = old;
+	int n = 0;
+
+	ss_notify_reloading();
+	if (m->config_path[0]) {
+		config_items(&h->cfg, m, live);
+		config_items(&c2, &m2, fresh);
+		n = ss_reload_read(m->config_path, live, fresh, "log_level", changed,
+			sizeof changed, err, sizeof err);
+		if (n >= 0 && ss_log_level_parse(m2.log_level, &level) != 0) {
+			snprintf(err, sizeof err, "log_level: \"%s\" is not debug, info, warning or "
+				"error", m2.log_level);
+			n = -1;
+		}
+	}
+	if (n < 0) {
+		ss_warn("SIGHUP: %s: config not reloaded", err);
+		level = old;
+		changed[0] = '\0';
+	} else if (m->config_path[0]) {
+		snprintf(m->log_level, sizeof m->log_level, "%s", m2.log_level);
+	}
+	h->registry_gen++;
+	hub_link_revalidate(h);
+	snprintf(status, sizeof status, "SIGHUP: %s%s: log_level %s (was %s); store keys and "
+		"revocations checked again on every live connection; %s%s",
+		n < 0 ? "kept the running config of " : "reloaded ",
+		m->config_path[0] ? m->config_path : "(no --config)", ss_log_level_name(level),
+		ss_log_level_name(old),
+		changed[0] ? "changed, waiting for a restart: " : "no other setting changed", changed);
+	/* Said under the more talkative of the two levels, so it shows. */
+	if (level < old)
+		ss_log_set_level(level);
+	ss_log(changed[0] || n < 0 ? SS_LOG_WARN : SS_LOG_INFO, "%s", status);
+	ss_log_set_level(level);
+	ss_notify_reloaded(status);
+}
+
+static void between_rounds(struct hub *h)
+{
+	ss_notify_tick(ss_mono_ms());
+	if (ss_notify_take_hup())
+		reload(h, opts_for_reload);
 }
 
 /* The hub's key pair, refused when others may read it; with --insecure
@@ -283,7 +370,7 @@ int main(int argc, char **argv)
 		.notice_scan_ms = 60000, .update_retention_days = 30, .state_flush_ms = 30000,
 		.commit_interval_ms = 10, .links_per_source = 256, .handshakes_per_second = 50,
 		.curve_key = "/etc/storesync/hub.key", .admin = "ipc:///run/storesync/hub-admin.sock",
-		.admin_group = "storesync" } };
+		.admin_group = "storesync", .http = "127.0.0.1:7703", .metrics_max_stores = 10000 } };
 	struct hub_main_opts m = { .log_level = "info" };
 	enum ss_log_level level = SS_LOG_INFO;
 	char err[512];
@@ -324,6 +411,9 @@ int main(int argc, char **argv)
 	signal(SIGINT, on_signal);
 	signal(SIGTERM, on_signal);
 	signal(SIGPIPE, SIG_IGN);
+	ss_notify_init();
+	opts_for_reload = &m;
+	h.between_rounds = between_rounds;
 	if (hub_open_db(&h, err, sizeof err) != 0) {
 		ss_error("%s", err);
 		return 1;
@@ -331,7 +421,8 @@ int main(int argc, char **argv)
 	h.zctx = zmq_ctx_new();
 	if (hub_zap_open(&h, err, sizeof err) != 0 || open_router(&h, err, sizeof err) != 0
 		|| hub_writer_open(&h, err, sizeof err) != 0
-		|| query_start(&h, err, sizeof err) != 0 || hub_zap_start(&h, err, sizeof err) != 0) {
+		|| query_start(&h, err, sizeof err) != 0 || hub_zap_start(&h, err, sizeof err) != 0
+		|| hub_http_start(&h, err, sizeof err) != 0) {
 		ss_error("%s", err);
 		rc = 1;
 		goto out;
@@ -339,6 +430,8 @@ int main(int argc, char **argv)
 	ss_info("listening on %s, operators on %s (%s), admins on %s, data in %s", h.cfg.listen,
 		h.cfg.query, h.cfg.insecure ? "INSECURE: plaintext" : "CurveZMQ",
 		h.cfg.admin[0] ? h.cfg.admin : "(none)", h.cfg.data_dir);
+	if (!ss_http_off(h.cfg.http))
+		ss_info("metrics and status page on http://%s/", h.cfg.http);
 	/* store_silence_minutes may be as low as 1: a slower flush would show
 	 * live idle stores silent (hub_live.c). */
 	if (h.cfg.state_flush_ms > 30000)
@@ -348,12 +441,17 @@ int main(int argc, char **argv)
 	ss_debug("settings: budget %lld bytes, group_records %lld, listen_backlog %lld, "
 		"clock_offset_ms %lld", (long long)h.cfg.budget_bytes, (long long)h.cfg.group_records,
 		(long long)h.cfg.listen_backlog, (long long)h.cfg.clock_offset_ms);
+	ss_notify_ready("serving");
 	if (hub_writer_run(&h, err, sizeof err) != 0) {
 		ss_error("%s", err);
 		rc = 1;
 	}
+	/* The round in hand is committed: the writer checks the flag between
+	 * rounds. */
+	ss_notify_stopping();
 	ss_info("stopped");
 out:
+	hub_http_stop(&h);
 	query_stop(&h);
 	if (h.router)
 		zmq_close(h.router);

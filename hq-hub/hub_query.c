@@ -185,10 +185,14 @@ static int parse_day_param(const char *v, int32_t *day, char *err, size_t errlen
 static int parse_args(const Storesync__QueryRequest *q, struct query_args *a, char *err,
 	size_t errlen)
 {
+	const struct ss_command *cmd = ss_command_find(q->what);
+
 	*a = (struct query_args){ .from_day = INT32_MIN, .to_day = INT32_MAX, .below = INT64_MAX,
 		.at_ms = ss_now_ms(), .as_of_ms = INT64_MAX };
 	for (size_t i = 0; i < q->n_params; i++) {
-		const char *k = q->params[i]->key, *v = q->params[i]->value ? q->params[i]->value : "";
+		/* An alias (audit --from) is read as the param it stands for. */
+		const char *k = ss_command_param(cmd, q->params[i]->key),
+			*v = q->params[i]->value ? q->params[i]->value : "";
 		char *end;
 		int rc = 0;
 
@@ -271,7 +275,7 @@ int query_check(const Storesync__QueryRequest *q, char *err, size_t errlen)
 	return 0;
 }
 
-int query_serve(struct hub *h, const void *body, size_t len, struct table *t)
+int query_serve(struct hub *h, const void *body, size_t len, const char *role, struct table *t)
 {
 	Storesync__QueryRequest *q;
 	enum ss_proto_verdict v = ss_proto_unpack_limited(&storesync__query_request__descriptor,
@@ -279,8 +283,16 @@ int query_serve(struct hub *h, const void *body, size_t len, struct table *t)
 	char why[128];
 	int write = q && hub_op_work_kind(q->what) >= 0;
 
-	if (q && !write)
+	if (q && !write && strcmp(role, "read") == 0 && q->what && strcmp(q->what, "dump") == 0) {
+		table_fail(t, "dump needs the admin role: it holds customers' names, which the read "
+			"role does not see");
+	} else if (q && !write) {
+		int64_t start_us = ss_mono_us();
+
 		query_answer(h, q, t);
+		ss_histo_observe(hub_stats_query(&h->stats, q->what), &ss_histo_latency,
+			(uint64_t)(ss_mono_us() - start_us));
+	}
 	if (q) {
 		storesync__query_request__free_unpacked(q, NULL);
 		return write ? QUERY_WRITE : 0;
@@ -299,6 +311,8 @@ void query_answer(struct hub *h, const Storesync__QueryRequest *q, struct table 
 
 	if (query_check(q, err, sizeof err) != 0)
 		return table_fail(t, err);
+	if (q->what && strncmp(q->what, "export ", 7) == 0)
+		return query_export(h, q, t);
 	if (parse_args(q, &a, err, sizeof err) != 0)
 		return table_fail(t, err);
 	for (size_t i = 0; i < sizeof queries / sizeof queries[0]; i++) {

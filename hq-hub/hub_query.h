@@ -29,12 +29,15 @@ int query_in_past(struct hub *h, MDB_txn *txn, const struct query_args *a);
 /* Checks a request against the table of commands (ss_query_spec): 0, or
  * -1 with a reason. Reads and writes alike. */
 int query_check(const Storesync__QueryRequest *q, char *err, size_t errlen);
-/* One request body from the operators' endpoint: a read query is answered
- * into t (cleared by the caller; a malformed request gets a refusal there,
- * counted) and 0 returned; an operator write is left to the writer and
- * QUERY_WRITE returned, t untouched. */
+/* One request body from the operators' endpoint, from a user of role
+ * ("admin" or "read"): a read query is answered into t (cleared by the
+ * caller; a malformed request gets a refusal there, counted) and 0
+ * returned; an operator write is left to the writer and QUERY_WRITE
+ * returned, t untouched. The read role is refused a dump: it holds every
+ * view whole, customers' names included, which that role does not see
+ * (the query server masks them in the other answers). */
 #define QUERY_WRITE 1
-int query_serve(struct hub *h, const void *body, size_t len, struct table *t);
+int query_serve(struct hub *h, const void *body, size_t len, const char *role, struct table *t);
 /* Answers read query q into t (cleared by the caller). */
 void query_answer(struct hub *h, const Storesync__QueryRequest *q, struct table *t);
 
@@ -58,6 +61,17 @@ void query_notices(struct hub *h, MDB_txn *txn, const struct query_args *a, stru
 void query_replenish(struct hub *h, MDB_txn *txn, const struct query_args *a, struct table *t);
 void query_operators(struct hub *h, MDB_txn *txn, const struct query_args *a, struct table *t);
 void query_audit(struct hub *h, MDB_txn *txn, const struct query_args *a, struct table *t);
+
+/* "export status" and "export report" (hub_query_export.c). */
+void query_export(struct hub *h, const Storesync__QueryRequest *q, struct table *t);
+/* The export's lag as the hub sees it: its change order's head against
+ * hq-export's last report. 0, or -1 when storage could not be read. */
+struct hub_export_lag {
+	uint64_t head, position, behind, events;
+	int64_t head_ms, behind_ms, reported_ms;  /* reported_ms 0: never */
+	char state[160];
+};
+int hub_export_lag(struct hub *h, struct hub_export_lag *lag);
 
 /* Helpers for handlers. */
 const char *case_state_name(Storesync__CaseState s);

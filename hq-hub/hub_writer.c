@@ -159,8 +159,10 @@ static int take_link(struct hub *h, struct hub_round *r, zmq_msg_t *f, int n)
 	w->kind = (enum hub_work_kind)kind;
 	if (hub_handlers[w->kind]->admit(h, w) != 0)
 		goto drop;
-	if (w->kind == HUB_WORK_BATCH)
+	if (w->kind == HUB_WORK_BATCH) {
 		r->records += w->msg->batch->n_records;
+		ss_histo_observe(&h->stats.batch_records, &ss_histo_size, w->msg->batch->n_records);
+	}
 	r->bytes += bytes;
 	r->unpacked_bytes += cost;
 	r->n++;
@@ -301,15 +303,21 @@ static int round_body(MDB_txn *txn, void *arg)
 	return rc;
 }
 
-static void count_round(struct hub *h, struct hub_round *r)
+static void count_round(struct hub *h, struct hub_round *r, int64_t commit_us)
 {
+	uint64_t applied = 0;
+
 	atomic_fetch_add(&h->stats.commits, 1);
 	atomic_fetch_add(&h->stats.duplicates, r->duplicates);
 	atomic_fetch_add(&h->stats.gaps, r->gaps);
 	for (size_t i = 0; i < r->n_stores; i++) {
-		atomic_fetch_add(&h->stats.records_applied, r->stores[i].applied_now);
+		applied += r->stores[i].applied_now;
 		atomic_fetch_add(&h->stats.refused_records, r->stores[i].refused_now);
 	}
+	atomic_fetch_add(&h->stats.records_applied, applied);
+	ss_histo_observe(&h->stats.commit_seconds, &ss_histo_latency, (uint64_t)commit_us);
+	if (applied)
+		ss_histo_observe(&h->stats.commit_records, &ss_histo_size, applied);
 }
 
 /* Nothing of a failed round is committed, so nothing is acked: agents keep
@@ -394,16 +402,18 @@ static void round_keys_changed(struct hub *h, struct hub_round *r)
 static void round_finish(struct hub *h, struct hub_round *r)
 {
 	char err[256];
+	int64_t start_us;
 	int rc;
 
 	round_add_timed(h, r);
 	if (r->n == 0)
 		return;
 	r->now_ms = ss_now_ms();
+	start_us = ss_mono_us();
 	rc = ss_lmdb_write(&h->db, round_body, h, err, sizeof err);
 	h->last_commit_mono = ss_mono_ms();
 	if (rc == 0) {
-		count_round(h, r);
+		count_round(h, r, ss_mono_us() - start_us);
 		for (size_t i = 0; i < r->n_stores; i++)
 			hub_live_written(h, &r->stores[i]);
 		for (size_t i = 0; i < r->n; i++)
@@ -506,6 +516,8 @@ int hub_writer_run(struct hub *h, char *err, size_t errlen)
 		/* Between rounds no transaction of the writer is open: the one
 		 * moment the map may grow without waiting (ss_lmdb). */
 		hub_writer_maybe_grow(h);
+		if (h->between_rounds)
+			h->between_rounds(h);
 		if (ss_mono_ms() >= next_sweep) {
 			hub_peers_sweep(h);
 			next_sweep = ss_mono_ms() + SWEEP_EVERY_MS;

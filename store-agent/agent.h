@@ -20,6 +20,7 @@
 #include "ss_lmdb.h"
 #include "ss_log.h"
 #include "ss_policy.h"
+#include "ss_prom.h"
 #include "ss_proto.h"
 
 struct agent_config {
@@ -46,6 +47,7 @@ struct agent_config {
 	int64_t insecure;       /* no Curve on the hub link (a warning) */
 	struct ss_curve_pair curve;     /* derived: loaded at start */
 	char hub_public[SS_CURVE_KEY_CHARS + 1];
+	char http[64];          /* /metrics over HTTP: IPV4:PORT, or "off" (the default) */
 };
 
 /* The agent's LMDB environment and its named databases (agent_db.c). */
@@ -251,6 +253,16 @@ struct agent_apply {
 struct submit_round;
 struct local_round;
 struct local_handler;
+struct ss_http;
+
+/* What /metrics counts that the status does not hold (agent_metrics.c). */
+struct agent_metrics {
+	uint64_t submits;            /* submit requests answered */
+	uint64_t submitted_records;  /* records in them */
+	uint64_t refused_records;    /* of those, refused (buffer full, invalid, policy) */
+	struct ss_histo submit_latency;  /* request read to answer sent, µs */
+	struct ss_http *http;
+};
 
 struct agent {
 	struct agent_config cfg;
@@ -263,6 +275,7 @@ struct agent {
 	struct local_round *local_round; /* agent_local's scratch, reused per round */
 	struct submit_round *submit;     /* agent_submit's scratch, reused per round */
 	uint64_t refused_requests;
+	struct agent_metrics metrics;
 	volatile int stopping;
 };
 
@@ -293,6 +306,7 @@ struct local_request {
 	const struct local_handler *handler;
 	const char *error;               /* request-level refusal, answered by agent_local */
 	size_t first_slot;               /* submit: its first record in the round */
+	int64_t received_us;             /* when it was read (monotonic), for latency */
 };
 
 /* Reads every waiting local request, commits the round's submits in one
@@ -342,5 +356,13 @@ void query_requests_answer(struct agent *a, struct local_request *p);
 /* Fills a StatusReply (strings point into a; nothing to free). */
 void status_fill(struct agent *a, Storesync__StatusReply *st);
 void status_answer(struct agent *a, struct local_request *p);
+
+/* /metrics (agent_metrics.c): listens on cfg.http unless it is "off"; the
+ * listener runs inside the agent's own loop (agent_metrics_run when
+ * agent_metrics_fd is readable), so it reads state on the one thread. */
+int agent_metrics_start(struct agent *a, char *err, size_t errlen);
+int agent_metrics_fd(struct agent *a);   /* -1 when off */
+void agent_metrics_run(struct agent *a);
+void agent_metrics_stop(struct agent *a);
 
 #endif

@@ -13,8 +13,11 @@
 #include "agent.h"
 #include "ss_config.h"
 #include "ss_daemon.h"
+#include "ss_http.h"
 #include "ss_link.h"
 #include "ss_log.h"
+#include "ss_notify.h"
+#include "ss_reload.h"
 #include "ss_time.h"
 #include "ss_validate.h"
 #include "ss_version.h"
@@ -26,6 +29,7 @@ struct agent_main_opts {
 	char log_level[16];
 	int64_t socket_mode;      /* of the local ipc socket, set right after bind */
 	char socket_group[64];    /* its group; "" keeps ours */
+	char config_path[512];    /* --config, read again on SIGHUP; "" for none */
 };
 
 static volatile sig_atomic_t agent_stop_signal;
@@ -79,6 +83,8 @@ static void usage(FILE *out)
 		"                           0660: the agent's user and group may submit)\n"
 		"      --local-socket-group NAME  its group (default storesync; when that group\n"
 		"                           does not exist: a warning, the group is left as is)\n"
+		"      --http ADDR          serve /metrics over HTTP on IPV4:PORT (e.g.\n"
+		"                           127.0.0.1:7704; default off)\n"
 		"      --log-level LEVEL    debug, info (default), warning or error\n"
 		"  -v, --verbose            the same as --log-level debug\n"
 		"      --version            print the version and exit\n"
@@ -90,10 +96,10 @@ static void usage(FILE *out)
 
 enum { OPT_BUDGET = 256, OPT_RETENTION, OPT_BATCH, OPT_WINDOW, OPT_ACK_TIMEOUT, OPT_HEARTBEAT,
 	OPT_UTC_OFFSET, OPT_KEY_DAYS, OPT_LOG_LEVEL, OPT_SOCKET_MODE, OPT_SOCKET_GROUP,
-	OPT_HUB_TIMEOUT, OPT_RECONNECT, OPT_RECONNECT_MAX, OPT_CURVE_KEY, OPT_HUB_KEY, OPT_VERSION,
-	OPT_INSECURE };
+	OPT_HUB_TIMEOUT, OPT_RECONNECT, OPT_RECONNECT_MAX, OPT_CURVE_KEY, OPT_HUB_KEY, OPT_HTTP,
+	OPT_VERSION, OPT_INSECURE };
 
-#define N_CONFIG_ITEMS 22
+#define N_CONFIG_ITEMS 23
 
 /* Every setting, by its INI name; flags use the same table. */
 static void config_items(struct agent_config *c, struct agent_main_opts *m,
@@ -122,6 +128,7 @@ static void config_items(struct agent_config *c, struct agent_main_opts *m,
 		{ "agent", "curve_key", SS_CFG_STRING, c->curve_key, sizeof c->curve_key, 0, 0 },
 		{ "agent", "hub_key", SS_CFG_STRING, c->hub_key, sizeof c->hub_key, 0, 0 },
 		{ "agent", "insecure", SS_CFG_INT64, &c->insecure, 0, 0, 1 },
+		{ "agent", "http", SS_CFG_STRING, c->http, sizeof c->http, 0, 0 },
 		{ 0 },
 	};
 
@@ -178,6 +185,7 @@ static int parse_args(int argc, char **argv, struct agent_config *c, struct agen
 		{ "curve-key", required_argument, 0, OPT_CURVE_KEY },
 		{ "hub-key", required_argument, 0, OPT_HUB_KEY },
 		{ "insecure", no_argument, 0, OPT_INSECURE },
+		{ "http", required_argument, 0, OPT_HTTP },
 		{ "version", no_argument, 0, OPT_VERSION },
 		{ "verbose", no_argument, 0, 'v' }, { "help", no_argument, 0, 'h' }, { 0, 0, 0, 0 },
 	};
@@ -190,7 +198,8 @@ static int parse_args(int argc, char **argv, struct agent_config *c, struct agen
 		[OPT_SOCKET_GROUP - 256] = "local_socket_group",
 		[OPT_HUB_TIMEOUT - 256] = "hub_timeout_ms", [OPT_RECONNECT - 256] = "reconnect_ms",
 		[OPT_RECONNECT_MAX - 256] = "reconnect_max_ms",
-		[OPT_CURVE_KEY - 256] = "curve_key", [OPT_HUB_KEY - 256] = "hub_key" };
+		[OPT_CURVE_KEY - 256] = "curve_key", [OPT_HUB_KEY - 256] = "hub_key",
+		[OPT_HTTP - 256] = "http" };
 	struct ss_config_item items[N_CONFIG_ITEMS];
 	char err[512];
 	int o;
@@ -208,6 +217,8 @@ static int parse_args(int argc, char **argv, struct agent_config *c, struct agen
 			fprintf(stderr, "store-agent: %s\n", err);
 			return 2;
 		}
+		if (path)
+			snprintf(m->config_path, sizeof m->config_path, "%s", path);
 	}
 	while ((o = getopt_long(argc, argv, "c:s:d:H:l:vh", opts, NULL)) != -1) {
 		const char *key = NULL, *value = optarg;
@@ -223,7 +234,7 @@ static int parse_args(int argc, char **argv, struct agent_config *c, struct agen
 		case OPT_VERSION: ss_version_print("store-agent"); return 1;
 		case 'h': usage(stdout); return 1;
 		default:
-			if (o >= OPT_BUDGET && o <= OPT_HUB_KEY) {
+			if (o >= OPT_BUDGET && o <= OPT_HTTP) {
 				key = names[o - 256];
 				break;
 			}
@@ -246,6 +257,10 @@ static int parse_args(int argc, char **argv, struct agent_config *c, struct agen
 	}
 	if (c->store_id[0] && ss_validate_store_id(c->store_id) != 0) {
 		fprintf(stderr, "store-agent: store id \"%s\" is not [A-Za-z0-9_]{1,32}\n", c->store_id);
+		return 2;
+	}
+	if (!ss_http_off(c->http) && ss_http_check_addr(c->http, err, sizeof err) != 0) {
+		fprintf(stderr, "store-agent: %s\n", err);
 		return 2;
 	}
 	c->retention_ms = c->retention_days * 24 * 3600 * 1000;
@@ -300,7 +315,49 @@ static int open_local(struct agent *a, const struct agent_main_opts *m, char *er
 	}
 }
 
-static void run(struct agent *a)
+/* SIGHUP: the config file again. log_level applies at once; any other
+ * setting changed there waits for a restart, and the log names it. */
+static void reload(struct agent *a, struct agent_main_opts *m)
+{
+	struct agent_config c2 = a->cfg;
+	struct agent_main_opts m2 = *m;
+	struct ss_config_item live[N_CONFIG_ITEMS], fresh[N_CONFIG_ITEMS];
+	char changed[256], err[512], status[1024];
+	enum ss_log_level old = ss_log_get_level(), level;
+	int n;
+
+	if (!m->config_path[0]) {
+		ss_info("SIGHUP: started without --config: nothing to reload");
+		return;
+	}
+	ss_notify_reloading();
+	config_items(&a->cfg, m, live);
+	config_items(&c2, &m2, fresh);
+	n = ss_reload_read(m->config_path, live, fresh, "log_level", changed, sizeof changed, err,
+		sizeof err);
+	if (n >= 0 && ss_log_level_parse(m2.log_level, &level) != 0) {
+		snprintf(err, sizeof err, "log_level: \"%s\" is not debug, info, warning or error",
+			m2.log_level);
+		n = -1;
+	}
+	if (n < 0) {
+		ss_warn("SIGHUP: %s: nothing reloaded, running as before", err);
+		ss_notify_reloaded("SIGHUP: reload refused, running as before");
+		return;
+	}
+	snprintf(m->log_level, sizeof m->log_level, "%s", m2.log_level);
+	snprintf(status, sizeof status, "SIGHUP: reloaded %s: log_level %s (was %s); %s%s",
+		m->config_path, ss_log_level_name(level), ss_log_level_name(old),
+		changed[0] ? "changed, waiting for a restart: " : "no other setting changed", changed);
+	/* Said under the more talkative of the two levels, so it shows. */
+	if (level < old)
+		ss_log_set_level(level);
+	ss_log(changed[0] ? SS_LOG_WARN : SS_LOG_INFO, "%s", status);
+	ss_log_set_level(level);
+	ss_notify_reloaded(status);
+}
+
+static void run(struct agent *a, struct agent_main_opts *m)
 {
 	int64_t next_maintain = ss_mono_ms() + MAINTAIN_EVERY_MS;
 	char err[256];
@@ -310,12 +367,14 @@ static void run(struct agent *a)
 			{ a->local, 0, ZMQ_POLLIN, 0 },
 			{ a->sender.sock, 0, ZMQ_POLLIN, 0 },
 			{ a->sender.monitor, 0, ZMQ_POLLIN, 0 },
+			{ NULL, agent_metrics_fd(a), ZMQ_POLLIN, 0 },
 		};
 		int64_t timeout = sender_next_timeout_ms(a);
 
 		if (timeout > 100)
 			timeout = 100;
-		if (zmq_poll(items, 3, (long)timeout) < 0 && zmq_errno() != EINTR) {
+		if (zmq_poll(items, items[3].fd >= 0 ? 4 : 3, (long)timeout) < 0
+			&& zmq_errno() != EINTR) {
 			ss_error("zmq_poll: %s", zmq_strerror(zmq_errno()));
 			break;
 		}
@@ -326,6 +385,11 @@ static void run(struct agent *a)
 		if (items[1].revents & ZMQ_POLLIN)
 			sender_on_readable(a);
 		sender_tick(a);
+		/* Also when not readable: the listener's timeouts run here. */
+		agent_metrics_run(a);
+		ss_notify_tick(ss_mono_ms());
+		if (ss_notify_take_hup())
+			reload(a, m);
 		if (ss_mono_ms() >= next_maintain) {
 			if (outbox_maintain(&a->outbox, ss_now_ms(), err, sizeof err) != 0)
 				ss_error("outbox maintenance: %s", err);
@@ -344,7 +408,8 @@ int main(int argc, char **argv)
 		.batch_records = 2000, .window_batches = 8, .ack_timeout_ms = 5000,
 		.heartbeat_ms = 3000, .hub_timeout_ms = 30000, .reconnect_ms = 1000,
 		.reconnect_max_ms = 30000, .key_days = 90, .utc_offset = "auto",
-		.curve_key = "/etc/storesync/agent.key", .hub_key = "/etc/storesync/hub.pub" } };
+		.curve_key = "/etc/storesync/agent.key", .hub_key = "/etc/storesync/hub.pub",
+		.http = "off" } };
 	struct agent_main_opts m = { .log_level = "info", .socket_mode = 0660,
 		.socket_group = "storesync" };
 	enum ss_log_level level = SS_LOG_INFO;
@@ -361,6 +426,7 @@ int main(int argc, char **argv)
 	signal(SIGINT, on_signal);
 	signal(SIGTERM, on_signal);
 	signal(SIGPIPE, SIG_IGN);
+	ss_notify_init();
 	/* Held until the process exits: the kernel lets go of it then. */
 	if (ss_daemon_lock(a.cfg.data_dir, &lock_fd, err, sizeof err) != 0) {
 		ss_error("%s", err);
@@ -377,7 +443,8 @@ int main(int argc, char **argv)
 		return 1;
 	}
 	a.zctx = zmq_ctx_new();
-	if (open_local(&a, &m, err, sizeof err) != 0 || sender_start(&a, err, sizeof err) != 0) {
+	if (open_local(&a, &m, err, sizeof err) != 0 || sender_start(&a, err, sizeof err) != 0
+		|| agent_metrics_start(&a, err, sizeof err) != 0) {
 		fprintf(stderr, "store-agent: %s\n", err);
 		rc = 1;
 		goto out;
@@ -386,6 +453,8 @@ int main(int argc, char **argv)
 		a.outbox.store_id, (unsigned long long)a.outbox.epoch,
 		(unsigned long long)a.outbox.last_seq, (unsigned long long)a.outbox.acked_seq,
 		a.cfg.hub, a.cfg.local);
+	if (!ss_http_off(a.cfg.http))
+		ss_info("metrics on http://%s/metrics", a.cfg.http);
 	ss_debug("settings: budget %lld bytes, retention_days %lld, batch %lld, window %lld, "
 		"ack_timeout_ms %lld, heartbeat_ms %lld, hub_timeout_ms %lld, reconnect_ms %lld..%lld, "
 		"utc_offset %s, local socket %04o group %s",
@@ -395,10 +464,14 @@ int main(int argc, char **argv)
 		(long long)a.cfg.hub_timeout_ms, (long long)a.cfg.reconnect_ms,
 		(long long)a.cfg.reconnect_max_ms, a.cfg.utc_offset,
 		(unsigned)m.socket_mode, m.socket_group[0] ? m.socket_group : "(unchanged)");
-	run(&a);
+	ss_notify_ready("serving");
+	run(&a, &m);
+	/* The round in hand is committed: run() checks the flag between rounds. */
+	ss_notify_stopping();
 	outbox_maintain(&a.outbox, ss_now_ms(), err, sizeof err);
 	ss_info("stopped");
 out:
+	agent_metrics_stop(&a);
 	sender_stop(&a);
 	if (a.local)
 		zmq_close(a.local);

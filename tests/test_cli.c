@@ -89,6 +89,9 @@ static void fx_business(struct fx *f)
 		"\"kind\":\"stocktake\",\"sku\":\"SKU-9\",\"quantity\":3,\"move_no\":\"M-1\"}",
 		now - 1000);
 	ck_assert_int_eq(tl_wait_drained(f->local, 20000), 7);
+	/* The backlog column is the agent's word in its heartbeats: wait for
+	 * one sent after the last ack. */
+	ck_assert_int_eq(tl_wait_hub_backlog_zero(f->e.hub_query, "S7", 10000), 0);
 	setenv("TZ", "UTC", 1);
 }
 

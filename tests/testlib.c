@@ -106,6 +106,10 @@ pid_t tl_start_hub(const struct tl_env *e, ...)
 	tl_key_paths(e->dir, "hub", secret, sizeof secret, pub, sizeof pub);
 	argv[argc++] = "--curve-key";
 	argv[argc++] = secret;
+	/* Off unless the test asks for it (a later --http wins): many hubs
+	 * share this host, and the default port is one. */
+	argv[argc++] = "--http";
+	argv[argc++] = "off";
 	va_start(ap, e);
 	collect_args(argv, &argc, ap);
 	va_end(ap);
@@ -358,6 +362,15 @@ int64_t tl_wait_records(const char *query_ep, const char *store, int64_t want, i
 			break;
 		ss_sleep_ms(100);
 	}
+	return v;
+}
+
+int64_t tl_wait_hub_backlog_zero(const char *query_ep, const char *store, int timeout_ms)
+{
+	int64_t deadline = ss_mono_ms() + timeout_ms, v = -1;
+
+	while (ss_mono_ms() < deadline && (v = tl_store_field(query_ep, store, "backlog")) != 0)
+		ss_sleep_ms(100);
 	return v;
 }
 
@@ -1569,4 +1582,53 @@ const char *tl_answer(const Storesync__QueryReply *r, const char *column)
 		return c->s ? c->s : "";
 	snprintf(text[next % 4], sizeof text[0], "%lld", (long long)c->i);
 	return text[next++ % 4];
+}
+
+/* ---- HTTP (added for test_metrics, test_status_page) ---- */
+
+int tl_http_get(const char *addr, const char *path, const char *header, char **body,
+	size_t *len)
+{
+	struct sockaddr_in sa = { .sin_family = AF_INET };
+	char host[64], req[1024], buf[65536];
+	const char *colon = strrchr(addr, ':');
+	FILE *out;
+	char *all = NULL, *sep;
+	size_t n = 0;
+	int fd, status = -1;
+	ssize_t got;
+
+	*body = NULL;
+	*len = 0;
+	ck_assert_ptr_nonnull(colon);
+	snprintf(host, sizeof host, "%.*s", (int)(colon - addr), addr);
+	sa.sin_port = htons((uint16_t)atoi(colon + 1));
+	ck_assert_int_eq(inet_pton(AF_INET, host, &sa.sin_addr), 1);
+	if ((fd = socket(AF_INET, SOCK_STREAM, 0)) < 0)
+		return -1;
+	if (connect(fd, (struct sockaddr *)&sa, sizeof sa) != 0) {
+		close(fd);
+		return -1;
+	}
+	snprintf(req, sizeof req, "GET %s HTTP/1.1\r\nHost: %s\r\nConnection: close\r\n%s%s\r\n",
+		path, addr, header ? header : "", header ? "\r\n" : "");
+	if (write(fd, req, strlen(req)) != (ssize_t)strlen(req)) {
+		close(fd);
+		return -1;
+	}
+	out = open_memstream(&all, &n);
+	while ((got = read(fd, buf, sizeof buf)) > 0)
+		fwrite(buf, 1, (size_t)got, out);
+	fclose(out);
+	close(fd);
+	if (sscanf(all, "HTTP/1.%*d %d", &status) != 1 || !(sep = strstr(all, "\r\n\r\n"))) {
+		free(all);
+		return -1;
+	}
+	*len = n - (size_t)(sep + 4 - all);
+	*body = malloc(*len + 1);
+	memcpy(*body, sep + 4, *len);
+	(*body)[*len] = '\0';
+	free(all);
+	return status;
 }

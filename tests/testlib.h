@@ -65,6 +65,9 @@ int64_t tl_hub_stat(const char *query_ep, const char *counter);
 /* Polls until store's `records` at the hub reaches want or timeout_ms passes.
  * Returns the last value seen. */
 int64_t tl_wait_records(const char *query_ep, const char *store, int64_t want, int timeout_ms);
+/* Waits until the hub shows store's backlog 0 (the agent's word in a
+ * heartbeat sent after its last ack); the last value seen. */
+int64_t tl_wait_hub_backlog_zero(const char *query_ep, const char *store, int timeout_ms);
 
 /* Submits n sales of amount_fen each, receipts "<prefix>-<first_no + i>", in
  * one request. seqs (n entries, may be NULL) as tl_submit fills them.
@@ -335,5 +338,15 @@ int tl_submit_results(const char *local, Storesync__Record **recs, size_t n,
  * agent does not answer. */
 struct tl_result tl_submit_json_result(const char *local, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
+
+/* ---- HTTP (added for test_metrics, test_status_page) ---- */
+
+/* GET path from addr (IPV4:PORT) with one extra header line (may be NULL;
+ * "Authorization: Bearer X"); the body (malloc'd, NUL-terminated, the
+ * caller frees it) and its length. Returns the HTTP status, -1 when nothing
+ * answered. The server must not use chunked encoding (libmicrohttpd does
+ * not for a whole buffer). */
+int tl_http_get(const char *addr, const char *path, const char *header, char **body,
+	size_t *len);
 
 #endif

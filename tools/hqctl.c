@@ -103,6 +103,13 @@ static void usage_command(FILE *out, const struct ss_command *c)
 	if (c->operand)
 		n += (size_t)snprintf(line + n, sizeof line - n, " %s%s", c->operand,
 			c->many ? "..." : "");
+	for (size_t i = 0; i < ss_n_aliases && n < sizeof line; i++) {
+		const struct ss_filter *f = ss_filter_find(ss_aliases[i].param);
+
+		if (strcmp(ss_aliases[i].command, c->what) == 0 && f)
+			n += (size_t)snprintf(line + n, sizeof line - n, " [--%s %s]",
+				ss_aliases[i].option, f->arg ? f->arg : "");
+	}
 	for (const char *p = c->filters; *p && n < sizeof line; ) {
 		size_t len = strcspn(p, " "), base = strcspn(p, " =");
 		char name[40];
@@ -153,7 +160,10 @@ static void usage(FILE *out)
 		"      --version        print the version and exit\n"
 		"  -h, --help           this text\n\n"
 		"  keygen FILE\n"
-		"      write an operator's CurveZMQ key pair: FILE (secret) and FILE.pub\n\n"
+		"      write an operator's CurveZMQ key pair: FILE (secret) and FILE.pub\n"
+		"  versions [--region R] [...the filters of stores]\n"
+		"      the stores per agent version (newest first) and which they are: the\n"
+		"      fleet during a rollout (deploy/rollout)\n\n"
 		"TIME is Unix ms or YYYY-MM-DD[THH:MM[:SS]] (UTC). DAY is YYYY-MM-DD, the\n"
 		"store's local business day. Text shows times in your time zone (TZ),\n"
 		"durations as 3d 4h, money as yuan. A price list is CSV with the header\n"
@@ -384,17 +394,20 @@ static int load_keys(struct request *r, char keys[][SS_CURVE_KEY_CHARS + 1])
 	return 0;
 }
 
-/* Every filter given is one the command takes, with a good value. */
-static int check_filters(const struct request *r, const struct ss_command *cmd)
+/* Every filter given is one the command takes, with a good value; an
+ * alias (audit --from) travels as the param it stands for. */
+static int check_filters(struct request *r, const struct ss_command *cmd)
 {
 	char err[256];
 
-	for (size_t i = 0; i < r->req.n_params; i++)
+	for (size_t i = 0; i < r->req.n_params; i++) {
 		if (ss_command_check_param(cmd, r->req.params[i]->key, r->req.params[i]->value,
 			err, sizeof err) != 0) {
 			fprintf(stderr, "hqctl: %s\n", err);
 			return 2;
 		}
+		r->req.params[i]->key = (char *)ss_command_param(cmd, r->req.params[i]->key);
+	}
 	return 0;
 }
 
@@ -448,6 +461,138 @@ static int run(struct request *r, const struct ss_command *cmd)
 	return rc;
 }
 
+/* ---- versions: the fleet by agent version, from `stores` ---- */
+
+struct version_group {
+	const char *version;   /* the reply's string; "" never heard from */
+	size_t n;
+	char *ids;             /* "S001,S002" */
+};
+
+static int column_of(const Storesync__QueryReply *reply, const char *name)
+{
+	for (size_t i = 0; i < reply->n_columns; i++)
+		if (strcmp(reply->columns[i], name) == 0)
+			return (int)i;
+	return -1;
+}
+
+static const char *cell_text(const Storesync__QueryReply *reply, size_t row, int col)
+{
+	const Storesync__Cell *c = reply->rows[row]->cells[col];
+
+	return c->value_case == STORESYNC__CELL__VALUE_S ? c->s : "";
+}
+
+static int group_cmp(const void *a, const void *b)
+{
+	const struct version_group *x = a, *y = b;
+
+	/* Newest first, never-heard-from last. */
+	if (!x->version[0] || !y->version[0])
+		return !x->version[0] - !y->version[0];
+	return strverscmp(y->version, x->version);
+}
+
+/* Appends store id to g's list; -1 when out of memory. */
+static int group_add(struct version_group *g, const char *id)
+{
+	size_t have = g->ids ? strlen(g->ids) : 0;
+	char *ids = realloc(g->ids, have + strlen(id) + 2);
+
+	if (!ids)
+		return -1;
+	snprintf(ids + have, strlen(id) + 2, "%s%s", have ? "," : "", id);
+	g->ids = ids;
+	g->n++;
+	return 0;
+}
+
+/* The stores answer regrouped: one row per agent version (newest first),
+ * its number of stores and their ids. */
+static int print_versions(const Storesync__QueryReply *stores, int fmt)
+{
+	static char *cols[] = { "agent_version", "stores", "store_ids" };
+	int vcol = column_of(stores, "agent_version"), idcol = column_of(stores, "store_id");
+	struct version_group *g = calloc(stores->n_rows + 1, sizeof *g);
+	size_t n = 0;
+	int rc = 1;
+
+	if (!g || vcol < 0 || idcol < 0) {
+		fprintf(stderr, "hqctl: %s\n", g ? "the hub's stores answer has no agent_version"
+			: "out of memory");
+		free(g);
+		return 1;
+	}
+	for (size_t r = 0; r < stores->n_rows; r++) {
+		const char *v = cell_text(stores, r, vcol);
+		size_t i = 0;
+
+		while (i < n && strcmp(g[i].version, v) != 0)
+			i++;
+		g[i].version = v;
+		n += i == n;
+		if (group_add(&g[i], cell_text(stores, r, idcol)) != 0)
+			goto out;
+	}
+	qsort(g, n, sizeof *g, group_cmp);
+	{
+		Storesync__QueryReply out = STORESYNC__QUERY_REPLY__INIT;
+		Storesync__Row rows[n ? n : 1], *rowp[n ? n : 1];
+		Storesync__Cell cells[n ? n : 1][3], *cellp[n ? n : 1][3];
+
+		out.columns = cols;
+		out.n_columns = 3;
+		out.rows = rowp;
+		out.n_rows = n;
+		for (size_t i = 0; i < n; i++) {
+			for (int c = 0; c < 3; c++) {
+				storesync__cell__init(&cells[i][c]);
+				cellp[i][c] = &cells[i][c];
+			}
+			cells[i][0].value_case = STORESYNC__CELL__VALUE_S;
+			cells[i][0].s = (char *)(g[i].version[0] ? g[i].version : "(never heard from)");
+			cells[i][1].value_case = STORESYNC__CELL__VALUE_I;
+			cells[i][1].i = (int64_t)g[i].n;
+			cells[i][2].value_case = STORESYNC__CELL__VALUE_S;
+			cells[i][2].s = g[i].ids;
+			storesync__row__init(&rows[i]);
+			rows[i].cells = cellp[i];
+			rows[i].n_cells = 3;
+			rowp[i] = &rows[i];
+		}
+		rc = ss_table_print(stdout, &out, fmt, NULL) == 0 ? 0 : 1;
+	}
+out:
+	for (size_t i = 0; i < n; i++)
+		free(g[i].ids);
+	free(g);
+	return rc;
+}
+
+/* `hqctl versions [FILTERS]`: asks `stores` with the same filters and
+ * prints it by version. */
+static int run_versions(struct request *r)
+{
+	const struct ss_command *cmd = ss_command_find("stores");
+	Storesync__QueryReply *reply;
+	int rc;
+
+	if ((rc = check_filters(r, cmd)) != 0)
+		return rc;
+	r->req.what = (char *)cmd->what;
+	if ((rc = ask(r, &reply)) != SS_EXIT_OK)
+		return rc;
+	if (reply->error) {
+		fprintf(stderr, "hqctl: %s\n", reply->error);
+		rc = SS_EXIT_REFUSED;
+	} else {
+		rc = print_versions(reply, r->fmt);
+	}
+	storesync__query_reply__free_unpacked(reply, NULL);
+	return rc;
+}
+
 int main(int argc, char **argv)
 {
 	struct request r = { .req = STORESYNC__QUERY_REQUEST__INIT, .fmt = SS_TABLE_TEXT };
@@ -461,6 +606,11 @@ int main(int argc, char **argv)
 	argv += optind;
 	if (argc >= 1 && strcmp(argv[0], "keygen") == 0)
 		return ss_curve_keygen_command("hqctl", argc - 1, argv + 1);
+	if (argc == 1 && strcmp(argv[0], "versions") == 0) {
+		if ((rc = load_keys(&r, keys)) != 0)
+			return rc;
+		return run_versions(&r);
+	}
 	if (!(cmd = find_command(argc, argv, &words))) {
 		if (argc)
 			fprintf(stderr, "hqctl: unknown command \"%s%s%s\" (try --help)\n", argv[0],

@@ -1,0 +1,154 @@
+/* The daemons as services (the units in deploy/, common/ss_notify.c): SIGTERM
+ * in the middle of a stream of submits ends the agent within 5 s (the
+ * unit's TimeoutStopSec) with every acknowledged record kept, and the hub
+ * likewise; SIGHUP re-reads the config file, applies log_level at once,
+ * names the settings that wait for a restart, and keeps running as before
+ * when the file no longer parses. */
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "testlib.h"
+
+static int64_t mono_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* SIGTERM, then how long until the process is gone (ms), its exit status
+ * in *status. */
+static int64_t term_and_time(pid_t pid, int *status)
+{
+	int64_t t0 = mono_ms();
+
+	kill(pid, SIGTERM);
+	ck_assert_int_eq(waitpid(pid, status, 0), pid);
+	return mono_ms() - t0;
+}
+
+static void write_file(const char *path, const char *text)
+{
+	FILE *f = fopen(path, "w");
+
+	ck_assert_ptr_nonnull(f);
+	fputs(text, f);
+	fclose(f);
+}
+
+/* Polls file until it holds text (5 s at most). */
+static int log_has(const char *file, const char *text)
+{
+	for (int i = 0; i < 100; i++) {
+		if (tl_sh("grep -qF -- '%s' '%s'", text, file) == 0)
+			return 1;
+		usleep(50 * 1000);
+	}
+	return 0;
+}
+
+START_TEST(sigterm_mid_stream_exits_fast_and_keeps_every_accepted_record)
+{
+	struct tl_env e;
+	char local[320], data[320];
+	int pipefd[2], status;
+	int64_t accepted = 0, ms;
+	pid_t hub, agent, till;
+
+	tl_env_init(&e);
+	hub = tl_start_hub(&e, NULL);
+	agent = tl_start_agent(&e, "S1", NULL);
+	tl_agent_paths(&e, "S1", local, sizeof local, data, sizeof data);
+	ck_assert_int_eq(pipe(pipefd), 0);
+	till = fork();
+	if (till == 0) {
+		/* A till submitting as fast as the agent answers, until it stops
+		 * answering; it reports what was accepted. */
+		int64_t n = 0;
+		int got;
+
+		close(pipefd[0]);
+		for (uint64_t no = 1; (got = tl_submit_sales(local, 100, 990, "T", no, NULL, 2000)) >= 0;
+			no += 100)
+			n += got;
+		ck_assert_int_eq(write(pipefd[1], &n, sizeof n), (ssize_t)sizeof n);
+		_exit(0);
+	}
+	close(pipefd[1]);
+	usleep(700 * 1000);
+	ms = term_and_time(agent, &status);
+	ck_assert_msg(WIFEXITED(status) && WEXITSTATUS(status) == 0, "agent exit status %d", status);
+	ck_assert_msg(ms < 5000, "the agent took %lld ms to stop", (long long)ms);
+	ck_assert_int_eq(read(pipefd[0], &accepted, sizeof accepted), (ssize_t)sizeof accepted);
+	waitpid(till, NULL, 0);
+	ck_assert_int_gt(accepted, 0);
+	printf("service: the agent stopped %lld ms after SIGTERM; %lld records accepted before\n",
+		(long long)ms, (long long)accepted);
+	/* What the till was told is durable comes back with the next start. */
+	agent = tl_start_agent(&e, "S1", NULL);
+	ck_assert_int_eq(tl_wait_records(e.hub_query, "S1", accepted, 20000), accepted);
+	tl_stop(agent);
+	ms = term_and_time(hub, &status);
+	ck_assert_msg(WIFEXITED(status) && WEXITSTATUS(status) == 0, "hub exit status %d", status);
+	ck_assert_msg(ms < 5000, "the hub took %lld ms to stop", (long long)ms);
+	tl_env_cleanup(&e);
+}
+END_TEST
+
+START_TEST(sighup_reloads_log_level_and_names_what_waits)
+{
+	struct tl_env e;
+	char ini[400], log[400], text[600], local[320], data[320];
+	pid_t hub, agent;
+
+	tl_env_init(&e);
+	hub = tl_start_hub(&e, NULL);
+	tl_agent_paths(&e, "S1", local, sizeof local, data, sizeof data);
+	snprintf(ini, sizeof ini, "%s/agent.ini", e.dir);
+	snprintf(log, sizeof log, "%s/agent-S1.log", e.dir);
+	write_file(ini, "[agent]\nlog_level = info\nbatch = 500\n");
+	agent = tl_start_agent(&e, "S1", "--config", ini, NULL);
+	ck_assert_int_ne(tl_sh("grep -q 'settings: budget' '%s'", log), 0);
+
+	write_file(ini, "[agent]\nlog_level = debug\nbatch = 700\n");
+	kill(agent, SIGHUP);
+	snprintf(text, sizeof text, "SIGHUP: reloaded %s: log_level debug (was info); changed, "
+		"waiting for a restart: batch", ini);
+	ck_assert_msg(log_has(log, text), "no reload line in %s", log);
+
+	/* A file that no longer parses changes nothing. */
+	write_file(ini, "[agent]\nlog_level = loud\n");
+	kill(agent, SIGHUP);
+	ck_assert(log_has(log, "nothing reloaded, running as before"));
+	ck_assert(tl_alive(agent));
+	ck_assert_int_eq(tl_submit_sales(local, 3, 100, "H", 1, NULL, 2000), 3);
+	tl_stop(agent);
+
+	snprintf(ini, sizeof ini, "%s/hub.ini", e.dir);
+	snprintf(log, sizeof log, "%s/hub.log", e.dir);
+	tl_stop(hub);
+	write_file(ini, "[hub]\nlog_level = info\n");
+	hub = tl_start_hub(&e, "--config", ini, NULL);
+	write_file(ini, "[hub]\nlog_level = warning\n");
+	kill(hub, SIGHUP);
+	snprintf(text, sizeof text, "SIGHUP: reloaded %s: log_level warning (was info); store keys "
+		"and revocations checked again on every live connection; no other setting changed", ini);
+	ck_assert_msg(log_has(log, text), "no reload line in %s", log);
+	tl_stop(hub);
+	tl_env_cleanup(&e);
+}
+END_TEST
+
+int main(void)
+{
+	const TTest *const tests[] = { sigterm_mid_stream_exits_fast_and_keeps_every_accepted_record,
+		sighup_reloads_log_level_and_names_what_waits };
+
+	return tl_run("service", tests, sizeof tests / sizeof tests[0], 120);
+}
