@@ -13,6 +13,7 @@
  *                              below 0: never    -                 null / empty
  *   *_fen                      money, fen        ¥12,345.67        fen
  *   *_bytes                    a size            1.5 GiB           bytes
+ *                              below 0: unknown  -                 null / empty
  *   stale, silent, overdue,    a flag (integer   yes / no          true / false
  *   responded_late,            cell)
  *   reported_late, registered,
@@ -88,6 +89,7 @@ static int is_never(struct col c, int64_t v)
 	case COL_AGE:
 		return v <= 0;
 	case COL_DURATION:
+	case COL_BYTES:
 		return v < 0;
 	default:
 		return 0;

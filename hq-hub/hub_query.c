@@ -48,7 +48,8 @@ static void store_row(struct hub *h, MDB_txn *txn, const struct query_args *a,
 		? a->at_ms - s->last_progress_ms : 0);
 	cell_int(row, (int64_t)s->biz_duplicates);
 	cell_str(row, s->last_refused ? s->last_refused : "");
-	cell_int(row, (int64_t)s->disk_free_bytes);
+	cell_int(row, (int64_t)s->budget_left_bytes);
+	cell_int(row, s->has_disk_free_bytes ? (int64_t)s->disk_free_bytes : -1);
 	cell_str(row, s->agent_version);
 	cell_str(row, si ? si->name : "");
 	cell_str(row, region);
@@ -67,7 +68,7 @@ void query_stores(struct hub *h, MDB_txn *txn, const struct query_args *a, struc
 	static const char *const cols[] = { "store_id", "epoch", "high_water_seq", "records",
 		"amount_fen", "refused", "backlog", "oldest_unsent_age_ms", "last_seen_ms",
 		"last_record_ms", "last_progress_ms", "silent_ms", "biz_duplicates", "last_refused",
-		"disk_free_bytes", "agent_version", "name",
+		"budget_left_bytes", "disk_free_bytes", "agent_version", "name",
 		"region", "registered", "applied_update_id", "price_update_id", "policy_update_id",
 		"silent" };
 	MDB_cursor *sc, *rc;

@@ -246,8 +246,11 @@ void hub_store_heartbeat(struct hub_store *s, const Storesync__Heartbeat *hb)
 	st->has_backlog = 1;
 	st->oldest_unsent_age_ms = hb->oldest_unsent_age_ms;
 	st->has_oldest_unsent_age_ms = 1;
+	st->budget_left_bytes = hb->budget_left_bytes;
+	st->has_budget_left_bytes = 1;
+	/* An agent that cannot tell (or predates the field) leaves it unknown. */
 	st->disk_free_bytes = hb->disk_free_bytes;
-	st->has_disk_free_bytes = 1;
+	st->has_disk_free_bytes = hb->has_disk_free_bytes;
 	if (hb->agent_version && strlen(hb->agent_version) < 64) {
 		free(st->agent_version);
 		st->agent_version = strdup(hb->agent_version);

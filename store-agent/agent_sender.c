@@ -68,8 +68,10 @@ static void send_heartbeat(struct agent *a)
 	hb.has_backlog = 1;
 	hb.oldest_unsent_age_ms = st.oldest_unsent_age_ms;
 	hb.has_oldest_unsent_age_ms = 1;
-	hb.disk_free_bytes = st.budget_bytes > st.used_bytes ? st.budget_bytes - st.used_bytes : 0;
-	hb.has_disk_free_bytes = 1;
+	hb.budget_left_bytes = st.budget_bytes > st.used_bytes ? st.budget_bytes - st.used_bytes : 0;
+	hb.has_budget_left_bytes = 1;
+	hb.disk_free_bytes = st.disk_free_bytes;
+	hb.has_disk_free_bytes = st.has_disk_free_bytes;
 	hb.agent_version = SS_VERSION;
 	hb.last_seq = a->outbox.last_seq;
 	hb.has_last_seq = 1;

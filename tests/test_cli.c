@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/statvfs.h>
 #include <time.h>
 
 #include "ss_time.h"
@@ -101,6 +102,15 @@ static json_t *first_row(struct fx *f)
 	row = json_incref(json_array_get(doc, 0));
 	json_decref(doc);
 	return row;
+}
+
+/* The size of the file system holding dir. */
+static int64_t disk_size_bytes(const char *dir)
+{
+	struct statvfs vfs;
+
+	ck_assert_int_eq(statvfs(dir, &vfs), 0);
+	return (int64_t)vfs.f_blocks * (int64_t)vfs.f_frsize;
 }
 
 START_TEST(stores_json_has_the_stable_fields)
@@ -202,16 +212,22 @@ START_TEST(stores_forms)
 		" +- +0$"));
 	ck_assert(!out_has(&f, "epoch|agent_version"));
 	ck_assert_int_eq(hqctl(&f, "stores --wide"), 0);
-	ck_assert(out_has(&f, "epoch.*budget_free +agent_version +name +region"));
+	ck_assert(out_has(&f, "epoch.*budget_left +disk_free +agent_version +name +region"));
 	ck_assert(out_has(&f, " [0-9.]+ (B|KiB|MiB|GiB) +[0-9.]+ "));
 	ck_assert_int_eq(hqctl(&f, "stores --json"), 0);
 	row = first_row(&f);
 	ck_assert(json_is_integer(json_object_get(row, "last_seen_ms")));
 	ck_assert(json_is_null(json_object_get(row, "oldest_unsent_age_ms")));
-	ck_assert(json_is_integer(json_object_get(row, "disk_free_bytes")));
+	/* The budget left (1 GiB less what the agent holds) and the free space
+	 * of the file system the data directory is on are two figures. */
+	ck_assert_int_gt(json_integer_value(json_object_get(row, "budget_left_bytes")), 0);
+	ck_assert_int_lt(json_integer_value(json_object_get(row, "budget_left_bytes")), 1LL << 30);
+	ck_assert_int_gt(json_integer_value(json_object_get(row, "disk_free_bytes")), 0);
+	ck_assert_int_le(json_integer_value(json_object_get(row, "disk_free_bytes")),
+		disk_size_bytes(f.data));
 	json_decref(row);
 	ck_assert_int_eq(hqctl(&f, "stores --csv"), 0);
-	ck_assert(out_has(&f, "^store_id,epoch,high_water_seq,records,amount_fen,.*,disk_free_bytes,agent_version,name,region,registered,applied_update_id,price_update_id,policy_update_id,silent$"));
+	ck_assert(out_has(&f, "^store_id,epoch,high_water_seq,records,amount_fen,.*,budget_left_bytes,disk_free_bytes,agent_version,name,region,registered,applied_update_id,price_update_id,policy_update_id,silent$"));
 	ck_assert(out_has(&f, "^S7,[0-9a-f]{16},7,7,110000,0,0,,[0-9]+,"));
 	fx_stop(&f);
 }
