@@ -38,6 +38,8 @@
 #include <string.h>
 #include <time.h>
 
+#include "ss_time.h"
+
 enum col_kind { COL_PLAIN, COL_TIME, COL_AGE, COL_DURATION, COL_MONEY, COL_BYTES };
 
 struct col {
@@ -184,25 +186,6 @@ static void fmt_money(int64_t fen, char *buf, size_t len)
 	snprintf(buf, len, "%s¥%s.%02u", fen < 0 ? "-" : "", grouped, (unsigned)(mag % 100));
 }
 
-/* The two largest units, the smaller dropped when zero: 3d 4h, 4h 5m, 41m, 12s. */
-static void fmt_duration(int64_t ms, char *buf, size_t len)
-{
-	int64_t s = ms / 1000, d = s / 86400, h = s % 86400 / 3600, m = s % 3600 / 60;
-
-	if (d > 0 && h > 0)
-		snprintf(buf, len, "%" PRId64 "d %" PRId64 "h", d, h);
-	else if (d > 0)
-		snprintf(buf, len, "%" PRId64 "d", d);
-	else if (h > 0 && m > 0)
-		snprintf(buf, len, "%" PRId64 "h %" PRId64 "m", h, m);
-	else if (h > 0)
-		snprintf(buf, len, "%" PRId64 "h", h);
-	else if (m > 0)
-		snprintf(buf, len, "%" PRId64 "m", m);
-	else
-		snprintf(buf, len, "%" PRId64 "s", s);
-}
-
 static void fmt_bytes(int64_t v, char *buf, size_t len)
 {
 	static const char *const units[] = { "KiB", "MiB", "GiB", "TiB", "PiB" };
@@ -322,7 +305,7 @@ static char *cell_text(struct text_col *tc, const Storesync__Cell *cell)
 	else if (tc->col.kind == COL_TIME)
 		fmt_time(v, &tc->zone, &tc->zone_set, buf, len);
 	else if (tc->col.kind == COL_AGE || tc->col.kind == COL_DURATION)
-		fmt_duration(v, buf, len);
+		ss_time_format_duration(v, buf, len);
 	else if (tc->col.kind == COL_MONEY)
 		fmt_money(v, buf, len);
 	else if (tc->col.kind == COL_BYTES)

@@ -37,6 +37,7 @@ struct agent_config {
 	char utc_offset[16];    /* "auto" (the system's zone) or minutes east of UTC */
 	int auto_offset;        /* derived: 1 when "auto" */
 	int32_t utc_offset_min; /* derived: the fixed offset otherwise */
+	int64_t log_interval_ms; /* a condition that lasts is logged again this often */
 };
 
 /* The agent's LMDB environment and its named databases (agent_db.c). */
@@ -151,8 +152,42 @@ struct agent_sender {
 	int64_t last_ack_ms;    /* wall time of the last ack */
 	uint64_t batches_sent, resends, hub_errors;
 	int conflict;           /* the hub holds more of our epoch than we do: stopped */
+	uint64_t hub_seq;       /* ...through this seq (the Welcome's high-water mark) */
 	struct ss_lograte pruned_log;
 };
+
+/* What the agent logs about conditions that last (agent_events.c): each is
+ * logged when it starts, once per log_interval_ms while it lasts, and when
+ * it ends, with how long it lasted. */
+struct agent_events {
+	/* The hub link, as the DEALER's monitor tells it. */
+	int up;                 /* handshake done, no disconnect since */
+	int ever_up;
+	int down;               /* an outage is under way */
+	int down_logged;        /* ...and its first line was logged */
+	int64_t down_since_mono;
+	int64_t down_next_mono; /* its next "still unreachable" line */
+	uint64_t attempts;      /* failed connection attempts in the outage */
+	char reason[200];       /* why the latest one failed */
+	/* The attempt under way: connect delayed (TCP), connected, failed
+	 * (reason known), counted in attempts. */
+	int try_delayed, try_connected, try_failed, try_counted;
+	int64_t try_mono;
+	int64_t redial_mono;    /* after a failed handshake: connect again then (0: no) */
+	struct ss_lograte outage_log;
+	/* The disk budget. */
+	int full;               /* a record was refused as buffer full, none accepted since */
+	int64_t full_since_mono, full_next_mono;
+	uint64_t full_refused, full_refused_line; /* in the episode; since its last line */
+	/* The link in conflict (the data directory was rolled back). */
+	int64_t conflict_since_mono, conflict_next_mono;
+};
+
+/* The monitor events the sender asks for on its DEALER. */
+#define AGENT_LINK_EVENTS (ZMQ_EVENT_CONNECT_DELAYED | ZMQ_EVENT_CONNECTED \
+	| ZMQ_EVENT_CONNECT_RETRIED | ZMQ_EVENT_CLOSED | ZMQ_EVENT_DISCONNECTED \
+	| ZMQ_EVENT_HANDSHAKE_SUCCEEDED | ZMQ_EVENT_HANDSHAKE_FAILED_NO_DETAIL \
+	| ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL | ZMQ_EVENT_HANDSHAKE_FAILED_AUTH)
 
 /* Effective-dated prices and policies (agent_dated.c). */
 #define DATED_KEY_MAX (64 + 17)
@@ -237,6 +272,7 @@ struct agent {
 	struct agent_outbox outbox;
 	struct agent_sender sender;
 	struct agent_apply apply;
+	struct agent_events events;
 	void *zctx;
 	void *local;            /* ROUTER for tills and storectl */
 	struct local_round *local_round; /* agent_local's scratch, reused per round */
@@ -259,6 +295,18 @@ void sender_tick(struct agent *a);
 /* Milliseconds until sender_tick has timed work to do. */
 int64_t sender_next_timeout_ms(const struct agent *a);
 const char *sender_link_state(const struct agent *a);
+
+/* agent_events: one event of the hub link's monitor (value as libzmq gives it). */
+void events_link(struct agent *a, uint16_t event, int32_t value);
+/* A submit round: how many records it refused as buffer full, how many it
+ * accepted (a record accepted ends a buffer-full episode). */
+void events_buffer(struct agent *a, uint64_t refused_full, uint64_t accepted);
+/* The hub holds hub_seq of our epoch, more than the outbox has: conflict. */
+void events_conflict(struct agent *a, uint64_t hub_seq);
+/* The conflict ended (reepoch): how long it lasted goes in the log. */
+void events_conflict_end(struct agent *a, const char *how);
+/* Lines due for conditions that last, and a redial after a failed handshake. */
+void events_tick(struct agent *a);
 
 /* One request read from the local endpoint (agent_local.c). */
 struct local_request {

@@ -66,6 +66,9 @@ static void usage(FILE *out)
 		"      --local-socket-group NAME  its group (default storesync; when that group\n"
 		"                           does not exist: a warning, the group is left as is)\n"
 		"      --log-level LEVEL    debug, info (default), warning or error\n"
+		"      --log-interval-ms N  a condition that lasts (hub unreachable, buffer\n"
+		"                           full, conflict) is logged again every N ms\n"
+		"                           (default 60000)\n"
 		"  -v, --verbose            the same as --log-level debug\n"
 		"      --version            print the version and exit\n"
 		"  -h, --help               this text\n"
@@ -75,9 +78,10 @@ static void usage(FILE *out)
 }
 
 enum { OPT_BUDGET = 256, OPT_RETENTION, OPT_BATCH, OPT_WINDOW, OPT_ACK_TIMEOUT, OPT_HEARTBEAT,
-	OPT_UTC_OFFSET, OPT_KEY_DAYS, OPT_LOG_LEVEL, OPT_SOCKET_MODE, OPT_SOCKET_GROUP, OPT_VERSION };
+	OPT_UTC_OFFSET, OPT_KEY_DAYS, OPT_LOG_LEVEL, OPT_SOCKET_MODE, OPT_SOCKET_GROUP,
+	OPT_LOG_INTERVAL, OPT_VERSION };
 
-#define N_CONFIG_ITEMS 16
+#define N_CONFIG_ITEMS 17
 
 /* Every setting, by its INI name; flags use the same table. */
 static void config_items(struct agent_config *c, struct agent_main_opts *m,
@@ -100,6 +104,7 @@ static void config_items(struct agent_config *c, struct agent_main_opts *m,
 		{ "agent", "local_socket_mode", SS_CFG_MODE, &m->socket_mode, 0, 0, 0 },
 		{ "agent", "local_socket_group", SS_CFG_STRING, m->socket_group,
 			sizeof m->socket_group, 0, 0 },
+		{ "agent", "log_interval_ms", SS_CFG_INT64, &c->log_interval_ms, 0, 100, 86400000 },
 		{ 0 },
 	};
 
@@ -150,6 +155,7 @@ static int parse_args(int argc, char **argv, struct agent_config *c, struct agen
 		{ "log-level", required_argument, 0, OPT_LOG_LEVEL },
 		{ "local-socket-mode", required_argument, 0, OPT_SOCKET_MODE },
 		{ "local-socket-group", required_argument, 0, OPT_SOCKET_GROUP },
+		{ "log-interval-ms", required_argument, 0, OPT_LOG_INTERVAL },
 		{ "version", no_argument, 0, OPT_VERSION },
 		{ "verbose", no_argument, 0, 'v' }, { "help", no_argument, 0, 'h' }, { 0, 0, 0, 0 },
 	};
@@ -159,7 +165,8 @@ static int parse_args(int argc, char **argv, struct agent_config *c, struct agen
 		[OPT_UTC_OFFSET - 256] = "utc_offset", [OPT_KEY_DAYS - 256] = "key_days",
 		[OPT_LOG_LEVEL - 256] = "log_level",
 		[OPT_SOCKET_MODE - 256] = "local_socket_mode",
-		[OPT_SOCKET_GROUP - 256] = "local_socket_group" };
+		[OPT_SOCKET_GROUP - 256] = "local_socket_group",
+		[OPT_LOG_INTERVAL - 256] = "log_interval_ms" };
 	struct ss_config_item items[N_CONFIG_ITEMS];
 	char err[512];
 	int o;
@@ -191,7 +198,7 @@ static int parse_args(int argc, char **argv, struct agent_config *c, struct agen
 		case OPT_VERSION: ss_version_print("store-agent"); return 1;
 		case 'h': usage(stdout); return 1;
 		default:
-			if (o >= OPT_BUDGET && o <= OPT_SOCKET_GROUP) {
+			if (o >= OPT_BUDGET && o <= OPT_LOG_INTERVAL) {
 				key = names[o - 256];
 				break;
 			}
@@ -262,6 +269,7 @@ static void run(struct agent *a)
 		if (items[1].revents & ZMQ_POLLIN)
 			sender_on_readable(a);
 		sender_tick(a);
+		events_tick(a);
 		if (ss_mono_ms() >= next_maintain) {
 			if (outbox_maintain(&a->outbox, ss_now_ms(), err, sizeof err) != 0)
 				ss_error("outbox maintenance: %s", err);
@@ -278,7 +286,8 @@ int main(int argc, char **argv)
 		.data_dir = "/var/lib/storesync/agent", .hub = "tcp://127.0.0.1:7701",
 		.local = "ipc:///run/storesync/agent.sock", .budget_bytes = 1LL << 30, .retention_days = 7,
 		.batch_records = 2000, .window_batches = 8, .ack_timeout_ms = 5000,
-		.heartbeat_ms = 2000, .key_days = 90, .utc_offset = "auto" } };
+		.heartbeat_ms = 2000, .key_days = 90, .utc_offset = "auto",
+		.log_interval_ms = 60000 } };
 	struct agent_main_opts m = { .log_level = "info", .socket_mode = 0660,
 		.socket_group = "storesync" };
 	enum ss_log_level level = SS_LOG_INFO;

@@ -48,6 +48,8 @@ static void send_hello(struct agent *a)
 	h.has_last_seq = 1;
 	h.applied_update_id = a->apply.ids.applied;
 	h.has_applied_update_id = 1;
+	h.heartbeat_ms = (uint32_t)a->cfg.heartbeat_ms;
+	h.has_heartbeat_ms = 1;
 	m.kind_case = STORESYNC__LINK_MESSAGE__KIND_HELLO;
 	m.hello = &h;
 	a->sender.welcomed = 0;
@@ -97,7 +99,7 @@ int sender_start(struct agent *a, char *err, size_t errlen)
 		return -1;
 	zmq_setsockopt(a->sender.sock, ZMQ_IMMEDIATE, &on, sizeof on);
 	if (zmq_socket_monitor(a->sender.sock, "inproc://agent-link-monitor",
-		ZMQ_EVENT_HANDSHAKE_SUCCEEDED | ZMQ_EVENT_DISCONNECTED) != 0
+		AGENT_LINK_EVENTS) != 0
 		|| !(a->sender.monitor = zmq_socket(a->zctx, ZMQ_PAIR))
 		|| zmq_connect(a->sender.monitor, "inproc://agent-link-monitor") != 0) {
 		snprintf(err, errlen, "cannot monitor the hub link: %s", zmq_strerror(errno));
@@ -131,19 +133,20 @@ void sender_on_monitor(struct agent *a)
 
 	while ((n = ss_link_recv(a->sender.monitor, f, 2, ZMQ_DONTWAIT)) > 0) {
 		uint16_t event = 0;
+		int32_t value = 0;
 
-		if (n >= 1 && zmq_msg_size(&f[0]) >= 2)
+		if (n >= 1 && zmq_msg_size(&f[0]) >= 6) {
 			memcpy(&event, zmq_msg_data(&f[0]), sizeof event);
+			memcpy(&value, (uint8_t *)zmq_msg_data(&f[0]) + 2, sizeof value);
+		}
 		ss_link_close_frames(f, n < 2 ? n : 2);
+		events_link(a, event, value);   /* the log: outages and their reasons */
 		/* Not ZMQ_EVENT_CONNECTED: with ZMQ_IMMEDIATE a message sent
 		 * before the handshake completes has no pipe to go to. */
-		if (event == ZMQ_EVENT_HANDSHAKE_SUCCEEDED) {
-			ss_info("connected to hub %s", a->cfg.hub);
+		if (event == ZMQ_EVENT_HANDSHAKE_SUCCEEDED)
 			send_hello(a);
-		} else if (event == ZMQ_EVENT_DISCONNECTED) {
-			ss_info("hub link down; records stay in the outbox");
+		else if (event == ZMQ_EVENT_DISCONNECTED)
 			a->sender.welcomed = 0;
-		}
 	}
 }
 
@@ -220,14 +223,12 @@ static void on_message(struct agent *a, const Storesync__LinkMessage *m)
 		if (m->welcome->high_water_seq > a->outbox.last_seq) {
 			/* The hub holds seqs of this epoch we never wrote: this data
 			 * directory was rolled back. Sending would reuse those seqs for
-			 * other records, which the hub would drop as duplicates. */
-			if (!a->sender.conflict)
-				ss_error("hub holds seq %llu of epoch %016llx but this outbox ends at "
-					"%llu (data directory restored from an older copy?): not sending; "
-					"records stay in the outbox", (unsigned long long)
-					m->welcome->high_water_seq, (unsigned long long)a->outbox.epoch,
-					(unsigned long long)a->outbox.last_seq);
+			 * other records, which the hub would drop as duplicates.
+			 * Heartbeats go on, so the hub sees a live store in conflict;
+			 * agent_reepoch.c is the way out. */
+			events_conflict(a, m->welcome->high_water_seq);
 			a->sender.conflict = 1;
+			a->sender.hub_seq = m->welcome->high_water_seq;
 			break;
 		}
 		if (m->welcome->high_water_seq < a->outbox.acked_seq)
@@ -298,8 +299,11 @@ void sender_tick(struct agent *a)
 	int64_t now = ss_mono_ms();
 	uint64_t window = (uint64_t)(a->cfg.batch_records * a->cfg.window_batches);
 
-	if (s->conflict)
+	if (s->conflict) {
+		if (now - s->heartbeat_mono >= a->cfg.heartbeat_ms)
+			send_heartbeat(a);
 		return;
+	}
 	if (!s->welcomed) {
 		if (now - s->hello_mono >= HELLO_RETRY_MS)
 			send_hello(a);
