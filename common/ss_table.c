@@ -17,7 +17,8 @@
  *   stale, silent, overdue,    a flag (integer   yes / no          true / false
  *   responded_late,            cell)
  *   reported_late, registered,
- *   in_force, delivered
+ *   in_force, delivered,
+ *   conflict
  *   overdue                    a list (string    response,report   ["response",
  *                              cell, comma-                        "report"] /
  *                              separated)                          response;report
@@ -66,7 +67,7 @@ static int in_list(const char *name, const char *const *names)
 static struct col col_of(const char *name)
 {
 	static const char *const flags[] = { "stale", "silent", "overdue", "responded_late",
-		"reported_late", "registered", "in_force", "delivered", NULL };
+		"reported_late", "registered", "in_force", "delivered", "conflict", NULL };
 	static const char *const lists[] = { "overdue", NULL };
 	struct col c = { COL_PLAIN, in_list(name, flags), in_list(name, lists) };
 

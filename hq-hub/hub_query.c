@@ -58,6 +58,9 @@ static void store_row(struct hub *h, MDB_txn *txn, const struct query_args *a,
 	cell_int(row, (int64_t)s->price_update_id);
 	cell_int(row, (int64_t)s->policy_update_id);
 	cell_int(row, s->has_last_progress_ms && a->at_ms - s->last_progress_ms > silence_min * 60000);
+	cell_int(row, s->has_conflict_epoch && s->conflict_epoch == s->epoch);
+	cell_int(row, s->has_conflict_epoch && s->conflict_epoch == s->epoch
+		? s->conflict_since_ms : 0);
 }
 
 /* Every store the hub knows: registered ones (heard from or not) and the
@@ -70,7 +73,7 @@ void query_stores(struct hub *h, MDB_txn *txn, const struct query_args *a, struc
 		"last_record_ms", "last_progress_ms", "silent_ms", "biz_duplicates", "last_refused",
 		"budget_left_bytes", "disk_free_bytes", "agent_version", "name",
 		"region", "registered", "applied_update_id", "price_update_id", "policy_update_id",
-		"silent" };
+		"silent", "conflict", "conflict_since_ms" };
 	MDB_cursor *sc, *rc;
 	MDB_val sk, sd, rk, rd;
 	int s_ok, r_ok;

@@ -257,3 +257,33 @@ void hub_store_heartbeat(struct hub_store *s, const Storesync__Heartbeat *hb)
 	}
 	s->dirty = 1;
 }
+
+int hub_store_hello_conflict(struct hub_store *s, int has, uint64_t last_seq, int64_t now_ms)
+{
+	Storesync__StoreState *st = s->state;
+
+	if (has && last_seq < s->hw) {
+		if (st->conflict_epoch != s->epoch) {
+			st->conflict_since_ms = now_ms;
+			st->has_conflict_since_ms = 1;
+		}
+		st->conflict_epoch = s->epoch;
+		st->has_conflict_epoch = 1;
+		st->conflict_last_seq = last_seq;
+		st->has_conflict_last_seq = 1;
+		s->dirty = 1;
+		return 1;
+	}
+	if (st->has_conflict_epoch) {
+		st->conflict_epoch = st->conflict_last_seq = 0;
+		st->conflict_since_ms = 0;
+		st->has_conflict_epoch = st->has_conflict_last_seq = st->has_conflict_since_ms = 0;
+		s->dirty = 1;
+	}
+	return 0;
+}
+
+int hub_store_in_conflict(const struct hub_store *s)
+{
+	return s->state->has_conflict_epoch && s->state->conflict_epoch == s->epoch;
+}

@@ -207,9 +207,9 @@ START_TEST(stores_forms)
 	fx_business(&f);
 	ck_assert_int_eq(hqctl(&f, "stores"), 0);
 	ck_assert(out_has(&f, "^store_id +records +amount +backlog .*last_seen \\(\\+00:00\\) +silent +name"
-		" +applied_update_id$"));
+		" +applied_update_id +conflict$"));
 	ck_assert(out_has(&f, "^S7 +7 +¥1,100\\.00 +0 +- +20[0-9]{2}-[0-9]{2}-[0-9]{2} [0-9:]{8} +[0-9]+s"
-		" +- +0$"));
+		" +- +0 +no$"));
 	ck_assert(!out_has(&f, "epoch|agent_version"));
 	ck_assert_int_eq(hqctl(&f, "stores --wide"), 0);
 	ck_assert(out_has(&f, "epoch.*budget_left +disk_free +agent_version +name +region"));
@@ -227,7 +227,7 @@ START_TEST(stores_forms)
 		disk_size_bytes(f.data));
 	json_decref(row);
 	ck_assert_int_eq(hqctl(&f, "stores --csv"), 0);
-	ck_assert(out_has(&f, "^store_id,epoch,high_water_seq,records,amount_fen,.*,budget_left_bytes,disk_free_bytes,agent_version,name,region,registered,applied_update_id,price_update_id,policy_update_id,silent$"));
+	ck_assert(out_has(&f, "^store_id,epoch,high_water_seq,records,amount_fen,.*,budget_left_bytes,disk_free_bytes,agent_version,name,region,registered,applied_update_id,price_update_id,policy_update_id,silent,conflict,conflict_since_ms$"));
 	ck_assert(out_has(&f, "^S7,[0-9a-f]{16},7,7,110000,0,0,,[0-9]+,"));
 	fx_stop(&f);
 }

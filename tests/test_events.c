@@ -206,6 +206,62 @@ START_TEST(agent_logs_buffer_full_once_then_counts_then_when_it_clears)
 }
 END_TEST
 
+/* The hub's account of its stores: a store new to it, connecting,
+ * disconnecting (silent for three heartbeats), connecting again, and
+ * coming back with a new epoch (a new data directory). */
+START_TEST(hub_logs_stores_appearing_connecting_leaving_and_changing_epoch)
+{
+	struct fx f;
+	Storesync__QueryReply *r;
+	char s2_local[320], s2_data[320];
+	pid_t hub, agent, s2;
+
+	fx_init(&f, "S1");
+	hub = tl_start_hub(&f.e, NULL);
+	agent = tl_start_agent(&f.e, "S1", NULL);
+	tl_log_wait(f.hub_log, "\\[info\\] new store S1: first heard from \\(epoch [0-9a-f]{16}, "
+		"agent [0-9.]+, not registered \\(hqctl store add\\)\\)", 1, WAIT_MS);
+	tl_log_wait(f.hub_log, "\\[info\\] store S1 connected \\(epoch [0-9a-f]{16}, the hub holds "
+		"through seq 0, agent [0-9.]+\\)", 1, WAIT_MS);
+	ck_assert_int_eq(tl_submit_sales(f.local, 2, 100, "A", 1, NULL, 5000), 2);
+	ck_assert_int_eq(tl_wait_drained(f.local, WAIT_MS), 2);
+	ck_assert_uint_eq(tl_log_count(f.hub_log, "disconnected"), 0);
+
+	tl_stop(agent);
+	tl_log_wait(f.hub_log, "\\[info\\] store S1 disconnected: nothing heard for [0-9.]+s",
+		1, WAIT_MS);
+	agent = tl_start_agent(&f.e, "S1", NULL);
+	tl_log_wait(f.hub_log, "store S1 connected \\(epoch [0-9a-f]{16}, the hub holds through "
+		"seq 2,", 1, WAIT_MS);
+	tl_stop(agent);
+
+	/* Reinstalled: a new data directory, a new epoch, the same store. */
+	ck_assert_int_eq(tl_sh("mv '%s' '%s.old'", f.data, f.data), 0);
+	agent = tl_start_agent(&f.e, "S1", NULL);
+	tl_log_wait(f.hub_log, "\\[warn\\] store S1 changed epoch from [0-9a-f]{16} to "
+		"[0-9a-f]{16} \\(a new data directory, or storectl reepoch\\)", 1, WAIT_MS);
+	/* Back before the hub took it as gone: a new connection of the store. */
+	tl_log_wait(f.hub_log, "store S1 (connected|reconnected on a new connection) \\(epoch", 3,
+		WAIT_MS);
+	ck_assert_uint_eq(tl_log_count(f.hub_log, "new store S1"), 1);
+	ck_assert_uint_eq(tl_log_count(f.hub_log, "store S1 disconnected"), 1);
+
+	/* A store HQ registered before it ever connected says so. */
+	r = tl_query(f.e.hub_query, "store add", "store", "S2", "name", "Two", "region", "north",
+		NULL);
+	ck_assert_str_eq(tl_answer(r, "result"), "added");
+	tl_query_free(r);
+	tl_agent_paths(&f.e, "S2", s2_local, sizeof s2_local, s2_data, sizeof s2_data);
+	s2 = tl_start_agent(&f.e, "S2", NULL);
+	tl_log_wait(f.hub_log, "new store S2: first heard from \\(.*registered as \"Two\", "
+		"region north\\)", 1, WAIT_MS);
+	tl_stop(s2);
+	tl_stop(agent);
+	tl_stop(hub);
+	tl_env_cleanup(&f.e);
+}
+END_TEST
+
 int main(void)
 {
 	const TTest *const tests[] = {
@@ -213,6 +269,7 @@ int main(void)
 		agent_names_a_refused_connection_and_a_name_that_does_not_resolve,
 		agent_names_a_failed_handshake_and_dials_again,
 		agent_logs_buffer_full_once_then_counts_then_when_it_clears,
+		hub_logs_stores_appearing_connecting_leaving_and_changing_epoch,
 	};
 
 	return tl_run("events", tests, sizeof tests / sizeof tests[0], 90);

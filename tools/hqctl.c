@@ -34,7 +34,8 @@ static const struct ss_client_kind hub_kind = {
  * (--wide: all of them). Names are the hub's; a name a reply lacks is
  * skipped, so `accounts` covers `accounts --aging` too. */
 static const char *const stores_cols[] = { "store_id", "name", "records", "amount_fen",
-	"backlog", "oldest_unsent_age_ms", "last_seen_ms", "silent_ms", "applied_update_id", NULL };
+	"backlog", "oldest_unsent_age_ms", "last_seen_ms", "silent_ms", "conflict",
+	"applied_update_id", NULL };
 static const char *const sales_cols[] = { "store_id", "period", "receipts", "sales_fen",
 	"refunds_fen", "contract_total_fen", "net_fen", NULL };
 static const char *const inventory_cols[] = { "store_id", "sku", "on_hand",
