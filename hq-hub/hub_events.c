@@ -33,6 +33,7 @@ struct hub_presence {
 	uint8_t peer_id[256];      /* its current connection's routing id */
 	size_t peer_len;
 	int connected;
+	int conflict;              /* its conflict was logged on this connection */
 	int64_t heard_mono;        /* the last message from that connection */
 	int64_t silence_ms;        /* taken as gone after this long without one */
 	struct ss_lograte log;
@@ -118,17 +119,20 @@ void hub_events_hello(struct hub *h, const struct hub_work *w)
 	struct hub_presence *p = presence_get(h, w->peer->store_id);
 	int64_t stated = hello->has_heartbeat_ms && hello->heartbeat_ms > 0
 		? (int64_t)hello->heartbeat_ms : h->cfg.heartbeat_ms;
+	int fresh, conflict = hello->has_last_seq && hello->last_seq < w->through;
 	char held[80];
 
 	if (!p)
 		return;
+	fresh = !p->connected || !same_peer(p, w->peer);
 	log_new_and_epoch(h, p, w);
-	if ((!p->connected || !same_peer(p, w->peer)) && allow(p, held, sizeof held))
+	if (fresh && allow(p, held, sizeof held))
 		ss_info("store %s %s (epoch %016llx, the hub holds through seq %llu, agent %s)%s",
 			p->store_id, p->connected ? "reconnected on a new connection" : "connected",
 			(unsigned long long)hello->epoch, (unsigned long long)w->through,
 			hello->agent_version ? hello->agent_version : "?", held);
-	if (hello->has_last_seq && hello->last_seq < w->through && allow(p, held, sizeof held))
+	/* Once per connection: an agent repeats its Hello now and then. */
+	if (conflict && (fresh || !p->conflict) && allow(p, held, sizeof held))
 		ss_error("store %s is in conflict: its Hello says epoch %016llx ends at seq %llu, "
 			"the hub holds it through %llu (its data directory was rolled back); it sends "
 			"nothing until `storectl reepoch --confirm` at the store%s", p->store_id,
@@ -137,6 +141,7 @@ void hub_events_hello(struct hub *h, const struct hub_work *w)
 	memcpy(p->peer_id, w->peer->id, w->peer->id_len);
 	p->peer_len = w->peer->id_len;
 	p->connected = 1;
+	p->conflict = conflict;
 	p->heard_mono = ss_mono_ms();
 	p->silence_ms = 3 * stated > MIN_SILENCE_MS ? 3 * stated : MIN_SILENCE_MS;
 }

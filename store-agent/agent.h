@@ -57,6 +57,10 @@ struct agent_db {
 	MDB_dbi balances;       /* account -> balance_fen (i64 BE), this store's view */
 	uint64_t budget_bytes;  /* one disk budget for every database */
 	uint32_t page_bytes;    /* LMDB's page size */
+	/* key_age's keys are key_base + seq (meta "key_base", 0 until a
+	 * reepoch): a new epoch numbers from 1 again, and its entries must
+	 * still sort after the older ones. */
+	uint64_t key_base;
 };
 
 int agent_db_open(struct agent_db *db, const char *dir, int64_t budget_bytes, char *err,
@@ -103,7 +107,7 @@ struct outbox_txn {
 	struct agent_outbox *ob;
 	MDB_txn *txn;
 	int64_t now_ms;
-	uint64_t last_seq, first_seq, used_bytes;
+	uint64_t epoch, last_seq, first_seq, acked_seq, used_bytes;
 	uint64_t pruned;
 };
 
@@ -116,6 +120,16 @@ void outbox_txn_begin(struct outbox_txn *t, struct agent_outbox *ob, MDB_txn *tx
 int outbox_txn_append(struct outbox_txn *t, struct outbox_slot *s, uint64_t reserve_bytes);
 /* Writes the outbox's meta; last call of the body. */
 int outbox_txn_end(struct outbox_txn *t);
+/* Reepoch (agent_reepoch.c), in t's transaction: the outbox starts epoch
+ * new_epoch holding the records from_seq..last_seq, renumbered 1, 2, 3...
+ * in order (the record's own seq too); every record before from_seq
+ * (acknowledged: the hub holds it) leaves. moved(arg, r, old_seq) is called
+ * for each, in order, with r's new seq set, so the caller renumbers what
+ * refers to it. *dropped: how many left. 0, an MDB_* code, or SS_EIO (a
+ * record that should be kept is missing). */
+int outbox_txn_reepoch(struct outbox_txn *t, uint64_t new_epoch, uint64_t from_seq,
+	int (*moved)(void *arg, const Storesync__Record *r, uint64_t old_seq), void *arg,
+	uint64_t *dropped);
 /* After the commit succeeded: the outbox takes the transaction's state. */
 void outbox_txn_adopt(const struct outbox_txn *t);
 
@@ -285,6 +299,9 @@ int sender_start(struct agent *a, char *err, size_t errlen);
 /* Sends m to the hub (sets the protocol version); 0 or -1 (not queued). */
 int sender_send(struct agent *a, Storesync__LinkMessage *m);
 void sender_stop(struct agent *a);
+/* The outbox took a new epoch (agent_reepoch): the conflict is over; start
+ * over with a Hello, from nothing acknowledged. */
+void sender_restart(struct agent *a);
 /* A (re)connection: say Hello, so a restarted or restored hub tells us
  * where it stands even when we have nothing new to send. */
 void sender_on_monitor(struct agent *a);
@@ -344,6 +361,15 @@ int enforce_check(struct agent *a, MDB_txn *txn, const Storesync__Record *r, cha
 /* What a recorded r changes in the store's account balances. */
 int enforce_apply(struct agent *a, MDB_txn *txn, const Storesync__Record *r);
 
+/* Reepoch: r (its new seq set) was old_seq; its business key names the new
+ * seq and its age entry moves from base_old + old_seq to base_new + r->seq. A
+ * key pruned already is left so. */
+int keys_renumber(struct agent_db *db, MDB_txn *txn, const Storesync__Record *r,
+	uint64_t old_seq, uint64_t base_old, uint64_t base_new);
+/* Reepoch: a request recorded as old_seq is now new_seq. */
+int requests_renumber(struct agent_db *db, MDB_txn *txn, const Storesync__Record *r,
+	uint64_t old_seq);
+
 /* Drops business keys older than they must be kept; no write when none is. */
 int keys_maintain(struct agent *a, int64_t now_ms, char *err, size_t errlen);
 
@@ -361,5 +387,8 @@ void query_requests_answer(struct agent *a, struct local_request *p);
 /* Fills a StatusReply (strings point into a; nothing to free). */
 void status_fill(struct agent *a, Storesync__StatusReply *st);
 void status_answer(struct agent *a, struct local_request *p);
+
+/* storectl reepoch (agent_reepoch.c). */
+void reepoch_answer(struct agent *a, struct local_request *p);
 
 #endif

@@ -126,6 +126,15 @@ void sender_stop(struct agent *a)
 	a->sender.sock = a->sender.monitor = NULL;
 }
 
+void sender_restart(struct agent *a)
+{
+	a->sender.conflict = 0;
+	a->sender.hub_seq = 0;
+	a->sender.sent_seq = a->outbox.acked_seq;
+	a->sender.progress_mono = ss_mono_ms();
+	send_hello(a);
+}
+
 void sender_on_monitor(struct agent *a)
 {
 	zmq_msg_t f[2];

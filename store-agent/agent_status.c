@@ -41,6 +41,8 @@ void status_fill(struct agent *a, Storesync__StatusReply *st)
 	st->last_ack_ms = a->sender.last_ack_ms;
 	st->has_last_ack_ms = 1;
 	st->link_state = (char *)sender_link_state(a);
+	st->conflict_hub_seq = a->sender.hub_seq;
+	st->has_conflict_hub_seq = a->sender.conflict;
 	st->budget_bytes = a->db.budget_bytes;
 	st->has_budget_bytes = 1;
 	st->used_bytes = ob->used_bytes + other_bytes;
