@@ -13,6 +13,7 @@
 #include <sys/statvfs.h>
 #include <time.h>
 
+#include "ss_query_spec.h"
 #include "ss_time.h"
 #include "testlib.h"
 
@@ -218,6 +219,9 @@ START_TEST(stores_forms)
 	row = first_row(&f);
 	ck_assert(json_is_integer(json_object_get(row, "last_seen_ms")));
 	ck_assert(json_is_null(json_object_get(row, "oldest_unsent_age_ms")));
+	/* What the agent reports is what every program's --version prints
+	 * (test_daemon checks that side). */
+	ck_assert_str_eq(json_string_value(json_object_get(row, "agent_version")), SS_VERSION);
 	/* The budget left (1 GiB less what the agent holds) and the free space
 	 * of the file system the data directory is on are two figures. */
 	ck_assert_int_gt(json_integer_value(json_object_get(row, "budget_left_bytes")), 0);
@@ -345,11 +349,63 @@ START_TEST(inventory_forms)
 }
 END_TEST
 
+/* Every read query of the command table, in its three forms: the text
+ * answers, the JSON is an array of objects and the CSV header names
+ * exactly the JSON's fields. A query added to the table is covered here
+ * without a change. */
+START_TEST(every_query_has_its_three_forms)
+{
+	struct fx f;
+	json_error_t jerr;
+	char args[96], *header = NULL;
+	size_t cap = 0;
+
+	fx_start(&f);
+	fx_business(&f);
+	for (size_t i = 0; i < ss_n_commands; i++) {
+		const struct ss_command *c = &ss_commands[i];
+		json_t *doc, *row;
+		FILE *csv;
+		ssize_t n;
+		size_t cols = 1;
+
+		if (c->write)
+			continue;
+		snprintf(args, sizeof args, "%s%s", c->what, c->operand ? " SKU-1" : "");
+		ck_assert_msg(hqctl(&f, args) == 0, "hqctl %s", args);
+		ck_assert_msg(tl_sh("test -s '%s'", f.out) == 0, "hqctl %s printed nothing", args);
+		snprintf(args, sizeof args, "%s%s --json", c->what, c->operand ? " SKU-1" : "");
+		ck_assert_msg(hqctl(&f, args) == 0, "hqctl %s", args);
+		doc = json_load_file(f.out, 0, &jerr);
+		ck_assert_msg(json_is_array(doc), "hqctl %s: not a JSON array", args);
+		snprintf(args, sizeof args, "%s%s --csv", c->what, c->operand ? " SKU-1" : "");
+		ck_assert_msg(hqctl(&f, args) == 0, "hqctl %s", args);
+		ck_assert_ptr_nonnull(csv = fopen(f.out, "r"));
+		ck_assert_msg((n = getline(&header, &cap, csv)) > 0, "hqctl %s: no header", args);
+		fclose(csv);
+		for (char *p = header; *p; p++)
+			cols += *p == ',';
+		row = json_array_get(doc, 0);
+		if (row) {
+			ck_assert_msg(json_object_size(row) == cols, "%s: %zu JSON fields, %zu CSV columns",
+				c->what, json_object_size(row), cols);
+			for (char *name = strtok(header, ",\r\n"); name; name = strtok(NULL, ",\r\n"))
+				ck_assert_msg(json_object_get(row, name) != NULL, "%s: CSV column %s is not "
+					"a JSON field", c->what, name);
+		}
+		json_decref(doc);
+	}
+	free(header);
+	fx_stop(&f);
+}
+END_TEST
+
 int main(void)
 {
 	const TTest *const tests[] = { stores_json_has_the_stable_fields, text_and_csv_say_the_same,
 		usage_errors_exit_2_with_one_line, storectl_status_json, stores_forms, sales_forms,
-		complaints_forms, accounts_and_stale_forms, inventory_forms };
+		complaints_forms, accounts_and_stale_forms, inventory_forms,
+		every_query_has_its_three_forms };
 
 	return tl_run("cli", tests, sizeof tests / sizeof tests[0], 30);
 }
