@@ -191,7 +191,9 @@ struct agent_events {
 	struct ss_lograte outage_log;
 	/* The disk budget. */
 	int full;               /* a record was refused as buffer full, none accepted since */
+	int full_logged;        /* ...and a line said so */
 	int64_t full_since_mono, full_next_mono;
+	struct ss_lograte full_log;
 	uint64_t full_refused, full_refused_line; /* in the episode; since its last line */
 	/* The link in conflict (the data directory was rolled back). */
 	int64_t conflict_since_mono, conflict_next_mono;

@@ -139,8 +139,9 @@ static void link_up(struct agent *a)
 
 	if (ev->down && ev->down_logged) {
 		fmt_for(ss_mono_ms() - ev->down_since_mono, took, sizeof took);
-		ss_info("hub %s reachable again after %s (%llu failed attempts; the last: %s)",
-			a->cfg.hub, took, (unsigned long long)ev->attempts, ev->reason);
+		ss_info("hub %s reachable again after %s (%llu failed attempt%s; the last: %s)",
+			a->cfg.hub, took, (unsigned long long)ev->attempts, ev->attempts == 1 ? "" : "s",
+			ev->reason);
 	} else if (!ev->ever_up) {
 		ss_info("connected to hub %s", a->cfg.hub);
 	}
@@ -221,22 +222,34 @@ void events_link(struct agent *a, uint16_t event, int32_t value)
 	}
 }
 
+/* A budget at its edge fills and frees with every ack: the start of an
+ * episode goes through a limit as outages do, its counts do not. */
 void events_buffer(struct agent *a, uint64_t refused_full, uint64_t accepted)
 {
 	struct agent_events *ev = &a->events;
-	char took[32];
+	uint64_t held = 0;
+	char took[32], more[64] = "";
 
 	if (refused_full && !ev->full) {
 		ev->full = 1;
 		ev->full_since_mono = ss_mono_ms();
 		ev->full_next_mono = ev->full_since_mono + a->cfg.log_interval_ms;
-		ev->full_refused = ev->full_refused_line = 0;
+		ev->full_refused = refused_full;
+		ev->full_refused_line = 0;
+		ev->full_logged = ss_lograte_allow(&ev->full_log, ev->full_since_mono,
+			a->cfg.log_interval_ms, &held);
+		if (!ev->full_logged) {
+			ev->full_refused_line = refused_full;
+			return;
+		}
+		if (held)
+			snprintf(more, sizeof more, " (%llu more times since the last line)",
+				(unsigned long long)held);
 		ss_error("buffer full: refusing records (%llu in this submit); %llu records wait "
-			"for the hub, which is %s; the disk budget is %lld bytes",
+			"for the hub, which is %s; the disk budget is %lld bytes%s",
 			(unsigned long long)refused_full,
 			(unsigned long long)(a->outbox.last_seq - a->outbox.acked_seq),
-			sender_link_state(a), (long long)a->cfg.budget_bytes);
-		ev->full_refused = refused_full;
+			sender_link_state(a), (long long)a->cfg.budget_bytes, more);
 		return;
 	}
 	ev->full_refused += refused_full;
@@ -244,8 +257,9 @@ void events_buffer(struct agent *a, uint64_t refused_full, uint64_t accepted)
 	/* A round that took some records and refused the rest is still full. */
 	if (ev->full && accepted && !refused_full) {
 		fmt_for(ss_mono_ms() - ev->full_since_mono, took, sizeof took);
-		ss_info("buffer has room again: accepting records after %s; %llu were refused as "
-			"buffer full", took, (unsigned long long)ev->full_refused);
+		if (ev->full_logged)
+			ss_info("buffer has room again: accepting records after %s; %llu were refused "
+				"as buffer full", took, (unsigned long long)ev->full_refused);
 		ev->full = 0;
 	}
 }
@@ -273,17 +287,21 @@ void events_conflict_end(struct agent *a, const char *how)
 	ss_info("conflict over after %s: %s", took, how);
 }
 
+/* Once per interval of an outage: "still unreachable", or its first line
+ * when the limit held that back (a link that flapped just before). */
 static void tick_outage(struct agent *a, int64_t now)
 {
 	struct agent_events *ev = &a->events;
 	char took[32];
 
-	if (!ev->down || !ev->down_logged || now < ev->down_next_mono)
+	if (!ev->down || now < ev->down_next_mono)
 		return;
 	fmt_for(now - ev->down_since_mono, took, sizeof took);
-	ss_warn("hub %s still unreachable after %s: %s (%llu failed attempts); %llu records wait",
-		a->cfg.hub, took, ev->reason, (unsigned long long)ev->attempts,
+	ss_warn("hub %s %s after %s: %s (%llu failed attempt%s); %llu records wait", a->cfg.hub,
+		ev->down_logged ? "still unreachable" : "unreachable", took, ev->reason,
+		(unsigned long long)ev->attempts, ev->attempts == 1 ? "" : "s",
 		(unsigned long long)(a->outbox.last_seq - a->outbox.acked_seq));
+	ev->down_logged = 1;
 	ev->down_next_mono = now + a->cfg.log_interval_ms;
 }
 
@@ -304,6 +322,7 @@ static void tick_full(struct agent *a, int64_t now)
 		(unsigned long long)(a->outbox.last_seq - a->outbox.acked_seq),
 		sender_link_state(a));
 	ev->full_refused_line = 0;
+	ev->full_logged = 1;
 }
 
 static void tick_conflict(struct agent *a, int64_t now)
