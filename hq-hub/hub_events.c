@@ -95,6 +95,15 @@ static void registration(struct hub *h, const char *store_id, char *buf, size_t 
 	storesync__store_info__free_unpacked(si, NULL);
 }
 
+/* The agent version a Hello states, as the store's state keeps it: a
+ * longer one (a hostile Hello may carry megabytes) is not printed. */
+static const char *version_of(const Storesync__Hello *hello)
+{
+	if (!hello->agent_version)
+		return "?";
+	return strnlen(hello->agent_version, 64) < 64 ? hello->agent_version : "(too long)";
+}
+
 static void log_new_and_epoch(struct hub *h, struct hub_presence *p, const struct hub_work *w)
 {
 	const Storesync__Hello *hello = w->msg->hello;
@@ -104,7 +113,7 @@ static void log_new_and_epoch(struct hub *h, struct hub_presence *p, const struc
 		registration(h, p->store_id, reg, sizeof reg);
 		ss_info("new store %s: first heard from (epoch %016llx, agent %s, %s)%s",
 			p->store_id, (unsigned long long)hello->epoch,
-			hello->agent_version ? hello->agent_version : "?", reg, held);
+			version_of(hello), reg, held);
 	}
 	if (w->prev_epoch && w->prev_epoch != hello->epoch && allow(p, held, sizeof held))
 		ss_warn("store %s changed epoch from %016llx to %016llx (a new data directory, or "
@@ -130,7 +139,7 @@ void hub_events_hello(struct hub *h, const struct hub_work *w)
 		ss_info("store %s %s (epoch %016llx, the hub holds through seq %llu, agent %s)%s",
 			p->store_id, p->connected ? "reconnected on a new connection" : "connected",
 			(unsigned long long)hello->epoch, (unsigned long long)w->through,
-			hello->agent_version ? hello->agent_version : "?", held);
+			version_of(hello), held);
 	/* Once per connection: an agent repeats its Hello now and then. */
 	if (conflict && (fresh || !p->conflict) && allow(p, held, sizeof held))
 		ss_error("store %s is in conflict: its Hello says epoch %016llx ends at seq %llu, "
