@@ -2,8 +2,9 @@
  * the hub's own apply path (hub_store_apply: event log, views, indexes), in
  * large transactions, without the network: 10,000 stores, 1,000,000 open
  * accounts of which 1% have had no payment for 40 days, and a month of daily
- * sales for every store.
- *   ss-hubload DATA_DIR [STORES] [ACCOUNTS_PER_STORE] [DAYS]          */
+ * sales for every store (RECEIPTS a day, default 1; the export benchmark
+ * uses many, as a real store-day has).
+ *   ss-hubload DATA_DIR [STORES] [ACCOUNTS_PER_STORE] [DAYS] [RECEIPTS] */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -14,7 +15,7 @@
 
 struct load {
 	struct hub *h;
-	int store, stores, accounts, days;
+	int store, stores, accounts, days, receipts;
 	int64_t now_ms;
 };
 
@@ -45,12 +46,12 @@ static Storesync__Record *contract(const struct load *l, int i, char *no, size_t
 	return &r;
 }
 
-static Storesync__Record *sale(const struct load *l, int day)
+static Storesync__Record *sale(const struct load *l, int day, int no)
 {
 	static Storesync__SaleLine line, *lines[1] = { &line };
 	static Storesync__Sale s;
 	static Storesync__Record r;
-	static char receipt[16];
+	static char receipt[24];
 
 	storesync__sale_line__init(&line);
 	storesync__sale__init(&s);
@@ -61,7 +62,7 @@ static Storesync__Record *sale(const struct load *l, int day)
 	line.unit_price_fen = 9900;
 	line.has_unit_price_fen = 1;
 	/* Its own receipt number: one number twice is one sale (business key). */
-	snprintf(receipt, sizeof receipt, "R%d", day + 1);
+	snprintf(receipt, sizeof receipt, "R%d", day * l->receipts + no + 1);
 	s.receipt_no = receipt;
 	s.lines = lines;
 	s.n_lines = 1;
@@ -95,7 +96,8 @@ static int load_store(MDB_txn *txn, void *arg)
 	for (int i = 0; rc == 0 && i < l->accounts; i++)
 		rc = hub_store_apply(l->h, txn, &s, contract(l, i, no, sizeof no));
 	for (int d = 0; rc == 0 && d < l->days; d++)
-		rc = hub_store_apply(l->h, txn, &s, sale(l, d));
+		for (int n = 0; rc == 0 && n < l->receipts; n++)
+			rc = hub_store_apply(l->h, txn, &s, sale(l, d, n));
 	if (rc == 0)
 		rc = hub_store_save(l->h, txn, &s);
 	hub_store_release(&s);
@@ -105,7 +107,7 @@ static int load_store(MDB_txn *txn, void *arg)
 int main(int argc, char **argv)
 {
 	static struct hub h = { .cfg = { .budget_bytes = 64LL << 30 } };
-	struct load l = { .h = &h, .stores = 10000, .accounts = 100, .days = 30,
+	struct load l = { .h = &h, .stores = 10000, .accounts = 100, .days = 30, .receipts = 1,
 		.now_ms = ss_now_ms() };
 	char err[256];
 
@@ -115,8 +117,9 @@ int main(int argc, char **argv)
 	}
 	if (argc < 2 || !strcmp(argv[1], "--help")) {
 		fprintf(argc < 2 ? stderr : stdout,
-			"Usage: ss-hubload DATA_DIR [STORES] [ACCOUNTS_PER_STORE] [DAYS] | --version\n"
-			"Fills a hub data directory for the query benchmarks (defaults 10000 100 30).\n");
+			"Usage: ss-hubload DATA_DIR [STORES] [ACCOUNTS_PER_STORE] [DAYS] [RECEIPTS] | --version\n"
+			"Fills a hub data directory for the query benchmarks (defaults 10000 100 30 1):\n"
+			"RECEIPTS sales a day per store.\n");
 		return argc < 2 ? 2 : 0;
 	}
 	snprintf(h.cfg.data_dir, sizeof h.cfg.data_dir, "%s", argv[1]);
@@ -126,6 +129,8 @@ int main(int argc, char **argv)
 		l.accounts = atoi(argv[3]);
 	if (argc > 4)
 		l.days = atoi(argv[4]);
+	if (argc > 5)
+		l.receipts = atoi(argv[5]);
 	if (hub_open_db(&h, err, sizeof err) != 0) {
 		fprintf(stderr, "ss-hubload: %s\n", err);
 		return 1;

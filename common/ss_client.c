@@ -29,6 +29,7 @@
 #include "ss_config.h"
 #include "ss_fs.h"
 #include "ss_link.h"
+#include "ss_time.h"
 
 #define MAX_TIMEOUT_MS (24 * 3600 * 1000)
 
@@ -46,44 +47,67 @@ int ss_client_parse_timeout(const char *text, int *ms)
 	return 0;
 }
 
-/* Reads the client config file, when there is one, into endpoint/timeout. */
-static int load_file(const struct ss_client_kind *k, char *endpoint, size_t elen,
-	char *timeout, size_t tlen, char *err, size_t errlen)
+/* The client config file's path ($XDG_CONFIG_HOME or ~/.config), or -1. */
+static int file_path(const struct ss_client_kind *k, char *path, size_t len)
 {
 	const char *xdg = getenv("XDG_CONFIG_HOME"), *home = getenv("HOME");
+
+	if (xdg && xdg[0] == '/')
+		snprintf(path, len, "%s/storesync/%s.ini", xdg, k->prog);
+	else if (home && home[0])
+		snprintf(path, len, "%s/.config/storesync/%s.ini", home, k->prog);
+	else
+		return -1;
+	return access(path, F_OK) == 0 ? 0 : -1;
+}
+
+/* Reads the client config file, when there is one: the endpoint (kind's
+ * key), timeout and, for a client that speaks CurveZMQ, identity and
+ * hub_key of its section; every other key is refused. */
+static int load_file(struct ss_client *c, char *endpoint, size_t elen, char *timeout,
+	size_t tlen, char *err, size_t errlen)
+{
+	const struct ss_client_kind *k = c->kind;
 	struct ss_config_item items[] = {
 		{ k->prog, k->key, SS_CFG_STRING, endpoint, elen, 0, 0 },
 		{ k->prog, "timeout", SS_CFG_STRING, timeout, tlen, 0, 0 },
+		{ k->prog, "identity", SS_CFG_STRING, c->file_identity, sizeof c->file_identity, 0, 0 },
+		{ k->prog, "hub_key", SS_CFG_STRING, c->file_server_key, sizeof c->file_server_key,
+			0, 0 },
 		{ 0 },
 	};
 	char path[1024];
 
-	if (xdg && xdg[0] == '/')
-		snprintf(path, sizeof path, "%s/storesync/%s.ini", xdg, k->prog);
-	else if (home && home[0])
-		snprintf(path, sizeof path, "%s/.config/storesync/%s.ini", home, k->prog);
-	else
-		return 0;
-	if (access(path, F_OK) != 0)
+	if (!k->identity_env)
+		memset(&items[2], 0, sizeof items[2]);
+	if (file_path(k, path, sizeof path) != 0)
 		return 0;
 	return ss_config_load(path, items, err, errlen);
+}
+
+/* flag, else the environment variable env, else from_file, else NULL. */
+static const char *setting(const char *flag, const char *env, const char *from_file)
+{
+	const char *e = env ? getenv(env) : NULL;
+
+	return flag ? flag : e && e[0] ? e : from_file[0] ? from_file : NULL;
 }
 
 int ss_client_init(struct ss_client *c, const struct ss_client_kind *kind,
 	const char *endpoint_flag, const char *timeout_flag, char *err, size_t errlen)
 {
 	char file_endpoint[512] = "", file_timeout[32] = "";
-	const char *env = getenv(kind->env), *ep, *timeout;
+	const char *ep, *timeout;
 
 	memset(c, 0, sizeof *c);
 	c->kind = kind;
 	c->max_reply_bytes = SS_MAX_MSG_BYTES;
-	if (load_file(kind, file_endpoint, sizeof file_endpoint, file_timeout,
-		sizeof file_timeout, err, errlen) != 0)
+	if (load_file(c, file_endpoint, sizeof file_endpoint, file_timeout, sizeof file_timeout,
+		err, errlen) != 0)
 		return SS_EXIT_USAGE;
-	ep = endpoint_flag ? endpoint_flag : env && env[0] ? env
-		: file_endpoint[0] ? file_endpoint : kind->def;
-	timeout = timeout_flag ? timeout_flag : file_timeout[0] ? file_timeout : NULL;
+	if (!(ep = setting(endpoint_flag, kind->env, file_endpoint)))
+		ep = kind->def;
+	timeout = setting(timeout_flag, NULL, file_timeout);
 	if (snprintf(c->endpoint, sizeof c->endpoint, "%s", ep) >= (int)sizeof c->endpoint) {
 		snprintf(err, errlen, "endpoint too long");
 		return SS_EXIT_USAGE;
@@ -93,6 +117,32 @@ int ss_client_init(struct ss_client *c, const struct ss_client_kind *kind,
 		snprintf(err, errlen, "timeout: \"%s\" is not a number of seconds", timeout);
 		return SS_EXIT_USAGE;
 	}
+	return SS_EXIT_OK;
+}
+
+int ss_client_set_curve(struct ss_client *c, const char *identity_flag,
+	const char *server_key_flag, char *err, size_t errlen)
+{
+	char why[600];
+	const char *identity, *key;
+
+	if (!c->kind->identity_env)
+		return SS_EXIT_OK;
+	identity = setting(identity_flag, c->kind->identity_env, c->file_identity);
+	key = setting(server_key_flag, c->kind->server_key_env, c->file_server_key);
+	if (!identity && !key)
+		return SS_EXIT_OK;
+	if (!identity || !key) {
+		snprintf(err, errlen, "CurveZMQ needs both an identity (your key pair, $%s) and the "
+			"hub's public key ($%s)", c->kind->identity_env, c->kind->server_key_env);
+		return SS_EXIT_USAGE;
+	}
+	if (ss_curve_load_pair(identity, &c->pair, why, sizeof why) != 0
+		|| ss_curve_load_public(key, c->server_public, why, sizeof why) != 0) {
+		snprintf(err, errlen, "%s", why);
+		return SS_EXIT_USAGE;
+	}
+	c->curve = 1;
 	return SS_EXIT_OK;
 }
 
@@ -190,6 +240,17 @@ int ss_client_open(struct ss_client *c, char *err, size_t errlen)
 	}
 	zmq_setsockopt(c->sock, ZMQ_MAXMSGSIZE, &c->max_reply_bytes, sizeof c->max_reply_bytes);
 	zmq_setsockopt(c->sock, ZMQ_SNDTIMEO, &c->timeout_ms, sizeof c->timeout_ms);
+	if (c->curve && ss_curve_client(c->sock, &c->pair, c->server_public) != 0) {
+		snprintf(err, errlen, "cannot set CurveZMQ: %s", zmq_strerror(errno));
+		return SS_EXIT_UNREACHABLE;
+	}
+	if (zmq_socket_monitor(c->sock, "inproc://ss-client-monitor", ZMQ_EVENT_HANDSHAKE_FAILED_AUTH
+		| ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL | ZMQ_EVENT_HANDSHAKE_FAILED_NO_DETAIL) != 0
+		|| !(c->monitor = zmq_socket(c->zctx, ZMQ_PAIR))
+		|| zmq_connect(c->monitor, "inproc://ss-client-monitor") != 0) {
+		snprintf(err, errlen, "cannot monitor the connection: %s", zmq_strerror(errno));
+		return SS_EXIT_UNREACHABLE;
+	}
 	if (zmq_connect(c->sock, c->endpoint) != 0) {
 		snprintf(err, errlen, "cannot connect to %s: %s", c->endpoint, zmq_strerror(errno));
 		return SS_EXIT_UNREACHABLE;
@@ -199,6 +260,14 @@ int ss_client_open(struct ss_client *c, char *err, size_t errlen)
 
 void ss_client_close(struct ss_client *c)
 {
+	int linger = 0;
+
+	if (c->monitor) {
+		zmq_socket_monitor(c->sock, NULL, 0);
+		zmq_setsockopt(c->monitor, ZMQ_LINGER, &linger, sizeof linger);
+		zmq_close(c->monitor);
+	}
+	c->monitor = NULL;
 	if (c->sock)
 		zmq_close(c->sock);
 	if (c->zctx)
@@ -216,11 +285,55 @@ static int not_kind(const struct ss_client *c, const char *service, char *err, s
 	return SS_EXIT_UNREACHABLE;
 }
 
+/* Why the server would not have us, from a handshake failure. */
+static void refused(const struct ss_client *c, uint16_t event, char *err, size_t errlen)
+{
+	if (event == ZMQ_EVENT_HANDSHAKE_FAILED_AUTH)
+		snprintf(err, errlen, "%s refused our key (is it registered there, and not revoked?)",
+			c->endpoint);
+	else if (c->curve)
+		snprintf(err, errlen, "%s refused the CurveZMQ handshake (the server's public key is "
+			"not the one configured, or it does not speak CurveZMQ)", c->endpoint);
+	else if (!c->kind->identity_env)
+		snprintf(err, errlen, "%s is not a %s: it speaks CurveZMQ, as a hub does",
+			c->endpoint, c->kind->what);
+	else
+		snprintf(err, errlen, "%s refused a plaintext connection: it speaks CurveZMQ (set "
+			"$%s and $%s, or use the hub's admin socket)", c->endpoint,
+			c->kind->identity_env ? c->kind->identity_env : "the identity",
+			c->kind->server_key_env ? c->kind->server_key_env : "the server key");
+}
+
+/* Waits for a reply, or a handshake failure, up to the timeout. */
+static int wait_answer(struct ss_client *c, char *err, size_t errlen)
+{
+	int64_t deadline = ss_mono_ms() + c->timeout_ms, left;
+
+	while ((left = deadline - ss_mono_ms()) > 0) {
+		zmq_pollitem_t it[2] = { { c->sock, 0, ZMQ_POLLIN, 0 },
+			{ c->monitor, 0, ZMQ_POLLIN, 0 } };
+		zmq_msg_t f[2];
+		uint16_t event = 0;
+		int n;
+
+		if (zmq_poll(it, c->monitor ? 2 : 1, (long)left) > 0 && (it[0].revents & ZMQ_POLLIN))
+			return 0;
+		if (!c->monitor || (n = ss_link_recv(c->monitor, f, 2, ZMQ_DONTWAIT)) <= 0)
+			continue;
+		if (zmq_msg_size(&f[0]) >= 2)
+			memcpy(&event, zmq_msg_data(&f[0]), sizeof event);
+		ss_link_close_frames(f, n < 2 ? n : 2);
+		refused(c, event, err, errlen);
+		return -1;
+	}
+	snprintf(err, errlen, "no answer from %s within %g s", c->endpoint, c->timeout_ms / 1000.0);
+	return -1;
+}
+
 /* Sends req, waits for [empty, body]; body is initialised on SS_EXIT_OK. */
 static int exchange(struct ss_client *c, const ProtobufCMessage *req, zmq_msg_t *body,
 	char *err, size_t errlen)
 {
-	zmq_pollitem_t it = { c->sock, 0, ZMQ_POLLIN, 0 };
 	zmq_msg_t f[2];
 	int n;
 
@@ -232,11 +345,8 @@ static int exchange(struct ss_client *c, const ProtobufCMessage *req, zmq_msg_t 
 		snprintf(err, errlen, "cannot send to %s: %s", c->endpoint, zmq_strerror(errno));
 		return SS_EXIT_UNREACHABLE;
 	}
-	if (zmq_poll(&it, 1, c->timeout_ms) != 1) {
-		snprintf(err, errlen, "no answer from %s within %g s", c->endpoint,
-			c->timeout_ms / 1000.0);
+	if (wait_answer(c, err, errlen) != 0)
 		return SS_EXIT_UNREACHABLE;
-	}
 	n = ss_link_recv(c->sock, f, 2, 0);
 	if (n != 2 || zmq_msg_size(&f[0]) != 0) {
 		if (n > 0)

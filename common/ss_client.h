@@ -9,6 +9,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "ss_curve.h"
 #include "ss_proto.h"
 
 /* Exit statuses of every command line (documented in --help and README). */
@@ -29,6 +30,9 @@ struct ss_client_kind {
 	const char *def;       /* default endpoint */
 	const char *service;   /* what its replies' service field says */
 	const char *what;      /* for "X is not a ...": "hub query endpoint" */
+	/* CurveZMQ (hqctl): environment variables of the client's key pair
+	 * file and of the server's public key; NULL: the kind has none. */
+	const char *identity_env, *server_key_env;
 };
 
 struct ss_client {
@@ -37,6 +41,11 @@ struct ss_client {
 	int timeout_ms;
 	int64_t max_reply_bytes;  /* -1: no limit (the hub's answers can be large) */
 	void *zctx, *sock;
+	void *monitor;            /* the socket's handshake events */
+	int curve;                /* talk CurveZMQ with pair to server_public */
+	struct ss_curve_pair pair;
+	char server_public[SS_CURVE_KEY_CHARS + 1];
+	char file_identity[1024], file_server_key[1024]; /* from the config file */
 };
 
 /* Settles c's endpoint and timeout. The endpoint is endpoint_flag when
@@ -47,6 +56,15 @@ struct ss_client {
  * (a bad timeout, a config file that does not parse). */
 int ss_client_init(struct ss_client *c, const struct ss_client_kind *kind,
 	const char *endpoint_flag, const char *timeout_flag, char *err, size_t errlen);
+/* CurveZMQ for c: the key pair file is identity_flag, else
+ * $kind->identity_env, else `identity` in the client config file; the
+ * server's key (40 Z85 characters or a .pub file) server_key_flag, else
+ * $kind->server_key_env, else `hub_key` in the file. Neither: plaintext
+ * (the hub's admin socket). SS_EXIT_OK, or SS_EXIT_USAGE with a reason
+ * (only one of the two, a key file that does not load or that others can
+ * read). */
+int ss_client_set_curve(struct ss_client *c, const char *identity_flag,
+	const char *server_key_flag, char *err, size_t errlen);
 /* Seconds ("5", "0.5") into milliseconds, 1 ms .. 1 day; 0 or -1. */
 int ss_client_parse_timeout(const char *text, int *ms);
 
@@ -59,8 +77,9 @@ void ss_client_close(struct ss_client *c);
 
 /* One request (proto_version is set here) and its reply. SS_EXIT_OK with
  * *reply (free it with its free_unpacked), or SS_EXIT_UNREACHABLE with a
- * reason: no answer within the timeout, or the answer is not from a daemon
- * of c's kind. A refusal is a reply with `error` set; the caller decides. */
+ * reason: the server refused the handshake (a key it does not know, Curve
+ * against plaintext or the other way round: said at once), no answer
+ * within the timeout, or the answer is not from a daemon of c's kind. A refusal is a reply with `error` set; the caller decides. */
 int ss_client_query(struct ss_client *c, Storesync__QueryRequest *req,
 	Storesync__QueryReply **reply, char *err, size_t errlen);
 int ss_client_local(struct ss_client *c, Storesync__LocalRequest *req,

@@ -106,7 +106,9 @@ int ss_curve_load_public(const char *key_or_path, char out[SS_CURVE_KEY_CHARS + 
 	char line[128];
 	FILE *fp;
 
-	if (ss_curve_key_valid(key_or_path) == 0) {
+	/* A file first: a path of 40 characters may also spell a Z85 key
+	 * ("/tmp/…/store-S1.key.pub" does). */
+	if (access(key_or_path, F_OK) != 0 && ss_curve_key_valid(key_or_path) == 0) {
 		snprintf(out, SS_CURVE_KEY_CHARS + 1, "%s", key_or_path);
 		return 0;
 	}
@@ -148,5 +150,26 @@ int ss_curve_client(void *sock, const struct ss_curve_pair *pair, const char *se
 		|| zmq_setsockopt(sock, ZMQ_CURVE_PUBLICKEY, pair->public_key, SS_CURVE_KEY_CHARS) != 0
 		|| zmq_setsockopt(sock, ZMQ_CURVE_SECRETKEY, pair->secret_key, SS_CURVE_KEY_CHARS) != 0)
 		return -1;
+	return 0;
+}
+
+int ss_curve_keygen_command(const char *prog, int argc, char **argv)
+{
+	char pub[1024], err[512];
+
+	if (argc != 1 || !argv[0][0] || argv[0][0] == '-') {
+		fprintf(stderr, "%s: keygen takes one FILE (the secret key file to write)\n", prog);
+		return 2;
+	}
+	if (snprintf(pub, sizeof pub, "%s.pub", argv[0]) >= (int)sizeof pub) {
+		fprintf(stderr, "%s: keygen: %s: path too long\n", prog, argv[0]);
+		return 2;
+	}
+	if (ss_curve_keygen(argv[0], pub, err, sizeof err) != 0) {
+		fprintf(stderr, "%s: %s\n", prog, err);
+		return 1;
+	}
+	printf("secret key: %s (mode 0600; keep it on this machine)\npublic key: %s\n", argv[0],
+		pub);
 	return 0;
 }

@@ -21,10 +21,15 @@ struct ss_curve_pair {
  * a reason. */
 int ss_curve_keygen(const char *secret_path, const char *public_path, char *err,
 	size_t errlen);
+/* `PROG keygen FILE` of every command (hq-hub, store-agent, hqctl): writes
+ * FILE (the secret, 0600) and FILE.pub, says where on stdout; the exit
+ * status (0, 1 on failure, 2 on bad arguments) with a one-line reason on
+ * stderr. */
+int ss_curve_keygen_command(const char *prog, int argc, char **argv);
 /* Reads a key pair, refusing a file that its group or others can read. */
 int ss_curve_load_pair(const char *path, struct ss_curve_pair *pair, char *err, size_t errlen);
-/* A public key from 40 Z85 characters, or from a file holding them (a .pub
- * file, or a pair file's public key). */
+/* A public key from a file holding it (a .pub file, or a pair file's
+ * public key) or, when no such file exists, from 40 Z85 characters. */
 int ss_curve_load_public(const char *key_or_path, char out[SS_CURVE_KEY_CHARS + 1], char *err,
 	size_t errlen);
 /* 0 when text is a well-formed Z85 Curve key. */

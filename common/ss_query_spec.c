@@ -98,6 +98,8 @@ const struct ss_filter ss_filters[] = {
 	{ "role", "ROLE", NULL, "read or admin" },
 	{ "since", "TIME", check_time, "from TIME on (2000..2099)" },
 	{ "who", "NAME", check_label, "only this operator's" },
+	{ "position", "N", check_int, "(hq-export) the change exported through" },
+	{ "events", "N", check_int, "(hq-export) events exported in all" },
 };
 
 const size_t ss_n_filters = sizeof ss_filters / sizeof ss_filters[0];
@@ -133,6 +135,10 @@ const struct ss_command ss_commands[] = {
 	{ "audit", NULL, NULL, 0, "since who", 0,
 		"every operator write: who, when, what, and what came of it" },
 	{ "stats", NULL, NULL, 0, "", 0, "hub counters: duplicates, gaps, refused input" },
+	{ "export status", NULL, NULL, 0, "", 0,
+		"how far the PostgreSQL export (hq-export) is behind the hub" },
+	{ "export report", NULL, NULL, 0, "position events note", 0,
+		"(sent by hq-export) where the export stands" },
 	{ "dump", NULL, NULL, 0, "", 0, "every view as (view, key, value): equal hubs, equal dumps" },
 	{ "store add", "STORE", "store", 0, "name region key", 1,
 		"register a store (with its CurveZMQ public key)" },

@@ -29,6 +29,14 @@ int64_t ss_mono_ms(void)
 	return clock_ms(CLOCK_MONOTONIC);
 }
 
+int64_t ss_mono_us(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+}
+
 void ss_time_set_offset_ms(int64_t offset_ms)
 {
 	time_offset_ms = offset_ms;

@@ -9,6 +9,7 @@
 
 int64_t ss_now_ms(void);      /* wall clock, Unix ms, plus the test offset */
 int64_t ss_mono_ms(void);     /* monotonic ms, for timeouts only */
+int64_t ss_mono_us(void);     /* monotonic µs, for latencies */
 void ss_time_set_offset_ms(int64_t offset_ms);
 void ss_sleep_ms(int64_t ms);
 

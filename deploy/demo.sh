@@ -5,7 +5,11 @@
 # every store caught up. Then store S003 falls silent, and the demo ends with
 # what HQ watches (`hqctl stale`: stale accounts, the silent store, overdue
 # complaints), a sales summary, and HQ's decisions flowing down: a price list
-# for one region, a policy for all, and the rollout status.
+# for one region, a policy for all, and the rollout status. Every link is
+# CurveZMQ, as in production: the hub and each store have their key pair
+# (keygen), each store is registered with its public key before it starts,
+# and an operator with a read-only key looks at the fleet over the hub's
+# Curve endpoint; the demo's admin commands use the hub's local admin socket.
 # Usage: deploy/demo.sh [RECORDS_PER_STORE]   (default 5000)
 set -eu
 top=$(cd "$(dirname "$0")/.." && pwd)
@@ -21,19 +25,42 @@ cleanup() {
 }
 trap cleanup EXIT INT TERM
 
-hubq=ipc://$run/hubq.sock
+keys=$run/keys
+mkdir -m 700 "$keys"
+hubq=ipc://$run/hub-admin.sock   # admins on the hub's host: file permissions
+ops=ipc://$run/hubq.sock          # operators anywhere: CurveZMQ, their own key
+echo "== keys: the hub's, one per store, one for an operator (keygen)"
+"$bin/hq-hub" keygen "$keys/hub.key"
+for s in S001 S002 S003; do "$bin/store-agent" keygen "$keys/$s.key" >/dev/null; done
+"$bin/hqctl" keygen "$keys/alice.key" >/dev/null
 start_hub() { # $1: test clock offset in ms (docs/testing.md)
 	"$bin/hq-hub" --foreground --data-dir "$run/hub" --listen "ipc://$run/hub.sock" \
-		--query "$hubq" --clock-offset-ms "$1" 2>>"$run/hub.log" &
+		--query "$ops" --admin "$hubq" --admin-group "" --curve-key "$keys/hub.key" \
+		--clock-offset-ms "$1" 2>>"$run/hub.log" &
 	hubpid=$!
 	pids="$pids $hubpid"
+	for i in $(seq 1 50); do
+		"$bin/hqctl" --hub "$hubq" --timeout 1 stats >/dev/null 2>&1 && return 0
+		sleep 0.1
+	done
+	echo "demo: the hub did not start (see $run/hub.log)" >&2
+	exit 1
 }
 # So that a store can fall silent for 40 minutes without the demo waiting
 # for them, the hub first runs with its clock 40 minutes back.
 start_hub -2400000
+echo "== HQ registers its stores with their public keys, and a read-only operator"
+"$bin/hqctl" --hub "$hubq" store add S001 --key "$keys/S001.key.pub" --name Chaoyang \
+	--region north
+"$bin/hqctl" --hub "$hubq" store add S002 --key "$keys/S002.key.pub" --name Haidian \
+	--region north
+"$bin/hqctl" --hub "$hubq" store add S003 --key "$keys/S003.key.pub" --name Pudong \
+	--region east
+"$bin/hqctl" --hub "$hubq" operator add alice --key "$keys/alice.key.pub" --role read
 for s in S001 S002 S003; do
 	"$bin/store-agent" --store-id $s --data-dir "$run/$s" --hub "ipc://$run/hub.sock" \
-		--local "ipc://$run/$s.sock" 2>"$run/$s.log" &
+		--local "ipc://$run/$s.sock" --curve-key "$keys/$s.key" \
+		--hub-key "$keys/hub.key.pub" 2>"$run/$s.log" &
 	pids="$pids $!"
 	eval "pid_$s=$!"
 done
@@ -65,8 +92,8 @@ for i in $(seq 1 100); do
 done
 sleep 2   # one heartbeat, so the backlog column shows the agents' word too
 
-echo "== hqctl stores"
-"$bin/hqctl" --hub "$hubq" stores
+echo "== hqctl stores   (as operator alice, over CurveZMQ with her key)"
+"$bin/hqctl" --hub "$ops" --identity "$keys/alice.key" --hub-key "$keys/hub.key.pub" stores
 echo "== expected (computed by the generator)"
 for s in S001 S002 S003; do printf '%s %s\n' $s "$(cat "$run/$s.expect")"; done
 [ $caught -eq 3 ] || { echo "demo: not every store caught up" >&2; exit 1; }
@@ -85,10 +112,7 @@ echo "== hqctl sales --from $(date -u +%Y-%m-%d)   (today, per store)"
 echo "== hqctl accounts --aging"
 "$bin/hqctl" --hub "$hubq" accounts --aging
 
-echo "== HQ decides: stores registered, a price list for the north, a policy for all"
-printf 'store_id,name,region\nS001,Chaoyang,north\nS002,Haidian,north\nS003,Pudong,east\n' \
-	>"$run/stores.csv"
-"$bin/hqctl" --hub "$hubq" store import "$run/stores.csv"
+echo "== HQ decides: a price list for the north, a policy for all"
 printf 'sku,price_fen,name\nSOFA-3S,459900,Sofa 3 seats\nCUSHION-01,12900,"Cushion, grey"\n' \
 	>"$run/prices.csv"
 "$bin/hqctl" --hub "$hubq" price push "$run/prices.csv" --region north
@@ -98,3 +122,5 @@ echo "== hqctl rollout   (S003 is down: its updates wait for it)"
 "$bin/hqctl" --hub "$hubq" rollout
 echo "== the till at S001 asks its agent (storectl price, offline-capable)"
 "$bin/storectl" --agent "ipc://$run/S001.sock" price SOFA-3S
+echo "== hqctl audit   (every operator write: who, when, what, result)"
+"$bin/hqctl" --hub "$hubq" audit

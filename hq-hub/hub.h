@@ -15,6 +15,7 @@
 
 #include "hub_stats.h"
 #include "ss_bizkey.h"
+#include "ss_curve.h"
 #include "ss_lmdb.h"
 #include "ss_log.h"
 #include "ss_policy.h"
@@ -38,6 +39,13 @@ struct hub_config {
 	int64_t update_retention_days; /* the update log keeps this long; then snapshots */
 	int64_t links_per_source;  /* store-link connections open per address, at most (hub_zap) */
 	int64_t handshakes_per_second; /* per address; bursts of twice that */
+	char curve_key[1024];      /* the hub's key pair (ss_curve) */
+	int64_t insecure;          /* no Curve: plaintext, unauthenticated (a warning) */
+	char admin[512];           /* plaintext ipc endpoint for the host's admins ("": none) */
+	char admin_group[64];      /* its socket file's group (mode 0660) */
+	char http[64];             /* /metrics and the status page: IPV4:PORT or "off" (hub_http) */
+	char http_auth[1024];      /* operators' tokens for it, "" for none */
+	int64_t metrics_max_stores; /* stores with series of their own in /metrics, at most */
 };
 
 struct hub_peer;   /* a store link connection (hub_work.h) */
@@ -49,6 +57,16 @@ struct hub_target_cache {
 	struct hub_target_entry *by_id;
 };
 struct hub_round;  /* one group commit's work (hub_work.h) */
+struct hub_http;   /* the HTTP listener (hub_http.c) */
+
+/* What hq-export last said of itself (hub_query_export.c), under lock
+ * (zeroed is unlocked, as glibc's PTHREAD_MUTEX_INITIALIZER). */
+struct hub_export_seen {
+	pthread_mutex_t lock;
+	uint64_t position, events;     /* change_no exported through; events exported */
+	int64_t reported_ms;           /* hub time of the report, 0: none yet */
+	char state[160];               /* "ok", or why the exporter is stuck */
+};
 
 struct hub {
 	struct hub_config cfg;
@@ -83,11 +101,17 @@ struct hub {
 	MDB_dbi operators;         /* name -> OperatorInfo */
 	MDB_dbi operator_keys;     /* Curve public key (Z85) -> operator name */
 	MDB_dbi audit;             /* time_ms (BE) seq (BE) -> AuditEntry */
+	struct ss_curve_pair curve;      /* the hub's keys (unless cfg.insecure) */
+	uint64_t registry_gen;     /* the writer's: counts rounds that changed who may speak */
+	/* The global change order (hub_order.c): change_no (BE) -> hub time
+	 * (BE) and the event key. What exports follow (hq-export). */
+	MDB_dbi event_order;
 	void *zctx;
 	void *router;
 	void *ops;                 /* writer's end of the operators' channel (ROUTER) */
 	struct hub_query_server *query;  /* the operators' endpoint and its workers */
 	struct hub_zap *zap;       /* the door keeper: ZAP handler and monitors (hub_zap.c) */
+	struct hub_http *http;     /* /metrics and the status page (hub_http.c) */
 	struct hub_peer *peers;    /* uthash, by routing id */
 	struct hub_round *round;
 	struct hub_target_cache tcache;  /* the writer's */
@@ -101,6 +125,8 @@ struct hub {
 	int notice_scan_again;
 	int64_t next_prune_mono;         /* hub_updates: the next pruning of the log */
 	struct hub_stats stats;
+	uint64_t order_next;             /* hub_order: the next change_no (0: not loaded yet) */
+	struct hub_export_seen export_seen;  /* hq-export's last report (hub_query_export.c) */
 	atomic_int stopping;
 };
 
@@ -255,6 +281,18 @@ int hub_views_replenish(struct hub_view_ctx *v);
 /* Fills v->reason and returns HUB_VIEW_REFUSED. */
 int hub_view_refuse(struct hub_view_ctx *v, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
+
+/* The account and the case a record touches, NULL when none
+ * (hub_views_accounts.c, hub_views_cases.c): what exports re-read. */
+const char *hub_account_of(const Storesync__Record *r);
+const char *hub_case_no_of(const Storesync__Record *r);
+
+/* hub_order: the global change order. Every record put into the event log
+ * gets the next change_no, in the same transaction (event_key: the events
+ * key). Numbers only grow; an aborted round may leave gaps. */
+#define HUB_ORDER_MAX_KEY (33 + 16)
+int hub_order_note(struct hub *h, MDB_txn *txn, const void *event_key, size_t len,
+	int64_t now_ms);
 
 /* hub_keys: the business keys the hub holds per store (guarantee 8). */
 struct hub_key {

@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "hub_auth.h"
+#include "hub_registry.h"
 #include "hub_table.h"
 #include "hub_updates.h"
 #include "hub_work.h"
@@ -24,7 +25,7 @@ const char *hub_auth_role(struct hub *h, MDB_txn *txn, const char *user, char *b
 	Storesync__OperatorInfo *op;
 	const char *role = NULL;
 
-	if (strcmp(user, HUB_USER_LOCAL) == 0)
+	if (strcmp(user, HUB_USER_LOCAL) == 0 || strcmp(user, HUB_USER_INSECURE) == 0)
 		return "admin";
 	if (mdb_get(txn, h->operators, &k, &d) != 0
 		|| !(op = storesync__operator_info__unpack(NULL, d.mv_size, d.mv_data)))
@@ -35,6 +36,65 @@ const char *hub_auth_role(struct hub *h, MDB_txn *txn, const char *user, char *b
 	}
 	storesync__operator_info__free_unpacked(op, NULL);
 	return role;
+}
+
+int hub_auth_store_key(struct hub *h, MDB_txn *txn, const char *key, char *store, size_t len,
+	char *why, size_t whylen)
+{
+	MDB_val k = { strlen(key), (void *)key }, d;
+	Storesync__StoreInfo *si;
+	int current = 0, active;
+
+	store[0] = '\0';
+	if (mdb_get(txn, h->store_keys, &k, &d) != 0 || d.mv_size == 0 || d.mv_size >= len) {
+		snprintf(why, whylen, "unknown key");
+		return -1;
+	}
+	memcpy(store, d.mv_data, d.mv_size);
+	store[d.mv_size] = '\0';
+	if (!(si = hub_registry_get(h, txn, store))) {
+		snprintf(why, whylen, "store %s is not registered", store);
+		return -1;
+	}
+	for (size_t i = 0; i < si->n_keys; i++)
+		current |= strcmp(si->keys[i], key) == 0;
+	active = !si->status || strcmp(si->status, "active") == 0;
+	storesync__store_info__free_unpacked(si, NULL);
+	if (!current || !active) {
+		snprintf(why, whylen, "store %s %s", store, active ? "no longer has this key"
+			: "is revoked");
+		return -1;
+	}
+	return 0;
+}
+
+int hub_auth_operator_key(struct hub *h, MDB_txn *txn, const char *key, char *name,
+	size_t len, char *why, size_t whylen)
+{
+	MDB_val k = { strlen(key), (void *)key }, d;
+	Storesync__OperatorInfo *op;
+	int ok;
+
+	name[0] = '\0';
+	if (mdb_get(txn, h->operator_keys, &k, &d) != 0 || d.mv_size == 0 || d.mv_size >= len) {
+		snprintf(why, whylen, "unknown key");
+		return -1;
+	}
+	memcpy(name, d.mv_data, d.mv_size);
+	name[d.mv_size] = '\0';
+	k = (MDB_val){ d.mv_size, name };
+	if (mdb_get(txn, h->operators, &k, &d) != 0
+		|| !(op = storesync__operator_info__unpack(NULL, d.mv_size, d.mv_data))) {
+		snprintf(why, whylen, "operator %s is not registered", name);
+		return -1;
+	}
+	ok = op->status && strcmp(op->status, "active") == 0 && op->key && strcmp(op->key, key) == 0;
+	storesync__operator_info__free_unpacked(op, NULL);
+	if (!ok) {
+		snprintf(why, whylen, "operator %s is revoked", name);
+		return -1;
+	}
+	return 0;
 }
 
 int hub_auth_check_write(struct hub *h, MDB_txn *txn, struct hub_work *w)

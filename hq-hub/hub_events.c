@@ -78,7 +78,8 @@ static void fmt_for(int64_t ms, char *buf, size_t len)
 		ss_time_format_duration(ms, buf, len);
 }
 
-/* "registered as NAME, region R" or "not registered", from a read txn. */
+/* "registered as "NAME", region R" (either may be missing) or "not
+ * registered", from a read transaction of its own. */
 static void registration(struct hub *h, const char *store_id, char *buf, size_t len)
 {
 	Storesync__StoreInfo *si = NULL;
@@ -89,9 +90,13 @@ static void registration(struct hub *h, const char *store_id, char *buf, size_t 
 		return;
 	si = hub_registry_get(h, txn, store_id);
 	ss_lmdb_read_end(&h->db, txn);
-	if (si)
-		snprintf(buf, len, "registered as \"%.64s\", region %.40s", si->name ? si->name : "",
-			si->region && si->region[0] ? si->region : "(none)");
+	if (si) {
+		int named = si->name && si->name[0], placed = si->region && si->region[0];
+
+		snprintf(buf, len, "registered%s%.64s%s, %s%.40s", named ? " as \"" : "",
+			named ? si->name : "", named ? "\"" : "", placed ? "region " : "no region",
+			placed ? si->region : "");
+	}
 	storesync__store_info__free_unpacked(si, NULL);
 }
 

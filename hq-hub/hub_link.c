@@ -1,12 +1,17 @@
 /* hub_link: the connections of the store link (ROUTER) and what the hub says
- * on it. A connection is known by its ZeroMQ routing id; it learns its store
- * from the first Hello or Batch and may not speak for another store after
- * that. Refusals are answered with an Error, counted, and logged at most
+ * on it. A connection is known by its ZeroMQ routing id. With CurveZMQ its
+ * store is the one its key belongs to (the ZAP handler admitted the key;
+ * every message carries it as User-Id and is checked against the live
+ * registry), and a Hello or Batch that claims another store is refused as
+ * an impersonation. Without Curve (--insecure) a connection learns its
+ * store from the first Hello or Batch and may not speak for another store
+ * after that. Refusals are answered with an Error, counted, and logged at most
  * once per peer per interval, so a hostile or broken peer cannot flood the
  * log. */
 #include <stdlib.h>
 #include <string.h>
 
+#include "hub_auth.h"
 #include "hub_work.h"
 #include "ss_time.h"
 #include "ss_validate.h"
@@ -87,11 +92,80 @@ void hub_link_refuse(struct hub *h, struct hub_peer *p, Storesync__ErrorCode cod
 	hub_link_send(h, p, &m);
 }
 
+static void unbind(struct hub *h, struct hub_peer *p)
+{
+	if (!p->store_id[0])
+		return;
+	hub_down_forget(h, p);
+	p->store_id[0] = '\0';
+}
+
+/* Who p's key is now: p->key_ok, p->key_store. */
+static void key_check(struct hub *h, struct hub_peer *p, const char *key)
+{
+	char why[160] = "cannot read the registry";
+	uint64_t held = 0;
+	MDB_txn *txn;
+
+	snprintf(p->key, sizeof p->key, "%s", key);
+	p->key_ok = 0;
+	if (strlen(key) == SS_CURVE_KEY_CHARS && ss_lmdb_read_begin(&h->db, &txn) == 0) {
+		p->key_ok = hub_auth_store_key(h, txn, key, p->key_store, sizeof p->key_store, why,
+			sizeof why) == 0;
+		ss_lmdb_read_end(&h->db, txn);
+	} else if (!key[0]) {
+		snprintf(why, sizeof why, "no CurveZMQ key on the message");
+	}
+	p->key_gen = h->registry_gen;
+	p->key_checked = 1;
+	if (p->key_ok)
+		return;
+	unbind(h, p);
+	if (ss_lograte_allow(&p->rate, ss_mono_ms(), LOG_INTERVAL_MS, &held))
+		ss_warn("link key %.8s...: %s: its messages are ignored (%llu more since last line)",
+			key, why, (unsigned long long)held);
+}
+
+int hub_link_authorize(struct hub *h, struct hub_peer *p, const char *key)
+{
+	if (h->cfg.insecure)
+		return 0;
+	if (!p->key_checked || p->key_gen != h->registry_gen || strcmp(p->key, key) != 0)
+		key_check(h, p, key);
+	if (p->key_ok)
+		return 0;
+	atomic_fetch_add(&h->stats.unauthorized_messages, 1);
+	return -1;
+}
+
+void hub_link_revalidate(struct hub *h)
+{
+	struct hub_peer *p, *tmp;
+	char key[SS_CURVE_KEY_CHARS + 1];
+
+	if (h->cfg.insecure)
+		return;
+	HASH_ITER(hh, h->peers, p, tmp)
+		if (p->key_checked) {
+			snprintf(key, sizeof key, "%s", p->key);
+			key_check(h, p, key);
+		}
+}
+
 int hub_link_claim(struct hub *h, struct hub_work *w, const char *store_id, uint64_t epoch)
 {
+	char why[160];
+
 	if (!store_id || ss_validate_store_id(store_id) != 0 || epoch == 0) {
 		hub_link_refuse(h, w->peer, STORESYNC__ERROR_CODE__ERR_INVALID, &h->stats.invalid,
 			"missing or invalid store_id or epoch");
+		return -1;
+	}
+	if (!h->cfg.insecure && strcmp(store_id, w->peer->key_store) != 0) {
+		snprintf(why, sizeof why, "message claims store %s; this link's key is store %s's",
+			store_id, w->peer->key_store);
+		hub_link_refuse(h, w->peer, STORESYNC__ERROR_CODE__ERR_WRONG_STORE,
+			&h->stats.impersonations, why);
 		return -1;
 	}
 	if (w->peer->store_id[0] && strcmp(w->peer->store_id, store_id) != 0) {

@@ -11,15 +11,17 @@
 #include <unistd.h>
 
 #include "hub.h"
+#include "hub_http.h"
 #include "hub_zap.h"
 #include "ss_config.h"
 #include "ss_daemon.h"
+#include "ss_http.h"
 #include "ss_link.h"
 #include "ss_time.h"
 #include "ss_validate.h"
 #include "ss_version.h"
 
-#define N_CONFIG_ITEMS 16
+#define N_CONFIG_ITEMS 23
 
 /* Settings of the process rather than of the engine (hub_config). */
 struct hub_main_opts {
@@ -39,12 +41,24 @@ static void usage(FILE *out)
 {
 	fprintf(out,
 		"Usage: hq-hub [OPTIONS]\n"
+		"       hq-hub keygen FILE   write the hub's key pair: FILE (secret, 0600), FILE.pub\n"
 		"The storesync hub: receives every store's records, applies each exactly once\n"
 		"and in order, and answers operators' queries (hqctl).\n\n"
 		"  -c, --config FILE        INI file ([hub] section); flags override it\n"
 		"  -d, --data-dir DIR       LMDB directory (default /var/lib/storesync/hub)\n"
 		"  -l, --listen ENDPOINT    store links (default tcp://*:7701)\n"
-		"  -q, --query ENDPOINT     hqctl endpoint (default tcp://127.0.0.1:7702)\n"
+		"  -q, --query ENDPOINT     operators' endpoint, CurveZMQ (default tcp://127.0.0.1:7702)\n"
+		"      --admin ENDPOINT     plaintext ipc:// endpoint for this host's admins, who act\n"
+		"                           as operator 'local' with the admin role; its socket file\n"
+		"                           is mode 0660 (default ipc:///run/storesync/hub-admin.sock,\n"
+		"                           '' for none)\n"
+		"      --admin-group GROUP  group of the admin socket file (default storesync)\n"
+		"      --curve-key FILE     the hub's CurveZMQ key pair, from 'hq-hub keygen FILE'; the\n"
+		"                           file must be readable by its owner only (default\n"
+		"                           /etc/storesync/hub.key)\n"
+		"      --insecure           no CurveZMQ: the store link and the operators' endpoint\n"
+		"                           are plaintext and unauthenticated (logged as a warning,\n"
+		"                           shown in hqctl stores); for a closed test network only\n"
 		"  -f, --foreground         stay in the foreground (default: daemonize)\n"
 		"      --budget BYTES       LMDB size limit, k/M/G suffixes (default 64G)\n"
 		"      --map-initial BYTES  LMDB map at start (default: the whole budget, which is\n"
@@ -61,6 +75,14 @@ static void usage(FILE *out)
 		"                           (default 256; local ipc peers are not limited)\n"
 		"      --handshakes-per-second N  new store-link connections per address and\n"
 		"                           second, in bursts of twice that (default 50)\n"
+		"      --http ADDR          /metrics and the status page over HTTP, IPV4:PORT or off\n"
+		"                           (default 127.0.0.1:7703); an address other hosts can\n"
+		"                           reach needs --http-auth\n"
+		"      --http-auth FILE     operators' tokens, \"OPERATOR TOKEN\" a line (mode 0600):\n"
+		"                           every request then names an active operator (Basic\n"
+		"                           OPERATOR:TOKEN, or Authorization: Bearer TOKEN)\n"
+		"      --metrics-max-stores N  stores with /metrics series of their own, at most\n"
+		"                           (default 10000); the rest are counted, not listed\n"
 		"      --clock-offset-ms N  TEST CLOCK: shift the hub's wall clock by N ms (at most\n"
 		"                           50 years either way, the clock staying in 2000..2099)\n"
 		"      --log-level LEVEL    debug, info (default), warning or error\n"
@@ -74,7 +96,8 @@ static void usage(FILE *out)
 
 enum { OPT_BUDGET = 256, OPT_GROUP, OPT_HEARTBEAT, OPT_CLOCK, OPT_MAP_INITIAL, OPT_QUERY_THREADS,
 	OPT_NOTICE_SCAN, OPT_RETENTION, OPT_LOG_LEVEL, OPT_VERSION, OPT_LINKS_PER_SOURCE,
-	OPT_HANDSHAKES };
+	OPT_HANDSHAKES, OPT_CURVE_KEY, OPT_INSECURE, OPT_ADMIN, OPT_ADMIN_GROUP, OPT_HTTP,
+	OPT_HTTP_AUTH, OPT_METRICS_MAX_STORES };
 
 static void config_items(struct hub_config *c, struct hub_main_opts *m,
 	struct ss_config_item *items)
@@ -97,7 +120,14 @@ static void config_items(struct hub_config *c, struct hub_main_opts *m,
 		{ "hub", "links_per_source", SS_CFG_INT64, &c->links_per_source, 0, 1, 1000000 },
 		{ "hub", "handshakes_per_second", SS_CFG_INT64, &c->handshakes_per_second, 0, 1,
 			1000000 },
+		{ "hub", "curve_key", SS_CFG_STRING, c->curve_key, sizeof c->curve_key, 0, 0 },
+		{ "hub", "insecure", SS_CFG_INT64, &c->insecure, 0, 0, 1 },
+		{ "hub", "admin", SS_CFG_STRING, c->admin, sizeof c->admin, 0, 0 },
+		{ "hub", "admin_group", SS_CFG_STRING, c->admin_group, sizeof c->admin_group, 0, 0 },
 		{ "hub", "log_level", SS_CFG_STRING, m->log_level, sizeof m->log_level, 0, 0 },
+		{ "hub", "http", SS_CFG_STRING, c->http, sizeof c->http, 0, 0 },
+		{ "hub", "http_auth", SS_CFG_STRING, c->http_auth, sizeof c->http_auth, 0, 0 },
+		{ "hub", "metrics_max_stores", SS_CFG_INT64, &c->metrics_max_stores, 0, 0, 1000000 },
 		{ 0 },
 	};
 
@@ -137,6 +167,13 @@ static int parse_args(int argc, char **argv, struct hub_config *c, struct hub_ma
 		{ "log-level", required_argument, 0, OPT_LOG_LEVEL },
 		{ "links-per-source", required_argument, 0, OPT_LINKS_PER_SOURCE },
 		{ "handshakes-per-second", required_argument, 0, OPT_HANDSHAKES },
+		{ "curve-key", required_argument, 0, OPT_CURVE_KEY },
+		{ "insecure", no_argument, 0, OPT_INSECURE },
+		{ "admin", required_argument, 0, OPT_ADMIN },
+		{ "admin-group", required_argument, 0, OPT_ADMIN_GROUP },
+		{ "http", required_argument, 0, OPT_HTTP },
+		{ "http-auth", required_argument, 0, OPT_HTTP_AUTH },
+		{ "metrics-max-stores", required_argument, 0, OPT_METRICS_MAX_STORES },
 		{ "verbose", no_argument, 0, 'v' }, { "version", no_argument, 0, OPT_VERSION },
 		{ "help", no_argument, 0, 'h' }, { 0, 0, 0, 0 },
 	};
@@ -175,6 +212,13 @@ static int parse_args(int argc, char **argv, struct hub_config *c, struct hub_ma
 		case OPT_LOG_LEVEL: rc = set_flag(items, "log_level", optarg); break;
 		case OPT_LINKS_PER_SOURCE: rc = set_flag(items, "links_per_source", optarg); break;
 		case OPT_HANDSHAKES: rc = set_flag(items, "handshakes_per_second", optarg); break;
+		case OPT_CURVE_KEY: rc = set_flag(items, "curve_key", optarg); break;
+		case OPT_INSECURE: c->insecure = 1; break;
+		case OPT_ADMIN: rc = set_flag(items, "admin", optarg); break;
+		case OPT_ADMIN_GROUP: rc = set_flag(items, "admin_group", optarg); break;
+		case OPT_HTTP: rc = set_flag(items, "http", optarg); break;
+		case OPT_HTTP_AUTH: rc = set_flag(items, "http_auth", optarg); break;
+		case OPT_METRICS_MAX_STORES: rc = set_flag(items, "metrics_max_stores", optarg); break;
 		case 'v': rc = set_flag(items, "log_level", "debug"); break;
 		case OPT_VERSION: ss_version_print("hq-hub"); return 1;
 		case 'h': usage(stdout); return 1;
@@ -185,12 +229,34 @@ static int parse_args(int argc, char **argv, struct hub_config *c, struct hub_ma
 		fprintf(stderr, "hq-hub: unexpected argument \"%s\"\n", argv[optind]);
 		return 2;
 	}
+	if (rc == 0 && !ss_http_off(c->http) && ss_http_check_addr(c->http, err, sizeof err) != 0) {
+		fprintf(stderr, "hq-hub: %s\n", err);
+		return 2;
+	}
 	if (rc == 0 && ss_log_level_parse(m->log_level, level) != 0) {
 		fprintf(stderr, "hq-hub: log_level: \"%s\" is not debug, info, warning or error\n",
 			m->log_level);
 		return 2;
 	}
 	return rc;
+}
+
+/* The hub's key pair, refused when others may read it; with --insecure
+ * none, and a warning that says what that means. */
+static int load_keys(const struct hub_config *c, struct ss_curve_pair *pair)
+{
+	char err[600];
+
+	if (c->insecure) {
+		ss_warn("INSECURE: --insecure: the store link and the operators' endpoint are "
+			"plaintext and unauthenticated; anyone who reaches them can speak for any store "
+			"and read every account");
+		return 0;
+	}
+	if (ss_curve_load_pair(c->curve_key, pair, err, sizeof err) == 0)
+		return 0;
+	ss_error("%s (make one with 'hq-hub keygen FILE' and set curve_key)", err);
+	return -1;
 }
 
 /* The door keeper (hub_zap) watches the link from before its first
@@ -201,6 +267,10 @@ static int open_router(struct hub *h, char *err, size_t errlen)
 	h->router = ss_link_socket(h->zctx, ZMQ_ROUTER, (int)h->cfg.heartbeat_ms, err, errlen);
 	if (!h->router || hub_zap_watch(h, h->router, HUB_ZAP_LINK, err, errlen) != 0)
 		return -1;
+	if (!h->cfg.insecure && ss_curve_server(h->router, &h->curve, HUB_ZAP_DOMAIN_LINK) != 0) {
+		snprintf(err, errlen, "cannot set CurveZMQ on the store link: %s", zmq_strerror(errno));
+		return -1;
+	}
 	return ss_daemon_bind(h->router, h->cfg.listen, err, errlen);
 }
 
@@ -211,13 +281,17 @@ int main(int argc, char **argv)
 		.query = "tcp://127.0.0.1:7702", .budget_bytes = 64LL << 30,
 		.group_records = 50000, .heartbeat_ms = 2000, .query_threads = 4,
 		.notice_scan_ms = 60000, .update_retention_days = 30, .links_per_source = 256,
-		.handshakes_per_second = 50 } };
+		.handshakes_per_second = 50, .curve_key = "/etc/storesync/hub.key",
+		.admin = "ipc:///run/storesync/hub-admin.sock", .admin_group = "storesync",
+		.http = "127.0.0.1:7703", .metrics_max_stores = 10000 } };
 	struct hub_main_opts m = { .log_level = "info" };
 	enum ss_log_level level = SS_LOG_INFO;
 	char err[512];
-	int lock_fd = -1, rc = parse_args(argc, argv, &h.cfg, &m, &level);
+	int lock_fd = -1, rc;
 
-	if (rc != 0)
+	if (argc >= 2 && strcmp(argv[1], "keygen") == 0)
+		return ss_curve_keygen_command("hq-hub", argc - 2, argv + 2);
+	if ((rc = parse_args(argc, argv, &h.cfg, &m, &level)) != 0)
 		return rc == 1 ? 0 : 2;
 	ss_log_init("hq-hub", level);
 	ss_time_set_offset_ms(h.cfg.clock_offset_ms);
@@ -228,6 +302,8 @@ int main(int argc, char **argv)
 			"2000-01-01..2099-12-31\n", (long long)h.cfg.clock_offset_ms);
 		return 2;
 	}
+	if (load_keys(&h.cfg, &h.curve) != 0)
+		return 1;
 	/* Locked before detaching, so a second hub fails in front of whoever
 	 * started it; held until the process exits (the kernel lets go then). */
 	if (ss_daemon_lock(h.cfg.data_dir, &lock_fd, err, sizeof err) != 0) {
@@ -247,17 +323,19 @@ int main(int argc, char **argv)
 		return 1;
 	}
 	h.zctx = zmq_ctx_new();
-	/* query_start binds the query endpoint; it is claimed here first. */
 	if (hub_zap_open(&h, err, sizeof err) != 0 || open_router(&h, err, sizeof err) != 0
 		|| hub_writer_open(&h, err, sizeof err) != 0
-		|| ss_daemon_claim_endpoint(h.cfg.query, err, sizeof err) != 0
-		|| query_start(&h, err, sizeof err) != 0 || hub_zap_start(&h, err, sizeof err) != 0) {
+		|| query_start(&h, err, sizeof err) != 0 || hub_zap_start(&h, err, sizeof err) != 0
+		|| hub_http_start(&h, err, sizeof err) != 0) {
 		ss_error("%s", err);
 		rc = 1;
 		goto out;
 	}
-	ss_info("listening on %s, queries on %s, data in %s", h.cfg.listen, h.cfg.query,
-		h.cfg.data_dir);
+	ss_info("listening on %s, operators on %s (%s), admins on %s, data in %s", h.cfg.listen,
+		h.cfg.query, h.cfg.insecure ? "INSECURE: plaintext" : "CurveZMQ",
+		h.cfg.admin[0] ? h.cfg.admin : "(none)", h.cfg.data_dir);
+	if (!ss_http_off(h.cfg.http))
+		ss_info("metrics and status page on http://%s/", h.cfg.http);
 	ss_debug("settings: budget %lld bytes, group_records %lld, heartbeat_ms %lld, "
 		"clock_offset_ms %lld", (long long)h.cfg.budget_bytes, (long long)h.cfg.group_records,
 		(long long)h.cfg.heartbeat_ms, (long long)h.cfg.clock_offset_ms);
@@ -267,6 +345,7 @@ int main(int argc, char **argv)
 	}
 	ss_info("stopped");
 out:
+	hub_http_stop(&h);
 	query_stop(&h);
 	if (h.router)
 		zmq_close(h.router);

@@ -52,7 +52,7 @@ static int decide_admit(struct hub *h, struct hub_work *w)
 static int decide_apply(struct hub *h, struct hub_round *r, MDB_txn *txn, struct hub_work *w)
 {
 	int approve = strcmp(w->req->what, "replenish approve") == 0;
-	const char *request, *qty = hub_op_param(w->req, "qty");
+	const char *request = NULL, *qty = hub_op_param(w->req, "qty");
 	char store[33], ids[24];
 	uint8_t key[33 + 65];
 	size_t klen;

@@ -61,6 +61,9 @@ static void store_row(struct hub *h, MDB_txn *txn, const struct query_args *a,
 	cell_int(row, (int64_t)s->price_update_id);
 	cell_int(row, (int64_t)s->policy_update_id);
 	cell_int(row, since >= 0 && a->at_ms - since > silence_min * 60000);
+	cell_str(row, si && si->status ? si->status : "");
+	/* What the hub demands of every link; --insecure shows on every row. */
+	cell_str(row, h->cfg.insecure ? "INSECURE" : "curve");
 	cell_int(row, s->has_conflict_epoch && s->conflict_epoch == s->epoch);
 	cell_int(row, s->has_conflict_epoch && s->conflict_epoch == s->epoch
 		? s->conflict_since_ms : 0);
@@ -75,8 +78,8 @@ void query_stores(struct hub *h, MDB_txn *txn, const struct query_args *a, struc
 		"amount_fen", "refused", "backlog", "oldest_unsent_age_ms", "last_seen_ms",
 		"last_record_ms", "last_progress_ms", "silent_ms", "biz_duplicates", "last_refused",
 		"budget_left_bytes", "disk_free_bytes", "agent_version", "name",
-		"region", "registered", "applied_update_id", "price_update_id", "policy_update_id",
-		"silent", "conflict", "conflict_since_ms" };
+		"region", "registered", "applied_update_id", "price_update_id",
+		"policy_update_id", "silent", "status", "link", "conflict", "conflict_since_ms" };
 	MDB_cursor *sc, *rc;
 	MDB_val sk, sd, rk, rd;
 	int s_ok, r_ok;
@@ -283,8 +286,13 @@ int query_serve(struct hub *h, const void *body, size_t len, struct table *t)
 	char why[128];
 	int write = q && hub_op_work_kind(q->what) >= 0;
 
-	if (q && !write)
+	if (q && !write) {
+		int64_t start_us = ss_mono_us();
+
 		query_answer(h, q, t);
+		ss_histo_observe(hub_stats_query(&h->stats, q->what), &ss_histo_latency,
+			(uint64_t)(ss_mono_us() - start_us));
+	}
 	if (q) {
 		storesync__query_request__free_unpacked(q, NULL);
 		return write ? QUERY_WRITE : 0;
@@ -303,6 +311,8 @@ void query_answer(struct hub *h, const Storesync__QueryRequest *q, struct table 
 
 	if (query_check(q, err, sizeof err) != 0)
 		return table_fail(t, err);
+	if (q->what && strncmp(q->what, "export ", 7) == 0)
+		return query_export(h, q, t);
 	if (parse_args(q, &a, err, sizeof err) != 0)
 		return table_fail(t, err);
 	for (size_t i = 0; i < sizeof queries / sizeof queries[0]; i++) {

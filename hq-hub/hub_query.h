@@ -59,6 +59,17 @@ void query_replenish(struct hub *h, MDB_txn *txn, const struct query_args *a, st
 void query_operators(struct hub *h, MDB_txn *txn, const struct query_args *a, struct table *t);
 void query_audit(struct hub *h, MDB_txn *txn, const struct query_args *a, struct table *t);
 
+/* "export status" and "export report" (hub_query_export.c). */
+void query_export(struct hub *h, const Storesync__QueryRequest *q, struct table *t);
+/* The export's lag as the hub sees it: its change order's head against
+ * hq-export's last report. 0, or -1 when storage could not be read. */
+struct hub_export_lag {
+	uint64_t head, position, behind, events;
+	int64_t head_ms, behind_ms, reported_ms;  /* reported_ms 0: never */
+	char state[160];
+};
+int hub_export_lag(struct hub *h, struct hub_export_lag *lag);
+
 /* Helpers for handlers. */
 const char *case_state_name(Storesync__CaseState s);
 /* 1 when the case_due entry (ms, kind) is the first of the case's open

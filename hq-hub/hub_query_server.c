@@ -1,7 +1,11 @@
-/* hub_query_server: the operators' endpoint (hqctl).
+/* hub_query_server: the operators' endpoints (hqctl).
  *
- * A broker thread owns the endpoint (a ROUTER that REQ clients talk to as
- * [id, "", body]) and hands each request to an idle worker (the zguide's
+ * Two doors: the operators' endpoint, CurveZMQ with every key checked by
+ * the ZAP handler (hub_zap.c), whose User-Id is the operator's name; and
+ * the admin socket, a plaintext ipc:// socket file of mode 0660 (group
+ * storesync) for the hub host's own admins, who act as "local" with the
+ * admin role. A broker thread owns both (ROUTERs that REQ clients talk to
+ * as [id, "", body]) and hands each request to an idle worker (the zguide's
  * load-balancing broker): a worker that is busy with a long query (a dump)
  * gets nothing new, so short queries keep being answered by the others.
  * Workers answer read queries from LMDB read transactions (hub_query.c) and
@@ -15,6 +19,7 @@
 #include "hub_auth.h"
 #include "hub_query.h"
 #include "hub_zap.h"
+#include "ss_daemon.h"
 #include "ss_link.h"
 
 #define WORKERS_ENDPOINT "inproc://hub-query-workers"
@@ -28,9 +33,14 @@ struct worker {
 	void *ops;                 /* REQ to the writer */
 };
 
+/* The broker's doors; a client's routing id is passed to the workers with
+ * its door's index in front, so the answer goes back through the same. */
+enum { DOOR_OPS, DOOR_ADMIN, N_DOORS };
+
 struct hub_query_server {
 	pthread_t broker;
-	void *frontend, *backend;
+	void *door[N_DOORS];       /* DOOR_ADMIN: NULL when there is none */
+	void *backend;
 	struct worker workers[MAX_WORKERS];
 	size_t n_workers;
 	/* Idle workers, by their routing id on the backend. */
@@ -85,30 +95,32 @@ static void forward_write(struct worker *wk, zmq_msg_t *user, zmq_msg_t *body)
 	table_free(&t);
 }
 
-/* What an operator's role lets it see: "read" sees every figure but not
- * customers' names (confidential: their store and HQ's admins only); an
- * operator that is unknown or revoked gets nothing. */
-static void query_mask_for(struct hub *h, zmq_msg_t *user_frame, struct table *t)
+/* The role of the request's user (the ZAP handler named it), or NULL: an
+ * operator revoked since it connected gets nothing (libzmq keeps its
+ * connection; the check on every request is what cuts it off). */
+static const char *request_role(struct hub *h, zmq_msg_t *user_frame, char *buf, size_t len)
 {
-	char user[72], buf[16];
+	char user[72];
 	const char *role;
 	size_t n = zmq_msg_size(user_frame);
 	MDB_txn *txn;
 
-	if (n >= sizeof user || t->reply.error)
-		return;
+	if (n >= sizeof user)
+		return NULL;
 	memcpy(user, zmq_msg_data(user_frame), n);
 	user[n] = '\0';
-	if (strcmp(user, HUB_USER_LOCAL) == 0 || ss_lmdb_read_begin(&h->db, &txn) != 0)
-		return;
-	role = hub_auth_role(h, txn, user, buf, sizeof buf);
+	if (ss_lmdb_read_begin(&h->db, &txn) != 0)
+		return NULL;
+	role = hub_auth_role(h, txn, user, buf, len);
 	ss_lmdb_read_end(&h->db, txn);
-	if (!role) {
-		table_free(t);
-		table_fail(t, "not an active operator");
-		return;
-	}
-	if (strcmp(role, "read") != 0)
+	return role;
+}
+
+/* What the read role sees: every figure but not customers' names
+ * (confidential: their store and HQ's admins only). */
+static void mask_for_read(struct table *t)
+{
+	if (t->reply.error)
 		return;
 	for (size_t c = 0; c < t->reply.n_columns; c++) {
 		if (strcmp(t->reply.columns[c], "customer") != 0)
@@ -116,7 +128,7 @@ static void query_mask_for(struct hub *h, zmq_msg_t *user_frame, struct table *t
 		for (size_t r = 0; r < t->reply.n_rows; r++) {
 			Storesync__Cell *cell = t->reply.rows[r]->cells[c];
 
-			if (cell->value_case == STORESYNC__CELL__VALUE_S && cell->s && *cell->s) {
+			if (cell && cell->s) {
 				free(cell->s);
 				cell->s = strdup("(hidden)");
 			}
@@ -130,13 +142,20 @@ static void worker_serve(struct worker *wk, zmq_msg_t *f)
 {
 	struct table t;
 
+	char buf[16];
+	const char *role = request_role(wk->h, &f[2], buf, sizeof buf);
+
 	send_frames(wk->sock, f, 2, 1);   /* the envelope first, the answer follows */
 	table_clear(&t);
-	if (query_serve(wk->h, zmq_msg_data(&f[3]), zmq_msg_size(&f[3]), &t) == QUERY_WRITE) {
+	if (!role) {
+		table_fail(&t, "not an active operator");
+	} else if (query_serve(wk->h, zmq_msg_data(&f[3]), zmq_msg_size(&f[3]), &t)
+		== QUERY_WRITE) {
 		forward_write(wk, &f[2], &f[3]);
 		return;
+	} else if (strcmp(role, "read") == 0) {
+		mask_for_read(&t);
 	}
-	query_mask_for(wk->h, &f[2], &t);
 	reply_table(wk->sock, &t);
 	table_free(&t);
 }
@@ -181,30 +200,62 @@ static void refuse_malformed(struct hub *h, void *frontend, zmq_msg_t *f, int n)
 	table_free(&t);
 }
 
-static void from_client(struct hub *h, struct hub_query_server *qs)
+/* The user a door vouches for: on the operators' endpoint the name the ZAP
+ * handler gave (ZAP's User-Id on a body frame), or "insecure" without
+ * Curve; on the admin socket "local". */
+static const char *door_user(struct hub *h, int door, zmq_msg_t *body)
 {
-	zmq_msg_t f[3];
-	int n = ss_link_recv(qs->frontend, f, 3, ZMQ_DONTWAIT);
 	const char *user;
+
+	if (door == DOOR_ADMIN)
+		return HUB_USER_LOCAL;
+	if (h->cfg.insecure)
+		return HUB_USER_INSECURE;
+	user = zmq_msg_gets(body, "User-Id");
+	return user && *user ? user : NULL;
+}
+
+static void from_client(struct hub *h, struct hub_query_server *qs, int door)
+{
+	zmq_msg_t f[3], routed;
+	int n = ss_link_recv(qs->door[door], f, 3, ZMQ_DONTWAIT);
+	const char *user;
+	uint8_t tag = (uint8_t)door;
 
 	if (n < 0)
 		return;
-	if (n != 3 || zmq_msg_size(&f[1]) != 0 || zmq_msg_size(&f[2]) > SS_MAX_MSG_BYTES) {
-		refuse_malformed(h, qs->frontend, f, n);
+	user = n == 3 ? door_user(h, door, &f[2]) : NULL;
+	if (n != 3 || zmq_msg_size(&f[1]) != 0 || zmq_msg_size(&f[2]) > SS_MAX_MSG_BYTES
+		|| !user) {
+		refuse_malformed(h, qs->door[door], f, n);
 		ss_link_close_frames(f, n < 3 ? n : 3);
 		return;
 	}
-	/* [worker, "", client, "", user, body]: the user the endpoint
-	 * authenticated (ZAP's User-Id on the frame), or "local". */
-	user = zmq_msg_gets(&f[2], "User-Id");
-	if (!user || !*user)
-		user = HUB_USER_LOCAL;
+	/* [worker, "", door+client, "", user, body] */
+	zmq_msg_init_size(&routed, zmq_msg_size(&f[0]) + 1);
+	memcpy(zmq_msg_data(&routed), &tag, 1);
+	memcpy((uint8_t *)zmq_msg_data(&routed) + 1, zmq_msg_data(&f[0]), zmq_msg_size(&f[0]));
+	zmq_msg_close(&f[0]);
 	qs->n_idle--;
 	zmq_msg_send(&qs->idle[qs->n_idle], qs->backend, ZMQ_SNDMORE);
 	zmq_send(qs->backend, "", 0, ZMQ_SNDMORE);
-	send_frames(qs->backend, f, 2, 1);
+	zmq_msg_send(&routed, qs->backend, ZMQ_SNDMORE);
+	zmq_msg_send(&f[1], qs->backend, ZMQ_SNDMORE);
 	zmq_send(qs->backend, user, strlen(user), ZMQ_SNDMORE);
 	zmq_msg_send(&f[2], qs->backend, 0);
+}
+
+/* An answer for door+client: back through the client's door. */
+static void to_client(struct hub_query_server *qs, zmq_msg_t *f)
+{
+	const uint8_t *id = zmq_msg_data(&f[0]);
+	size_t len = zmq_msg_size(&f[0]);
+	void *door = len > 1 && id[0] < N_DOORS ? qs->door[id[0]] : NULL;
+
+	if (!door)
+		return;
+	if (zmq_send(door, id + 1, len - 1, ZMQ_SNDMORE | ZMQ_DONTWAIT) >= 0)
+		send_frames(door, &f[1], 2, 0);
 }
 
 static void from_worker(struct hub_query_server *qs)
@@ -218,9 +269,9 @@ static void from_worker(struct hub_query_server *qs)
 		zmq_msg_init(&qs->idle[qs->n_idle]);
 		zmq_msg_copy(&qs->idle[qs->n_idle++], &f[0]);
 	}
-	/* [worker, "", client, "", answer]; a READY has nothing to pass on. */
+	/* [worker, "", door+client, "", answer]; a READY has nothing to pass on. */
 	if (n == 5)
-		send_frames(qs->frontend, &f[2], 3, 0);
+		to_client(qs, &f[2]);
 	ss_link_close_frames(f, n < 5 ? n : 5);
 }
 
@@ -230,20 +281,27 @@ static void *broker_main(void *arg)
 	struct hub_query_server *qs = h->query;
 
 	while (!atomic_load(&h->stopping)) {
-		zmq_pollitem_t items[] = { { qs->backend, 0, ZMQ_POLLIN, 0 },
-			{ qs->frontend, 0, ZMQ_POLLIN, 0 } };
+		zmq_pollitem_t items[1 + N_DOORS] = { { qs->backend, 0, ZMQ_POLLIN, 0 } };
+		int n = 1;
 
-		/* Clients wait in the endpoint's queue while no worker is idle. */
-		if (zmq_poll(items, qs->n_idle ? 2 : 1, POLL_MS) <= 0)
+		/* Clients wait in their door's queue while no worker is idle. */
+		for (int d = 0; qs->n_idle && d < N_DOORS; d++)
+			if (qs->door[d])
+				items[n++] = (zmq_pollitem_t){ qs->door[d], 0, ZMQ_POLLIN, 0 };
+		if (zmq_poll(items, n, POLL_MS) <= 0)
 			continue;
 		if (items[0].revents & ZMQ_POLLIN)
 			from_worker(qs);
-		if (qs->n_idle && (items[1].revents & ZMQ_POLLIN))
-			from_client(h, qs);
+		for (int i = 1; i < n && qs->n_idle; i++)
+			if (items[i].revents & ZMQ_POLLIN)
+				from_client(h, qs, items[i].socket == qs->door[DOOR_OPS] ? DOOR_OPS
+					: DOOR_ADMIN);
 	}
 	for (size_t i = 0; i < qs->n_idle; i++)
 		zmq_msg_close(&qs->idle[i]);
-	zmq_close(qs->frontend);
+	for (int d = 0; d < N_DOORS; d++)
+		if (qs->door[d])
+			zmq_close(qs->door[d]);
 	zmq_close(qs->backend);
 	return NULL;
 }
@@ -279,6 +337,48 @@ static int start_workers(struct hub *h, struct hub_query_server *qs, char *err, 
 	return 0;
 }
 
+/* The operators' endpoint: Curve, each key checked by the ZAP handler. */
+static int open_ops(struct hub *h, struct hub_query_server *qs, char *err, size_t errlen)
+{
+	void *s = qs->door[DOOR_OPS] = ss_link_socket(h->zctx, ZMQ_ROUTER, 0, err, errlen);
+
+	if (!s || hub_zap_watch(h, s, HUB_ZAP_QUERY, err, errlen) != 0)
+		return -1;
+	if (!h->cfg.insecure && ss_curve_server(s, &h->curve, HUB_ZAP_DOMAIN_OPS) != 0) {
+		snprintf(err, errlen, "cannot set CurveZMQ on the query endpoint: %s",
+			zmq_strerror(errno));
+		return -1;
+	}
+	if (ss_daemon_bind(s, h->cfg.query, err, errlen) != 0)
+		return -1;
+	/* An ipc query endpoint needs Curve as a tcp one does; who may open
+	 * its file matters less, so it is not owner-only. */
+	return ss_daemon_socket_access(h->cfg.query, 0666, "", err, errlen) < 0 ? -1 : 0;
+}
+
+/* The admin socket: ipc only, plaintext, mode 0660 for the storesync group. */
+static int open_admin(struct hub *h, struct hub_query_server *qs, char *err, size_t errlen)
+{
+	void *s;
+
+	if (!h->cfg.admin[0])
+		return 0;
+	if (strncmp(h->cfg.admin, "ipc://", 6) != 0) {
+		snprintf(err, errlen, "admin endpoint %s: must be ipc:// (it is plaintext; the socket "
+			"file's permissions decide who may use it)", h->cfg.admin);
+		return -1;
+	}
+	s = qs->door[DOOR_ADMIN] = ss_link_socket(h->zctx, ZMQ_ROUTER, 0, err, errlen);
+	if (!s || hub_zap_watch(h, s, HUB_ZAP_QUERY, err, errlen) != 0
+		|| ss_daemon_bind(s, h->cfg.admin, err, errlen) != 0)
+		return -1;
+	switch (ss_daemon_socket_access(h->cfg.admin, 0660, h->cfg.admin_group, err, errlen)) {
+	case 0: return 0;
+	case 1: ss_warn("%s", err); return 0;
+	default: return -1;
+	}
+}
+
 int query_start(struct hub *h, char *err, size_t errlen)
 {
 	struct hub_query_server *qs = calloc(1, sizeof *qs);
@@ -289,14 +389,8 @@ int query_start(struct hub *h, char *err, size_t errlen)
 	}
 	h->query = qs;
 	/* Bound here, so a bad endpoint fails start-up with a reason. */
-	qs->frontend = ss_link_socket(h->zctx, ZMQ_ROUTER, 0, err, errlen);
-	if (!qs->frontend || hub_zap_watch(h, qs->frontend, HUB_ZAP_QUERY, err, errlen) != 0)
+	if (open_ops(h, qs, err, errlen) != 0 || open_admin(h, qs, err, errlen) != 0)
 		return -1;
-	if (zmq_bind(qs->frontend, h->cfg.query) != 0) {
-		snprintf(err, errlen, "cannot bind query endpoint %s: %s", h->cfg.query,
-			zmq_strerror(errno));
-		return -1;
-	}
 	qs->backend = inproc_socket(h, ZMQ_ROUTER);
 	if (!qs->backend || zmq_bind(qs->backend, WORKERS_ENDPOINT) != 0) {
 		snprintf(err, errlen, "cannot bind %s", WORKERS_ENDPOINT);
@@ -324,8 +418,9 @@ void query_stop(struct hub *h)
 	if (qs->broker_started) {
 		pthread_join(qs->broker, NULL);
 	} else {
-		if (qs->frontend)
-			zmq_close(qs->frontend);
+		for (int d = 0; d < N_DOORS; d++)
+			if (qs->door[d])
+				zmq_close(qs->door[d]);
 		if (qs->backend)
 			zmq_close(qs->backend);
 	}

@@ -8,6 +8,8 @@
 #include <stdatomic.h>
 #include <stddef.h>
 
+#include "ss_prom.h"
+
 #define HUB_COUNTERS(X) \
 	X(commits, HUB_COUNTER, "group commits (LMDB write transactions) made by the writer") \
 	X(commit_failures, HUB_COUNTER, "items answered 'retry later' because a commit failed") \
@@ -37,6 +39,9 @@
 	X(handshake_failures, HUB_COUNTER, "handshakes that failed (protocol error, refused by the ZAP handler)") \
 	X(zap_refused_connections, HUB_COUNTER, "store-link connections refused: their address already had links_per_source open") \
 	X(zap_refused_rate, HUB_COUNTER, "store-link connections refused: their address passed handshakes_per_second") \
+	X(zap_refused_keys, HUB_COUNTER, "connections refused: their CURVE key is not a registered store's (link) or an active operator's (operators' endpoint), or its store is revoked") \
+	X(impersonations, HUB_COUNTER, "Hellos and Batches refused because they claim another store than their link's key") \
+	X(unauthorized_messages, HUB_COUNTER, "messages ignored, unanswered, from a connection whose key was revoked or retired since it connected") \
 	X(zap_refused_protocol, HUB_COUNTER, "store-link connections refused: a malformed ZAP request or a mechanism not accepted") \
 	X(operator_writes, HUB_COUNTER, "operator writes (store, price, policy, decisions) committed") \
 	X(operator_refused, HUB_COUNTER, "operator writes refused (bad input)") \
@@ -50,8 +55,22 @@
 
 enum hub_counter_type { HUB_COUNTER, HUB_GAUGE };
 
+/* Histograms, declared the same way: name, buckets (ss_prom.h), help. */
+#define HUB_HISTOGRAMS(X) \
+	X(commit_seconds, ss_histo_latency, "time of one group commit: apply, write and fsync of its LMDB transaction") \
+	X(batch_records, ss_histo_size, "records per batch received from a store") \
+	X(commit_records, ss_histo_size, "records applied per group commit (rounds that applied any)")
+
+#define HUB_HISTOGRAM_FIELD(name, spec, help) struct ss_histo name;
+
+/* Read queries' latency by query: one histogram per command of
+ * ss_query_spec's table, and a last one for requests naming none. */
+#define HUB_QUERY_KINDS 64
+
 struct hub_stats {
 	HUB_COUNTERS(HUB_COUNTER_FIELD)
+	HUB_HISTOGRAMS(HUB_HISTOGRAM_FIELD)
+	struct ss_histo query_seconds[HUB_QUERY_KINDS];
 };
 
 struct hub_counter {
@@ -63,6 +82,19 @@ struct hub_counter {
 
 extern const struct hub_counter hub_counters[];
 extern const size_t hub_n_counters;
+
+struct hub_histogram {
+	const char *name;
+	const struct ss_histo_spec *spec;
+	const char *help;
+	size_t offset;      /* of the ss_histo in struct hub_stats */
+};
+
+extern const struct hub_histogram hub_histograms[];
+extern const size_t hub_n_histograms;
+
+/* The histogram of query `what` ("stores"; NULL or unknown: the last). */
+struct ss_histo *hub_stats_query(struct hub_stats *s, const char *what);
 
 /* The counter of a message ss_proto refused (its verdict). */
 atomic_uint_fast64_t *hub_stats_refused(struct hub_stats *s, int verdict);

@@ -150,6 +150,9 @@ static int put_event(struct hub *h, MDB_txn *txn, struct hub_store *s, Storesync
 	rc = mdb_put(txn, h->events, &k, &d, MDB_RESERVE);
 	if (rc == 0)
 		storesync__record__pack(r, d.mv_data);
+	/* Its place in the global change order, in the same transaction. */
+	if (rc == 0)
+		rc = hub_order_note(h, txn, key, n + 8, s->state->last_seen_ms);
 	return rc;
 }
 

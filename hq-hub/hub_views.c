@@ -101,6 +101,9 @@ const struct hub_db_def hub_dbs[] = {
 		NULL },
 	{ "operator_keys", DBI(operator_keys), NULL, 0, NULL, 0, NULL, NULL },
 	{ "audit", DBI(audit), &storesync__audit_entry__descriptor, 0, NULL, 0, NULL, NULL },
+	/* The order stores' records were applied in, across stores: it depends
+	 * on the interleaving, so it is not dumped. */
+	{ "event_order", DBI(event_order), NULL, 0, NULL, 0, NULL, NULL },
 };
 
 const size_t hub_n_dbs = sizeof hub_dbs / sizeof hub_dbs[0];

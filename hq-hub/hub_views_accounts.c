@@ -26,7 +26,7 @@
 #include "hub.h"
 
 /* The account a record touches, or NULL when it touches none. */
-static const char *account_of(const Storesync__Record *r)
+const char *hub_account_of(const Storesync__Record *r)
 {
 	switch (r->body_case) {
 	case STORESYNC__RECORD__BODY_SALE:
@@ -274,7 +274,7 @@ static Storesync__AccountView *get_account(struct hub_view_ctx *v, const char *i
 
 int hub_views_accounts_check(struct hub_view_ctx *v)
 {
-	const char *id = account_of(v->r);
+	const char *id = hub_account_of(v->r);
 	struct effect e = effect_of(v->r);
 	Storesync__AccountView *a;
 	int64_t sum;
@@ -298,7 +298,7 @@ int hub_views_accounts_check(struct hub_view_ctx *v)
 
 int hub_views_accounts(struct hub_view_ctx *v)
 {
-	const char *id = account_of(v->r);
+	const char *id = hub_account_of(v->r);
 	struct effect e = effect_of(v->r);
 	Storesync__AccountView *a;
 	int64_t before;

@@ -173,7 +173,7 @@ static void settle(Storesync__CaseView *c)
 	c->has_resolution = f.resolved_ms != 0;
 }
 
-static const char *case_no_of(const Storesync__Record *r)
+const char *hub_case_no_of(const Storesync__Record *r)
 {
 	return r->body_case == STORESYNC__RECORD__BODY_COMPLAINT ? r->complaint->case_no
 		: r->complaint_progress->case_no;
@@ -181,7 +181,7 @@ static const char *case_no_of(const Storesync__Record *r)
 
 int hub_views_cases(struct hub_view_ctx *v)
 {
-	const char *no = case_no_of(v->r);
+	const char *no = hub_case_no_of(v->r);
 	int64_t respond_was, report_was, respond_now, report_now;
 	Storesync__CaseView *c;
 	int rc;

@@ -51,6 +51,11 @@ struct hub_peer {
 	uint8_t id[256];
 	size_t id_len;
 	char store_id[33];         /* learnt from Hello/Batch; "" until then */
+	/* Who its CurveZMQ key is (hub_link_authorize), as of registry_gen. */
+	char key[SS_CURVE_KEY_CHARS + 1];
+	char key_store[33];        /* the store the key is a current key of */
+	int key_ok, key_checked;
+	uint64_t key_gen;
 	struct ss_lograte rate;    /* complaints about this peer: one line per interval */
 	int64_t seen_mono;
 	uint64_t resend_from;      /* last Resend asked, to avoid asking on every batch */
@@ -118,7 +123,17 @@ void hub_link_send(struct hub *h, struct hub_peer *p, Storesync__LinkMessage *m)
  * per interval. */
 void hub_link_refuse(struct hub *h, struct hub_peer *p, Storesync__ErrorCode code,
 	atomic_uint_fast64_t *counter, const char *reason);
-/* Checks the store an item claims and binds it to the peer: 0 when
+/* With Curve: 0 when the key on p's message (ZAP's User-Id) is a current
+ * key of an active store, checked against the registry as of the latest
+ * change of it; otherwise -1, counted (unauthorized_messages), logged once
+ * per interval and not answered, and p is no longer bound to its store
+ * (nothing more flows down to it). */
+int hub_link_authorize(struct hub *h, struct hub_peer *p, const char *key);
+/* After a round that retired or revoked keys: every bound connection is
+ * checked again, so a revoked store stops getting updates at once. */
+void hub_link_revalidate(struct hub *h);
+/* Checks the store an item claims (with Curve: the link key's store, or
+ * refused as an impersonation) and binds it to the peer: 0 when
  * acceptable, otherwise refused. */
 int hub_link_claim(struct hub *h, struct hub_work *w, const char *store_id, uint64_t epoch);
 

@@ -78,6 +78,15 @@ static void round_release_stores(struct hub_round *r)
 
 /* ---- reading items ---- */
 
+/* The CurveZMQ key the ZAP handler admitted for the connection a message
+ * came on (its User-Id, read from a body frame), or "". */
+static const char *link_key(zmq_msg_t *body)
+{
+	const char *key = zmq_msg_gets(body, "User-Id");
+
+	return key ? key : "";
+}
+
 /* Takes one link message (n frames as ss_link_recv counts them, the first
  * two in f, closed here) into r; 1 when it joined, 0 when it was refused.
  * What a message costs unpacked counts against the round (ss_proto bounds
@@ -91,6 +100,11 @@ static int take_link(struct hub *h, struct hub_round *r, zmq_msg_t *f, int n)
 
 	memset(w, 0, sizeof *w);
 	w->peer = hub_peer_get(h, &f[0]);
+	/* Who sent it comes first: a revoked key's message is not even read. */
+	if (n == 2 && w->peer && hub_link_authorize(h, w->peer, link_key(&f[1])) != 0) {
+		ss_link_close_frames(f, 2);
+		return 0;
+	}
 	if (n == 2)
 		v = ss_proto_unpack_limited(&storesync__link_message__descriptor, zmq_msg_data(&f[1]),
 			bytes, &ss_limits_link, (ProtobufCMessage **)&w->msg, &cost);
@@ -117,8 +131,10 @@ static int take_link(struct hub *h, struct hub_round *r, zmq_msg_t *f, int n)
 	if (hub_handlers[w->kind]->admit(h, w) != 0)
 		goto drop;
 	hub_events_heard(h, w->peer);
-	if (w->kind == HUB_WORK_BATCH)
+	if (w->kind == HUB_WORK_BATCH) {
 		r->records += w->msg->batch->n_records;
+		ss_histo_observe(&h->stats.batch_records, &ss_histo_size, w->msg->batch->n_records);
+	}
 	r->bytes += bytes;
 	r->unpacked_bytes += cost;
 	r->n++;
@@ -259,15 +275,21 @@ static int round_body(MDB_txn *txn, void *arg)
 	return rc;
 }
 
-static void count_round(struct hub *h, struct hub_round *r)
+static void count_round(struct hub *h, struct hub_round *r, int64_t commit_us)
 {
+	uint64_t applied = 0;
+
 	atomic_fetch_add(&h->stats.commits, 1);
 	atomic_fetch_add(&h->stats.duplicates, r->duplicates);
 	atomic_fetch_add(&h->stats.gaps, r->gaps);
 	for (size_t i = 0; i < r->n_stores; i++) {
-		atomic_fetch_add(&h->stats.records_applied, r->stores[i].applied_now);
+		applied += r->stores[i].applied_now;
 		atomic_fetch_add(&h->stats.refused_records, r->stores[i].refused_now);
 	}
+	atomic_fetch_add(&h->stats.records_applied, applied);
+	ss_histo_observe(&h->stats.commit_seconds, &ss_histo_latency, (uint64_t)commit_us);
+	if (applied)
+		ss_histo_observe(&h->stats.commit_records, &ss_histo_size, applied);
 }
 
 /* Nothing of a failed round is committed, so nothing is acked: agents keep
@@ -316,21 +338,44 @@ static void round_add_timed(struct hub *h, struct hub_round *r)
 	}
 }
 
+/* After a committed round with operator writes: links check their key
+ * again at their next message, and if keys were retired or stores revoked,
+ * every bound link now. */
+static void round_keys_changed(struct hub *h, struct hub_round *r)
+{
+	int ops = 0, cut = 0;
+
+	for (size_t i = 0; i < r->n; i++) {
+		enum hub_work_kind k = r->items[i].kind;
+
+		ops |= r->items[i].is_op;
+		cut |= k == HUB_WORK_OP_STORE_REKEY || k == HUB_WORK_OP_STORE_RETIRE
+			|| k == HUB_WORK_OP_STORE_REVOKE;
+	}
+	if (ops)
+		h->registry_gen++;
+	if (cut)
+		hub_link_revalidate(h);
+}
+
 /* Applies, commits and answers the items read into the round. */
 static void round_finish(struct hub *h, struct hub_round *r)
 {
 	char err[256];
+	int64_t start_us;
 	int rc;
 
 	round_add_timed(h, r);
 	if (r->n == 0)
 		return;
 	r->now_ms = ss_now_ms();
+	start_us = ss_mono_us();
 	rc = ss_lmdb_write(&h->db, round_body, h, err, sizeof err);
 	if (rc == 0) {
-		count_round(h, r);
+		count_round(h, r, ss_mono_us() - start_us);
 		for (size_t i = 0; i < r->n; i++)
 			hub_handlers[r->items[i].kind]->reply(h, &r->items[i]);
+		round_keys_changed(h, r);
 	} else {
 		round_failed(h, r, err);
 	}

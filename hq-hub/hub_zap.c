@@ -1,19 +1,31 @@
-/* hub_zap: the hub's door keeper. Every connection to the store link passes
- * its ZAP handler (ZeroMQ RFC 27) during the handshake, before the peer can
- * send a single message; the handler decides on what the handshake shows.
+/* hub_zap: the hub's door keeper. Every connection to the store link and
+ * to the operators' endpoint passes its ZAP handler (ZeroMQ RFC 27) during
+ * the handshake, before the peer can send a single message; the handler
+ * decides on what the handshake shows, and names who the peer is.
  *
- * Today the link speaks the NULL mechanism, so what it shows is the source
- * address. Per source the handler allows at most links_per_source live
- * connections and handshakes_per_second handshakes (a token bucket holding
- * two seconds' worth), so a flood from one address (connections opened and
- * dropped, a pile of idle ones, bogus handshakes) cannot take the writer's
- * time or the descriptors and memory that registered stores need. Stores at
- * other addresses are never touched, and a live connection is never cut:
- * a refusal only ever stops a new one. Local peers (ipc://, which show no
- * address; the socket file's mode decides who they are) are not limited.
- * The security issue (CurveZMQ, store keys) adds its key check to
- * zap_decide, where mechanism and credentials are already read: the same
- * handler then also says who the peer is (the User-Id of its messages).
+ * Who: both doors speak CurveZMQ (unless the hub runs --insecure). On the
+ * store link ("storesync-link") a key is admitted when it is a current key
+ * of an active registered store, and the connection's User-Id (which
+ * libzmq puts on every message it delivers) is the key itself: the writer
+ * maps it to its store on every message against the live registry, so a
+ * revocation or a retired key takes effect on connections already open
+ * (libzmq cannot drop one peer of a ROUTER). On the operators' endpoint
+ * ("storesync-ops") a key is admitted when it is an active operator's,
+ * and User-Id is the operator's name, whose role the query workers and the
+ * writer check on every request. Keys are read in a read transaction of
+ * the hub's LMDB, so a store added or revoked counts at the next handshake.
+ * Without Curve (--insecure) the link admits the NULL mechanism and gives
+ * no User-Id: the hub then trusts the store id a link states first.
+ *
+ * How many: per source address the handler allows at most
+ * links_per_source live store-link connections and handshakes_per_second
+ * handshakes (a token bucket holding two seconds' worth), so a flood from
+ * one address (connections opened and dropped, a pile of idle ones, bogus
+ * handshakes) cannot take the writer's time or the descriptors and memory
+ * that registered stores need. Stores at other addresses are never
+ * touched, and a live connection is never cut: a refusal only ever stops a
+ * new one. Local peers (ipc://, which show no address; the socket file's
+ * mode decides who they are) are not limited.
  *
  * Live connections are counted from the socket monitor of the link: ZeroMQ
  * reports ACCEPTED with the descriptor (whose peer address is read then)
@@ -28,7 +40,7 @@
  * at most once per source per interval.
  *
  * One thread owns the handler's socket and the monitors; it shares only
- * the atomic counters with the rest of the hub. */
+ * the atomic counters and the LMDB environment with the rest of the hub. */
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <pthread.h>
@@ -41,12 +53,13 @@
 #include <zmq.h>
 
 #include "hub.h"
+#include "hub_auth.h"
 #include "hub_zap.h"
+#include "ss_curve.h"
 #include "ss_link.h"
 #include "ss_time.h"
 
 #define ZAP_ENDPOINT "inproc://zeromq.zap.01"
-#define ZAP_DOMAIN "storesync-link"
 #define POLL_MS 200
 #define LOG_INTERVAL_MS 10000
 #define SWEEP_EVERY_MS 60000
@@ -84,7 +97,7 @@ struct watched {
 struct hub_zap {
 	struct hub *h;
 	void *zap;                    /* REP on ZAP_ENDPOINT */
-	struct watched w[2];
+	struct watched w[3];           /* the link, the operators' endpoint, the admin socket */
 	size_t n_watched;
 	pthread_t thread;
 	int started;
@@ -250,6 +263,7 @@ static void drain_monitor(struct hub_zap *z, const struct watched *w)
 /* A handshake as ZAP states it (RFC 27); the strings are cut to size. */
 struct zap_request {
 	char version[8], request_id[64], domain[64], address[ADDR_BYTES], mechanism[16];
+	char key[SS_CURVE_KEY_CHARS + 1];   /* a CURVE client's public key, Z85; "" */
 	int frames;
 };
 
@@ -297,19 +311,48 @@ static const char *source_admit(struct hub_zap *z, const char *addr,
 	return why;
 }
 
+/* The key's owner at door (the User-Id to give), or why it may not in. */
+static const char *key_admit(struct hub_zap *z, const struct zap_request *q, int link,
+	char *user_id, size_t ulen, atomic_uint_fast64_t **counter)
+{
+	static char why[160];   /* only this thread decides */
+	char who[72];
+	MDB_txn *txn;
+	int rc;
+
+	*counter = &z->h->stats.zap_refused_keys;
+	if (!q->key[0])
+		return "no CURVE key";
+	if (ss_lmdb_read_begin(&z->h->db, &txn) != 0)
+		return "cannot read the registry";
+	rc = link ? hub_auth_store_key(z->h, txn, q->key, who, sizeof who, why, sizeof why)
+		: hub_auth_operator_key(z->h, txn, q->key, who, sizeof who, why, sizeof why);
+	ss_lmdb_read_end(&z->h->db, txn);
+	if (rc != 0)
+		return why;
+	snprintf(user_id, ulen, "%s", link ? q->key : who);
+	return NULL;
+}
+
 /* The verdict on one handshake: NULL to admit (user_id filled), else why
- * not. The place for the security issue's key check. */
+ * not. */
 static const char *zap_decide(struct hub_zap *z, const struct zap_request *q, char *user_id,
 	size_t ulen, atomic_uint_fast64_t **counter)
 {
+	int link = strcmp(q->domain, HUB_ZAP_DOMAIN_LINK) == 0;
+	const char *why;
+
 	user_id[0] = '\0';
-	(void)ulen;
 	*counter = &z->h->stats.zap_refused_protocol;
 	if (strcmp(q->version, "1.0") != 0 || q->frames < 6)
 		return "malformed ZAP request";
-	if (strcmp(q->mechanism, "NULL") != 0)
+	if (!link && strcmp(q->domain, HUB_ZAP_DOMAIN_OPS) != 0)
+		return "unknown ZAP domain";
+	if (strcmp(q->mechanism, z->h->cfg.insecure ? "NULL" : "CURVE") != 0)
 		return "mechanism not accepted";
-	return source_admit(z, q->address, counter);
+	if (link && (why = source_admit(z, q->address, counter)) != NULL)
+		return why;
+	return z->h->cfg.insecure ? NULL : key_admit(z, q, link, user_id, ulen, counter);
 }
 
 static void log_refusal(struct hub_zap *z, const char *addr, const char *why)
@@ -339,7 +382,7 @@ static void serve_request(struct hub_zap *z)
 	zmq_msg_t f[ZAP_KEPT_FRAMES];
 	struct zap_request q = { 0 };
 	atomic_uint_fast64_t *counter = NULL;
-	char user_id[64];
+	char user_id[72];
 	const char *why;
 	int n = ss_link_recv(z->zap, f, ZAP_KEPT_FRAMES, ZMQ_DONTWAIT);
 
@@ -353,6 +396,8 @@ static void serve_request(struct hub_zap *z)
 		frame_text(&f[3], q.address, sizeof q.address);
 		frame_text(&f[5], q.mechanism, sizeof q.mechanism);
 	}
+	if (n >= 7 && zmq_msg_size(&f[6]) == 32)
+		zmq_z85_encode(q.key, zmq_msg_data(&f[6]), 32);
 	ss_link_close_frames(f, n < ZAP_KEPT_FRAMES ? n : ZAP_KEPT_FRAMES);
 	/* What the monitor saw first (the connection's ACCEPTED) counts now. */
 	for (size_t i = 0; i < z->n_watched; i++)
@@ -372,7 +417,7 @@ static void *zap_main(void *arg)
 	struct hub_zap *z = arg;
 
 	while (!atomic_load(&z->h->stopping)) {
-		zmq_pollitem_t items[3] = { { z->zap, 0, ZMQ_POLLIN, 0 } };
+		zmq_pollitem_t items[4] = { { z->zap, 0, ZMQ_POLLIN, 0 } };
 
 		for (size_t i = 0; i < z->n_watched; i++)
 			items[1 + i] = (zmq_pollitem_t){ z->w[i].pair, 0, ZMQ_POLLIN, 0 };
@@ -420,9 +465,13 @@ int hub_zap_watch(struct hub *h, void *sock, enum hub_zap_door door, char *err, 
 	char ep[64];
 	int linger = 0;
 
-	snprintf(ep, sizeof ep, "inproc://hub-monitor-%d", (int)door);
+	if (z->n_watched >= sizeof z->w / sizeof z->w[0]) {
+		snprintf(err, errlen, "too many sockets to watch");
+		return -1;
+	}
+	snprintf(ep, sizeof ep, "inproc://hub-monitor-%zu", z->n_watched);
 	if (door == HUB_ZAP_LINK)
-		zmq_setsockopt(sock, ZMQ_ZAP_DOMAIN, ZAP_DOMAIN, strlen(ZAP_DOMAIN));
+		zmq_setsockopt(sock, ZMQ_ZAP_DOMAIN, HUB_ZAP_DOMAIN_LINK, strlen(HUB_ZAP_DOMAIN_LINK));
 	if (zmq_socket_monitor(sock, ep, events) != 0 || !(w->pair = zmq_socket(h->zctx, ZMQ_PAIR))
 		|| zmq_setsockopt(w->pair, ZMQ_LINGER, &linger, sizeof linger) != 0
 		|| zmq_connect(w->pair, ep) != 0) {

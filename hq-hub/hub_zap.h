@@ -7,14 +7,20 @@
 
 struct hub;
 
-/* Which endpoint a watched socket is. */
+/* The ZAP domains of the hub's two Curve doors. */
+#define HUB_ZAP_DOMAIN_LINK "storesync-link"
+#define HUB_ZAP_DOMAIN_OPS "storesync-ops"
+
+/* Which endpoint a watched socket is (the admin socket counts as QUERY). */
 enum hub_zap_door { HUB_ZAP_LINK, HUB_ZAP_QUERY };
 
 /* Binds the ZAP handler's socket. Call before any socket it guards binds:
  * ZeroMQ asks only a handler that exists when the connection comes. */
 int hub_zap_open(struct hub *h, char *err, size_t errlen);
 /* Watches sock (before it binds): its connections and disconnections are
- * counted, and on the link every handshake goes through the handler. */
+ * counted, and on the link every handshake goes through the handler (the
+ * operators' endpoint asks it when it speaks Curve, ss_curve_server). At
+ * most three sockets. */
 int hub_zap_watch(struct hub *h, void *sock, enum hub_zap_door door, char *err, size_t errlen);
 /* Starts the handler's thread (after every watch); hub_zap_close stops it
  * (h->stopping set) and closes its sockets. */

@@ -16,9 +16,11 @@
 #include <zmq.h>
 
 #include "ss_bizkey.h"
+#include "ss_curve.h"
 #include "ss_lmdb.h"
 #include "ss_log.h"
 #include "ss_policy.h"
+#include "ss_prom.h"
 #include "ss_proto.h"
 
 struct agent_config {
@@ -37,6 +39,12 @@ struct agent_config {
 	char utc_offset[16];    /* "auto" (the system's zone) or minutes east of UTC */
 	int auto_offset;        /* derived: 1 when "auto" */
 	int32_t utc_offset_min; /* derived: the fixed offset otherwise */
+	char curve_key[1024];   /* this store's key pair (ss_curve) */
+	char hub_key[1024];     /* the hub's public key: 40 Z85 characters or a .pub file */
+	int64_t insecure;       /* no Curve on the hub link (a warning) */
+	struct ss_curve_pair curve;     /* derived: loaded at start */
+	char hub_public[SS_CURVE_KEY_CHARS + 1];
+	char http[64];          /* /metrics over HTTP: IPV4:PORT, or "off" (the default) */
 	int64_t log_interval_ms; /* a condition that lasts is logged again this often */
 };
 
@@ -168,6 +176,9 @@ struct agent_sender {
 	int conflict;           /* the hub holds more of our epoch than we do: stopped */
 	uint64_t hub_seq;       /* ...through this seq (the Welcome's high-water mark) */
 	struct ss_lograte pruned_log;
+	int linked;             /* a handshake succeeded and no disconnect since */
+	unsigned refusals;      /* refused handshakes in a row */
+	int64_t reconnect_mono; /* when to connect again after a refusal, 0: not waiting */
 };
 
 /* What the agent logs about conditions that last (agent_events.c): each is
@@ -187,7 +198,6 @@ struct agent_events {
 	 * (reason known), counted in attempts. */
 	int try_delayed, try_connected, try_failed, try_counted;
 	int64_t try_mono;
-	int64_t redial_mono;    /* after a failed handshake: connect again then (0: no) */
 	struct ss_lograte outage_log;
 	/* The disk budget. */
 	int full;               /* a record was refused as buffer full, none accepted since */
@@ -281,6 +291,16 @@ struct agent_apply {
 struct submit_round;
 struct local_round;
 struct local_handler;
+struct ss_http;
+
+/* What /metrics counts that the status does not hold (agent_metrics.c). */
+struct agent_metrics {
+	uint64_t submits;            /* submit requests answered */
+	uint64_t submitted_records;  /* records in them */
+	uint64_t refused_records;    /* of those, refused (buffer full, invalid, policy) */
+	struct ss_histo submit_latency;  /* request read to answer sent, µs */
+	struct ss_http *http;
+};
 
 struct agent {
 	struct agent_config cfg;
@@ -294,6 +314,7 @@ struct agent {
 	struct local_round *local_round; /* agent_local's scratch, reused per round */
 	struct submit_round *submit;     /* agent_submit's scratch, reused per round */
 	uint64_t refused_requests;
+	struct agent_metrics metrics;
 	volatile int stopping;
 };
 
@@ -324,7 +345,7 @@ void events_buffer(struct agent *a, uint64_t refused_full, uint64_t accepted);
 void events_conflict(struct agent *a, uint64_t hub_seq);
 /* The conflict ended (reepoch): how long it lasted goes in the log. */
 void events_conflict_end(struct agent *a, const char *how);
-/* Lines due for conditions that last, and a redial after a failed handshake. */
+/* Lines due for conditions that last. */
 void events_tick(struct agent *a);
 
 /* One request read from the local endpoint (agent_local.c). */
@@ -336,6 +357,7 @@ struct local_request {
 	const struct local_handler *handler;
 	const char *error;               /* request-level refusal, answered by agent_local */
 	size_t first_slot;               /* submit: its first record in the round */
+	int64_t received_us;             /* when it was read (monotonic), for latency */
 };
 
 /* Reads every waiting local request, commits the round's submits in one
@@ -392,5 +414,12 @@ void status_answer(struct agent *a, struct local_request *p);
 
 /* storectl reepoch (agent_reepoch.c). */
 void reepoch_answer(struct agent *a, struct local_request *p);
+/* /metrics (agent_metrics.c): listens on cfg.http unless it is "off"; the
+ * listener runs inside the agent's own loop (agent_metrics_run when
+ * agent_metrics_fd is readable), so it reads state on the one thread. */
+int agent_metrics_start(struct agent *a, char *err, size_t errlen);
+int agent_metrics_fd(struct agent *a);   /* -1 when off */
+void agent_metrics_run(struct agent *a);
+void agent_metrics_stop(struct agent *a);
 
 #endif

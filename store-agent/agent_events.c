@@ -19,8 +19,9 @@
  *   CONNECTED, HANDSHAKE_FAILED_*      connected, the ZMTP handshake failed
  *   HANDSHAKE_SUCCEEDED                up
  * After a failed handshake libzmq 4.3.4 ends the connection for good (a
- * protocol error terminates the session; no reconnect follows), so the agent
- * dials again itself after REDIAL_MS: the hub may have been fixed meanwhile.
+ * protocol error terminates the session; no reconnect follows): the sender
+ * dials again itself, with backoff (agent_sender.c), and the attempts that
+ * follow are counted here like any other.
  *
  * Everything here runs on the agent's one thread. */
 #include <errno.h>
@@ -30,8 +31,6 @@
 
 #include "agent.h"
 #include "ss_time.h"
-
-#define REDIAL_MS 5000
 
 /* "1.2s" below a minute, else ss_time's "3m", "2h 5m", "3d 4h". */
 static void fmt_for(int64_t ms, char *buf, size_t len)
@@ -73,21 +72,28 @@ static void tcp_host(const struct agent *a, char *buf, size_t len)
 	snprintf(buf, len, "%.*s", (int)n, h);
 }
 
-static void handshake_reason(uint16_t event, int32_t value, char *buf, size_t len)
+/* What failed, and what to check: the keys, or the two ends' modes. */
+static void handshake_reason(const struct agent *a, uint16_t event, int32_t value, char *buf,
+	size_t len)
 {
+	const char *check = a->cfg.insecure ? "this agent runs --insecure; does the hub?"
+		: "is this store's key registered at the hub (hqctl store add/rekey), and hub_key "
+		"the hub's?";
 	uint32_t code = (uint32_t)value;
 
 	if (event == ZMQ_EVENT_HANDSHAKE_FAILED_AUTH)
-		snprintf(buf, len, "handshake failed: the hub refused this agent (ZAP status %u)",
-			code);
+		snprintf(buf, len, "handshake failed: the hub refused this agent (ZAP status %u): %s",
+			code, check);
 	else if (event == ZMQ_EVENT_HANDSHAKE_FAILED_NO_DETAIL)
 		snprintf(buf, len, "handshake failed");
 	else if (code == ZMQ_PROTOCOL_ERROR_ZMTP_MECHANISM_MISMATCH)
-		snprintf(buf, len, "handshake failed: the hub speaks another security mechanism");
+		snprintf(buf, len, "handshake failed: the hub speaks another security mechanism (%s)",
+			a->cfg.insecure ? "this agent runs --insecure" : "is the hub --insecure?");
 	else if (code == ZMQ_PROTOCOL_ERROR_ZMTP_CRYPTOGRAPHIC)
-		snprintf(buf, len, "handshake failed: keys do not match (cryptographic error)");
+		snprintf(buf, len, "handshake failed: keys do not match (cryptographic error): %s",
+			check);
 	else
-		snprintf(buf, len, "handshake failed: protocol error 0x%08x", code);
+		snprintf(buf, len, "handshake failed: protocol error 0x%08x: %s", code, check);
 }
 
 static void try_reset(struct agent_events *ev)
@@ -148,7 +154,6 @@ static void link_up(struct agent *a)
 	ev->up = ev->ever_up = 1;
 	ev->down = 0;
 	ev->attempts = 0;
-	ev->redial_mono = 0;
 	try_reset(ev);
 }
 
@@ -156,6 +161,11 @@ void events_link(struct agent *a, uint16_t event, int32_t value)
 {
 	struct agent_events *ev = &a->events;
 
+	/* An attempt counted already is over (after a failed handshake no
+	 * RETRIED comes): what starts now is the next one. */
+	if (ev->try_counted && (event == ZMQ_EVENT_CONNECT_DELAYED || event == ZMQ_EVENT_CONNECTED
+		|| event == ZMQ_EVENT_CLOSED))
+		try_reset(ev);
 	switch (event) {
 	case ZMQ_EVENT_CONNECT_DELAYED:
 		ev->try_delayed = 1;
@@ -170,11 +180,7 @@ void events_link(struct agent *a, uint16_t event, int32_t value)
 	case ZMQ_EVENT_HANDSHAKE_FAILED_NO_DETAIL:
 	case ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL:
 	case ZMQ_EVENT_HANDSHAKE_FAILED_AUTH:
-		handshake_reason(event, value, ev->reason, sizeof ev->reason);
-		/* A protocol error is the connection's end (no RETRIED follows):
-		 * dial again later; after other failures libzmq retries itself. */
-		ev->redial_mono = event == ZMQ_EVENT_HANDSHAKE_FAILED_NO_DETAIL ? 0
-			: ss_mono_ms() + REDIAL_MS;
+		handshake_reason(a, event, value, ev->reason, sizeof ev->reason);
 		attempt_failed(a);
 		break;
 	case ZMQ_EVENT_DISCONNECTED:
@@ -213,8 +219,6 @@ void events_link(struct agent *a, uint16_t event, int32_t value)
 					host);
 		}
 		attempt_failed(a);
-		/* libzmq retries by itself: no redial of ours on top. */
-		ev->redial_mono = 0;
 		try_reset(ev);
 		break;
 	default:
@@ -348,14 +352,4 @@ void events_tick(struct agent *a)
 	tick_outage(a, now);
 	tick_full(a, now);
 	tick_conflict(a, now);
-	if (a->events.redial_mono && now >= a->events.redial_mono) {
-		/* The failed connection is gone already; the disconnect only makes
-		 * sure the socket keeps one. */
-		a->events.redial_mono = 0;
-		zmq_disconnect(a->sender.sock, a->cfg.hub);
-		try_reset(&a->events);
-		if (zmq_connect(a->sender.sock, a->cfg.hub) != 0)
-			ss_error("cannot connect to hub %s again: %s", a->cfg.hub,
-				zmq_strerror(zmq_errno()));
-	}
 }

@@ -88,6 +88,7 @@ static int read_request(struct agent *a, struct local_request *p)
 	if (n < 0)
 		return -1;
 	memset(p, 0, sizeof *p);
+	p->received_us = ss_mono_us();
 	zmq_msg_init(&p->id);
 	zmq_msg_move(&p->id, &f[0]);
 	p->delimited = n >= 3 && zmq_msg_size(&f[1]) == 0;

@@ -13,6 +13,7 @@
 #include "agent.h"
 #include "ss_config.h"
 #include "ss_daemon.h"
+#include "ss_http.h"
 #include "ss_link.h"
 #include "ss_log.h"
 #include "ss_time.h"
@@ -40,6 +41,8 @@ static void usage(FILE *out)
 {
 	fprintf(out,
 		"Usage: store-agent [OPTIONS]\n"
+		"       store-agent keygen FILE   write this store's key pair: FILE (secret,\n"
+		"                           0600) and FILE.pub (for hqctl store add --key)\n"
 		"The storesync agent of one store: accepts records from tills on a local\n"
 		"endpoint, keeps each durable in LMDB before answering, ships them to the hub.\n\n"
 		"  -c, --config FILE        INI file ([agent] section); flags override it\n"
@@ -48,6 +51,11 @@ static void usage(FILE *out)
 		"                           keys (default /var/lib/storesync/agent)\n"
 		"  -H, --hub ENDPOINT       hub link (default tcp://127.0.0.1:7701)\n"
 		"  -l, --local ENDPOINT     submit endpoint (default ipc:///run/storesync/agent.sock)\n"
+		"      --curve-key FILE     this store's CurveZMQ key pair (store-agent keygen); the\n"
+		"                           hub admits only the registered key (default\n"
+		"                           /etc/storesync/agent.key, readable by its owner only)\n"
+		"      --hub-key KEY|FILE   the hub's public key (default /etc/storesync/hub.pub)\n"
+		"      --insecure           plaintext hub link, for a hub run --insecure (a warning)\n"
 		"      --budget BYTES       disk budget of the whole LMDB directory, k/M/G\n"
 		"                           suffixes (default 1G); past it: \"buffer full\"\n"
 		"      --retention-days N   keep acknowledged records N days (default 7)\n"
@@ -65,6 +73,8 @@ static void usage(FILE *out)
 		"                           0660: the agent's user and group may submit)\n"
 		"      --local-socket-group NAME  its group (default storesync; when that group\n"
 		"                           does not exist: a warning, the group is left as is)\n"
+		"      --http ADDR          serve /metrics over HTTP on IPV4:PORT (e.g.\n"
+		"                           127.0.0.1:7704; default off)\n"
 		"      --log-level LEVEL    debug, info (default), warning or error\n"
 		"      --log-interval-ms N  a condition that lasts (hub unreachable, buffer\n"
 		"                           full, conflict) is logged again every N ms\n"
@@ -79,9 +89,9 @@ static void usage(FILE *out)
 
 enum { OPT_BUDGET = 256, OPT_RETENTION, OPT_BATCH, OPT_WINDOW, OPT_ACK_TIMEOUT, OPT_HEARTBEAT,
 	OPT_UTC_OFFSET, OPT_KEY_DAYS, OPT_LOG_LEVEL, OPT_SOCKET_MODE, OPT_SOCKET_GROUP,
-	OPT_LOG_INTERVAL, OPT_VERSION };
+	OPT_CURVE_KEY, OPT_HUB_KEY, OPT_HTTP, OPT_LOG_INTERVAL, OPT_VERSION, OPT_INSECURE };
 
-#define N_CONFIG_ITEMS 17
+#define N_CONFIG_ITEMS 21
 
 /* Every setting, by its INI name; flags use the same table. */
 static void config_items(struct agent_config *c, struct agent_main_opts *m,
@@ -104,6 +114,10 @@ static void config_items(struct agent_config *c, struct agent_main_opts *m,
 		{ "agent", "local_socket_mode", SS_CFG_MODE, &m->socket_mode, 0, 0, 0 },
 		{ "agent", "local_socket_group", SS_CFG_STRING, m->socket_group,
 			sizeof m->socket_group, 0, 0 },
+		{ "agent", "curve_key", SS_CFG_STRING, c->curve_key, sizeof c->curve_key, 0, 0 },
+		{ "agent", "hub_key", SS_CFG_STRING, c->hub_key, sizeof c->hub_key, 0, 0 },
+		{ "agent", "insecure", SS_CFG_INT64, &c->insecure, 0, 0, 1 },
+		{ "agent", "http", SS_CFG_STRING, c->http, sizeof c->http, 0, 0 },
 		{ "agent", "log_interval_ms", SS_CFG_INT64, &c->log_interval_ms, 0, 100, 86400000 },
 		{ 0 },
 	};
@@ -155,6 +169,10 @@ static int parse_args(int argc, char **argv, struct agent_config *c, struct agen
 		{ "log-level", required_argument, 0, OPT_LOG_LEVEL },
 		{ "local-socket-mode", required_argument, 0, OPT_SOCKET_MODE },
 		{ "local-socket-group", required_argument, 0, OPT_SOCKET_GROUP },
+		{ "curve-key", required_argument, 0, OPT_CURVE_KEY },
+		{ "hub-key", required_argument, 0, OPT_HUB_KEY },
+		{ "insecure", no_argument, 0, OPT_INSECURE },
+		{ "http", required_argument, 0, OPT_HTTP },
 		{ "log-interval-ms", required_argument, 0, OPT_LOG_INTERVAL },
 		{ "version", no_argument, 0, OPT_VERSION },
 		{ "verbose", no_argument, 0, 'v' }, { "help", no_argument, 0, 'h' }, { 0, 0, 0, 0 },
@@ -166,7 +184,8 @@ static int parse_args(int argc, char **argv, struct agent_config *c, struct agen
 		[OPT_LOG_LEVEL - 256] = "log_level",
 		[OPT_SOCKET_MODE - 256] = "local_socket_mode",
 		[OPT_SOCKET_GROUP - 256] = "local_socket_group",
-		[OPT_LOG_INTERVAL - 256] = "log_interval_ms" };
+		[OPT_CURVE_KEY - 256] = "curve_key", [OPT_HUB_KEY - 256] = "hub_key",
+		[OPT_HTTP - 256] = "http", [OPT_LOG_INTERVAL - 256] = "log_interval_ms" };
 	struct ss_config_item items[N_CONFIG_ITEMS];
 	char err[512];
 	int o;
@@ -195,6 +214,7 @@ static int parse_args(int argc, char **argv, struct agent_config *c, struct agen
 		case 'H': key = "hub"; break;
 		case 'l': key = "local"; break;
 		case 'v': key = "log_level"; value = "debug"; break;
+		case OPT_INSECURE: c->insecure = 1; break;
 		case OPT_VERSION: ss_version_print("store-agent"); return 1;
 		case 'h': usage(stdout); return 1;
 		default:
@@ -223,8 +243,34 @@ static int parse_args(int argc, char **argv, struct agent_config *c, struct agen
 		fprintf(stderr, "store-agent: store id \"%s\" is not [A-Za-z0-9_]{1,32}\n", c->store_id);
 		return 2;
 	}
+	if (!ss_http_off(c->http) && ss_http_check_addr(c->http, err, sizeof err) != 0) {
+		fprintf(stderr, "store-agent: %s\n", err);
+		return 2;
+	}
 	c->retention_ms = c->retention_days * 24 * 3600 * 1000;
 	return parse_offset(c);
+}
+
+/* This store's key pair and the hub's public key, or with --insecure a
+ * warning. */
+static int load_keys(struct agent_config *c)
+{
+	char err[600];
+
+	if (c->insecure) {
+		ss_warn("INSECURE: --insecure: the hub link is plaintext and unauthenticated");
+		return 0;
+	}
+	if (ss_curve_load_pair(c->curve_key, &c->curve, err, sizeof err) != 0) {
+		ss_error("%s (make one with 'store-agent keygen FILE', register its .pub with "
+			"'hqctl store add STORE --key FILE.pub', and set curve_key)", err);
+		return -1;
+	}
+	if (ss_curve_load_public(c->hub_key, c->hub_public, err, sizeof err) != 0) {
+		ss_error("hub_key: %s", err);
+		return -1;
+	}
+	return 0;
 }
 
 /* Binds the tills' endpoint (never over a live agent's) and gives its
@@ -253,12 +299,14 @@ static void run(struct agent *a)
 			{ a->local, 0, ZMQ_POLLIN, 0 },
 			{ a->sender.sock, 0, ZMQ_POLLIN, 0 },
 			{ a->sender.monitor, 0, ZMQ_POLLIN, 0 },
+			{ NULL, agent_metrics_fd(a), ZMQ_POLLIN, 0 },
 		};
 		int64_t timeout = sender_next_timeout_ms(a);
 
 		if (timeout > 100)
 			timeout = 100;
-		if (zmq_poll(items, 3, (long)timeout) < 0 && zmq_errno() != EINTR) {
+		if (zmq_poll(items, items[3].fd >= 0 ? 4 : 3, (long)timeout) < 0
+			&& zmq_errno() != EINTR) {
 			ss_error("zmq_poll: %s", zmq_strerror(zmq_errno()));
 			break;
 		}
@@ -269,6 +317,8 @@ static void run(struct agent *a)
 		if (items[1].revents & ZMQ_POLLIN)
 			sender_on_readable(a);
 		sender_tick(a);
+		/* Also when not readable: the listener's timeouts run here. */
+		agent_metrics_run(a);
 		events_tick(a);
 		if (ss_mono_ms() >= next_maintain) {
 			if (outbox_maintain(&a->outbox, ss_now_ms(), err, sizeof err) != 0)
@@ -287,16 +337,21 @@ int main(int argc, char **argv)
 		.local = "ipc:///run/storesync/agent.sock", .budget_bytes = 1LL << 30, .retention_days = 7,
 		.batch_records = 2000, .window_batches = 8, .ack_timeout_ms = 5000,
 		.heartbeat_ms = 2000, .key_days = 90, .utc_offset = "auto",
-		.log_interval_ms = 60000 } };
+		.curve_key = "/etc/storesync/agent.key", .hub_key = "/etc/storesync/hub.pub",
+		.http = "off", .log_interval_ms = 60000 } };
 	struct agent_main_opts m = { .log_level = "info", .socket_mode = 0660,
 		.socket_group = "storesync" };
 	enum ss_log_level level = SS_LOG_INFO;
 	char err[512];
-	int lock_fd = -1, rc = parse_args(argc, argv, &a.cfg, &m, &level);
+	int lock_fd = -1, rc;
 
-	if (rc != 0)
+	if (argc >= 2 && strcmp(argv[1], "keygen") == 0)
+		return ss_curve_keygen_command("store-agent", argc - 2, argv + 2);
+	if ((rc = parse_args(argc, argv, &a.cfg, &m, &level)) != 0)
 		return rc == 1 ? 0 : 2;
 	ss_log_init("store-agent", level);
+	if (load_keys(&a.cfg) != 0)
+		return 1;
 	signal(SIGINT, on_signal);
 	signal(SIGTERM, on_signal);
 	signal(SIGPIPE, SIG_IGN);
@@ -316,7 +371,8 @@ int main(int argc, char **argv)
 		return 1;
 	}
 	a.zctx = zmq_ctx_new();
-	if (open_local(&a, &m, err, sizeof err) != 0 || sender_start(&a, err, sizeof err) != 0) {
+	if (open_local(&a, &m, err, sizeof err) != 0 || sender_start(&a, err, sizeof err) != 0
+		|| agent_metrics_start(&a, err, sizeof err) != 0) {
 		fprintf(stderr, "store-agent: %s\n", err);
 		rc = 1;
 		goto out;
@@ -325,6 +381,8 @@ int main(int argc, char **argv)
 		a.outbox.store_id, (unsigned long long)a.outbox.epoch,
 		(unsigned long long)a.outbox.last_seq, (unsigned long long)a.outbox.acked_seq,
 		a.cfg.hub, a.cfg.local);
+	if (!ss_http_off(a.cfg.http))
+		ss_info("metrics on http://%s/metrics", a.cfg.http);
 	ss_debug("settings: budget %lld bytes, retention_days %lld, batch %lld, window %lld, "
 		"ack_timeout_ms %lld, heartbeat_ms %lld, utc_offset %s, local socket %04o group %s",
 		(long long)a.cfg.budget_bytes, (long long)a.cfg.retention_days,
@@ -335,6 +393,7 @@ int main(int argc, char **argv)
 	outbox_maintain(&a.outbox, ss_now_ms(), err, sizeof err);
 	ss_info("stopped");
 out:
+	agent_metrics_stop(&a);
 	sender_stop(&a);
 	if (a.local)
 		zmq_close(a.local);

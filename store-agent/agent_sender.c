@@ -24,6 +24,8 @@
 #include "ss_time.h"
 
 #define HELLO_RETRY_MS 1000
+#define REFUSED_BACKOFF_MIN_MS 1000
+#define REFUSED_BACKOFF_MAX_MS 30000
 #define MAX_BATCH_BYTES (4u << 20)
 
 int sender_send(struct agent *a, Storesync__LinkMessage *m)
@@ -98,6 +100,12 @@ int sender_start(struct agent *a, char *err, size_t errlen)
 	if (!a->sender.sock)
 		return -1;
 	zmq_setsockopt(a->sender.sock, ZMQ_IMMEDIATE, &on, sizeof on);
+	if (!a->cfg.insecure
+		&& ss_curve_client(a->sender.sock, &a->cfg.curve, a->cfg.hub_public) != 0) {
+		snprintf(err, errlen, "cannot set CurveZMQ on the hub link: %s", zmq_strerror(errno));
+		zmq_close(a->sender.sock);
+		return -1;
+	}
 	if (zmq_socket_monitor(a->sender.sock, "inproc://agent-link-monitor",
 		AGENT_LINK_EVENTS) != 0
 		|| !(a->sender.monitor = zmq_socket(a->zctx, ZMQ_PAIR))
@@ -135,6 +143,56 @@ void sender_restart(struct agent *a)
 	send_hello(a);
 }
 
+/* Delay before connecting again after the n-th refused handshake in a
+ * row: doubling from REFUSED_BACKOFF_MIN_MS to REFUSED_BACKOFF_MAX_MS, with
+ * full jitter, so a fleet refused at once (a hub restored without its
+ * registry) does not return at once. */
+static int64_t refused_backoff_ms(unsigned n)
+{
+	int64_t cap = REFUSED_BACKOFF_MIN_MS << (n < 5 ? n : 5);
+	uint64_t r = 0;
+
+	if (cap > REFUSED_BACKOFF_MAX_MS)
+		cap = REFUSED_BACKOFF_MAX_MS;
+	if (ss_fs_random64(&r) != 0)
+		r = (uint64_t)ss_mono_ms();
+	return REFUSED_BACKOFF_MIN_MS / 2 + (int64_t)(r % (uint64_t)cap);
+}
+
+/* The hub would not have us: our key is not registered (or revoked), or we
+ * speak Curve to a plaintext hub or the other way round. Records stay in
+ * the outbox, and we keep trying. agent_events logs it, with the reason
+ * and what to check, as the outage it is. */
+static void handshake_failed(struct agent *a)
+{
+	struct agent_sender *s = &a->sender;
+	int64_t now = ss_mono_ms(), delay = refused_backoff_ms(s->refusals++);
+
+	/* libzmq 4.3 gives an endpoint up for good after a refused handshake;
+	 * we connect again ourselves, so a store registered (or re-keyed) a
+	 * moment later comes in without a restart. */
+	zmq_disconnect(s->sock, a->cfg.hub);
+	s->reconnect_mono = now + delay;
+}
+
+/* Connects again once the delay after a refused handshake has passed;
+ * 1 while that delay runs (nothing can be sent). */
+static int reconnect_due(struct agent *a, int64_t now)
+{
+	struct agent_sender *s = &a->sender;
+
+	if (!s->reconnect_mono)
+		return 0;
+	if (now < s->reconnect_mono)
+		return 1;
+	s->reconnect_mono = 0;
+	if (zmq_connect(s->sock, a->cfg.hub) != 0) {
+		ss_error("cannot connect to hub %s: %s", a->cfg.hub, zmq_strerror(errno));
+		s->reconnect_mono = now + REFUSED_BACKOFF_MAX_MS;
+	}
+	return 1;
+}
+
 void sender_on_monitor(struct agent *a)
 {
 	zmq_msg_t f[2];
@@ -152,10 +210,17 @@ void sender_on_monitor(struct agent *a)
 		events_link(a, event, value);   /* the log: outages and their reasons */
 		/* Not ZMQ_EVENT_CONNECTED: with ZMQ_IMMEDIATE a message sent
 		 * before the handshake completes has no pipe to go to. */
-		if (event == ZMQ_EVENT_HANDSHAKE_SUCCEEDED)
+		if (event == ZMQ_EVENT_HANDSHAKE_SUCCEEDED) {
+			a->sender.refusals = 0;
+			a->sender.linked = 1;
 			send_hello(a);
-		else if (event == ZMQ_EVENT_DISCONNECTED)
+		} else if (event == ZMQ_EVENT_DISCONNECTED) {
+			a->sender.linked = 0;
 			a->sender.welcomed = 0;
+		} else if (event & (ZMQ_EVENT_HANDSHAKE_FAILED_AUTH | ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL
+			| ZMQ_EVENT_HANDSHAKE_FAILED_NO_DETAIL)) {
+			handshake_failed(a);
+		}
 	}
 }
 
@@ -308,6 +373,8 @@ void sender_tick(struct agent *a)
 	int64_t now = ss_mono_ms();
 	uint64_t window = (uint64_t)(a->cfg.batch_records * a->cfg.window_batches);
 
+	if (reconnect_due(a, now))
+		return;
 	if (s->conflict) {
 		if (now - s->heartbeat_mono >= a->cfg.heartbeat_ms)
 			send_heartbeat(a);
@@ -341,6 +408,8 @@ int64_t sender_next_timeout_ms(const struct agent *a)
 
 	if (!s->welcomed && s->hello_mono + HELLO_RETRY_MS - now < next)
 		next = s->hello_mono + HELLO_RETRY_MS - now;
+	if (s->reconnect_mono && s->reconnect_mono - now < next)
+		next = s->reconnect_mono - now;
 	return next < 0 ? 0 : next;
 }
 

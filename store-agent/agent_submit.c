@@ -281,6 +281,7 @@ void submit_answer(struct agent *a, struct local_request *p)
 		for (size_t i = 0; i < n; i++) {
 			fill_result(r, &r->slots[p->first_slot + i], &res[i]);
 			ptrs[i] = &res[i];
+			a->metrics.refused_records += res[i].error != NULL;
 		}
 		sub.n_results = n;
 		sub.results = ptrs;
@@ -290,6 +291,10 @@ void submit_answer(struct agent *a, struct local_request *p)
 		reply.error = "out of memory";
 	}
 	local_reply(a, p, &reply);
+	a->metrics.submits++;
+	a->metrics.submitted_records += n;
+	ss_histo_observe(&a->metrics.submit_latency, &ss_histo_latency,
+		(uint64_t)(ss_mono_us() - p->received_us));
 	for (size_t i = 0; i < n; i++) {
 		struct submit_slot *s = &r->slots[p->first_slot + i];
 

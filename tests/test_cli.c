@@ -91,11 +91,10 @@ static void fx_business(struct fx *f)
 		"\"kind\":\"stocktake\",\"sku\":\"SKU-9\",\"quantity\":3,\"move_no\":\"M-1\"}",
 		now - 1000);
 	ck_assert_int_eq(tl_wait_drained(f->local, 20000), 7);
-	/* The hub's backlog is what the last heartbeat said, which may predate
-	 * the last ack: wait for one that follows it. */
-	for (int i = 0; i < 200 && tl_store_field(f->e.hub_query, "S7", "backlog") != 0; i++)
-		ss_sleep_ms(50);
-	ck_assert_int_eq(tl_store_field(f->e.hub_query, "S7", "backlog"), 0);
+	/* The backlog column is the agent's word in its heartbeats: wait for
+	 * one sent after the last ack. */
+	for (int i = 0; i < 100 && tl_store_field(f->e.hub_query, "S7", "backlog") != 0; i++)
+		ss_sleep_ms(100);
 	setenv("TZ", "UTC", 1);
 }
 
@@ -213,9 +212,9 @@ START_TEST(stores_forms)
 	fx_business(&f);
 	ck_assert_int_eq(hqctl(&f, "stores"), 0);
 	ck_assert(out_has(&f, "^store_id +records +amount +backlog .*last_seen \\(\\+00:00\\) +silent +name"
-		" +applied_update_id +conflict$"));
+		" +applied_update_id +status +link +conflict$"));
 	ck_assert(out_has(&f, "^S7 +7 +¥1,100\\.00 +0 +- +20[0-9]{2}-[0-9]{2}-[0-9]{2} [0-9:]{8} +[0-9]+s"
-		" +- +0 +no$"));
+		" +- +0 +active +curve +no$"));
 	ck_assert(!out_has(&f, "epoch|agent_version"));
 	ck_assert_int_eq(hqctl(&f, "stores --wide"), 0);
 	ck_assert(out_has(&f, "epoch.*budget_left +disk_free +agent_version +name +region"));
@@ -236,7 +235,7 @@ START_TEST(stores_forms)
 		disk_size_bytes(f.data));
 	json_decref(row);
 	ck_assert_int_eq(hqctl(&f, "stores --csv"), 0);
-	ck_assert(out_has(&f, "^store_id,epoch,high_water_seq,records,amount_fen,.*,budget_left_bytes,disk_free_bytes,agent_version,name,region,registered,applied_update_id,price_update_id,policy_update_id,silent,conflict,conflict_since_ms$"));
+	ck_assert(out_has(&f, "^store_id,epoch,high_water_seq,records,amount_fen,.*,budget_left_bytes,disk_free_bytes,agent_version,name,region,registered,applied_update_id,price_update_id,policy_update_id,silent,status,link,conflict,conflict_since_ms$"));
 	ck_assert(out_has(&f, "^S7,[0-9a-f]{16},7,7,110000,0,0,,[0-9]+,"));
 	fx_stop(&f);
 }

@@ -146,9 +146,14 @@ START_TEST(wrong_kind_of_endpoint_is_named)
 	snprintf(args, sizeof args, "--hub %s stores", local);
 	ck_assert_int_eq(run(&f, NULL, "", "hqctl", args), 3);
 	ck_assert(err_has(&f, " is not a hub query endpoint (it answers as store-agent)"));
+	/* A CurveZMQ endpoint turns a plaintext client away at the handshake,
+	 * whatever it serves: the store link, or the operators' endpoint. */
 	snprintf(args, sizeof args, "--hub %s stores", f.e.hub_listen);
 	ck_assert_int_eq(run(&f, NULL, "", "hqctl", args), 3);
-	ck_assert(err_has(&f, " is not a hub query endpoint"));
+	ck_assert(err_has(&f, " refused a plaintext connection: it speaks CurveZMQ"));
+	snprintf(args, sizeof args, "--hub %s stores", f.e.hub_ops);
+	ck_assert_int_eq(run(&f, NULL, "", "hqctl", args), 3);
+	ck_assert(err_has(&f, " refused a plaintext connection: it speaks CurveZMQ"));
 	/* The right ones answer; a refused line is 1, not 3. */
 	snprintf(args, sizeof args, "--hub %s stores", f.e.hub_query);
 	ck_assert_int_eq(run(&f, NULL, "", "hqctl", args), 0);

@@ -56,7 +56,8 @@ static void agent_alive(const char *local)
 	tl_status_free(st);
 }
 
-#define AGENT SS_BIN_DIR "/store-agent --store-id S1 --hub ipc:///nonexistent/hub.sock"
+/* Second instances: plaintext, as what they meet is the lock, not a key. */
+#define AGENT SS_BIN_DIR "/store-agent --insecure --store-id S1 --hub ipc:///nonexistent/hub.sock"
 
 START_TEST(agent_second_instance_on_the_data_dir_exits_1)
 {
@@ -157,7 +158,7 @@ START_TEST(agent_leaves_a_file_that_is_not_a_socket)
 }
 END_TEST
 
-#define HUB SS_BIN_DIR "/hq-hub --foreground"
+#define HUB SS_BIN_DIR "/hq-hub --foreground --insecure --admin ''"
 
 START_TEST(hub_second_instance_exits_1)
 {
@@ -249,7 +250,7 @@ START_TEST(detached_hub_holds_the_lock_with_its_pid)
 	snprintf(err, sizeof err, "%s/second.err", e.dir);
 	snprintf(other_ep, sizeof other_ep, "ipc://%s/other.sock", e.dir);
 	snprintf(other_ep2, sizeof other_ep2, "ipc://%s/other2.sock", e.dir);
-	detached = tl_sh("'%s/hq-hub' --data-dir '%s' --listen '%s' --query '%s' 2>'%s/hub.log'",
+	detached = tl_sh("'%s/hq-hub' --insecure --admin '' --data-dir '%s' --listen '%s' --query '%s' 2>'%s/hub.log'",
 		SS_BIN_DIR, e.hub_data, e.hub_listen, e.hub_query, e.dir);
 	for (int i = 0; i < 100 && !started; i++, ss_sleep_ms(50))
 		started = tl_hub_stat(e.hub_query, "commits") >= 0;

@@ -218,11 +218,13 @@ struct dump {
 	size_t n;
 };
 
+/* The store registry is left out: it is what operators entered (each run
+ * registers its stores with keys of its own), not a function of records. */
 static void dump_of(const char *query_ep, struct dump *d)
 {
 	Storesync__QueryReply *r = tl_query_ok(query_ep, "dump", NULL);
 
-	d->n = r->n_rows;
+	d->n = 0;
 	d->rows = calloc(r->n_rows ? r->n_rows : 1, sizeof *d->rows);
 	ck_assert_ptr_nonnull(d->rows);
 	for (size_t i = 0; i < r->n_rows; i++) {
@@ -230,9 +232,11 @@ static void dump_of(const char *query_ep, struct dump *d)
 		const char *value = tl_cell_str(r, (int)i, "value");
 		size_t len = strlen(view) + strlen(key) + strlen(value) + 3;
 
-		d->rows[i] = malloc(len);
-		ck_assert_ptr_nonnull(d->rows[i]);
-		snprintf(d->rows[i], len, "%s\t%s\t%s", view, key, value);
+		if (strcmp(view, "registry") == 0)
+			continue;
+		d->rows[d->n] = malloc(len);
+		ck_assert_ptr_nonnull(d->rows[d->n]);
+		snprintf(d->rows[d->n++], len, "%s\t%s\t%s", view, key, value);
 	}
 	tl_query_free(r);
 }

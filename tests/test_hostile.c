@@ -31,18 +31,21 @@ static int64_t wait_stat(const char *query_ep, const char *counter, int64_t want
 	return v;
 }
 
-/* A DEALER in a context of its own, connected to ep. */
+/* A DEALER in a context of its own, connected to ep: as store `as` (its
+ * registered key) when given, else plaintext (the admin socket). */
 struct peer {
 	void *ctx, *sock;
 };
 
-static void peer_open(struct peer *p, const char *ep)
+static void peer_open(struct peer *p, const char *ep, const char *as)
 {
 	char err[128];
 
 	p->ctx = zmq_ctx_new();
 	p->sock = ss_link_socket(p->ctx, ZMQ_DEALER, 0, err, sizeof err);
 	ck_assert_msg(p->sock != NULL, "%s", err);
+	if (as)
+		tl_curve_as(p->sock, ep, as);
 	ck_assert_int_eq(zmq_connect(p->sock, ep), 0);
 }
 
@@ -52,13 +55,13 @@ static void peer_close(struct peer *p)
 	zmq_ctx_term(p->ctx);
 }
 
-static void send_big(const char *ep, size_t len, int delimited)
+static void send_big(const char *ep, const char *as, size_t len, int delimited)
 {
 	struct peer p;
 	char *buf = calloc(1, len);
 
 	ck_assert_ptr_nonnull(buf);
-	peer_open(&p, ep);
+	peer_open(&p, ep, as);
 	if (delimited)
 		ck_assert_int_ge(zmq_send(p.sock, "", 0, ZMQ_SNDMORE), 0);
 	ck_assert_int_ge(zmq_send(p.sock, buf, len, 0), 0);
@@ -79,8 +82,9 @@ START_TEST(frames_past_the_limit_counted)
 	hub = tl_start_hub(&e, NULL);
 	link0 = tl_hub_stat(e.hub_query, "link_disconnects");
 	query0 = tl_hub_stat(e.hub_query, "query_disconnects");
-	send_big(e.hub_listen, FRAME_CUT_BYTES, 0);
-	send_big(e.hub_query, FRAME_CUT_BYTES, 1);
+	/* A registered store's key: the frame is past the handshake. */
+	send_big(e.hub_listen, "BIG", FRAME_CUT_BYTES, 0);
+	send_big(e.hub_query, NULL, FRAME_CUT_BYTES, 1);
 	ck_assert_int_ge(wait_stat(e.hub_query, "link_disconnects", link0 + 1), link0 + 1);
 	ck_assert_int_ge(wait_stat(e.hub_query, "query_disconnects", query0 + 1), query0 + 1);
 	ck_assert_int_eq(tl_hub_stat(e.hub_query, "link_open"), 0);
@@ -114,17 +118,22 @@ static void submit_and_arrive(struct tcp_fx *f, size_t n, uint64_t first, int64_
 	ck_assert_int_eq(tl_wait_records(f->e.hub_query, "S1", want, WAIT_MS), want);
 }
 
-/* n connections opened at once from this address and held for hold_ms. */
-static void flood(const char *ep, int n, int hold_ms)
+/* n connections opened at once from this address and held for hold_ms,
+ * with a registered store's key: what turns them away is the door
+ * keeper's limit, not the key. */
+static void flood(const struct tl_env *e, int n, int hold_ms)
 {
 	void *ctx = zmq_ctx_new(), **s = calloc((size_t)n, sizeof *s);
-	char err[128];
+	char err[128], hub_key[SS_CURVE_KEY_CHARS + 1];
+	struct ss_curve_pair pair;
 
+	tl_curve_keys(e, "FLOOD", &pair, hub_key);
 	zmq_ctx_set(ctx, ZMQ_MAX_SOCKETS, n + 16);
 	for (int i = 0; i < n; i++) {
 		s[i] = ss_link_socket(ctx, ZMQ_DEALER, 0, err, sizeof err);
 		ck_assert_msg(s[i] != NULL, "%s", err);
-		ck_assert_int_eq(zmq_connect(s[i], ep), 0);
+		ck_assert_int_eq(ss_curve_client(s[i], &pair, hub_key), 0);
+		ck_assert_int_eq(zmq_connect(s[i], e->hub_listen), 0);
 	}
 	ss_sleep_ms(hold_ms);
 	for (int i = 0; i < n; i++)
@@ -140,7 +149,7 @@ START_TEST(connection_flood_refused_store_keeps_flowing)
 
 	tcp_start(&f);
 	submit_and_arrive(&f, 10, 1, 10);
-	flood(f.e.hub_listen, 200, 1500);
+	flood(&f.e, 200, 1500);
 	refused = tl_hub_stat(f.e.hub_query, "zap_refused_connections")
 		+ tl_hub_stat(f.e.hub_query, "zap_refused_rate");
 	ck_assert_msg(refused >= 190, "only %lld of 200 refused", (long long)refused);
@@ -576,19 +585,32 @@ static void drain(void *sock)
 	zmq_msg_close(&m);
 }
 
+/* An endpoint under attack. The store link's attacker holds a registered
+ * key (a compromised store: the worst that gets past the handshake). */
 struct target {
 	const char *ep;
 	struct seeds seeds;
 	int delimited;
 	void *sock;
+	int curve;
+	struct ss_curve_pair pair;
+	char hub_key[SS_CURVE_KEY_CHARS + 1];
 };
+
+static void *target_socket(void *ctx, const struct target *t)
+{
+	char err[128];
+	void *s = ss_link_socket(ctx, ZMQ_DEALER, 0, err, sizeof err);
+
+	ck_assert_msg(s != NULL, "%s", err);
+	if (t->curve)
+		ck_assert_int_eq(ss_curve_client(s, &t->pair, t->hub_key), 0);
+	return s;
+}
 
 static void fire(void *ctx, struct target *t, uint64_t *rng, int frames)
 {
-	char err[128];
-
-	t->sock = ss_link_socket(ctx, ZMQ_DEALER, 0, err, sizeof err);
-	ck_assert_msg(t->sock != NULL, "%s", err);
+	t->sock = target_socket(ctx, t);
 	ck_assert_int_eq(zmq_connect(t->sock, t->ep), 0);
 	for (int i = 0; i < frames; i++) {
 		size_t k = tl_rand(rng) % t->seeds.n, len;
@@ -607,13 +629,10 @@ static void fire(void *ctx, struct target *t, uint64_t *rng, int frames)
 /* Connections opened and dropped, some after one frame, at every endpoint. */
 static void churn(void *ctx, struct target *t, size_t n_targets, uint64_t *rng)
 {
-	char err[128];
-
 	for (int i = 0; i < CAMPAIGN_CONNECTIONS; i++) {
 		struct target *to = &t[(size_t)i % n_targets];
-		void *s = ss_link_socket(ctx, ZMQ_DEALER, 0, err, sizeof err);
+		void *s = target_socket(ctx, to);
 
-		ck_assert_msg(s != NULL, "%s", err);
 		zmq_connect(s, to->ep);
 		if (tl_rand(rng) % 2)
 			zmq_send(s, to->seeds.msg[0], to->seeds.len[0], ZMQ_DONTWAIT);
@@ -625,11 +644,9 @@ static void churn(void *ctx, struct target *t, size_t n_targets, uint64_t *rng)
 /* A peer that says Hello, asks for more and never reads an answer. */
 static void *deaf_peer(void *ctx, const struct target *link)
 {
-	char err[128];
 	int hwm = 1;
-	void *s = ss_link_socket(ctx, ZMQ_DEALER, 0, err, sizeof err);
+	void *s = target_socket(ctx, link);
 
-	ck_assert_msg(s != NULL, "%s", err);
 	zmq_setsockopt(s, ZMQ_RCVHWM, &hwm, sizeof hwm);
 	ck_assert_int_eq(zmq_connect(s, link->ep), 0);
 	for (int i = 0; i < 200; i++)
@@ -740,6 +757,8 @@ START_TEST(campaign_leaves_every_daemon_serving_and_the_data_intact)
 
 	memset(t, 0, sizeof t);
 	t[0].ep = e.hub_listen;
+	t[0].curve = 1;
+	tl_curve_keys(&e, "X1", &t[0].pair, t[0].hub_key);
 	link_seeds(&t[0].seeds);
 	t[1].ep = e.hub_query;
 	t[1].delimited = 1;

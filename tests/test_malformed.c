@@ -564,7 +564,8 @@ static void hello_with_nul_refused(struct fx *f)
 	m.kind_case = STORESYNC__LINK_MESSAGE__KIND_HELLO;
 	m.hello = &h;
 	buf = tl_pack_patched(&m.base, "ABXCD", "AB\0CD", 5, &len);
-	tl_link_open(&l, f->e.hub_listen);
+	/* A key of its own: the claim is never registered as store AB. */
+	tl_link_open_as(&l, f->e.hub_listen, "PEER");
 	tl_link_send_raw(&l, buf, len, 1);
 	tl_link_expect_error(&l, STORESYNC__ERROR_CODE__ERR_MALFORMED);
 	tl_link_close(&l);

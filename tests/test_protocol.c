@@ -303,7 +303,8 @@ START_TEST(batch_for_another_store_refused)
 	m.hello = &h;
 	tl_link_send(&l, &m);
 	tl_link_expect_error(&l, STORESYNC__ERROR_CODE__ERR_WRONG_STORE);
-	ck_assert_int_eq(hub_stat(&f, "invalid"), 2);
+	/* The link's key is S1's: a claim for S2 is an impersonation. */
+	ck_assert_int_eq(hub_stat(&f, "impersonations"), 2);
 	ck_assert_int_eq(field(&f, "S2", "records"), -1);   /* no such store */
 	ck_assert_int_eq(field(&f, "S1", "records"), 5);
 	ck_assert_int_eq(field(&f, "S1", "high_water_seq"), 5);

@@ -24,11 +24,15 @@
 
 void tl_env_init(struct tl_env *e)
 {
+	char secret[400], pub[400];
+
 	snprintf(e->dir, sizeof e->dir, "/tmp/sstest.XXXXXX");
 	ck_assert_ptr_nonnull(mkdtemp(e->dir));
 	snprintf(e->hub_listen, sizeof e->hub_listen, "ipc://%s/hub.sock", e->dir);
-	snprintf(e->hub_query, sizeof e->hub_query, "ipc://%s/hubq.sock", e->dir);
+	snprintf(e->hub_query, sizeof e->hub_query, "ipc://%s/" TL_ADMIN_SOCKET, e->dir);
+	snprintf(e->hub_ops, sizeof e->hub_ops, "ipc://%s/hubq.sock", e->dir);
 	snprintf(e->hub_data, sizeof e->hub_data, "%s/hub", e->dir);
+	tl_key_paths(e->dir, "hub", secret, sizeof secret, pub, sizeof pub);
 }
 
 void tl_env_cleanup(struct tl_env *e)
@@ -78,7 +82,8 @@ static void collect_args(char **argv, int *argc, va_list ap)
 
 pid_t tl_start_hub(const struct tl_env *e, ...)
 {
-	char *argv[32], log[320];
+	static char secret[400], pub[400];
+	char *argv[40], log[320];
 	int argc = 0;
 	va_list ap;
 	pid_t pid;
@@ -90,15 +95,28 @@ pid_t tl_start_hub(const struct tl_env *e, ...)
 	argv[argc++] = "--listen";
 	argv[argc++] = (char *)e->hub_listen;
 	argv[argc++] = "--query";
+	argv[argc++] = (char *)e->hub_ops;
+	argv[argc++] = "--admin";
 	argv[argc++] = (char *)e->hub_query;
+	argv[argc++] = "--admin-group";
+	argv[argc++] = "";
+	tl_key_paths(e->dir, "hub", secret, sizeof secret, pub, sizeof pub);
+	argv[argc++] = "--curve-key";
+	argv[argc++] = secret;
+	/* Off unless the test asks for it (a later --http wins): many hubs
+	 * share this host, and the default port is one. */
+	argv[argc++] = "--http";
+	argv[argc++] = "off";
 	va_start(ap, e);
 	collect_args(argv, &argc, ap);
 	va_end(ap);
 	snprintf(log, sizeof log, "%s/hub.log", e->dir);
 	pid = spawn(log, argv);
 	for (int i = 0; i < 200; i++) {
-		if (tl_hub_stat(e->hub_query, "commits") >= 0)
+		if (tl_hub_stat(e->hub_query, "commits") >= 0) {
+			tl_register_all(e);
 			return pid;
+		}
 		ss_sleep_ms(50);
 	}
 	ck_abort_msg("hub did not start (see %s)", log);
@@ -107,8 +125,8 @@ pid_t tl_start_hub(const struct tl_env *e, ...)
 
 pid_t tl_start_agent(const struct tl_env *e, const char *store, ...)
 {
-	static char local[320], data[320];
-	char *argv[32], log[320];
+	static char local[320], data[320], secret[400], hub_pub[400];
+	char *argv[40], log[320];
 	int argc = 0;
 	va_list ap;
 	pid_t pid;
@@ -127,6 +145,12 @@ pid_t tl_start_agent(const struct tl_env *e, const char *store, ...)
 	argv[argc++] = "300";
 	argv[argc++] = "--ack-timeout-ms";
 	argv[argc++] = "1500";
+	tl_store_key_args(e, store, secret, sizeof secret, hub_pub, sizeof hub_pub);
+	tl_register_store(e, store);
+	argv[argc++] = "--curve-key";
+	argv[argc++] = secret;
+	argv[argc++] = "--hub-key";
+	argv[argc++] = hub_pub;
 	va_start(ap, store);
 	collect_args(argv, &argc, ap);
 	va_end(ap);
@@ -424,14 +448,53 @@ int64_t tl_wait_drained(const char *local, int timeout_ms)
 
 void tl_link_open(struct tl_link *l, const char *hub_listen)
 {
+	memset(l, 0, sizeof *l);
+	snprintf(l->endpoint, sizeof l->endpoint, "%s", hub_listen);
+}
+
+/* Connects l as store (registered first), unless it is connected. */
+static void link_connect(struct tl_link *l, const char *store)
+{
 	char err[128];
 
-	memset(l, 0, sizeof *l);
+	if (l->sock)
+		return;
 	l->ctx = zmq_ctx_new();
 	ck_assert_ptr_nonnull(l->ctx);
 	l->sock = ss_link_socket(l->ctx, ZMQ_DEALER, 0, err, sizeof err);
 	ck_assert_msg(l->sock != NULL, "%s", err);
-	ck_assert_int_eq(zmq_connect(l->sock, hub_listen), 0);
+	tl_curve_as(l->sock, l->endpoint, store && store[0] ? store : "PEER");
+	ck_assert_int_eq(zmq_connect(l->sock, l->endpoint), 0);
+}
+
+void tl_link_open_as(struct tl_link *l, const char *hub_listen, const char *store)
+{
+	tl_link_open(l, hub_listen);
+	link_connect(l, store);
+}
+
+/* The store a link message names, or NULL. */
+static const char *message_store(const Storesync__LinkMessage *m)
+{
+	if (m->kind_case == STORESYNC__LINK_MESSAGE__KIND_HELLO && m->hello)
+		return m->hello->store_id;
+	if (m->kind_case == STORESYNC__LINK_MESSAGE__KIND_BATCH && m->batch)
+		return m->batch->store_id;
+	return NULL;
+}
+
+/* Connects l for bytes about to be sent: as the store they name when they
+ * are a link message naming one. */
+static void link_connect_for(struct tl_link *l, const void *buf, size_t len)
+{
+	Storesync__LinkMessage *m;
+
+	if (l->sock)
+		return;
+	m = storesync__link_message__unpack(NULL, len, buf);
+	link_connect(l, m ? message_store(m) : NULL);
+	if (m)
+		storesync__link_message__free_unpacked(m, NULL);
 }
 
 void tl_link_close(struct tl_link *l)
@@ -439,6 +502,8 @@ void tl_link_close(struct tl_link *l)
 	for (size_t i = 0; i < l->n_updates; i++)
 		storesync__link_message__free_unpacked(l->updates[i], NULL);
 	l->n_updates = 0;
+	if (!l->sock)
+		return;
 	zmq_close(l->sock);
 	zmq_ctx_term(l->ctx);
 	l->sock = l->ctx = NULL;
@@ -447,6 +512,8 @@ void tl_link_close(struct tl_link *l)
 void tl_link_send_raw(struct tl_link *l, const void *buf, size_t len, int frames)
 {
 	size_t part = frames > 1 ? len / (size_t)frames : len, off = 0;
+
+	link_connect_for(l, buf, len);
 
 	for (int i = 0; i < frames; i++) {
 		size_t n = i == frames - 1 ? len - off : part;
@@ -463,15 +530,19 @@ void tl_link_send(struct tl_link *l, Storesync__LinkMessage *m)
 		m->proto_version = SS_PROTO_VERSION;
 		m->has_proto_version = 1;
 	}
+	link_connect(l, message_store(m));
 	ck_assert_int_eq(ss_proto_send(l->sock, &m->base, 0), 0);
 }
 
 Storesync__LinkMessage *tl_link_recv(struct tl_link *l, int timeout_ms)
 {
-	zmq_pollitem_t it = { l->sock, 0, ZMQ_POLLIN, 0 };
+	zmq_pollitem_t it;
 	Storesync__LinkMessage *m;
 	zmq_msg_t f[1];
 	int n;
+
+	link_connect(l, NULL);
+	it = (zmq_pollitem_t){ l->sock, 0, ZMQ_POLLIN, 0 };
 
 	if (zmq_poll(&it, 1, timeout_ms) <= 0)
 		return NULL;
@@ -954,6 +1025,7 @@ void tl_fakehub_open(struct tl_fakehub *h, const char *endpoint)
 	ck_assert_ptr_nonnull(h->ctx);
 	h->sock = ss_link_socket(h->ctx, ZMQ_ROUTER, 0, err, sizeof err);
 	ck_assert_msg(h->sock != NULL, "%s", err);
+	tl_curve_serve_as_hub(h->sock, endpoint);
 	ck_assert_msg(zmq_bind(h->sock, endpoint) == 0, "bind %s: %s", endpoint,
 		zmq_strerror(errno));
 }
@@ -1526,4 +1598,53 @@ void tl_log_wait(const char *file, const char *ere, size_t count, int timeout_ms
 			count, ere);
 		ss_sleep_ms(50);
 	}
+}
+
+/* ---- HTTP (added for test_metrics, test_status_page) ---- */
+
+int tl_http_get(const char *addr, const char *path, const char *header, char **body,
+	size_t *len)
+{
+	struct sockaddr_in sa = { .sin_family = AF_INET };
+	char host[64], req[1024], buf[65536];
+	const char *colon = strrchr(addr, ':');
+	FILE *out;
+	char *all = NULL, *sep;
+	size_t n = 0;
+	int fd, status = -1;
+	ssize_t got;
+
+	*body = NULL;
+	*len = 0;
+	ck_assert_ptr_nonnull(colon);
+	snprintf(host, sizeof host, "%.*s", (int)(colon - addr), addr);
+	sa.sin_port = htons((uint16_t)atoi(colon + 1));
+	ck_assert_int_eq(inet_pton(AF_INET, host, &sa.sin_addr), 1);
+	if ((fd = socket(AF_INET, SOCK_STREAM, 0)) < 0)
+		return -1;
+	if (connect(fd, (struct sockaddr *)&sa, sizeof sa) != 0) {
+		close(fd);
+		return -1;
+	}
+	snprintf(req, sizeof req, "GET %s HTTP/1.1\r\nHost: %s\r\nConnection: close\r\n%s%s\r\n",
+		path, addr, header ? header : "", header ? "\r\n" : "");
+	if (write(fd, req, strlen(req)) != (ssize_t)strlen(req)) {
+		close(fd);
+		return -1;
+	}
+	out = open_memstream(&all, &n);
+	while ((got = read(fd, buf, sizeof buf)) > 0)
+		fwrite(buf, 1, (size_t)got, out);
+	fclose(out);
+	close(fd);
+	if (sscanf(all, "HTTP/1.%*d %d", &status) != 1 || !(sep = strstr(all, "\r\n\r\n"))) {
+		free(all);
+		return -1;
+	}
+	*len = n - (size_t)(sep + 4 - all);
+	*body = malloc(*len + 1);
+	memcpy(*body, sep + 4, *len);
+	(*body)[*len] = '\0';
+	free(all);
+	return status;
 }

@@ -8,12 +8,19 @@
 #include <stdint.h>
 #include <sys/types.h>
 
+#include "ss_curve.h"
 #include "ss_proto.h"
 
-/* A scratch directory for one test; removed by tl_cleanup. */
+/* A scratch directory for one test; removed by tl_cleanup. The hub runs
+ * with CurveZMQ: hub_listen (the store link) and hub_ops (the operators'
+ * endpoint) admit registered keys only; hub_query is its admin socket, the
+ * plaintext ipc door of the hub's own host, where the tests ask and
+ * instruct as the "local" admin. Keys live in dir/keys (testlib_curve.c). */
+#define TL_ADMIN_SOCKET "hub-admin.sock"
+
 struct tl_env {
 	char dir[256];
-	char hub_listen[320], hub_query[320];
+	char hub_listen[320], hub_query[320], hub_ops[320];
 	char hub_data[320];
 };
 
@@ -25,9 +32,11 @@ void tl_agent_paths(const struct tl_env *e, const char *store, char *local, size
 	char *data, size_t dlen);
 
 /* Starts hq-hub on e's endpoints (extra flags may follow, NULL-terminated)
- * and waits until its query endpoint answers. Returns the pid. */
+ * and waits until its admin socket answers; then registers every store key
+ * of e. Returns the pid. */
 pid_t tl_start_hub(const struct tl_env *e, ...);
-/* Starts store-agent for store with e's hub; extra flags NULL-terminated.
+/* Starts store-agent for store with e's hub and the store's key (registered
+ * now when the hub runs, else when it starts); extra flags NULL-terminated.
  * Waits until its local endpoint answers status. */
 pid_t tl_start_agent(const struct tl_env *e, const char *store, ...);
 void tl_kill9(pid_t pid);
@@ -72,13 +81,41 @@ int tl_sh(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
 /* Runs each test in its own TCase (own timeout, forked); returns the exit
  * status for main: 1 when any test failed. */
+/* ---- CurveZMQ keys of a test directory (testlib_curve.c) ---- */
+
+/* dir/keys/WHO.key and WHO.key.pub, made on first use. */
+void tl_key_paths(const char *dir, const char *who, char *secret, size_t slen, char *pub,
+	size_t plen);
+/* The key pair file of store and the hub's public key file, for an agent's
+ * --curve-key and --hub-key. */
+void tl_store_key_args(const struct tl_env *e, const char *store, char *secret, size_t slen,
+	char *hub_pub, size_t hlen);
+/* Registers store's key at e's hub (store add --key): 0, or -1 when no hub
+ * runs. tl_register_all: every store key in e's directory. */
+int tl_register_store(const struct tl_env *e, const char *store);
+void tl_register_all(const struct tl_env *e);
+/* Makes sock a Curve client of the hub whose test endpoint is given (its
+ * directory holds the keys), as store, registering the store's key first
+ * when the hub runs. */
+void tl_curve_as(void *sock, const char *endpoint, const char *store);
+/* The same for any endpoint (tcp:// too) of e's hub. */
+void tl_curve_env(void *sock, const struct tl_env *e, const char *store);
+/* store's key pair and e's hub public key (store registered when the hub
+ * runs), for a test that makes many sockets with them (ss_curve_client). */
+void tl_curve_keys(const struct tl_env *e, const char *store, struct ss_curve_pair *pair,
+	char hub_key[SS_CURVE_KEY_CHARS + 1]);
+/* Makes sock, bound on an ipc:// endpoint of a test directory, a CurveZMQ
+ * server with that directory's hub key (a stand-in hub for the agents). */
+void tl_curve_serve_as_hub(void *sock, const char *endpoint);
+
 int tl_run(const char *name, const TTest *const *tests, size_t n, double timeout_s);
 
 /* ---- A test peer on the hub's link ROUTER (added for test_protocol and
  * test_malformed). A DEALER in a context of its own, made inside the test
  * (contexts must not cross check's fork). ---- */
 struct tl_link {
-	void *ctx, *sock;
+	void *ctx, *sock;          /* sock: NULL until the first message */
+	char endpoint[320];
 	uint64_t resend_from;      /* last Resend seen while waiting for something else */
 	int resends;
 	/* Updates that arrived while something else was awaited, oldest first. */
@@ -86,7 +123,13 @@ struct tl_link {
 	size_t n_updates;
 };
 
+/* A peer on hub_listen. It connects on its first message, with the key of
+ * the store that message names (a Hello's or Batch's; "PEER" for one that
+ * names none), registered at the hub first: a test peer is a registered
+ * store, as only those get in. */
 void tl_link_open(struct tl_link *l, const char *hub_listen);
+/* A peer that connects at once with store's key, whatever it then claims. */
+void tl_link_open_as(struct tl_link *l, const char *hub_listen, const char *store);
 void tl_link_close(struct tl_link *l);
 /* Sends bytes as one frame, or as `frames` equal parts (a multi-frame message). */
 void tl_link_send_raw(struct tl_link *l, const void *buf, size_t len, int frames);
@@ -302,5 +345,14 @@ size_t tl_log_count(const char *file, const char *ere);
 /* Waits up to timeout_ms for at least `count` lines matching ere; fails
  * the test, naming the file, when they do not come. */
 void tl_log_wait(const char *file, const char *ere, size_t count, int timeout_ms);
+/* ---- HTTP (added for test_metrics, test_status_page) ---- */
+
+/* GET path from addr (IPV4:PORT) with one extra header line (may be NULL;
+ * "Authorization: Bearer X"); the body (malloc'd, NUL-terminated, the
+ * caller frees it) and its length. Returns the HTTP status, -1 when nothing
+ * answered. The server must not use chunked encoding (libmicrohttpd does
+ * not for a whole buffer). */
+int tl_http_get(const char *addr, const char *path, const char *header, char **body,
+	size_t *len);
 
 #endif

@@ -28,14 +28,15 @@
 static const struct ss_client_kind hub_kind = {
 	.prog = "hqctl", .key = "hub", .env = "STORESYNC_HUB", .def = DEFAULT_HUB,
 	.service = SS_SERVICE_HUB, .what = "hub query endpoint",
+	.identity_env = "STORESYNC_IDENTITY", .server_key_env = "STORESYNC_HUB_KEY",
 };
 
 /* The text form's columns per command: what an operator reads first
  * (--wide: all of them). Names are the hub's; a name a reply lacks is
  * skipped, so `accounts` covers `accounts --aging` too. */
 static const char *const stores_cols[] = { "store_id", "name", "records", "amount_fen",
-	"backlog", "oldest_unsent_age_ms", "last_seen_ms", "silent_ms", "conflict",
-	"applied_update_id", NULL };
+	"backlog", "oldest_unsent_age_ms", "last_seen_ms", "silent_ms", "applied_update_id", "status",
+	"link", "conflict", NULL };
 static const char *const sales_cols[] = { "store_id", "period", "receipts", "sales_fen",
 	"refunds_fen", "contract_total_fen", "net_fen", NULL };
 static const char *const inventory_cols[] = { "store_id", "sku", "on_hand",
@@ -133,6 +134,12 @@ static void usage(FILE *out)
 		"  -H, --hub ENDPOINT   hub's query endpoint; else $STORESYNC_HUB, else \"hub\"\n"
 		"                       in ~/.config/storesync/hqctl.ini ([hqctl] section),\n"
 		"                       else the default\n"
+		"  -i, --identity FILE  your operator key pair (hqctl keygen); else\n"
+		"                       $STORESYNC_IDENTITY, else \"identity\" in hqctl.ini\n"
+		"  -k, --hub-key KEY    the hub's public key (40 characters or a .pub file); else\n"
+		"                       $STORESYNC_HUB_KEY, else \"hub_key\" in hqctl.ini. With\n"
+		"                       both, hqctl speaks CurveZMQ (the hub's query endpoint\n"
+		"                       needs it); with neither, plaintext (the admin socket)\n"
 		"  -t, --timeout S      seconds to wait for the answer (default 5, 60 for the\n"
 		"                       writes; also \"timeout\" in hqctl.ini for the queries)\n"
 		"      --json           one JSON document (an array of objects): every column,\n"
@@ -160,7 +167,7 @@ struct request {
 	Storesync__QueryRequest req;
 	Storesync__QueryParam pv[MAX_PARAMS], *pp[MAX_PARAMS];
 	int fmt, wide;
-	const char *hub, *timeout;
+	const char *hub, *timeout, *identity, *hub_key;
 };
 
 static int add_param(struct request *r, const char *key, const char *value)
@@ -187,6 +194,7 @@ static struct option *build_options(void)
 {
 	static const struct option global[] = {
 		{ "hub", required_argument, 0, 'H' }, { "timeout", required_argument, 0, 't' },
+		{ "identity", required_argument, 0, 'i' }, { "hub-key", required_argument, 0, 'k' },
 		{ "json", no_argument, 0, OPT_JSON }, { "csv", no_argument, 0, OPT_CSV },
 		{ "wide", no_argument, 0, 'w' }, { "version", no_argument, 0, OPT_VERSION },
 		{ "help", no_argument, 0, 'h' },
@@ -216,10 +224,12 @@ static int parse_options(int argc, char **argv, struct request *r)
 
 	if (!opts)
 		return 2;
-	while (rc == 0 && (o = getopt_long(argc, argv, "H:t:wh", opts, NULL)) != -1) {
+	while (rc == 0 && (o = getopt_long(argc, argv, "H:t:i:k:wh", opts, NULL)) != -1) {
 		switch (o) {
 		case 'H': r->hub = optarg; break;
 		case 't': r->timeout = optarg; break;
+		case 'i': r->identity = optarg; break;
+		case 'k': r->hub_key = optarg; break;
 		case 'w': r->wide = 1; break;
 		case OPT_JSON: r->fmt = SS_TABLE_JSON; break;
 		case OPT_CSV: r->fmt = SS_TABLE_CSV; break;
@@ -385,26 +395,6 @@ static int check_filters(const struct request *r, const struct ss_command *cmd)
 	return 0;
 }
 
-/* hqctl keygen FILE: an operator's key pair, FILE (secret, 0600) and
- * FILE.pub (what HQ's admin registers with operator add). */
-static int keygen(int argc, char **argv)
-{
-	char pub[1024], err[512];
-
-	if (argc != 1) {
-		fprintf(stderr, "hqctl: keygen takes one FILE (the secret key file)\n");
-		return 2;
-	}
-	snprintf(pub, sizeof pub, "%s.pub", argv[0]);
-	if (ss_curve_keygen(argv[0], pub, err, sizeof err) != 0) {
-		fprintf(stderr, "hqctl: %s\n", err);
-		return 1;
-	}
-	printf("secret key: %s (mode 0600; keep it on this machine)\npublic key: %s\n", argv[0],
-		pub);
-	return 0;
-}
-
 /* ---- asking ---- */
 
 static int ask(struct request *r, Storesync__QueryReply **reply)
@@ -413,6 +403,8 @@ static int ask(struct request *r, Storesync__QueryReply **reply)
 	char err[512];
 	int rc = ss_client_init(&client, &hub_kind, r->hub, r->timeout, err, sizeof err);
 
+	if (rc == SS_EXIT_OK)
+		rc = ss_client_set_curve(&client, r->identity, r->hub_key, err, sizeof err);
 	if (rc != SS_EXIT_OK) {
 		fprintf(stderr, "hqctl: %s\n", err);
 		return rc;
@@ -465,7 +457,7 @@ int main(int argc, char **argv)
 	argc -= optind;
 	argv += optind;
 	if (argc >= 1 && strcmp(argv[0], "keygen") == 0)
-		return keygen(argc - 1, argv + 1);
+		return ss_curve_keygen_command("hqctl", argc - 1, argv + 1);
 	if (!(cmd = find_command(argc, argv, &words))) {
 		if (argc)
 			fprintf(stderr, "hqctl: unknown command \"%s%s%s\" (try --help)\n", argv[0],

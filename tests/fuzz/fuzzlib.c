@@ -108,6 +108,11 @@ void fz_hub_open(struct fz_hub *f)
 	h->cfg.group_records = 50000;
 	h->cfg.notice_scan_ms = 60000;
 	h->cfg.update_retention_days = 30;
+	/* Frames are handed to the writer here, not received: they carry no
+	 * ZAP User-Id, which only libzmq can attach. The fuzzer plays a peer
+	 * the door has let in (what follows the key check); the key check
+	 * itself is test_security's. */
+	h->cfg.insecure = 1;
 	FZ_CHECK(hub_open_db(h, err, sizeof err) == 0, "%s", err);
 	h->zctx = zmq_ctx_new();
 	h->router = sock_or_die(h->zctx, ZMQ_ROUTER, NULL, NULL);
