@@ -85,7 +85,9 @@ static void handshake_reason(const struct agent *a, uint16_t event, int32_t valu
 		snprintf(buf, len, "handshake failed: the hub refused this agent (ZAP status %u): %s",
 			code, check);
 	else if (event == ZMQ_EVENT_HANDSHAKE_FAILED_NO_DETAIL)
-		snprintf(buf, len, "handshake failed");
+		/* The value is an errno: the hub closed on a Hello it could not
+		 * read, as a Curve hub does when the keys do not match. */
+		snprintf(buf, len, "handshake failed (%s): %s", strerror(value), check);
 	else if (code == ZMQ_PROTOCOL_ERROR_ZMTP_MECHANISM_MISMATCH)
 		snprintf(buf, len, "handshake failed: the hub speaks another security mechanism (%s)",
 			a->cfg.insecure ? "this agent runs --insecure" : "is the hub --insecure?");

@@ -142,11 +142,13 @@ static void *curve_peer(void *ctx, const char *endpoint)
 }
 
 /* libzmq does not reconnect after a failed handshake: the agent dials
- * again itself, so it finds the hub once the hub is right. */
+ * again itself, so it finds the hub once the hub is right. A hub that
+ * refuses this store's key is named as such. */
 START_TEST(agent_names_a_failed_handshake_and_dials_again)
 {
 	struct fx f;
 	void *ctx = zmq_ctx_new(), *peer;
+	Storesync__QueryReply *r;
 	pid_t agent, hub;
 
 	fx_init(&f, "S1");
@@ -165,6 +167,16 @@ START_TEST(agent_names_a_failed_handshake_and_dials_again)
 		"last: (handshake failed|connection refused)", 1, WAIT_MS);
 	ck_assert_int_eq(tl_wait_drained(f.local, WAIT_MS), 2);
 	ck_assert_int_eq(tl_store_field(f.e.hub_query, "S1", "amount_fen"), 1400);
+	tl_stop(agent);
+
+	/* A key the hub's door keeper refuses (revoked): said, with what to check. */
+	r = tl_query(f.e.hub_query, "store revoke", "store", "S1", NULL);
+	ck_assert_ptr_nonnull(r);
+	ck_assert_msg(!r->error, "store revoke: %s", r->error);
+	tl_query_free(r);
+	agent = tl_start_agent(&f.e, "S1", "--log-interval-ms", "500", NULL);
+	tl_log_wait(f.agent_log, "unreachable since start: handshake failed: the hub refused this "
+		"agent \\(ZAP status 400\\): is this store's key registered at the hub", 1, WAIT_MS);
 	tl_stop(agent);
 	tl_stop(hub);
 	tl_env_cleanup(&f.e);
