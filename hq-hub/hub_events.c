@@ -26,6 +26,7 @@
 #define MIN_SILENCE_MS 5000
 #define LINE_WINDOW_MS 60000
 #define LINES_PER_WINDOW 6
+#define MAX_PRESENCE 100000
 
 struct hub_presence {
 	UT_hash_handle hh;
@@ -39,12 +40,15 @@ struct hub_presence {
 	struct ss_lograte log;
 };
 
+/* A store's entry, made on its first Hello; NULL past MAX_PRESENCE stores
+ * (a hub that lets unregistered stores in could be fed store ids without
+ * end): those are not followed. */
 static struct hub_presence *presence_get(struct hub *h, const char *store_id)
 {
 	struct hub_presence *p;
 
 	HASH_FIND_STR(h->presence, store_id, p);
-	if (p || !(p = calloc(1, sizeof *p)))
+	if (p || HASH_COUNT(h->presence) >= MAX_PRESENCE || !(p = calloc(1, sizeof *p)))
 		return p;
 	snprintf(p->store_id, sizeof p->store_id, "%s", store_id);
 	HASH_ADD_STR(h->presence, store_id, p);

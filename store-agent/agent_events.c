@@ -32,6 +32,14 @@
 #include "agent.h"
 #include "ss_time.h"
 
+/* How often a condition that lasts is logged again (an engine set up
+ * without the daemon's configuration, as the fuzzing harnesses do, gets
+ * the default). */
+static int64_t interval_ms(const struct agent *a)
+{
+	return a->cfg.log_interval_ms > 0 ? a->cfg.log_interval_ms : 60000;
+}
+
 /* "1.2s" below a minute, else ss_time's "3m", "2h 5m", "3d 4h". */
 static void fmt_for(int64_t ms, char *buf, size_t len)
 {
@@ -114,9 +122,9 @@ static void outage_start(struct agent *a, const char *what)
 
 	ev->down = 1;
 	ev->down_since_mono = ss_mono_ms();
-	ev->down_next_mono = ev->down_since_mono + a->cfg.log_interval_ms;
+	ev->down_next_mono = ev->down_since_mono + interval_ms(a);
 	ev->down_logged = ss_lograte_allow(&ev->outage_log, ev->down_since_mono,
-		a->cfg.log_interval_ms, &held);
+		interval_ms(a), &held);
 	if (!ev->down_logged)
 		return;
 	if (held)
@@ -239,11 +247,11 @@ void events_buffer(struct agent *a, uint64_t refused_full, uint64_t accepted)
 	if (refused_full && !ev->full) {
 		ev->full = 1;
 		ev->full_since_mono = ss_mono_ms();
-		ev->full_next_mono = ev->full_since_mono + a->cfg.log_interval_ms;
+		ev->full_next_mono = ev->full_since_mono + interval_ms(a);
 		ev->full_refused = refused_full;
 		ev->full_refused_line = 0;
 		ev->full_logged = ss_lograte_allow(&ev->full_log, ev->full_since_mono,
-			a->cfg.log_interval_ms, &held);
+			interval_ms(a), &held);
 		if (!ev->full_logged) {
 			ev->full_refused_line = refused_full;
 			return;
@@ -277,7 +285,7 @@ void events_conflict(struct agent *a, uint64_t hub_seq)
 	if (a->sender.conflict)
 		return;
 	ev->conflict_since_mono = ss_mono_ms();
-	ev->conflict_next_mono = ev->conflict_since_mono + a->cfg.log_interval_ms;
+	ev->conflict_next_mono = ev->conflict_since_mono + interval_ms(a);
 	ss_error("conflict: the hub holds seq %llu of epoch %016llx but this outbox ends at %llu "
 		"(data directory restored from an older copy?): not sending; tills are still "
 		"answered and records stay in the outbox. Recover with `storectl reepoch --confirm`",
@@ -308,7 +316,7 @@ static void tick_outage(struct agent *a, int64_t now)
 		(unsigned long long)ev->attempts, ev->attempts == 1 ? "" : "s",
 		(unsigned long long)(a->outbox.last_seq - a->outbox.acked_seq));
 	ev->down_logged = 1;
-	ev->down_next_mono = now + a->cfg.log_interval_ms;
+	ev->down_next_mono = now + interval_ms(a);
 }
 
 static void tick_full(struct agent *a, int64_t now)
@@ -318,7 +326,7 @@ static void tick_full(struct agent *a, int64_t now)
 
 	if (!ev->full || now < ev->full_next_mono)
 		return;
-	ev->full_next_mono = now + a->cfg.log_interval_ms;
+	ev->full_next_mono = now + interval_ms(a);
 	if (ev->full_refused_line == 0)
 		return;
 	fmt_for(now - ev->full_since_mono, took, sizeof took);
@@ -344,7 +352,7 @@ static void tick_conflict(struct agent *a, int64_t now)
 		took, (unsigned long long)a->sender.hub_seq, (unsigned long long)a->outbox.epoch,
 		(unsigned long long)a->outbox.last_seq,
 		(unsigned long long)(a->outbox.last_seq - a->outbox.acked_seq));
-	ev->conflict_next_mono = now + a->cfg.log_interval_ms;
+	ev->conflict_next_mono = now + interval_ms(a);
 }
 
 void events_tick(struct agent *a)
