@@ -133,7 +133,8 @@ const struct ss_command ss_commands[] = {
 	{ "store list", NULL, NULL, 0, "store region", 0, "the store registry" },
 	{ "operator list", NULL, NULL, 0, "", 0, "operators, their roles and keys" },
 	{ "audit", NULL, NULL, 0, "since who", 0,
-		"every operator write: who, when, what, and what came of it" },
+		"every operator write from TIME on (--from or --since): who, when, what, and what "
+		"came of it" },
 	{ "stats", NULL, NULL, 0, "", 0, "hub counters: duplicates, gaps, refused input" },
 	{ "export status", NULL, NULL, 0, "", 0,
 		"how far the PostgreSQL export (hq-export) is behind the hub" },
@@ -165,6 +166,24 @@ const struct ss_command ss_commands[] = {
 };
 
 const size_t ss_n_commands = sizeof ss_commands / sizeof ss_commands[0];
+
+/* Options that a command takes under another param's name. The audit log
+ * is filtered by a time: there --from TIME (a business DAY for the other
+ * commands) is the same as --since TIME. */
+const struct ss_alias ss_aliases[] = {
+	{ "audit", "from", "since" },
+};
+
+const size_t ss_n_aliases = sizeof ss_aliases / sizeof ss_aliases[0];
+
+const char *ss_command_param(const struct ss_command *cmd, const char *option)
+{
+	for (size_t i = 0; cmd && option && i < ss_n_aliases; i++)
+		if (strcmp(ss_aliases[i].command, cmd->what) == 0
+			&& strcmp(ss_aliases[i].option, option) == 0)
+			return ss_aliases[i].param;
+	return option;
+}
 
 const struct ss_command *ss_command_find(const char *what)
 {
@@ -217,14 +236,14 @@ static int in_choices(const char *choices, const char *v)
 int ss_command_check_param(const struct ss_command *cmd, const char *key, const char *value,
 	char *err, size_t errlen)
 {
-	const struct ss_filter *f = ss_filter_find(key);
-	const char *choices = NULL;
+	const char *param = ss_command_param(cmd, key), *choices = NULL;
+	const struct ss_filter *f = ss_filter_find(param);
 
 	if (!value)
 		value = "";
 	if (cmd->operand_param && strcmp(key, cmd->operand_param) == 0)
 		return 0;   /* the operand: the command checks it */
-	if (!f || (strcmp(key, "at") != 0 && !takes(cmd, key, &choices))) {
+	if (!f || (strcmp(param, "at") != 0 && !takes(cmd, param, &choices))) {
 		snprintf(err, errlen, "%s does not take --%s", cmd->what, key);
 		return -1;
 	}

@@ -25,17 +25,29 @@ struct ss_command {
 	const char *help;
 };
 
+/* An option a command takes under another param's name (audit's --from
+ * is its --since). */
+struct ss_alias {
+	const char *command, *option, *param;
+};
+
 extern const struct ss_command ss_commands[];
 extern const size_t ss_n_commands;
 extern const struct ss_filter ss_filters[];
 extern const size_t ss_n_filters;
+extern const struct ss_alias ss_aliases[];
+extern const size_t ss_n_aliases;
 
 /* The command named by what ("price push"), or NULL. */
 const struct ss_command *ss_command_find(const char *what);
 const struct ss_filter *ss_filter_find(const char *name);
+/* The param option travels as for cmd: the one it stands for there
+ * (ss_aliases), else option itself. */
+const char *ss_command_param(const struct ss_command *cmd, const char *option);
 /* Checks one param (key, value) of a request for cmd: the operand's param,
- * or a filter the command takes with an acceptable value; "at" is taken
- * by every command. 0, or -1 with a one-line reason. */
+ * or a filter the command takes (or an alias of one) with an acceptable
+ * value; "at" is taken by every command. 0, or -1 with a one-line reason
+ * naming the option as given. */
 int ss_command_check_param(const struct ss_command *cmd, const char *key, const char *value,
 	char *err, size_t errlen);
 

@@ -25,7 +25,11 @@ const char *hub_auth_role(struct hub *h, MDB_txn *txn, const char *user, char *b
 	Storesync__OperatorInfo *op;
 	const char *role = NULL;
 
-	if (strcmp(user, HUB_USER_LOCAL) == 0 || strcmp(user, HUB_USER_INSECURE) == 0)
+	/* "insecure" is the hub's user only on a hub without Curve; with Curve
+	 * an operator of that name (added before names were checked) is one
+	 * like any other. */
+	if (strcmp(user, HUB_USER_LOCAL) == 0
+		|| (h->cfg.insecure && strcmp(user, HUB_USER_INSECURE) == 0))
 		return "admin";
 	if (mdb_get(txn, h->operators, &k, &d) != 0
 		|| !(op = storesync__operator_info__unpack(NULL, d.mv_size, d.mv_data)))

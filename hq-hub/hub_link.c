@@ -100,13 +100,18 @@ static void unbind(struct hub *h, struct hub_peer *p)
 	p->store_id[0] = '\0';
 }
 
-/* Who p's key is now: p->key_ok, p->key_store. */
+/* Who p's key is now: p->key_ok, p->key_store. A message under p's routing
+ * id with another key than p had comes from another connection (a client
+ * may name its routing id, and take the one a closed link had): p is then
+ * bound to no store until that connection's own Hello or Batch. */
 static void key_check(struct hub *h, struct hub_peer *p, const char *key)
 {
 	char why[160] = "cannot read the registry";
 	uint64_t held = 0;
 	MDB_txn *txn;
 
+	if (p->key_checked && strcmp(p->key, key) != 0)
+		unbind(h, p);
 	snprintf(p->key, sizeof p->key, "%s", key);
 	p->key_ok = 0;
 	if (strlen(key) == SS_CURVE_KEY_CHARS && ss_lmdb_read_begin(&h->db, &txn) == 0) {

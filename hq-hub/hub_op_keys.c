@@ -14,6 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "hub_auth.h"
 #include "hub_op.h"
 #include "hub_registry.h"
 #include "ss_curve.h"
@@ -193,11 +194,14 @@ static int revoke_apply(struct hub *h, struct hub_round *r, MDB_txn *txn, struct
 
 /* ---- operators ---- */
 
+/* A name the hub gives one of its own doors' users (they have the admin
+ * role whatever the operators table says) is no operator's. */
 static int operator_name_ok(const char *name)
 {
 	size_t n = name ? strlen(name) : 0;
 
-	if (n == 0 || n > 64 || strcmp(name, "local") == 0)
+	if (n == 0 || n > 64 || strcmp(name, HUB_USER_LOCAL) == 0
+		|| strcmp(name, HUB_USER_INSECURE) == 0)
 		return -1;
 	for (size_t i = 0; i < n; i++)
 		if (!((name[i] >= 'a' && name[i] <= 'z') || (name[i] >= 'A' && name[i] <= 'Z')
@@ -210,7 +214,8 @@ static int operator_admit(struct hub *h, struct hub_work *w)
 {
 	(void)h;
 	if (operator_name_ok(hub_op_param(w->req, "operator")) != 0) {
-		table_fail(w->answer, "an operator's name is [A-Za-z0-9._-]{1,64}, and not \"local\"");
+		table_fail(w->answer, "an operator's name is [A-Za-z0-9._-]{1,64}, and neither "
+			"\"" HUB_USER_LOCAL "\" nor \"" HUB_USER_INSECURE "\" (the hub's own users)");
 		return -1;
 	}
 	return 0;

@@ -192,10 +192,14 @@ static int parse_day_param(const char *v, int32_t *day, char *err, size_t errlen
 static int parse_args(const Storesync__QueryRequest *q, struct query_args *a, char *err,
 	size_t errlen)
 {
+	const struct ss_command *cmd = ss_command_find(q->what);
+
 	*a = (struct query_args){ .from_day = INT32_MIN, .to_day = INT32_MAX, .below = INT64_MAX,
 		.at_ms = ss_now_ms(), .as_of_ms = INT64_MAX };
 	for (size_t i = 0; i < q->n_params; i++) {
-		const char *k = q->params[i]->key, *v = q->params[i]->value ? q->params[i]->value : "";
+		/* An alias (audit --from) is read as the param it stands for. */
+		const char *k = ss_command_param(cmd, q->params[i]->key),
+			*v = q->params[i]->value ? q->params[i]->value : "";
 		char *end;
 		int rc = 0;
 
@@ -278,7 +282,7 @@ int query_check(const Storesync__QueryRequest *q, char *err, size_t errlen)
 	return 0;
 }
 
-int query_serve(struct hub *h, const void *body, size_t len, struct table *t)
+int query_serve(struct hub *h, const void *body, size_t len, const char *role, struct table *t)
 {
 	Storesync__QueryRequest *q;
 	enum ss_proto_verdict v = ss_proto_unpack_limited(&storesync__query_request__descriptor,
@@ -286,7 +290,10 @@ int query_serve(struct hub *h, const void *body, size_t len, struct table *t)
 	char why[128];
 	int write = q && hub_op_work_kind(q->what) >= 0;
 
-	if (q && !write) {
+	if (q && !write && strcmp(role, "read") == 0 && q->what && strcmp(q->what, "dump") == 0) {
+		table_fail(t, "dump needs the admin role: it holds customers' names, which the read "
+			"role does not see");
+	} else if (q && !write) {
 		int64_t start_us = ss_mono_us();
 
 		query_answer(h, q, t);

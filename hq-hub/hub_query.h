@@ -29,12 +29,15 @@ int query_in_past(struct hub *h, MDB_txn *txn, const struct query_args *a);
 /* Checks a request against the table of commands (ss_query_spec): 0, or
  * -1 with a reason. Reads and writes alike. */
 int query_check(const Storesync__QueryRequest *q, char *err, size_t errlen);
-/* One request body from the operators' endpoint: a read query is answered
- * into t (cleared by the caller; a malformed request gets a refusal there,
- * counted) and 0 returned; an operator write is left to the writer and
- * QUERY_WRITE returned, t untouched. */
+/* One request body from the operators' endpoint, from a user of role
+ * ("admin" or "read"): a read query is answered into t (cleared by the
+ * caller; a malformed request gets a refusal there, counted) and 0
+ * returned; an operator write is left to the writer and QUERY_WRITE
+ * returned, t untouched. The read role is refused a dump: it holds every
+ * view whole, customers' names included, which that role does not see
+ * (the query server masks them in the other answers). */
 #define QUERY_WRITE 1
-int query_serve(struct hub *h, const void *body, size_t len, struct table *t);
+int query_serve(struct hub *h, const void *body, size_t len, const char *role, struct table *t);
 /* Answers read query q into t (cleared by the caller). */
 void query_answer(struct hub *h, const Storesync__QueryRequest *q, struct table *t);
 

@@ -514,7 +514,7 @@ void query_operators(struct hub *h, MDB_txn *txn, const struct query_args *a, st
 	mdb_cursor_close(cur);
 }
 
-/* ---- audit [--since T] [--who NAME] ---- */
+/* ---- audit [--since T | --from T] [--who NAME] ---- */
 
 void query_audit(struct hub *h, MDB_txn *txn, const struct query_args *a, struct table *t)
 {

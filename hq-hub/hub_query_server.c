@@ -117,7 +117,8 @@ static const char *request_role(struct hub *h, zmq_msg_t *user_frame, char *buf,
 }
 
 /* What the read role sees: every figure but not customers' names
- * (confidential: their store and HQ's admins only). */
+ * (confidential: their store and HQ's admins only). A dump, which holds
+ * them inside its values, is refused to it (query_serve). */
 static void mask_for_read(struct table *t)
 {
 	if (t->reply.error)
@@ -149,7 +150,7 @@ static void worker_serve(struct worker *wk, zmq_msg_t *f)
 	table_clear(&t);
 	if (!role) {
 		table_fail(&t, "not an active operator");
-	} else if (query_serve(wk->h, zmq_msg_data(&f[3]), zmq_msg_size(&f[3]), &t)
+	} else if (query_serve(wk->h, zmq_msg_data(&f[3]), zmq_msg_size(&f[3]), role, &t)
 		== QUERY_WRITE) {
 		forward_write(wk, &f[2], &f[3]);
 		return;

@@ -93,8 +93,7 @@ static void fx_business(struct fx *f)
 	ck_assert_int_eq(tl_wait_drained(f->local, 20000), 7);
 	/* The backlog column is the agent's word in its heartbeats: wait for
 	 * one sent after the last ack. */
-	for (int i = 0; i < 100 && tl_store_field(f->e.hub_query, "S7", "backlog") != 0; i++)
-		ss_sleep_ms(100);
+	ck_assert_int_eq(tl_wait_hub_backlog_zero(f->e.hub_query, "S7", 10000), 0);
 	setenv("TZ", "UTC", 1);
 }
 

@@ -156,6 +156,8 @@ START_TEST(hub_and_agent_scrapes_count_the_business)
 	ck_assert_int_eq(tl_submit_sales(local, 10, 250, "R", 41, NULL, 10000), 10);
 	ck_assert_int_ge(tl_wait_drained(local, 20000), 50);
 	ck_assert_int_eq(tl_wait_records(e.hub_query, "M1", 50, 20000), 50);
+	/* The backlog is the agent's word: a heartbeat after its last ack. */
+	ck_assert_int_eq(tl_wait_hub_backlog_zero(e.hub_query, "M1", 10000), 0);
 	tl_query_free(tl_query_ok(e.hub_query, "stores", NULL));
 
 	body = scrape(hub_http, NULL);

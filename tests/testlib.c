@@ -362,6 +362,15 @@ int64_t tl_wait_records(const char *query_ep, const char *store, int64_t want, i
 	return v;
 }
 
+int64_t tl_wait_hub_backlog_zero(const char *query_ep, const char *store, int timeout_ms)
+{
+	int64_t deadline = ss_mono_ms() + timeout_ms, v = -1;
+
+	while (ss_mono_ms() < deadline && (v = tl_store_field(query_ep, store, "backlog")) != 0)
+		ss_sleep_ms(100);
+	return v;
+}
+
 int tl_sh(const char *fmt, ...)
 {
 	char cmd[2048];

@@ -65,6 +65,9 @@ int64_t tl_hub_stat(const char *query_ep, const char *counter);
 /* Polls until store's `records` at the hub reaches want or timeout_ms passes.
  * Returns the last value seen. */
 int64_t tl_wait_records(const char *query_ep, const char *store, int64_t want, int timeout_ms);
+/* Waits until the hub shows store's backlog 0 (the agent's word in a
+ * heartbeat sent after its last ack); the last value seen. */
+int64_t tl_wait_hub_backlog_zero(const char *query_ep, const char *store, int timeout_ms);
 
 /* Submits n sales of amount_fen each, receipts "<prefix>-<first_no + i>", in
  * one request. seqs (n entries, may be NULL) as tl_submit fills them.

@@ -100,6 +100,13 @@ static void usage_command(FILE *out, const struct ss_command *c)
 	if (c->operand)
 		n += (size_t)snprintf(line + n, sizeof line - n, " %s%s", c->operand,
 			c->many ? "..." : "");
+	for (size_t i = 0; i < ss_n_aliases && n < sizeof line; i++) {
+		const struct ss_filter *f = ss_filter_find(ss_aliases[i].param);
+
+		if (strcmp(ss_aliases[i].command, c->what) == 0 && f)
+			n += (size_t)snprintf(line + n, sizeof line - n, " [--%s %s]",
+				ss_aliases[i].option, f->arg ? f->arg : "");
+	}
 	for (const char *p = c->filters; *p && n < sizeof line; ) {
 		size_t len = strcspn(p, " "), base = strcspn(p, " =");
 		char name[40];
@@ -381,17 +388,20 @@ static int load_keys(struct request *r, char keys[][SS_CURVE_KEY_CHARS + 1])
 	return 0;
 }
 
-/* Every filter given is one the command takes, with a good value. */
-static int check_filters(const struct request *r, const struct ss_command *cmd)
+/* Every filter given is one the command takes, with a good value; an
+ * alias (audit --from) travels as the param it stands for. */
+static int check_filters(struct request *r, const struct ss_command *cmd)
 {
 	char err[256];
 
-	for (size_t i = 0; i < r->req.n_params; i++)
+	for (size_t i = 0; i < r->req.n_params; i++) {
 		if (ss_command_check_param(cmd, r->req.params[i]->key, r->req.params[i]->value,
 			err, sizeof err) != 0) {
 			fprintf(stderr, "hqctl: %s\n", err);
 			return 2;
 		}
+		r->req.params[i]->key = (char *)ss_command_param(cmd, r->req.params[i]->key);
+	}
 	return 0;
 }
 

@@ -71,7 +71,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		fz_hub_seed(&hub);
 	}
 	table_clear(&t);
-	if (query_serve(&hub.h, data, size, &t) == QUERY_WRITE) {
+	if (query_serve(&hub.h, data, size, "admin", &t) == QUERY_WRITE) {
 		fz_hub_op(&hub, data, size);
 		write_answered();
 	} else {
