@@ -222,7 +222,8 @@ static void trouble(struct state *s, const char *err)
 {
 	uint64_t held = 0;
 
-	snprintf(s->note, sizeof s->note, "%s", err);
+	/* The hub shows the first line's start; the log has all of it. */
+	snprintf(s->note, sizeof s->note, "%.*s", (int)sizeof s->note - 1, err);
 	if (ss_lograte_allow(&s->log, ss_mono_ms(), LOG_INTERVAL_MS, &held))
 		ss_warn("%s (retrying; %llu more since last line)", err, (unsigned long long)held);
 	if (s->pg)
