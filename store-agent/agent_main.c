@@ -79,6 +79,9 @@ static void usage(FILE *out)
 		"      --http ADDR          serve /metrics over HTTP on IPV4:PORT (e.g.\n"
 		"                           127.0.0.1:7704; default off)\n"
 		"      --log-level LEVEL    debug, info (default), warning or error\n"
+		"      --log-interval-ms N  a condition that lasts (hub unreachable, buffer\n"
+		"                           full, conflict) is logged again every N ms\n"
+		"                           (default 60000)\n"
 		"  -v, --verbose            the same as --log-level debug\n"
 		"      --version            print the version and exit\n"
 		"  -h, --help               this text\n"
@@ -89,9 +92,9 @@ static void usage(FILE *out)
 
 enum { OPT_BUDGET = 256, OPT_RETENTION, OPT_BATCH, OPT_WINDOW, OPT_ACK_TIMEOUT, OPT_HEARTBEAT,
 	OPT_UTC_OFFSET, OPT_KEY_DAYS, OPT_LOG_LEVEL, OPT_SOCKET_MODE, OPT_SOCKET_GROUP,
-	OPT_CURVE_KEY, OPT_HUB_KEY, OPT_HTTP, OPT_VERSION, OPT_INSECURE };
+	OPT_CURVE_KEY, OPT_HUB_KEY, OPT_HTTP, OPT_LOG_INTERVAL, OPT_VERSION, OPT_INSECURE };
 
-#define N_CONFIG_ITEMS 20
+#define N_CONFIG_ITEMS 21
 
 /* Every setting, by its INI name; flags use the same table. */
 static void config_items(struct agent_config *c, struct agent_main_opts *m,
@@ -118,6 +121,7 @@ static void config_items(struct agent_config *c, struct agent_main_opts *m,
 		{ "agent", "hub_key", SS_CFG_STRING, c->hub_key, sizeof c->hub_key, 0, 0 },
 		{ "agent", "insecure", SS_CFG_INT64, &c->insecure, 0, 0, 1 },
 		{ "agent", "http", SS_CFG_STRING, c->http, sizeof c->http, 0, 0 },
+		{ "agent", "log_interval_ms", SS_CFG_INT64, &c->log_interval_ms, 0, 100, 86400000 },
 		{ 0 },
 	};
 
@@ -172,6 +176,7 @@ static int parse_args(int argc, char **argv, struct agent_config *c, struct agen
 		{ "hub-key", required_argument, 0, OPT_HUB_KEY },
 		{ "insecure", no_argument, 0, OPT_INSECURE },
 		{ "http", required_argument, 0, OPT_HTTP },
+		{ "log-interval-ms", required_argument, 0, OPT_LOG_INTERVAL },
 		{ "version", no_argument, 0, OPT_VERSION },
 		{ "verbose", no_argument, 0, 'v' }, { "help", no_argument, 0, 'h' }, { 0, 0, 0, 0 },
 	};
@@ -183,7 +188,7 @@ static int parse_args(int argc, char **argv, struct agent_config *c, struct agen
 		[OPT_SOCKET_MODE - 256] = "local_socket_mode",
 		[OPT_SOCKET_GROUP - 256] = "local_socket_group",
 		[OPT_CURVE_KEY - 256] = "curve_key", [OPT_HUB_KEY - 256] = "hub_key",
-		[OPT_HTTP - 256] = "http" };
+		[OPT_HTTP - 256] = "http", [OPT_LOG_INTERVAL - 256] = "log_interval_ms" };
 	struct ss_config_item items[N_CONFIG_ITEMS];
 	char err[512];
 	int o;
@@ -218,7 +223,7 @@ static int parse_args(int argc, char **argv, struct agent_config *c, struct agen
 		case OPT_VERSION: ss_version_print("store-agent"); return 1;
 		case 'h': usage(stdout); return 1;
 		default:
-			if (o >= OPT_BUDGET && o <= OPT_HTTP) {
+			if (o >= OPT_BUDGET && o <= OPT_LOG_INTERVAL) {
 				key = names[o - 256];
 				break;
 			}
@@ -364,6 +369,7 @@ static void run(struct agent *a, struct agent_main_opts *m)
 		ss_notify_tick(ss_mono_ms());
 		if (ss_notify_take_hup())
 			reload(a, m);
+		events_tick(a);
 		if (ss_mono_ms() >= next_maintain) {
 			if (outbox_maintain(&a->outbox, ss_now_ms(), err, sizeof err) != 0)
 				ss_error("outbox maintenance: %s", err);
@@ -382,7 +388,7 @@ int main(int argc, char **argv)
 		.batch_records = 2000, .window_batches = 8, .ack_timeout_ms = 5000,
 		.heartbeat_ms = 2000, .key_days = 90, .utc_offset = "auto",
 		.curve_key = "/etc/storesync/agent.key", .hub_key = "/etc/storesync/hub.pub",
-		.http = "off" } };
+		.http = "off", .log_interval_ms = 60000 } };
 	struct agent_main_opts m = { .log_level = "info", .socket_mode = 0660,
 		.socket_group = "storesync" };
 	enum ss_log_level level = SS_LOG_INFO;
