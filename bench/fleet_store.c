@@ -205,6 +205,8 @@ static void send_hello(struct fleet_ctx *x, struct fleet_store *s)
 	h.has_last_seq = 1;
 	h.applied_update_id = s->apply.ids.applied;
 	h.has_applied_update_id = 1;
+	h.heartbeat_ms = (uint32_t)x->o->heartbeat_ms;
+	h.has_heartbeat_ms = 1;
 	m.kind_case = STORESYNC__LINK_MESSAGE__KIND_HELLO;
 	m.hello = &h;
 	s->welcomed = 0;

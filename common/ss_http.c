@@ -4,7 +4,8 @@
  * CONNECTION_TIMEOUT_S of idleness each, no request body accepted (only GET
  * and HEAD are served; anything else gets 405 before any handler runs),
  * and the answer is built whole by the daemon's handler, which reads state
- * only (PITFALLS: never LMDB write state from these callbacks). */
+ * only: these callbacks never touch LMDB write state (read transactions
+ * only, like the query workers). */
 #include "ss_http.h"
 
 #include <arpa/inet.h>

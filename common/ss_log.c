@@ -100,3 +100,20 @@ int ss_lograte_allow(struct ss_lograte *r, int64_t now_ms, int64_t interval_ms,
 	r->next_ms = now_ms + interval_ms;
 	return 1;
 }
+
+int ss_lograte_allow_n(struct ss_lograte *r, int64_t now_ms, int64_t interval_ms, uint32_t n,
+	uint64_t *suppressed)
+{
+	if (now_ms >= r->next_ms) {
+		r->next_ms = now_ms + interval_ms;
+		r->allowed = 0;
+	}
+	if (r->allowed >= n) {
+		r->suppressed++;
+		return 0;
+	}
+	r->allowed++;
+	*suppressed = r->suppressed;
+	r->suppressed = 0;
+	return 1;
+}

@@ -33,11 +33,17 @@ int ss_log_level_parse(const char *text, enum ss_log_level *level);
 struct ss_lograte {
 	int64_t next_ms;
 	uint64_t suppressed;
+	uint32_t allowed;          /* lines let through in the window (allow_n) */
 };
 
 /* Returns 1 when a line may be logged now (and fills *suppressed with how many
  * were held back since the last one), 0 when it should be dropped. */
 int ss_lograte_allow(struct ss_lograte *r, int64_t now_ms, int64_t interval_ms,
+	uint64_t *suppressed);
+/* The same with up to n lines per window of interval_ms: for events that
+ * come in small groups (a store disconnecting, then connecting again) but
+ * must not flood the log when they repeat without end. */
+int ss_lograte_allow_n(struct ss_lograte *r, int64_t now_ms, int64_t interval_ms, uint32_t n,
 	uint64_t *suppressed);
 
 #endif

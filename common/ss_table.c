@@ -13,10 +13,12 @@
  *                              below 0: never    -                 null / empty
  *   *_fen                      money, fen        ¥12,345.67        fen
  *   *_bytes                    a size            1.5 GiB           bytes
+ *                              below 0: unknown  -                 null / empty
  *   stale, silent, overdue,    a flag (integer   yes / no          true / false
  *   responded_late,            cell)
  *   reported_late, registered,
- *   in_force, delivered
+ *   in_force, delivered,
+ *   conflict
  *   overdue, store_ids         a list (string    response,report   ["response",
  *                              cell, comma-                        "report"] /
  *                              separated)                          response;report
@@ -36,6 +38,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+
+#include "ss_time.h"
 
 enum col_kind { COL_PLAIN, COL_TIME, COL_AGE, COL_DURATION, COL_MONEY, COL_BYTES };
 
@@ -63,7 +67,7 @@ static int in_list(const char *name, const char *const *names)
 static struct col col_of(const char *name)
 {
 	static const char *const flags[] = { "stale", "silent", "overdue", "responded_late",
-		"reported_late", "registered", "in_force", "delivered", NULL };
+		"reported_late", "registered", "in_force", "delivered", "conflict", NULL };
 	static const char *const lists[] = { "overdue", "store_ids", NULL };
 	struct col c = { COL_PLAIN, in_list(name, flags), in_list(name, lists) };
 
@@ -88,6 +92,7 @@ static int is_never(struct col c, int64_t v)
 	case COL_AGE:
 		return v <= 0;
 	case COL_DURATION:
+	case COL_BYTES:
 		return v < 0;
 	default:
 		return 0;
@@ -180,25 +185,6 @@ static void fmt_money(int64_t fen, char *buf, size_t len)
 	}
 	grouped[g] = '\0';
 	snprintf(buf, len, "%s¥%s.%02u", fen < 0 ? "-" : "", grouped, (unsigned)(mag % 100));
-}
-
-/* The two largest units, the smaller dropped when zero: 3d 4h, 4h 5m, 41m, 12s. */
-static void fmt_duration(int64_t ms, char *buf, size_t len)
-{
-	int64_t s = ms / 1000, d = s / 86400, h = s % 86400 / 3600, m = s % 3600 / 60;
-
-	if (d > 0 && h > 0)
-		snprintf(buf, len, "%" PRId64 "d %" PRId64 "h", d, h);
-	else if (d > 0)
-		snprintf(buf, len, "%" PRId64 "d", d);
-	else if (h > 0 && m > 0)
-		snprintf(buf, len, "%" PRId64 "h %" PRId64 "m", h, m);
-	else if (h > 0)
-		snprintf(buf, len, "%" PRId64 "h", h);
-	else if (m > 0)
-		snprintf(buf, len, "%" PRId64 "m", m);
-	else
-		snprintf(buf, len, "%" PRId64 "s", s);
 }
 
 static void fmt_bytes(int64_t v, char *buf, size_t len)
@@ -320,7 +306,7 @@ static char *cell_text(struct text_col *tc, const Storesync__Cell *cell)
 	else if (tc->col.kind == COL_TIME)
 		fmt_time(v, &tc->zone, &tc->zone_set, buf, len);
 	else if (tc->col.kind == COL_AGE || tc->col.kind == COL_DURATION)
-		fmt_duration(v, buf, len);
+		ss_time_format_duration(v, buf, len);
 	else if (tc->col.kind == COL_MONEY)
 		fmt_money(v, buf, len);
 	else if (tc->col.kind == COL_BYTES)

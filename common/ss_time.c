@@ -3,6 +3,8 @@
 #include "ss_time.h"
 
 #include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -144,4 +146,22 @@ void ss_time_format_week(int32_t day, char *buf, size_t len)
 void ss_time_format_month(int32_t day, char *buf, size_t len)
 {
 	format_day(day, "%Y-%m", buf, len);
+}
+
+void ss_time_format_duration(int64_t ms, char *buf, size_t len)
+{
+	int64_t s = ms / 1000, d = s / 86400, h = s % 86400 / 3600, m = s % 3600 / 60;
+
+	if (d > 0 && h > 0)
+		snprintf(buf, len, "%" PRId64 "d %" PRId64 "h", d, h);
+	else if (d > 0)
+		snprintf(buf, len, "%" PRId64 "d", d);
+	else if (h > 0 && m > 0)
+		snprintf(buf, len, "%" PRId64 "h %" PRId64 "m", h, m);
+	else if (h > 0)
+		snprintf(buf, len, "%" PRId64 "h", h);
+	else if (m > 0)
+		snprintf(buf, len, "%" PRId64 "m", m);
+	else
+		snprintf(buf, len, "%" PRId64 "s", s);
 }

@@ -24,5 +24,8 @@ int ss_time_parse(const char *text, int64_t *ms);
 void ss_time_format_day(int32_t day, char *buf, size_t len);
 void ss_time_format_week(int32_t day, char *buf, size_t len);
 void ss_time_format_month(int32_t day, char *buf, size_t len);
+/* A duration for people, its two largest units, the smaller dropped when
+ * zero: "3d 4h", "4h 5m", "41m", "12s". */
+void ss_time_format_duration(int64_t ms, char *buf, size_t len);
 
 #endif

@@ -125,6 +125,7 @@ struct hub {
 	struct hub_down *store_peers;    /* uthash by store: its current connection */
 	struct hub_down *down_pending;   /* stores that may have something to send */
 	struct hub_down_cache *down_cache;
+	struct hub_presence *presence;   /* hub_events: stores' links as logged, the writer's */
 	atomic_size_t down_queued_bytes; /* update bytes handed to ZeroMQ, not yet sent */
 	int64_t next_notice_scan_mono;   /* hub_notices: the next scan for stale accounts */
 	int notice_scan_again;
@@ -393,6 +394,13 @@ void hub_store_release(struct hub_store *s);
  * An invalid record is kept, counted as refused, and has no effect. */
 int hub_store_apply(struct hub *h, MDB_txn *txn, struct hub_store *s, Storesync__Record *r);
 void hub_store_heartbeat(struct hub_store *s, const Storesync__Heartbeat *hb);
+/* The store's Hello for its epoch said last_seq (has: it said one at all):
+ * a store whose epoch ends below what the hub holds is in conflict (its
+ * data directory was rolled back); one in order is not. Returns 1 when in
+ * conflict. */
+int hub_store_hello_conflict(struct hub_store *s, int has, uint64_t last_seq, int64_t now_ms);
+/* 1 while the store's current epoch is in conflict. */
+int hub_store_in_conflict(const struct hub_store *s);
 /* Records what the store reports applied downstream (0 ids: unchanged). */
 void hub_store_note_applied(struct hub_store *s, uint64_t applied, uint64_t price_id,
 	uint64_t policy_id, int64_t now_ms);

@@ -46,7 +46,7 @@ static int heartbeat_apply(struct hub *h, struct hub_round *r, MDB_txn *txn, str
 	hub_store_heartbeat(s, w->msg->heartbeat);
 	hub_store_note_applied(s, w->msg->heartbeat->applied_update_id,
 		w->msg->heartbeat->price_update_id, w->msg->heartbeat->policy_update_id, r->now_ms);
-	if (w->msg->heartbeat->backlog == 0)
+	if (w->msg->heartbeat->backlog == 0 && !hub_store_in_conflict(s))
 		hub_round_progress(s, r->now_ms);
 	w->through = s->hw;
 	return 0;

@@ -51,13 +51,18 @@ static int hello_apply(struct hub *h, struct hub_round *r, MDB_txn *txn, struct 
 	if (rc != 0)
 		return rc;
 	s->log = &w->peer->rate;
+	w->first_contact = !s->state->has_first_seen_ms;
+	w->prev_epoch = s->state->has_epoch ? s->state->epoch : 0;
 	hub_round_seen(s, r->now_ms);
 	if (hello->agent_version && strlen(hello->agent_version) < 64) {
 		free(s->state->agent_version);
 		s->state->agent_version = strdup(hello->agent_version);
 	}
-	/* Nothing left to send counts as progress: the store is not silent. */
-	if (hello->last_seq <= s->hw)
+	/* Nothing left to send counts as progress: the store is not silent. A
+	 * store that holds less of its epoch than the hub was rolled back: it
+	 * will send nothing, which is no progress. */
+	if (!hub_store_hello_conflict(s, hello->has_last_seq, hello->last_seq, r->now_ms)
+		&& hello->last_seq <= s->hw)
 		hub_round_progress(s, r->now_ms);
 	hub_store_note_applied(s, hello->applied_update_id, 0, 0, r->now_ms);
 	snprintf(w->region, sizeof w->region, "%s", s->region);
@@ -80,6 +85,7 @@ static void hello_reply(struct hub *h, struct hub_work *w)
 	atomic_fetch_add(&h->stats.hellos, 1);
 	hub_link_send(h, w->peer, &m);
 	hub_down_hello(h, w->peer, w->region, w->msg->hello->applied_update_id);
+	hub_events_hello(h, w);
 }
 
 const struct hub_handler hub_handle_hello = { "hello", hello_admit, hello_apply, hello_reply };

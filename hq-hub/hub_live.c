@@ -113,7 +113,9 @@ void hub_live_merge(struct hub *h, struct hub_store *s)
 	hub_store_heartbeat(s, &l->hb);
 	hub_store_note_applied(s, l->hb.applied_update_id, l->hb.price_update_id,
 		l->hb.policy_update_id, l->seen_ms);
-	if (l->progress_ms > st->last_progress_ms)
+	/* A store in conflict sends nothing: "nothing to send" is no progress
+	 * (hub_handle_heartbeat.c judges its heartbeats so too). */
+	if (l->progress_ms > st->last_progress_ms && !hub_store_in_conflict(s))
 		hub_round_progress(s, l->progress_ms);
 	s->dirty = 1;
 }

@@ -23,7 +23,7 @@ static void store_row(struct hub *h, MDB_txn *txn, const struct query_args *a,
 {
 	Storesync__Row *row = table_row(t);
 	char epoch[20], region[40];
-	int64_t silence_min;
+	int64_t silence_min, since;
 
 	if (!row)
 		return;
@@ -42,13 +42,17 @@ static void store_row(struct hub *h, MDB_txn *txn, const struct query_args *a,
 	cell_int(row, s->last_seen_ms);
 	cell_int(row, s->last_record_ms);
 	cell_int(row, s->last_progress_ms);
-	/* Never negative: a round the writer stamped after this query's moment
-	 * (or a past --at) is no silence at all. */
-	cell_int(row, s->has_last_progress_ms && a->at_ms > s->last_progress_ms
-		? a->at_ms - s->last_progress_ms : 0);
+	/* Silence counts from the last progress; a registered store never heard
+	 * from has made none, and is silent since its registration (-1, never,
+	 * without one). Never negative: a round the writer stamped after this
+	 * query's moment (or a past --at) is no silence at all. */
+	since = s->has_last_progress_ms ? s->last_progress_ms
+		: si && si->has_added_ms ? si->added_ms : -1;
+	cell_int(row, since < 0 ? -1 : a->at_ms > since ? a->at_ms - since : 0);
 	cell_int(row, (int64_t)s->biz_duplicates);
 	cell_str(row, s->last_refused ? s->last_refused : "");
-	cell_int(row, (int64_t)s->disk_free_bytes);
+	cell_int(row, (int64_t)s->budget_left_bytes);
+	cell_int(row, s->has_disk_free_bytes ? (int64_t)s->disk_free_bytes : -1);
 	cell_str(row, s->agent_version);
 	cell_str(row, si ? si->name : "");
 	cell_str(row, region);
@@ -56,10 +60,13 @@ static void store_row(struct hub *h, MDB_txn *txn, const struct query_args *a,
 	cell_int(row, (int64_t)s->applied_update_id);
 	cell_int(row, (int64_t)s->price_update_id);
 	cell_int(row, (int64_t)s->policy_update_id);
-	cell_int(row, s->has_last_progress_ms && a->at_ms - s->last_progress_ms > silence_min * 60000);
+	cell_int(row, since >= 0 && a->at_ms - since > silence_min * 60000);
 	cell_str(row, si && si->status ? si->status : "");
 	/* What the hub demands of every link; --insecure shows on every row. */
 	cell_str(row, h->cfg.insecure ? "INSECURE" : "curve");
+	cell_int(row, s->has_conflict_epoch && s->conflict_epoch == s->epoch);
+	cell_int(row, s->has_conflict_epoch && s->conflict_epoch == s->epoch
+		? s->conflict_since_ms : 0);
 }
 
 /* Every store the hub knows: registered ones (heard from or not) and the
@@ -70,9 +77,9 @@ void query_stores(struct hub *h, MDB_txn *txn, const struct query_args *a, struc
 	static const char *const cols[] = { "store_id", "epoch", "high_water_seq", "records",
 		"amount_fen", "refused", "backlog", "oldest_unsent_age_ms", "last_seen_ms",
 		"last_record_ms", "last_progress_ms", "silent_ms", "biz_duplicates", "last_refused",
-		"disk_free_bytes", "agent_version", "name",
+		"budget_left_bytes", "disk_free_bytes", "agent_version", "name",
 		"region", "registered", "applied_update_id", "price_update_id",
-		"policy_update_id", "silent", "status", "link" };
+		"policy_update_id", "silent", "status", "link", "conflict", "conflict_since_ms" };
 	MDB_cursor *sc, *rc;
 	MDB_val sk, sd, rk, rd;
 	int s_ok, r_ok;

@@ -161,11 +161,26 @@ static void worker_serve(struct worker *wk, zmq_msg_t *f)
 	table_free(&t);
 }
 
+/* READY once the broker can take it. Not a blocking send: a hub whose
+ * start fails just after query_start (the HTTP listener, say) stops the
+ * broker at once, and a REQ whose peer is gone would block for good, and
+ * query_stop with it. */
+static int say_ready(struct worker *wk)
+{
+	while (!atomic_load(&wk->h->stopping)) {
+		zmq_pollitem_t it = { wk->sock, 0, ZMQ_POLLOUT, 0 };
+
+		if (zmq_poll(&it, 1, POLL_MS) > 0)
+			return zmq_send(wk->sock, "READY", 5, ZMQ_DONTWAIT) == 5 ? 0 : -1;
+	}
+	return -1;
+}
+
 static void *worker_main(void *arg)
 {
 	struct worker *wk = arg;
 
-	zmq_send(wk->sock, "READY", 5, 0);
+	say_ready(wk);
 	while (!atomic_load(&wk->h->stopping)) {
 		zmq_pollitem_t it = { wk->sock, 0, ZMQ_POLLIN, 0 };
 		zmq_msg_t f[4];

@@ -4,8 +4,10 @@
  *   account_due  (since_ms, account)  accounts with a positive balance, by the
  *                time their age counts from (the later of the last payment
  *                and the oldest charge not paid);
- *   store_seen   (last_progress_ms, store) every store, by when its records
- *                last arrived (or it last said it had nothing to send);
+ *   store_seen   (last_progress_ms, store) every store heard from, by when
+ *                its records last arrived (or it last said it had nothing to
+ *                send); a registered store never heard from is silent since
+ *                its registration (found in the registry, stale_unheard);
  *   case_due     (deadline_ms, kind, case_no) open complaint deadlines.
  * A query scans each from the beginning up to its cut-off (at - policy, or
  * at for deadlines) and stops there.
@@ -339,6 +341,37 @@ static void stale_store(void *arg, int64_t ms, const char *id, size_t len)
 	stale_row(s, "store", store, store, ms, reason);
 }
 
+/* Registered stores never heard from are in no index (store_seen follows
+ * progress, and there was none): their silence counts from registration.
+ * One pass over the registry, the chain's stores, not its records. */
+static void stale_unheard(struct scan_ctx *s)
+{
+	MDB_cursor *cur;
+	MDB_val k, d, sd;
+
+	if (mdb_cursor_open(s->txn, s->h->registry, &cur) != 0)
+		return;
+	while (mdb_cursor_get(cur, &k, &d, MDB_NEXT) == 0) {
+		Storesync__StoreInfo *si;
+		char reason[120];
+		int64_t minutes;
+
+		if (mdb_get(s->txn, s->h->stores, &k, &sd) != MDB_NOTFOUND
+			|| !(si = storesync__store_info__unpack(NULL, d.mv_size, d.mv_data)))
+			continue;
+		minutes = store_policy_get(s->h, s->txn, s->a, &s->silence_minutes, si->store_id);
+		if (si->store_id && si->has_added_ms && si->added_ms <= s->a->at_ms
+			&& s->a->at_ms - si->added_ms > minutes * 60000) {
+			snprintf(reason, sizeof reason, "never heard from: registered %" PRId64
+				" minutes ago (policy %" PRId64 ")", (s->a->at_ms - si->added_ms) / 60000,
+				minutes);
+			stale_row(s, "store", si->store_id, si->store_id, si->added_ms, reason);
+		}
+		storesync__store_info__free_unpacked(si, NULL);
+	}
+	mdb_cursor_close(cur);
+}
+
 /* One row for a case past a deadline at the query's moment, with every
  * deadline it missed in the reason, since the earlier. */
 static void stale_case_row(struct scan_ctx *s, const Storesync__CaseView *c)
@@ -413,6 +446,7 @@ void query_stale(struct hub *h, MDB_txn *txn, const struct query_args *a, struct
 		a->at_ms)), stale_account);
 	scan_due(txn, h->store_seen, a->at_ms - hub_policy_min(h, txn,
 		SS_POL_STORE_SILENCE_MINUTES, a->at_ms) * 60000, stale_store, &s);
+	stale_unheard(&s);
 	if (query_in_past(h, txn, a))
 		stale_cases_then(&s);
 	else

@@ -249,11 +249,44 @@ void hub_store_heartbeat(struct hub_store *s, const Storesync__Heartbeat *hb)
 	st->has_backlog = 1;
 	st->oldest_unsent_age_ms = hb->oldest_unsent_age_ms;
 	st->has_oldest_unsent_age_ms = 1;
+	st->budget_left_bytes = hb->budget_left_bytes;
+	st->has_budget_left_bytes = 1;
+	/* An agent that cannot tell (or predates the field) leaves it unknown. */
 	st->disk_free_bytes = hb->disk_free_bytes;
-	st->has_disk_free_bytes = 1;
+	st->has_disk_free_bytes = hb->has_disk_free_bytes;
 	if (hb->agent_version && strlen(hb->agent_version) < 64) {
 		free(st->agent_version);
 		st->agent_version = strdup(hb->agent_version);
 	}
 	s->dirty = 1;
+}
+
+int hub_store_hello_conflict(struct hub_store *s, int has, uint64_t last_seq, int64_t now_ms)
+{
+	Storesync__StoreState *st = s->state;
+
+	if (has && last_seq < s->hw) {
+		if (st->conflict_epoch != s->epoch) {
+			st->conflict_since_ms = now_ms;
+			st->has_conflict_since_ms = 1;
+		}
+		st->conflict_epoch = s->epoch;
+		st->has_conflict_epoch = 1;
+		st->conflict_last_seq = last_seq;
+		st->has_conflict_last_seq = 1;
+		s->dirty = 1;
+		return 1;
+	}
+	if (st->has_conflict_epoch) {
+		st->conflict_epoch = st->conflict_last_seq = 0;
+		st->conflict_since_ms = 0;
+		st->has_conflict_epoch = st->has_conflict_last_seq = st->has_conflict_since_ms = 0;
+		s->dirty = 1;
+	}
+	return 0;
+}
+
+int hub_store_in_conflict(const struct hub_store *s)
+{
+	return s->state->has_conflict_epoch && s->state->conflict_epoch == s->epoch;
 }

@@ -89,6 +89,9 @@ struct hub_work {
 	char region[40];               /* the store's, as registered */
 	uint64_t update_id;            /* an operator write issued this update (0: none) */
 	char wake_store[33];           /* ...for this store only ("": for any) */
+	/* A Hello's findings, logged after the commit (hub_events.c). */
+	int first_contact;             /* the hub had never heard of the store */
+	uint64_t prev_epoch;           /* the epoch the store was on (0: none) */
 };
 
 /* Items of one round, at most. A round takes what is waiting, so under
@@ -167,6 +170,16 @@ void hub_writer_handle_frames(struct hub *h, int from_ops, zmq_msg_t *frames, in
 void hub_op_answer(struct hub *h, struct hub_work *w);
 void hub_op_fail(struct hub *h, struct hub_work *w, const char *reason);
 void hub_work_release(struct hub_work *w);
+
+/* hub_events: the log's account of the stores' links (writer thread).
+ * After a Hello's commit: a new store, an epoch changed, a connection, a
+ * rolled-back store. */
+void hub_events_hello(struct hub *h, const struct hub_work *w);
+/* Any message read from p's connection. */
+void hub_events_heard(struct hub *h, const struct hub_peer *p);
+/* Stores silent for three of their heartbeats are logged as disconnected. */
+void hub_events_tick(struct hub *h);
+void hub_events_free(struct hub *h);
 
 /* hub_writer: the state of store_id inside the round's transaction, loaded
  * once per round and saved at its end. */

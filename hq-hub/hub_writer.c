@@ -159,6 +159,7 @@ static int take_link(struct hub *h, struct hub_round *r, zmq_msg_t *f, int n)
 	w->kind = (enum hub_work_kind)kind;
 	if (hub_handlers[w->kind]->admit(h, w) != 0)
 		goto drop;
+	hub_events_heard(h, w->peer);
 	if (w->kind == HUB_WORK_BATCH) {
 		r->records += w->msg->batch->n_records;
 		ss_histo_observe(&h->stats.batch_records, &ss_histo_size, w->msg->batch->n_records);
@@ -484,6 +485,7 @@ void hub_writer_close(struct hub *h)
 	hub_peers_free(h);
 	hub_down_free(h);
 	hub_live_free(h);
+	hub_events_free(h);
 	hub_target_cache_clear(&h->tcache);
 }
 
@@ -511,6 +513,7 @@ int hub_writer_run(struct hub *h, char *err, size_t errlen)
 		hub_down_pump(h);
 		if (ss_mono_ms() >= next_tick) {
 			hub_down_tick(h);
+			hub_events_tick(h);
 			next_tick = ss_mono_ms() + DOWN_TICK_MS;
 		}
 		/* Between rounds no transaction of the writer is open: the one

@@ -48,6 +48,7 @@ struct agent_config {
 	struct ss_curve_pair curve;     /* derived: loaded at start */
 	char hub_public[SS_CURVE_KEY_CHARS + 1];
 	char http[64];          /* /metrics over HTTP: IPV4:PORT, or "off" (the default) */
+	int64_t log_interval_ms; /* a condition that lasts is logged again this often */
 };
 
 /* The agent's LMDB environment and its named databases (agent_db.c). */
@@ -67,6 +68,10 @@ struct agent_db {
 	MDB_dbi balances;       /* account -> balance_fen (i64 BE), this store's view */
 	uint64_t budget_bytes;  /* one disk budget for every database */
 	uint32_t page_bytes;    /* LMDB's page size */
+	/* key_age's keys are key_base + seq (meta "key_base", 0 until a
+	 * reepoch): a new epoch numbers from 1 again, and its entries must
+	 * still sort after the older ones. */
+	uint64_t key_base;
 };
 
 int agent_db_open(struct agent_db *db, const char *dir, int64_t budget_bytes, char *err,
@@ -113,7 +118,7 @@ struct outbox_txn {
 	struct agent_outbox *ob;
 	MDB_txn *txn;
 	int64_t now_ms;
-	uint64_t last_seq, first_seq, used_bytes;
+	uint64_t epoch, last_seq, first_seq, acked_seq, used_bytes;
 	uint64_t pruned;
 };
 
@@ -126,6 +131,16 @@ void outbox_txn_begin(struct outbox_txn *t, struct agent_outbox *ob, MDB_txn *tx
 int outbox_txn_append(struct outbox_txn *t, struct outbox_slot *s, uint64_t reserve_bytes);
 /* Writes the outbox's meta; last call of the body. */
 int outbox_txn_end(struct outbox_txn *t);
+/* Reepoch (agent_reepoch.c), in t's transaction: the outbox starts epoch
+ * new_epoch holding the records from_seq..last_seq, renumbered 1, 2, 3...
+ * in order (the record's own seq too); every record before from_seq
+ * (acknowledged: the hub holds it) leaves. moved(arg, r, old_seq) is called
+ * for each, in order, with r's new seq set, so the caller renumbers what
+ * refers to it. *dropped: how many left. 0, an MDB_* code, or SS_EIO (a
+ * record that should be kept is missing). */
+int outbox_txn_reepoch(struct outbox_txn *t, uint64_t new_epoch, uint64_t from_seq,
+	int (*moved)(void *arg, const Storesync__Record *r, uint64_t old_seq), void *arg,
+	uint64_t *dropped);
 /* After the commit succeeded: the outbox takes the transaction's state. */
 void outbox_txn_adopt(const struct outbox_txn *t);
 
@@ -169,9 +184,43 @@ struct agent_sender {
 	int64_t last_ack_ms;    /* wall time of the last ack */
 	uint64_t batches_sent, resends, hub_errors;
 	int conflict;           /* the hub holds more of our epoch than we do: stopped */
+	uint64_t hub_seq;       /* ...through this seq (the Welcome's high-water mark) */
 	struct ss_lograte pruned_log;
-	struct ss_lograte handshake_log;   /* the hub refused our handshake */
 };
+
+/* What the agent logs about conditions that last (agent_events.c): each is
+ * logged when it starts, once per log_interval_ms while it lasts, and when
+ * it ends, with how long it lasted. */
+struct agent_events {
+	/* The hub link, as the DEALER's monitor tells it. */
+	int up;                 /* handshake done, no disconnect since */
+	int ever_up;
+	int down;               /* an outage is under way */
+	int down_logged;        /* ...and its first line was logged */
+	int64_t down_since_mono;
+	int64_t down_next_mono; /* its next "still unreachable" line */
+	uint64_t attempts;      /* failed connection attempts in the outage */
+	char reason[200];       /* why the latest one failed */
+	/* The attempt under way: connect delayed (TCP), connected, failed
+	 * (reason known), counted in attempts. */
+	int try_delayed, try_connected, try_failed, try_counted;
+	int64_t try_mono;
+	struct ss_lograte outage_log;
+	/* The disk budget. */
+	int full;               /* a record was refused as buffer full, none accepted since */
+	int full_logged;        /* ...and a line said so */
+	int64_t full_since_mono, full_next_mono;
+	struct ss_lograte full_log;
+	uint64_t full_refused, full_refused_line; /* in the episode; since its last line */
+	/* The link in conflict (the data directory was rolled back). */
+	int64_t conflict_since_mono, conflict_next_mono;
+};
+
+/* The monitor events the sender asks for on its DEALER. */
+#define AGENT_LINK_EVENTS (ZMQ_EVENT_CONNECT_DELAYED | ZMQ_EVENT_CONNECTED \
+	| ZMQ_EVENT_CONNECT_RETRIED | ZMQ_EVENT_CLOSED | ZMQ_EVENT_DISCONNECTED \
+	| ZMQ_EVENT_HANDSHAKE_SUCCEEDED | ZMQ_EVENT_HANDSHAKE_FAILED_NO_DETAIL \
+	| ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL | ZMQ_EVENT_HANDSHAKE_FAILED_AUTH)
 
 /* Effective-dated prices and policies (agent_dated.c). */
 #define DATED_KEY_MAX (64 + 17)
@@ -270,6 +319,7 @@ struct agent {
 	struct agent_outbox outbox;
 	struct agent_sender sender;
 	struct agent_apply apply;
+	struct agent_events events;
 	void *zctx;
 	void *local;            /* ROUTER for tills and storectl */
 	struct local_round *local_round; /* agent_local's scratch, reused per round */
@@ -283,6 +333,9 @@ int sender_start(struct agent *a, char *err, size_t errlen);
 /* Sends m to the hub (sets the protocol version); 0 or -1 (not queued). */
 int sender_send(struct agent *a, Storesync__LinkMessage *m);
 void sender_stop(struct agent *a);
+/* The outbox took a new epoch (agent_reepoch): the conflict is over; start
+ * over with a Hello, from nothing acknowledged. */
+void sender_restart(struct agent *a);
 /* A (re)connection: say Hello, so a restarted or restored hub tells us
  * where it stands even when we have nothing new to send. */
 void sender_on_monitor(struct agent *a);
@@ -296,6 +349,18 @@ void sender_tick(struct agent *a);
 /* Milliseconds until sender_tick has timed work to do. */
 int64_t sender_next_timeout_ms(const struct agent *a);
 const char *sender_link_state(const struct agent *a);
+
+/* agent_events: one event of the hub link's monitor (value as libzmq gives it). */
+void events_link(struct agent *a, uint16_t event, int32_t value);
+/* A submit round: how many records it refused as buffer full, how many it
+ * accepted (a record accepted ends a buffer-full episode). */
+void events_buffer(struct agent *a, uint64_t refused_full, uint64_t accepted);
+/* The hub holds hub_seq of our epoch, more than the outbox has: conflict. */
+void events_conflict(struct agent *a, uint64_t hub_seq);
+/* The conflict ended (reepoch): how long it lasted goes in the log. */
+void events_conflict_end(struct agent *a, const char *how);
+/* Lines due for conditions that last. */
+void events_tick(struct agent *a);
 
 /* One request read from the local endpoint (agent_local.c). */
 struct local_request {
@@ -334,6 +399,15 @@ int enforce_check(struct agent *a, MDB_txn *txn, const Storesync__Record *r, cha
 /* What a recorded r changes in the store's account balances. */
 int enforce_apply(struct agent *a, MDB_txn *txn, const Storesync__Record *r);
 
+/* Reepoch: r (its new seq set) was old_seq; its business key names the new
+ * seq and its age entry moves from base_old + old_seq to base_new + r->seq. A
+ * key pruned already is left so. */
+int keys_renumber(struct agent_db *db, MDB_txn *txn, const Storesync__Record *r,
+	uint64_t old_seq, uint64_t base_old, uint64_t base_new);
+/* Reepoch: a request recorded as old_seq is now new_seq. */
+int requests_renumber(struct agent_db *db, MDB_txn *txn, const Storesync__Record *r,
+	uint64_t old_seq);
+
 /* Drops business keys older than they must be kept; no write when none is. */
 int keys_maintain(struct agent *a, int64_t now_ms, char *err, size_t errlen);
 
@@ -357,6 +431,8 @@ void query_requests_answer(struct agent *a, struct local_request *p);
 void status_fill(struct agent *a, Storesync__StatusReply *st);
 void status_answer(struct agent *a, struct local_request *p);
 
+/* storectl reepoch (agent_reepoch.c). */
+void reepoch_answer(struct agent *a, struct local_request *p);
 /* /metrics (agent_metrics.c): listens on cfg.http unless it is "off"; the
  * listener runs inside the agent's own loop (agent_metrics_run when
  * agent_metrics_fd is readable), so it reads state on the one thread. */

@@ -11,7 +11,7 @@
  *   requests  request_no -> packed RequestState                agent_requests
  *   staging   part (u32 BE) -> packed Snapshot                 agent_apply
  *   keys      kind, business key -> seq, time_ms, hash         agent_keys
- *   key_age   seq (u64 BE) -> recorded_ms, business key        agent_keys
+ *   key_age   key_base + seq (u64 BE) -> recorded_ms, key       agent_keys
  *   balances  account -> balance_fen (i64 BE)                  agent_enforce
  *
  * Budget invariant: one disk budget covers every database. The outbox counts
@@ -28,6 +28,7 @@
  * budget plus slack, for B-tree and copy-on-write pages neither count sees. */
 #include <assert.h>
 #include <stddef.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "agent.h"
@@ -57,6 +58,22 @@ static MDB_dbi *dbi_of(struct agent_db *db, size_t i)
 	return (MDB_dbi *)((char *)db + tables[i].offset);
 }
 
+/* key_base as the last reepoch left it (0 when none). */
+static int load_key_base(struct agent_db *db, char *err, size_t errlen)
+{
+	MDB_txn *txn;
+	int rc = ss_lmdb_read_begin(&db->lmdb, &txn);
+
+	if (rc != 0) {
+		snprintf(err, errlen, "cannot read %s: %s", "meta", mdb_strerror(rc));
+		ss_lmdb_close(&db->lmdb);
+		return SS_EIO;
+	}
+	agent_db_meta_get(db, txn, "key_base", &db->key_base);
+	ss_lmdb_read_end(&db->lmdb, txn);
+	return SS_OK;
+}
+
 int agent_db_open(struct agent_db *db, const char *dir, int64_t budget_bytes, char *err,
 	size_t errlen)
 {
@@ -76,7 +93,7 @@ int agent_db_open(struct agent_db *db, const char *dir, int64_t budget_bytes, ch
 	}
 	mdb_env_stat(db->lmdb.env, &st);
 	db->page_bytes = st.ms_psize;
-	return SS_OK;
+	return load_key_base(db, err, errlen);
 }
 
 void agent_db_close(struct agent_db *db)

@@ -7,7 +7,7 @@
  *
  *   keys     kind (1 byte: the Record body) key [ '\0' step ]
  *            -> seq (u64 BE), time_ms (u64 BE), content hash (32 bytes)
- *   key_age  seq (u64 BE) -> recorded_ms (u64 BE), the keys key
+ *   key_age  key_base + seq (u64 BE) -> recorded_ms (u64 BE), the keys key
  *
  * Key and content hash (BLAKE2b-256 of what the till sent) are computed by
  * common/ss_bizkey.c, the definition the hub shares.
@@ -20,6 +20,9 @@
  *    run inside the submit transaction, which also holds the keys written by
  *    earlier records of the round, so two records with one key in one
  *    request are judged like a resubmission.
+ *  - A reepoch (agent_reepoch.c) renumbers the records it moves: their keys
+ *    name the new seqs, their age entries move past every older one
+ *    (key_base), so the age index still runs oldest first.
  *  - Keys live at least as long as the outbox keeps records (retention),
  *    the return window in force, and key_days: key_age is walked oldest
  *    first and only entries older than the largest of those go. */
@@ -68,11 +71,47 @@ int keys_put(struct agent_db *db, MDB_txn *txn, const struct ss_bizkey *k,
 	memcpy(entry + 16, hash, SS_BIZKEY_HASH_BYTES);
 	if ((rc = mdb_put(txn, db->keys, &key, &d, 0)) != 0)
 		return rc;
-	ss_be64_put(seq, r->seq);
+	ss_be64_put(seq, db->key_base + r->seq);
 	ss_be64_put(age, (uint64_t)r->recorded_ms);
 	memcpy(age + 8, k->bytes, k->len);
-	/* Seqs only grow: MDB_APPEND keeps the age index cheap to write. */
+	/* Seqs only grow (and a reepoch raises key_base past every entry):
+	 * MDB_APPEND keeps the age index cheap to write. */
 	return mdb_put(txn, db->key_age, &ak, &ad, MDB_APPEND);
+}
+
+int keys_renumber(struct agent_db *db, MDB_txn *txn, const Storesync__Record *r,
+	uint64_t old_seq, uint64_t base_old, uint64_t base_new)
+{
+	uint8_t entry[ENTRY_BYTES], old_age[8], new_age[8], value[8 + SS_BIZKEY_MAX];
+	MDB_val ak = { 8, old_age }, nk = { 8, new_age }, key, d;
+	struct ss_bizkey k;
+	int rc;
+
+	if (ss_bizkey_of(r, &k) != 0)
+		return 0;
+	key = (MDB_val){ k.len, k.bytes };
+	if ((rc = mdb_get(txn, db->keys, &key, &d)) == MDB_NOTFOUND)
+		return 0;
+	if (rc != 0)
+		return rc;
+	if (d.mv_size != ENTRY_BYTES || ss_be64_get(d.mv_data) != old_seq)
+		return 0;   /* not this record's entry */
+	memcpy(entry, d.mv_data, ENTRY_BYTES);
+	ss_be64_put(entry, r->seq);
+	d = (MDB_val){ sizeof entry, entry };
+	if ((rc = mdb_put(txn, db->keys, &key, &d, 0)) != 0)
+		return rc;
+	ss_be64_put(old_age, base_old + old_seq);
+	if ((rc = mdb_get(txn, db->key_age, &ak, &d)) == MDB_NOTFOUND)
+		return 0;
+	if (rc != 0 || d.mv_size > sizeof value)
+		return rc ? rc : SS_EIO;
+	memcpy(value, d.mv_data, d.mv_size);
+	d.mv_data = value;
+	if ((rc = mdb_del(txn, db->key_age, &ak, NULL)) != 0)
+		return rc;
+	ss_be64_put(new_age, base_new + r->seq);
+	return mdb_put(txn, db->key_age, &nk, &d, MDB_APPEND);
 }
 
 int keys_find_sale(struct agent_db *db, MDB_txn *txn, const char *receipt_no, uint64_t *seq,

@@ -41,6 +41,7 @@ static const struct local_handler handlers[] = {
 	{ STORESYNC__LOCAL_REQUEST__KIND_POLICY, NULL, query_policy_answer },
 	{ STORESYNC__LOCAL_REQUEST__KIND_NOTICES, NULL, query_notices_answer },
 	{ STORESYNC__LOCAL_REQUEST__KIND_REQUESTS, NULL, query_requests_answer },
+	{ STORESYNC__LOCAL_REQUEST__KIND_REEPOCH, NULL, reepoch_answer },
 };
 
 struct local_round {
@@ -72,7 +73,7 @@ static void parse_body(struct local_request *p, zmq_msg_t *body)
 		p->error = "unsupported proto_version (this agent speaks 1)";
 	else if (!(p->handler = handler_of(p->req->kind_case)))
 		p->error = "unknown request kind (this agent answers submit, status, price, policy, "
-			"notices, requests)";
+			"notices, requests, reepoch)";
 }
 
 /* Reads one request into p; returns 0 when one was read, -1 when none waits.

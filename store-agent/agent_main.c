@@ -86,6 +86,9 @@ static void usage(FILE *out)
 		"      --http ADDR          serve /metrics over HTTP on IPV4:PORT (e.g.\n"
 		"                           127.0.0.1:7704; default off)\n"
 		"      --log-level LEVEL    debug, info (default), warning or error\n"
+		"      --log-interval-ms N  a condition that lasts (hub unreachable, buffer\n"
+		"                           full, conflict) is logged again every N ms\n"
+		"                           (default 60000)\n"
 		"  -v, --verbose            the same as --log-level debug\n"
 		"      --version            print the version and exit\n"
 		"  -h, --help               this text\n"
@@ -97,9 +100,9 @@ static void usage(FILE *out)
 enum { OPT_BUDGET = 256, OPT_RETENTION, OPT_BATCH, OPT_WINDOW, OPT_ACK_TIMEOUT, OPT_HEARTBEAT,
 	OPT_UTC_OFFSET, OPT_KEY_DAYS, OPT_LOG_LEVEL, OPT_SOCKET_MODE, OPT_SOCKET_GROUP,
 	OPT_HUB_TIMEOUT, OPT_RECONNECT, OPT_RECONNECT_MAX, OPT_CURVE_KEY, OPT_HUB_KEY, OPT_HTTP,
-	OPT_VERSION, OPT_INSECURE };
+	OPT_LOG_INTERVAL, OPT_VERSION, OPT_INSECURE };
 
-#define N_CONFIG_ITEMS 23
+#define N_CONFIG_ITEMS 24
 
 /* Every setting, by its INI name; flags use the same table. */
 static void config_items(struct agent_config *c, struct agent_main_opts *m,
@@ -129,6 +132,7 @@ static void config_items(struct agent_config *c, struct agent_main_opts *m,
 		{ "agent", "hub_key", SS_CFG_STRING, c->hub_key, sizeof c->hub_key, 0, 0 },
 		{ "agent", "insecure", SS_CFG_INT64, &c->insecure, 0, 0, 1 },
 		{ "agent", "http", SS_CFG_STRING, c->http, sizeof c->http, 0, 0 },
+		{ "agent", "log_interval_ms", SS_CFG_INT64, &c->log_interval_ms, 0, 100, 86400000 },
 		{ 0 },
 	};
 
@@ -186,6 +190,7 @@ static int parse_args(int argc, char **argv, struct agent_config *c, struct agen
 		{ "hub-key", required_argument, 0, OPT_HUB_KEY },
 		{ "insecure", no_argument, 0, OPT_INSECURE },
 		{ "http", required_argument, 0, OPT_HTTP },
+		{ "log-interval-ms", required_argument, 0, OPT_LOG_INTERVAL },
 		{ "version", no_argument, 0, OPT_VERSION },
 		{ "verbose", no_argument, 0, 'v' }, { "help", no_argument, 0, 'h' }, { 0, 0, 0, 0 },
 	};
@@ -199,7 +204,7 @@ static int parse_args(int argc, char **argv, struct agent_config *c, struct agen
 		[OPT_HUB_TIMEOUT - 256] = "hub_timeout_ms", [OPT_RECONNECT - 256] = "reconnect_ms",
 		[OPT_RECONNECT_MAX - 256] = "reconnect_max_ms",
 		[OPT_CURVE_KEY - 256] = "curve_key", [OPT_HUB_KEY - 256] = "hub_key",
-		[OPT_HTTP - 256] = "http" };
+		[OPT_HTTP - 256] = "http", [OPT_LOG_INTERVAL - 256] = "log_interval_ms" };
 	struct ss_config_item items[N_CONFIG_ITEMS];
 	char err[512];
 	int o;
@@ -234,7 +239,7 @@ static int parse_args(int argc, char **argv, struct agent_config *c, struct agen
 		case OPT_VERSION: ss_version_print("store-agent"); return 1;
 		case 'h': usage(stdout); return 1;
 		default:
-			if (o >= OPT_BUDGET && o <= OPT_HTTP) {
+			if (o >= OPT_BUDGET && o <= OPT_LOG_INTERVAL) {
 				key = names[o - 256];
 				break;
 			}
@@ -390,6 +395,7 @@ static void run(struct agent *a, struct agent_main_opts *m)
 		ss_notify_tick(ss_mono_ms());
 		if (ss_notify_take_hup())
 			reload(a, m);
+		events_tick(a);
 		if (ss_mono_ms() >= next_maintain) {
 			if (outbox_maintain(&a->outbox, ss_now_ms(), err, sizeof err) != 0)
 				ss_error("outbox maintenance: %s", err);
@@ -409,7 +415,7 @@ int main(int argc, char **argv)
 		.heartbeat_ms = 3000, .hub_timeout_ms = 30000, .reconnect_ms = 1000,
 		.reconnect_max_ms = 30000, .key_days = 90, .utc_offset = "auto",
 		.curve_key = "/etc/storesync/agent.key", .hub_key = "/etc/storesync/hub.pub",
-		.http = "off" } };
+		.http = "off", .log_interval_ms = 60000 } };
 	struct agent_main_opts m = { .log_level = "info", .socket_mode = 0660,
 		.socket_group = "storesync" };
 	enum ss_log_level level = SS_LOG_INFO;

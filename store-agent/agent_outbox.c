@@ -4,8 +4,10 @@
  * Invariants:
  *  - A record gets its seq and is committed (fsync) before anyone is told it
  *    was accepted; seqs are 1, 2, 3... with no holes, per data directory.
- *  - The epoch is drawn once, when the data directory is created, and never
- *    changes: a reinstalled store (new directory) starts a new epoch.
+ *  - The epoch is drawn when the data directory is created: a reinstalled
+ *    store (new directory) starts a new epoch. It changes only by a reepoch
+ *    (outbox_txn_reepoch, for a directory that was rolled back), which moves
+ *    the unacknowledged records into the new epoch in one transaction.
  *  - An unacknowledged record is never deleted. Acknowledged ones are kept
  *    for retention_ms so a hub restored from an old backup can get them back,
  *    but they give way, oldest first, when the disk budget needs the room.
@@ -102,6 +104,8 @@ void outbox_txn_begin(struct outbox_txn *t, struct agent_outbox *ob, MDB_txn *tx
 	t->ob = ob;
 	t->txn = txn;
 	t->now_ms = now_ms;
+	t->epoch = ob->epoch;
+	t->acked_seq = ob->acked_seq;
 	t->last_seq = ob->last_seq;
 	t->first_seq = ob->first_seq;
 	t->used_bytes = ob->used_bytes;
@@ -141,8 +145,98 @@ int outbox_txn_end(struct outbox_txn *t)
 	if (rc == 0)
 		rc = agent_db_meta_put(db, t->txn, "used", t->used_bytes);
 	if (rc == 0)
-		rc = agent_db_meta_put(db, t->txn, "acked", t->ob->acked_seq);
+		rc = agent_db_meta_put(db, t->txn, "acked", t->acked_seq);
+	if (rc == 0 && t->epoch != t->ob->epoch)
+		rc = agent_db_meta_put(db, t->txn, "epoch", t->epoch);
 	return rc;
+}
+
+/* Record seq, unpacked (NULL when absent or unreadable: *rc says which). */
+static Storesync__Record *record_get(MDB_txn *txn, MDB_dbi dbi, uint64_t seq, int *rc)
+{
+	uint8_t key[8];
+	MDB_val k = { 8, key }, d;
+	Storesync__Record *r;
+
+	ss_be64_put(key, seq);
+	if ((*rc = mdb_get(txn, dbi, &k, &d)) != 0)
+		return NULL;
+	r = (Storesync__Record *)ss_proto_unpack(&storesync__record__descriptor, d.mv_data,
+		d.mv_size, SS_MAX_MSG_BYTES);
+	*rc = r ? 0 : SS_EIO;
+	return r;
+}
+
+static int record_put(MDB_txn *txn, MDB_dbi dbi, const Storesync__Record *r, uint64_t *bytes)
+{
+	uint8_t key[8];
+	MDB_val k = { 8, key }, d;
+	int rc;
+
+	ss_be64_put(key, r->seq);
+	d.mv_size = storesync__record__get_packed_size(r);
+	if ((rc = mdb_put(txn, dbi, &k, &d, MDB_RESERVE)) != 0)
+		return rc;
+	storesync__record__pack(r, d.mv_data);
+	*bytes = d.mv_size;
+	return 0;
+}
+
+/* Deletes every record keyed above seq. */
+static int drop_above(MDB_txn *txn, MDB_dbi dbi, uint64_t seq)
+{
+	uint8_t key[8];
+	MDB_val k = { 8, key }, d;
+	MDB_cursor *c;
+	int rc = mdb_cursor_open(txn, dbi, &c);
+
+	if (rc != 0)
+		return rc;
+	ss_be64_put(key, seq + 1);
+	for (rc = mdb_cursor_get(c, &k, &d, MDB_SET_RANGE); rc == 0;
+		rc = mdb_cursor_get(c, &k, &d, MDB_NEXT))
+		if ((rc = mdb_cursor_del(c, 0)) != 0)
+			break;
+	mdb_cursor_close(c);
+	return rc == MDB_NOTFOUND ? 0 : rc;
+}
+
+int outbox_txn_reepoch(struct outbox_txn *t, uint64_t new_epoch, uint64_t from_seq,
+	int (*moved)(void *arg, const Storesync__Record *r, uint64_t old_seq), void *arg,
+	uint64_t *dropped)
+{
+	MDB_dbi dbi = t->ob->db->records;
+	uint64_t shift = from_seq - 1, n = 0, used = 0;
+	int rc = 0;
+
+	/* In seq order, record k goes to k - shift: that key held a record
+	 * that leaves (before from_seq) or one moved already, never one still
+	 * to move. What lies above the new last seq goes afterwards. */
+	for (uint64_t k = from_seq; k <= t->last_seq && rc == 0; k++) {
+		Storesync__Record *r = record_get(t->txn, dbi, k, &rc);
+		uint64_t bytes = 0;
+
+		if (!r)
+			return rc == MDB_NOTFOUND ? SS_EIO : rc;
+		r->seq = k - shift;
+		r->has_seq = 1;
+		if ((rc = record_put(t->txn, dbi, r, &bytes)) == 0)
+			rc = moved(arg, r, k);
+		used += bytes + ENTRY_OVERHEAD_BYTES;
+		n++;
+		storesync__record__free_unpacked(r, NULL);
+	}
+	if (rc == 0)
+		rc = drop_above(t->txn, dbi, n);
+	if (rc != 0)
+		return rc;
+	*dropped = from_seq > t->first_seq ? from_seq - t->first_seq : 0;
+	t->epoch = new_epoch;
+	t->last_seq = n;
+	t->first_seq = 1;
+	t->acked_seq = 0;
+	t->used_bytes = used;
+	return 0;
 }
 
 /* The budget left for records: what the other databases do not occupy,
@@ -223,10 +317,11 @@ static int append_body(MDB_txn *txn, void *arg)
 
 void outbox_txn_adopt(const struct outbox_txn *t)
 {
+	t->ob->epoch = t->epoch;
 	t->ob->last_seq = t->last_seq;
 	t->ob->first_seq = t->first_seq;
 	t->ob->used_bytes = t->used_bytes;
-	t->ob->acked_durable = t->ob->acked_seq;
+	t->ob->acked_seq = t->ob->acked_durable = t->acked_seq;
 }
 
 int outbox_append(struct agent_outbox *ob, struct outbox_slot *slots, size_t n, int64_t now_ms,

@@ -2,8 +2,9 @@
  * them ("requests" database: request_no -> packed RequestState).
  *
  * Invariant: an entry is written in the transaction that makes its record
- * durable (state "pending", agent_submit) or in the transaction that
- * applies HQ's decision on it (agent_apply), never elsewhere. A decision
+ * durable (state "pending", agent_submit), in the transaction that
+ * applies HQ's decision on it (agent_apply), or in a reepoch's, which
+ * renumbers its record (agent_reepoch), never elsewhere. A decision
  * for a request this data directory never recorded (a reinstalled store)
  * still gets an entry, with what the decision says. */
 #include <string.h>
@@ -74,5 +75,27 @@ int requests_decide(struct agent_db *db, MDB_txn *txn, const Storesync__Replenis
 	rc = put_state(db, txn, &st);
 	if (old)
 		storesync__request_state__free_unpacked(old, NULL);
+	return rc;
+}
+
+int requests_renumber(struct agent_db *db, MDB_txn *txn, const Storesync__Record *r,
+	uint64_t old_seq)
+{
+	Storesync__RequestState *st;
+	MDB_val k, d;
+	int rc;
+
+	if (r->body_case != STORESYNC__RECORD__BODY_REPLENISHMENT || !r->replenishment->request_no)
+		return 0;
+	k = key_of(r->replenishment->request_no);
+	if ((rc = mdb_get(txn, db->requests, &k, &d)) != 0)
+		return rc == MDB_NOTFOUND ? 0 : rc;
+	if (!(st = storesync__request_state__unpack(NULL, d.mv_size, d.mv_data)))
+		return SS_EIO;
+	if (st->seq == old_seq) {
+		st->seq = r->seq;
+		rc = put_state(db, txn, st);
+	}
+	storesync__request_state__free_unpacked(st, NULL);
 	return rc;
 }

@@ -56,6 +56,8 @@ static void send_hello(struct agent *a)
 	h.has_last_seq = 1;
 	h.applied_update_id = a->apply.ids.applied;
 	h.has_applied_update_id = 1;
+	h.heartbeat_ms = (uint32_t)a->cfg.heartbeat_ms;
+	h.has_heartbeat_ms = 1;
 	m.kind_case = STORESYNC__LINK_MESSAGE__KIND_HELLO;
 	m.hello = &h;
 	a->sender.welcomed = 0;
@@ -76,8 +78,10 @@ static void send_heartbeat(struct agent *a)
 	hb.has_backlog = 1;
 	hb.oldest_unsent_age_ms = st.oldest_unsent_age_ms;
 	hb.has_oldest_unsent_age_ms = 1;
-	hb.disk_free_bytes = st.budget_bytes > st.used_bytes ? st.budget_bytes - st.used_bytes : 0;
-	hb.has_disk_free_bytes = 1;
+	hb.budget_left_bytes = st.budget_bytes > st.used_bytes ? st.budget_bytes - st.used_bytes : 0;
+	hb.has_budget_left_bytes = 1;
+	hb.disk_free_bytes = st.disk_free_bytes;
+	hb.has_disk_free_bytes = st.has_disk_free_bytes;
 	hb.agent_version = SS_VERSION;
 	hb.last_seq = a->outbox.last_seq;
 	hb.has_last_seq = 1;
@@ -112,9 +116,7 @@ int sender_start(struct agent *a, char *err, size_t errlen)
 		return -1;
 	}
 	if (zmq_socket_monitor(a->sender.sock, "inproc://agent-link-monitor",
-		ZMQ_EVENT_HANDSHAKE_SUCCEEDED | ZMQ_EVENT_DISCONNECTED
-		| ZMQ_EVENT_HANDSHAKE_FAILED_AUTH | ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL
-		| ZMQ_EVENT_HANDSHAKE_FAILED_NO_DETAIL) != 0
+		AGENT_LINK_EVENTS) != 0
 		|| !(a->sender.monitor = zmq_socket(a->zctx, ZMQ_PAIR))
 		|| zmq_connect(a->sender.monitor, "inproc://agent-link-monitor") != 0) {
 		snprintf(err, errlen, "cannot monitor the hub link: %s", zmq_strerror(errno));
@@ -141,6 +143,15 @@ void sender_stop(struct agent *a)
 	a->sender.sock = a->sender.monitor = NULL;
 }
 
+void sender_restart(struct agent *a)
+{
+	a->sender.conflict = 0;
+	a->sender.hub_seq = 0;
+	a->sender.sent_seq = a->outbox.acked_seq;
+	a->sender.progress_mono = ss_mono_ms();
+	send_hello(a);
+}
+
 /* Drops the link and connects again after a delay with full jitter,
  * doubling per drop since the last Welcome (ss_link_backoff_ms, from
  * reconnect_ms up to reconnect_max_ms), so a fleet dropped at once does
@@ -161,26 +172,6 @@ static int64_t link_drop(struct agent *a, int64_t now)
 	return delay;
 }
 
-/* The hub would not have us: our key is not registered (or revoked), or we
- * speak Curve to a plaintext hub or the other way round. Records stay in
- * the outbox, and we keep trying, so a store registered (or re-keyed) a
- * moment later comes in without a restart. */
-static void handshake_failed(struct agent *a, uint16_t event)
-{
-	struct agent_sender *s = &a->sender;
-	int64_t now = ss_mono_ms(), delay = link_drop(a, now);
-	uint64_t held = 0;
-
-	if (!ss_lograte_allow(&s->handshake_log, now, 60000, &held))
-		return;
-	ss_warn("hub %s refused the handshake (%s): %s; records stay in the outbox; trying again "
-		"in %lld ms (%llu more since last line)", a->cfg.hub,
-		event == ZMQ_EVENT_HANDSHAKE_FAILED_AUTH ? "authentication" : "protocol",
-		a->cfg.insecure ? "this agent runs --insecure; does the hub?"
-		: "is this store's key registered at the hub (hqctl store add/rekey), and hub_key the "
-		"hub's?", (long long)delay, (unsigned long long)held);
-}
-
 void sender_on_monitor(struct agent *a)
 {
 	zmq_msg_t f[2];
@@ -188,25 +179,32 @@ void sender_on_monitor(struct agent *a)
 
 	while ((n = ss_link_recv(a->sender.monitor, f, 2, ZMQ_DONTWAIT)) > 0) {
 		uint16_t event = 0;
+		int32_t value = 0;
 
-		if (n >= 1 && zmq_msg_size(&f[0]) >= 2)
+		if (n >= 1 && zmq_msg_size(&f[0]) >= 6) {
 			memcpy(&event, zmq_msg_data(&f[0]), sizeof event);
+			memcpy(&value, (uint8_t *)zmq_msg_data(&f[0]) + 2, sizeof value);
+		}
 		ss_link_close_frames(f, n < 2 ? n : 2);
+		events_link(a, event, value);   /* the log: outages and their reasons */
 		/* Not ZMQ_EVENT_CONNECTED: with ZMQ_IMMEDIATE a message sent
 		 * before the handshake completes has no pipe to go to. */
 		if (event == ZMQ_EVENT_HANDSHAKE_SUCCEEDED) {
-			ss_info("connected to hub %s", a->cfg.hub);
 			a->sender.linked = 1;
 			a->sender.linked_mono = ss_mono_ms();
 			send_hello(a);
 		} else if (event == ZMQ_EVENT_DISCONNECTED) {
-			/* A refused handshake was said above, once a minute. */
-			if (a->sender.linked)
-				ss_info("hub link down; records stay in the outbox");
 			a->sender.linked = 0;
 			a->sender.welcomed = 0;
-		} else {
-			handshake_failed(a, event);
+		} else if (event & (ZMQ_EVENT_HANDSHAKE_FAILED_AUTH | ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL
+			| ZMQ_EVENT_HANDSHAKE_FAILED_NO_DETAIL)) {
+			/* The hub would not have us: our key is not registered (or
+			 * revoked), or we speak Curve to a plaintext hub or the other
+			 * way round. Records stay in the outbox and we keep trying, so
+			 * a store registered (or re-keyed) a moment later comes in
+			 * without a restart; agent_events logs it, with the reason and
+			 * what to check, as the outage it is. */
+			link_drop(a, ss_mono_ms());
 		}
 	}
 }
@@ -303,14 +301,12 @@ static void on_message(struct agent *a, const Storesync__LinkMessage *m)
 		if (m->welcome->high_water_seq > a->outbox.last_seq) {
 			/* The hub holds seqs of this epoch we never wrote: this data
 			 * directory was rolled back. Sending would reuse those seqs for
-			 * other records, which the hub would drop as duplicates. */
-			if (!a->sender.conflict)
-				ss_error("hub holds seq %llu of epoch %016llx but this outbox ends at "
-					"%llu (data directory restored from an older copy?): not sending; "
-					"records stay in the outbox", (unsigned long long)
-					m->welcome->high_water_seq, (unsigned long long)a->outbox.epoch,
-					(unsigned long long)a->outbox.last_seq);
+			 * other records, which the hub would drop as duplicates.
+			 * Heartbeats go on, so the hub sees a live store in conflict;
+			 * agent_reepoch.c is the way out. */
+			events_conflict(a, m->welcome->high_water_seq);
 			a->sender.conflict = 1;
+			a->sender.hub_seq = m->welcome->high_water_seq;
 			break;
 		}
 		if (m->welcome->high_water_seq < a->outbox.acked_seq)
@@ -414,8 +410,13 @@ void sender_tick(struct agent *a)
 	int64_t now = ss_mono_ms();
 	uint64_t window = (uint64_t)(a->cfg.batch_records * a->cfg.window_batches);
 
-	if (s->conflict || check_link(a, now))
+	if (check_link(a, now))
 		return;
+	if (s->conflict) {
+		if (now - s->heartbeat_mono >= a->cfg.heartbeat_ms)
+			send_heartbeat(a);
+		return;
+	}
 	if (!s->welcomed) {
 		if (now - s->hello_mono >= HELLO_RETRY_MS)
 			send_hello(a);

@@ -1,8 +1,23 @@
 /* agent_status: what `storectl status` and the heartbeat report about the
  * agent. Read-only: computed from the outbox, the databases' sizes and the
  * sender's state. */
+#include <sys/statvfs.h>
+
 #include "agent.h"
 #include "ss_time.h"
+
+/* What an unprivileged writer may still put on the data directory's file
+ * system into *bytes: 1, or 0 when it cannot be told (the field then stays
+ * absent). */
+static int disk_free(const char *dir, uint64_t *bytes)
+{
+	struct statvfs vfs;
+
+	if (statvfs(dir, &vfs) != 0)
+		return 0;
+	*bytes = (uint64_t)vfs.f_bavail * (uint64_t)vfs.f_frsize;
+	return 1;
+}
 
 void status_fill(struct agent *a, Storesync__StatusReply *st)
 {
@@ -26,10 +41,13 @@ void status_fill(struct agent *a, Storesync__StatusReply *st)
 	st->last_ack_ms = a->sender.last_ack_ms;
 	st->has_last_ack_ms = 1;
 	st->link_state = (char *)sender_link_state(a);
+	st->conflict_hub_seq = a->sender.hub_seq;
+	st->has_conflict_hub_seq = a->sender.conflict;
 	st->budget_bytes = a->db.budget_bytes;
 	st->has_budget_bytes = 1;
 	st->used_bytes = ob->used_bytes + other_bytes;
 	st->has_used_bytes = 1;
+	st->has_disk_free_bytes = disk_free(a->cfg.data_dir, &st->disk_free_bytes);
 	st->retained = ob->acked_seq >= ob->first_seq ? ob->acked_seq - ob->first_seq + 1 : 0;
 	st->has_retained = 1;
 	st->refused_requests = a->refused_requests;

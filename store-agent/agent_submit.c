@@ -222,12 +222,20 @@ void submit_commit(struct agent *a)
 	r->now_ms = ss_now_ms();
 	r->rc = ss_lmdb_write(&a->db.lmdb, commit_body, a, r->err, sizeof r->err);
 	if (r->rc == 0) {
+		uint64_t full = 0, accepted = 0;
+
 		outbox_txn_adopt(&r->t);
+		for (size_t i = 0; i < r->n_slots; i++) {
+			full += r->slots[i].ob.full;
+			accepted += r->slots[i].ob.seq > 0;
+		}
+		events_buffer(a, full, accepted);
 		return;
 	}
-	if (r->rc == SS_EFULL)
+	if (r->rc == SS_EFULL) {
 		snprintf(r->err, sizeof r->err, "buffer full");
-	else
+		events_buffer(a, valid, 0);
+	} else
 		ss_error("outbox commit failed: %s", r->err);
 	/* Nothing is stored: no slot may claim a seq, a duplicate or a verdict
 	 * from the abandoned transaction. */

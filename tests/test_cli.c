@@ -10,8 +10,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/statvfs.h>
 #include <time.h>
 
+#include "ss_query_spec.h"
 #include "ss_time.h"
 #include "testlib.h"
 
@@ -104,6 +106,15 @@ static json_t *first_row(struct fx *f)
 	row = json_incref(json_array_get(doc, 0));
 	json_decref(doc);
 	return row;
+}
+
+/* The size of the file system holding dir. */
+static int64_t disk_size_bytes(const char *dir)
+{
+	struct statvfs vfs;
+
+	ck_assert_int_eq(statvfs(dir, &vfs), 0);
+	return (int64_t)vfs.f_blocks * (int64_t)vfs.f_frsize;
 }
 
 START_TEST(stores_json_has_the_stable_fields)
@@ -200,21 +211,30 @@ START_TEST(stores_forms)
 	fx_business(&f);
 	ck_assert_int_eq(hqctl(&f, "stores"), 0);
 	ck_assert(out_has(&f, "^store_id +records +amount +backlog .*last_seen \\(\\+00:00\\) +silent +name"
-		" +applied_update_id +status +link$"));
+		" +applied_update_id +status +link +conflict$"));
 	ck_assert(out_has(&f, "^S7 +7 +¥1,100\\.00 +0 +- +20[0-9]{2}-[0-9]{2}-[0-9]{2} [0-9:]{8} +[0-9]+s"
-		" +- +0 +active +curve$"));
+		" +- +0 +active +curve +no$"));
 	ck_assert(!out_has(&f, "epoch|agent_version"));
 	ck_assert_int_eq(hqctl(&f, "stores --wide"), 0);
-	ck_assert(out_has(&f, "epoch.*budget_free +agent_version +name +region"));
+	ck_assert(out_has(&f, "epoch.*budget_left +disk_free +agent_version +name +region"));
 	ck_assert(out_has(&f, " [0-9.]+ (B|KiB|MiB|GiB) +[0-9.]+ "));
 	ck_assert_int_eq(hqctl(&f, "stores --json"), 0);
 	row = first_row(&f);
 	ck_assert(json_is_integer(json_object_get(row, "last_seen_ms")));
 	ck_assert(json_is_null(json_object_get(row, "oldest_unsent_age_ms")));
-	ck_assert(json_is_integer(json_object_get(row, "disk_free_bytes")));
+	/* What the agent reports is what every program's --version prints
+	 * (test_daemon checks that side). */
+	ck_assert_str_eq(json_string_value(json_object_get(row, "agent_version")), SS_VERSION);
+	/* The budget left (1 GiB less what the agent holds) and the free space
+	 * of the file system the data directory is on are two figures. */
+	ck_assert_int_gt(json_integer_value(json_object_get(row, "budget_left_bytes")), 0);
+	ck_assert_int_lt(json_integer_value(json_object_get(row, "budget_left_bytes")), 1LL << 30);
+	ck_assert_int_gt(json_integer_value(json_object_get(row, "disk_free_bytes")), 0);
+	ck_assert_int_le(json_integer_value(json_object_get(row, "disk_free_bytes")),
+		disk_size_bytes(f.data));
 	json_decref(row);
 	ck_assert_int_eq(hqctl(&f, "stores --csv"), 0);
-	ck_assert(out_has(&f, "^store_id,epoch,high_water_seq,records,amount_fen,.*,disk_free_bytes,agent_version,name,region,registered,applied_update_id,price_update_id,policy_update_id,silent,status,link$"));
+	ck_assert(out_has(&f, "^store_id,epoch,high_water_seq,records,amount_fen,.*,budget_left_bytes,disk_free_bytes,agent_version,name,region,registered,applied_update_id,price_update_id,policy_update_id,silent,status,link,conflict,conflict_since_ms$"));
 	ck_assert(out_has(&f, "^S7,[0-9a-f]{16},7,7,110000,0,0,,[0-9]+,"));
 	fx_stop(&f);
 }
@@ -332,11 +352,63 @@ START_TEST(inventory_forms)
 }
 END_TEST
 
+/* Every read query of the command table, in its three forms: the text
+ * answers, the JSON is an array of objects and the CSV header names
+ * exactly the JSON's fields. A query added to the table is covered here
+ * without a change. */
+START_TEST(every_query_has_its_three_forms)
+{
+	struct fx f;
+	json_error_t jerr;
+	char args[96], *header = NULL;
+	size_t cap = 0;
+
+	fx_start(&f);
+	fx_business(&f);
+	for (size_t i = 0; i < ss_n_commands; i++) {
+		const struct ss_command *c = &ss_commands[i];
+		json_t *doc, *row;
+		FILE *csv;
+		ssize_t n;
+		size_t cols = 1;
+
+		if (c->write)
+			continue;
+		snprintf(args, sizeof args, "%s%s", c->what, c->operand ? " SKU-1" : "");
+		ck_assert_msg(hqctl(&f, args) == 0, "hqctl %s", args);
+		ck_assert_msg(tl_sh("test -s '%s'", f.out) == 0, "hqctl %s printed nothing", args);
+		snprintf(args, sizeof args, "%s%s --json", c->what, c->operand ? " SKU-1" : "");
+		ck_assert_msg(hqctl(&f, args) == 0, "hqctl %s", args);
+		doc = json_load_file(f.out, 0, &jerr);
+		ck_assert_msg(json_is_array(doc), "hqctl %s: not a JSON array", args);
+		snprintf(args, sizeof args, "%s%s --csv", c->what, c->operand ? " SKU-1" : "");
+		ck_assert_msg(hqctl(&f, args) == 0, "hqctl %s", args);
+		ck_assert_ptr_nonnull(csv = fopen(f.out, "r"));
+		ck_assert_msg((n = getline(&header, &cap, csv)) > 0, "hqctl %s: no header", args);
+		fclose(csv);
+		for (char *p = header; *p; p++)
+			cols += *p == ',';
+		row = json_array_get(doc, 0);
+		if (row) {
+			ck_assert_msg(json_object_size(row) == cols, "%s: %zu JSON fields, %zu CSV columns",
+				c->what, json_object_size(row), cols);
+			for (char *name = strtok(header, ",\r\n"); name; name = strtok(NULL, ",\r\n"))
+				ck_assert_msg(json_object_get(row, name) != NULL, "%s: CSV column %s is not "
+					"a JSON field", c->what, name);
+		}
+		json_decref(doc);
+	}
+	free(header);
+	fx_stop(&f);
+}
+END_TEST
+
 int main(void)
 {
 	const TTest *const tests[] = { stores_json_has_the_stable_fields, text_and_csv_say_the_same,
 		usage_errors_exit_2_with_one_line, storectl_status_json, stores_forms, sales_forms,
-		complaints_forms, accounts_and_stale_forms, inventory_forms };
+		complaints_forms, accounts_and_stale_forms, inventory_forms,
+		every_query_has_its_three_forms };
 
 	return tl_run("cli", tests, sizeof tests / sizeof tests[0], 30);
 }

@@ -547,7 +547,7 @@ START_TEST(a_revoked_store_is_cut_off_and_keeps_its_records)
 	tl_link_hello_applied(&s2, "S2", PEER_EPOCH, 0);
 	revoke_with_backlog(&f, &s1);
 	ck_assert_int_eq(hqctl(&f, "stores --csv --wide"), 0);
-	ck_assert_msg(file_has(f.out, "^S1,.*,revoked,curve$"), "see %s", f.out);
+	ck_assert_msg(file_has(f.out, "^S1,.*,revoked,curve,false,$"), "see %s", f.out);
 	ck_assert_int_eq(storectl(&f, f.l1, "status --json"), 0);
 	ck_assert(file_has(f.out, "\"backlog\": 2"));
 	/* Its till sees the link is not up: the hub answers it nothing. */

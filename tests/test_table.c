@@ -488,6 +488,42 @@ START_TEST(csv_keeps_machine_units_with_empty_never)
 }
 END_TEST
 
+/* A size the hub could not learn (an agent that does not report its free
+ * disk) is -1: unknown, not zero bytes. */
+START_TEST(an_unknown_size_is_not_zero)
+{
+	static const char *const cols[] = { "store_id", "disk_free_bytes" };
+	Storesync__QueryReply *r = reply_new(cols, 2);
+	const int64_t sizes[] = { -1, 0 };
+	char *out;
+	json_t *arr;
+
+	for (size_t i = 0; i < 2; i++) {
+		Storesync__Row *row = row_add(r);
+
+		cell_s(row, i ? "S2" : "S1");
+		cell_i(row, sizes[i]);
+	}
+	out = print(r, SS_TABLE_TEXT);
+	rstrip_lines(out);
+	ck_assert_str_eq(out,
+		"store_id  disk_free\n"
+		"S1                -\n"
+		"S2              0 B\n");
+	free(out);
+	out = print(r, SS_TABLE_JSON);
+	arr = parse(out);
+	ck_assert(json_is_null(json_object_get(json_array_get(arr, 0), "disk_free_bytes")));
+	expect_int(json_array_get(arr, 1), "disk_free_bytes", 0);
+	json_decref(arr);
+	free(out);
+	out = print(r, SS_TABLE_CSV);
+	ck_assert_str_eq(out, "store_id,disk_free_bytes\nS1,\nS2,0\n");
+	free(out);
+	reply_free(r);
+}
+END_TEST
+
 /* sales by store and day, as the hub answers it. */
 static Storesync__QueryReply *sales(void)
 {
@@ -662,6 +698,7 @@ int main(void)
 	tcase_add_test(tc, text_flags_lists_sizes_and_never);
 	tcase_add_test(tc, json_keeps_machine_units_with_null_booleans_and_lists);
 	tcase_add_test(tc, csv_keeps_machine_units_with_empty_never);
+	tcase_add_test(tc, an_unknown_size_is_not_zero);
 	tcase_add_test(tc, narrow_view_labels_and_total);
 	tcase_add_test(tc, wide_keeps_suffixes_that_would_collide);
 	tcase_add_test(tc, display_width_counts_terminal_columns);

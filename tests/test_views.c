@@ -1031,13 +1031,62 @@ START_TEST(heartbeat_over_stuck_backlog_is_silent)
 }
 END_TEST
 
+/* A store HQ registered but never heard from has made no progress at
+ * all: it is silent since its registration, in `stores` and in `stale`
+ * alike, by the same policy (30 minutes by default). */
+START_TEST(registered_store_never_heard_from_is_silent_since_registration)
+{
+	struct tl_env e;
+	Storesync__QueryReply *r;
+	int64_t added;
+	pid_t hub;
+	int row;
+
+	tl_env_init(&e);
+	hub = tl_start_hub(&e, NULL);
+	r = tl_query(e.hub_query, "store add", "store", "S5", "name", "New", NULL);
+	ck_assert_str_eq(tl_answer(r, "result"), "added");
+	tl_query_free(r);
+	r = tl_query_ok(e.hub_query, "store list", NULL);
+	added = tl_cell_int(r, ROW(r, "store_id", "S5"), "added_ms");
+	tl_query_free(r);
+
+	r = tl_query_ok(e.hub_query, "stores", "at", ms(added + 29 * MIN_MS), NULL);
+	row = ROW(r, "store_id", "S5");
+	ck_assert_int_eq(tl_cell_int(r, row, "silent_ms"), 29 * MIN_MS);
+	ck_assert_int_eq(tl_cell_int(r, row, "silent"), 0);
+	ck_assert_int_eq(tl_cell_int(r, row, "last_progress_ms"), 0);
+	tl_query_free(r);
+	r = tl_query_ok(e.hub_query, "stale", "at", ms(added + 29 * MIN_MS), NULL);
+	ck_assert_uint_eq(r->n_rows, 0);
+	tl_query_free(r);
+
+	r = tl_query_ok(e.hub_query, "stores", "at", ms(added + 31 * MIN_MS), NULL);
+	row = ROW(r, "store_id", "S5");
+	ck_assert_int_eq(tl_cell_int(r, row, "silent_ms"), 31 * MIN_MS);
+	ck_assert_int_eq(tl_cell_int(r, row, "silent"), 1);
+	tl_query_free(r);
+	r = tl_query_ok(e.hub_query, "stale", "at", ms(added + 31 * MIN_MS), NULL);
+	ck_assert_uint_eq(r->n_rows, 1);
+	row = ROW(r, "kind", "store", "id", "S5");
+	ck_assert_int_eq(tl_cell_int(r, row, "since_ms"), added);
+	ck_assert_int_eq(tl_cell_int(r, row, "age_ms"), 31 * MIN_MS);
+	ck_assert_str_eq(tl_cell_str(r, row, "reason"),
+		"never heard from: registered 31 minutes ago (policy 30)");
+	tl_query_free(r);
+	tl_stop(hub);
+	tl_env_cleanup(&e);
+}
+END_TEST
+
 int main(void)
 {
 	const TTest *const tests[] = { contract_payments_two_stores, refund_same_day,
 		complaint_deadlines, emergency_deadline, overdue_listed_once, aging_buckets, case_numbers_per_month,
 		inventory_on_hand, silent_store, sales_week_month, aging_restarts_with_a_new_debt,
 		account_owner_without_contract, refunds_by_method_and_net,
-		late_move_before_stocktake_ignored, heartbeat_over_stuck_backlog_is_silent };
+		late_move_before_stocktake_ignored, heartbeat_over_stuck_backlog_is_silent,
+		registered_store_never_heard_from_is_silent_since_registration };
 
 	return tl_run("views", tests, sizeof tests / sizeof tests[0], 30);
 }

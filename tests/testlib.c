@@ -12,6 +12,7 @@
 #include <string.h>
 #include <arpa/inet.h>
 #include <netinet/in.h>
+#include <regex.h>
 #include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
@@ -1582,6 +1583,34 @@ const char *tl_answer(const Storesync__QueryReply *r, const char *column)
 		return c->s ? c->s : "";
 	snprintf(text[next % 4], sizeof text[0], "%lld", (long long)c->i);
 	return text[next++ % 4];
+}
+
+size_t tl_log_count(const char *file, const char *ere)
+{
+	FILE *f = fopen(file, "r");
+	char *line = NULL;
+	size_t cap = 0, n = 0;
+	regex_t re;
+
+	ck_assert_msg(regcomp(&re, ere, REG_EXTENDED | REG_NOSUB) == 0, "bad regex %s", ere);
+	while (f && getline(&line, &cap, f) >= 0)
+		n += regexec(&re, line, 0, NULL, 0) == 0;
+	free(line);
+	if (f)
+		fclose(f);
+	regfree(&re);
+	return n;
+}
+
+void tl_log_wait(const char *file, const char *ere, size_t count, int timeout_ms)
+{
+	int64_t deadline = ss_mono_ms() + timeout_ms;
+
+	while (tl_log_count(file, ere) < count) {
+		ck_assert_msg(ss_mono_ms() < deadline, "%s: fewer than %zu lines match /%s/", file,
+			count, ere);
+		ss_sleep_ms(50);
+	}
 }
 
 /* ---- HTTP (added for test_metrics, test_status_page) ---- */

@@ -339,6 +339,15 @@ int tl_submit_results(const char *local, Storesync__Record **recs, size_t n,
 struct tl_result tl_submit_json_result(const char *local, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
 
+/* ---- The daemons' logs (added for test_events and test_reepoch): what
+ * tl_start_hub and tl_start_agent write stderr to, e->dir/hub.log and
+ * e->dir/agent-<store>.log. ---- */
+
+/* How many lines of file match the extended regular expression. */
+size_t tl_log_count(const char *file, const char *ere);
+/* Waits up to timeout_ms for at least `count` lines matching ere; fails
+ * the test, naming the file, when they do not come. */
+void tl_log_wait(const char *file, const char *ere, size_t count, int timeout_ms);
 /* ---- HTTP (added for test_metrics, test_status_page) ---- */
 
 /* GET path from addr (IPV4:PORT) with one extra header line (may be NULL;

@@ -36,7 +36,7 @@ static const struct ss_client_kind hub_kind = {
  * skipped, so `accounts` covers `accounts --aging` too. */
 static const char *const stores_cols[] = { "store_id", "name", "records", "amount_fen",
 	"backlog", "oldest_unsent_age_ms", "last_seen_ms", "silent_ms", "applied_update_id", "status",
-	"link", NULL };
+	"link", "conflict", NULL };
 static const char *const sales_cols[] = { "store_id", "period", "receipts", "sales_fen",
 	"refunds_fen", "contract_total_fen", "net_fen", NULL };
 static const char *const inventory_cols[] = { "store_id", "sku", "on_hand",
@@ -56,27 +56,24 @@ static const char *const notices_cols[] = { "account", "store_id", "balance_fen"
 	"issued_ms", "delivered", NULL };
 static const char *const replenish_cols[] = { "id", "sku", "quantity", "reason", "state",
 	"approved_quantity", "delivered", NULL };
-/* disk_free_bytes is the agent's disk budget left, not free disk: the
- * header says so (JSON and CSV keep the hub's name). */
-static const char *const labels[] = { "disk_free_bytes", "budget_free", NULL };
 
 static const struct {
 	const char *command;
 	struct ss_table_view view;
 } views[] = {
-	{ "stores", { stores_cols, labels, 0 } }, { "sales", { sales_cols, labels, 1 } },
-	{ "inventory", { inventory_cols, labels, 0 } },
-	{ "complaints", { complaints_cols, labels, 0 } },
-	{ "accounts", { accounts_cols, labels, 0 } }, { "stale", { stale_cols, labels, 0 } },
-	{ "policy show", { policy_cols, labels, 0 } }, { "price show", { price_cols, labels, 0 } },
-	{ "rollout", { rollout_cols, labels, 0 } }, { "notices", { notices_cols, labels, 0 } },
-	{ "replenish list", { replenish_cols, labels, 0 } },
+	{ "stores", { stores_cols, NULL, 0 } }, { "sales", { sales_cols, NULL, 1 } },
+	{ "inventory", { inventory_cols, NULL, 0 } },
+	{ "complaints", { complaints_cols, NULL, 0 } },
+	{ "accounts", { accounts_cols, NULL, 0 } }, { "stale", { stale_cols, NULL, 0 } },
+	{ "policy show", { policy_cols, NULL, 0 } }, { "price show", { price_cols, NULL, 0 } },
+	{ "rollout", { rollout_cols, NULL, 0 } }, { "notices", { notices_cols, NULL, 0 } },
+	{ "replenish list", { replenish_cols, NULL, 0 } },
 };
 
 /* The text view of command: its narrow columns, or all of them when wide. */
 static struct ss_table_view view_of(const char *command, int wide)
 {
-	struct ss_table_view v = { NULL, labels, 0 };
+	struct ss_table_view v = { NULL, NULL, 0 };
 
 	for (size_t i = 0; i < sizeof views / sizeof views[0]; i++)
 		if (strcmp(views[i].command, command) == 0)

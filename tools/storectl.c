@@ -2,6 +2,7 @@
  *   submit [FILE|-]   JSON Lines in, one record per line (docs/records.md)
  *   status            the agent's backlog, link and outbox
  *   price, policy, notices, requests: what HQ decided (storectl_query.c)
+ *   reepoch           the recovery of a rolled-back data directory
  * Text becomes protobuf here; the agent never sees JSON. A bad line is
  * refused alone, with its line number; good lines still go in. Every
  * request goes through call() (ss_client: endpoint, timeout, the check that
@@ -54,6 +55,12 @@ static void usage(FILE *out)
 		"        HQ's collection notices: accounts of this store to chase for payment\n"
 		"  requests [--json]\n"
 		"        this store's replenishment requests and HQ's decisions\n"
+		"  reepoch [--confirm] [--json]\n"
+		"        recovery of a store whose data directory was rolled back (status:\n"
+		"        link_state conflict): moves every record the hub has not\n"
+		"        acknowledged into a new epoch (new seqs, the same records), after\n"
+		"        which the agent sends again; the hub counts each record once by its\n"
+		"        business key. Without --confirm: what it would do, and exit 1\n"
 		"TIME is Unix ms or YYYY-MM-DD[THH:MM[:SS]] in UTC. --json prints one JSON\n"
 		"document (money in fen, times in Unix ms).\n\n"
 		"Options:\n"
@@ -285,6 +292,70 @@ static int cmd_submit(struct ctl *c, FILE *in, size_t batch)
 	return rc != 0 || s.refused ? 1 : 0;
 }
 
+/* reepoch: what the agent did, or would do without --confirm. */
+static void print_reepoch(const struct ctl *c, const Storesync__ReepochReply *r)
+{
+	if (c->json) {
+		json_t *doc = ss_json_from_message(&r->base);
+		char epoch[20];
+
+		snprintf(epoch, sizeof epoch, "%016" PRIx64, r->old_epoch);
+		json_object_set_new(doc, "old_epoch", json_string(epoch));
+		snprintf(epoch, sizeof epoch, "%016" PRIx64, r->new_epoch);
+		json_object_set_new(doc, "new_epoch", r->done ? json_string(epoch) : json_null());
+		json_dumpf(doc, stdout, JSON_INDENT(2));
+		putchar('\n');
+		json_decref(doc);
+		return;
+	}
+	printf("epoch %016" PRIx64 ": the hub holds it through seq %" PRIu64 ".\n", r->old_epoch,
+		r->hub_seq);
+	if (r->done)
+		printf("moved %" PRIu64 " records", r->moved);
+	else
+		printf("would move %" PRIu64 " records", r->moved);
+	if (r->moved)
+		printf(" (seq %" PRIu64 "..%" PRIu64 ")", r->first_moved_seq, r->last_moved_seq);
+	if (r->done)
+		printf(" to epoch %016" PRIx64 " as seqs 1..%" PRIu64, r->new_epoch, r->moved);
+	else
+		printf(" to a new epoch as seqs 1..%" PRIu64, r->moved);
+	printf("; %" PRIu64 " acknowledged records %s the outbox.\n", r->dropped,
+		r->done ? "left" : "would leave");
+	if (r->done)
+		printf("the agent sends again; the hub counts what it already holds once.\n");
+}
+
+static int cmd_reepoch(struct ctl *c)
+{
+	Storesync__LocalRequest req = STORESYNC__LOCAL_REQUEST__INIT;
+	Storesync__ReepochRequest re = STORESYNC__REEPOCH_REQUEST__INIT;
+	Storesync__LocalReply *reply;
+	int rc = 1;
+
+	if (connect_agent(c) != 0) {
+		disconnect_agent(c);
+		return 1;
+	}
+	re.confirm = c->confirm;
+	re.has_confirm = 1;
+	req.kind_case = STORESYNC__LOCAL_REQUEST__KIND_REEPOCH;
+	req.reepoch = &re;
+	reply = call(c, &req);
+	disconnect_agent(c);
+	if (reply && reply->kind_case == STORESYNC__LOCAL_REPLY__KIND_REEPOCH) {
+		print_reepoch(c, reply->reepoch);
+		if (reply->reepoch->done)
+			rc = 0;
+		else
+			fprintf(stderr, "storectl: nothing changed: run `storectl reepoch --confirm` "
+				"to do it\n");
+	}
+	if (reply)
+		storesync__local_reply__free_unpacked(reply, NULL);
+	return rc;
+}
+
 static int cmd_status(struct ctl *c)
 {
 	Storesync__LocalRequest req = STORESYNC__LOCAL_REQUEST__INIT;
@@ -334,7 +405,8 @@ static int command_opts(int argc, char **argv, struct ctl *c, long *batch)
 {
 	static const struct option opts[] = {
 		{ "json", no_argument, 0, 'j' }, { "batch", required_argument, 0, 'b' },
-		{ "at", required_argument, 0, 't' }, { "help", no_argument, 0, 'h' }, { 0, 0, 0, 0 },
+		{ "at", required_argument, 0, 't' }, { "confirm", no_argument, 0, 'C' },
+		{ "help", no_argument, 0, 'h' }, { 0, 0, 0, 0 },
 	};
 	int o;
 
@@ -344,6 +416,7 @@ static int command_opts(int argc, char **argv, struct ctl *c, long *batch)
 	while ((o = getopt_long(argc, argv, "jb:t:h", opts, NULL)) != -1) {
 		switch (o) {
 		case 'j': c->json = 1; break;
+		case 'C': c->confirm = 1; break;
 		case 't':
 			if (ss_time_parse(optarg, &c->at_ms) != 0 || c->at_ms <= 0) {
 				fprintf(stderr, "storectl: --at \"%s\" is not Unix ms or "
@@ -375,6 +448,10 @@ static int run_command(struct ctl *c, int argc, char **argv, long batch)
 		fprintf(stderr, "storectl: --at is an option of price and policy\n");
 		return 2;
 	}
+	if (c->confirm && strcmp(argv[0], "reepoch") != 0) {
+		fprintf(stderr, "storectl: --confirm is an option of reepoch\n");
+		return 2;
+	}
 	if ((rc = query_command(c, argv[0], argc - optind, argv + optind)) >= 0)
 		return rc;
 	if (strcmp(argv[0], "submit") == 0) {
@@ -400,6 +477,12 @@ static int run_command(struct ctl *c, int argc, char **argv, long batch)
 		if (optind == argc)
 			return cmd_status(c);
 		fprintf(stderr, "storectl: status takes no arguments\n");
+		return 2;
+	}
+	if (strcmp(argv[0], "reepoch") == 0) {
+		if (optind == argc)
+			return cmd_reepoch(c);
+		fprintf(stderr, "storectl: reepoch takes no arguments\n");
 		return 2;
 	}
 	fprintf(stderr, "storectl: unknown command \"%s\" (try --help)\n", argv[0]);

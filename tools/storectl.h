@@ -13,6 +13,7 @@ struct ctl {
 	int json;
 	int unreachable;    /* a request could not reach the agent: exit 3 */
 	int has_at;         /* --at given */
+	int confirm;        /* reepoch --confirm */
 	int64_t at_ms;      /* --at TIME */
 };
 

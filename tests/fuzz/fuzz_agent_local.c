@@ -1,5 +1,5 @@
 /* fuzz_agent_local: the agent's handling of one request on its local
- * endpoint (submit, status, price, policy, notices, requests), as a REQ
+ * endpoint (submit, status, price, policy, notices, requests, reepoch), as a REQ
  * till sends it, on a scratch LMDB.
  * Invariants beyond "no crash":
  *  - exactly one answer comes back, after the empty delimiter, and parses
