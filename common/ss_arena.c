@@ -70,6 +70,19 @@ void ss_arena_release(struct ss_arena *a)
 	a->used = 0;
 }
 
+void ss_arena_reset(struct ss_arena *a)
+{
+	struct ss_arena_chunk *keep = a->chunks;
+
+	if (!keep)
+		return;
+	a->chunks = keep->next;
+	keep->next = NULL;
+	ss_arena_release(a);
+	keep->used = 0;
+	a->chunks = keep;
+}
+
 /* What comes in passes ss_proto's gate: strings exactly as sent, and a
  * bound on what the message costs: the arena's budget, or when it has none
  * ss_proto_unpack's (SS_PROTO_EXPANSION bytes per byte of max_len). */

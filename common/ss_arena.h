@@ -22,6 +22,10 @@ void ss_arena_init(struct ss_arena *a, size_t budget_bytes);
 /* Frees everything allocated from a; a can be used again. */
 void ss_arena_release(struct ss_arena *a);
 
+/* Like ss_arena_release, but keeps the newest chunk for what comes next:
+ * for a loop that unpacks one small message after another. */
+void ss_arena_reset(struct ss_arena *a);
+
 /* Unpacks buf (at most max_len bytes) with a's memory; NULL when it does not
  * parse, holds a string with a NUL (ss_proto's gate), or would pass the
  * budget. Free with ss_arena_release, never with

@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "hub_query.h"
+#include "ss_arena.h"
 #include "ss_json.h"
 #include "ss_time.h"
 
@@ -73,14 +74,42 @@ static void sales_emit(struct table *t, const char *store, const struct sales_su
 		cell_int(row, s->v[i]);
 }
 
-static void period_of(const struct query_args *a, int32_t day, char *buf, size_t len)
+/* What one sales query reuses from store to store: each day's period,
+ * formatted once (every store has the same days), and the memory its days
+ * are unpacked into. */
+#define PERIOD_CACHE 128   /* days; a power of two */
+
+struct period_entry {
+	int32_t day;
+	char period[16];
+};
+
+struct sales_walk {
+	struct period_entry cache[PERIOD_CACHE];
+	struct ss_arena arena;
+};
+
+static void sales_walk_init(struct sales_walk *w)
 {
+	for (int i = 0; i < PERIOD_CACHE; i++)
+		w->cache[i].day = INT32_MIN;
+	ss_arena_init(&w->arena, 0);
+}
+
+static const char *period_of(const struct query_args *a, struct sales_walk *w, int32_t day)
+{
+	struct period_entry *c = &w->cache[(uint32_t)day & (PERIOD_CACHE - 1)];
+
+	if (c->day == day)
+		return c->period;
+	c->day = day;
 	if (a->by && strcmp(a->by, "week") == 0)
-		ss_time_format_week(day, buf, len);
+		ss_time_format_week(day, c->period, sizeof c->period);
 	else if (a->by && strcmp(a->by, "month") == 0)
-		ss_time_format_month(day, buf, len);
+		ss_time_format_month(day, c->period, sizeof c->period);
 	else
-		ss_time_format_day(day, buf, len);
+		ss_time_format_day(day, c->period, sizeof c->period);
+	return c->period;
 }
 
 static void sales_too_large(struct table *t, const char *store, const char *period)
@@ -95,14 +124,14 @@ static void sales_too_large(struct table *t, const char *store, const char *peri
 /* One store's days in [from, to], summed per period (days sort by time, so
  * a period's days are adjacent). */
 static void sales_store(struct hub *h, MDB_txn *txn, const struct query_args *a,
-	const char *store, struct table *t)
+	struct sales_walk *w, const char *store, struct table *t)
 {
 	uint8_t key[33 + 5];   /* store ids are validated: at most 32 bytes */
 	size_t n = strlen(store), klen = hub_key_store_day(key, store, a->from_day < 0 ? 0 : a->from_day);
 	MDB_val k = { klen, key }, d;
 	struct sales_sum sum = { .period = "" };
 	MDB_cursor *cur;
-	char period[16];
+	const char *period;
 	int rc;
 
 	mdb_cursor_open(txn, h->sales, &cur);
@@ -118,20 +147,21 @@ static void sales_store(struct hub *h, MDB_txn *txn, const struct query_args *a,
 			| (uint32_t)kp[n + 3] << 8 | kp[n + 4]);
 		if (day > a->to_day)
 			break;
-		if (!(sd = storesync__sales_day__unpack(NULL, d.mv_size, d.mv_data)))
+		/* The hub's own view, unpacked into memory reused day after day. */
+		ss_arena_reset(&w->arena);
+		if (!(sd = (Storesync__SalesDay *)protobuf_c_message_unpack(
+			&storesync__sales_day__descriptor, &w->arena.allocator, d.mv_size, d.mv_data)))
 			continue;
-		period_of(a, day, period, sizeof period);
+		period = period_of(a, w, day);
 		if (sum.period[0] && strcmp(sum.period, period) != 0) {
 			sales_emit(t, store, &sum);
 			memset(&sum, 0, sizeof sum);
 		}
-		snprintf(sum.period, sizeof sum.period, "%s", period);
-		rc = sales_add(&sum, sd);
-		storesync__sales_day__free_unpacked(sd, NULL);
-		if (rc != 0) {
-			snprintf(period, sizeof period, "%s", sum.period);
+		if (!sum.period[0])
+			memcpy(sum.period, period, sizeof sum.period);
+		if (sales_add(&sum, sd) != 0) {
 			mdb_cursor_close(cur);
-			return sales_too_large(t, store, period);
+			return sales_too_large(t, store, sum.period);
 		}
 	}
 	if (sum.period[0])
@@ -141,6 +171,7 @@ static void sales_store(struct hub *h, MDB_txn *txn, const struct query_args *a,
 
 void query_sales(struct hub *h, MDB_txn *txn, const struct query_args *a, struct table *t)
 {
+	struct sales_walk *w;
 	MDB_cursor *cur;
 	MDB_val k, d;
 	char store[40];
@@ -150,17 +181,24 @@ void query_sales(struct hub *h, MDB_txn *txn, const struct query_args *a, struct
 	if (query_in_past(h, txn, a))
 		return table_fail(t, "sales: figures are of whole store-local days and some records "
 			"are dated after --at; ask with --to DAY instead of --at");
-	if (a->store)
-		return sales_store(h, txn, a, a->store, t);
-	mdb_cursor_open(txn, h->stores, &cur);
-	while (mdb_cursor_get(cur, &k, &d, MDB_NEXT) == 0) {
-		if (k.mv_size >= sizeof store)
-			continue;
-		memcpy(store, k.mv_data, k.mv_size);
-		store[k.mv_size] = '\0';
-		sales_store(h, txn, a, store, t);
+	if (!(w = malloc(sizeof *w)))
+		return table_fail(t, "sales: out of memory");
+	sales_walk_init(w);
+	if (a->store) {
+		sales_store(h, txn, a, w, a->store, t);
+	} else {
+		mdb_cursor_open(txn, h->stores, &cur);
+		while (mdb_cursor_get(cur, &k, &d, MDB_NEXT) == 0) {
+			if (k.mv_size >= sizeof store)
+				continue;
+			memcpy(store, k.mv_data, k.mv_size);
+			store[k.mv_size] = '\0';
+			sales_store(h, txn, a, w, store, t);
+		}
+		mdb_cursor_close(cur);
 	}
-	mdb_cursor_close(cur);
+	ss_arena_release(&w->arena);
+	free(w);
 }
 
 /* ---- inventory ---- */

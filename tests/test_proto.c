@@ -211,6 +211,49 @@ START_TEST(arena_unpack_passes_the_gate)
 }
 END_TEST
 
+/* ss_arena_reset: what was unpacked is let go (past one chunk: the frame
+ * takes more than 256 kB), one chunk stays for the next message, and the
+ * next message lands in it. */
+START_TEST(arena_reset_keeps_one_chunk)
+{
+	Storesync__LinkMessage m = STORESYNC__LINK_MESSAGE__INIT;
+	Storesync__Hello h = STORESYNC__HELLO__INIT;
+	ProtobufCMessage *first, *again;
+	struct ss_arena a;
+	size_t len, big_len;
+	uint8_t *buf, *big;
+
+	h.store_id = "S1";
+	m.kind_case = STORESYNC__LINK_MESSAGE__KIND_HELLO;
+	m.hello = &h;
+	len = storesync__link_message__get_packed_size(&m);
+	buf = malloc(len);
+	storesync__link_message__pack(&m, buf);
+	big = empty_records_frame(100000, &big_len);   /* more than one chunk */
+	ss_arena_init(&a, 0);
+	ck_assert_ptr_nonnull(ss_arena_unpack(&a, &storesync__link_message__descriptor, big, big_len,
+		SS_MAX_MSG_BYTES));
+	ck_assert_uint_gt(a.used, 256u << 10);
+	ss_arena_reset(&a);
+	ck_assert_uint_eq(a.used, 0);
+	ck_assert_ptr_nonnull(a.chunks);
+	ck_assert_ptr_nonnull(first = ss_arena_unpack(&a, &storesync__link_message__descriptor, buf,
+		len, SS_MAX_MSG_BYTES));
+	ck_assert_str_eq(((Storesync__LinkMessage *)first)->hello->store_id, "S1");
+	ss_arena_reset(&a);
+	ck_assert_ptr_nonnull(again = ss_arena_unpack(&a, &storesync__link_message__descriptor, buf,
+		len, SS_MAX_MSG_BYTES));
+	ck_assert_ptr_eq(again, first);   /* the same memory, used again */
+	ck_assert_str_eq(((Storesync__LinkMessage *)again)->hello->store_id, "S1");
+	ss_arena_release(&a);
+	ck_assert_ptr_null(a.chunks);
+	ss_arena_reset(&a);               /* an empty arena stays empty */
+	ck_assert_ptr_null(a.chunks);
+	free(big);
+	free(buf);
+}
+END_TEST
+
 START_TEST(wire_limit_and_garbage)
 {
 	static const uint8_t bad_varint[] = { 0x08, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff,
@@ -234,7 +277,8 @@ int main(void)
 	const TTest *const tests[] = {
 		store_id_with_nul_refused, record_strings_with_nul_refused,
 		frame_of_empty_records_refused_at_the_budget, largest_agent_batch_taken,
-		largest_price_push_taken, arena_unpack_passes_the_gate, wire_limit_and_garbage,
+		largest_price_push_taken, arena_unpack_passes_the_gate, arena_reset_keeps_one_chunk,
+		wire_limit_and_garbage,
 	};
 
 	return tl_run("proto", tests, sizeof tests / sizeof tests[0], 60);
