@@ -122,7 +122,7 @@ static const char *link_key(zmq_msg_t *body)
  * each one). */
 static int take_link(struct hub *h, struct hub_round *r, zmq_msg_t *f, int n)
 {
-	int kind;
+	int kind, admitted;
 	struct hub_work *w = &r->items[r->n];
 	size_t bytes = n == 2 ? zmq_msg_size(&f[1]) : 0, cost = 0;
 	enum ss_proto_verdict v = SS_PROTO_MALFORMED;
@@ -157,9 +157,12 @@ static int take_link(struct hub *h, struct hub_round *r, zmq_msg_t *f, int n)
 		goto drop;
 	}
 	w->kind = (enum hub_work_kind)kind;
-	if (hub_handlers[w->kind]->admit(h, w) != 0)
+	/* Heard also when admit answers it at once (a heartbeat held in
+	 * memory): an idle store sends little else. */
+	if ((admitted = hub_handlers[w->kind]->admit(h, w)) >= 0)
+		hub_events_heard(h, w->peer);
+	if (admitted != 0)
 		goto drop;
-	hub_events_heard(h, w->peer);
 	if (w->kind == HUB_WORK_BATCH) {
 		r->records += w->msg->batch->n_records;
 		ss_histo_observe(&h->stats.batch_records, &ss_histo_size, w->msg->batch->n_records);
