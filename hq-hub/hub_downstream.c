@@ -236,7 +236,7 @@ static int send_packed(struct hub *h, struct hub_down *d, const uint8_t *packed,
 		zmq_msg_close(&m);   /* frees q through queued_free */
 		return -1;
 	}
-	d->peer->sent_mono = ss_mono_ms();   /* a word from the hub (hub_handle_heartbeat) */
+	d->peer->sent_since_heartbeat = 1;   /* a word from the hub (hub_handle_heartbeat) */
 	return 0;
 }
 

@@ -56,12 +56,14 @@ static void heartbeat_reply(struct hub *h, struct hub_work *w)
 {
 	Storesync__LinkMessage m = STORESYNC__LINK_MESSAGE__INIT;
 	Storesync__Heartbeat hb = STORESYNC__HEARTBEAT__INIT;
-	int64_t now = ss_mono_ms();
-	int answer = !w->peer->heartbeat_mono || w->peer->sent_mono <= w->peer->heartbeat_mono;
+	/* A flag, not a comparison of times: an answer sent in the same
+	 * millisecond as its heartbeat must count as sent since it. */
+	int answer = !w->peer->heartbeat_mono || !w->peer->sent_since_heartbeat;
 
 	atomic_fetch_add(&h->stats.heartbeats, 1);
 	hub_down_heard(h, w->peer, w->msg->heartbeat->applied_update_id);
-	w->peer->heartbeat_mono = now;
+	w->peer->heartbeat_mono = ss_mono_ms();
+	w->peer->sent_since_heartbeat = 0;
 	if (!answer)
 		return;
 	hb.sent_ms = ss_now_ms();

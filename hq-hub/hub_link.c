@@ -68,7 +68,7 @@ void hub_link_send(struct hub *h, struct hub_peer *p, Storesync__LinkMessage *m)
 	if (zmq_send(h->router, p->id, p->id_len, ZMQ_SNDMORE | ZMQ_DONTWAIT) < 0)
 		return;
 	if (ss_proto_send(h->router, &m->base, ZMQ_DONTWAIT) == 0)
-		p->sent_mono = ss_mono_ms();
+		p->sent_since_heartbeat = 1;
 }
 
 void hub_link_refuse(struct hub *h, struct hub_peer *p, Storesync__ErrorCode code,

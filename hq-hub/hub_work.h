@@ -61,7 +61,7 @@ struct hub_peer {
 	uint64_t key_gen;
 	struct ss_lograte rate;    /* complaints about this peer: one line per interval */
 	int64_t seen_mono;
-	int64_t sent_mono;         /* the hub's last message to it */
+	int sent_since_heartbeat;  /* the hub sent it something since its previous heartbeat */
 	int64_t heartbeat_mono;    /* its previous heartbeat */
 	struct hub_live *live;     /* its store's heartbeats (hub_live.c), once known */
 	uint64_t resend_from;      /* last Resend asked, to avoid asking on every batch */

@@ -456,7 +456,9 @@ const char *sender_link_state(const struct agent *a)
 		return "conflict";
 	if (a->sender.heard_mono == 0)
 		return "connecting";
-	if (ss_mono_ms() - a->sender.heard_mono > 3 * a->cfg.heartbeat_ms)
+	/* An idle link hears from the hub every second interval: down after
+	 * two of those missed. */
+	if (ss_mono_ms() - a->sender.heard_mono > 4 * a->cfg.heartbeat_ms)
 		return "down";
 	return a->sender.welcomed ? "up" : "connecting";
 }
