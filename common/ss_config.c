@@ -49,6 +49,11 @@ int ss_config_set(const struct ss_config_item *item, const char *value, char *er
 	}
 	if (item->type == SS_CFG_MODE)
 		return set_mode(item, value, err, errlen);
+	if (item->type == SS_CFG_RETIRED) {
+		fprintf(stderr, "config: [%s] %s is no longer used (\"%s\" ignored); remove it\n",
+			item->section, item->name, value);
+		return 0;
+	}
 	errno = 0;
 	v = strtoll(value, &end, 10);
 	if (end == value || errno != 0) {

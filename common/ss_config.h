@@ -7,8 +7,11 @@
 #include <stddef.h>
 #include <stdint.h>
 
-/* SS_CFG_MODE: a file mode in octal ("0660"), stored as int64_t in 0..0777. */
-enum ss_config_type { SS_CFG_STRING, SS_CFG_INT64, SS_CFG_MODE };
+/* SS_CFG_MODE: a file mode in octal ("0660"), stored as int64_t in 0..0777.
+ * SS_CFG_RETIRED: a key an earlier version read and this one does not: a
+ * config file kept across an upgrade still loads, with a warning on stderr
+ * naming the key (dst unused). */
+enum ss_config_type { SS_CFG_STRING, SS_CFG_INT64, SS_CFG_MODE, SS_CFG_RETIRED };
 
 struct ss_config_item {
 	const char *section;

@@ -11,6 +11,8 @@
 
 static int item_differs(const struct ss_config_item *a, const struct ss_config_item *b)
 {
+	if (a->type == SS_CFG_RETIRED)
+		return 0;
 	if (a->type == SS_CFG_STRING)
 		return strncmp(a->dst, b->dst, a->dst_len) != 0;
 	return *(const int64_t *)a->dst != *(const int64_t *)b->dst;

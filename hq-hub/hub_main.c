@@ -24,7 +24,7 @@
 #include "ss_validate.h"
 #include "ss_version.h"
 
-#define N_CONFIG_ITEMS 26
+#define N_CONFIG_ITEMS 27
 
 /* Settings of the process rather than of the engine (hub_config). */
 struct hub_main_opts {
@@ -148,6 +148,9 @@ static void config_items(struct hub_config *c, struct hub_main_opts *m,
 		{ "hub", "http", SS_CFG_STRING, c->http, sizeof c->http, 0, 0 },
 		{ "hub", "http_auth", SS_CFG_STRING, c->http_auth, sizeof c->http_auth, 0, 0 },
 		{ "hub", "metrics_max_stores", SS_CFG_INT64, &c->metrics_max_stores, 0, 0, 1000000 },
+		/* Until 0.1.0 the hub set ZMTP heartbeats; liveness is the agents'
+		 * heartbeat now (docs/design.md). */
+		{ "hub", "heartbeat_ms", SS_CFG_RETIRED, NULL, 0, 0, 0 },
 		{ 0 },
 	};
 

@@ -4,12 +4,15 @@
  * and a too-long string are errors naming the key, file and line (the first
  * error, when there are several), that a missing file is an error naming it,
  * that a file mode is read in octal as chmod(1) takes it, and that
- * ss_config_set (used for flags) applies the same rules. */
+ * ss_config_set (used for flags) applies the same rules, and that a retired
+ * key (one an earlier version read) loads with a warning and is passed over
+ * on reload. */
 #include <check.h>
 #include <stdio.h>
 #include <string.h>
 
 #include "ss_config.h"
+#include "ss_reload.h"
 #include "testlib.h"
 
 struct conf {
@@ -220,6 +223,40 @@ START_TEST(set_applies_the_same_rules_for_flags)
 }
 END_TEST
 
+/* A key an earlier version read (SS_CFG_RETIRED): a file kept across an
+ * upgrade still loads and the other keys land; SIGHUP's comparison passes
+ * over it (its dst is NULL). */
+START_TEST(retired_key_loads_and_reload_passes_over_it)
+{
+	struct conf live = { .count = 7 }, fresh = live;
+	struct ss_config_item a[3] = {
+		{ "main", "count", SS_CFG_INT64, &live.count, 0, 1, 100 },
+		{ "main", "heartbeat_ms", SS_CFG_RETIRED, NULL, 0, 0, 0 },
+		{ 0 },
+	}, b[3] = {
+		{ "main", "count", SS_CFG_INT64, &fresh.count, 0, 1, 100 },
+		{ "main", "heartbeat_ms", SS_CFG_RETIRED, NULL, 0, 0, 0 },
+		{ 0 },
+	};
+	struct tl_env e;
+	char path[320], err[512] = "", changed[128];
+
+	tl_env_init(&e);
+	write_file(&e, "[main]\nheartbeat_ms = 2000\ncount = 8\n", path, sizeof path);
+	ck_assert_msg(ss_config_load(path, a, err, sizeof err) == 0, "%s", err);
+	ck_assert_int_eq(live.count, 8);
+	fresh = live;
+	ck_assert_int_eq(ss_reload_read(path, a, b, NULL, changed, sizeof changed, err,
+		sizeof err), 0);
+	ck_assert_str_eq(changed, "");
+	write_file(&e, "[main]\nheartbeat_ms = 5\ncount = 9\n", path, sizeof path);
+	ck_assert_int_eq(ss_reload_read(path, a, b, NULL, changed, sizeof changed, err,
+		sizeof err), 1);
+	ck_assert_str_eq(changed, "count");
+	tl_env_cleanup(&e);
+}
+END_TEST
+
 START_TEST(modes_are_octal)
 {
 	static const struct { const char *text; int ok; int64_t mode; } cases[] = {
@@ -251,6 +288,7 @@ int main(void)
 		integer_bounds_enforced, suffixes_are_powers_of_1024, non_integers_refused,
 		suffix_overflow_refused, long_string_refused, missing_file_named,
 		set_applies_the_same_rules_for_flags, modes_are_octal,
+		retired_key_loads_and_reload_passes_over_it,
 	};
 
 	return tl_run("config", tests, sizeof tests / sizeof tests[0], 30);
