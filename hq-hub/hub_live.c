@@ -213,6 +213,17 @@ static void flush_reply(struct hub *h, struct hub_work *w)
 	sw->pos = sw->chunk_end;
 }
 
+void hub_live_flush_failed(struct hub *h)
+{
+	struct hub_live_sweep *sw = h->live_sweep;
+
+	if (!sw || sw->pos >= sw->chunk_end)
+		return;
+	ss_warn("state flush: %zu stores (%s..%s) not written with a failed round; they wait for "
+		"the next sweep", sw->chunk_end - sw->pos, sw->ids[sw->pos], sw->ids[sw->chunk_end - 1]);
+	sw->pos = sw->chunk_end;
+}
+
 void hub_live_free(struct hub *h)
 {
 	struct hub_live *l, *tmp;

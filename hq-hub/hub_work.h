@@ -197,6 +197,10 @@ void hub_live_merge(struct hub *h, struct hub_store *s);
 void hub_live_written(struct hub *h, const struct hub_store *s);
 /* 1 when a flush item should join this round (one is due or under way). */
 int hub_live_flush_due(struct hub *h, int64_t now_mono);
+/* The round holding the flush failed: its chunk is passed over (its stores
+ * stay pending, for the next sweep or their next write), so a chunk that
+ * cannot be written does not take every later round down with it. */
+void hub_live_flush_failed(struct hub *h);
 void hub_live_free(struct hub *h);
 
 /* Marks the store heard from now (first contact starts its silence clock). */

@@ -336,7 +336,9 @@ static void round_failed(struct hub *h, struct hub_round *r, const char *err)
 	for (size_t i = 0; i < r->n; i++) {
 		struct hub_work *w = &r->items[i];
 
-		if (w->is_op) {
+		if (w->kind == HUB_WORK_LIVE_FLUSH) {
+			hub_live_flush_failed(h);
+		} else if (w->is_op) {
 			atomic_fetch_add(&h->stats.commit_failures, 1);
 			hub_op_fail(h, w, "hub could not commit; retry later");
 		} else {
