@@ -132,6 +132,7 @@ struct hub {
 	int64_t next_prune_mono;         /* hub_updates: the next pruning of the log */
 	/* What heartbeats said since each store's last write (hub_live.c), the writer's. */
 	struct hub_live *live;           /* uthash by store */
+	char link_bound[512];      /* the store link's endpoint as bound (ZMQ_LAST_ENDPOINT) */
 	struct hub_live_sweep *live_sweep;
 	int64_t next_live_flush_mono;
 	int64_t last_commit_mono;        /* hub_writer: when the last round committed */

@@ -36,7 +36,10 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
+#include <arpa/inet.h>
+#include <netinet/in.h>
 #include <sys/socket.h>
+#include <sys/un.h>
 
 #include "hub.h"
 #include "ss_time.h"
@@ -153,6 +156,33 @@ void hub_listen_guard_destroy(struct hub_guard **gp)
 	*gp = NULL;
 }
 
+/* Is fd (still) a connection of the store link's listener? The monitor's
+ * events come late: by the time one is read, libzmq may have closed its
+ * descriptor and the number may be another socket's (an operator's, the
+ * HTTP listener's), which must not be shut down. Its local port (tcp) or
+ * path (ipc) must be the link's; when the link's endpoint is not known,
+ * yes. */
+static int on_link_listener(const struct hub_guard *g, int fd)
+{
+	const char *ep = g->h->link_bound, *colon = strrchr(ep, ':');
+	struct sockaddr_storage ss;
+	socklen_t len = sizeof ss;
+
+	if (!ep[0])
+		return 1;
+	if (getsockname(fd, (struct sockaddr *)&ss, &len) != 0)
+		return 0;
+	if (ss.ss_family == AF_UNIX)
+		return strncmp(ep, "ipc://", 6) == 0
+			&& strcmp(((struct sockaddr_un *)&ss)->sun_path, ep + 6) == 0;
+	if (ss.ss_family != AF_INET && ss.ss_family != AF_INET6)
+		return 0;
+	if (strncmp(ep, "tcp://", 6) != 0 || !colon)
+		return 0;
+	return atoi(colon + 1) == ntohs(ss.ss_family == AF_INET
+		? ((struct sockaddr_in *)&ss)->sin_port : ((struct sockaddr_in6 *)&ss)->sin6_port);
+}
+
 static void refuse(struct hub_guard *g, int fd)
 {
 	struct hub *h = g->h;
@@ -161,7 +191,7 @@ static void refuse(struct hub_guard *g, int fd)
 	if (fd >= 0 && (size_t)fd < g->n_state)
 		g->state[fd] = CONN_REFUSED;
 	/* libzmq sees the connection end and closes the descriptor. */
-	if (fd >= 0)
+	if (fd >= 0 && on_link_listener(g, fd))
 		shutdown(fd, SHUT_RDWR);
 	atomic_fetch_add(&h->stats.stores_refused, 1);
 	if (ss_lograte_allow(&g->refused_log, ss_mono_ms(), LOG_INTERVAL_MS, &held))

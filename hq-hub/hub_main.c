@@ -361,7 +361,14 @@ static int open_router(struct hub *h, char *err, size_t errlen)
 		snprintf(err, errlen, "cannot set CurveZMQ on the store link: %s", zmq_strerror(errno));
 		return -1;
 	}
-	return ss_daemon_bind(h->router, h->cfg.listen, err, errlen);
+	if (ss_daemon_bind(h->router, h->cfg.listen, err, errlen) != 0)
+		return -1;
+	/* For the guard (hub_listen.c), before the door keeper's thread starts. */
+	size_t len = sizeof h->link_bound;
+
+	if (zmq_getsockopt(h->router, ZMQ_LAST_ENDPOINT, h->link_bound, &len) != 0)
+		h->link_bound[0] = '\0';
+	return 0;
 }
 
 int main(int argc, char **argv)
