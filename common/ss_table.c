@@ -524,7 +524,10 @@ static int print_json(FILE *out, const Storesync__QueryReply *r)
 		cols[c] = col_of(r->columns[c]);
 	for (size_t i = 0; rc == 0 && i < r->n_rows; i++)
 		rc = print_json_row(out, r, cols, i);
-	fputs(r->n_rows ? "\n]\n" : "[]\n", out);
+	/* A row that failed: no closing bracket, so what was written does not
+	 * pass for a whole answer (the caller says why). */
+	if (rc == 0)
+		fputs(r->n_rows ? "\n]\n" : "[]\n", out);
 	free(cols);
 	return rc;
 }

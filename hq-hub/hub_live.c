@@ -89,6 +89,9 @@ int hub_live_heartbeat(struct hub *h, struct hub_peer *p, const Storesync__Heart
 	if (!l)
 		return 1;
 	l->hb = *hb;
+	/* The copy outlives hb's message: nothing of it may point there. */
+	l->hb.base.n_unknown_fields = 0;
+	l->hb.base.unknown_fields = NULL;
 	if (v && vlen < VERSION_BYTES && strcmp(v, l->version) != 0)
 		memcpy(l->version, v, vlen + 1);
 	l->hb.agent_version = l->version[0] ? l->version : NULL;
