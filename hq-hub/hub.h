@@ -114,6 +114,7 @@ struct hub {
 	MDB_dbi event_order;
 	void *zctx;
 	void *router;
+	char link_bound[512];      /* the store link's endpoint as bound (ZMQ_LAST_ENDPOINT) */
 	void *ops;                 /* writer's end of the operators' channel (ROUTER) */
 	struct hub_query_server *query;  /* the operators' endpoint and its workers */
 	struct hub_zap *zap;       /* the door keeper: ZAP handler and monitors (hub_zap.c) */
@@ -132,7 +133,6 @@ struct hub {
 	int64_t next_prune_mono;         /* hub_updates: the next pruning of the log */
 	/* What heartbeats said since each store's last write (hub_live.c), the writer's. */
 	struct hub_live *live;           /* uthash by store */
-	char link_bound[512];      /* the store link's endpoint as bound (ZMQ_LAST_ENDPOINT) */
 	struct hub_live_sweep *live_sweep;
 	int64_t next_live_flush_mono;
 	int64_t last_commit_mono;        /* hub_writer: when the last round committed */

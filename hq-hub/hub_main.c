@@ -353,6 +353,7 @@ static int load_keys(const struct hub_config *c, struct ss_curve_pair *pair)
 static int open_router(struct hub *h, char *err, size_t errlen)
 {
 	struct ss_link_store_opts lo = { .backlog = (int)h->cfg.listen_backlog };
+	size_t len = sizeof h->link_bound;
 
 	h->router = ss_link_store_socket(h->zctx, ZMQ_ROUTER, &lo, err, errlen);
 	if (!h->router || hub_zap_watch(h, h->router, HUB_ZAP_LINK, err, errlen) != 0)
@@ -364,8 +365,6 @@ static int open_router(struct hub *h, char *err, size_t errlen)
 	if (ss_daemon_bind(h->router, h->cfg.listen, err, errlen) != 0)
 		return -1;
 	/* For the guard (hub_listen.c), before the door keeper's thread starts. */
-	size_t len = sizeof h->link_bound;
-
 	if (zmq_getsockopt(h->router, ZMQ_LAST_ENDPOINT, h->link_bound, &len) != 0)
 		h->link_bound[0] = '\0';
 	return 0;
