@@ -97,6 +97,22 @@ refused:
 	return 0;
 }
 
+int ss_config_flag(const struct ss_config_item *items, const char *prog, const char *name,
+	const char *value)
+{
+	char err[512];
+
+	for (; items->name; items++)
+		if (strcmp(items->name, name) == 0) {
+			if (ss_config_set(items, value, err, sizeof err) == 0)
+				return 0;
+			fprintf(stderr, "%s: %s\n", prog, err);
+			return 2;
+		}
+	fprintf(stderr, "%s: no setting named %s\n", prog, name);
+	return 2;
+}
+
 int ss_config_load(const char *path, const struct ss_config_item *items, char *err,
 	size_t errlen)
 {

@@ -33,4 +33,9 @@ int ss_config_load(const char *path, const struct ss_config_item *items, char *e
 int ss_config_set(const struct ss_config_item *item, const char *value, char *err,
 	size_t errlen);
 
+/* A flag: the item named name (whatever its section) set to value. 0, or
+ * 2 (a usage error) with "PROG: reason" on stderr. */
+int ss_config_flag(const struct ss_config_item *items, const char *prog, const char *name,
+	const char *value);
+
 #endif

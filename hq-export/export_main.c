@@ -88,16 +88,7 @@ static void config_items(struct export_config *c, struct opts *o, struct ss_conf
 
 static int set(struct ss_config_item *items, const char *name, const char *value)
 {
-	char err[512];
-
-	for (; items->name; items++)
-		if (strcmp(items->name, name) == 0) {
-			if (ss_config_set(items, value, err, sizeof err) == 0)
-				return 0;
-			fprintf(stderr, "hq-export: %s\n", err);
-			return 2;
-		}
-	return 2;
+	return ss_config_flag(items, "hq-export", name, value);
 }
 
 /* 0 to run, 1 after --help, --version or --schema, 2 on a usage error. */

@@ -159,16 +159,7 @@ static void config_items(struct hub_config *c, struct hub_main_opts *m,
 
 static int set_flag(struct ss_config_item *items, const char *key, const char *value)
 {
-	char err[512];
-
-	for (; items->name; items++)
-		if (strcmp(items->name, key) == 0) {
-			if (ss_config_set(items, value, err, sizeof err) == 0)
-				return 0;
-			fprintf(stderr, "hq-hub: %s\n", err);
-			return 2;
-		}
-	return 2;
+	return ss_config_flag(items, "hq-hub", key, value);
 }
 
 /* Returns 0 to run, 1 after --help or --version, 2 on a usage error

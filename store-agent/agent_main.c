@@ -139,14 +139,6 @@ static void config_items(struct agent_config *c, struct agent_main_opts *m,
 	memcpy(items, v, sizeof v);
 }
 
-static const struct ss_config_item *find_item(const struct ss_config_item *items, const char *name)
-{
-	for (; items->name; items++)
-		if (strcmp(items->name, name) == 0)
-			return items;
-	return NULL;
-}
-
 static int parse_offset(struct agent_config *c)
 {
 	char *end;
@@ -246,10 +238,8 @@ static int parse_args(int argc, char **argv, struct agent_config *c, struct agen
 			usage(stderr);
 			return 2;
 		}
-		if (key && ss_config_set(find_item(items, key), value, err, sizeof err) != 0) {
-			fprintf(stderr, "store-agent: %s\n", err);
+		if (key && ss_config_flag(items, "store-agent", key, value) != 0)
 			return 2;
-		}
 	}
 	if (optind < argc) {
 		fprintf(stderr, "store-agent: unexpected argument \"%s\"\n", argv[optind]);

@@ -257,6 +257,23 @@ START_TEST(retired_key_loads_and_reload_passes_over_it)
 }
 END_TEST
 
+/* ss_config_flag: the daemons' flags by setting name, one rule for all. */
+START_TEST(flag_by_name)
+{
+	struct ss_config_item items[5];
+	struct conf c = { .count = 3 };
+
+	items_for(&c, items);
+	ck_assert_int_eq(ss_config_flag(items, "test", "count", "42"), 0);
+	ck_assert_int_eq(c.count, 42);
+	ck_assert_int_eq(ss_config_flag(items, "test", "count", "420"), 2);   /* 1..100 */
+	ck_assert_int_eq(c.count, 42);
+	ck_assert_int_eq(ss_config_flag(items, "test", "colour", "red"), 2);
+	ck_assert_int_eq(ss_config_flag(items, "test", "name", "north_2"), 0);
+	ck_assert_str_eq(c.name, "north_2");
+}
+END_TEST
+
 START_TEST(modes_are_octal)
 {
 	static const struct { const char *text; int ok; int64_t mode; } cases[] = {
@@ -288,7 +305,7 @@ int main(void)
 		integer_bounds_enforced, suffixes_are_powers_of_1024, non_integers_refused,
 		suffix_overflow_refused, long_string_refused, missing_file_named,
 		set_applies_the_same_rules_for_flags, modes_are_octal,
-		retired_key_loads_and_reload_passes_over_it,
+		retired_key_loads_and_reload_passes_over_it, flag_by_name,
 	};
 
 	return tl_run("config", tests, sizeof tests / sizeof tests[0], 30);
