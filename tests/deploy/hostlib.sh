@@ -109,11 +109,12 @@ host_boot() {
 	CFG
 }
 
-# The PID (as this machine sees it) of a host's PID 1, once it runs.
+# The PID (as this machine sees it) of a host's PID 1, once it runs ("" until
+# then: pgrep finding no child yet is not an error, under pipefail either).
 host_init_pid() {
 	local up
 	up=$(cat "$HL_DIR/hosts/$1/unshare.pid")
-	pgrep -P "$up" | head -1
+	pgrep -P "$up" | head -1 || true
 }
 
 # Waits for every host's sshd; fills HL_PIDS.

@@ -31,7 +31,9 @@
 # Needs root, network namespaces, overlayfs and openssh-server
 # (deploy/install-deps.sh installs the packages); without them it says why
 # and exits 77, which CTest reports as skipped.
-set -euo pipefail
+# -E: the ERR trap below holds inside functions too, so a command that
+# fails there says where and keeps the work directory.
+set -Eeuo pipefail
 BUILD=$(cd "${1:?usage: $0 BUILD_DIR [sanitize]}" && pwd)
 SRC=$(cd "$(dirname "$0")/../.." && pwd)
 T0=$(date +%s)
@@ -51,7 +53,10 @@ HUB_PID=""
 GEN_PID=""
 FAILED=0
 teardown() {
+	local rc=$?
+	trap - ERR   # what teardown kills may be gone already: not a failure
 	set +e
+	[ "$rc" -eq 0 ] || FAILED=1
 	[ -n "$GEN_PID" ] && { touch "$HL_DIR/gen.stop"; kill "$GEN_PID" 2>/dev/null; wait "$GEN_PID" 2>/dev/null; }
 	[ -n "$HUB_PID" ] && { kill -TERM "$HUB_PID" 2>/dev/null; wait "$HUB_PID" 2>/dev/null; }
 	pgrep -f "hq-hub --foreground --data-dir $HL_DIR/hub" >/dev/null && echo "teardown: a hub of this test is still running" >&2
@@ -65,7 +70,7 @@ teardown() {
 	fi
 }
 trap teardown EXIT
-trap 'FAILED=1' ERR
+trap 'FAILED=1; echo "FAILED: line $LINENO: $BASH_COMMAND (exit $?)" >&2' ERR
 
 checks=0
 fails=0
