@@ -16,6 +16,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "bench_admin.h"
 #include "fleet.h"
 #include "fleet_hub.h"
 #include "ss_link.h"
@@ -165,34 +166,7 @@ double fleet_loadavg(void)
 Storesync__QueryReply *fleet_hub_query(struct fleet_hub *h, Storesync__QueryRequest *req,
 	int timeout_ms)
 {
-	char err[128];
-	void *s = ss_link_socket(h->zctx, ZMQ_REQ, err, sizeof err);
-	int64_t unlimited = -1;
-	Storesync__QueryReply *r = NULL;
-	zmq_msg_t m;
-
-	if (!s)
-		return NULL;
-	zmq_setsockopt(s, ZMQ_RCVTIMEO, &timeout_ms, sizeof timeout_ms);
-	zmq_setsockopt(s, ZMQ_MAXMSGSIZE, &unlimited, sizeof unlimited);
-	req->proto_version = SS_PROTO_VERSION;
-	req->has_proto_version = 1;
-	zmq_msg_init(&m);
-	if (zmq_connect(s, h->admin) == 0 && ss_proto_send(s, &req->base, 0) == 0
-		&& zmq_msg_recv(&m, s, 0) >= 0)
-		r = (Storesync__QueryReply *)ss_proto_unpack(&storesync__query_reply__descriptor,
-			zmq_msg_data(&m), zmq_msg_size(&m), SIZE_MAX);
-	zmq_msg_close(&m);
-	zmq_close(s);
-	return r;
-}
-
-static int column(const Storesync__QueryReply *r, const char *name)
-{
-	for (size_t i = 0; i < r->n_columns; i++)
-		if (strcmp(r->columns[i], name) == 0)
-			return (int)i;
-	return -1;
+	return bench_admin_ask(h->zctx, h->admin, req, timeout_ms);
 }
 
 int64_t fleet_hub_stat(struct fleet_hub *h, const char *counter)
@@ -223,7 +197,7 @@ long fleet_hub_silent(struct fleet_hub *h, long *rows)
 	*rows = 0;
 	if (!(r = fleet_hub_query(h, &req, QUERY_TIMEOUT_MS)))
 		return -1;
-	if (!r->error && (c = column(r, "silent")) >= 0) {
+	if (!r->error && (c = bench_admin_column(r, "silent")) >= 0) {
 		silent = 0;
 		*rows = (long)r->n_rows;
 		for (size_t i = 0; i < r->n_rows; i++)

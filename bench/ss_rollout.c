@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "bench_admin.h"
 #include "ss_link.h"
 #include "ss_proto.h"
 #include "ss_time.h"
@@ -19,35 +20,10 @@
 #define POLL_MS 20
 #define WAIT_MS (600 * 1000)
 
+/* A minute: a 50,000-SKU push is written before its answer. */
 static Storesync__QueryReply *ask(void *ctx, const char *ep, Storesync__QueryRequest *req)
 {
-	void *s = zmq_socket(ctx, ZMQ_REQ);
-	int linger = 0, timeout = 60000;
-	int64_t unlimited = -1;
-	Storesync__QueryReply *r = NULL;
-	zmq_msg_t m;
-
-	zmq_setsockopt(s, ZMQ_LINGER, &linger, sizeof linger);
-	zmq_setsockopt(s, ZMQ_RCVTIMEO, &timeout, sizeof timeout);
-	zmq_setsockopt(s, ZMQ_MAXMSGSIZE, &unlimited, sizeof unlimited);
-	req->proto_version = SS_PROTO_VERSION;
-	req->has_proto_version = 1;
-	zmq_msg_init(&m);
-	if (zmq_connect(s, ep) == 0 && ss_proto_send(s, &req->base, 0) == 0
-		&& zmq_msg_recv(&m, s, 0) >= 0)
-		r = (Storesync__QueryReply *)ss_proto_unpack(&storesync__query_reply__descriptor,
-			zmq_msg_data(&m), zmq_msg_size(&m), SIZE_MAX);
-	zmq_msg_close(&m);
-	zmq_close(s);
-	return r;
-}
-
-static int column(const Storesync__QueryReply *r, const char *name)
-{
-	for (size_t i = 0; i < r->n_columns; i++)
-		if (strcmp(r->columns[i], name) == 0)
-			return (int)i;
-	return -1;
+	return bench_admin_ask(ctx, ep, req, 60000);
 }
 
 /* Pushes skus prices "SKU-<i>" at base + i (+ 1 for the first `changed`). */
@@ -74,7 +50,7 @@ static uint64_t push(void *ctx, const char *ep, size_t skus, int64_t base, size_
 	req.prices = pe;
 	req.n_prices = skus;
 	r = ask(ctx, ep, &req);
-	if (r && !r->error && r->n_rows && (c = column(r, "update_id")) >= 0
+	if (r && !r->error && r->n_rows && (c = bench_admin_column(r, "update_id")) >= 0
 		&& r->rows[0]->cells[c]->value_case == STORESYNC__CELL__VALUE_I)
 		id = (uint64_t)r->rows[0]->cells[c]->i;
 	else
@@ -104,8 +80,8 @@ static long pending(void *ctx, const char *ep, uint64_t id, long *applied)
 	req.params = pp;
 	req.n_params = 1;
 	if ((r = ask(ctx, ep, &req)) && !r->error && r->n_rows == 1) {
-		v = r->rows[0]->cells[column(r, "pending")]->i;
-		*applied = r->rows[0]->cells[column(r, "applied")]->i;
+		v = r->rows[0]->cells[bench_admin_column(r, "pending")]->i;
+		*applied = r->rows[0]->cells[bench_admin_column(r, "applied")]->i;
 	}
 	if (r)
 		storesync__query_reply__free_unpacked(r, NULL);
@@ -136,7 +112,7 @@ static long connected(void *ctx, const char *ep)
 	int c;
 
 	req.what = "stores";
-	if ((r = ask(ctx, ep, &req)) && !r->error && (c = column(r, "last_seen_ms")) >= 0)
+	if ((r = ask(ctx, ep, &req)) && !r->error && (c = bench_admin_column(r, "last_seen_ms")) >= 0)
 		for (size_t i = 0; i < r->n_rows; i++)
 			n += r->rows[i]->cells[c]->i > ss_now_ms() - 60000;
 	if (r)
