@@ -2,7 +2,7 @@
 # The whole test suite: builds the tree twice, plain and with
 # AddressSanitizer + UndefinedBehaviorSanitizer, and runs every test in both;
 # then, where clang with libFuzzer is installed, runs every fuzzing harness
-# for FUZZ_SECONDS (default 45) each. This is README's command two and what
+# for FUZZ_SECONDS (default 60) each. This is README's command two and what
 # CI runs (.ci/run). The deploy tests (tests/deploy: the packages and units,
 # and six store hosts in namespaces rolled from one version to the next)
 # run in the plain build, as root; without root or the tools they need they
@@ -20,8 +20,8 @@ ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:ha
 # the plain build never needs it.
 if command -v clang >/dev/null && echo 'int LLVMFuzzerTestOneInput(const char *d, long n)
 { (void)d; (void)n; return 0; }' | clang -x c -fsanitize=fuzzer -o /dev/null - 2>/dev/null; then
-	echo "== fuzzing (${FUZZ_SECONDS:-45} s per harness)"
-	"$top/tests/fuzz/run.sh" all "${FUZZ_SECONDS:-45}"
+	echo "== fuzzing (${FUZZ_SECONDS:-60} s per harness)"
+	"$top/tests/fuzz/run.sh" all "${FUZZ_SECONDS:-60}"
 else
 	echo "== fuzzing skipped: no clang with libFuzzer (deploy/install-deps.sh installs it)"
 fi
