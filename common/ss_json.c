@@ -519,58 +519,74 @@ static json_t *repeated_to_json(const ProtobufCMessage *msg, const ProtobufCFiel
 	return a;
 }
 
-json_t *ss_json_from_message(const ProtobufCMessage *msg)
+/* Sets one field of msg into obj under its name, when the field is set.
+ * 0, or -1 when it could not be added. */
+static int field_into(json_t *obj, const ProtobufCMessage *msg, const ProtobufCFieldDescriptor *f)
+{
+	json_t *v;
+
+	if (!f || !field_is_set(msg, f))
+		return 0;
+	if (f->label == PROTOBUF_C_LABEL_REPEATED)
+		v = repeated_to_json(msg, f);
+	else
+		v = value_to_json(f, (const char *)msg + f->offset);
+	/* json_object_set_new takes v even when it fails (and when v is NULL);
+	 * field names are ASCII, so the key needs no UTF-8 check. */
+	return json_object_set_new_nocheck(obj, f->name, v);
+}
+
+/* Every set field of msg into obj, in the order of the descriptor. */
+static int fields_into(json_t *obj, const ProtobufCMessage *msg)
 {
 	const ProtobufCMessageDescriptor *d = msg->descriptor;
+
+	for (unsigned i = 0; i < d->n_fields; i++)
+		if (field_into(obj, msg, &d->fields[i]) < 0)
+			return -1;
+	return 0;
+}
+
+json_t *ss_json_from_message(const ProtobufCMessage *msg)
+{
 	json_t *obj = json_object();
 
-	for (unsigned i = 0; obj && i < d->n_fields; i++) {
-		const ProtobufCFieldDescriptor *f = &d->fields[i];
-		json_t *v;
-
-		if (!field_is_set(msg, f))
-			continue;
-		if (f->label == PROTOBUF_C_LABEL_REPEATED)
-			v = repeated_to_json(msg, f);
-		else
-			v = value_to_json(f, (const char *)msg + f->offset);
-		/* json_object_set_new takes v even when it fails (and when v is NULL). */
-		if (json_object_set_new(obj, f->name, v) < 0) {
-			json_decref(obj);
-			return NULL;
-		}
+	if (obj && fields_into(obj, msg) < 0) {
+		json_decref(obj);
+		return NULL;
 	}
 	return obj;
 }
 
-/* Copies key from src to dst when present; -1 only when copying fails. */
-static int copy_key(json_t *dst, const json_t *src, const char *key)
+static int record_field_into(json_t *obj, const Storesync__Record *r, const char *name)
 {
-	json_t *v = json_object_get(src, key);
-
-	return v ? json_object_set(dst, key, v) : 0;
+	return field_into(obj, &r->base,
+		protobuf_c_message_descriptor_get_field_by_name(r->base.descriptor, name));
 }
 
+/* The JSON Lines form: type, time_ms, the body's fields, then the agent's
+ * seq and recorded_ms; built straight into one object (the exporter makes
+ * one per event). */
 json_t *ss_json_from_record(const Storesync__Record *r)
 {
 	const char *type = ss_record_type_name(r->body_case);
-	json_t *all = ss_json_from_message(&r->base);
+	const ProtobufCFieldDescriptor *bf = type
+		? protobuf_c_message_descriptor_get_field_by_name(r->base.descriptor, type) : NULL;
 	json_t *out = json_object();
 
-	if (!all || !out)
+	if (!out)
+		return NULL;
+	if (type && json_object_set_new_nocheck(out, "type", json_string(type)) < 0)
 		goto fail;
-	if (type && json_object_set_new(out, "type", json_string(type)) < 0)
+	if (record_field_into(out, r, "time_ms") < 0)
 		goto fail;
-	if (copy_key(out, all, "time_ms") < 0)
+	if (bf && field_is_set(&r->base, bf)
+		&& fields_into(out, *(ProtobufCMessage *const *)((const char *)r + bf->offset)) < 0)
 		goto fail;
-	if (type && json_object_update(out, json_object_get(all, type)) < 0)
+	if (record_field_into(out, r, "seq") < 0 || record_field_into(out, r, "recorded_ms") < 0)
 		goto fail;
-	if (copy_key(out, all, "seq") < 0 || copy_key(out, all, "recorded_ms") < 0)
-		goto fail;
-	json_decref(all);
 	return out;
 fail:
-	json_decref(all);
 	json_decref(out);
 	return NULL;
 }
