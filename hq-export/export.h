@@ -70,12 +70,14 @@ extern const size_t export_n_tables;
 extern const struct export_table export_events_table;
 extern const struct export_table export_position_table;
 
-/* COPY text format (export_tables.c). */
+/* COPY text format, for the views (export_tables.c). */
 void export_text(FILE *f, const char *s);     /* escaped; NULL: \N */
 void export_int(FILE *f, int64_t v);
 void export_time(FILE *f, int64_t ms);        /* timestamptz; <= 0: \N */
 void export_sep(FILE *f);                     /* between columns */
-/* One events row from its key and record; change_no 0 / received_ms 0: unknown. */
+/* One events row, in COPY's binary format (the stream of
+ * export_pg_copy_stream), from its key and record; change_no 0 /
+ * received_ms 0: unknown. */
 int export_event_row(FILE *f, const MDB_val *key, const Storesync__Record *r,
 	uint64_t change_no, int64_t received_ms);
 /* The DDL of every table, for --schema and for the first connection. */

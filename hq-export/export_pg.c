@@ -1,6 +1,6 @@
 /* export_pg: PostgreSQL through libpq. One batch, one transaction:
  *   BEGIN; lock the position row and check it is still ours;
- *   (a full copy: TRUNCATE every table;) COPY the events;
+ *   (a full copy: TRUNCATE every table;) COPY the events (binary format);
  *   for each view: COPY the touched rows into a temporary table, delete
  *   their old rows, insert the new; UPDATE the position; COMMIT.
  * So the position and the rows commit together or not at all: an exporter
@@ -246,7 +246,7 @@ int export_pg_begin(PGconn *pg, const struct export_position *from, int full, ch
 		goto fail;
 	fprintf(f, "COPY %s (", export_events_table.name);
 	export_copy_cols(f, &export_events_table);
-	fputs(") FROM STDIN", f);
+	fputs(") FROM STDIN (FORMAT binary)", f);
 	fclose(f);
 	r = PQexec(pg, sql);
 	free(sql);
@@ -267,13 +267,20 @@ static ssize_t copy_write(void *cookie, const char *buf, size_t len)
 	return PQputCopyData(cookie, buf, (int)len) == 1 ? (ssize_t)len : -1;
 }
 
+/* COPY's binary format: a signature, flags and no header extension;
+ * after the last row, a field count of -1. */
+static const char copy_header[19] = "PGCOPY\n\377\r\n\0\0\0\0\0\0\0\0";
+static const char copy_trailer[2] = "\377\377";
+
 FILE *export_pg_copy_stream(PGconn *pg)
 {
 	static const cookie_io_functions_t io = { NULL, copy_write, NULL, NULL };
 	FILE *f = fopencookie(pg, "w", io);
 
-	if (f)
+	if (f) {
 		setvbuf(f, NULL, _IOFBF, 256 << 10);
+		fwrite(copy_header, 1, sizeof copy_header, f);
+	}
 	return f;
 }
 
@@ -292,7 +299,8 @@ int export_pg_finish(PGconn *pg, const struct export_batch *b, char *err, size_t
 	PGresult *r;
 	int rc = 0;
 
-	if (PQputCopyEnd(pg, NULL) != 1)
+	if (PQputCopyData(pg, copy_trailer, sizeof copy_trailer) != 1
+		|| PQputCopyEnd(pg, NULL) != 1)
 		rc = -1;
 	while ((r = PQgetResult(pg))) {
 		if (PQresultStatus(r) != PGRES_COMMAND_OK && rc == 0) {

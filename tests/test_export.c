@@ -218,6 +218,7 @@ START_TEST(export_survives_kills_and_equals_the_hub_row_for_row)
 	static const char *stores[2] = { "X1", "X2" };
 	static const char *const store_cols[] = { "store_id", "records", "amount_fen",
 		"high_water_seq" };
+	static const char *const epoch_cols[] = { "store_id", "epoch" };
 	static const char *const sales_cols[] = { "store_id", "period", "receipts", "sales_fen",
 		"contracts", "deposits_fen", "payments_fen", "cash_fen", "card_fen", "mobile_fen" };
 	static const char *const inv_cols[] = { "store_id", "sku", "on_hand", "moves" };
@@ -303,6 +304,18 @@ START_TEST(export_survives_kills_and_equals_the_hub_row_for_row)
 		"storesync_events_yuan WHERE amount_yuan * 100 <> amount_fen OR time IS NULL"), 1);
 	same("a sale as JSON", strdup("300\n"), pg_rows(c, "SELECT record->>'total_fen' FROM "
 		"storesync_events WHERE business_key = 'receipt X1-R7'"), 1);
+	/* Every typed column says what its record says (they travel in COPY's
+	 * binary format, times as microseconds since 2000: an error of epoch or
+	 * unit shows here), and each store's epoch is the hub's. */
+	same("typed columns agree with the record", strdup("0\n"), pg_rows(c,
+		"SELECT count(*)::text FROM storesync_events WHERE "
+		"(extract(epoch FROM time) * 1000)::bigint <> (record->>'time_ms')::bigint "
+		"OR (extract(epoch FROM recorded_at) * 1000)::bigint <> (record->>'recorded_ms')::bigint "
+		"OR seq <> (record->>'seq')::bigint OR received_at < recorded_at "
+		"OR received_at > now() OR utc_offset_min NOT BETWEEN -840 AND 840 "
+		"OR kind <> record->>'type'"), 1);
+	same("epochs", hq_rows(&e, "stores", epoch_cols, 2, NULL, NULL),
+		pg_rows(c, "SELECT DISTINCT store_id || '|' || epoch FROM storesync_events"), 2);
 	PQfinish(c);
 	ck_assert_int_eq(tl_sh("'%s/hqctl' --hub '%s' export status | grep -q ok", SS_BIN_DIR,
 		e.hub_query), 0);
