@@ -117,9 +117,10 @@ static const char *enum_name(const ProtobufCEnumDescriptor *ed, int v, char *buf
 /* The store id and what follows its '\0' in a hub key. */
 static const char *key_store(const MDB_val *k, char *buf, size_t len, const uint8_t **rest)
 {
-	size_t n = strnlen(k->mv_data, k->mv_size);
+	size_t n = strnlen(k->mv_data, k->mv_size), c = n < len ? n : len - 1;
 
-	snprintf(buf, len, "%.*s", (int)n, (const char *)k->mv_data);
+	memcpy(buf, k->mv_data, c);
+	buf[c] = '\0';
 	*rest = (const uint8_t *)k->mv_data + (n < k->mv_size ? n + 1 : n);
 	return buf;
 }
@@ -231,7 +232,9 @@ int export_event_row(FILE *f, const MDB_val *key, const Storesync__Record *r,
 	key_store(key, store, sizeof store, &rest);
 	if (!(json = record_json(r, &json_len)))
 		return -1;
-	snprintf(epoch, sizeof epoch, "%016" PRIx64, ss_be64_get(rest));
+	for (int i = 0; i < 16; i++)   /* 16 hex digits, as hqctl shows it */
+		epoch[i] = "0123456789abcdef"[(ss_be64_get(rest) >> (60 - 4 * i)) & 0xf];
+	epoch[16] = '\0';
 	fwrite_unlocked(&fields, 1, 2, f);
 	bin_text(f, store);
 	bin_text(f, epoch);
