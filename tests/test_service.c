@@ -1,9 +1,11 @@
 /* The daemons as services (the units in deploy/, common/ss_notify.c): SIGTERM
  * in the middle of a stream of submits ends the agent within 5 s (the
  * unit's TimeoutStopSec) with every acknowledged record kept, and the hub
- * likewise; SIGHUP re-reads the config file, applies log_level at once,
- * names the settings that wait for a restart, and keeps running as before
- * when the file no longer parses. */
+ * likewise, while a store floods it with batches (the commit in hand is
+ * finished: every record it acknowledged is there after a restart);
+ * SIGHUP re-reads the config file, applies log_level at once, names the
+ * settings that wait for a restart, and keeps running as before when the
+ * file no longer parses. */
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -101,6 +103,105 @@ START_TEST(sigterm_mid_stream_exits_fast_and_keeps_every_accepted_record)
 }
 END_TEST
 
+static int64_t flood_amount(uint64_t seq)
+{
+	return 100 + (int64_t)(seq % 50);
+}
+
+/* What seqs first..last of flood_amount add up to. */
+static int64_t flood_sum(uint64_t first, uint64_t last)
+{
+	int64_t sum = 0;
+
+	for (uint64_t s = first; s <= last; s++)
+		sum += flood_amount(s);
+	return sum;
+}
+
+#define FLOOD_EPOCH 0x5eedULL
+#define FLOOD_BATCH 500
+#define FLOOD_WINDOW 8
+
+START_TEST(hub_sigterm_mid_stream_exits_fast_and_keeps_every_acked_record)
+{
+	struct tl_env e;
+	struct tl_link l;
+	uint64_t next = 1, acked = 0, acks_after_term = 0;
+	int64_t t_term = -1, ms = -1;
+	int status = 0;
+	pid_t hub;
+
+	tl_env_init(&e);
+	hub = tl_start_hub(&e, NULL);
+	tl_link_open_as(&l, e.hub_listen, "S1");
+	ck_assert_uint_eq(tl_link_hello(&l, "S1", FLOOD_EPOCH), 0);
+	/* A store flooding: FLOOD_WINDOW batches in flight, one more per Ack,
+	 * so the writer always has a round in hand; SIGTERM once 10,000
+	 * records are acknowledged, and the flood goes on until the hub is gone. */
+	for (int i = 0; i < FLOOD_WINDOW; i++, next += FLOOD_BATCH)
+		tl_link_batch(&l, "S1", FLOOD_EPOCH, next, FLOOD_BATCH, flood_amount);
+	while (ms < 0) {
+		Storesync__LinkMessage *m = tl_link_recv(&l, 20);
+
+		if (m && m->kind_case == STORESYNC__LINK_MESSAGE__KIND_ACK) {
+			ck_assert_uint_ge(m->ack->through_seq, acked);
+			acked = m->ack->through_seq;
+			acks_after_term += t_term >= 0;
+			tl_link_batch(&l, "S1", FLOOD_EPOCH, next, FLOOD_BATCH, flood_amount);
+			next += FLOOD_BATCH;
+		}
+		if (m)
+			storesync__link_message__free_unpacked(m, NULL);
+		if (t_term < 0 && acked >= 20 * FLOOD_BATCH) {
+			kill(hub, SIGTERM);
+			t_term = mono_ms();
+		}
+		if (t_term >= 0 && waitpid(hub, &status, WNOHANG) == hub)
+			ms = mono_ms() - t_term;
+		ck_assert_msg(t_term < 0 || mono_ms() - t_term < 10000,
+			"the hub did not stop within 10 s of SIGTERM");
+	}
+	/* Acks it sent before it went. */
+	for (Storesync__LinkMessage *m; (m = tl_link_recv(&l, 200)) != NULL;) {
+		if (m->kind_case == STORESYNC__LINK_MESSAGE__KIND_ACK && m->ack->through_seq > acked) {
+			acked = m->ack->through_seq;
+			acks_after_term++;
+		}
+		storesync__link_message__free_unpacked(m, NULL);
+	}
+	tl_link_close(&l);
+	ck_assert_msg(WIFEXITED(status) && WEXITSTATUS(status) == 0, "hub exit status %d", status);
+	ck_assert_msg(ms < 5000, "the hub took %lld ms to stop", (long long)ms);
+	printf("service: the hub stopped %lld ms after SIGTERM mid-stream; %llu records acked "
+		"(%llu acks after SIGTERM), %llu sent\n", (long long)ms, (unsigned long long)acked,
+		(unsigned long long)acks_after_term, (unsigned long long)(next - 1));
+
+	/* Every acknowledged record is there after the restart, each once. */
+	hub = tl_start_hub(&e, NULL);
+	{
+		int64_t records = tl_store_field(e.hub_query, "S1", "records");
+
+		ck_assert_int_ge(records, (int64_t)acked);
+		ck_assert_int_eq(tl_store_field(e.hub_query, "S1", "high_water_seq"), records);
+		ck_assert_int_eq(tl_store_field(e.hub_query, "S1", "amount_fen"),
+			flood_sum(1, (uint64_t)records));
+		/* The store sends what was not committed: the total, once. */
+		tl_link_open_as(&l, e.hub_listen, "S1");
+		ck_assert_uint_eq(tl_link_hello(&l, "S1", FLOOD_EPOCH), (uint64_t)records);
+		if ((uint64_t)records < next - 1) {
+			tl_link_batch(&l, "S1", FLOOD_EPOCH, (uint64_t)records + 1,
+				next - 1 - (uint64_t)records, flood_amount);
+			ck_assert_uint_eq(tl_link_ack(&l), next - 1);
+		}
+		tl_link_close(&l);
+	}
+	ck_assert_int_eq(tl_store_field(e.hub_query, "S1", "records"), (int64_t)(next - 1));
+	ck_assert_int_eq(tl_store_field(e.hub_query, "S1", "amount_fen"), flood_sum(1, next - 1));
+	tl_stop(hub);
+	tl_env_cleanup(&e);
+}
+END_TEST
+
 START_TEST(sighup_reloads_log_level_and_names_what_waits)
 {
 	struct tl_env e;
@@ -148,6 +249,7 @@ END_TEST
 int main(void)
 {
 	const TTest *const tests[] = { sigterm_mid_stream_exits_fast_and_keeps_every_accepted_record,
+		hub_sigterm_mid_stream_exits_fast_and_keeps_every_acked_record,
 		sighup_reloads_log_level_and_names_what_waits };
 
 	return tl_run("service", tests, sizeof tests / sizeof tests[0], 120);
