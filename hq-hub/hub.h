@@ -101,7 +101,7 @@ struct hub {
 	MDB_dbi mismatches;        /* store_id '\0' day '\0' sku -> PriceMismatch */
 	MDB_dbi notices;           /* account '\0' since_ms (BE) -> NoticeState */
 	MDB_dbi replenishment;     /* store_id '\0' request_no -> ReplenishState */
-	MDB_dbi hub_meta;          /* name -> u64 BE (next_update_id, log_floor, ...) */
+	MDB_dbi hub_meta;          /* name -> u64 BE (next_update_id, log_floor, format...) */
 	/* Security (hub_auth.c). */
 	MDB_dbi store_keys;        /* Curve public key (Z85) -> store_id */
 	MDB_dbi operators;         /* name -> OperatorInfo */
@@ -145,6 +145,12 @@ struct hub {
 	void (*between_rounds)(struct hub *h);
 };
 
+/* The on-disk format this hub reads and writes (hub_meta "format",
+ * common/ss_format.h); raised with a step in hub_db.c's migrations. */
+#define HUB_DB_FORMAT 1
+
+/* Opens the environment and every database; refuses a directory of a newer
+ * format, migrates an older one and stamps it (hub_db.c). */
 int hub_open_db(struct hub *h, char *err, size_t errlen);
 
 /* hub_listen: raises RLIMIT_NOFILE to what max_stores needs (says so), or

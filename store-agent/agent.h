@@ -53,6 +53,9 @@ struct agent_config {
 
 /* The agent's LMDB environment and its named databases (agent_db.c). */
 #define AGENT_DB_MAX_DBS 16
+/* The on-disk format this agent reads and writes (meta "format",
+ * common/ss_format.h); raised with a step in agent_db.c's migrations. */
+#define AGENT_DB_FORMAT 1
 
 struct agent_db {
 	struct ss_lmdb lmdb;

@@ -3,6 +3,7 @@
  *
  *   records   seq (u64 BE) -> packed Record                    agent_outbox
  *   meta      name -> u64 BE (store_id: its text)              outbox, apply
+ *             "format": the directory's on-disk format         agent_db
  *   price_lists  effective (u64 BE) update (u64 BE) -> a sorted list (agent_prices.c)
  *             -> packed DatedPrice                             agent_dated
  *   policies  name '\0' effective update -> DatedPolicy        agent_dated
@@ -32,6 +33,7 @@
 #include <string.h>
 
 #include "agent.h"
+#include "ss_format.h"
 
 /* Every database by name and where its handle lives in struct agent_db. */
 static const struct {
@@ -52,6 +54,11 @@ static const struct {
 
 #define N_TABLES (sizeof tables / sizeof tables[0])
 static_assert(N_TABLES <= AGENT_DB_MAX_DBS, "room for every database");
+
+/* The migrations: migrations[n] turns format n into n + 1, in the start's
+ * one write transaction (arg: the struct agent_db). None yet: format 1 is
+ * 0.1.0's, which stamping alone makes current. */
+static const ss_format_step_fn migrations[AGENT_DB_FORMAT] = { NULL };
 
 static MDB_dbi *dbi_of(struct agent_db *db, size_t i)
 {
@@ -79,14 +86,22 @@ int agent_db_open(struct agent_db *db, const char *dir, int64_t budget_bytes, ch
 {
 	size_t max_map = (size_t)budget_bytes * 2 + (64u << 20);
 	size_t initial = max_map < (256u << 20) ? max_map : (256u << 20);
+	struct ss_format format = { .program = "store-agent", .dir = dir, .meta = "meta",
+		.current = AGENT_DB_FORMAT, .steps = migrations, .arg = db };
+	uint64_t found;
 	MDB_stat st;
 	int rc;
 
 	memset(db, 0, sizeof *db);
 	db->budget_bytes = (uint64_t)budget_bytes;
 	rc = ss_lmdb_open(&db->lmdb, dir, AGENT_DB_MAX_DBS, initial, max_map, err, errlen);
+	/* A newer format is refused before a database is created in it. */
+	if (rc == 0)
+		rc = ss_format_check(&db->lmdb, &format, &found, err, errlen);
 	for (size_t i = 0; rc == 0 && i < N_TABLES; i++)
 		rc = ss_lmdb_dbi(&db->lmdb, tables[i].name, 0, dbi_of(db, i), err, errlen);
+	if (rc == 0)
+		rc = ss_format_migrate(&db->lmdb, db->meta, &format, err, errlen);
 	if (rc != 0) {
 		ss_lmdb_close(&db->lmdb);
 		return rc;
