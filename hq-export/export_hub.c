@@ -20,8 +20,27 @@
 #include "export.h"
 #include "hub.h"
 #include "ss_arena.h"
+#include "ss_format.h"
 
 #define MAX_KEY 128
+
+/* 1 (with the reason) when the hub's data directory is stamped with a
+ * newer format than this version's hub writes (ss_format): its databases
+ * may no longer mean what this exporter reads in them. */
+static int format_too_new(MDB_txn *txn, const char *dir, char *err, size_t errlen)
+{
+	MDB_val k = { strlen(SS_FORMAT_KEY), SS_FORMAT_KEY }, d;
+	MDB_dbi meta;
+	uint64_t found;
+
+	if (mdb_dbi_open(txn, "hub_meta", 0, &meta) != 0 || mdb_get(txn, meta, &k, &d) != 0
+		|| d.mv_size != 8 || (found = ss_be64_get(d.mv_data)) <= HUB_DB_FORMAT)
+		return 0;
+	snprintf(err, errlen, "%s has format %llu; this hq-export (%s) reads formats up to %d: "
+		"run the exporter of the version that wrote it", dir, (unsigned long long)found,
+		SS_VERSION, HUB_DB_FORMAT);
+	return 1;
+}
 
 int export_hub_open(struct export_hub *x, const char *dir, char *err, size_t errlen)
 {
@@ -63,6 +82,11 @@ int export_hub_open(struct export_hub *x, const char *dir, char *err, size_t err
 			export_hub_close(x);
 			return -1;
 		}
+	if (format_too_new(txn, dir, err, errlen)) {
+		mdb_txn_abort(txn);
+		export_hub_close(x);
+		return -1;
+	}
 	/* A read transaction's commit keeps the handles it opened. */
 	if ((rc = mdb_txn_commit(txn)) == 0)
 		return 0;

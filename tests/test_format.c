@@ -229,6 +229,16 @@ START_TEST(newer_format_is_refused_and_left_untouched)
 	expect_untouched(e.hub_data, copy);
 	ck_assert_int_eq(read_format(e.hub_data, "hub_meta", &format), 1);
 	ck_assert_uint_eq(format, HUB_DB_FORMAT + 1);
+
+	/* The exporter reads the hub's directory: it does not read a format
+	 * newer than its hub writes either (before it needs PostgreSQL). */
+	snprintf(log, sizeof log, "%s/export.log", e.dir);
+	ck_assert_int_eq(tl_sh("timeout 20 '%s/hq-export' --data-dir '%s' --pg 'host=%s/nopg' "
+		"--hub off --once 2>'%s'", SS_BIN_DIR, e.hub_data, e.dir, log), 1);
+	snprintf(ere, sizeof ere, "has format %d; this hq-export \\(.*\\) reads formats up to %d",
+		HUB_DB_FORMAT + 1, HUB_DB_FORMAT);
+	ck_assert_uint_eq(tl_log_count(log, ere), 1);
+	expect_untouched(e.hub_data, copy);
 	tl_env_cleanup(&e);
 }
 END_TEST
