@@ -590,3 +590,192 @@ fail:
 	json_decref(out);
 	return NULL;
 }
+
+/* ---- The same JSON as text, without a tree ----
+ *
+ * ss_json_record_text writes what json_dumps(ss_json_from_record(r),
+ * JSON_COMPACT) gives, byte for byte (test_json compares the two on every
+ * record kind), for writers of one record after another (hq-export): no
+ * object per field to allocate, hash and free. Strings that need escaping
+ * or hold non-ASCII bytes are still jansson's to encode. */
+
+/* Room for n more bytes and the terminating NUL. */
+static int text_reserve(struct ss_json_text *t, size_t n)
+{
+	size_t cap;
+	char *grown;
+
+	if (t->len + n + 1 <= t->cap)
+		return 0;
+	cap = (t->len + n + 1) * 2;
+	if (!(grown = realloc(t->data, cap)))
+		return -1;
+	t->data = grown;
+	t->cap = cap;
+	return 0;
+}
+
+static int text_put(struct ss_json_text *t, const char *s, size_t n)
+{
+	if (text_reserve(t, n))
+		return -1;
+	memcpy(t->data + t->len, s, n);
+	t->len += n;
+	t->data[t->len] = '\0';
+	return 0;
+}
+
+/* As jansson prints an integer ("%lld"); neg: a minus before u. */
+static int text_digits(struct ss_json_text *t, uint64_t u, int neg)
+{
+	char buf[24];
+	int n = 0;
+
+	do {
+		buf[sizeof buf - 1 - n++] = (char)('0' + u % 10);
+		u /= 10;
+	} while (u);
+	if (neg)
+		buf[sizeof buf - 1 - n++] = '-';
+	return text_put(t, buf + sizeof buf - n, (size_t)n);
+}
+
+static int text_int(struct ss_json_text *t, int64_t v)
+{
+	return text_digits(t, v < 0 ? (uint64_t)0 - (uint64_t)v : (uint64_t)v, v < 0);
+}
+
+/* Plain ASCII with nothing to escape goes as it is; the rest is jansson's
+ * to encode (escapes, UTF-8, and string_to_json's '?' for what is not). */
+static int text_string(struct ss_json_text *t, const char *s)
+{
+	const unsigned char *p = (const unsigned char *)s;
+	const size_t flags = JSON_COMPACT | JSON_ENCODE_ANY;
+	json_t *j;
+	size_t n;
+	int rc = -1;
+
+	while (*p >= 0x20 && *p < 0x80 && *p != '"' && *p != '\\')
+		p++;
+	if (!*p)
+		return text_put(t, "\"", 1) || text_put(t, s, (size_t)(p - (const unsigned char *)s))
+			|| text_put(t, "\"", 1) ? -1 : 0;
+	if (!(j = string_to_json(s)))
+		return -1;
+	n = json_dumpb(j, NULL, 0, flags);
+	if (n && text_reserve(t, n) == 0 && json_dumpb(j, t->data + t->len, n, flags) == n) {
+		t->len += n;
+		t->data[t->len] = '\0';
+		rc = 0;
+	}
+	json_decref(j);
+	return rc;
+}
+
+static int text_message(struct ss_json_text *t, const ProtobufCMessage *msg, int open);
+
+static int text_value(struct ss_json_text *t, const ProtobufCFieldDescriptor *f,
+	const void *slot)
+{
+	char name[NAME_BYTES];
+	const ProtobufCEnumValue *ev;
+	uint64_t u;
+
+	switch (f->type) {
+	case PROTOBUF_C_TYPE_INT32: case PROTOBUF_C_TYPE_SINT32: case PROTOBUF_C_TYPE_SFIXED32:
+		return text_int(t, *(const int32_t *)slot);
+	case PROTOBUF_C_TYPE_UINT32: case PROTOBUF_C_TYPE_FIXED32:
+		return text_int(t, *(const uint32_t *)slot);
+	case PROTOBUF_C_TYPE_INT64: case PROTOBUF_C_TYPE_SINT64: case PROTOBUF_C_TYPE_SFIXED64:
+		return text_int(t, *(const int64_t *)slot);
+	case PROTOBUF_C_TYPE_UINT64: case PROTOBUF_C_TYPE_FIXED64:
+		u = *(const uint64_t *)slot;
+		if (u <= INT64_MAX)
+			return text_digits(t, u, 0);
+		/* as uint64_to_json: past int64, a string of its digits */
+		return text_put(t, "\"", 1) || text_digits(t, u, 0) || text_put(t, "\"", 1) ? -1 : 0;
+	case PROTOBUF_C_TYPE_BOOL:
+		return *(const protobuf_c_boolean *)slot ? text_put(t, "true", 4)
+			: text_put(t, "false", 5);
+	case PROTOBUF_C_TYPE_ENUM:
+		ev = protobuf_c_enum_descriptor_get_value(f->descriptor, *(const int *)slot);
+		if (!ev)
+			return text_int(t, *(const int *)slot);
+		enum_json_name(ev->name, name, sizeof name);
+		return text_string(t, name);
+	case PROTOBUF_C_TYPE_STRING:
+		return text_string(t, *(char *const *)slot);
+	case PROTOBUF_C_TYPE_MESSAGE:
+		return text_message(t, *(ProtobufCMessage *const *)slot, 1);
+	default:
+		return -1;   /* as value_to_json: such a record has no JSON */
+	}
+}
+
+/* One field as "name":value, after a comma unless it is the object's first. */
+static int text_field(struct ss_json_text *t, const ProtobufCMessage *msg,
+	const ProtobufCFieldDescriptor *f, int *first)
+{
+	const char *m = (const char *)msg;
+
+	if (!f || !field_is_set(msg, f))
+		return 0;
+	if ((!*first && text_put(t, ",", 1)) || text_string(t, f->name) || text_put(t, ":", 1))
+		return -1;
+	*first = 0;
+	if (f->label == PROTOBUF_C_LABEL_REPEATED) {
+		size_t n = *(const size_t *)(m + f->quantifier_offset), size = value_size(f->type);
+		const char *arr = *(char *const *)(m + f->offset);
+
+		if (text_put(t, "[", 1))
+			return -1;
+		for (size_t i = 0; i < n; i++)
+			if ((i && text_put(t, ",", 1)) || text_value(t, f, arr + i * size))
+				return -1;
+		return text_put(t, "]", 1);
+	}
+	return text_value(t, f, m + f->offset);
+}
+
+/* msg's fields; inside braces of its own when open, else into the object
+ * the caller has open (the record's body). */
+static int text_message(struct ss_json_text *t, const ProtobufCMessage *msg, int open)
+{
+	const ProtobufCMessageDescriptor *d = msg->descriptor;
+	int first = 1, *fp = open ? &first : &t->first;
+
+	if (open && text_put(t, "{", 1))
+		return -1;
+	for (unsigned i = 0; i < d->n_fields; i++)
+		if (text_field(t, msg, &d->fields[i], fp))
+			return -1;
+	return open ? text_put(t, "}", 1) : 0;
+}
+
+static const ProtobufCFieldDescriptor *record_field(const char *name)
+{
+	return protobuf_c_message_descriptor_get_field_by_name(&storesync__record__descriptor, name);
+}
+
+int ss_json_record_text(const Storesync__Record *r, struct ss_json_text *t)
+{
+	const char *type = ss_record_type_name(r->body_case);
+	const ProtobufCFieldDescriptor *bf = type ? record_field(type) : NULL;
+
+	t->len = 0;
+	t->first = 1;
+	if (text_put(t, "{", 1))
+		return -1;
+	if (type && (text_put(t, "\"type\":", 7) || text_string(t, type)))
+		return -1;
+	t->first = !type;
+	if (text_field(t, &r->base, record_field("time_ms"), &t->first))
+		return -1;
+	if (bf && field_is_set(&r->base, bf)
+		&& text_message(t, *(ProtobufCMessage *const *)((const char *)r + bf->offset), 0))
+		return -1;
+	if (text_field(t, &r->base, record_field("seq"), &t->first)
+		|| text_field(t, &r->base, record_field("recorded_ms"), &t->first))
+		return -1;
+	return text_put(t, "}", 1);
+}

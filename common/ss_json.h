@@ -35,4 +35,17 @@ const char *ss_json_enum_name(const ProtobufCEnumDescriptor *ed, int value, char
 /* A Record as one JSON Lines object in the format ss_json_to_record reads. */
 json_t *ss_json_from_record(const Storesync__Record *r);
 
+/* The same as text: exactly json_dumps(ss_json_from_record(r), JSON_COMPACT),
+ * written into t (grown as needed, NUL-terminated, reused from one record to
+ * the next; free t->data when done) without building a tree, for writers of
+ * one record after another. 0, or -1 (out of memory, or a record that has
+ * no JSON form). */
+struct ss_json_text {
+	char *data;
+	size_t len, cap;
+	int first;          /* no field written yet into the object open */
+};
+
+int ss_json_record_text(const Storesync__Record *r, struct ss_json_text *t);
+
 #endif

@@ -216,6 +216,66 @@ START_TEST(invalid_utf8_from_the_wire_is_printable)
 }
 END_TEST
 
+/* r as text both ways: ss_json_record_text and jansson's dump of the tree. */
+static void expect_same_text(const Storesync__Record *r)
+{
+	struct ss_json_text t = { 0 };
+	json_t *tree = ss_json_from_record(r);
+	char *want = json_dumps(tree, JSON_COMPACT);
+
+	ck_assert_ptr_nonnull(want);
+	ck_assert_int_eq(ss_json_record_text(r, &t), 0);
+	ck_assert_str_eq(t.data, want);
+	ck_assert_uint_eq(t.len, strlen(want));
+	free(want);
+	json_decref(tree);
+	free(t.data);
+}
+
+START_TEST(text_is_what_jansson_dumps)
+{
+	char err[256] = "";
+	Storesync__Record *r = record_from(examples[_i], err, sizeof err);
+
+	ck_assert_msg(r != NULL, "%s", err);
+	expect_same_text(r);
+	/* With the agent's stamps, seq past int64 (a string) and a negative time. */
+	r->has_seq = 1;
+	r->seq = UINT64_MAX;
+	r->has_recorded_ms = 1;
+	r->recorded_ms = -1793932201000;
+	expect_same_text(r);
+	r->seq = 0;
+	r->time_ms = INT64_MIN;
+	expect_same_text(r);
+	storesync__record__free_unpacked(r, NULL);
+}
+END_TEST
+
+/* Strings that need escaping, non-ASCII and invalid UTF-8, and an enum value
+ * from a newer peer: each in the text exactly as jansson has it. */
+START_TEST(text_of_hard_strings_and_values)
+{
+	static const char *const strings[] = { "", "a\"b", "back\\slash", "tab\there",
+		"nl\ncr\r", "\x01\x1f", "\x7f", "/slash/", "\xe6\xb2\x99\xe5\x8f\x91 sofa",
+		"P\xff" "1", "\xc3", "\xf0\x9f\x98\x80" };
+	char err[256] = "";
+	Storesync__Record *r = record_from(examples[0], err, sizeof err);
+
+	ck_assert_msg(r != NULL, "%s", err);
+	for (size_t i = 0; i < sizeof strings / sizeof strings[0]; i++) {
+		free(r->sale->cashier);
+		r->sale->cashier = strdup(strings[i]);
+		free(r->sale->lines[0]->sku);
+		r->sale->lines[0]->sku = strdup(strings[i]);
+		expect_same_text(r);
+	}
+	r->sale->payment_method = (Storesync__PaymentMethod)99;
+	expect_same_text(r);
+	storesync__record__free_unpacked(r, NULL);
+}
+END_TEST
+
 struct bad_line {
 	const char *json;
 	const char *want;  /* expected in the reason */
@@ -416,6 +476,8 @@ static Suite *json_suite(void)
 	tcase_add_test(ok, oneof_and_uint64_messages_round_trip);
 	tcase_add_test(ok, repeated_strings_and_messages_round_trip);
 	tcase_add_test(ok, uint64_beyond_int64_is_a_string);
+	tcase_add_loop_test(ok, text_is_what_jansson_dumps, 0, N_EXAMPLES);
+	tcase_add_test(ok, text_of_hard_strings_and_values);
 	tcase_add_loop_test(bad, bad_record_refused_with_reason, 0, N_BAD_RECORDS);
 	tcase_add_loop_test(bad, bad_message_refused_with_reason, 0, N_BAD_MESSAGES);
 	tcase_add_test(bad, control_characters_in_keys_stay_on_one_line);
