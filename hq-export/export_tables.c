@@ -189,32 +189,16 @@ static void bin_time(FILE *f, int64_t ms)
 		bin_int8(f, (ms - PG_EPOCH_MS) * 1000);
 }
 
-/* The record's JSON, compact, into one buffer kept between rows (the
- * exporter writes rows from one thread). NULL when it cannot be made. */
+/* The record's JSON Lines text, into one buffer kept from row to row (the
+ * exporter writes rows from one thread): no tree per event. */
 static const char *record_json(const Storesync__Record *r, size_t *len)
 {
-	static char *buf;
-	static size_t cap;
-	json_t *j = ss_json_from_record(r);
-	size_t n;
+	static struct ss_json_text text;
 
-	if (!j)
+	if (ss_json_record_text(r, &text) != 0 || text.len > INT32_MAX)
 		return NULL;
-	n = json_dumpb(j, buf, cap, JSON_COMPACT);
-	if (n > cap) {
-		char *grown = realloc(buf, n * 2);
-
-		if (grown) {
-			buf = grown;
-			cap = n * 2;
-			n = json_dumpb(j, buf, cap, JSON_COMPACT);
-		}
-	}
-	json_decref(j);
-	if (n == 0 || n > cap || n > INT32_MAX)
-		return NULL;
-	*len = n;
-	return buf;
+	*len = text.len;
+	return text.data;
 }
 
 int export_event_row(FILE *f, const MDB_val *key, const Storesync__Record *r,
