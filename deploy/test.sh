@@ -6,16 +6,46 @@
 # CI runs (.ci/run). The deploy tests (tests/deploy: the packages and units,
 # and six store hosts in namespaces rolled from one version to the next)
 # run in the plain build, as root; without root or the tools they need they
-# say why and are reported as skipped.
+# say why and are reported as skipped (and why, after each run).
 set -eu
 top=$(cd "$(dirname "$0")/.." && pwd)
 BUILD_DIR=$top/build "$top/deploy/build.sh"
 BUILD_DIR=$top/build-sanitize "$top/deploy/build.sh" -DSANITIZE=ON
+# CTest says only "***Skipped" of a skipped test: after each run, why, in
+# the test's own words (the SKIPPED: lines it printed before exiting 77,
+# else its last line), from the run's JUnit report (CTest 3.21 or later).
+skip_reasons() {
+	[ -f "$1/ctest-junit.xml" ] || return 0
+	python3 - "$1/ctest-junit.xml" <<-'PY'
+	import sys
+	import xml.etree.ElementTree as ET
+	for t in ET.parse(sys.argv[1]).getroot().iter("testcase"):
+	    skipped = t.find("skipped")
+	    if skipped is None:
+	        continue
+	    out = (t.findtext("system-out") or "").splitlines()
+	    name = t.get("name")
+	    why = [l[8:].strip() for l in out if l.startswith("SKIPPED:")] \
+	        or out[-1:] or [skipped.get("message")]
+	    for line in why:
+	        print(f"skipped {name}: {line[len(name) + 2:] if line.startswith(name + ': ') else line}")
+	PY
+}
+# ctest DIR [ctest options]: runs the tests of build DIR, then says why any
+# was skipped, and fails as the run did.
+run_ctest() {
+	dir=$1
+	shift
+	rc=0
+	ctest --test-dir "$dir" --output-on-failure -j 2 --output-junit ctest-junit.xml "$@" || rc=$?
+	skip_reasons "$dir"
+	return "$rc"
+}
 echo "== tests (plain build)"
-ctest --test-dir "$top/build" --output-on-failure -j 2
+run_ctest "$top/build"
 echo "== tests (ASan + UBSan build)"
 ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
-	ctest --test-dir "$top/build-sanitize" --output-on-failure -j 2
+	run_ctest "$top/build-sanitize"
 # libFuzzer ships with clang's runtime (Debian: clang, libclang-rt-14-dev);
 # the plain build never needs it.
 if command -v clang >/dev/null && echo 'int LLVMFuzzerTestOneInput(const char *d, long n)

@@ -300,7 +300,15 @@ def stop(name):
 
 
 def systemctl(args):
-    args = [a for a in args if not a.startswith("--")]
+    props, rest, it = [], [], iter(args)
+    for a in it:
+        if a in ("-p", "--property"):
+            props += next(it, "").split(",")
+        elif a.startswith("--property="):
+            props += a.split("=", 1)[1].split(",")
+        elif not a.startswith("--"):
+            rest.append(a)
+    args = rest
     if not args:
         return 0
     cmd, units = args[0], [unit_name(a) for a in args[1:]]
@@ -332,8 +340,10 @@ def systemctl(args):
             print(st)
             rc |= 0 if st == "failed" else 1
         elif cmd == "show":
-            print(f"ActiveState={read_state(name)}")
-            print(f"MainPID={pid_of(name, 'main') or 0}")
+            show = {"ActiveState": read_state(name), "MainPID": pid_of(name, "main") or 0}
+            for k, v in show.items():
+                if not props or k in props:
+                    print(f"{k}={v}")
         elif cmd == "status":
             st = read_state(name)
             print(f"* {name} - Active: {st} (fake-systemd, main pid {pid_of(name, 'main') or '-'})")

@@ -9,20 +9,27 @@
 #      each host, the key pair made there, the agent run the way its unit
 #      says, as the storesync user, reaching the hub over the bridge with
 #      CurveZMQ); enrolling again is harmless, another store's host refused;
-#   3. while a generator submits to every store (tests/deploy/gen.py), rolls
-#      N -> N+1 with waves 1,3,100% while the new version's install breaks
-#      the config of h3 (in wave 2): the rollout must halt, roll wave 2 back
-#      (healthy again, on N), and never touch wave 3;
-#   4. fixes h3 and resumes: every store on N+1;
+#   3. while a generator submits to every store (tests/deploy/gen.py), checks
+#      the --dry-run plan (waves, hosts, nothing installed), then rolls
+#      N -> N+1 with waves 1,3,100% and --max-failures 1 while the new
+#      version's install fails on h2 and breaks the config of h3 (both in
+#      wave 2): two failures are more than one, so the rollout must halt,
+#      roll wave 2 back (healthy again, on N), keep a log per host it
+#      touched, and never touch wave 3;
+#   4. fixes h2 and h3 and resumes with --max-failures 1 while h5's install
+#      fails: one failure is tolerated (S05 alone rolled back, the rest on
+#      N+1); fixes h5 and rolls S05 alone: every store on N+1;
 #   5. stops the hub: S06 buffers; h6 is downgraded by hand meanwhile and
 #      its agent restarted, the buffered records still there;
 #   6. rolls the whole fleet back to N by hand (a rollout to N: downgrade);
 #   7. stops the generator: the hub holds exactly what the agents accepted,
-#      per store (nothing lost, nothing twice), across all of that;
+#      per store, records and amount_fen (nothing lost, nothing twice),
+#      across all of that;
 #   8. on h6: dpkg -r keeps the store's data and config, dpkg -P deletes them;
 #   9. on a seventh host, hq2: the hub's packages installed with dpkg and the
 #      hub started and stopped by its unit (as storesync, READY, stop in 5 s).
-# Everything it made (namespaces, mounts, processes) goes at the end, by PID.
+# Everything it made (namespaces, mounts, processes) goes at the end, by PID;
+# anything of it still there after that fails the test.
 #
 # Run alone (as root; about two minutes on two cores):
 #   ctest --test-dir build -R deploy_fleet --output-on-failure
@@ -59,15 +66,39 @@ teardown() {
 	[ "$rc" -eq 0 ] || FAILED=1
 	[ -n "$GEN_PID" ] && { touch "$HL_DIR/gen.stop"; kill "$GEN_PID" 2>/dev/null; wait "$GEN_PID" 2>/dev/null; }
 	[ -n "$HUB_PID" ] && { kill -TERM "$HUB_PID" 2>/dev/null; wait "$HUB_PID" 2>/dev/null; }
-	pgrep -f "hq-hub --foreground --data-dir $HL_DIR/hub" >/dev/null && echo "teardown: a hub of this test is still running" >&2
 	hosts_teardown
-	left=$(ip netns list | grep -c "^$HL_PREFIX-" || true)
-	[ "$left" -eq 0 ] || echo "teardown: $left namespaces left" >&2
+	# Whatever is left of it fails the test: namespaces, mounts under the
+	# work directory, processes (a host's init or unshare, the hub, an ssh
+	# master) that name it. Gone within a few seconds, or left.
+	local i left=""
+	for i in $(seq 1 30); do
+		left=$(leftovers)
+		[ -z "$left" ] && break
+		sleep 0.2
+	done
+	if [ -n "$left" ]; then
+		echo "FAIL: teardown left:" >&2
+		echo "$left" | sed 's/^/  /' >&2
+		FAILED=1
+		[ "$rc" -ne 0 ] || rc=1
+	fi
 	if [ "${KEEP:-0}" = 1 ] || [ "$FAILED" = 1 ]; then
 		echo "work directory kept: $HL_DIR"
 	else
 		rm -rf "$HL_DIR"
 	fi
+	exit "$rc"
+}
+leftovers() {
+	ip netns list | awk -v p="$HL_PREFIX-" 'index($1, p) == 1 { print "namespace " $1 }'
+	awk -v d="$HL_DIR" 'index($5, d) == 1 { print "mount " $5 }' /proc/self/mountinfo
+	local f pid
+	for f in "$HL_DIR"/hosts/*/init.pid "$HL_DIR"/hosts/*/unshare.pid; do
+		[ -f "$f" ] || continue
+		pid=$(cat "$f")
+		kill -0 "$pid" 2>/dev/null && echo "process $pid ($f)"
+	done
+	pgrep -af -- "$HL_DIR" | sed 's/^/process /' || true
 }
 trap teardown EXIT
 trap 'FAILED=1; echo "FAILED: line $LINENO: $BASH_COMMAND (exit $?)" >&2' ERR
@@ -130,8 +161,10 @@ start_hub
 export SS_SSH="ssh -F $HL_DIR/ssh_config" SS_HQCTL="$BUILD/hqctl --hub $ADMIN"
 export SS_HUB_LINK=tcp://10.213.0.1:7701 SS_HUB_KEY=$HL_DIR/hub.key.pub SS_PACKAGES=$debs
 enroll() { hq_exec "$SRC/deploy/enroll" "$@"; }
+# A soak of 4 s, not the default 10: the generator's traffic has the hub
+# hear from every store every second.
 rollout() { hq_exec "$SRC/deploy/rollout" --inventory "$HL_DIR/inventory.csv" --version "$N1" \
-	--waves 1,3,100% --gate-timeout 60 --state "$HL_DIR/rollout.state" \
+	--waves 1,3,100% --gate-timeout 60 --gate-soak 4 --state "$HL_DIR/rollout.state" \
 	--log-dir "$HL_DIR/rollout-logs" "$@"; }
 field() { # field STORE COLUMN: the hub's stores --json value
 	hqctl stores --json | python3 -c 'import json,sys; r={x["store_id"]:x for x in json.load(sys.stdin)}; print(r.get(sys.argv[1],{}).get(sys.argv[2]))' "$1" "$2"
@@ -159,6 +192,14 @@ for s in $STORES; do
 	check "enroll $s" enrolled "$s" "$pid"
 done
 phase "enrolled"
+registered() { # the hub has every store under the name and region enroll gave it
+	hqctl stores --json | python3 -c '
+import json, sys
+r = {x["store_id"]: x for x in json.load(sys.stdin)}
+sys.exit(any((r[f"S0{i}"]["name"], r[f"S0{i}"]["region"]) != (f"Store {i}", f"r{(i + 1) // 2}")
+             for i in range(1, 7)))'
+}
+check "enroll registered each store's name and region (hqctl stores --json)" registered
 check "hqctl versions: six stores on $N" \
 	sh -c "'$BUILD/hqctl' --hub '$ADMIN' versions --json | grep -q '\"stores\": 6'"
 hqctl versions
@@ -193,28 +234,55 @@ python3 "$SRC/tests/deploy/gen.py" "$BUILD" "$HL_DIR/gen.stop" "$HL_DIR/gen.json
 GEN_PID=$!
 sleep 2
 
-# The new version's install leaves h3 with a broken config (a conffile
-# merge gone wrong, say): its agent will not start. Older versions are
-# left alone, so a rollback (package and /etc/storesync) heals it.
-hl_ssh h3 "cat >/usr/local/sbin/storesync-test-fault <<'SH'
+# fault HOST config|install: the new version's install goes wrong on HOST.
+# config: it leaves a broken agent.ini (a conffile merge gone wrong, say),
+# so the agent will not start and the gate sees its unit fail; install:
+# dpkg -i fails (a hook that exits 1). Older versions are left alone, so a
+# rollback (package and /etc/storesync) heals it.
+fault() {
+	local what
+	case $2 in
+	config) what="grep -q '^batch = lots' /etc/storesync/agent.ini || echo 'batch = lots' >>/etc/storesync/agent.ini" ;;
+	install) what="echo 'storesync-test-fault: no $N1 on this host' >&2; exit 1" ;;
+	esac
+	hl_ssh "$1" "cat >/usr/local/sbin/storesync-test-fault <<'SH'
 #!/bin/sh
 case \"\$(dpkg-query -W -f='\${Version}' storesync-agent 2>/dev/null)\" in
-'$N1'-*) grep -q '^batch = lots' /etc/storesync/agent.ini || echo 'batch = lots' >>/etc/storesync/agent.ini ;;
+'$N1'-*) $what ;;
 esac
 SH
 chmod 755 /usr/local/sbin/storesync-test-fault
 echo 'post-invoke=/usr/local/sbin/storesync-test-fault' >/etc/dpkg/dpkg.cfg.d/zz-storesync-test-fault"
+}
+unfault() { hl_ssh "$1" 'rm /etc/dpkg/dpkg.cfg.d/zz-storesync-test-fault'; }
+# Both hosts of wave 2 fail: more than --max-failures 1.
+fault h2 install
+fault h3 config
 
 phase "rollout --dry-run"
-rollout --dry-run
-check "the dry run changed nothing" test ! -e "$HL_DIR/rollout.state"
-phase "rollout $N -> $N1, waves 1,3,100%: h3 (wave 2) breaks"
+rollout --dry-run >"$HL_DIR/dry-run.out" 2>&1
+cat "$HL_DIR/dry-run.out"
+check "the dry run changed nothing (no state, no logs)" \
+	test ! -e "$HL_DIR/rollout.state" -a ! -e "$HL_DIR/rollout-logs"
+check "the dry run lists waves 1,3,100% as 1, 2 and 3 stores" \
+	sh -c 'grep -q "^wave 1: 1 stores" "$1" && grep -q "^wave 2: 2 stores" "$1" && grep -q "^wave 3: 3 stores" "$1"' _ "$HL_DIR/dry-run.out"
+check "the dry run lists every store with its host and version $N, in wave order" \
+	sh -c 'test "$(grep -E "^  S0[1-6] +h[1-6] +now " "$1" | awk "{print \$1 \$2 \$4}" | tr "\n" " ")" = "S01h1$2 S02h2$2 S03h3$2 S04h4$2 S05h5$2 S06h6$2 "' _ "$HL_DIR/dry-run.out" "$N"
+for i in 1 2 3 4 5 6; do
+	check "the dry run installed nothing on h$i" \
+		test "$(host_version h$i):$(hl_ssh h$i 'ls /var/cache/storesync/ | grep -c rollout || true')" = "$N:0"
+done
+phase "rollout $N -> $N1, waves 1,3,100%, --max-failures 1: h2 and h3 (wave 2) break"
 t=$(ms)
 rc=0
-rollout >"$HL_DIR/rollout-1.out" 2>&1 || rc=$?
+rollout --max-failures 1 >"$HL_DIR/rollout-1.out" 2>&1 || rc=$?
 cat "$HL_DIR/rollout-1.out"
 echo "first rollout (halted, rolled back): $(( $(ms) - t )) ms"
 check "the rollout halted (exit 1; was $rc)" test "$rc" = 1
+check "two failures of a wave are more than --max-failures 1: it halted the wave" \
+	grep -q "wave 2/3: 2 of 2 stores failed (more than --max-failures 1): halting" "$HL_DIR/rollout-1.out"
+check "it names S02 and why (the install failed)" \
+	grep -q "S02 on h2 failed the gate: install failed" "$HL_DIR/rollout-1.out"
 check "it names S03 and why" grep -q "S03 on h3 failed the gate" "$HL_DIR/rollout-1.out"
 check "it shows S03's agent's last lines" grep -q "batch" "$HL_DIR/rollout-1.out"
 st() { python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["stores"][sys.argv[2]]["state"])' "$HL_DIR/rollout.state" "$1"; }
@@ -224,6 +292,14 @@ for s in S02 S03; do
 		test "$(st $s):$(field $s agent_version)" = "rolled_back:$N"
 done
 check "h3's agent is active again" test "$(hl_ssh h3 'systemctl is-active store-agent')" = active
+check "S01's log records its upgrade" grep -q "upgrade S01 on h1 to $N1" "$HL_DIR/rollout-logs/S01.log"
+for s in S02 S03; do
+	check "$s's log records its upgrade and its rollback" \
+		sh -c 'grep -q "upgrade $1 on" "$2" && grep -q "rollback $1 on .* to $3" "$2"' _ "$s" \
+		"$HL_DIR/rollout-logs/$s.log" "$N"
+done
+check "no log for the stores of wave 3 (never reached)" \
+	test ! -e "$HL_DIR/rollout-logs/S04.log" -a ! -e "$HL_DIR/rollout-logs/S05.log" -a ! -e "$HL_DIR/rollout-logs/S06.log"
 for i in 4 5 6; do
 	s=S0$i
 	eval "before=\$pid_h$i"
@@ -233,15 +309,34 @@ for i in 4 5 6; do
 		hl_ssh "h$i" "! ls /var/cache/storesync/ | grep -q rollout && ! ls /var/backups/storesync 2>/dev/null | grep -q ."
 done
 
-# ---- 4. fix h3, resume ----
-phase "fix h3, rollout --resume"
-hl_ssh h3 'rm /etc/dpkg/dpkg.cfg.d/zz-storesync-test-fault'
+# ---- 4. fix h2 and h3, resume; h5 fails alone ----
+phase "fix h2 and h3; h5 (wave 3) breaks; rollout --resume --max-failures 1"
+unfault h2
+unfault h3
+fault h5 install
 t=$(ms)
 rc=0
-rollout --resume >"$HL_DIR/rollout-2.out" 2>&1 || rc=$?
+rollout --resume --max-failures 1 >"$HL_DIR/rollout-2.out" 2>&1 || rc=$?
 cat "$HL_DIR/rollout-2.out"
 echo "resumed rollout: $(( $(ms) - t )) ms"
 check "the resumed rollout is done (exit 0; was $rc)" test "$rc" = 0
+check "one failure of a wave is within --max-failures 1: S05 alone rolled back" \
+	sh -c 'grep -q "S05 on h5 failed the gate: install failed" "$1" && grep -q "wave 3/3: 1 failure(s), within --max-failures 1: rolling back those only" "$1"' _ "$HL_DIR/rollout-2.out"
+check "S05 rolled back, healthy on $N" \
+	test "$(st S05):$(field S05 agent_version):$(host_version h5)" = "rolled_back:$N:$N"
+for s in S02 S03 S04 S06; do
+	check "$s healthy on $N1" test "$(st $s):$(field $s agent_version)" = "healthy:$N1"
+done
+
+phase "fix h5, roll S05 alone to $N1"
+unfault h5
+echo "S05,h5" >"$HL_DIR/inventory-S05.csv"
+rc=0
+hq_exec "$SRC/deploy/rollout" --inventory "$HL_DIR/inventory-S05.csv" --version "$N1" \
+	--waves 100% --gate-timeout 60 --gate-soak 4 --state "$HL_DIR/rollout-S05.state" \
+	--log-dir "$HL_DIR/rollout-logs" >"$HL_DIR/rollout-S05.out" 2>&1 || rc=$?
+cat "$HL_DIR/rollout-S05.out"
+check "S05's rollout is done (exit 0; was $rc)" test "$rc" = 0
 hqctl versions
 check "hqctl versions: six stores on $N1" \
 	sh -c "'$BUILD/hqctl' --hub '$ADMIN' versions --json | grep -q '\"agent_version\": \"$N1\"' && '$BUILD/hqctl' --hub '$ADMIN' versions --json | grep -q '\"stores\": 6'"
@@ -268,7 +363,7 @@ phase "roll the fleet back to $N by hand (rollout --version $N, waves 2,100%)"
 t=$(ms)
 rc=0
 hq_exec "$SRC/deploy/rollout" --inventory "$HL_DIR/inventory.csv" --version "$N" \
-	--waves 2,100% --gate-timeout 60 --state "$HL_DIR/rollback.state" \
+	--waves 2,100% --gate-timeout 60 --gate-soak 4 --state "$HL_DIR/rollback.state" \
 	--log-dir "$HL_DIR/rollback-logs" >"$HL_DIR/rollout-3.out" 2>&1 || rc=$?
 cat "$HL_DIR/rollout-3.out"
 echo "6-host rollout (to $N, 2 waves): $(( $(ms) - t )) ms"
@@ -282,6 +377,7 @@ wait "$GEN_PID"
 GEN_PID=""
 cat "$HL_DIR/gen.json"
 want() { python3 -c 'import json,sys; r=json.load(open(sys.argv[1]))[sys.argv[2]]; print(r["accepted"]+r["duplicates"])' "$HL_DIR/gen.json" "$1"; }
+want_fen() { python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))[sys.argv[2]]["amount_fen"])' "$HL_DIR/gen.json" "$1"; }
 for s in $STORES; do
 	w=$(want "$s")
 	for i in $(seq 1 60); do
@@ -290,6 +386,9 @@ for s in $STORES; do
 	done
 	check "$s: the hub holds the $w records its agent accepted (has $(field "$s" records))" \
 		test "$(field "$s" records)" = "$w"
+	f=$(want_fen "$s")
+	check "$s: the hub's amount_fen is the $f fen of those records (has $(field "$s" amount_fen))" \
+		test "$(field "$s" amount_fen)" = "$f"
 done
 check "no till's record was refused" \
 	python3 -c 'import json,sys; sys.exit(any(r["refused"] for r in json.load(open(sys.argv[1])).values()))' "$HL_DIR/gen.json"

@@ -1,7 +1,8 @@
 #!/usr/bin/python3
 """deploy/rollout's decisions without any host: how --waves cuts an
-inventory, what an inventory may hold, and when the health gate calls a
-backlog draining. (The fleet test runs them on real hosts.)"""
+inventory, what an inventory may hold, when the health gate calls a
+backlog draining, and what the gate passes and fails, against a fake hub
+and host. (The fleet test runs them on real hosts.)"""
 import importlib.machinery
 import importlib.util
 import os
@@ -59,15 +60,84 @@ with tempfile.TemporaryDirectory() as d:
         except rollout.DeployError as e:
             check(f"inventory {text!r} refused: {e}", want in str(e))
 
-row = lambda b, a: {"backlog": b, "oldest_unsent_age_ms": a}  # noqa: E731
-check("draining: empty backlog", rollout.draining(row(50, 90000), row(0, 0), 30000)[0])
-check("draining: keeping up (oldest unsent younger than the limit)",
-      rollout.draining(row(50, 100), row(80, 2000), 30000)[0])
+row = lambda b, a, seen=0: {"backlog": b, "oldest_unsent_age_ms": a, "last_seen_ms": seen}  # noqa: E731
+check("draining: empty backlog", rollout.draining(row(50, 90000), row(0, 0, 3000))[0])
 check("draining: a backlog left from an outage, falling",
-      rollout.draining(row(5000, 600000), row(3000, 400000), 30000)[0])
-check("not draining: growing and old", not rollout.draining(row(3000, 400000), row(5000, 410000), 30000)[0])
+      rollout.draining(row(5000, 600000), row(3000, 400000, 3000))[0])
+check("draining: a busy store's sales in flight (5 -> 12 records, all newer than the last heartbeat)",
+      rollout.draining(row(5, 100), row(12, 200, 3000))[0])
+check("not draining: growing, its oldest record unsent at the last view too (50 -> 80, 100 -> 2000 ms, "
+      "1 s apart)", not rollout.draining(row(50, 100), row(80, 2000, 1000))[0])
+check("not draining: growing and old", not rollout.draining(row(3000, 400000), row(5000, 410000, 3000))[0])
 check("not draining: not growing but the oldest record is not getting younger",
-      not rollout.draining(row(3000, 400000), row(3000, 402000), 30000)[0])
+      not rollout.draining(row(3000, 400000), row(3000, 402000, 3000))[0])
+
+
+# The gate itself, against a fake hub and host and a clock of its own: one
+# view of the hub (hqctl stores --json) a second, the host (its unit's state
+# and agent process) asked when the gate asks.
+class FakeTools:
+    def __init__(self, views, host):
+        self.views, self.host, self.n, self.t = views, host, 0, 0.0
+
+    def stores(self):
+        r = self.views[min(self.n, len(self.views) - 1)]
+        self.n += 1
+        return {"S1": r}
+
+    def run(self, host, script, args=(), timeout=120, log=None):
+        return 0, self.host(self.t) + "\n"
+
+
+def gate(views, host=lambda t: "active 4242:1000", soak=4, timeout=30):
+    class A:
+        parallel, gate_timeout, gate_soak = 2, timeout, soak
+    tools = FakeTools(views, host)
+    r = rollout.Rollout(A, tools)
+    r.clock = lambda: tools.t
+    r.sleep = lambda d: setattr(tools, "t", tools.t + d)
+    r.st = {"hosts": {"S1": "h1"}, "stores": {"S1": {}}}
+    failed = r.gate(["S1"], {"S1": "2.0"}, "test")
+    return failed.get("S1"), r.st["stores"]["S1"].get("gate"), tools.t
+
+
+def view(i, b=0, a=0, version="2.0", epoch="00aa"):
+    """The hub's row of S1 at second i: heard from then."""
+    return {"store_id": "S1", "agent_version": version, "epoch": epoch, "last_seen_ms": 1000 * i,
+            "backlog": b, "oldest_unsent_age_ms": a}
+
+
+steady = [view(0, version="1.0")] + [view(i, b=max(0, 40 - 10 * i), a=max(0, 9000 - 1000 * i))
+                                      for i in range(1, 30)]
+bad, why, t = gate(steady)
+check(f"gate: a steady store, draining 30 -> 0, passes after the soak ({why}; {t:g} s)",
+      bad is None and why and "soaked" in why and t >= 4)
+bad, why, t = gate(steady, soak=10)
+check(f"gate: --gate-soak 10 is waited for ({t:g} s)", bad is None and t >= 10)
+bad, why, t = gate([view(0, version="1.0")] + [view(i) for i in range(1, 3)] + [view(2)] * 30)
+check(f"gate: a store heard from only twice does not pass ({bad})",
+      bad is not None and "soak not over" in bad)
+bad, why, t = gate(steady, host=lambda t: "active 4242:1000" if t < 3 else "active 4250:1370")
+check(f"gate: an agent that restarted between views fails at once ({bad})",
+      bad is not None and "restarted" in bad and "4242:1000 -> 4250:1370" in bad and t < 10)
+bad, why, t = gate(steady, host=lambda t: "active 4242:1000" if t < 3 else "active 4242:1370")
+check("gate: a restart that reused the PID is a restart too", bad is not None and "restarted" in bad)
+bad, why, t = gate(steady, host=lambda t: "activating 0:0" if t < 3 else "failed 0:0")
+check(f"gate: an agent whose unit failed fails ({bad})", bad is not None and "failed on h1" in bad)
+growing = [view(0, version="1.0")] + [view(i, b=50 + 30 * i, a=1000 * i) for i in range(1, 30)]
+bad, why, t = gate(growing)
+check(f"gate: a growing backlog fails ({bad})", bad is not None and "growing" in bad)
+stuck = [view(0, version="1.0")] + [view(i, b=300, a=60000 + 1000 * i) for i in range(1, 30)]
+bad, why, t = gate(stuck)
+check(f"gate: a backlog standing still, getting older, fails ({bad})",
+      bad is not None and "not draining" in bad)
+reepoch = [view(0, version="1.0"), view(1), view(2), view(3, epoch="00bb")] + [view(i) for i in range(4, 30)]
+bad, why, t = gate(reepoch)
+check(f"gate: a new epoch during the soak fails ({bad})", bad is not None and "epoch" in bad)
+stale = [view(0)] * 40
+bad, why, t = gate(stale)
+check(f"gate: a view from before the restart (never heard from again) does not pass ({bad})",
+      bad == "not heard from since the restart")
 
 print(f"{checks} passed, {fails} failed" if not fails else f"{checks - fails} passed, {fails} failed")
 sys.exit(1 if fails else 0)
