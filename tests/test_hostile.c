@@ -31,6 +31,18 @@ static int64_t wait_stat(const char *query_ep, const char *counter, int64_t want
 	return v;
 }
 
+static int64_t wait_stat_le(const char *query_ep, const char *counter, int64_t want)
+{
+	int64_t v = -1;
+
+	for (int i = 0; i < WAIT_MS / 50; i++) {
+		if ((v = tl_hub_stat(query_ep, counter)) <= want)
+			return v;
+		ss_sleep_ms(50);
+	}
+	return v;
+}
+
 /* A DEALER in a context of its own, connected to ep: as store `as` (its
  * registered key) when given, else plaintext (the admin socket). */
 struct peer {
@@ -283,18 +295,17 @@ static void worst_one_at_a_time(struct mem_fx *f)
 
 /* A Hello of about `bytes` (its agent_version is the bulk): it passes the
  * gate and joins a round, as the issue's forty 15 MiB messages did. */
-static uint8_t *big_hello(int i, size_t bytes, size_t *len)
+static uint8_t *big_hello(const char *store, size_t bytes, size_t *len)
 {
 	Storesync__LinkMessage m = STORESYNC__LINK_MESSAGE__INIT;
 	Storesync__Hello h = STORESYNC__HELLO__INIT;
-	char store[16], *version = malloc(bytes);
+	char *version = malloc(bytes);
 	uint8_t *buf;
 
 	ck_assert_ptr_nonnull(version);
 	memset(version, 'v', bytes - 1);
 	version[bytes - 1] = '\0';
-	snprintf(store, sizeof store, "XBIG%d", i);
-	h.store_id = store;
+	h.store_id = (char *)store;
 	h.epoch = 1;
 	h.has_epoch = 1;
 	h.agent_version = version;
@@ -310,18 +321,17 @@ static uint8_t *big_hello(int i, size_t bytes, size_t *len)
 #define CONNS 4
 #define HELLOS_PER_CONN 10
 
-/* Forty 15 MiB Hellos from four connections at once, and frames of empty
- * records between them; then every one is answered. */
-static void worst_all_at_once(struct mem_fx *f)
+/* HELLOS_PER_CONN 15 MiB Hellos as stores[c] from each of links l[0..n)
+ * at once, and a frame of empty records after them; then every one is
+ * answered. */
+static void blast(struct tl_link *l, int n, const char *const *stores)
 {
-	struct tl_link l[CONNS];
 	size_t hlen, elen;
 	uint8_t *empty = empty_fields(0x22, 0x22, SS_MAX_MSG_BYTES, &elen);
 
-	for (int c = 0; c < CONNS; c++) {
-		uint8_t *hello = big_hello(c, 15 * MIB, &hlen);
+	for (int c = 0; c < n; c++) {
+		uint8_t *hello = big_hello(stores[c], 15 * MIB, &hlen);
 
-		tl_link_open(&l[c], f->e.hub_listen);
 		for (int i = 0; i < HELLOS_PER_CONN; i++)
 			tl_link_send_raw(&l[c], hello, hlen, 1);
 		tl_link_send_raw(&l[c], empty, elen, 1);
@@ -329,7 +339,7 @@ static void worst_all_at_once(struct mem_fx *f)
 	}
 	/* A refusal is answered as the message is read, a Hello after its
 	 * round's commit: the Error may come before the last Welcomes. */
-	for (int c = 0; c < CONNS; c++) {
+	for (int c = 0; c < n; c++) {
 		int welcomes = 0, errors = 0;
 
 		while (welcomes + errors < HELLOS_PER_CONN + 1) {
@@ -343,9 +353,25 @@ static void worst_all_at_once(struct mem_fx *f)
 		}
 		ck_assert_int_eq(welcomes, HELLOS_PER_CONN);
 		ck_assert_int_eq(errors, 1);
-		tl_link_close(&l[c]);
 	}
 	free(empty);
+}
+
+/* Forty 15 MiB Hellos from four stores' connections at once. */
+static void worst_all_at_once(struct mem_fx *f)
+{
+	struct tl_link l[CONNS];
+	char names[CONNS][16];
+	const char *stores[CONNS];
+
+	for (int c = 0; c < CONNS; c++) {
+		snprintf(names[c], sizeof names[c], "XBIG%d", c);
+		stores[c] = names[c];
+		tl_link_open_as(&l[c], f->e.hub_listen, stores[c]);
+	}
+	blast(l, CONNS, stores);
+	for (int c = 0; c < CONNS; c++)
+		tl_link_close(&l[c]);
 }
 
 START_TEST(worst_frames_stay_within_the_bounds)
@@ -373,6 +399,56 @@ START_TEST(worst_frames_stay_within_the_bounds)
 	ck_assert_msg(hub2 - hub0 <= SCALE(CONNS * CONN_QUEUE_KIB + ROUND_KIB) + SLACK_KIB,
 		"hub grew %lld KiB", (long long)(hub2 - hub0));
 	mem_stop(&f);
+}
+END_TEST
+
+/* What one compromised store can make the hub hold: its keys get two link
+ * connections at most (a reconnect racing the old one, a rotation), each
+ * parking the worst libzmq queues; a third is refused at its handshake and
+ * counted, and a connection gets in again once one of the two has closed. */
+START_TEST(one_store_holds_two_connections_at_most)
+{
+	struct tl_env e;
+	struct tl_link l[2], third, again;
+	const char *const stores[] = { "S7", "S7" };
+	Storesync__LinkMessage *m;
+	pid_t hub;
+	int64_t hub0, hub1, refused0;
+
+	tl_env_init(&e);
+	hub = tl_start_hub(&e, NULL);
+	hub0 = tl_vm_hwm_kib(hub);
+	refused0 = tl_hub_stat(e.hub_query, "zap_refused_store_links");
+	for (int c = 0; c < 2; c++) {
+		tl_link_open_as(&l[c], e.hub_listen, "S7");
+		tl_link_hello(&l[c], "S7", 1);
+	}
+	tl_link_open_as(&third, e.hub_listen, "S7");
+	tl_link_send_raw(&third, "", 0, 1);
+	ck_assert_int_eq(wait_stat(e.hub_query, "zap_refused_store_links", refused0 + 1),
+		refused0 + 1);
+	ck_assert_ptr_null(m = tl_link_recv(&third, 1000));
+	tl_link_close(&third);
+	ck_assert_int_eq(tl_sh("grep -q 'store S7 already has 2 connections open' '%s/hub.log'",
+		e.dir), 0);
+
+	blast(l, 2, stores);
+	hub1 = tl_vm_hwm_kib(hub);
+	printf("hostile: one store's 2 connections x %d 15 MiB Hellos at once: hub %lld -> %lld "
+		"KiB\n", HELLOS_PER_CONN, (long long)hub0, (long long)hub1);
+	ck_assert_msg(hub1 - hub0 <= SCALE(2 * CONN_QUEUE_KIB + ROUND_KIB) + SLACK_KIB,
+		"hub grew %lld KiB", (long long)(hub1 - hub0));
+
+	tl_link_close(&l[0]);
+	ck_assert_int_eq(wait_stat_le(e.hub_query, "link_open", 1), 1);
+	tl_link_open_as(&again, e.hub_listen, "S7");
+	tl_link_hello(&again, "S7", 1);
+	ck_assert_int_eq(tl_hub_stat(e.hub_query, "zap_refused_store_links"), refused0 + 1);
+	tl_link_close(&again);
+	tl_link_close(&l[1]);
+	ck_assert(tl_alive(hub));
+	tl_stop(hub);
+	tl_env_cleanup(&e);
 }
 END_TEST
 
@@ -824,7 +900,7 @@ int main(void)
 {
 	const TTest *const tests[] = {
 		frames_past_the_limit_counted, connection_flood_refused_store_keeps_flowing,
-		worst_frames_stay_within_the_bounds,
+		worst_frames_stay_within_the_bounds, one_store_holds_two_connections_at_most,
 		campaign_leaves_every_daemon_serving_and_the_data_intact,
 	};
 
