@@ -44,6 +44,7 @@
 	X(handshake_failures, HUB_COUNTER, "handshakes that failed (protocol error, refused by the ZAP handler)") \
 	X(zap_refused_connections, HUB_COUNTER, "store-link connections refused: their address already had links_per_source open") \
 	X(zap_refused_rate, HUB_COUNTER, "store-link connections refused: their address passed handshakes_per_second") \
+	X(zap_refused_store_links, HUB_COUNTER, "store-link connections refused: their store's keys already held 2 open (a reconnect racing the old connection, or a rotation)") \
 	X(zap_refused_keys, HUB_COUNTER, "connections refused: their CURVE key is not a registered store's (link) or an active operator's (operators' endpoint), or its store is revoked") \
 	X(impersonations, HUB_COUNTER, "Hellos and Batches refused because they claim another store than their link's key") \
 	X(unauthorized_messages, HUB_COUNTER, "messages ignored, unanswered, from a connection whose key was revoked or retired since it connected") \

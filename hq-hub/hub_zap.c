@@ -27,6 +27,22 @@
  * new one. Local peers (ipc://, which show no address; the socket file's
  * mode decides who they are) are not limited.
  *
+ * How many per store: a store's keys may hold at most LINKS_PER_STORE live
+ * link connections, wherever they come from (local ones too), so what one
+ * compromised store can make libzmq queue is that many connections' worth
+ * (docs/security.md, "Worst case per daemon"). Two, not one: an agent that
+ * gave up on a silent hub dials again while the hub may still hold the old
+ * connection (TCP keepalive finds it dead within about a minute), and
+ * during a rotation the old key's connection and the new key's are both
+ * live. The store is counted on the connection the answer is given to (as
+ * below: its source's oldest waiting one; local ones in the order they
+ * were accepted) until that one closes. A misattribution only swaps which
+ * of two connections handshaking at once carries the count, and one that
+ * never finishes its handshake (libzmq drops it after ZMQ_HANDSHAKE_IVL,
+ * 30 s) can carry another's until then; a connection the monitor has not
+ * shown yet is admitted uncounted, never refused on a count that may be
+ * wrong.
+ *
  * Live connections are counted from the socket monitor of the link: ZeroMQ
  * reports ACCEPTED with the descriptor (whose peer address is read then)
  * and DISCONNECTED when it ends, however it ends. A ZAP request does not
@@ -74,6 +90,8 @@
 #define MAX_SOURCES 65536         /* addresses remembered at once */
 #define BURST_SECONDS 2
 #define ADDR_BYTES 64
+#define LINKS_PER_STORE 2         /* see the top: a reconnect, a rotation */
+#define STORE_ID_BYTES 72
 
 /* What the handler knows of one source address. */
 struct conn;
@@ -88,13 +106,23 @@ struct source {
 	struct ss_lograte log;
 };
 
+/* The live link connections of one store, by its id. */
+struct store_links {
+	UT_hash_handle hh;
+	char id[STORE_ID_BYTES];
+	unsigned live;
+};
+
 /* A live connection of the link, by its descriptor. */
 struct conn {
 	UT_hash_handle hh;
 	int fd;
-	struct source *src;
+	struct source *src;           /* NULL for a local peer */
 	enum { CONN_WAITING, CONN_ADMITTED, CONN_REFUSED } state;
 	struct conn *prev, *next;     /* in src->waiting while CONN_WAITING */
+	int unnamed;                  /* local, in hub_zap.unnamed: no answer yet */
+	struct conn *uprev, *unext;
+	struct store_links *store;    /* whose key it was admitted with */
 };
 
 struct watched {
@@ -112,6 +140,8 @@ struct hub_zap {
 	struct source *sources;
 	size_t n_sources;
 	struct conn *conns;
+	struct conn *unnamed;         /* local, not answered yet: oldest first */
+	struct store_links *stores;
 	int64_t next_sweep_mono;
 	struct hub_guard *guard;      /* the link's admission (hub_listen.c) */
 };
@@ -192,16 +222,29 @@ static void link_accepted(struct hub_zap *z, int fd)
 		return;
 	peer_address(fd, addr, sizeof addr);
 	HASH_FIND_INT(z->conns, &fd, c);
-	if (c || !addr[0] || !(c = calloc(1, sizeof *c)))
+	if (c || !(c = calloc(1, sizeof *c)))
 		return;
 	c->fd = fd;
-	if (!(c->src = source_get(z, addr))) {
+	if (!addr[0]) {
+		c->state = CONN_ADMITTED;   /* no source limits to answer for */
+		c->unnamed = 1;
+		DL_APPEND2(z->unnamed, c, uprev, unext);
+	} else if ((c->src = source_get(z, addr)) != NULL) {
+		c->state = CONN_WAITING;
+		DL_APPEND(c->src->waiting, c);
+	} else {
 		free(c);
 		return;
 	}
-	c->state = CONN_WAITING;
-	DL_APPEND(c->src->waiting, c);
 	HASH_ADD_INT(z->conns, fd, c);
+}
+
+static void store_release(struct hub_zap *z, struct store_links *sl)
+{
+	if (--sl->live > 0)
+		return;
+	HASH_DEL(z->stores, sl);
+	free(sl);
 }
 
 static void link_closed(struct hub_zap *z, int fd)
@@ -215,25 +258,31 @@ static void link_closed(struct hub_zap *z, int fd)
 	HASH_FIND_INT(z->conns, &fd, c);
 	if (!c)
 		return;
-	if (c->state == CONN_WAITING)
+	if (c->src && c->state == CONN_WAITING)
 		DL_DELETE(c->src->waiting, c);
-	else if (c->state == CONN_ADMITTED)
+	else if (c->src && c->state == CONN_ADMITTED)
 		c->src->admitted--;
+	if (c->unnamed)
+		DL_DELETE2(z->unnamed, c, uprev, unext);
+	if (c->store)
+		store_release(z, c->store);
 	HASH_DEL(z->conns, c);
 	free(c);
 }
 
-/* The handler's answer for source s goes to its oldest waiting connection. */
-static void answered(struct source *s, int admitted)
+/* The handler's answer for source s goes to its oldest waiting connection
+ * (returned; NULL when the monitor has shown none). */
+static struct conn *answered(struct source *s, int admitted)
 {
 	struct conn *c = s->waiting;
 
 	if (!c)
-		return;
+		return NULL;
 	DL_DELETE(s->waiting, c);
 	c->state = admitted ? CONN_ADMITTED : CONN_REFUSED;
 	if (admitted)
 		s->admitted++;
+	return c;
 }
 
 static void on_event(struct hub_zap *z, const struct watched *w, uint16_t event, int32_t value)
@@ -308,29 +357,52 @@ static const char *source_limits(struct hub_zap *z, struct source *s,
 	return NULL;
 }
 
-static const char *source_admit(struct hub_zap *z, const char *addr,
+/* The oldest local connection not answered yet. */
+static struct conn *next_unnamed(struct hub_zap *z)
+{
+	struct conn *c = z->unnamed;
+
+	if (c) {
+		DL_DELETE2(z->unnamed, c, uprev, unext);
+		c->unnamed = 0;
+	}
+	return c;
+}
+
+/* A local (ipc) peer's address as libzmq gives it to ZAP:
+ * "localhost:UID:GID:PID" (SO_PEERCRED), where the monitor's descriptor
+ * shows none. */
+static int local_address(const char *addr)
+{
+	return !addr[0] || strncmp(addr, "localhost:", 10) == 0;
+}
+
+/* *c: the connection the answer is for. */
+static const char *source_admit(struct hub_zap *z, const char *addr, struct conn **c,
 	atomic_uint_fast64_t **counter)
 {
 	struct source *s;
 	const char *why;
 
-	if (!addr[0])
+	*c = NULL;
+	if (local_address(addr)) {
+		*c = next_unnamed(z);
 		return NULL;   /* local: the socket file's mode decides */
+	}
 	if (!(s = source_get(z, addr))) {
 		*counter = &z->h->stats.zap_refused_rate;
 		return "too many sources at once";
 	}
 	why = source_limits(z, s, counter);
-	answered(s, why == NULL);
+	*c = answered(s, why == NULL);
 	return why;
 }
 
 /* The key's owner at door (the User-Id to give), or why it may not in. */
 static const char *key_admit(struct hub_zap *z, const struct zap_request *q, int link,
-	char *user_id, size_t ulen, atomic_uint_fast64_t **counter)
+	char *user_id, size_t ulen, char who[STORE_ID_BYTES], atomic_uint_fast64_t **counter)
 {
 	static char why[160];   /* only this thread decides */
-	char who[72];
 	MDB_txn *txn;
 	int rc;
 
@@ -339,12 +411,40 @@ static const char *key_admit(struct hub_zap *z, const struct zap_request *q, int
 		return "no CURVE key";
 	if (ss_lmdb_read_begin(&z->h->db, &txn) != 0)
 		return "cannot read the registry";
-	rc = link ? hub_auth_store_key(z->h, txn, q->key, who, sizeof who, why, sizeof why)
-		: hub_auth_operator_key(z->h, txn, q->key, who, sizeof who, why, sizeof why);
+	rc = link ? hub_auth_store_key(z->h, txn, q->key, who, STORE_ID_BYTES, why, sizeof why)
+		: hub_auth_operator_key(z->h, txn, q->key, who, STORE_ID_BYTES, why, sizeof why);
 	ss_lmdb_read_end(&z->h->db, txn);
 	if (rc != 0)
 		return why;
 	snprintf(user_id, ulen, "%s", link ? q->key : who);
+	return NULL;
+}
+
+/* The per-store limit: NULL to admit connection c (counted for store),
+ * else the reason. */
+static const char *store_admit(struct hub_zap *z, struct conn *c, const char *store,
+	atomic_uint_fast64_t **counter)
+{
+	static char why[160];   /* only this thread decides */
+	struct store_links *sl;
+
+	HASH_FIND_STR(z->stores, store, sl);
+	if (sl && sl->live >= LINKS_PER_STORE) {
+		*counter = &z->h->stats.zap_refused_store_links;
+		snprintf(why, sizeof why, "store %s already has %d connections open", store,
+			LINKS_PER_STORE);
+		return why;
+	}
+	if (!c)
+		return NULL;
+	if (!sl) {
+		if (!(sl = calloc(1, sizeof *sl)))
+			return NULL;
+		snprintf(sl->id, sizeof sl->id, "%s", store);
+		HASH_ADD_STR(z->stores, id, sl);
+	}
+	sl->live++;
+	c->store = sl;
 	return NULL;
 }
 
@@ -354,6 +454,8 @@ static const char *zap_decide(struct hub_zap *z, const struct zap_request *q, ch
 	size_t ulen, atomic_uint_fast64_t **counter)
 {
 	int link = strcmp(q->domain, HUB_ZAP_DOMAIN_LINK) == 0;
+	struct conn *c = NULL;
+	char who[STORE_ID_BYTES];
 	const char *why;
 
 	user_id[0] = '\0';
@@ -364,9 +466,13 @@ static const char *zap_decide(struct hub_zap *z, const struct zap_request *q, ch
 		return "unknown ZAP domain";
 	if (strcmp(q->mechanism, z->h->cfg.insecure ? "NULL" : "CURVE") != 0)
 		return "mechanism not accepted";
-	if (link && (why = source_admit(z, q->address, counter)) != NULL)
+	if (link && (why = source_admit(z, q->address, &c, counter)) != NULL)
 		return why;
-	return z->h->cfg.insecure ? NULL : key_admit(z, q, link, user_id, ulen, counter);
+	if (z->h->cfg.insecure)
+		return NULL;
+	if ((why = key_admit(z, q, link, user_id, ulen, who, counter)) != NULL)
+		return why;
+	return link ? store_admit(z, c, who, counter) : NULL;
 }
 
 static void log_refusal(struct hub_zap *z, const char *addr, const char *why)
@@ -519,6 +625,7 @@ void hub_zap_close(struct hub *h)
 	struct hub_zap *z = h->zap;
 	struct source *s, *ts;
 	struct conn *c, *tc;
+	struct store_links *sl, *tsl;
 
 	if (!z)
 		return;
@@ -536,6 +643,10 @@ void hub_zap_close(struct hub *h)
 	HASH_ITER(hh, z->sources, s, ts) {
 		HASH_DEL(z->sources, s);
 		free(s);
+	}
+	HASH_ITER(hh, z->stores, sl, tsl) {
+		HASH_DEL(z->stores, sl);
+		free(sl);
 	}
 	hub_listen_guard_destroy(&z->guard);
 	free(z);

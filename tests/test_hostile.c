@@ -8,6 +8,7 @@
  * mutated frames at every endpoint with 1,000 connections opened and
  * dropped and a peer that never reads, after which every daemon serves and
  * every earlier record and view is byte-identical (`hqctl dump`). */
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -25,6 +26,18 @@ static int64_t wait_stat(const char *query_ep, const char *counter, int64_t want
 
 	for (int i = 0; i < WAIT_MS / 50; i++) {
 		if ((v = tl_hub_stat(query_ep, counter)) >= want)
+			return v;
+		ss_sleep_ms(50);
+	}
+	return v;
+}
+
+static int64_t wait_stat_le(const char *query_ep, const char *counter, int64_t want)
+{
+	int64_t v = -1;
+
+	for (int i = 0; i < WAIT_MS / 50; i++) {
+		if ((v = tl_hub_stat(query_ep, counter)) <= want)
 			return v;
 		ss_sleep_ms(50);
 	}
@@ -283,18 +296,17 @@ static void worst_one_at_a_time(struct mem_fx *f)
 
 /* A Hello of about `bytes` (its agent_version is the bulk): it passes the
  * gate and joins a round, as the issue's forty 15 MiB messages did. */
-static uint8_t *big_hello(int i, size_t bytes, size_t *len)
+static uint8_t *big_hello(const char *store, size_t bytes, size_t *len)
 {
 	Storesync__LinkMessage m = STORESYNC__LINK_MESSAGE__INIT;
 	Storesync__Hello h = STORESYNC__HELLO__INIT;
-	char store[16], *version = malloc(bytes);
+	char *version = malloc(bytes);
 	uint8_t *buf;
 
 	ck_assert_ptr_nonnull(version);
 	memset(version, 'v', bytes - 1);
 	version[bytes - 1] = '\0';
-	snprintf(store, sizeof store, "XBIG%d", i);
-	h.store_id = store;
+	h.store_id = (char *)store;
 	h.epoch = 1;
 	h.has_epoch = 1;
 	h.agent_version = version;
@@ -310,18 +322,17 @@ static uint8_t *big_hello(int i, size_t bytes, size_t *len)
 #define CONNS 4
 #define HELLOS_PER_CONN 10
 
-/* Forty 15 MiB Hellos from four connections at once, and frames of empty
- * records between them; then every one is answered. */
-static void worst_all_at_once(struct mem_fx *f)
+/* HELLOS_PER_CONN 15 MiB Hellos as stores[c] from each of links l[0..n)
+ * at once, and a frame of empty records after them; then every one is
+ * answered. */
+static void blast(struct tl_link *l, int n, const char *const *stores)
 {
-	struct tl_link l[CONNS];
 	size_t hlen, elen;
 	uint8_t *empty = empty_fields(0x22, 0x22, SS_MAX_MSG_BYTES, &elen);
 
-	for (int c = 0; c < CONNS; c++) {
-		uint8_t *hello = big_hello(c, 15 * MIB, &hlen);
+	for (int c = 0; c < n; c++) {
+		uint8_t *hello = big_hello(stores[c], 15 * MIB, &hlen);
 
-		tl_link_open(&l[c], f->e.hub_listen);
 		for (int i = 0; i < HELLOS_PER_CONN; i++)
 			tl_link_send_raw(&l[c], hello, hlen, 1);
 		tl_link_send_raw(&l[c], empty, elen, 1);
@@ -329,7 +340,7 @@ static void worst_all_at_once(struct mem_fx *f)
 	}
 	/* A refusal is answered as the message is read, a Hello after its
 	 * round's commit: the Error may come before the last Welcomes. */
-	for (int c = 0; c < CONNS; c++) {
+	for (int c = 0; c < n; c++) {
 		int welcomes = 0, errors = 0;
 
 		while (welcomes + errors < HELLOS_PER_CONN + 1) {
@@ -343,9 +354,25 @@ static void worst_all_at_once(struct mem_fx *f)
 		}
 		ck_assert_int_eq(welcomes, HELLOS_PER_CONN);
 		ck_assert_int_eq(errors, 1);
-		tl_link_close(&l[c]);
 	}
 	free(empty);
+}
+
+/* Forty 15 MiB Hellos from four stores' connections at once. */
+static void worst_all_at_once(struct mem_fx *f)
+{
+	struct tl_link l[CONNS];
+	char names[CONNS][16];
+	const char *stores[CONNS];
+
+	for (int c = 0; c < CONNS; c++) {
+		snprintf(names[c], sizeof names[c], "XBIG%d", c);
+		stores[c] = names[c];
+		tl_link_open_as(&l[c], f->e.hub_listen, stores[c]);
+	}
+	blast(l, CONNS, stores);
+	for (int c = 0; c < CONNS; c++)
+		tl_link_close(&l[c]);
 }
 
 START_TEST(worst_frames_stay_within_the_bounds)
@@ -373,6 +400,56 @@ START_TEST(worst_frames_stay_within_the_bounds)
 	ck_assert_msg(hub2 - hub0 <= SCALE(CONNS * CONN_QUEUE_KIB + ROUND_KIB) + SLACK_KIB,
 		"hub grew %lld KiB", (long long)(hub2 - hub0));
 	mem_stop(&f);
+}
+END_TEST
+
+/* What one compromised store can make the hub hold: its keys get two link
+ * connections at most (a reconnect racing the old one, a rotation), each
+ * parking the worst libzmq queues; a third is refused at its handshake and
+ * counted, and a connection gets in again once one of the two has closed. */
+START_TEST(one_store_holds_two_connections_at_most)
+{
+	struct tl_env e;
+	struct tl_link l[2], third, again;
+	const char *const stores[] = { "S7", "S7" };
+	Storesync__LinkMessage *m;
+	pid_t hub;
+	int64_t hub0, hub1, refused0;
+
+	tl_env_init(&e);
+	hub = tl_start_hub(&e, NULL);
+	hub0 = tl_vm_hwm_kib(hub);
+	refused0 = tl_hub_stat(e.hub_query, "zap_refused_store_links");
+	for (int c = 0; c < 2; c++) {
+		tl_link_open_as(&l[c], e.hub_listen, "S7");
+		tl_link_hello(&l[c], "S7", 1);
+	}
+	tl_link_open_as(&third, e.hub_listen, "S7");
+	tl_link_send_raw(&third, "", 0, 1);
+	ck_assert_int_eq(wait_stat(e.hub_query, "zap_refused_store_links", refused0 + 1),
+		refused0 + 1);
+	ck_assert_ptr_null(m = tl_link_recv(&third, 1000));
+	tl_link_close(&third);
+	ck_assert_int_eq(tl_sh("grep -q 'store S7 already has 2 connections open' '%s/hub.log'",
+		e.dir), 0);
+
+	blast(l, 2, stores);
+	hub1 = tl_vm_hwm_kib(hub);
+	printf("hostile: one store's 2 connections x %d 15 MiB Hellos at once: hub %lld -> %lld "
+		"KiB\n", HELLOS_PER_CONN, (long long)hub0, (long long)hub1);
+	ck_assert_msg(hub1 - hub0 <= SCALE(2 * CONN_QUEUE_KIB + ROUND_KIB) + SLACK_KIB,
+		"hub grew %lld KiB", (long long)(hub1 - hub0));
+
+	tl_link_close(&l[0]);
+	ck_assert_int_eq(wait_stat_le(e.hub_query, "link_open", 1), 1);
+	tl_link_open_as(&again, e.hub_listen, "S7");
+	tl_link_hello(&again, "S7", 1);
+	ck_assert_int_eq(tl_hub_stat(e.hub_query, "zap_refused_store_links"), refused0 + 1);
+	tl_link_close(&again);
+	tl_link_close(&l[1]);
+	ck_assert(tl_alive(hub));
+	tl_stop(hub);
+	tl_env_cleanup(&e);
 }
 END_TEST
 
@@ -567,32 +644,77 @@ static uint8_t *mutate(uint64_t *rng, const uint8_t *m, size_t mlen, size_t *len
 	return b;
 }
 
+/* What the campaign's clients saw: messages sent whole, sends refused by
+ * their socket (a full queue), answers read. */
+struct tally {
+	int64_t sent, send_failures, answers;
+};
+
+static void drain(void *sock, int wait_ms, struct tally *t);
+
+/* The first frame of a message: when the socket's queue is full (the
+ * daemon reads slower than this sends), the answers are read and the send
+ * tried again for up to a second; libzmq takes the rest of a message whose
+ * first frame it took. */
+static int send_first(void *sock, const void *buf, size_t len, int flags, struct tally *t)
+{
+	for (int i = 0; i < 100; i++) {
+		zmq_pollitem_t it = { sock, 0, ZMQ_POLLOUT, 0 };
+
+		if (zmq_send(sock, buf, len, flags | ZMQ_DONTWAIT) >= 0)
+			return 1;
+		if (zmq_errno() != EAGAIN)
+			return 0;
+		drain(sock, 0, t);
+		zmq_poll(&it, 1, 10);
+	}
+	return 0;
+}
+
 /* Sends body with multipart oddities now and then: split, an empty frame
- * first, one more after. delimited: the endpoint's clients send "" first. */
-static void send_odd(void *sock, uint64_t *rng, const uint8_t *body, size_t len, int delimited)
+ * first, one more after. delimited: the endpoint's clients send "" first.
+ * A message counts as sent when every frame of it went to the socket. */
+static void send_odd(void *sock, uint64_t *rng, const uint8_t *body, size_t len, int delimited,
+	struct tally *t)
 {
 	uint64_t how = tl_rand(rng) % 8;
 	size_t cut = len ? tl_rand(rng) % len : 0;
+	int ok, first = (delimited && how != 0) || how == 1;
 
-	if ((delimited && how != 0) || how == 1)
-		zmq_send(sock, "", 0, ZMQ_SNDMORE | ZMQ_DONTWAIT);
+	if (first)
+		ok = send_first(sock, "", 0, ZMQ_SNDMORE, t);
 	if (how == 2 && len > 1) {
-		zmq_send(sock, body, cut, ZMQ_SNDMORE | ZMQ_DONTWAIT);
-		zmq_send(sock, body + cut, len - cut, ZMQ_DONTWAIT);
-		return;
+		ok = first ? ok && zmq_send(sock, body, cut, ZMQ_SNDMORE | ZMQ_DONTWAIT) >= 0
+			: send_first(sock, body, cut, ZMQ_SNDMORE, t);
+		ok = ok && zmq_send(sock, body + cut, len - cut, ZMQ_DONTWAIT) >= 0;
+	} else {
+		int flags = how == 3 ? ZMQ_SNDMORE : 0;
+
+		ok = first ? ok && zmq_send(sock, body, len, flags | ZMQ_DONTWAIT) >= 0
+			: send_first(sock, body, len, flags, t);
+		if (how == 3)
+			ok = ok && zmq_send(sock, "x", 1, ZMQ_DONTWAIT) >= 0;
 	}
-	zmq_send(sock, body, len, (how == 3 ? ZMQ_SNDMORE : 0) | ZMQ_DONTWAIT);
-	if (how == 3)
-		zmq_send(sock, "x", 1, ZMQ_DONTWAIT);
+	t->sent += ok;
+	t->send_failures += !ok;
 }
 
-static void drain(void *sock)
+/* Reads every answer waiting (wait_ms: until none came for that long). */
+static void drain(void *sock, int wait_ms, struct tally *t)
 {
 	zmq_msg_t m;
 
 	zmq_msg_init(&m);
-	while (zmq_msg_recv(&m, sock, ZMQ_DONTWAIT) >= 0)
-		;
+	for (;;) {
+		zmq_pollitem_t it = { sock, 0, ZMQ_POLLIN, 0 };
+
+		if (zmq_msg_recv(&m, sock, ZMQ_DONTWAIT) >= 0) {
+			t->answers += !zmq_msg_more(&m);
+			continue;
+		}
+		if (wait_ms <= 0 || zmq_poll(&it, 1, wait_ms) <= 0)
+			break;
+	}
 	zmq_msg_close(&m);
 }
 
@@ -606,6 +728,7 @@ struct target {
 	int curve;
 	struct ss_curve_pair pair;
 	char hub_key[SS_CURVE_KEY_CHARS + 1];
+	struct tally tally;
 };
 
 static void *target_socket(void *ctx, const struct target *t)
@@ -627,24 +750,26 @@ static void fire(void *ctx, struct target *t, uint64_t *rng, int frames)
 		size_t k = tl_rand(rng) % t->seeds.n, len;
 		uint8_t *f = mutate(rng, t->seeds.msg[k], t->seeds.len[k], &len);
 
-		send_odd(t->sock, rng, f, len, t->delimited);
+		send_odd(t->sock, rng, f, len, t->delimited, &t->tally);
 		free(f);
 		if (i % 64 == 0) {
-			drain(t->sock);
+			drain(t->sock, 0, &t->tally);
 			ss_sleep_ms(2);   /* let the daemon answer rather than queue */
 		}
 	}
-	drain(t->sock);
+	drain(t->sock, 1000, &t->tally);
 }
 
-/* Connections opened and dropped, some after one frame, at every endpoint. */
-static void churn(void *ctx, struct target *t, size_t n_targets, uint64_t *rng)
+/* Connections opened and dropped, some after one frame, at every endpoint:
+ * n_conns[i] of them at t[i]. */
+static void churn(void *ctx, struct target *t, size_t n_targets, uint64_t *rng, int *n_conns)
 {
 	for (int i = 0; i < CAMPAIGN_CONNECTIONS; i++) {
 		struct target *to = &t[(size_t)i % n_targets];
 		void *s = target_socket(ctx, to);
 
-		zmq_connect(s, to->ep);
+		ck_assert_int_eq(zmq_connect(s, to->ep), 0);
+		n_conns[(size_t)i % n_targets]++;
 		if (tl_rand(rng) % 2)
 			zmq_send(s, to->seeds.msg[0], to->seeds.len[0], ZMQ_DONTWAIT);
 		ss_sleep_ms(1);   /* long enough to connect */
@@ -741,15 +866,46 @@ static void legit_records(const char *local)
 		"\"kind\":\"stocktake\",\"sku\":\"SOFA-3S\",\"quantity\":7}", t);
 }
 
+/* Everything agent S1 holds (its LMDB, every table), as mdb_dump prints it,
+ * once two dumps half a second apart agree: the agent stores what the hub
+ * acknowledged a little after it heard it. */
+static void agent_dump(const char *data, const char *out)
+{
+	for (int i = 0; i < WAIT_MS / 500; i++) {
+		ck_assert_int_eq(tl_sh("mdb_dump -a '%s' >'%s.1'", data, out), 0);
+		ss_sleep_ms(500);
+		ck_assert_int_eq(tl_sh("mdb_dump -a '%s' >'%s'", data, out), 0);
+		if (tl_sh("cmp -s '%s' '%s.1'", out, out) == 0)
+			return;
+	}
+	ck_abort_msg("agent data in %s never settled", data);
+}
+
+/* The hub's counters the campaign's frames and connections move. */
+#define HUB_REFUSALS "malformed oversized too_large_unpacked nul_strings unknown_kind invalid " \
+	"bad_version impersonations"
+static int64_t hub_sum(const char *query_ep, const char *names)
+{
+	char buf[256], *save = NULL;
+	int64_t sum = 0;
+
+	snprintf(buf, sizeof buf, "%s", names);
+	for (char *n = strtok_r(buf, " ", &save); n; n = strtok_r(NULL, " ", &save))
+		sum += tl_hub_stat(query_ep, n);
+	return sum;
+}
+
 START_TEST(campaign_leaves_every_daemon_serving_and_the_data_intact)
 {
 	struct tl_env e;
 	pid_t hub, s1, s2;
-	char l1[320], l2[320], d[320];
-	struct target t[3];
+	char l1[320], l2[320], d1[320], d[320], dump1[400], dump2[400];
+	struct target t[3], deaf_t;
 	struct dump before, after;
 	uint64_t rng = 20261201;
-	int64_t hub0, agent0, hub1, agent1;
+	int64_t hub0, agent0, hub1, agent1, refusals0, refusals, accepted0, accepted, closed0,
+		closed, qclosed0, qclosed, sent = 0, failed = 0, answers = 0;
+	int churned[3] = { 0 };
 	Storesync__StatusReply *st;
 	void *ctx, *deaf;
 
@@ -757,14 +913,21 @@ START_TEST(campaign_leaves_every_daemon_serving_and_the_data_intact)
 	hub = tl_start_hub(&e, NULL);
 	s1 = tl_start_agent(&e, "S1", NULL);
 	s2 = tl_start_agent(&e, "S2", NULL);
-	tl_agent_paths(&e, "S1", l1, sizeof l1, d, sizeof d);
+	tl_agent_paths(&e, "S1", l1, sizeof l1, d1, sizeof d1);
 	tl_agent_paths(&e, "S2", l2, sizeof l2, d, sizeof d);
 	legit_records(l1);
 	ck_assert_int_eq(tl_wait_records(e.hub_query, "S1", 5, WAIT_MS), 5);
 	ck_assert_int_eq(tl_wait_drained(l1, WAIT_MS), 5);
 	dump_take(e.hub_query, &before);
+	snprintf(dump1, sizeof dump1, "%s/agent-S1.before", e.dir);
+	snprintf(dump2, sizeof dump2, "%s/agent-S1.after", e.dir);
+	agent_dump(d1, dump1);
 	hub0 = tl_vm_hwm_kib(hub);
 	agent0 = tl_vm_hwm_kib(s2);
+	refusals0 = hub_sum(e.hub_query, HUB_REFUSALS);
+	accepted0 = tl_hub_stat(e.hub_query, "link_accepted");
+	closed0 = tl_hub_stat(e.hub_query, "link_disconnects");
+	qclosed0 = tl_hub_stat(e.hub_query, "query_disconnects");
 
 	memset(t, 0, sizeof t);
 	t[0].ep = e.hub_listen;
@@ -777,19 +940,61 @@ START_TEST(campaign_leaves_every_daemon_serving_and_the_data_intact)
 	t[2].ep = l2;   /* S2's till: what it submits validly is S2's, not S1's */
 	t[2].delimited = 1;
 	local_seeds(&t[2].seeds);
+	/* The deaf peer is another compromised store: a store's keys hold two
+	 * connections, and the churn needs the second of X1's. */
+	deaf_t = t[0];
+	tl_curve_keys(&e, "X2", &deaf_t.pair, deaf_t.hub_key);
 	ctx = zmq_ctx_new();
 	zmq_ctx_set(ctx, ZMQ_MAX_SOCKETS, 4096);
-	deaf = deaf_peer(ctx, &t[0]);
+	deaf = deaf_peer(ctx, &deaf_t);
 	fire(ctx, &t[0], &rng, CAMPAIGN_FRAMES * 4 / 10);
 	fire(ctx, &t[1], &rng, CAMPAIGN_FRAMES * 3 / 10);
 	fire(ctx, &t[2], &rng, CAMPAIGN_FRAMES * 3 / 10);
-	churn(ctx, t, 3, &rng);
+	churn(ctx, t, 3, &rng, churned);
+
+	/* The frames and connections arrived: every sent whole, most answered,
+	 * the hub's refusals and connections counted about as many. */
+	for (int i = 0; i < 3; i++) {
+		printf("hostile: campaign at %s: %lld sent, %lld send failures, %lld answers, %d "
+			"connections churned\n", t[i].ep, (long long)t[i].tally.sent,
+			(long long)t[i].tally.send_failures, (long long)t[i].tally.answers, churned[i]);
+		sent += t[i].tally.sent;
+		failed += t[i].tally.send_failures;
+		answers += t[i].tally.answers;
+	}
+	fflush(stdout);
+	ck_assert_int_ge(sent, CAMPAIGN_FRAMES);
+	ck_assert_int_eq(failed, 0);
+	/* Every request at the query and local endpoints is answered (REQ
+	 * clients need it); at the link a Heartbeat or UpdateAck is not. */
+	ck_assert_int_ge(t[1].tally.answers, t[1].tally.sent * 9 / 10);
+	ck_assert_int_ge(t[2].tally.answers, t[2].tally.sent * 9 / 10);
+	ck_assert_int_ge(answers, CAMPAIGN_FRAMES * 7 / 10);
+	refusals = hub_sum(e.hub_query, HUB_REFUSALS) - refusals0;
+	ck_assert_msg(refusals >= (t[0].tally.sent + t[1].tally.sent) / 2,
+		"the hub refused %lld of %lld hostile frames", (long long)refusals,
+		(long long)(t[0].tally.sent + t[1].tally.sent));
+	accepted = tl_hub_stat(e.hub_query, "link_accepted") - accepted0;
+	ck_assert_int_ge(wait_stat(e.hub_query, "link_disconnects", closed0 + churned[0] * 9 / 10),
+		closed0 + churned[0] * 9 / 10);
+	closed = tl_hub_stat(e.hub_query, "link_disconnects") - closed0;
+	ck_assert_int_ge(wait_stat(e.hub_query, "query_disconnects", qclosed0 + churned[1] * 9 / 10),
+		qclosed0 + churned[1] * 9 / 10);
+	qclosed = tl_hub_stat(e.hub_query, "query_disconnects") - qclosed0;
+	printf("hostile: campaign: %lld frames sent, %lld answers; hub: %lld refused, %lld link "
+		"connections accepted and %lld closed (%d churned), %lld operators' closed (%d "
+		"churned)\n", (long long)sent, (long long)answers, (long long)refusals,
+		(long long)accepted, (long long)closed, churned[0], (long long)qclosed, churned[1]);
+	ck_assert_int_ge(accepted, churned[0] * 9 / 10);
 
 	/* Every daemon serves; S1's earlier data is as it was; S1 goes on. */
 	ck_assert(tl_alive(hub) && tl_alive(s1) && tl_alive(s2));
 	dump_take(e.hub_query, &after);
 	dump_kept(&before, &after, "5332");
 	ck_assert_int_eq(tl_store_field(e.hub_query, "S1", "records"), 5);
+	/* Nor did anything of it reach agent S1, whose hub was under attack. */
+	agent_dump(d1, dump2);
+	ck_assert_int_eq(tl_sh("cmp -s '%s' '%s'", dump1, dump2), 0);
 	ck_assert_int_eq(tl_submit_sales(l1, 5, 100, "AFTER", 1, NULL, 5000), 5);
 	ck_assert_int_eq(tl_wait_records(e.hub_query, "S1", 10, WAIT_MS), 10);
 	st = tl_status(l2, 5000);
@@ -824,7 +1029,7 @@ int main(void)
 {
 	const TTest *const tests[] = {
 		frames_past_the_limit_counted, connection_flood_refused_store_keeps_flowing,
-		worst_frames_stay_within_the_bounds,
+		worst_frames_stay_within_the_bounds, one_store_holds_two_connections_at_most,
 		campaign_leaves_every_daemon_serving_and_the_data_intact,
 	};
 

@@ -304,6 +304,45 @@ static int64_t amount_100(uint64_t seq)
 
 /* ---- the door keeper ---- */
 
+#define STRANGERS 200
+#define STRANGERS_AT_ONCE 20
+
+static size_t store_rows(struct fx *f)
+{
+	Storesync__QueryReply *r = tl_query_ok(f->e.hub_query, "stores", NULL);
+	size_t n = r->n_rows;
+
+	tl_query_free(r);
+	return n;
+}
+
+/* STRANGERS unregistered keys, each saying Hello for a store id of its own
+ * (a batch at a time, each held until the hub has refused it): none of
+ * them becomes a row of `stores`. */
+static void strangers_say_hello(struct fx *f)
+{
+	struct tl_link l[STRANGERS_AT_ONCE];
+	size_t rows0 = store_rows(f);
+	int64_t refused0 = tl_hub_stat(f->e.hub_query, "zap_refused_keys");
+
+	for (int i = 0; i < STRANGERS; i += STRANGERS_AT_ONCE) {
+		for (int j = 0; j < STRANGERS_AT_ONCE; j++) {
+			char who[32], store[32];
+
+			snprintf(who, sizeof who, "stranger-%d", i + j);
+			snprintf(store, sizeof store, "XNEW%03d", i + j);
+			link_open_unregistered(&l[j], f, who);
+			send_hello(&l[j], store, PEER_EPOCH);
+		}
+		ck_assert_int_ge(wait_stat(f, "zap_refused_keys", refused0 + i + STRANGERS_AT_ONCE,
+			WAIT_MS), refused0 + i + STRANGERS_AT_ONCE);
+		for (int j = 0; j < STRANGERS_AT_ONCE; j++)
+			tl_link_close(&l[j]);
+	}
+	ck_assert_uint_eq(store_rows(f), rows0);
+	ck_assert_int_eq(tl_hub_stat(f->e.hub_query, "records_applied"), 0);
+}
+
 START_TEST(an_unknown_key_gets_nothing)
 {
 	struct fx f;
@@ -322,6 +361,8 @@ START_TEST(an_unknown_key_gets_nothing)
 	tl_link_close(&l);
 	ck_assert_int_eq(tl_store_field(f.e.hub_query, "S1", "records"), 0);
 	ck_assert_int_eq(tl_hub_stat(f.e.hub_query, "records_applied"), 0);
+	strangers_say_hello(&f);
+	refused0 += STRANGERS;
 	/* The operators' door: a key no operator holds, and a store's. */
 	ck_assert_int_eq(hqctl_as(&f, "stranger", "stores"), 3);
 	ck_assert_msg(file_has(f.err, "refused our key"), "see %s", f.err);
