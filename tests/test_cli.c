@@ -210,10 +210,13 @@ START_TEST(stores_forms)
 	fx_start(&f);
 	fx_business(&f);
 	ck_assert_int_eq(hqctl(&f, "stores"), 0);
-	ck_assert(out_has(&f, "^store_id +records +amount +backlog .*last_seen \\(\\+00:00\\) +silent +name"
-		" +applied_update_id +status +link +conflict$"));
-	ck_assert(out_has(&f, "^S7 +7 +¥1,100\\.00 +0 +- +20[0-9]{2}-[0-9]{2}-[0-9]{2} [0-9:]{8} +[0-9]+s"
-		" +- +0 +active +curve +no$"));
+	/* The last record's arrival beside the last word from the store, and
+	 * whether it is silent (yes/no) beside for how long. */
+	ck_assert(out_has(&f, "^store_id +records +amount +backlog .*last_seen \\(\\+00:00\\) "
+		"+last_record \\(\\+00:00\\) +silent_for +name +applied_update_id +silent +status +link "
+		"+conflict$"));
+	ck_assert(out_has(&f, "^S7 +7 +¥1,100\\.00 +0 +- +20[0-9]{2}-[0-9]{2}-[0-9]{2} [0-9:]{8} "
+		"+20[0-9]{2}-[0-9]{2}-[0-9]{2} [0-9:]{8} +[0-9]+s +- +0 +no +active +curve +no$"));
 	ck_assert(!out_has(&f, "epoch|agent_version"));
 	ck_assert_int_eq(hqctl(&f, "stores --wide"), 0);
 	ck_assert(out_has(&f, "epoch.*budget_left +disk_free +agent_version +name +region"));
@@ -221,6 +224,8 @@ START_TEST(stores_forms)
 	ck_assert_int_eq(hqctl(&f, "stores --json"), 0);
 	row = first_row(&f);
 	ck_assert(json_is_integer(json_object_get(row, "last_seen_ms")));
+	ck_assert(json_is_integer(json_object_get(row, "last_record_ms")));
+	ck_assert(json_is_false(json_object_get(row, "silent")));
 	ck_assert(json_is_null(json_object_get(row, "oldest_unsent_age_ms")));
 	/* What the agent reports is what every program's --version prints
 	 * (test_daemon checks that side). */

@@ -35,8 +35,10 @@ static const struct ss_client_kind hub_kind = {
  * (--wide: all of them). Names are the hub's; a name a reply lacks is
  * skipped, so `accounts` covers `accounts --aging` too. */
 static const char *const stores_cols[] = { "store_id", "name", "records", "amount_fen",
-	"backlog", "oldest_unsent_age_ms", "last_seen_ms", "silent_ms", "applied_update_id", "status",
-	"link", "conflict", NULL };
+	"backlog", "oldest_unsent_age_ms", "last_seen_ms", "last_record_ms", "silent_ms",
+	"applied_update_id", "silent", "status", "link", "conflict", NULL };
+/* The flag takes the name "silent"; the duration beside it says for how long. */
+static const char *const stores_labels[] = { "silent_ms", "silent_for", NULL };
 static const char *const sales_cols[] = { "store_id", "period", "receipts", "sales_fen",
 	"refunds_fen", "contract_total_fen", "net_fen", NULL };
 static const char *const inventory_cols[] = { "store_id", "sku", "on_hand",
@@ -61,7 +63,7 @@ static const struct {
 	const char *command;
 	struct ss_table_view view;
 } views[] = {
-	{ "stores", { stores_cols, NULL, 0 } }, { "sales", { sales_cols, NULL, 1 } },
+	{ "stores", { stores_cols, stores_labels, 0 } }, { "sales", { sales_cols, NULL, 1 } },
 	{ "inventory", { inventory_cols, NULL, 0 } },
 	{ "complaints", { complaints_cols, NULL, 0 } },
 	{ "accounts", { accounts_cols, NULL, 0 } }, { "stale", { stale_cols, NULL, 0 } },
