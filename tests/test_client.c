@@ -263,6 +263,15 @@ START_TEST(endpoint_from_flag_env_then_config_file)
 }
 END_TEST
 
+/* TIME takes an offset, as docs/records.md says; not "UTC" alone. */
+static void help_documents_time(struct fx *f)
+{
+	ck_assert_int_eq(tl_sh("grep -q 'TIME is Unix ms or YYYY-MM-DD\\[THH:MM\\[:SS\\]\\], UTC unless "
+		"an offset follows$' '%s'", f->out), 0);
+	ck_assert_int_eq(tl_sh("grep -q '2026-12-31T18:00+08:00 is 10:00 UTC' '%s'", f->out), 0);
+	ck_assert_int_eq(tl_sh("grep -q -e '(UTC)' -e 'in UTC' '%s'", f->out), 1);
+}
+
 START_TEST(help_documents_the_exit_codes)
 {
 	struct fx f;
@@ -270,8 +279,13 @@ START_TEST(help_documents_the_exit_codes)
 	fx_init(&f);
 	ck_assert_int_eq(run(&f, NULL, "", "hqctl", "--help"), 0);
 	ck_assert_int_eq(tl_sh("grep -q '3 could not reach the hub' '%s'", f.out), 0);
+	help_documents_time(&f);
+	/* --at is "as at": what records count, not only when ages are judged. */
+	ck_assert_int_eq(tl_sh("grep -q -- '--at TIME  *as at TIME: records dated later do not "
+		"count' '%s'", f.out), 0);
 	ck_assert_int_eq(run(&f, NULL, "", "storectl", "--help"), 0);
 	ck_assert_int_eq(tl_sh("grep -q '3 could not reach the agent' '%s'", f.out), 0);
+	help_documents_time(&f);
 	tl_env_cleanup(&f.e);
 }
 END_TEST
