@@ -93,7 +93,7 @@ const struct ss_filter ss_filters[] = {
 	{ "name", "NAME", check_label, "the store's name" },
 	{ "qty", "N", check_positive, "approved quantity (default: as requested)" },
 	{ "note", "TEXT", check_label, "a note for the store" },
-	{ "at", "TIME", check_time, "evaluate ages, deadlines and prices at TIME (2000..2099)" },
+	{ "at", "TIME", check_time, "as at TIME: later records do not count (2000..2099)" },
 	{ "key", "FILE", check_key, "a CurveZMQ public key (a .pub file, or its 40 characters)" },
 	{ "role", "ROLE", NULL, "read or admin" },
 	{ "since", "TIME", check_time, "from TIME on (2000..2099)" },

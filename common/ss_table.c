@@ -14,6 +14,8 @@
  *   *_fen                      money, fen        ¥12,345.67        fen
  *   *_bytes                    a size            1.5 GiB           bytes
  *                              below 0: unknown  -                 null / empty
+ *   *_since (string cell)      a day, YYYY-MM-DD as it is          as it is
+ *                              empty: none       -                 null / empty
  *   stale, silent, overdue,    a flag (integer   yes / no          true / false
  *   responded_late,            cell)
  *   reported_late, registered,
@@ -47,6 +49,7 @@ struct col {
 	enum col_kind kind;
 	int flag;                 /* an integer cell is a yes/no */
 	int list;                 /* a string cell is a comma-separated list */
+	int day;                  /* a string cell is a day; empty: none */
 };
 
 static int ends_with(const char *s, const char *suffix)
@@ -69,7 +72,8 @@ static struct col col_of(const char *name)
 	static const char *const flags[] = { "stale", "silent", "overdue", "responded_late",
 		"reported_late", "registered", "in_force", "delivered", "conflict", NULL };
 	static const char *const lists[] = { "overdue", "store_ids", NULL };
-	struct col c = { COL_PLAIN, in_list(name, flags), in_list(name, lists) };
+	struct col c = { COL_PLAIN, in_list(name, flags), in_list(name, lists),
+		ends_with(name, "_since") };
 
 	if (strcmp(name, "age_ms") == 0 || ends_with(name, "_age_ms"))
 		c.kind = COL_AGE;
@@ -481,7 +485,7 @@ static json_t *json_cell(struct col col, const Storesync__Cell *cell)
 			return json_boolean(cell->i != 0);
 		return is_never(col, cell->i) ? json_null() : json_integer(cell->i);
 	}
-	if (!cell || cell->value_case != STORESYNC__CELL__VALUE_S)
+	if (!cell || cell->value_case != STORESYNC__CELL__VALUE_S || (col.day && !*str_of(cell)))
 		return json_null();
 	return col.list ? json_list(str_of(cell)) : json_string(str_of(cell));
 }

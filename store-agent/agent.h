@@ -392,6 +392,11 @@ int submit_collect(struct agent *a, struct local_request *p);
 void submit_commit(struct agent *a);
 void submit_answer(struct agent *a, struct local_request *p);
 void submit_free(struct agent *a);
+/* Test-only: with AGENT_TEST_EXIT_ENV=N in its environment the agent exits
+ * with AGENT_TEST_EXIT_CODE right after its Nth submit commit, before it
+ * answers: the answer a crash takes from a till (test_business_keys). */
+#define AGENT_TEST_EXIT_ENV "SS_TEST_AGENT_EXIT_AFTER_COMMITS"
+#define AGENT_TEST_EXIT_CODE 86
 
 /* HQ's policies at submit (agent_enforce.c), inside the submit transaction:
  * 0 when r may be recorded, ENFORCE_REFUSED with a one-line reason naming

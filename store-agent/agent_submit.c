@@ -18,6 +18,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "agent.h"
 #include "ss_log.h"
@@ -208,6 +209,19 @@ static int commit_body(MDB_txn *txn, void *arg)
 	return outbox_txn_end(&r->t);
 }
 
+/* Test-only (agent.h): the agent dies between the fsync and the answer.
+ * Read once; unset, nothing happens. */
+static void test_exit_after_commit(void)
+{
+	static long left = -1;
+	const char *v;
+
+	if (left < 0)
+		left = (v = getenv(AGENT_TEST_EXIT_ENV)) && atol(v) > 0 ? atol(v) : 0;
+	if (left > 0 && --left == 0)
+		_exit(AGENT_TEST_EXIT_CODE);
+}
+
 void submit_commit(struct agent *a)
 {
 	struct submit_round *r = a->submit;
@@ -224,6 +238,7 @@ void submit_commit(struct agent *a)
 	if (r->rc == 0) {
 		uint64_t full = 0, accepted = 0;
 
+		test_exit_after_commit();
 		outbox_txn_adopt(&r->t);
 		for (size_t i = 0; i < r->n_slots; i++) {
 			full += r->slots[i].ob.full;

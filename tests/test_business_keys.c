@@ -4,7 +4,9 @@
  * and writes nothing; with other content it is refused, naming the key and
  * the original seq. Two records with one key in one request are judged the
  * same way. A till that resubmits after the agent was killed -9 mid-submit,
- * again and again, ends with every business key exactly once in the outbox.
+ * or died between the commit and the answer, again and again, gets the lost
+ * answers as duplicates and ends with every business key exactly once in
+ * the outbox and at the hub.
  * storectl tells duplicates apart. Keys are kept as long as key_days,
  * retention and the return window in force require, and no longer. */
 #include <pthread.h>
@@ -303,12 +305,22 @@ static uint64_t count_outbox(const char *data, int counts[MAX_REQUESTS][REQ_RECO
 	return n;
 }
 
-/* After a kill: reap the agent and start it again on the same directory. */
-static pid_t restart_if_killed(const struct tl_env *e, struct killer *k, pid_t agent)
+/* After a kill, or the agent's own exit after a commit: reap it and start
+ * it again on the same directory. *lost counts those exits, each an answer
+ * lost after its records were committed. The pid is taken from the killer
+ * first, so that it never kills one already reaped. */
+static pid_t restart_if_down(const struct tl_env *e, struct killer *k, pid_t agent, int *lost)
 {
-	if (atomic_load(&k->pid) != 0)
+	pid_t held = atomic_exchange(&k->pid, 0);
+	int status = 0;
+
+	if (held != 0 && waitpid(agent, &status, WNOHANG) == 0) {
+		atomic_store(&k->pid, agent);   /* still running */
 		return agent;
-	ck_assert_int_eq(waitpid(agent, NULL, 0), agent);
+	}
+	if (held == 0)
+		ck_assert_int_eq(waitpid(agent, &status, 0), agent);
+	*lost += WIFEXITED(status) && WEXITSTATUS(status) == AGENT_TEST_EXIT_CODE;
 	agent = tl_start_agent(e, "S1", NULL);
 	atomic_store(&k->pid, agent);
 	return agent;
@@ -316,7 +328,7 @@ static pid_t restart_if_killed(const struct tl_env *e, struct killer *k, pid_t a
 
 /* Submits request q until the agent answers; returns duplicates seen. */
 static int submit_until_answered(struct tl_env *e, struct killer *k, pid_t *agent,
-	const char *local, int q)
+	const char *local, int q, int *lost)
 {
 	static struct tl_result res[REQ_RECORDS];
 	Storesync__Record *recs[REQ_RECORDS];
@@ -325,46 +337,72 @@ static int submit_until_answered(struct tl_env *e, struct killer *k, pid_t *agen
 
 	make_request(recs, q, t);
 	while (tl_submit_results(local, recs, REQ_RECORDS, res, 1000) != 0)
-		*agent = restart_if_killed(e, k, *agent);
+		*agent = restart_if_down(e, k, *agent, lost);
 	for (int i = 0; i < REQ_RECORDS; i++) {
 		ck_assert_msg(res[i].seq > 0, "K%d-%d refused: %s", q, i, res[i].error);
 		dups += res[i].duplicate;
 	}
 	free_all(recs, REQ_RECORDS);
-	*agent = restart_if_killed(e, k, *agent);
+	*agent = restart_if_down(e, k, *agent, lost);
 	return dups;
 }
+
+/* Every agent dies after its EXIT_AFTER-th commit, before answering it, on
+ * top of the killer's kill -9 at random moments: the till's retry of that
+ * request must come back as duplicates, and the hub must count every key
+ * once. */
+#define EXIT_AFTER "4"
 
 START_TEST(till_retry_after_kill9_records_each_key_once)
 {
 	static int counts[MAX_REQUESTS][REQ_RECORDS];
 	struct killer k = { .seed = (unsigned)time(NULL) ^ (unsigned)getpid() };
+	int64_t want_fen = 0;
 	struct fx f;
+	pid_t hub;
 	pthread_t killer;
-	int dups = 0, q;
+	int dups = 0, lost = 0, q;
 
 	fprintf(stderr, "business_keys: seed %u\n", k.seed);
-	fx_start(&f);
+	tl_env_init(&f.e);
+	tl_agent_paths(&f.e, "S1", f.local, sizeof f.local, f.data, sizeof f.data);
+	hub = tl_start_hub(&f.e, NULL);
+	ck_assert_int_eq(setenv(AGENT_TEST_EXIT_ENV, EXIT_AFTER, 1), 0);
+	f.agent = tl_start_agent(&f.e, "S1", NULL);
 	atomic_store(&k.pid, f.agent);
 	ck_assert_int_eq(pthread_create(&killer, NULL, killer_main, &k), 0);
 	for (q = 0; q < MAX_REQUESTS && (q < REQUESTS || atomic_load(&k.kills) < CRASHES); q++) {
-		dups += submit_until_answered(&f.e, &k, &f.agent, f.local, q);
+		dups += submit_until_answered(&f.e, &k, &f.agent, f.local, q, &lost);
 		ss_sleep_ms(10);   /* a till's pace: the killer gets its chances */
 	}
 	atomic_store(&k.stop, 1);
 	pthread_join(killer, NULL);
-	f.agent = restart_if_killed(&f.e, &k, f.agent);
-	fprintf(stderr, "business_keys: %d requests, %d kills, %d records answered as duplicates "
-		"of a commit whose answer was lost\n", q, atomic_load(&k.kills), dups);
+	f.agent = restart_if_down(&f.e, &k, f.agent, &lost);
+	fprintf(stderr, "business_keys: %d requests, %d kills, %d answers lost after the commit, "
+		"%d records answered as duplicates of a commit whose answer was lost\n", q,
+		atomic_load(&k.kills), lost, dups);
 	ck_assert_int_ge(atomic_load(&k.kills), CRASHES);
+	ck_assert_int_gt(lost, 0);
+	/* Each lost answer's retry is all duplicates (a kill may lose more). */
+	ck_assert_int_ge(dups, lost * REQ_RECORDS);
+	/* The hub has each key once: the count and the sum of make_request's
+	 * amounts over every request. */
+	for (int j = 0; j < q; j++)
+		for (int i = 0; i < REQ_RECORDS; i++)
+			want_fen += 100 + j * REQ_RECORDS + i;
+	ck_assert_int_eq(tl_wait_drained(f.local, 30000), (int64_t)q * REQ_RECORDS);
+	ck_assert_int_eq(tl_wait_records(f.e.hub_query, "S1", (int64_t)q * REQ_RECORDS, 10000),
+		(int64_t)q * REQ_RECORDS);
+	ck_assert_int_eq(tl_store_field(f.e.hub_query, "S1", "amount_fen"), want_fen);
+	ck_assert_int_eq(tl_store_field(f.e.hub_query, "S1", "biz_duplicates"), 0);
 	tl_stop(f.agent);
 	ck_assert_uint_eq(count_outbox(f.data, counts), (uint64_t)q * REQ_RECORDS);
 	for (int j = 0; j < q; j++)
 		for (int i = 0; i < REQ_RECORDS; i++)
 			ck_assert_msg(counts[j][i] == 1, "K%d-%d is %d times in the outbox", j, i,
 				counts[j][i]);
-	f.agent = tl_start_agent(&f.e, "S1", NULL);
-	fx_stop(&f);
+	tl_stop(hub);
+	tl_env_cleanup(&f.e);
 }
 END_TEST
 

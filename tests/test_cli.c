@@ -23,16 +23,23 @@ struct fx {
 	char local[320], data[320], out[320], err[320];
 };
 
-static void fx_start(struct fx *f)
+/* The hub with one flag (NULL: none) and S7's agent, with 4 sales of
+ * SKU-1 at ¥25.00. */
+static void fx_start_with(struct fx *f, const char *hub_flag, const char *value)
 {
 	tl_env_init(&f->e);
 	tl_agent_paths(&f->e, "S7", f->local, sizeof f->local, f->data, sizeof f->data);
 	snprintf(f->out, sizeof f->out, "%s/out", f->e.dir);
 	snprintf(f->err, sizeof f->err, "%s/err", f->e.dir);
-	f->hub = tl_start_hub(&f->e, NULL);
+	f->hub = tl_start_hub(&f->e, hub_flag, value, NULL);
 	f->agent = tl_start_agent(&f->e, "S7", NULL);
 	ck_assert_int_eq(tl_submit_sales(f->local, 4, 2500, "R", 1, NULL, 5000), 4);
 	ck_assert_int_eq(tl_wait_drained(f->local, 20000), 4);
+}
+
+static void fx_start(struct fx *f)
+{
+	fx_start_with(f, NULL, NULL);
 }
 
 static void fx_stop(struct fx *f)
@@ -95,6 +102,44 @@ static void fx_business(struct fx *f)
 	 * one sent after the last ack. */
 	ck_assert_int_eq(tl_wait_hub_backlog_zero(f->e.hub_query, "S7", 10000), 0);
 	setenv("TZ", "UTC", 1);
+}
+
+/* Beyond fx_business, what HQ decides, so that every query has a row: a
+ * price list (SKU-1 at ¥20.00) and a policy (emergency_response_minutes
+ * 90), a sale charged at the old ¥25.00 after it (a price mismatch), a
+ * replenishment request approved for 4 of 5, an operator, and the notice
+ * for the stale account CT-1 (the hub must scan often: fx_start_with). */
+static void fx_decisions(struct fx *f)
+{
+	char csv[320];
+	FILE *fp;
+
+	snprintf(csv, sizeof csv, "%s/prices.csv", f->e.dir);
+	ck_assert_ptr_nonnull(fp = fopen(csv, "w"));
+	fputs("sku,price_fen\nSKU-1,2000\n", fp);
+	fclose(fp);
+	ck_assert_msg(tl_sh("'%s/hqctl' --hub '%s' price push '%s' >/dev/null", SS_BIN_DIR,
+		f->e.hub_query, csv) == 0, "price push");
+	ck_assert_msg(tl_sh("'%s/hqctl' --hub '%s' policy set emergency_response_minutes=90 "
+		">/dev/null", SS_BIN_DIR, f->e.hub_query) == 0, "policy set");
+	tl_submit_jsonf(f->local, "{\"type\":\"sale\",\"time_ms\":%lld,\"receipt_no\":\"R-M\","
+		"\"lines\":[{\"sku\":\"SKU-1\",\"quantity\":1,\"unit_price_fen\":2500}],"
+		"\"total_fen\":2500,\"payment_method\":\"cash\"}", (long long)ss_now_ms());
+	tl_submit_jsonf(f->local, "{\"type\":\"replenishment\",\"time_ms\":%lld,"
+		"\"request_no\":\"RQ-1\",\"sku\":\"SKU-1\",\"quantity\":5,\"reason\":\"event\"}",
+		(long long)ss_now_ms());
+	ck_assert_int_eq(tl_wait_drained(f->local, 20000), 9);
+	ck_assert_msg(tl_sh("'%s/hqctl' --hub '%s' replenish approve S7:RQ-1 --qty 4 >/dev/null",
+		SS_BIN_DIR, f->e.hub_query) == 0, "replenish approve");
+	ck_assert_int_eq(tl_sh("'%s/hqctl' keygen '%s/viewer.key' >/dev/null", SS_BIN_DIR,
+		f->e.dir), 0);
+	ck_assert_msg(tl_sh("'%s/hqctl' --hub '%s' operator add viewer --key '%s/viewer.key.pub' "
+		"--role read >/dev/null", SS_BIN_DIR, f->e.hub_query, f->e.dir) == 0, "operator add");
+	/* The notice scan runs every 200 ms; the store says it has it. */
+	for (int i = 0; i < 100 && !(hqctl(f, "notices --csv") == 0
+		&& out_has(f, "^CT-1,S7,.*,true$")); i++)
+		ss_sleep_ms(100);
+	ck_assert_msg(out_has(f, "^CT-1,S7,.*,true$"), "no notice delivered for CT-1");
 }
 
 /* The first object of the JSON array in the output (a new reference). */
@@ -210,10 +255,13 @@ START_TEST(stores_forms)
 	fx_start(&f);
 	fx_business(&f);
 	ck_assert_int_eq(hqctl(&f, "stores"), 0);
-	ck_assert(out_has(&f, "^store_id +records +amount +backlog .*last_seen \\(\\+00:00\\) +silent +name"
-		" +applied_update_id +status +link +conflict$"));
-	ck_assert(out_has(&f, "^S7 +7 +¥1,100\\.00 +0 +- +20[0-9]{2}-[0-9]{2}-[0-9]{2} [0-9:]{8} +[0-9]+s"
-		" +- +0 +active +curve +no$"));
+	/* The last record's arrival beside the last word from the store, and
+	 * whether it is silent (yes/no) beside for how long. */
+	ck_assert(out_has(&f, "^store_id +records +amount +backlog .*last_seen \\(\\+00:00\\) "
+		"+last_record \\(\\+00:00\\) +silent_for +name +applied_update_id +silent +status +link "
+		"+conflict$"));
+	ck_assert(out_has(&f, "^S7 +7 +¥1,100\\.00 +0 +- +20[0-9]{2}-[0-9]{2}-[0-9]{2} [0-9:]{8} "
+		"+20[0-9]{2}-[0-9]{2}-[0-9]{2} [0-9:]{8} +[0-9]+s +- +0 +no +active +curve +no$"));
 	ck_assert(!out_has(&f, "epoch|agent_version"));
 	ck_assert_int_eq(hqctl(&f, "stores --wide"), 0);
 	ck_assert(out_has(&f, "epoch.*budget_left +disk_free +agent_version +name +region"));
@@ -221,6 +269,8 @@ START_TEST(stores_forms)
 	ck_assert_int_eq(hqctl(&f, "stores --json"), 0);
 	row = first_row(&f);
 	ck_assert(json_is_integer(json_object_get(row, "last_seen_ms")));
+	ck_assert(json_is_integer(json_object_get(row, "last_record_ms")));
+	ck_assert(json_is_false(json_object_get(row, "silent")));
 	ck_assert(json_is_null(json_object_get(row, "oldest_unsent_age_ms")));
 	/* What the agent reports is what every program's --version prints
 	 * (test_daemon checks that side). */
@@ -346,16 +396,52 @@ START_TEST(inventory_forms)
 	row = first_row(&f);
 	ck_assert_int_eq(json_integer_value(json_object_get(row, "on_hand")), 3);
 	ck_assert(json_is_integer(json_object_get(row, "last_stocktake_ms")));
-	ck_assert_str_eq(json_string_value(json_object_get(row, "out_of_stock_since")), "");
+	/* In stock: no out-of-stock run, null as for never. */
+	ck_assert(json_is_null(json_object_get(row, "out_of_stock_since")));
 	json_decref(row);
 	fx_stop(&f);
 }
 END_TEST
 
+/* A cell every read query's text shows for fx_business and fx_decisions
+ * (an extended regular expression on one line). */
+static const struct {
+	const char *what, *ere;
+} known[] = {
+	{ "stores", "^S7 +9 +¥1,125\\.00 " },
+	{ "sales", "^total +5 +¥125\\.00 " },
+	{ "inventory", "^S7 +SKU-9 +3 +0 " },
+	{ "complaints", "^S7-[0-9]{6}-1 +S7 +open +delivery " },
+	{ "accounts", "^CT-1 +S7 +张三 +¥9,000\\.00 " },
+	{ "stale", "^account +CT-1 +S7 +40d" },
+	{ "policy show", "^emergency_response_minutes +90 +minutes " },
+	{ "price show", "^SKU-1 +¥20\\.00 " },
+	{ "price mismatches", "^S7 +[0-9-]+ +SKU-1 +1 +¥25\\.00 +¥20\\.00 +R-M " },
+	{ "rollout", "^ *[0-9]+ +price +[0-9: -]+ +all +1 +1 +0 " },
+	{ "notices", "^CT-1 +S7 +¥9,000\\.00 .* yes$" },
+	{ "replenish list", "^S7:RQ-1 +SKU-1 +5 +event +approved +4 " },
+	{ "store list", "^S7 +- +- +active " },
+	{ "operator list", "^viewer +read +active " },
+	{ "audit", " local +admin +replenish approve " },
+	{ "stats", "^records_applied +9$" },
+	{ "export status", "^ *9 .* never reported$" },
+	{ "export report", "^ *9$" },
+	{ "dump", "^replenishment +[0-9a-f]+ +.*approved" },
+};
+
+static const char *known_cell(const char *what)
+{
+	for (size_t i = 0; i < sizeof known / sizeof known[0]; i++)
+		if (strcmp(known[i].what, what) == 0)
+			return known[i].ere;
+	return NULL;
+}
+
 /* Every read query of the command table, in its three forms: the text
- * answers, the JSON is an array of objects and the CSV header names
- * exactly the JSON's fields. A query added to the table is covered here
- * without a change. */
+ * answers with at least one row, a cell of which is known; the JSON is a
+ * non-empty array of objects and the CSV header names exactly the JSON's
+ * fields. A query added to the table fails here until the fixture gives
+ * it a row and known[] a cell. */
 START_TEST(every_query_has_its_three_forms)
 {
 	struct fx f;
@@ -363,10 +449,12 @@ START_TEST(every_query_has_its_three_forms)
 	char args[96], *header = NULL;
 	size_t cap = 0;
 
-	fx_start(&f);
+	fx_start_with(&f, "--notice-scan-ms", "200");
 	fx_business(&f);
+	fx_decisions(&f);
 	for (size_t i = 0; i < ss_n_commands; i++) {
 		const struct ss_command *c = &ss_commands[i];
+		const char *ere = known_cell(c->what);
 		json_t *doc, *row;
 		FILE *csv;
 		ssize_t n;
@@ -374,9 +462,12 @@ START_TEST(every_query_has_its_three_forms)
 
 		if (c->write)
 			continue;
+		ck_assert_msg(ere != NULL, "%s: no known cell in this test", c->what);
 		snprintf(args, sizeof args, "%s%s", c->what, c->operand ? " SKU-1" : "");
 		ck_assert_msg(hqctl(&f, args) == 0, "hqctl %s", args);
-		ck_assert_msg(tl_sh("test -s '%s'", f.out) == 0, "hqctl %s printed nothing", args);
+		ck_assert_msg(tl_sh("test $(wc -l < '%s') -ge 2", f.out) == 0, "hqctl %s: no row",
+			args);
+		ck_assert_msg(out_has(&f, ere), "hqctl %s: no line matches %s", args, ere);
 		snprintf(args, sizeof args, "%s%s --json", c->what, c->operand ? " SKU-1" : "");
 		ck_assert_msg(hqctl(&f, args) == 0, "hqctl %s", args);
 		doc = json_load_file(f.out, 0, &jerr);
@@ -388,14 +479,12 @@ START_TEST(every_query_has_its_three_forms)
 		fclose(csv);
 		for (char *p = header; *p; p++)
 			cols += *p == ',';
-		row = json_array_get(doc, 0);
-		if (row) {
-			ck_assert_msg(json_object_size(row) == cols, "%s: %zu JSON fields, %zu CSV columns",
-				c->what, json_object_size(row), cols);
-			for (char *name = strtok(header, ",\r\n"); name; name = strtok(NULL, ",\r\n"))
-				ck_assert_msg(json_object_get(row, name) != NULL, "%s: CSV column %s is not "
-					"a JSON field", c->what, name);
-		}
+		ck_assert_msg((row = json_array_get(doc, 0)) != NULL, "hqctl %s: no row", args);
+		ck_assert_msg(json_object_size(row) == cols, "%s: %zu JSON fields, %zu CSV columns",
+			c->what, json_object_size(row), cols);
+		for (char *name = strtok(header, ",\r\n"); name; name = strtok(NULL, ",\r\n"))
+			ck_assert_msg(json_object_get(row, name) != NULL, "%s: CSV column %s is not "
+				"a JSON field", c->what, name);
 		json_decref(doc);
 	}
 	free(header);

@@ -3,7 +3,8 @@
  * permission denied), a peer that never answers gives exit 3 after
  * --timeout, an endpoint of the wrong kind is named as such (exit 3), a
  * refusal stays exit 1; the endpoint comes from the flag, else the
- * environment, else the client config file, else the default. */
+ * environment, else the client config file, else the default. A submit
+ * left unanswered says that submitting again is safe. */
 #include <netinet/in.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -122,6 +123,35 @@ START_TEST(silent_peer_exits_3_after_the_timeout)
 	ck_assert_int_lt(ms, 2500);
 	snprintf(args, sizeof args, "--hub ipc://%s --timeout soon stores", path);
 	ck_assert_int_eq(run(&f, NULL, "", "hqctl", args), 2);
+	close(fd);
+	tl_env_cleanup(&f.e);
+}
+END_TEST
+
+/* A submit whose answer never comes may have been recorded or not:
+ * storectl says so, names the lines, and says how to find out. */
+START_TEST(unanswered_submit_says_resubmitting_is_safe)
+{
+	char path[320], in[320], args[1024];
+	struct fx f;
+	FILE *fp;
+	int fd;
+
+	fx_init(&f);
+	snprintf(path, sizeof path, "%s/silent.sock", f.e.dir);
+	snprintf(in, sizeof in, "%s/day.jsonl", f.e.dir);
+	ck_assert_ptr_nonnull(fp = fopen(in, "w"));
+	for (int i = 1; i <= 3; i++)
+		fprintf(fp, "{\"type\":\"inventory\",\"time_ms\":%lld,\"move_no\":\"M-%d\","
+			"\"kind\":\"receipt\",\"sku\":\"TEA-1\",\"quantity\":1}\n",
+			(long long)ss_now_ms(), i);
+	fclose(fp);
+	fd = silent_listener(path);
+	snprintf(args, sizeof args, "--agent ipc://%s --timeout 1 submit '%s'", path, in);
+	ck_assert_int_eq(run(&f, NULL, "", "storectl", args), 3);
+	ck_assert(err_has(&f, "storectl: lines 1..3: outcome unknown (agent did not answer); "
+		"submitting the same file again is safe: what was recorded comes back as "
+		"duplicates"));
 	close(fd);
 	tl_env_cleanup(&f.e);
 }
@@ -263,6 +293,15 @@ START_TEST(endpoint_from_flag_env_then_config_file)
 }
 END_TEST
 
+/* TIME takes an offset, as docs/records.md says; not "UTC" alone. */
+static void help_documents_time(struct fx *f)
+{
+	ck_assert_int_eq(tl_sh("grep -q 'TIME is Unix ms or YYYY-MM-DD\\[THH:MM\\[:SS\\]\\], UTC unless "
+		"an offset follows$' '%s'", f->out), 0);
+	ck_assert_int_eq(tl_sh("grep -q '2026-12-31T18:00+08:00 is 10:00 UTC' '%s'", f->out), 0);
+	ck_assert_int_eq(tl_sh("grep -q -e '(UTC)' -e 'in UTC' '%s'", f->out), 1);
+}
+
 START_TEST(help_documents_the_exit_codes)
 {
 	struct fx f;
@@ -270,8 +309,13 @@ START_TEST(help_documents_the_exit_codes)
 	fx_init(&f);
 	ck_assert_int_eq(run(&f, NULL, "", "hqctl", "--help"), 0);
 	ck_assert_int_eq(tl_sh("grep -q '3 could not reach the hub' '%s'", f.out), 0);
+	help_documents_time(&f);
+	/* --at is "as at": what records count, not only when ages are judged. */
+	ck_assert_int_eq(tl_sh("grep -q -- '--at TIME  *as at TIME: records dated later do not "
+		"count' '%s'", f.out), 0);
 	ck_assert_int_eq(run(&f, NULL, "", "storectl", "--help"), 0);
 	ck_assert_int_eq(tl_sh("grep -q '3 could not reach the agent' '%s'", f.out), 0);
+	help_documents_time(&f);
 	tl_env_cleanup(&f.e);
 }
 END_TEST
@@ -281,7 +325,8 @@ int main(void)
 	const TTest *const tests[] = { missing_socket_exits_3_at_once,
 		refused_tcp_connection_exits_3_at_once, silent_peer_exits_3_after_the_timeout,
 		wrong_kind_of_endpoint_is_named, permission_denied_at_once,
-		endpoint_from_flag_env_then_config_file, help_documents_the_exit_codes };
+		endpoint_from_flag_env_then_config_file, help_documents_the_exit_codes,
+		unanswered_submit_says_resubmitting_is_safe };
 
 	return tl_run("client", tests, sizeof tests / sizeof tests[0], 30);
 }

@@ -388,8 +388,8 @@ END_TEST
 
 START_TEST(every_program_prints_its_version)
 {
-	static const char *const programs[] = { "hq-hub", "store-agent", "hqctl", "storectl",
-		"ss-gen", "bench/ss-bench", "bench/ss-hubload" };
+	static const char *const programs[] = { "hq-hub", "store-agent", "hq-export", "hqctl",
+		"storectl", "ss-gen", "bench/ss-bench", "bench/ss-hubload" };
 	char out[320];
 	struct tl_env e;
 

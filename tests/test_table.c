@@ -524,6 +524,42 @@ START_TEST(an_unknown_size_is_not_zero)
 }
 END_TEST
 
+/* A day the hub leaves empty (an item in stock has no out-of-stock run):
+ * none, as never is for a time. */
+START_TEST(an_empty_day_is_none)
+{
+	static const char *const cols[] = { "sku", "out_of_stock_since" };
+	Storesync__QueryReply *r = reply_new(cols, 2);
+	char *out;
+	json_t *arr;
+
+	for (size_t i = 0; i < 2; i++) {
+		Storesync__Row *row = row_add(r);
+
+		cell_s(row, i ? "SKU-2" : "SKU-1");
+		cell_s(row, i ? "2026-11-05" : "");
+	}
+	out = print(r, SS_TABLE_TEXT);
+	rstrip_lines(out);
+	ck_assert_str_eq(out,
+		"sku    out_of_stock_since\n"
+		"SKU-1  -\n"
+		"SKU-2  2026-11-05\n");
+	free(out);
+	out = print(r, SS_TABLE_JSON);
+	arr = parse(out);
+	ck_assert(json_is_null(json_object_get(json_array_get(arr, 0), "out_of_stock_since")));
+	ck_assert_str_eq(json_string_value(json_object_get(json_array_get(arr, 1),
+		"out_of_stock_since")), "2026-11-05");
+	json_decref(arr);
+	free(out);
+	out = print(r, SS_TABLE_CSV);
+	ck_assert_str_eq(out, "sku,out_of_stock_since\nSKU-1,\nSKU-2,2026-11-05\n");
+	free(out);
+	reply_free(r);
+}
+END_TEST
+
 /* sales by store and day, as the hub answers it. */
 static Storesync__QueryReply *sales(void)
 {
@@ -699,6 +735,7 @@ int main(void)
 	tcase_add_test(tc, json_keeps_machine_units_with_null_booleans_and_lists);
 	tcase_add_test(tc, csv_keeps_machine_units_with_empty_never);
 	tcase_add_test(tc, an_unknown_size_is_not_zero);
+	tcase_add_test(tc, an_empty_day_is_none);
 	tcase_add_test(tc, narrow_view_labels_and_total);
 	tcase_add_test(tc, wide_keeps_suffixes_that_would_collide);
 	tcase_add_test(tc, display_width_counts_terminal_columns);

@@ -35,8 +35,10 @@ static const struct ss_client_kind hub_kind = {
  * (--wide: all of them). Names are the hub's; a name a reply lacks is
  * skipped, so `accounts` covers `accounts --aging` too. */
 static const char *const stores_cols[] = { "store_id", "name", "records", "amount_fen",
-	"backlog", "oldest_unsent_age_ms", "last_seen_ms", "silent_ms", "applied_update_id", "status",
-	"link", "conflict", NULL };
+	"backlog", "oldest_unsent_age_ms", "last_seen_ms", "last_record_ms", "silent_ms",
+	"applied_update_id", "silent", "status", "link", "conflict", NULL };
+/* The flag takes the name "silent"; the duration beside it says for how long. */
+static const char *const stores_labels[] = { "silent_ms", "silent_for", NULL };
 static const char *const sales_cols[] = { "store_id", "period", "receipts", "sales_fen",
 	"refunds_fen", "contract_total_fen", "net_fen", NULL };
 static const char *const inventory_cols[] = { "store_id", "sku", "on_hand",
@@ -61,7 +63,7 @@ static const struct {
 	const char *command;
 	struct ss_table_view view;
 } views[] = {
-	{ "stores", { stores_cols, NULL, 0 } }, { "sales", { sales_cols, NULL, 1 } },
+	{ "stores", { stores_cols, stores_labels, 0 } }, { "sales", { sales_cols, NULL, 1 } },
 	{ "inventory", { inventory_cols, NULL, 0 } },
 	{ "complaints", { complaints_cols, NULL, 0 } },
 	{ "accounts", { accounts_cols, NULL, 0 } }, { "stale", { stale_cols, NULL, 0 } },
@@ -153,7 +155,8 @@ static void usage(FILE *out)
 		"                       ms and fen, null for never, true/false for flags\n"
 		"      --csv            CSV with a header line, the same units\n"
 		"  -w, --wide           text: every column (default: the main ones)\n"
-		"      --at TIME        evaluate ages, deadlines and prices at TIME instead of now\n"
+		"      --at TIME        as at TIME: records dated later do not count, and ages,\n"
+		"                       deadlines and prices are judged at TIME instead of now\n"
 		"      --version        print the version and exit\n"
 		"  -h, --help           this text\n\n"
 		"  keygen FILE\n"
@@ -161,11 +164,12 @@ static void usage(FILE *out)
 		"  versions [--region R] [...the filters of stores]\n"
 		"      the stores per agent version (newest first) and which they are: the\n"
 		"      fleet during a rollout (deploy/rollout)\n\n"
-		"TIME is Unix ms or YYYY-MM-DD[THH:MM[:SS]] (UTC). DAY is YYYY-MM-DD, the\n"
-		"store's local business day. Text shows times in your time zone (TZ),\n"
-		"durations as 3d 4h, money as yuan. A price list is CSV with the header\n"
-		"sku,price_fen[,name]; a store list store_id,name,region. A file with a bad\n"
-		"line is refused whole, every bad line numbered.\n\n"
+		"TIME is Unix ms or YYYY-MM-DD[THH:MM[:SS]], UTC unless an offset follows\n"
+		"(Z, +08:00, +0800, +08, -05:00): 2026-12-31T18:00+08:00 is 10:00 UTC. DAY\n"
+		"is YYYY-MM-DD, the store's local business day. Text shows times in your\n"
+		"time zone (TZ), durations as 3d 4h, money as yuan. A price list is CSV with\n"
+		"the header sku,price_fen[,name]; a store list store_id,name,region. A file\n"
+		"with a bad line is refused whole, every bad line numbered.\n\n"
 		"Exit status: 0 done, 1 the hub refused (reason on stderr) or a file had bad\n"
 		"lines, 2 usage error, 3 could not reach the hub (connection refused, no\n"
 		"socket, no answer in time, or the endpoint is not a hub query endpoint).\n");
