@@ -36,6 +36,9 @@ START_TEST(versions_counts_stores_per_agent_version)
 		SS_VERSION, out), 0);
 	ck_assert_int_eq(tl_sh("'%s/hqctl' --hub '%s' versions | grep -Eq '^%s +2 +S1,S2$'",
 		SS_BIN_DIR, e.hub_query, SS_VERSION), 0);
+	/* And each store's version in the default stores table. */
+	ck_assert_int_eq(tl_sh("'%s/hqctl' --hub '%s' stores | grep -E '^S[12] ' | "
+		"grep -c ' %s ' | grep -qx 2", SS_BIN_DIR, e.hub_query, SS_VERSION), 0);
 	tl_stop(a1);
 	tl_stop(a2);
 	tl_stop(hub);

@@ -36,7 +36,7 @@ static const struct ss_client_kind hub_kind = {
  * skipped, so `accounts` covers `accounts --aging` too. */
 static const char *const stores_cols[] = { "store_id", "name", "records", "amount_fen",
 	"backlog", "oldest_unsent_age_ms", "last_seen_ms", "last_record_ms", "silent_ms",
-	"applied_update_id", "silent", "status", "link", "conflict", NULL };
+	"agent_version", "applied_update_id", "silent", "status", "link", "conflict", NULL };
 /* The flag takes the name "silent"; the duration beside it says for how long. */
 static const char *const stores_labels[] = { "silent_ms", "silent_for", NULL };
 static const char *const sales_cols[] = { "store_id", "period", "receipts", "sales_fen",
