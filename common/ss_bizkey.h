@@ -30,6 +30,12 @@ int ss_bizkey_of(const Storesync__Record *r, struct ss_bizkey *k);
  * what the till sent, nothing an agent or the hub added. 0, or -1 when
  * libsodium cannot start or memory runs out. */
 int ss_bizkey_hash(const Storesync__Record *r, uint8_t hash[SS_BIZKEY_HASH_BYTES]);
+/* The same hash from r's own packing (storesync__record__pack of r, n
+ * bytes), without packing it again: the stamps' bytes are left out of what
+ * is hashed. For the hub, which packs every record for its event log
+ * anyway. 0, or -1 when libsodium cannot start or buf is not r's packing. */
+int ss_bizkey_hash_packed(const Storesync__Record *r, const uint8_t *buf, size_t n,
+	uint8_t hash[SS_BIZKEY_HASH_BYTES]);
 /* "receipt R-1", "case S1-202611-1 step responded". */
 void ss_bizkey_text(const struct ss_bizkey *k, char *buf, size_t len);
 

@@ -338,18 +338,20 @@ struct hub_key {
 	uint8_t key[33 + SS_BIZKEY_MAX];   /* store_id '\0' business key */
 	size_t len;
 	uint8_t hash[SS_BIZKEY_HASH_BYTES];
+	int hashed;                        /* hash set (the caller's, from the event) */
 };
 
 enum { HUB_KEY_NEW = 1, HUB_KEY_SAME = 2, HUB_KEY_CONFLICT = 3 };
 
-/* HUB_KEY_NEW, HUB_KEY_SAME (the store sent this record before), or
- * HUB_KEY_CONFLICT with a one-line reason; an MDB_* code on a storage
- * error. Fills k for hub_keys_put. */
-int hub_keys_check(struct hub *h, MDB_txn *txn, const char *store_id,
+/* Claims r's business key for record r (seq set) of epoch, k->hash being
+ * its content hash (k->hashed): HUB_KEY_NEW (the key is now r's, in txn),
+ * HUB_KEY_SAME (the store sent this record before), or HUB_KEY_CONFLICT
+ * with a one-line reason; an MDB_* code on a storage error. */
+int hub_keys_claim(struct hub *h, MDB_txn *txn, const char *store_id, uint64_t epoch,
 	const Storesync__Record *r, struct hub_key *k, char *reason, size_t len);
-/* Records k as applied record r (seq set) of epoch, in r's transaction. */
-int hub_keys_put(struct hub *h, MDB_txn *txn, uint64_t epoch, const Storesync__Record *r,
-	const struct hub_key *k);
+/* Gives back a key claimed for a record that was then refused: a refused
+ * record holds no key. */
+int hub_keys_release(struct hub *h, MDB_txn *txn, const struct hub_key *k);
 
 /* Reads key's message into a fresh struct (initialised empty when absent);
  * NULL on a storage error (*rc set). Free with protobuf_c_message_free_unpacked. */

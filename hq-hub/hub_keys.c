@@ -15,8 +15,11 @@
  * view sees the record, so no view ever needs to know about duplicates.
  *
  * Invariant: a key is written in the transaction that applies its record
- * (hub_store_apply), and only for a record that was applied: a refused
- * record holds no key, so its correction is not mistaken for a conflict.
+ * (hub_store_apply), and only for a record that was applied: it is claimed
+ * before the views judge the record (one lookup that also tells a
+ * duplicate) and given back in the same transaction when they refuse it, so
+ * a refused record holds no key and its correction is not mistaken for a
+ * conflict.
  * Keys stay as long as the event log does. */
 #include <stdio.h>
 #include <string.h>
@@ -35,23 +38,37 @@ static void store_key(struct hub_key *k, const char *store_id)
 	k->len = n + 1 + k->biz.len;
 }
 
-int hub_keys_check(struct hub *h, MDB_txn *txn, const char *store_id,
+/* The entry of k as record r (seq set) of epoch. */
+static void entry_of(uint8_t entry[ENTRY_BYTES], uint64_t epoch, const Storesync__Record *r,
+	const struct hub_key *k)
+{
+	ss_be64_put(entry, epoch);
+	ss_be64_put(entry + 8, r->seq);
+	ss_be64_put(entry + 16, (uint64_t)r->time_ms);
+	memcpy(entry + 24, k->hash, SS_BIZKEY_HASH_BYTES);
+}
+
+/* One lookup for both outcomes: the key is put unless it is there, and
+ * what is there comes back in its place. */
+int hub_keys_claim(struct hub *h, MDB_txn *txn, const char *store_id, uint64_t epoch,
 	const Storesync__Record *r, struct hub_key *k, char *reason, size_t len)
 {
 	char text[SS_BIZKEY_ID_MAX + 48];
+	uint8_t entry[ENTRY_BYTES];
 	const uint8_t *e;
-	MDB_val key, d;
+	MDB_val key, d = { sizeof entry, entry };
 	int rc;
 
-	if (ss_bizkey_of(r, &k->biz) != 0 || ss_bizkey_hash(r, k->hash) != 0) {
+	if (ss_bizkey_of(r, &k->biz) != 0 || !k->hashed) {
 		snprintf(reason, len, "record has no business key");
 		return HUB_KEY_CONFLICT;
 	}
 	store_key(k, store_id);
 	key = (MDB_val){ k->len, k->key };
-	if ((rc = mdb_get(txn, h->biz_keys, &key, &d)) == MDB_NOTFOUND)
+	entry_of(entry, epoch, r, k);
+	if ((rc = mdb_put(txn, h->biz_keys, &key, &d, MDB_NOOVERWRITE)) == 0)
 		return HUB_KEY_NEW;
-	if (rc != 0)
+	if (rc != MDB_KEYEXIST)
 		return rc;
 	if (d.mv_size != ENTRY_BYTES)
 		return MDB_CORRUPTED;
@@ -65,15 +82,9 @@ int hub_keys_check(struct hub *h, MDB_txn *txn, const char *store_id,
 	return HUB_KEY_CONFLICT;
 }
 
-int hub_keys_put(struct hub *h, MDB_txn *txn, uint64_t epoch, const Storesync__Record *r,
-	const struct hub_key *k)
+int hub_keys_release(struct hub *h, MDB_txn *txn, const struct hub_key *k)
 {
-	uint8_t entry[ENTRY_BYTES];
-	MDB_val key = { k->len, (void *)k->key }, d = { sizeof entry, entry };
+	MDB_val key = { k->len, (void *)k->key };
 
-	ss_be64_put(entry, epoch);
-	ss_be64_put(entry + 8, r->seq);
-	ss_be64_put(entry + 16, (uint64_t)r->time_ms);
-	memcpy(entry + 24, k->hash, SS_BIZKEY_HASH_BYTES);
-	return mdb_put(txn, h->biz_keys, &key, &d, 0);
+	return mdb_del(txn, h->biz_keys, &key, NULL);
 }

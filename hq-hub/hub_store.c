@@ -138,7 +138,10 @@ void hub_store_release(struct hub_store *s)
 	s->state = NULL;
 }
 
-static int put_event(struct hub *h, MDB_txn *txn, struct hub_store *s, Storesync__Record *r)
+/* Puts r into the event log; its content hash, from the bytes just packed
+ * (before another write may move them), into bk for hub_keys_claim. */
+static int put_event(struct hub *h, MDB_txn *txn, struct hub_store *s, Storesync__Record *r,
+	struct hub_key *bk)
 {
 	uint8_t key[EPOCH_KEY_BYTES + 8];
 	size_t n = epoch_key(key, s->store_id, s->epoch);
@@ -148,8 +151,10 @@ static int put_event(struct hub *h, MDB_txn *txn, struct hub_store *s, Storesync
 	ss_be64_put(key + n, r->seq);
 	d.mv_size = storesync__record__get_packed_size(r);
 	rc = mdb_put(txn, h->events, &k, &d, MDB_RESERVE);
-	if (rc == 0)
+	if (rc == 0) {
 		storesync__record__pack(r, d.mv_data);
+		bk->hashed = ss_bizkey_hash_packed(r, d.mv_data, d.mv_size, bk->hash) == 0;
+	}
 	/* Its place in the global change order, in the same transaction. */
 	if (rc == 0)
 		rc = hub_order_note(h, txn, key, n + 8, s->state->last_seen_ms);
@@ -187,7 +192,7 @@ int hub_store_apply(struct hub *h, MDB_txn *txn, struct hub_store *s, Storesync_
 
 	r->seq = s->hw + 1;
 	r->has_seq = 1;
-	if ((rc = put_event(h, txn, s, r)) != 0)
+	if ((rc = put_event(h, txn, s, r, &key)) != 0)
 		return rc;
 	s->hw = r->seq;
 	s->dirty = 1;
@@ -208,7 +213,7 @@ int hub_store_apply(struct hub *h, MDB_txn *txn, struct hub_store *s, Storesync_
 		refuse_record(s, r, v.reason);
 		return 0;
 	}
-	rc = hub_keys_check(h, txn, s->store_id, r, &key, v.reason, sizeof v.reason);
+	rc = hub_keys_claim(h, txn, s->store_id, s->epoch, r, &key, v.reason, sizeof v.reason);
 	if (rc == HUB_KEY_SAME) {
 		count_duplicate(s);
 		return 0;
@@ -224,10 +229,9 @@ int hub_store_apply(struct hub *h, MDB_txn *txn, struct hub_store *s, Storesync_
 		rc = hub_view_refuse(&v, "the store's amount_fen would pass %lld", (long long)INT64_MAX);
 	if (rc == HUB_VIEW_REFUSED) {
 		refuse_record(s, r, v.reason);
-		return 0;
+		return hub_keys_release(h, txn, &key);
 	}
-	if (rc != 0 || (rc = hub_views_apply(&v)) != 0
-		|| (rc = hub_keys_put(h, txn, s->epoch, r, &key)) != 0)
+	if (rc != 0 || (rc = hub_views_apply(&v)) != 0)
 		return rc;
 	if (r->time_ms > s->state->max_time_ms) {
 		s->state->max_time_ms = r->time_ms;

@@ -468,6 +468,54 @@ static int key_known(struct agent *a)
 	return rc == KEYS_SAME;
 }
 
+/* The hub hashes a record from the packing it stores (ss_bizkey_hash_packed):
+ * the same hash as from the record, whatever stamps it carries. */
+START_TEST(hash_from_the_packing_is_the_hash)
+{
+	static const char *const lines[] = {
+		"{\"type\":\"sale\",\"time_ms\":1793932200000,\"receipt_no\":\"R-1\","
+		"\"lines\":[{\"sku\":\"A\",\"quantity\":2,\"unit_price_fen\":150}],"
+		"\"total_fen\":300,\"payment_method\":\"cash\"}",
+		"{\"type\":\"payment\",\"time_ms\":1793932200000,\"account\":\"A-1\","
+		"\"amount_fen\":500,\"method\":\"card\",\"payment_no\":\"P-7\"}",
+		"{\"type\":\"complaint_progress\",\"time_ms\":1,\"case_no\":\"S1-202611-1\","
+		"\"step\":\"responded\",\"note\":\"\u6c99\u53d1\"}",
+		"{\"type\":\"inventory\",\"move_no\":\"M-9\",\"kind\":\"adjustment\","
+		"\"sku\":\"A\",\"quantity\":-3}",
+	};
+	static const struct { int seq, rec, off; uint64_t s; int64_t ms; int32_t o; } stamps[] = {
+		{ 0, 0, 0, 0, 0, 0 }, { 1, 0, 0, 1, 0, 0 }, { 1, 1, 1, 7, 1793932201000, 480 },
+		{ 1, 1, 1, UINT64_MAX, -1, -300 }, { 0, 1, 1, 0, INT64_MAX, INT32_MIN },
+		{ 1, 0, 1, 128, 0, 0 },
+	};
+
+	for (size_t i = 0; i < sizeof lines / sizeof lines[0]; i++)
+		for (size_t j = 0; j < sizeof stamps / sizeof stamps[0]; j++) {
+			Storesync__Record *r = tl_json_record(lines[i]);
+			uint8_t want[SS_BIZKEY_HASH_BYTES], got[SS_BIZKEY_HASH_BYTES], *buf;
+			size_t n;
+
+			r->has_seq = stamps[j].seq;
+			r->seq = stamps[j].s;
+			r->has_recorded_ms = stamps[j].rec;
+			r->recorded_ms = stamps[j].ms;
+			r->has_utc_offset_min = stamps[j].off;
+			r->utc_offset_min = stamps[j].o;
+			n = storesync__record__get_packed_size(r);
+			buf = malloc(n);
+			storesync__record__pack(r, buf);
+			ck_assert_int_eq(ss_bizkey_hash(r, want), 0);
+			ck_assert_int_eq(ss_bizkey_hash_packed(r, buf, n, got), 0);
+			ck_assert_msg(memcmp(want, got, sizeof want) == 0, "record %zu, stamps %zu", i, j);
+			/* Not r's packing: refused, not a wrong hash. */
+			if (r->has_time_ms && n > 1)
+				ck_assert_int_eq(ss_bizkey_hash_packed(r, buf + 1, n - 1, got), -1);
+			free(buf);
+			storesync__record__free_unpacked(r, NULL);
+		}
+}
+END_TEST
+
 START_TEST(keys_kept_for_key_days_and_the_return_window)
 {
 	static struct agent a;
@@ -504,7 +552,7 @@ int main(void)
 		same_key_same_content_is_a_duplicate, same_key_other_content_is_refused,
 		one_key_twice_in_one_request, storectl_counts_duplicates_apart,
 		till_retry_after_kill9_records_each_key_once,
-		keys_kept_for_key_days_and_the_return_window,
+		keys_kept_for_key_days_and_the_return_window, hash_from_the_packing_is_the_hash,
 	};
 
 	return tl_run("business_keys", tests, sizeof tests / sizeof tests[0], 120);

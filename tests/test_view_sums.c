@@ -284,6 +284,16 @@ START_TEST(accounts_and_stock_refuse_what_would_wrap)
 	ck_assert_str_eq(st->last_refused, "seq 2: inventory: units moved of LAMP-1 at S1 would "
 		"pass 9223372036854775807");
 	storesync__store_state__free_unpacked(st, NULL);
+	/* A refused record holds no business key: the till's correction of
+	 * receipt R-1 (paid in cash, not on the full account) is applied, not
+	 * refused as "R-1 already recorded with different content". */
+	apply_json(&f, "{\"type\":\"sale\",\"time_ms\":1794276000000,\"receipt_no\":\"R-1\","
+		"\"lines\":[{\"sku\":\"SOFA-1\",\"quantity\":1,\"unit_price_fen\":10000000000000}],"
+		"\"total_fen\":10000000000000,\"payment_method\":\"cash\"}");
+	st = store_state(&f.h);
+	ck_assert_uint_eq(st->refused, 2);
+	ck_assert_uint_eq(st->records, 2);
+	storesync__store_state__free_unpacked(st, NULL);
 	fx_close(&f);
 }
 END_TEST
