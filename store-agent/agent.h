@@ -328,6 +328,7 @@ struct agent {
 	void *zctx;
 	void *local;            /* ROUTER for tills and storectl */
 	void *local_monitor;    /* PAIR receiving its ACCEPTED / DISCONNECTED events */
+	void *local_zap;        /* REP: its handshakes wait for us (agent_local.c) */
 	char local_bound[512];  /* its endpoint as bound (ZMQ_LAST_ENDPOINT) */
 	struct ss_admit local_admit;     /* at most max_local_clients connections */
 	uint64_t local_clients_refused;  /* connections refused: that many were open */
@@ -393,6 +394,10 @@ int local_watch(struct agent *a, char *err, size_t errlen);
  * interval. Read before every round, so it is refused before its
  * requests are read when it was accepted before the round began. */
 void local_on_monitor(struct agent *a);
+/* Answers the local socket's ZAP requests, after reading the monitor: a
+ * connection's handshake, so its first request, waits until the agent
+ * has admitted or refused it. */
+void local_on_zap(struct agent *a);
 /* Reads every waiting local request, commits the round's submits in one
  * transaction and answers each request. */
 void local_on_readable(struct agent *a);

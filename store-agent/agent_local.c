@@ -16,13 +16,19 @@
  * connection is shut down at once (ss_admit, as the hub does for
  * max_stores), counted in local_clients_refused and logged once per
  * interval. The client sees its handshake end, which storectl reports as
- * the refusal (ss_client.c). The monitor is read before every round, but
- * libzmq's I/O thread may finish a connection's handshake and take in its
- * requests before the agent reads its ACCEPTED (a long round, a client
- * that reconnects at once): so each request's descriptor (ZMQ_SRCFD) is
- * checked as it is read, and a refused connection's requests are dropped
- * unread, never answered. What such a connection holds meanwhile is what
- * libzmq parks for any connection (9 frames), until the shutdown. */
+ * the refusal (ss_client.c).
+ *
+ * Before the agent reads a connection's ACCEPTED (during a long round),
+ * libzmq's I/O thread would finish its handshake and take in its
+ * requests, up to 9 frames. So the socket has a ZAP domain: the NULL
+ * handshake waits for the agent's ZAP answer, which it gives after
+ * reading the monitor, where that connection's ACCEPTED already waits
+ * (libzmq reports it before the handshake starts). A refused connection
+ * is shut down before its handshake can end, so nothing of it is read.
+ * The answer is always yes (the socket file's mode decides who may
+ * connect); ZAP is only the wait. Each request's descriptor (ZMQ_SRCFD) is
+ * still checked as it is read, and a refused connection's requests are
+ * dropped unanswered. */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -169,6 +175,9 @@ static void release(struct local_request *p)
 /* ---- admission ---- */
 
 #define LOCAL_MONITOR_ENDPOINT "inproc://agent-local-monitor"
+#define ZAP_ENDPOINT "inproc://zeromq.zap.01"
+#define ZAP_DOMAIN "local"
+#define ZAP_FRAMES 8
 
 int local_watch(struct agent *a, char *err, size_t errlen)
 {
@@ -185,6 +194,14 @@ int local_watch(struct agent *a, char *err, size_t errlen)
 		|| zmq_setsockopt(a->local_monitor, ZMQ_LINGER, &linger, sizeof linger) != 0
 		|| zmq_connect(a->local_monitor, LOCAL_MONITOR_ENDPOINT) != 0) {
 		snprintf(err, errlen, "cannot monitor the local endpoint: %s",
+			zmq_strerror(zmq_errno()));
+		return -1;
+	}
+	if (!(a->local_zap = zmq_socket(a->zctx, ZMQ_REP))
+		|| zmq_setsockopt(a->local_zap, ZMQ_LINGER, &linger, sizeof linger) != 0
+		|| zmq_bind(a->local_zap, ZAP_ENDPOINT) != 0
+		|| zmq_setsockopt(a->local, ZMQ_ZAP_DOMAIN, ZAP_DOMAIN, strlen(ZAP_DOMAIN)) != 0) {
+		snprintf(err, errlen, "cannot bind the local endpoint's ZAP handler: %s",
 			zmq_strerror(zmq_errno()));
 		return -1;
 	}
@@ -223,6 +240,30 @@ void local_on_monitor(struct agent *a)
 			client_accepted(a, value);
 		else if (event == ZMQ_EVENT_DISCONNECTED)
 			ss_admit_closed(&a->local_admit, value);
+	}
+}
+
+/* ZAP (RFC 27): [version, request id, domain, address, identity,
+ * mechanism, credentials...] -> [version, request id, status, text, user
+ * id, metadata]. */
+void local_on_zap(struct agent *a)
+{
+	zmq_msg_t f[ZAP_FRAMES];
+	int n;
+
+	while (a->local_zap && (n = ss_link_recv(a->local_zap, f, ZAP_FRAMES, ZMQ_DONTWAIT)) >= 0) {
+		/* A connection past the cap is shut down before it may go on. */
+		local_on_monitor(a);
+		zmq_send(a->local_zap, "1.0", 3, ZMQ_SNDMORE);
+		if (n >= 2)
+			zmq_msg_send(&f[1], a->local_zap, ZMQ_SNDMORE);
+		else
+			zmq_send(a->local_zap, "", 0, ZMQ_SNDMORE);
+		zmq_send(a->local_zap, "200", 3, ZMQ_SNDMORE);
+		zmq_send(a->local_zap, "OK", 2, ZMQ_SNDMORE);
+		zmq_send(a->local_zap, "", 0, ZMQ_SNDMORE);
+		zmq_send(a->local_zap, "", 0, 0);
+		ss_link_close_frames(f, n < ZAP_FRAMES ? n : ZAP_FRAMES);
 	}
 }
 

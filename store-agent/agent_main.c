@@ -377,13 +377,14 @@ static void run(struct agent *a, struct agent_main_opts *m)
 			{ a->sender.sock, 0, ZMQ_POLLIN, 0 },
 			{ a->sender.monitor, 0, ZMQ_POLLIN, 0 },
 			{ a->local_monitor, 0, ZMQ_POLLIN, 0 },
+			{ a->local_zap, 0, ZMQ_POLLIN, 0 },
 			{ NULL, agent_metrics_fd(a), ZMQ_POLLIN, 0 },
 		};
 		int64_t timeout = sender_next_timeout_ms(a);
 
 		if (timeout > 100)
 			timeout = 100;
-		if (zmq_poll(items, items[4].fd >= 0 ? 5 : 4, (long)timeout) < 0
+		if (zmq_poll(items, items[5].fd >= 0 ? 6 : 5, (long)timeout) < 0
 			&& zmq_errno() != EINTR) {
 			ss_error("zmq_poll: %s", zmq_strerror(zmq_errno()));
 			break;
@@ -392,6 +393,8 @@ static void run(struct agent *a, struct agent_main_opts *m)
 		 * its requests are read. */
 		if (items[3].revents & ZMQ_POLLIN)
 			local_on_monitor(a);
+		if (items[4].revents & ZMQ_POLLIN)
+			local_on_zap(a);
 		if (items[0].revents & ZMQ_POLLIN)
 			local_on_readable(a);
 		if (items[2].revents & ZMQ_POLLIN)
@@ -491,6 +494,8 @@ out:
 	sender_stop(&a);
 	if (a.local_monitor)
 		zmq_close(a.local_monitor);
+	if (a.local_zap)
+		zmq_close(a.local_zap);
 	if (a.local)
 		zmq_close(a.local);
 	zmq_ctx_term(a.zctx);
