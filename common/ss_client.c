@@ -288,7 +288,12 @@ static int not_kind(const struct ss_client *c, const char *service, char *err, s
 /* Why the server would not have us, from a handshake failure. */
 static void refused(const struct ss_client *c, uint16_t event, char *err, size_t errlen)
 {
-	if (event == ZMQ_EVENT_HANDSHAKE_FAILED_AUTH)
+	/* No detail: the connection ended before the handshake did; a CurveZMQ
+	 * server against plaintext is a protocol error (a mechanism mismatch). */
+	if (event == ZMQ_EVENT_HANDSHAKE_FAILED_NO_DETAIL && !c->curve
+		&& c->kind->closed_at_handshake)
+		snprintf(err, errlen, "%s: %s", c->endpoint, c->kind->closed_at_handshake);
+	else if (event == ZMQ_EVENT_HANDSHAKE_FAILED_AUTH)
 		snprintf(err, errlen, "%s refused our key (is it registered there, and not revoked?)",
 			c->endpoint);
 	else if (c->curve)

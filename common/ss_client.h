@@ -33,6 +33,10 @@ struct ss_client_kind {
 	/* CurveZMQ (hqctl): environment variables of the client's key pair
 	 * file and of the server's public key; NULL: the kind has none. */
 	const char *identity_env, *server_key_env;
+	/* What it means when the server closes a plaintext connection during
+	 * its handshake (the agent past max_local_clients); NULL: nothing
+	 * particular. */
+	const char *closed_at_handshake;
 };
 
 struct ss_client {

@@ -156,7 +156,7 @@ static int parse_args(int argc, char **argv, struct export_config *c, struct opt
 /* The exporter runs on the hub's host: it speaks to the admin socket (file
  * permissions, no key), as operator "local". */
 static const struct ss_client_kind hub_kind = { "hqctl", "hub", "STORESYNC_HUB",
-	"ipc:///run/storesync/hub-admin.sock", SS_SERVICE_HUB, "hub query endpoint", NULL, NULL };
+	"ipc:///run/storesync/hub-admin.sock", SS_SERVICE_HUB, "hub query endpoint", NULL, NULL, NULL };
 
 /* Tells the hub where the export stands; a hub that does not answer is
  * not waited for long (the export does not depend on it). */

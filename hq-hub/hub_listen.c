@@ -18,7 +18,8 @@
  * guard here admits at most max_stores: past that, it shuts the new
  * connection's descriptor down at once (libzmq then closes it and frees
  * the descriptor; the agent backs off and tries again), counts it and logs
- * once per interval. libzmq keeps one monitor per socket (a second
+ * once per interval. The counting and the shutdown are ss_admit's, which
+ * the agent's local endpoint uses too (max_local_clients). libzmq keeps one monitor per socket (a second
  * zmq_socket_monitor replaces the first), so the guard has no monitor of
  * its own: the door keeper's (hub_zap.c), which reads the link's events on
  * its thread, calls the guard's functions, and only that thread does. The
@@ -36,12 +37,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
-#include <arpa/inet.h>
-#include <netinet/in.h>
-#include <sys/socket.h>
-#include <sys/un.h>
 
 #include "hub.h"
+#include "ss_admit.h"
 #include "ss_time.h"
 
 #define LOG_INTERVAL_MS 10000
@@ -53,13 +51,9 @@
 #define RESERVE_OPERATORS 64
 #define RESERVE_REFUSALS 128
 
-enum { CONN_NONE, CONN_ADMITTED, CONN_REFUSED };
-
 struct hub_guard {
 	struct hub *h;
-	int64_t admitted;          /* connections open and admitted */
-	uint8_t *state;            /* by descriptor: CONN_* */
-	size_t n_state;
+	struct ss_admit admit;     /* connections open and admitted (ss_admit.c) */
 	struct ss_lograte refused_log, failed_log;
 };
 
@@ -128,16 +122,12 @@ int hub_listen_limits(const struct hub_config *c, char *err, size_t errlen)
 struct hub_guard *hub_listen_guard_new(struct hub *h, char *err, size_t errlen)
 {
 	struct hub_guard *g = calloc(1, sizeof *g);
-	struct rlimit rl;
 
-	if (!g || getrlimit(RLIMIT_NOFILE, &rl) != 0)
-		goto fail;
-	g->h = h;
 	/* A descriptor is below the soft limit, raised before the link opens
 	 * (hub_listen_limits). */
-	g->n_state = rl.rlim_cur == RLIM_INFINITY ? (1u << 20) : (size_t)rl.rlim_cur;
-	if (!(g->state = calloc(g->n_state, 1)))
+	if (!g || ss_admit_init(&g->admit, h->cfg.max_stores, h->link_bound) != 0)
 		goto fail;
+	g->h = h;
 	return g;
 fail:
 	snprintf(err, errlen, "cannot keep the store link's admission: %s", strerror(errno));
@@ -151,75 +141,32 @@ void hub_listen_guard_destroy(struct hub_guard **gp)
 
 	if (!g)
 		return;
-	free(g->state);
+	ss_admit_free(&g->admit);
 	free(g);
 	*gp = NULL;
 }
 
-/* Is fd (still) a connection of the store link's listener? The monitor's
- * events come late: by the time one is read, libzmq may have closed its
- * descriptor and the number may be another socket's (an operator's, the
- * HTTP listener's), which must not be shut down. Its local port (tcp) or
- * path (ipc) must be the link's; when the link's endpoint is not known,
- * yes. */
-static int on_link_listener(const struct hub_guard *g, int fd)
-{
-	const char *ep = g->h->link_bound, *colon = strrchr(ep, ':');
-	struct sockaddr_storage ss;
-	socklen_t len = sizeof ss;
-
-	if (!ep[0])
-		return 1;
-	if (getsockname(fd, (struct sockaddr *)&ss, &len) != 0)
-		return 0;
-	if (ss.ss_family == AF_UNIX)
-		return strncmp(ep, "ipc://", 6) == 0
-			&& strcmp(((struct sockaddr_un *)&ss)->sun_path, ep + 6) == 0;
-	if (ss.ss_family != AF_INET && ss.ss_family != AF_INET6)
-		return 0;
-	if (strncmp(ep, "tcp://", 6) != 0 || !colon)
-		return 0;
-	return atoi(colon + 1) == ntohs(ss.ss_family == AF_INET
-		? ((struct sockaddr_in *)&ss)->sin_port : ((struct sockaddr_in6 *)&ss)->sin6_port);
-}
-
-static void refuse(struct hub_guard *g, int fd)
+int hub_listen_accepted(struct hub_guard *g, int fd)
 {
 	struct hub *h = g->h;
 	uint64_t held = 0;
 
-	if (fd >= 0 && (size_t)fd < g->n_state)
-		g->state[fd] = CONN_REFUSED;
-	/* libzmq sees the connection end and closes the descriptor. */
-	if (fd >= 0 && on_link_listener(g, fd))
-		shutdown(fd, SHUT_RDWR);
+	if (ss_admit_accepted(&g->admit, fd)) {
+		atomic_store(&h->stats.store_links, (uint64_t)g->admit.admitted);
+		return 1;
+	}
 	atomic_fetch_add(&h->stats.stores_refused, 1);
 	if (ss_lograte_allow(&g->refused_log, ss_mono_ms(), LOG_INTERVAL_MS, &held))
 		ss_warn("store link full (%lld connections, max_stores %lld): a new connection "
-			"refused (%llu more since the last line)", (long long)g->admitted,
+			"refused (%llu more since the last line)", (long long)g->admit.admitted,
 			(long long)h->cfg.max_stores, (unsigned long long)held);
-}
-
-int hub_listen_accepted(struct hub_guard *g, int fd)
-{
-	if (fd < 0 || (size_t)fd >= g->n_state || g->admitted >= g->h->cfg.max_stores) {
-		refuse(g, fd);
-		return 0;
-	}
-	g->state[fd] = CONN_ADMITTED;
-	g->admitted++;
-	atomic_store(&g->h->stats.store_links, (uint64_t)g->admitted);
-	return 1;
+	return 0;
 }
 
 void hub_listen_closed(struct hub_guard *g, int fd)
 {
-	if (fd < 0 || (size_t)fd >= g->n_state)
-		return;
-	if (g->state[fd] == CONN_ADMITTED)
-		g->admitted--;
-	g->state[fd] = CONN_NONE;
-	atomic_store(&g->h->stats.store_links, (uint64_t)g->admitted);
+	ss_admit_closed(&g->admit, fd);
+	atomic_store(&g->h->stats.store_links, (uint64_t)g->admit.admitted);
 }
 
 void hub_listen_accept_failed(struct hub_guard *g, int error)

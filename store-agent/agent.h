@@ -15,6 +15,7 @@
 
 #include <zmq.h>
 
+#include "ss_admit.h"
 #include "ss_bizkey.h"
 #include "ss_curve.h"
 #include "ss_lmdb.h"
@@ -28,6 +29,7 @@ struct agent_config {
 	char data_dir[1024];
 	char hub[512];          /* hub's ROUTER endpoint */
 	char local[512];        /* our ROUTER for tills and storectl */
+	int64_t max_local_clients; /* connections on it at once (agent_local.c) */
 	int64_t budget_bytes;   /* disk budget of every table: past it, "buffer full" */
 	int64_t retention_days; /* acknowledged records kept this long */
 	int64_t retention_ms;   /* the same, derived */
@@ -325,6 +327,12 @@ struct agent {
 	struct agent_events events;
 	void *zctx;
 	void *local;            /* ROUTER for tills and storectl */
+	void *local_monitor;    /* PAIR receiving its ACCEPTED / DISCONNECTED events */
+	void *local_zap;        /* REP: its handshakes wait for us (agent_local.c) */
+	char local_bound[512];  /* its endpoint as bound (ZMQ_LAST_ENDPOINT) */
+	struct ss_admit local_admit;     /* at most max_local_clients connections */
+	uint64_t local_clients_refused;  /* connections refused: that many were open */
+	struct ss_lograte local_refused_log;
 	struct local_round *local_round; /* agent_local's scratch, reused per round */
 	struct submit_round *submit;     /* agent_submit's scratch, reused per round */
 	uint64_t refused_requests;
@@ -377,6 +385,19 @@ struct local_request {
 	int64_t received_us;             /* when it was read (monotonic), for latency */
 };
 
+/* Watches the local socket (before it binds): its monitor feeds the
+ * admission of at most max_local_clients connections. 0, or -1 with a
+ * reason. */
+int local_watch(struct agent *a, char *err, size_t errlen);
+/* Handles the local socket's monitor events: a connection past
+ * max_local_clients is shut down at once, counted, logged once per
+ * interval. Read before every round, so it is refused before its
+ * requests are read when it was accepted before the round began. */
+void local_on_monitor(struct agent *a);
+/* Answers the local socket's ZAP requests, after reading the monitor: a
+ * connection's handshake, so its first request, waits until the agent
+ * has admitted or refused it. */
+void local_on_zap(struct agent *a);
 /* Reads every waiting local request, commits the round's submits in one
  * transaction and answers each request. */
 void local_on_readable(struct agent *a);

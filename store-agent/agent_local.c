@@ -7,7 +7,29 @@
  * protocol version, or of a kind not in the table (unset, or a newer
  * client's) is refused with a one-line error reply, never treated as
  * another kind. Every reply to a REQ client carries the empty delimiter
- * frame, error replies included, or REQ would drop it. */
+ * frame, error replies included, or REQ would drop it.
+ *
+ * How many clients: at most max_local_clients connections at once, so the
+ * agent's memory has a bound (docs/security.md: each connection may park
+ * 9 frames in libzmq). The socket's monitor reports each accepted
+ * connection with its descriptor and each closed one; past the cap the new
+ * connection is shut down at once (ss_admit, as the hub does for
+ * max_stores), counted in local_clients_refused and logged once per
+ * interval. The client sees its handshake end, which storectl reports as
+ * the refusal (ss_client.c).
+ *
+ * Before the agent reads a connection's ACCEPTED (during a long round),
+ * libzmq's I/O thread would finish its handshake and take in its
+ * requests, up to 9 frames. So the socket has a ZAP domain: the NULL
+ * handshake waits for the agent's ZAP answer, which it gives after
+ * reading the monitor, where that connection's ACCEPTED already waits
+ * (libzmq reports it before the handshake starts). A refused connection
+ * is shut down before its handshake can end, so nothing of it is read.
+ * The answer is always yes (the socket file's mode decides who may
+ * connect); ZAP is only the wait. Each request's descriptor (ZMQ_SRCFD) is
+ * still checked as it is read, and a refused connection's requests are
+ * dropped unanswered. */
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -76,7 +98,18 @@ static void parse_body(struct local_request *p, zmq_msg_t *body)
 			"notices, requests, reepoch)";
 }
 
-/* Reads one request into p; returns 0 when one was read, -1 when none waits.
+static int from_refused(struct agent *a, zmq_msg_t *id)
+{
+	int fd = zmq_msg_get(id, ZMQ_SRCFD);
+
+	/* Accepted since the round began: its event is waiting. */
+	if (ss_admit_state(&a->local_admit, fd) == SS_ADMIT_UNKNOWN)
+		local_on_monitor(a);
+	return ss_admit_state(&a->local_admit, fd) == SS_ADMIT_REFUSED;
+}
+
+/* Reads one request into p; returns 0 when one was read, 1 when it was a
+ * refused connection's (dropped), -1 when none waits.
  * A REQ client's request starts with the empty delimiter, which its answer
  * must carry too, even when the request is refused for its frames: REQ
  * drops a reply without it. */
@@ -87,6 +120,10 @@ static int read_request(struct agent *a, struct local_request *p)
 
 	if (n < 0)
 		return -1;
+	if (n > 0 && from_refused(a, &f[0])) {
+		ss_link_close_frames(f, n < 3 ? n : 3);
+		return 1;
+	}
 	memset(p, 0, sizeof *p);
 	p->received_us = ss_mono_us();
 	zmq_msg_init(&p->id);
@@ -135,6 +172,103 @@ static void release(struct local_request *p)
 	zmq_msg_close(&p->id);
 }
 
+/* ---- admission ---- */
+
+#define LOCAL_MONITOR_ENDPOINT "inproc://agent-local-monitor"
+#define ZAP_ENDPOINT "inproc://zeromq.zap.01"
+#define ZAP_DOMAIN "local"
+#define ZAP_FRAMES 8
+
+int local_watch(struct agent *a, char *err, size_t errlen)
+{
+	int linger = 0;
+
+	if (ss_admit_init(&a->local_admit, a->cfg.max_local_clients, a->local_bound) != 0) {
+		snprintf(err, errlen, "cannot keep the local endpoint's admission: %s",
+			strerror(errno));
+		return -1;
+	}
+	if (zmq_socket_monitor(a->local, LOCAL_MONITOR_ENDPOINT,
+		ZMQ_EVENT_ACCEPTED | ZMQ_EVENT_DISCONNECTED) != 0
+		|| !(a->local_monitor = zmq_socket(a->zctx, ZMQ_PAIR))
+		|| zmq_setsockopt(a->local_monitor, ZMQ_LINGER, &linger, sizeof linger) != 0
+		|| zmq_connect(a->local_monitor, LOCAL_MONITOR_ENDPOINT) != 0) {
+		snprintf(err, errlen, "cannot monitor the local endpoint: %s",
+			zmq_strerror(zmq_errno()));
+		return -1;
+	}
+	if (!(a->local_zap = zmq_socket(a->zctx, ZMQ_REP))
+		|| zmq_setsockopt(a->local_zap, ZMQ_LINGER, &linger, sizeof linger) != 0
+		|| zmq_bind(a->local_zap, ZAP_ENDPOINT) != 0
+		|| zmq_setsockopt(a->local, ZMQ_ZAP_DOMAIN, ZAP_DOMAIN, strlen(ZAP_DOMAIN)) != 0) {
+		snprintf(err, errlen, "cannot bind the local endpoint's ZAP handler: %s",
+			zmq_strerror(zmq_errno()));
+		return -1;
+	}
+	return 0;
+}
+
+static void client_accepted(struct agent *a, int fd)
+{
+	uint64_t held = 0;
+
+	if (ss_admit_accepted(&a->local_admit, fd))
+		return;
+	a->local_clients_refused++;
+	if (ss_lograte_allow(&a->local_refused_log, ss_mono_ms(), LOG_INTERVAL_MS, &held))
+		ss_warn("local: %lld clients connected (max_local_clients %lld): a new connection "
+			"refused (%llu more since the last line)", (long long)a->local_admit.admitted,
+			(long long)a->cfg.max_local_clients, (unsigned long long)held);
+}
+
+/* Every event waiting: [event u16, value u32][endpoint]. */
+void local_on_monitor(struct agent *a)
+{
+	zmq_msg_t f[2];
+	int n;
+
+	while (a->local_monitor && (n = ss_link_recv(a->local_monitor, f, 2, ZMQ_DONTWAIT)) > 0) {
+		uint16_t event = 0;
+		int32_t value = -1;
+
+		if (zmq_msg_size(&f[0]) >= 6) {
+			memcpy(&event, zmq_msg_data(&f[0]), sizeof event);
+			memcpy(&value, (uint8_t *)zmq_msg_data(&f[0]) + 2, sizeof value);
+		}
+		ss_link_close_frames(f, n < 2 ? n : 2);
+		if (event == ZMQ_EVENT_ACCEPTED)
+			client_accepted(a, value);
+		else if (event == ZMQ_EVENT_DISCONNECTED)
+			ss_admit_closed(&a->local_admit, value);
+	}
+}
+
+/* ZAP (RFC 27): [version, request id, domain, address, identity,
+ * mechanism, credentials...] -> [version, request id, status, text, user
+ * id, metadata]. */
+void local_on_zap(struct agent *a)
+{
+	zmq_msg_t f[ZAP_FRAMES];
+	int n;
+
+	while (a->local_zap && (n = ss_link_recv(a->local_zap, f, ZAP_FRAMES, ZMQ_DONTWAIT)) >= 0) {
+		/* A connection past the cap is shut down before it may go on. */
+		local_on_monitor(a);
+		zmq_send(a->local_zap, "1.0", 3, ZMQ_SNDMORE);
+		if (n >= 2)
+			zmq_msg_send(&f[1], a->local_zap, ZMQ_SNDMORE);
+		else
+			zmq_send(a->local_zap, "", 0, ZMQ_SNDMORE);
+		zmq_send(a->local_zap, "200", 3, ZMQ_SNDMORE);
+		zmq_send(a->local_zap, "OK", 2, ZMQ_SNDMORE);
+		zmq_send(a->local_zap, "", 0, ZMQ_SNDMORE);
+		zmq_send(a->local_zap, "", 0, 0);
+		ss_link_close_frames(f, n < ZAP_FRAMES ? n : ZAP_FRAMES);
+	}
+}
+
+/* ---- requests ---- */
+
 void local_on_readable(struct agent *a)
 {
 	struct local_round *r;
@@ -147,13 +281,18 @@ void local_on_readable(struct agent *a)
 	}
 	r = a->local_round;
 	r->n = 0;
+	/* Connections past the cap go before their requests are read. */
+	local_on_monitor(a);
 	submit_begin(a);
 	while (r->n < LOCAL_MAX_REQUESTS && !submit_round_full(a)
 		&& unpacked < LOCAL_ROUND_MAX_UNPACKED_BYTES) {
 		struct local_request *p = &r->reqs[r->n];
+		int rc = read_request(a, p);
 
-		if (read_request(a, p) != 0)
+		if (rc < 0)
 			break;
+		if (rc > 0)
+			continue;
 		r->n++;
 		unpacked += p->cost_bytes;
 		if (!p->error && p->handler->collect && p->handler->collect(a, p) != 0)
@@ -176,4 +315,5 @@ void local_free(struct agent *a)
 	free(a->local_round);
 	a->local_round = NULL;
 	submit_free(a);
+	ss_admit_free(&a->local_admit);
 }

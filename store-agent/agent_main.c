@@ -54,6 +54,10 @@ static void usage(FILE *out)
 		"                           keys (default /var/lib/storesync/agent)\n"
 		"  -H, --hub ENDPOINT       hub link (default tcp://127.0.0.1:7701)\n"
 		"  -l, --local ENDPOINT     submit endpoint (default ipc:///run/storesync/agent.sock)\n"
+		"      --max-local-clients N  connections on it at once, tills and storectl\n"
+		"                           (default 32, 1..4096); past it a new one is closed at\n"
+		"                           once (storectl: \"too many local clients\"), counted\n"
+		"                           in status local_clients_refused\n"
 		"      --curve-key FILE     this store's CurveZMQ key pair (store-agent keygen); the\n"
 		"                           hub admits only the registered key (default\n"
 		"                           /etc/storesync/agent.key, readable by its owner only)\n"
@@ -100,9 +104,9 @@ static void usage(FILE *out)
 enum { OPT_BUDGET = 256, OPT_RETENTION, OPT_BATCH, OPT_WINDOW, OPT_ACK_TIMEOUT, OPT_HEARTBEAT,
 	OPT_UTC_OFFSET, OPT_KEY_DAYS, OPT_LOG_LEVEL, OPT_SOCKET_MODE, OPT_SOCKET_GROUP,
 	OPT_HUB_TIMEOUT, OPT_RECONNECT, OPT_RECONNECT_MAX, OPT_CURVE_KEY, OPT_HUB_KEY, OPT_HTTP,
-	OPT_LOG_INTERVAL, OPT_VERSION, OPT_INSECURE };
+	OPT_MAX_LOCAL_CLIENTS, OPT_LOG_INTERVAL, OPT_VERSION, OPT_INSECURE };
 
-#define N_CONFIG_ITEMS 24
+#define N_CONFIG_ITEMS 25
 
 /* Every setting, by its INI name; flags use the same table. */
 static void config_items(struct agent_config *c, struct agent_main_opts *m,
@@ -113,6 +117,7 @@ static void config_items(struct agent_config *c, struct agent_main_opts *m,
 		{ "agent", "data_dir", SS_CFG_STRING, c->data_dir, sizeof c->data_dir, 0, 0 },
 		{ "agent", "hub", SS_CFG_STRING, c->hub, sizeof c->hub, 0, 0 },
 		{ "agent", "local", SS_CFG_STRING, c->local, sizeof c->local, 0, 0 },
+		{ "agent", "max_local_clients", SS_CFG_INT64, &c->max_local_clients, 0, 1, 4096 },
 		{ "agent", "budget", SS_CFG_INT64, &c->budget_bytes, 0, 1 << 20, INT64_MAX / 4 },
 		{ "agent", "retention_days", SS_CFG_INT64, &c->retention_days, 0, 0, 3650 },
 		{ "agent", "batch", SS_CFG_INT64, &c->batch_records, 0, 1, 100000 },
@@ -182,6 +187,7 @@ static int parse_args(int argc, char **argv, struct agent_config *c, struct agen
 		{ "hub-key", required_argument, 0, OPT_HUB_KEY },
 		{ "insecure", no_argument, 0, OPT_INSECURE },
 		{ "http", required_argument, 0, OPT_HTTP },
+		{ "max-local-clients", required_argument, 0, OPT_MAX_LOCAL_CLIENTS },
 		{ "log-interval-ms", required_argument, 0, OPT_LOG_INTERVAL },
 		{ "version", no_argument, 0, OPT_VERSION },
 		{ "verbose", no_argument, 0, 'v' }, { "help", no_argument, 0, 'h' }, { 0, 0, 0, 0 },
@@ -196,7 +202,8 @@ static int parse_args(int argc, char **argv, struct agent_config *c, struct agen
 		[OPT_HUB_TIMEOUT - 256] = "hub_timeout_ms", [OPT_RECONNECT - 256] = "reconnect_ms",
 		[OPT_RECONNECT_MAX - 256] = "reconnect_max_ms",
 		[OPT_CURVE_KEY - 256] = "curve_key", [OPT_HUB_KEY - 256] = "hub_key",
-		[OPT_HTTP - 256] = "http", [OPT_LOG_INTERVAL - 256] = "log_interval_ms" };
+		[OPT_HTTP - 256] = "http", [OPT_MAX_LOCAL_CLIENTS - 256] = "max_local_clients",
+		[OPT_LOG_INTERVAL - 256] = "log_interval_ms" };
 	struct ss_config_item items[N_CONFIG_ITEMS];
 	char err[512];
 	int o;
@@ -299,9 +306,16 @@ static int load_keys(struct agent_config *c)
 static int open_local(struct agent *a, const struct agent_main_opts *m, char *err,
 	size_t errlen)
 {
+	size_t len = sizeof a->local_bound;
+
 	a->local = ss_link_socket(a->zctx, ZMQ_ROUTER, err, errlen);
-	if (!a->local || ss_daemon_bind(a->local, a->cfg.local, err, errlen) != 0)
+	/* Watched before it binds: no connection goes uncounted. */
+	if (!a->local || local_watch(a, err, errlen) != 0
+		|| ss_daemon_bind(a->local, a->cfg.local, err, errlen) != 0)
 		return -1;
+	/* For refusals (ss_admit): the descriptor must still be this socket's. */
+	if (zmq_getsockopt(a->local, ZMQ_LAST_ENDPOINT, a->local_bound, &len) != 0)
+		a->local_bound[0] = '\0';
 	switch (ss_daemon_socket_access(a->cfg.local, (unsigned)m->socket_mode, m->socket_group,
 		err, errlen)) {
 	case 0: return 0;
@@ -362,17 +376,25 @@ static void run(struct agent *a, struct agent_main_opts *m)
 			{ a->local, 0, ZMQ_POLLIN, 0 },
 			{ a->sender.sock, 0, ZMQ_POLLIN, 0 },
 			{ a->sender.monitor, 0, ZMQ_POLLIN, 0 },
+			{ a->local_monitor, 0, ZMQ_POLLIN, 0 },
+			{ a->local_zap, 0, ZMQ_POLLIN, 0 },
 			{ NULL, agent_metrics_fd(a), ZMQ_POLLIN, 0 },
 		};
 		int64_t timeout = sender_next_timeout_ms(a);
 
 		if (timeout > 100)
 			timeout = 100;
-		if (zmq_poll(items, items[3].fd >= 0 ? 4 : 3, (long)timeout) < 0
+		if (zmq_poll(items, items[5].fd >= 0 ? 6 : 5, (long)timeout) < 0
 			&& zmq_errno() != EINTR) {
 			ss_error("zmq_poll: %s", zmq_strerror(zmq_errno()));
 			break;
 		}
+		/* Refusals first: a connection past the cap is shut down before
+		 * its requests are read. */
+		if (items[3].revents & ZMQ_POLLIN)
+			local_on_monitor(a);
+		if (items[4].revents & ZMQ_POLLIN)
+			local_on_zap(a);
 		if (items[0].revents & ZMQ_POLLIN)
 			local_on_readable(a);
 		if (items[2].revents & ZMQ_POLLIN)
@@ -405,7 +427,7 @@ int main(int argc, char **argv)
 		.heartbeat_ms = 3000, .hub_timeout_ms = 30000, .reconnect_ms = 1000,
 		.reconnect_max_ms = 30000, .key_days = 90, .utc_offset = "auto",
 		.curve_key = "/etc/storesync/agent.key", .hub_key = "/etc/storesync/hub.pub",
-		.http = "off", .log_interval_ms = 60000 } };
+		.http = "off", .log_interval_ms = 60000, .max_local_clients = 32 } };
 	struct agent_main_opts m = { .log_level = "info", .socket_mode = 0660,
 		.socket_group = "storesync" };
 	enum ss_log_level level = SS_LOG_INFO;
@@ -453,13 +475,14 @@ int main(int argc, char **argv)
 		ss_info("metrics on http://%s/metrics", a.cfg.http);
 	ss_debug("settings: budget %lld bytes, retention_days %lld, batch %lld, window %lld, "
 		"ack_timeout_ms %lld, heartbeat_ms %lld, hub_timeout_ms %lld, reconnect_ms %lld..%lld, "
-		"utc_offset %s, local socket %04o group %s",
+		"utc_offset %s, local socket %04o group %s, max_local_clients %lld",
 		(long long)a.cfg.budget_bytes, (long long)a.cfg.retention_days,
 		(long long)a.cfg.batch_records, (long long)a.cfg.window_batches,
 		(long long)a.cfg.ack_timeout_ms, (long long)a.cfg.heartbeat_ms,
 		(long long)a.cfg.hub_timeout_ms, (long long)a.cfg.reconnect_ms,
 		(long long)a.cfg.reconnect_max_ms, a.cfg.utc_offset,
-		(unsigned)m.socket_mode, m.socket_group[0] ? m.socket_group : "(unchanged)");
+		(unsigned)m.socket_mode, m.socket_group[0] ? m.socket_group : "(unchanged)",
+		(long long)a.cfg.max_local_clients);
 	ss_notify_ready("serving");
 	run(&a, &m);
 	/* The round in hand is committed: run() checks the flag between rounds. */
@@ -469,6 +492,10 @@ int main(int argc, char **argv)
 out:
 	agent_metrics_stop(&a);
 	sender_stop(&a);
+	if (a.local_monitor)
+		zmq_close(a.local_monitor);
+	if (a.local_zap)
+		zmq_close(a.local_zap);
 	if (a.local)
 		zmq_close(a.local);
 	zmq_ctx_term(a.zctx);

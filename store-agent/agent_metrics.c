@@ -72,6 +72,13 @@ static void write_metrics(struct agent *a, FILE *f)
 	counter(f, P "hub_errors_total", "errors the hub answered", st.hub_errors);
 	counter(f, P "refused_requests_total", "local requests refused as malformed",
 		a->refused_requests);
+	gauge(f, P "local_clients", "connections open on the local endpoint (tills, storectl)",
+		(double)st.local_clients);
+	gauge(f, P "max_local_clients", "connections the local endpoint admits at once",
+		(double)st.max_local_clients);
+	counter(f, P "local_clients_refused_total",
+		"local connections refused at once: max_local_clients were open",
+		st.local_clients_refused);
 	gauge(f, P "link_up", "1 when the link to the hub is up (welcomed, heard from)",
 		strcmp(st.link_state, "up") == 0);
 	ss_prom_family(f, P "link_state", "gauge", "the link's state: 1 for the state it is in");

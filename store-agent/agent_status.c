@@ -52,6 +52,12 @@ void status_fill(struct agent *a, Storesync__StatusReply *st)
 	st->has_retained = 1;
 	st->refused_requests = a->refused_requests;
 	st->has_refused_requests = 1;
+	st->local_clients = (uint64_t)a->local_admit.admitted;
+	st->has_local_clients = 1;
+	st->max_local_clients = (uint64_t)a->cfg.max_local_clients;
+	st->has_max_local_clients = 1;
+	st->local_clients_refused = a->local_clients_refused;
+	st->has_local_clients_refused = 1;
 	st->hub = a->cfg.hub;
 	st->batches_sent = a->sender.batches_sent;
 	st->has_batches_sent = 1;

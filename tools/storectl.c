@@ -28,6 +28,8 @@
 static const struct ss_client_kind agent_kind = {
 	.prog = "storectl", .key = "agent", .env = "STORESYNC_AGENT", .def = DEFAULT_AGENT,
 	.service = SS_SERVICE_AGENT, .what = "store agent",
+	.closed_at_handshake = "the agent refused the connection: too many local clients "
+		"(max_local_clients in its config; its log says how many are open)",
 };
 
 static void usage(FILE *out)
