@@ -55,7 +55,7 @@ static void usage(FILE *out)
 		"  -H, --hub ENDPOINT       hub link (default tcp://127.0.0.1:7701)\n"
 		"  -l, --local ENDPOINT     submit endpoint (default ipc:///run/storesync/agent.sock)\n"
 		"      --max-local-clients N  connections on it at once, tills and storectl\n"
-		"                           (default 32, 1..4096); past it a new one is closed at\n"
+		"                           (default 16, 1..4096); past it a new one is closed at\n"
 		"                           once (storectl: \"too many local clients\"), counted\n"
 		"                           in status local_clients_refused\n"
 		"      --curve-key FILE     this store's CurveZMQ key pair (store-agent keygen); the\n"
@@ -427,7 +427,7 @@ int main(int argc, char **argv)
 		.heartbeat_ms = 3000, .hub_timeout_ms = 30000, .reconnect_ms = 1000,
 		.reconnect_max_ms = 30000, .key_days = 90, .utc_offset = "auto",
 		.curve_key = "/etc/storesync/agent.key", .hub_key = "/etc/storesync/hub.pub",
-		.http = "off", .log_interval_ms = 60000, .max_local_clients = 32 } };
+		.http = "off", .log_interval_ms = 60000, .max_local_clients = 16 } };
 	struct agent_main_opts m = { .log_level = "info", .socket_mode = 0660,
 		.socket_group = "storesync" };
 	enum ss_log_level level = SS_LOG_INFO;
