@@ -4,7 +4,9 @@
  *  - a record read from JSON passes the gate every peer's message passes
  *    (no string with a NUL, within the budget) and survives pack and
  *    unpack byte for byte;
- *  - printed back as JSON (ss_json_from_record) it reads as the same record;
+ *  - printed back as JSON (ss_json_from_record) it reads as the same record,
+ *    and the text the exporter writes (ss_json_record_text) is exactly
+ *    what jansson dumps of that JSON;
  *  - the verdict does not change across the round trip. */
 #include <jansson.h>
 #include <stdlib.h>
@@ -35,6 +37,20 @@ static Storesync__Record *through_the_gate(const uint8_t *buf, size_t len)
 	return r;
 }
 
+/* ss_json_record_text writes what jansson dumps of the tree, byte for byte. */
+static void same_text(const Storesync__Record *r, const json_t *j)
+{
+	struct ss_json_text t = { 0 };
+	char *want = json_dumps(j, JSON_COMPACT);
+
+	FZ_CHECK(want != NULL, "cannot dump the record");
+	FZ_CHECK(ss_json_record_text(r, &t) == 0, "ss_json_record_text failed");
+	FZ_CHECK(t.len == strlen(want) && strcmp(t.data, want) == 0,
+		"ss_json_record_text wrote %s, jansson %s", t.data, want);
+	free(want);
+	free(t.data);
+}
+
 static Storesync__Record *through_json(const Storesync__Record *r)
 {
 	json_t *j = ss_json_from_record(r);
@@ -42,6 +58,7 @@ static Storesync__Record *through_json(const Storesync__Record *r)
 	Storesync__Record *back;
 
 	FZ_CHECK(j != NULL, "cannot print the record");
+	same_text(r, j);
 	back = ss_json_to_record(j, err, sizeof err);
 	FZ_CHECK(back != NULL, "its own JSON does not read back: %s", err);
 	json_decref(j);
