@@ -97,7 +97,7 @@ static size_t varint_bytes(uint64_t v)
  * any unknown fields: r's packing is seq (1), recorded_ms (2), time_ms (3),
  * utc_offset_min (4, zigzag), the body, the rest. Leaving out fields 1, 2
  * and 4 gives exactly the packing of the stamp-free copy ss_bizkey_hash
- * hashes (test_proto compares the two). */
+ * hashes (test_business_keys compares the two). */
 int ss_bizkey_hash_packed(const Storesync__Record *r, const uint8_t *buf, size_t n,
 	uint8_t hash[SS_BIZKEY_HASH_BYTES])
 {

@@ -47,16 +47,24 @@ void *ss_link_socket(void *ctx, int type, char *err, size_t errlen)
 
 /* A dead peer is found after KEEPALIVE_IDLE_S without a byte from it and
  * KEEPALIVE_CNT unanswered probes KEEPALIVE_INTVL_S apart: about a minute.
- * The kernel does it, per connection, at no cost to the I/O thread. */
+ * Keepalive only probes an idle connection; one with data the peer never
+ * acknowledges (the hub's answers to a store whose line died) would wait
+ * for the kernel's retransmissions, about 15 minutes, so USER_TIMEOUT_MS
+ * (ZMQ_TCP_MAXRT, TCP_USER_TIMEOUT) ends it after a minute too: a store
+ * holds at most two link connections (hub_zap.c), and dead ones must not
+ * keep its place for long. The kernel does it, per connection, at no cost
+ * to the I/O thread. */
 #define KEEPALIVE_IDLE_S 30
 #define KEEPALIVE_INTVL_S 10
 #define KEEPALIVE_CNT 3
+#define USER_TIMEOUT_MS 60000
 
 void *ss_link_store_socket(void *ctx, int type, const struct ss_link_store_opts *o, char *err,
 	size_t errlen)
 {
 	void *s = ss_link_socket(ctx, type, err, errlen);
-	int on = 1, idle = KEEPALIVE_IDLE_S, intvl = KEEPALIVE_INTVL_S, cnt = KEEPALIVE_CNT;
+	int on = 1, idle = KEEPALIVE_IDLE_S, intvl = KEEPALIVE_INTVL_S, cnt = KEEPALIVE_CNT,
+		maxrt = USER_TIMEOUT_MS;
 
 	if (!s)
 		return NULL;
@@ -64,6 +72,7 @@ void *ss_link_store_socket(void *ctx, int type, const struct ss_link_store_opts 
 	zmq_setsockopt(s, ZMQ_TCP_KEEPALIVE_IDLE, &idle, sizeof idle);
 	zmq_setsockopt(s, ZMQ_TCP_KEEPALIVE_INTVL, &intvl, sizeof intvl);
 	zmq_setsockopt(s, ZMQ_TCP_KEEPALIVE_CNT, &cnt, sizeof cnt);
+	zmq_setsockopt(s, ZMQ_TCP_MAXRT, &maxrt, sizeof maxrt);
 	if (type == ZMQ_ROUTER)
 		zmq_setsockopt(s, ZMQ_BACKLOG, &o->backlog, sizeof o->backlog);
 	if (type == ZMQ_DEALER) {

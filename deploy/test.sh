@@ -10,6 +10,12 @@
 # say why and are reported as skipped (and why, after each run).
 set -eu
 top=$(cd "$(dirname "$0")/.." && pwd)
+# --test-dir (CTest 3.20) and --output-junit (3.21) below; Debian 12 has 3.25.
+ctest_version=$(ctest --version 2>/dev/null | awk 'NR == 1 { print $3 }')
+if ! printf '3.21\n%s\n' "${ctest_version:-0}" | sort -C -V; then
+	echo "test.sh: CTest ${ctest_version:-(none)} is older than 3.21, which this script needs: run deploy/install-deps.sh" >&2
+	exit 1
+fi
 # libFuzzer ships with clang's runtime (Debian: clang, libclang-rt-14-dev);
 # the plain build never needs it.
 fuzz=no

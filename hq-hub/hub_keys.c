@@ -59,8 +59,12 @@ int hub_keys_claim(struct hub *h, MDB_txn *txn, const char *store_id, uint64_t e
 	MDB_val key, d = { sizeof entry, entry };
 	int rc;
 
-	if (ss_bizkey_of(r, &k->biz) != 0 || !k->hashed) {
+	if (ss_bizkey_of(r, &k->biz) != 0) {
 		snprintf(reason, len, "record has no business key");
+		return HUB_KEY_CONFLICT;
+	}
+	if (!k->hashed) {
+		snprintf(reason, len, "cannot hash the record's content (libsodium)");
 		return HUB_KEY_CONFLICT;
 	}
 	store_key(k, store_id);

@@ -32,7 +32,8 @@
  * compromised store can make libzmq queue is that many connections' worth
  * (docs/security.md, "Worst case per daemon"). Two, not one: an agent that
  * gave up on a silent hub dials again while the hub may still hold the old
- * connection (TCP keepalive finds it dead within about a minute), and
+ * connection (TCP keepalive and ZMQ_TCP_MAXRT end a dead one within about
+ * a minute, ss_link.c), and
  * during a rotation the old key's connection and the new key's are both
  * live. The store is counted on the connection the answer is given to (as
  * below: its source's oldest waiting one; local ones in the order they
@@ -41,7 +42,10 @@
  * never finishes its handshake (libzmq drops it after ZMQ_HANDSHAKE_IVL,
  * 30 s) can carry another's until then; a connection the monitor has not
  * shown yet is admitted uncounted, never refused on a count that may be
- * wrong.
+ * wrong. (Should libzmq ever drop monitor events, its queue full during a
+ * storm of connections, the answers of one source could go to the wrong
+ * connections of that source until they close; nothing is admitted that
+ * ZAP refused, only the counts would be off.)
  *
  * Live connections are counted from the socket monitor of the link: ZeroMQ
  * reports ACCEPTED with the descriptor (whose peer address is read then)

@@ -252,6 +252,12 @@ void local_on_zap(struct agent *a)
 	int n;
 
 	while (a->local_zap && (n = ss_link_recv(a->local_zap, f, ZAP_FRAMES, ZMQ_DONTWAIT)) >= 0) {
+		/* Only the local socket's handshakes are ours to let through: the
+		 * handler serves the whole context, and a server socket added to it
+		 * later must not be admitted by a handler that always says yes. */
+		int ours = n >= 3 && zmq_msg_size(&f[2]) == strlen(ZAP_DOMAIN)
+			&& memcmp(zmq_msg_data(&f[2]), ZAP_DOMAIN, strlen(ZAP_DOMAIN)) == 0;
+
 		/* A connection past the cap is shut down before it may go on. */
 		local_on_monitor(a);
 		zmq_send(a->local_zap, "1.0", 3, ZMQ_SNDMORE);
@@ -259,8 +265,9 @@ void local_on_zap(struct agent *a)
 			zmq_msg_send(&f[1], a->local_zap, ZMQ_SNDMORE);
 		else
 			zmq_send(a->local_zap, "", 0, ZMQ_SNDMORE);
-		zmq_send(a->local_zap, "200", 3, ZMQ_SNDMORE);
-		zmq_send(a->local_zap, "OK", 2, ZMQ_SNDMORE);
+		zmq_send(a->local_zap, ours ? "200" : "400", 3, ZMQ_SNDMORE);
+		zmq_send(a->local_zap, ours ? "OK" : "unknown ZAP domain", ours ? 2 : 18,
+			ZMQ_SNDMORE);
 		zmq_send(a->local_zap, "", 0, ZMQ_SNDMORE);
 		zmq_send(a->local_zap, "", 0, 0);
 		ss_link_close_frames(f, n < ZAP_FRAMES ? n : ZAP_FRAMES);

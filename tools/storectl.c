@@ -31,8 +31,9 @@ static const struct ss_client_kind agent_kind = {
 	/* A CurveZMQ endpoint (the hub's) may also close a plaintext
 	 * connection before its handshake shows the mismatch: say both. */
 	.closed_at_handshake = "the agent refused the connection: too many local clients "
-		"(max_local_clients in its config; its log says how many are open), unless "
-		"this is not a store agent but a CurveZMQ endpoint, such as the hub's",
+		"(max_local_clients in its config; its log says how many are open), or it was "
+		"too busy to finish the handshake, unless this is not a store agent but a "
+		"CurveZMQ endpoint, such as the hub's",
 };
 
 static void usage(FILE *out)

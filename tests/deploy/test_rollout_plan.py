@@ -86,7 +86,8 @@ class FakeTools:
         return {"S1": r}
 
     def run(self, host, script, args=(), timeout=120, log=None):
-        return 0, self.host(self.t) + "\n"
+        out = self.host(self.t)
+        return out if isinstance(out, tuple) else (0, out + "\n")
 
 
 def gate(views, host=lambda t: "active 4242:1000", soak=4, timeout=30):
@@ -134,6 +135,10 @@ check(f"gate: a backlog standing still, getting older, fails ({bad})",
 reepoch = [view(0, version="1.0"), view(1), view(2), view(3, epoch="00bb")] + [view(i) for i in range(4, 30)]
 bad, why, t = gate(reepoch)
 check(f"gate: a new epoch during the soak fails ({bad})", bad is not None and "epoch" in bad)
+bad, why, t = gate(steady, host=lambda t: "active 4242:1000" if t < 3
+                   else (255, "(no answer from h1 in 20 s)"))
+check(f"gate: a host that cannot be asked does not pass, and the timeout says why ({bad})",
+      bad is not None and "soak not over" in bad and "cannot ask h1: (no answer" in bad)
 stale = [view(0)] * 40
 bad, why, t = gate(stale)
 check(f"gate: a view from before the restart (never heard from again) does not pass ({bad})",
