@@ -136,3 +136,20 @@ void ss_link_close_frames(zmq_msg_t *frames, int n)
 	for (int i = 0; i < n; i++)
 		zmq_msg_close(&frames[i]);
 }
+
+int ss_link_monitor_event(void *pair, uint16_t *event, int32_t *value)
+{
+	zmq_msg_t f[2];
+	int n = ss_link_recv(pair, f, 2, ZMQ_DONTWAIT);
+
+	if (n <= 0)
+		return 0;
+	*event = 0;
+	*value = -1;
+	if (zmq_msg_size(&f[0]) >= 6) {
+		memcpy(event, zmq_msg_data(&f[0]), sizeof *event);
+		memcpy(value, (uint8_t *)zmq_msg_data(&f[0]) + 2, sizeof *value);
+	}
+	ss_link_close_frames(f, n < 2 ? n : 2);
+	return 1;
+}

@@ -49,5 +49,9 @@ int64_t ss_link_backoff_ms(int64_t base_ms, int64_t max_ms, unsigned attempt);
  * the caller refuses such a message), or -1 with errno set. */
 int ss_link_recv(void *sock, zmq_msg_t *frames, int max, int flags);
 void ss_link_close_frames(zmq_msg_t *frames, int n);
+/* One event from a socket monitor's PAIR ([event u16, value u32][endpoint]),
+ * without waiting: 1 with *event and *value (0 and -1 for a short frame),
+ * 0 when none waits. */
+int ss_link_monitor_event(void *pair, uint16_t *event, int32_t *value);
 
 #endif

@@ -309,20 +309,11 @@ static void on_event(struct hub_zap *z, const struct watched *w, uint16_t event,
 /* Every event waiting on w: [event u16, value u32][endpoint]. */
 static void drain_monitor(struct hub_zap *z, const struct watched *w)
 {
-	zmq_msg_t f[2];
-	int n;
+	uint16_t event;
+	int32_t value;
 
-	while ((n = ss_link_recv(w->pair, f, 2, ZMQ_DONTWAIT)) > 0) {
-		uint16_t event = 0;
-		int32_t value = -1;
-
-		if (zmq_msg_size(&f[0]) >= 6) {
-			memcpy(&event, zmq_msg_data(&f[0]), sizeof event);
-			memcpy(&value, (uint8_t *)zmq_msg_data(&f[0]) + 2, sizeof value);
-		}
-		ss_link_close_frames(f, n < 2 ? n : 2);
+	while (ss_link_monitor_event(w->pair, &event, &value))
 		on_event(z, w, event, value);
-	}
 }
 
 /* ---- the handler ---- */

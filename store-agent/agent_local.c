@@ -224,18 +224,10 @@ static void client_accepted(struct agent *a, int fd)
 /* Every event waiting: [event u16, value u32][endpoint]. */
 void local_on_monitor(struct agent *a)
 {
-	zmq_msg_t f[2];
-	int n;
+	uint16_t event;
+	int32_t value;
 
-	while (a->local_monitor && (n = ss_link_recv(a->local_monitor, f, 2, ZMQ_DONTWAIT)) > 0) {
-		uint16_t event = 0;
-		int32_t value = -1;
-
-		if (zmq_msg_size(&f[0]) >= 6) {
-			memcpy(&event, zmq_msg_data(&f[0]), sizeof event);
-			memcpy(&value, (uint8_t *)zmq_msg_data(&f[0]) + 2, sizeof value);
-		}
-		ss_link_close_frames(f, n < 2 ? n : 2);
+	while (a->local_monitor && ss_link_monitor_event(a->local_monitor, &event, &value)) {
 		if (event == ZMQ_EVENT_ACCEPTED)
 			client_accepted(a, value);
 		else if (event == ZMQ_EVENT_DISCONNECTED)

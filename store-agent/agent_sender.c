@@ -174,18 +174,10 @@ static int64_t link_drop(struct agent *a, int64_t now)
 
 void sender_on_monitor(struct agent *a)
 {
-	zmq_msg_t f[2];
-	int n;
+	uint16_t event;
+	int32_t value;
 
-	while ((n = ss_link_recv(a->sender.monitor, f, 2, ZMQ_DONTWAIT)) > 0) {
-		uint16_t event = 0;
-		int32_t value = 0;
-
-		if (n >= 1 && zmq_msg_size(&f[0]) >= 6) {
-			memcpy(&event, zmq_msg_data(&f[0]), sizeof event);
-			memcpy(&value, (uint8_t *)zmq_msg_data(&f[0]) + 2, sizeof value);
-		}
-		ss_link_close_frames(f, n < 2 ? n : 2);
+	while (ss_link_monitor_event(a->sender.monitor, &event, &value)) {
 		events_link(a, event, value);   /* the log: outages and their reasons */
 		/* Not ZMQ_EVENT_CONNECTED: with ZMQ_IMMEDIATE a message sent
 		 * before the handshake completes has no pipe to go to. */

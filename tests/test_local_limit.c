@@ -132,20 +132,6 @@ static int64_t wait_field(struct client *c, const char *what, int64_t want)
 	return v;
 }
 
-static int lines_with(const char *path, const char *text)
-{
-	char line[1024];
-	int n = 0;
-	FILE *f = fopen(path, "r");
-
-	if (!f)
-		return -1;
-	while (fgets(line, sizeof line, f))
-		n += strstr(line, text) != NULL;
-	fclose(f);
-	return n;
-}
-
 static const struct ss_client_kind agent_kind = {
 	.prog = "storectl", .key = "agent", .env = "STORESYNC_AGENT", .def = "",
 	.service = SS_SERVICE_AGENT, .what = "store agent",
@@ -205,12 +191,12 @@ START_TEST(past_max_local_clients_a_client_is_refused_at_once)
 		SS_EXIT_UNREACHABLE);
 	printf("local_limit: storectl refused in %lld ms\n", (long long)(ss_mono_ms() - t0));
 	ck_assert_int_lt(ss_mono_ms() - t0, REFUSED_WITHIN_MS);
-	ck_assert_int_eq(lines_with(out, "the agent refused the connection: too many local clients"),
+	ck_assert_int_eq((int)tl_log_count(out, "the agent refused the connection: too many local clients"),
 		1);
 	for (int i = 0; i < MAX_CLIENTS; i++)
 		ck_assert_msg(client_served(&in[i], WAIT_MS), "client %d not served while full", i);
-	ck_assert_int_le(lines_with(log, "max_local_clients 3): a new connection refused"), 1);
-	ck_assert_int_ge(lines_with(log, "max_local_clients 3): a new connection refused"), 1);
+	ck_assert_int_le((int)tl_log_count(log, "max_local_clients 3\\): a new connection refused"), 1);
+	ck_assert_int_ge((int)tl_log_count(log, "max_local_clients 3\\): a new connection refused"), 1);
 
 	/* One leaves: a new client gets its place; the others are still served. */
 	client_close(&in[0]);

@@ -32,21 +32,6 @@ static int64_t one(uint64_t seq)
 	return 100;
 }
 
-/* Lines of path that contain text. */
-static int lines_with(const char *path, const char *text)
-{
-	char line[1024];
-	int n = 0;
-	FILE *f = fopen(path, "r");
-
-	if (!f)
-		return -1;
-	while (fgets(line, sizeof line, f))
-		n += strstr(line, text) != NULL;
-	fclose(f);
-	return n;
-}
-
 static int64_t cpu_ticks(pid_t pid)
 {
 	char path[64];
@@ -114,8 +99,8 @@ START_TEST(hub_without_the_descriptors_it_needs_does_not_start)
 		"--query '%s' --max-stores 1000 --insecure 2>'%s'", SS_BIN_DIR, e.hub_data, e.hub_listen,
 		e.hub_query, log);
 	ck_assert_int_eq(status, 1);
-	ck_assert_int_eq(lines_with(log, "max_stores 1000 needs"), 1);
-	ck_assert_int_eq(lines_with(log, "hard limit is 300"), 1);
+	ck_assert_int_eq((int)tl_log_count(log, "max_stores 1000 needs"), 1);
+	ck_assert_int_eq((int)tl_log_count(log, "hard limit is 300"), 1);
 	tl_env_cleanup(&e);
 }
 END_TEST
@@ -135,7 +120,7 @@ START_TEST(past_max_stores_new_stores_are_refused_and_the_others_served)
 	hub = tl_start_hub(&e, "--max-stores", "20", NULL);
 	rl.rlim_cur = HARD_LIMIT;                               /* the test's own links */
 	ck_assert_int_eq(setrlimit(RLIMIT_NOFILE, &rl), 0);
-	ck_assert_int_eq(lines_with(log, "open files limit raised from 100"), 1);
+	ck_assert_int_eq((int)tl_log_count(log, "open files limit raised from 100"), 1);
 	for (int i = 0; i < MAX_STORES; i++) {
 		snprintf(store, sizeof store, "S%d", i);
 		tl_link_open(&in[i], e.hub_listen);
@@ -159,7 +144,7 @@ START_TEST(past_max_stores_new_stores_are_refused_and_the_others_served)
 	ss_sleep_ms(1000);
 	ck_assert_int_lt(cpu_ticks(hub) - ticks, 50);   /* well under half a core */
 	ck_assert_int_eq(tl_store_field(e.hub_query, "S7", "records"), 3);
-	ck_assert_int_le(lines_with(log, "store link full"), 2);
+	ck_assert_int_le((int)tl_log_count(log, "store link full"), 2);
 
 	/* Room again: once stores leave, a new one gets in. */
 	for (int i = 0; i < EXTRA; i++)
