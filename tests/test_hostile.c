@@ -193,23 +193,9 @@ END_TEST
 
 /* ---- memory: the worst frames ---- */
 
-#define MIB (1024 * 1024)
-/* Slack for what the daemons allocate besides the message (threads, LMDB
- * pages touched, libzmq buffers); under AddressSanitizer freed memory is
- * held back in its quarantine (256 MiB) and every byte has its shadow. */
-#ifdef __SANITIZE_ADDRESS__
-#define SLACK_KIB ((int64_t)(48 + 256) * 1024)
-#define SCALE(kib) ((kib) * 5 / 4)
-#else
-#define SLACK_KIB ((int64_t)48 * 1024)
-#define SCALE(kib) (kib)
-#endif
-/* docs/security.md, "Resource bounds". */
-#define FRAME_KIB ((int64_t)(SS_MAX_MSG_BYTES + (1 << 20)) / 1024)
-#define LINK_MESSAGE_KIB (FRAME_KIB + (int64_t)SS_LINK_UNPACKED_MAX_BYTES / 1024)
-#define LOCAL_MESSAGE_KIB (FRAME_KIB + (int64_t)SS_LOCAL_UNPACKED_MAX_BYTES / 1024)
+#define LINK_MESSAGE_KIB (TL_FRAME_KIB + (int64_t)SS_LINK_UNPACKED_MAX_BYTES / 1024)
+#define LOCAL_MESSAGE_KIB (TL_FRAME_KIB + (int64_t)SS_LOCAL_UNPACKED_MAX_BYTES / 1024)
 #define ROUND_KIB ((int64_t)352 * 1024)
-#define CONN_QUEUE_KIB ((SS_LINK_ROUTER_RCVHWM + 1) * FRAME_KIB)
 
 /* A message of about `bytes`: proto_version 1, then, inside field outer
  * (0: at the top), empty length-delimited fields `inner` over and over:
@@ -331,7 +317,7 @@ static void blast(struct tl_link *l, int n, const char *const *stores)
 	uint8_t *empty = empty_fields(0x22, 0x22, SS_MAX_MSG_BYTES, &elen);
 
 	for (int c = 0; c < n; c++) {
-		uint8_t *hello = big_hello(stores[c], 15 * MIB, &hlen);
+		uint8_t *hello = big_hello(stores[c], 15 * TL_MIB, &hlen);
 
 		for (int i = 0; i < HELLOS_PER_CONN; i++)
 			tl_link_send_raw(&l[c], hello, hlen, 1);
@@ -388,16 +374,16 @@ START_TEST(worst_frames_stay_within_the_bounds)
 	agent1 = tl_vm_hwm_kib(f.agent);
 	printf("hostile: one worst frame at a time: hub %lld -> %lld KiB, agent %lld -> %lld KiB\n",
 		(long long)hub0, (long long)hub1, (long long)agent0, (long long)agent1);
-	ck_assert_msg(hub1 - hub0 <= SCALE(LINK_MESSAGE_KIB) + SLACK_KIB, "hub grew %lld KiB",
+	ck_assert_msg(hub1 - hub0 <= TL_RSS_SCALE(LINK_MESSAGE_KIB) + TL_RSS_SLACK_KIB, "hub grew %lld KiB",
 		(long long)(hub1 - hub0));
-	ck_assert_msg(agent1 - agent0 <= SCALE(LOCAL_MESSAGE_KIB) + SLACK_KIB,
+	ck_assert_msg(agent1 - agent0 <= TL_RSS_SCALE(LOCAL_MESSAGE_KIB) + TL_RSS_SLACK_KIB,
 		"agent grew %lld KiB", (long long)(agent1 - agent0));
 	ck_assert_int_ge(tl_hub_stat(f.e.hub_query, "too_large_unpacked"), 4);
 	worst_all_at_once(&f);
 	hub2 = tl_vm_hwm_kib(f.hub);
 	printf("hostile: %d connections x %d 15 MiB Hellos at once: hub %lld KiB\n", CONNS,
 		HELLOS_PER_CONN, (long long)hub2);
-	ck_assert_msg(hub2 - hub0 <= SCALE(CONNS * CONN_QUEUE_KIB + ROUND_KIB) + SLACK_KIB,
+	ck_assert_msg(hub2 - hub0 <= TL_RSS_SCALE(CONNS * TL_CONN_QUEUE_KIB + ROUND_KIB) + TL_RSS_SLACK_KIB,
 		"hub grew %lld KiB", (long long)(hub2 - hub0));
 	mem_stop(&f);
 }
@@ -437,7 +423,7 @@ START_TEST(one_store_holds_two_connections_at_most)
 	hub1 = tl_vm_hwm_kib(hub);
 	printf("hostile: one store's 2 connections x %d 15 MiB Hellos at once: hub %lld -> %lld "
 		"KiB\n", HELLOS_PER_CONN, (long long)hub0, (long long)hub1);
-	ck_assert_msg(hub1 - hub0 <= SCALE(2 * CONN_QUEUE_KIB + ROUND_KIB) + SLACK_KIB,
+	ck_assert_msg(hub1 - hub0 <= TL_RSS_SCALE(2 * TL_CONN_QUEUE_KIB + ROUND_KIB) + TL_RSS_SLACK_KIB,
 		"hub grew %lld KiB", (long long)(hub1 - hub0));
 
 	tl_link_close(&l[0]);
@@ -1005,9 +991,9 @@ START_TEST(campaign_leaves_every_daemon_serving_and_the_data_intact)
 	printf("hostile: campaign: hub %lld -> %lld KiB, agent %lld -> %lld KiB, %lld malformed\n",
 		(long long)hub0, (long long)hub1, (long long)agent0, (long long)agent1,
 		(long long)tl_hub_stat(e.hub_query, "malformed"));
-	ck_assert_msg(hub1 - hub0 <= SCALE(3 * CONN_QUEUE_KIB + ROUND_KIB) + SLACK_KIB,
+	ck_assert_msg(hub1 - hub0 <= TL_RSS_SCALE(3 * TL_CONN_QUEUE_KIB + ROUND_KIB) + TL_RSS_SLACK_KIB,
 		"hub grew %lld KiB", (long long)(hub1 - hub0));
-	ck_assert_msg(agent1 - agent0 <= SCALE(2 * LOCAL_MESSAGE_KIB) + SLACK_KIB,
+	ck_assert_msg(agent1 - agent0 <= TL_RSS_SCALE(2 * LOCAL_MESSAGE_KIB) + TL_RSS_SLACK_KIB,
 		"agent grew %lld KiB", (long long)(agent1 - agent0));
 
 	zmq_close(deaf);

@@ -218,19 +218,9 @@ END_TEST
 
 /* ---- memory: the allowed clients' worst, a refused one's too ---- */
 
-#define MIB (1024 * 1024)
-#ifdef __SANITIZE_ADDRESS__
-#define SLACK_KIB ((int64_t)(48 + 256) * 1024)
-#define SCALE(kib) ((kib) * 5 / 4)
-#else
-#define SLACK_KIB ((int64_t)48 * 1024)
-#define SCALE(kib) (kib)
-#endif
 /* docs/security.md, "Worst case per daemon": base 10, one local round 128,
- * each connection's queue 9 x 17 MiB (no hub here: its message is not
- * counted). */
-#define FRAME_KIB ((int64_t)(SS_MAX_MSG_BYTES + (1 << 20)) / 1024)
-#define CONN_QUEUE_KIB ((SS_LINK_ROUTER_RCVHWM + 1) * FRAME_KIB)
+ * each connection's queue (TL_CONN_QUEUE_KIB; no hub here: its message is
+ * not counted). */
 #define BASE_KIB ((int64_t)10 * 1024)
 #define LOCAL_ROUND_KIB ((int64_t)128 * 1024)
 #define FRAMES_EACH 4
@@ -291,7 +281,7 @@ START_TEST(allowed_clients_worst_frames_stay_within_the_bound)
 		}
 	ck_assert_ptr_null(client_reply(&out, 200));
 	hwm1 = tl_vm_hwm_kib(agent);
-	bound = SCALE(BASE_KIB + LOCAL_ROUND_KIB + MAX_CLIENTS * CONN_QUEUE_KIB) + SLACK_KIB;
+	bound = TL_RSS_SCALE(BASE_KIB + LOCAL_ROUND_KIB + MAX_CLIENTS * TL_CONN_QUEUE_KIB) + TL_RSS_SLACK_KIB;
 	printf("local_limit: %d clients x %d worst frames: agent %lld -> %lld KiB (bound %lld)\n",
 		MAX_CLIENTS, FRAMES_EACH, (long long)hwm0, (long long)hwm1, (long long)bound);
 	ck_assert_int_gt(hwm0, 0);

@@ -9,6 +9,7 @@
 #include <sys/types.h>
 
 #include "ss_curve.h"
+#include "ss_link.h"
 #include "ss_proto.h"
 
 /* A scratch directory for one test; removed by tl_cleanup. The hub runs
@@ -357,5 +358,24 @@ void tl_log_wait(const char *file, const char *ere, size_t count, int timeout_ms
  * not for a whole buffer). */
 int tl_http_get(const char *addr, const char *path, const char *header, char **body,
 	size_t *len);
+
+/* Memory bounds as docs/security.md states them, for the tests that drive
+ * a daemon's worst case and compare its peak RSS (test_hostile,
+ * test_local_limit), in KiB. Slack is what the daemons allocate besides the
+ * messages (threads, LMDB pages touched, libzmq buffers); under
+ * AddressSanitizer freed memory is held back in its quarantine (256 MiB)
+ * and every byte has its shadow, so bounds are scaled. */
+#define TL_MIB (1024 * 1024)
+#ifdef __SANITIZE_ADDRESS__
+#define TL_RSS_SLACK_KIB ((int64_t)(48 + 256) * 1024)
+#define TL_RSS_SCALE(kib) ((kib) * 5 / 4)
+#else
+#define TL_RSS_SLACK_KIB ((int64_t)48 * 1024)
+#define TL_RSS_SCALE(kib) (kib)
+#endif
+/* A frame at the message limit, and what one connection may park in
+ * libzmq: SS_LINK_ROUTER_RCVHWM frames plus the one being decoded. */
+#define TL_FRAME_KIB ((int64_t)(SS_MAX_MSG_BYTES + (1 << 20)) / 1024)
+#define TL_CONN_QUEUE_KIB ((SS_LINK_ROUTER_RCVHWM + 1) * TL_FRAME_KIB)
 
 #endif
