@@ -430,16 +430,28 @@ void sender_tick(struct agent *a)
 		send_heartbeat(a);
 }
 
+/* When sender_tick has something to do next. Only the deadline of what the
+ * link's state does: a heartbeat is due only once welcomed (or in
+ * conflict), a Hello retry only before. Counting the heartbeat while not
+ * welcomed made the loop spin at full speed for as long as the hub was
+ * away, an offline store burning a core. */
 int64_t sender_next_timeout_ms(const struct agent *a)
 {
 	const struct agent_sender *s = &a->sender;
-	int64_t now = ss_mono_ms(), next = s->heartbeat_mono + a->cfg.heartbeat_ms - now;
+	int64_t now = ss_mono_ms(), due;
 
-	if (!s->welcomed && s->hello_mono + HELLO_RETRY_MS - now < next)
-		next = s->hello_mono + HELLO_RETRY_MS - now;
-	if (s->reconnect_mono && s->reconnect_mono - now < next)
-		next = s->reconnect_mono - now;
-	return next < 0 ? 0 : next;
+	if (s->reconnect_mono)
+		due = s->reconnect_mono;
+	else if (!s->conflict && !s->welcomed)
+		due = s->hello_mono + HELLO_RETRY_MS;
+	else
+		due = s->heartbeat_mono + a->cfg.heartbeat_ms;
+	if (!s->conflict && s->welcomed && s->sent_seq > a->outbox.acked_seq
+		&& s->progress_mono + a->cfg.ack_timeout_ms < due)
+		due = s->progress_mono + a->cfg.ack_timeout_ms;
+	if (!s->reconnect_mono && s->linked && last_word_mono(s) + a->cfg.hub_timeout_ms < due)
+		due = last_word_mono(s) + a->cfg.hub_timeout_ms;
+	return due > now ? due - now : 0;
 }
 
 const char *sender_link_state(const struct agent *a)

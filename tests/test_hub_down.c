@@ -2,15 +2,22 @@
  * with no hub at all for the whole submit phase: every record is still
  * accepted (an agent answers after its own fsync, never waiting for the hub)
  * and shows up as backlog. Then the hub starts, and every record of every
- * store arrives exactly once and the backlogs drain to zero. */
+ * store arrives exactly once and the backlogs drain to zero. Waiting for
+ * the hub, and idle once drained, an agent sleeps: a store offline for a
+ * day must not burn a core for a day (the link's loop once did). */
 #include <string.h>
 
+#include "ss_time.h"
 #include "testlib.h"
 
 #define N_STORES 3
 #define STORE_RECORDS 5000
 #define REQ_RECORDS 500
 #define SETTLE_TIMEOUT_MS 40000
+#define IDLE_WATCH_MS 3000
+/* CPU an agent may use in IDLE_WATCH_MS with nothing to do, in ticks of
+ * 1/100 s: a tenth of a core (a spinning loop takes all of one). */
+#define IDLE_MAX_TICKS 30
 
 struct store {
 	const char *id;
@@ -48,6 +55,23 @@ static void check_backlog(const struct store *s)
 	tl_status_free(st);
 }
 
+/* Over IDLE_WATCH_MS, none of the agents uses more than IDLE_MAX_TICKS. */
+static void check_idle(const pid_t *agents, const char *while_what)
+{
+	int64_t before[N_STORES];
+
+	for (int i = 0; i < N_STORES; i++)
+		before[i] = tl_cpu_ticks(agents[i]);
+	ss_sleep_ms(IDLE_WATCH_MS);
+	for (int i = 0; i < N_STORES; i++) {
+		int64_t used = tl_cpu_ticks(agents[i]) - before[i];
+
+		ck_assert_msg(before[i] >= 0 && used <= IDLE_MAX_TICKS,
+			"agent %d used %lld/100 s of CPU in %d ms %s", i + 1, (long long)used,
+			IDLE_WATCH_MS, while_what);
+	}
+}
+
 static void check_arrived(const struct tl_env *e, const struct store *s)
 {
 	ck_assert_int_ge(tl_wait_records(e->hub_query, s->id, s->accepted, SETTLE_TIMEOUT_MS),
@@ -74,9 +98,11 @@ START_TEST(records_submitted_while_hub_down_all_arrive_once)
 		submit_all(&stores[i], 100 * (i + 1));
 	for (int i = 0; i < N_STORES; i++)
 		check_backlog(&stores[i]);
+	check_idle(agents, "waiting for the hub with a backlog");
 	hub = tl_start_hub(&e, NULL);
 	for (int i = 0; i < N_STORES; i++)
 		check_arrived(&e, &stores[i]);
+	check_idle(agents, "linked, with nothing to send");
 	for (int i = 0; i < N_STORES; i++)
 		tl_stop(agents[i]);
 	tl_stop(hub);

@@ -32,22 +32,6 @@ static int64_t one(uint64_t seq)
 	return 100;
 }
 
-static int64_t cpu_ticks(pid_t pid)
-{
-	char path[64];
-	unsigned long ut = 0, st = 0;
-	FILE *f;
-
-	snprintf(path, sizeof path, "/proc/%d/stat", (int)pid);
-	if (!(f = fopen(path, "r")))
-		return -1;
-	if (fscanf(f, "%*d %*s %*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %lu %lu", &ut, &st) != 2)
-		ut = st = 0;
-	fclose(f);
-	return (int64_t)(ut + st);
-}
-
-/* A key no store has, offered at e's link until the hub refuses it. */
 /* A key no store has, dialled once: how many handshakes the hub refused
  * meanwhile. While that socket is still open, the hub's count of store
  * links must come back to links (the refused connection holds no place). */
@@ -135,14 +119,14 @@ START_TEST(past_max_stores_new_stores_are_refused_and_the_others_served)
 
 	/* The refused keep trying (libzmq reconnects); the hub neither spins
 	 * nor stops serving the stores it has, or its queries. */
-	ticks = cpu_ticks(hub);
+	ticks = tl_cpu_ticks(hub);
 	for (int i = 0; i < MAX_STORES; i++) {
 		snprintf(store, sizeof store, "S%d", i);
 		tl_link_batch(&in[i], store, 1, 1, 3, one);
 		ck_assert_int_eq(tl_link_ack(&in[i]), 3);
 	}
 	ss_sleep_ms(1000);
-	ck_assert_int_lt(cpu_ticks(hub) - ticks, 50);   /* well under half a core */
+	ck_assert_int_lt(tl_cpu_ticks(hub) - ticks, 50);   /* well under half a core */
 	ck_assert_int_eq(tl_store_field(e.hub_query, "S7", "records"), 3);
 	ck_assert_int_le((int)tl_log_count(log, "store link full"), 2);
 

@@ -194,6 +194,9 @@ uint8_t *tl_pack_patched(const ProtobufCMessage *m, const char *mark, const char
 
 /* The peak resident set of pid (VmHWM), in KiB; -1 when unknown. */
 int64_t tl_vm_hwm_kib(pid_t pid);
+/* CPU time pid has used so far (user + system), in clock ticks (1/100 s);
+ * -1 when it is gone. */
+int64_t tl_cpu_ticks(pid_t pid);
 /* A TCP port on 127.0.0.1 that nothing listens on right now. */
 int tl_free_port(void);
 
