@@ -80,18 +80,6 @@ int ss_bizkey_hash(const Storesync__Record *r, uint8_t hash[SS_BIZKEY_HASH_BYTES
 	return 0;
 }
 
-/* Bytes of a varint holding v. */
-static size_t varint_bytes(uint64_t v)
-{
-	size_t n = 1;
-
-	while (v >= 0x80) {
-		v >>= 7;
-		n++;
-	}
-	return n;
-}
-
 /* protobuf-c packs a message's fields in the order of their numbers, each
  * set optional one as a one-byte tag (numbers 1 to 15) and its value, then
  * any unknown fields: r's packing is seq (1), recorded_ms (2), time_ms (3),
@@ -107,13 +95,13 @@ int ss_bizkey_hash_packed(const Storesync__Record *r, const uint8_t *buf, size_t
 	if (sodium_init() < 0)
 		return -1;
 	if (r->has_seq)
-		stamps += 1 + varint_bytes(r->seq);
+		stamps += 1 + ss_proto_varint_size(r->seq);
 	if (r->has_recorded_ms)
-		stamps += 1 + varint_bytes((uint64_t)r->recorded_ms);
+		stamps += 1 + ss_proto_varint_size((uint64_t)r->recorded_ms);
 	if (r->has_time_ms)
-		time = 1 + varint_bytes((uint64_t)r->time_ms);
+		time = 1 + ss_proto_varint_size((uint64_t)r->time_ms);
 	if (r->has_utc_offset_min)
-		offset = 1 + varint_bytes(((uint32_t)r->utc_offset_min << 1)
+		offset = 1 + ss_proto_varint_size(((uint32_t)r->utc_offset_min << 1)
 			^ (uint32_t)(r->utc_offset_min >> 31));
 	if (stamps + time + offset > n || (time && buf[stamps] != 3 << 3)
 		|| (offset && buf[stamps + time] != 4 << 3))

@@ -196,6 +196,36 @@ void *ss_proto_pack(const ProtobufCMessage *msg, size_t *len)
 	return buf;
 }
 
+size_t ss_proto_varint_size(uint64_t v)
+{
+	size_t n = 1;
+
+	while (v >= 0x80) {
+		v >>= 7;
+		n++;
+	}
+	return n;
+}
+
+size_t ss_proto_varint_put(uint8_t *buf, uint64_t v)
+{
+	size_t n = 0;
+
+	while (v >= 0x80) {
+		buf[n++] = (uint8_t)(v | 0x80);
+		v >>= 7;
+	}
+	buf[n++] = (uint8_t)v;
+	return n;
+}
+
+size_t ss_proto_len_head_put(uint8_t *buf, uint32_t field, size_t len)
+{
+	size_t n = ss_proto_varint_put(buf, (uint64_t)field << 3 | PROTOBUF_C_WIRE_TYPE_LENGTH_PREFIXED);
+
+	return n + ss_proto_varint_put(buf + n, len);
+}
+
 static void free_buf(void *data, void *hint)
 {
 	(void)hint;

@@ -7,6 +7,7 @@
 
 #include <protobuf-c/protobuf-c.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include "link.pb-c.h"
 #include "local.pb-c.h"
@@ -76,6 +77,16 @@ ProtobufCMessage *ss_proto_unpack(const ProtobufCMessageDescriptor *desc,
 
 /* Packs msg into a newly malloc'd buffer; *len receives its size. NULL on OOM. */
 void *ss_proto_pack(const ProtobufCMessage *msg, size_t *len);
+
+/* The wire form, for a message framed around parts already packed (the
+ * agent's batches around records as they lie in its outbox): a varint's
+ * size, a varint written at buf (returns its bytes), and the head of a
+ * length-delimited field, tag (field << 3 | 2) then len, at most
+ * SS_PROTO_LEN_HEAD_MAX bytes. */
+#define SS_PROTO_LEN_HEAD_MAX 15u
+size_t ss_proto_varint_size(uint64_t v);
+size_t ss_proto_varint_put(uint8_t *buf, uint64_t v);
+size_t ss_proto_len_head_put(uint8_t *buf, uint32_t field, size_t len);
 
 /* Sends msg as one ZeroMQ frame (flags as zmq_send, e.g. ZMQ_DONTWAIT).
  * Returns 0 or -1 with errno set. */

@@ -161,12 +161,36 @@ int outbox_append(struct agent_outbox *ob, struct outbox_slot *slots, size_t n, 
 void outbox_set_acked(struct agent_outbox *ob, uint64_t seq);
 /* Persists acked_seq and drops acknowledged records past retention. */
 int outbox_maintain(struct agent_outbox *ob, int64_t now_ms, char *err, size_t errlen);
+/* Walks up to max consecutive committed records from from_seq onward, in
+ * seq order, handing fn each one's packed bytes (valid during the call
+ * only). fn returns 0 to take the record and go on, 1 to stop before it,
+ * -1 to fail. *n_out: records taken. SS_OK, or SS_EIO (fn failed, or no
+ * read transaction). */
+typedef int (*outbox_packed_fn)(void *arg, const void *data, size_t len);
+int outbox_each_packed(struct agent_outbox *ob, uint64_t from_seq, size_t max,
+	outbox_packed_fn fn, void *arg, size_t *n_out);
 /* Reads up to max consecutive records from seq onward. *out (an array of
  * *n_out records, each freed with storesync__record__free_unpacked, then the
  * array with free) is the caller's. On failure returns SS_EIO with *out =
  * NULL and *n_out = 0: the outputs are always set. */
 int outbox_read(struct agent_outbox *ob, uint64_t from_seq, size_t max,
 	Storesync__Record ***out, size_t *n_out);
+
+/* A Batch frame for the link (agent_batch.c), built from the outbox's
+ * packed records: the LinkMessage is buf[start .. start + len). */
+struct agent_batch {
+	uint8_t *buf;
+	size_t cap, start, len;
+	size_t n_records;
+};
+/* The records from first_seq on (at most max_records; past the first,
+ * only while their bytes stay within max_bytes) as one LinkMessage. SS_OK
+ * with b->n_records 0 when there is none; SS_EIO when the outbox cannot be
+ * read or memory runs out. Free b with batch_free whatever the outcome. */
+int batch_build(struct agent_outbox *ob, uint64_t first_seq, size_t max_records,
+	size_t max_bytes, struct agent_batch *b);
+void batch_free(struct agent_batch *b);
+
 /* recorded_ms of the oldest unacknowledged record, 0 when none. */
 int64_t outbox_oldest_unacked_ms(struct agent_outbox *ob);
 

@@ -415,48 +415,74 @@ int outbox_maintain(struct agent_outbox *ob, int64_t now_ms, char *err, size_t e
 	return rc;
 }
 
-int outbox_read(struct agent_outbox *ob, uint64_t from_seq, size_t max,
-	Storesync__Record ***out, size_t *n_out)
+int outbox_each_packed(struct agent_outbox *ob, uint64_t from_seq, size_t max,
+	outbox_packed_fn fn, void *arg, size_t *n_out)
 {
-	Storesync__Record **recs = calloc(max ? max : 1, sizeof *recs);
 	uint8_t key[8];
 	MDB_val k = { 8, key }, d;
 	MDB_cursor *cur;
 	MDB_txn *txn;
 	size_t n = 0;
-	int rc;
+	int rc, took = 0;
 
-	/* Set first: a caller frees *out whatever the outcome. */
-	*out = NULL;
 	*n_out = 0;
-	if (!recs)
+	if (ss_lmdb_read_begin(&ob->db->lmdb, &txn) != 0)
 		return SS_EIO;
-	if ((rc = ss_lmdb_read_begin(&ob->db->lmdb, &txn)) != 0) {
-		free(recs);
-		return SS_EIO;
-	}
-	if ((rc = mdb_cursor_open(txn, ob->db->records, &cur)) != 0) {
+	if (mdb_cursor_open(txn, ob->db->records, &cur) != 0) {
 		ss_lmdb_read_end(&ob->db->lmdb, txn);
-		free(recs);
 		return SS_EIO;
 	}
 	ss_be64_put(key, from_seq);
 	for (rc = mdb_cursor_get(cur, &k, &d, MDB_SET_KEY); rc == 0 && n < max;
 		rc = mdb_cursor_get(cur, &k, &d, MDB_NEXT)) {
-		Storesync__Record *r = (Storesync__Record *)ss_proto_unpack(
-			&storesync__record__descriptor, d.mv_data, d.mv_size, SS_MAX_MSG_BYTES);
-
-		if (!r || ss_be64_get(k.mv_data) != from_seq + n) {
-			if (r)
-				storesync__record__free_unpacked(r, NULL);
+		if (ss_be64_get(k.mv_data) != from_seq + n || (took = fn(arg, d.mv_data, d.mv_size)) != 0)
 			break;
-		}
-		recs[n++] = r;
+		n++;
 	}
 	mdb_cursor_close(cur);
 	ss_lmdb_read_end(&ob->db->lmdb, txn);
-	*out = recs;
 	*n_out = n;
+	return took < 0 ? SS_EIO : SS_OK;
+}
+
+/* outbox_read's collector: each record unpacked into its array. */
+struct read_args {
+	Storesync__Record **recs;
+	size_t n;
+};
+
+static int read_one(void *arg, const void *data, size_t len)
+{
+	struct read_args *r = arg;
+	Storesync__Record *rec = (Storesync__Record *)ss_proto_unpack(
+		&storesync__record__descriptor, data, len, SS_MAX_MSG_BYTES);
+
+	if (!rec)
+		return 1;   /* stop before it: unreadable */
+	r->recs[r->n++] = rec;
+	return 0;
+}
+
+int outbox_read(struct agent_outbox *ob, uint64_t from_seq, size_t max,
+	Storesync__Record ***out, size_t *n_out)
+{
+	struct read_args r = { calloc(max ? max : 1, sizeof *r.recs), 0 };
+	size_t n;
+	int rc;
+
+	/* Set first: a caller frees *out whatever the outcome. */
+	*out = NULL;
+	*n_out = 0;
+	if (!r.recs)
+		return SS_EIO;
+	if ((rc = outbox_each_packed(ob, from_seq, max, read_one, &r, &n)) != SS_OK) {
+		for (size_t i = 0; i < r.n; i++)
+			storesync__record__free_unpacked(r.recs[i], NULL);
+		free(r.recs);
+		return rc;
+	}
+	*out = r.recs;
+	*n_out = r.n;
 	return SS_OK;
 }
 

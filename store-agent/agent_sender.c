@@ -201,52 +201,54 @@ void sender_on_monitor(struct agent *a)
 	}
 }
 
+static void free_batch_buf(void *data, void *hint)
+{
+	(void)data;
+	free(hint);
+}
+
+/* Sends b's frame; zmq owns its buffer from here (on success). */
+static int send_frame(struct agent *a, struct agent_batch *b)
+{
+	zmq_msg_t zm;
+
+	zmq_msg_init_data(&zm, b->buf + b->start, b->len, free_batch_buf, b->buf);
+	if (zmq_msg_send(&zm, a->sender.sock, ZMQ_DONTWAIT) < 0) {
+		/* Not sent: closing the message frees the buffer. */
+		zmq_msg_close(&zm);
+		return -1;
+	}
+	return 0;
+}
+
 /* Sends one batch from sent_seq + 1; returns records sent (0: none or busy). */
 static size_t send_batch(struct agent *a)
 {
-	Storesync__LinkMessage m = STORESYNC__LINK_MESSAGE__INIT;
-	Storesync__Batch b = STORESYNC__BATCH__INIT;
-	Storesync__Record **recs;
-	size_t n = 0, bytes = 0;
+	struct agent_batch b;
+	size_t n;
 
-	if (outbox_read(&a->outbox, a->sender.sent_seq + 1, (size_t)a->cfg.batch_records,
-		&recs, &n) != 0 || n == 0) {
+	/* Records are at most SS_MAX_RECORD_BYTES, so a batch stays well below
+	 * the link's message limit: it stops before the one that would pass
+	 * 4 MiB. */
+	if (batch_build(&a->outbox, a->sender.sent_seq + 1, (size_t)a->cfg.batch_records,
+		MAX_BATCH_BYTES, &b) != SS_OK || b.n_records == 0) {
 		uint64_t held;
 
-		if (n == 0 && a->sender.sent_seq + 1 < a->outbox.first_seq
+		if (b.n_records == 0 && a->sender.sent_seq + 1 < a->outbox.first_seq
 			&& ss_lograte_allow(&a->sender.pruned_log, ss_mono_ms(), 60000, &held))
 			ss_error("hub wants seq %llu but records before %llu were pruned (retention "
 				"or disk budget): this store's stream is stalled until an operator acts",
 				(unsigned long long)a->sender.sent_seq + 1,
 				(unsigned long long)a->outbox.first_seq);
-		free(recs);
+		batch_free(&b);
 		return 0;
 	}
-	/* Records are at most SS_MAX_RECORD_BYTES, so a batch stays well below
-	 * the link's message limit: stop before the one that would pass 4 MiB. */
-	for (size_t i = 0; i < n; i++, b.n_records++) {
-		bytes += storesync__record__get_packed_size(recs[i]);
-		if (i > 0 && bytes > MAX_BATCH_BYTES)
-			break;
-	}
-	b.store_id = a->outbox.store_id;
-	b.epoch = a->outbox.epoch;
-	b.has_epoch = 1;
-	b.first_seq = a->sender.sent_seq + 1;
-	b.has_first_seq = 1;
-	b.records = recs;
-	m.kind_case = STORESYNC__LINK_MESSAGE__KIND_BATCH;
-	m.batch = &b;
-	if (sender_send(a, &m) == 0) {
-		a->sender.sent_seq += b.n_records;
-		a->sender.batches_sent++;
-	} else {
-		b.n_records = 0;
-	}
-	for (size_t i = 0; i < n; i++)
-		storesync__record__free_unpacked(recs[i], NULL);
-	free(recs);
-	return b.n_records;
+	n = b.n_records;
+	if (send_frame(a, &b) != 0)
+		return 0;
+	a->sender.sent_seq += n;
+	a->sender.batches_sent++;
+	return n;
 }
 
 /* Sent only after the update's commit (agent_apply): an UpdateAck never

@@ -580,6 +580,88 @@ START_TEST(read_failure_sets_outputs)
 }
 END_TEST
 
+/* What the sender put on the link before agent_batch: the records read
+ * back unpacked, packed again in a LinkMessage by protobuf-c. */
+static uint8_t *batch_the_old_way(struct agent_outbox *ob, uint64_t from, size_t n,
+	size_t *len)
+{
+	Storesync__LinkMessage m = STORESYNC__LINK_MESSAGE__INIT;
+	Storesync__Batch b = STORESYNC__BATCH__INIT;
+	Storesync__Record **recs = NULL;
+	size_t got = 0;
+	uint8_t *buf;
+
+	ck_assert_int_eq(outbox_read(ob, from, n, &recs, &got), 0);
+	ck_assert_uint_eq(got, n);
+	b.store_id = ob->store_id;
+	b.epoch = ob->epoch;
+	b.has_epoch = 1;
+	b.first_seq = from;
+	b.has_first_seq = 1;
+	b.n_records = n;
+	b.records = recs;
+	m.proto_version = SS_PROTO_VERSION;
+	m.has_proto_version = 1;
+	m.kind_case = STORESYNC__LINK_MESSAGE__KIND_BATCH;
+	m.batch = &b;
+	buf = ss_proto_pack(&m.base, len);
+	ck_assert_ptr_nonnull(buf);
+	for (size_t i = 0; i < n; i++)
+		storesync__record__free_unpacked(recs[i], NULL);
+	free(recs);
+	return buf;
+}
+
+static void expect_batch_as_packed(struct agent_outbox *ob, uint64_t from, size_t max,
+	size_t max_bytes, size_t want)
+{
+	struct agent_batch b;
+	size_t len;
+	uint8_t *old;
+
+	ck_assert_int_eq(batch_build(ob, from, max, max_bytes, &b), SS_OK);
+	ck_assert_uint_eq(b.n_records, want);
+	old = batch_the_old_way(ob, from, want, &len);
+	ck_assert_uint_eq(b.len, len);
+	ck_assert_msg(memcmp(b.buf + b.start, old, len) == 0,
+		"batch from %llu differs from protobuf-c's packing", (unsigned long long)from);
+	free(old);
+	batch_free(&b);
+}
+
+/* agent_batch frames the stored records byte for byte as protobuf-c packs
+ * the LinkMessage holding them (one, many, a batch past 127 and 16,383
+ * bytes, whose lengths take two and three varint bytes), stops at
+ * max_records and, past the first record, before max_bytes; none to send
+ * is no frame. */
+START_TEST(batch_frame_is_protobuf_packing)
+{
+	struct tl_env e;
+	struct agent_config c;
+	struct agent_outbox ob;
+	struct agent_batch b;
+
+	tl_env_init(&e);
+	cfg_init(&c, &e, "S1", BIG_BUDGET, 1000);
+	open_ok(&ob, &c);
+	append_ok(&ob, 600, 1000);
+	expect_batch_as_packed(&ob, 1, 1, 4u << 20, 1);
+	expect_batch_as_packed(&ob, 1, 2, 4u << 20, 2);
+	expect_batch_as_packed(&ob, 7, 500, 4u << 20, 500);
+	expect_batch_as_packed(&ob, 590, 500, 4u << 20, 11);   /* the outbox ends at 600 */
+	expect_batch_as_packed(&ob, 1, 500, 1, 1);              /* the first always goes */
+	ck_assert_int_eq(batch_build(&ob, 1, 500, 300, &b), SS_OK);
+	ck_assert_uint_gt(b.n_records, 1);
+	ck_assert_uint_lt(b.n_records, 10);
+	batch_free(&b);
+	ck_assert_int_eq(batch_build(&ob, 601, 500, 4u << 20, &b), SS_OK);
+	ck_assert_uint_eq(b.n_records, 0);
+	batch_free(&b);
+	close_ok(&ob);
+	tl_env_cleanup(&e);
+}
+END_TEST
+
 int main(void)
 {
 	const TTest *const tests[] = {
@@ -591,6 +673,7 @@ int main(void)
 		retention_drops_only_old_acknowledged, acked_persists_without_pruning,
 		acked_moving_back_protects_records, oldest_unacked_ms_follows_acks,
 		oldest_unacked_ms_after_restore_past_retention, read_failure_sets_outputs,
+		batch_frame_is_protobuf_packing,
 	};
 
 	return tl_run("outbox", tests, sizeof tests / sizeof tests[0], 60);
