@@ -111,6 +111,10 @@ struct outbox_slot {
 	Storesync__Record *record; /* in: validated record; seq/recorded_ms set on success */
 	uint64_t seq;              /* out: > 0 when durable */
 	int full;                  /* out: refused because the budget is reached */
+	/* out, with seq: the record's packing as stored, valid until the
+	 * transaction ends (its content hash is taken from it) */
+	const uint8_t *packed;
+	size_t packed_len;
 };
 
 int outbox_open(struct agent_outbox *ob, struct agent_db *db, const struct agent_config *cfg,
@@ -293,10 +297,11 @@ int dated_policy_at(struct agent_db *db, MDB_txn *txn, enum ss_policy_id id, int
 /* The business-key index (agent_keys.c); keys and hashes from ss_bizkey. */
 enum { KEYS_NEW = 1, KEYS_SAME = 2, KEYS_CONFLICT = 3 };
 
-/* KEYS_NEW; KEYS_SAME with *seq the original's; KEYS_CONFLICT with *seq and
- * a one-line reason; or an MDB_* / SS_EIO code. */
+/* Is r (its key k) new? KEYS_NEW; KEYS_SAME with *seq the original's;
+ * KEYS_CONFLICT with *seq and a one-line reason; or an MDB_* / SS_EIO
+ * code. r's content hash is computed only when its key is known. */
 int keys_check(struct agent_db *db, MDB_txn *txn, const struct ss_bizkey *k,
-	const uint8_t hash[SS_BIZKEY_HASH_BYTES], uint64_t *seq, char *reason, size_t len);
+	const Storesync__Record *r, uint64_t *seq, char *reason, size_t len);
 /* Records the key of r (seq, time_ms and recorded_ms set), in r's transaction. */
 int keys_put(struct agent_db *db, MDB_txn *txn, const struct ss_bizkey *k,
 	const uint8_t hash[SS_BIZKEY_HASH_BYTES], const Storesync__Record *r);

@@ -37,10 +37,11 @@
 #define PRUNE_MAX_PER_TXN 20000u
 
 int keys_check(struct agent_db *db, MDB_txn *txn, const struct ss_bizkey *k,
-	const uint8_t hash[SS_BIZKEY_HASH_BYTES], uint64_t *seq, char *reason, size_t len)
+	const Storesync__Record *r, uint64_t *seq, char *reason, size_t len)
 {
 	MDB_val key = { k->len, (void *)k->bytes }, d;
 	char text[SS_BIZKEY_ID_MAX + 48];
+	uint8_t hash[SS_BIZKEY_HASH_BYTES];
 	int rc = mdb_get(txn, db->keys, &key, &d);
 
 	if (rc == MDB_NOTFOUND)
@@ -50,6 +51,10 @@ int keys_check(struct agent_db *db, MDB_txn *txn, const struct ss_bizkey *k,
 	if (d.mv_size != ENTRY_BYTES)
 		return SS_EIO;
 	*seq = ss_be64_get(d.mv_data);
+	/* Only a key the store has needs r's hash: a new record's comes from
+	 * its packing in the outbox (keys_put's caller), without a second. */
+	if (ss_bizkey_hash(r, hash) != 0)
+		return SS_EIO;
 	if (memcmp((const uint8_t *)d.mv_data + 16, hash, SS_BIZKEY_HASH_BYTES) == 0)
 		return KEYS_SAME;
 	ss_bizkey_text(k, text, sizeof text);

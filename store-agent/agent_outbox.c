@@ -258,6 +258,8 @@ int outbox_txn_append(struct outbox_txn *t, struct outbox_slot *s, uint64_t rese
 
 	s->seq = 0;
 	s->full = 0;
+	s->packed = NULL;
+	s->packed_len = 0;
 	s->record->seq = t->last_seq + 1;
 	s->record->has_seq = 1;
 	s->record->recorded_ms = t->now_ms;
@@ -281,6 +283,8 @@ int outbox_txn_append(struct outbox_txn *t, struct outbox_slot *s, uint64_t rese
 	t->used_bytes += cost;
 	t->last_seq = s->record->seq;
 	s->seq = s->record->seq;
+	s->packed = d.mv_data;
+	s->packed_len = d.mv_size;
 	return 0;
 }
 

@@ -35,7 +35,6 @@ struct submit_slot {
 	struct outbox_slot ob;      /* ob.record NULL when refused before the transaction */
 	char *reason;               /* refused by validation (malloc'd) */
 	struct ss_bizkey key;
-	uint8_t hash[SS_BIZKEY_HASH_BYTES];
 	/* Verdicts of the transaction, reset at the start of every run: */
 	uint64_t dup_of;            /* > 0: the same record as this seq */
 	char *verdict;              /* refused in the transaction (malloc'd) */
@@ -116,8 +115,7 @@ int submit_collect(struct agent *a, struct local_request *p)
 			s->ob.record = NULL;
 			continue;
 		}
-		if (ss_bizkey_of(s->ob.record, &s->key) != 0
-			|| ss_bizkey_hash(s->ob.record, s->hash) != 0) {
+		if (ss_bizkey_of(s->ob.record, &s->key) != 0) {
 			s->reason = strdup("record has no business key");
 			s->ob.record = NULL;
 		}
@@ -129,8 +127,13 @@ int submit_collect(struct agent *a, struct local_request *p)
  * same transaction. */
 static int record_effects(struct agent *a, MDB_txn *txn, struct submit_slot *s)
 {
-	int rc = keys_put(&a->db, txn, &s->key, s->hash, s->ob.record);
+	uint8_t hash[SS_BIZKEY_HASH_BYTES];
+	int rc;
 
+	/* The hash of what the till sent, from the packing just stored. */
+	if (ss_bizkey_hash_packed(s->ob.record, s->ob.packed, s->ob.packed_len, hash) != 0)
+		return SS_EIO;
+	rc = keys_put(&a->db, txn, &s->key, hash, s->ob.record);
 	if (rc == 0)
 		rc = enforce_apply(a, txn, s->ob.record);
 	if (rc == 0 && s->ob.record->body_case == STORESYNC__RECORD__BODY_REPLENISHMENT)
@@ -162,7 +165,8 @@ static int judge_policies(struct agent *a, MDB_txn *txn, struct submit_slot *s)
 static int judge_key(struct agent *a, MDB_txn *txn, struct submit_slot *s)
 {
 	char reason[256];
-	int rc = keys_check(&a->db, txn, &s->key, s->hash, &s->dup_of, reason, sizeof reason);
+	int rc = keys_check(&a->db, txn, &s->key, s->ob.record, &s->dup_of, reason,
+		sizeof reason);
 
 	if (rc == KEYS_CONFLICT) {
 		s->dup_of = 0;

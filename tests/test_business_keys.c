@@ -451,7 +451,6 @@ static int put_window_body(MDB_txn *txn, void *arg)
 static int key_known(struct agent *a)
 {
 	Storesync__Record *r = tl_json_record(MOVE_M1);
-	uint8_t hash[SS_BIZKEY_HASH_BYTES];
 	struct ss_bizkey k;
 	uint64_t seq = 0;
 	char reason[256];
@@ -459,9 +458,8 @@ static int key_known(struct agent *a)
 	int rc;
 
 	ss_bizkey_of(r, &k);
-	ss_bizkey_hash(r, hash);
 	ck_assert_int_eq(ss_lmdb_read_begin(&a->db.lmdb, &txn), 0);
-	rc = keys_check(&a->db, txn, &k, hash, &seq, reason, sizeof reason);
+	rc = keys_check(&a->db, txn, &k, r, &seq, reason, sizeof reason);
 	ss_lmdb_read_end(&a->db.lmdb, txn);
 	storesync__record__free_unpacked(r, NULL);
 	ck_assert(rc == KEYS_SAME || rc == KEYS_NEW);
