@@ -35,6 +35,7 @@
 #include <string.h>
 
 #include "agent.h"
+#include "ss_arena.h"
 #include "ss_link.h"
 #include "ss_log.h"
 #include "ss_time.h"
@@ -69,6 +70,9 @@ static const struct local_handler handlers[] = {
 struct local_round {
 	struct local_request reqs[LOCAL_MAX_REQUESTS];
 	size_t n;
+	/* Every request of the round unpacked here, not with a malloc per
+	 * field (a tenth of the agent's intake), let go at the round's end. */
+	struct ss_arena arena;
 };
 
 static const struct local_handler *handler_of(Storesync__LocalRequest__KindCase kind)
@@ -80,11 +84,11 @@ static const struct local_handler *handler_of(Storesync__LocalRequest__KindCase 
 }
 
 /* Unpacks a request body and finds its handler, or sets p->error. */
-static void parse_body(struct local_request *p, zmq_msg_t *body)
+static void parse_body(struct ss_arena *arena, struct local_request *p, zmq_msg_t *body)
 {
-	enum ss_proto_verdict v = ss_proto_unpack_limited(&storesync__local_request__descriptor,
-		zmq_msg_data(body), zmq_msg_size(body), &ss_limits_local, (ProtobufCMessage **)&p->req,
-		&p->cost_bytes);
+	enum ss_proto_verdict v = ss_arena_unpack_limited(arena,
+		&storesync__local_request__descriptor, zmq_msg_data(body), zmq_msg_size(body),
+		&ss_limits_local, (ProtobufCMessage **)&p->req, &p->cost_bytes);
 
 	if (v == SS_PROTO_TOO_LARGE_UNPACKED)
 		p->error = "request too large once unpacked (send fewer records per request)";
@@ -113,7 +117,7 @@ static int from_refused(struct agent *a, zmq_msg_t *id)
  * A REQ client's request starts with the empty delimiter, which its answer
  * must carry too, even when the request is refused for its frames: REQ
  * drops a reply without it. */
-static int read_request(struct agent *a, struct local_request *p)
+static int read_request(struct agent *a, struct ss_arena *arena, struct local_request *p)
 {
 	zmq_msg_t f[3];
 	int n = ss_link_recv(a->local, f, 3, ZMQ_DONTWAIT);
@@ -130,9 +134,9 @@ static int read_request(struct agent *a, struct local_request *p)
 	zmq_msg_move(&p->id, &f[0]);
 	p->delimited = n >= 3 && zmq_msg_size(&f[1]) == 0;
 	if (n == 3 && p->delimited)
-		parse_body(p, &f[2]);
+		parse_body(arena, p, &f[2]);
 	else if (n == 2)
-		parse_body(p, &f[1]);
+		parse_body(arena, p, &f[1]);
 	else
 		p->error = "malformed request: expected one body frame";
 	ss_link_close_frames(f, n < 3 ? n : 3);
@@ -165,10 +169,9 @@ static void refuse(struct agent *a, struct local_request *p)
 	local_reply(a, p, &reply);
 }
 
+/* The request's memory goes with the round's arena. */
 static void release(struct local_request *p)
 {
-	if (p->req)
-		storesync__local_request__free_unpacked(p->req, NULL);
 	zmq_msg_close(&p->id);
 }
 
@@ -274,9 +277,12 @@ void local_on_readable(struct agent *a)
 	size_t unpacked = 0;
 
 	/* Reused between rounds: the agent has one thread. */
-	if (!a->local_round && !(a->local_round = calloc(1, sizeof *a->local_round))) {
-		ss_error("local: out of memory");
-		return;
+	if (!a->local_round) {
+		if (!(a->local_round = calloc(1, sizeof *a->local_round))) {
+			ss_error("local: out of memory");
+			return;
+		}
+		ss_arena_init(&a->local_round->arena, 0);
 	}
 	r = a->local_round;
 	r->n = 0;
@@ -286,7 +292,7 @@ void local_on_readable(struct agent *a)
 	while (r->n < LOCAL_MAX_REQUESTS && !submit_round_full(a)
 		&& unpacked < LOCAL_ROUND_MAX_UNPACKED_BYTES) {
 		struct local_request *p = &r->reqs[r->n];
-		int rc = read_request(a, p);
+		int rc = read_request(a, &r->arena, p);
 
 		if (rc < 0)
 			break;
@@ -307,10 +313,13 @@ void local_on_readable(struct agent *a)
 			p->handler->answer(a, p);
 		release(p);
 	}
+	ss_arena_rewind(&r->arena, &(struct ss_arena_mark){ 0 });
 }
 
 void local_free(struct agent *a)
 {
+	if (a->local_round)
+		ss_arena_release(&a->local_round->arena);
 	free(a->local_round);
 	a->local_round = NULL;
 	submit_free(a);
