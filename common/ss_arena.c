@@ -25,8 +25,10 @@ static void *arena_alloc(void *data, size_t size)
 	size_t want = (size + ALIGN - 1) & ~(size_t)(ALIGN - 1);
 	void *p;
 
-	if (a->budget && a->used + want > a->budget)
+	if (a->budget && a->used + want > a->budget) {
+		a->over = 1;
 		return NULL;
+	}
 	if (!c || c->size - c->used < want) {
 		size_t size_c = want > CHUNK_BYTES ? want : CHUNK_BYTES;
 
@@ -57,6 +59,7 @@ void ss_arena_init(struct ss_arena *a, size_t budget_bytes)
 	a->chunks = NULL;
 	a->used = 0;
 	a->budget = budget_bytes;
+	a->over = 0;
 }
 
 void ss_arena_release(struct ss_arena *a)
@@ -83,6 +86,31 @@ void ss_arena_reset(struct ss_arena *a)
 	a->chunks = keep;
 }
 
+struct ss_arena_mark ss_arena_mark(const struct ss_arena *a)
+{
+	struct ss_arena_mark m = { a->chunks, a->chunks ? a->chunks->used : 0, a->used };
+
+	return m;
+}
+
+void ss_arena_rewind(struct ss_arena *a, const struct ss_arena_mark *m)
+{
+	/* Chunks are a stack, newest first: those above the mark's go. */
+	while (a->chunks && a->chunks != m->chunk) {
+		struct ss_arena_chunk *c = a->chunks;
+
+		if (!m->chunk && !c->next && c->size == CHUNK_BYTES) {
+			c->used = 0;
+			break;
+		}
+		a->chunks = c->next;
+		free(c);
+	}
+	if (m->chunk)
+		m->chunk->used = m->chunk_used;
+	a->used = m->used;
+}
+
 /* What comes in passes ss_proto's gate: strings exactly as sent, and a
  * bound on what the message costs: the arena's budget, or when it has none
  * ss_proto_unpack's (SS_PROTO_EXPANSION bytes per byte of max_len). */
@@ -99,4 +127,35 @@ ProtobufCMessage *ss_arena_unpack(struct ss_arena *a, const ProtobufCMessageDesc
 	m = protobuf_c_message_unpack(desc, &a->allocator, len, buf);
 	a->budget = budget;
 	return m;
+}
+
+enum ss_proto_verdict ss_arena_unpack_limited(struct ss_arena *a,
+	const ProtobufCMessageDescriptor *desc, const void *buf, size_t len,
+	const struct ss_proto_limits *lim, ProtobufCMessage **out, size_t *cost_bytes)
+{
+	struct ss_arena_mark m = ss_arena_mark(a);
+	size_t budget = a->budget, mine = lim->unpacked_bytes > SIZE_MAX - a->used ? SIZE_MAX
+		: a->used + lim->unpacked_bytes;
+	enum ss_proto_verdict v;
+
+	*out = NULL;
+	if (len > lim->wire_bytes)
+		return SS_PROTO_TOO_LARGE;
+	if ((v = ss_proto_check_wire(desc, buf, len)) != SS_PROTO_OK)
+		return v;
+	/* This message's budget, within the arena's own when it has one.
+	 * protobuf-c's scratch stays in the arena (its frees do nothing), so
+	 * it counts too, as it did while live with malloc. */
+	a->budget = budget && budget < mine ? budget : mine;
+	a->over = 0;
+	*out = protobuf_c_message_unpack(desc, &a->allocator, len, buf);
+	a->budget = budget;
+	if (!*out) {
+		v = a->over ? SS_PROTO_TOO_LARGE_UNPACKED : SS_PROTO_MALFORMED;
+		ss_arena_rewind(a, &m);
+		return v;
+	}
+	if (cost_bytes)
+		*cost_bytes = a->used - m.used;
+	return SS_PROTO_OK;
 }

@@ -254,6 +254,83 @@ START_TEST(arena_reset_keeps_one_chunk)
 }
 END_TEST
 
+/* The hub unpacks the link's messages into its round's arena
+ * (ss_arena_unpack_limited): the link's gate holds there, at the link's
+ * budget, the costliest batch an agent builds still passes, and a message
+ * refused or dropped gives its memory back (ss_arena_rewind), so messages
+ * that do not join a round never pile up in it. */
+START_TEST(arena_limited_is_the_links_gate)
+{
+	Storesync__LinkMessage m = STORESYNC__LINK_MESSAGE__INIT;
+	Storesync__Batch b = STORESYNC__BATCH__INIT;
+	Storesync__Hello h = STORESYNC__HELLO__INIT;
+	Storesync__Record *proto = tl_sale(100, "R-1"), **recs;
+	Storesync__SaleLine *lines[100], **one;
+	ProtobufCMessage *u;
+	struct ss_arena a;
+	struct ss_arena_mark mark;
+	size_t len, cost, n = 0, rec_len, used;
+	uint8_t *buf;
+
+	ss_arena_init(&a, 0);
+	h.store_id = "ABXCD";
+	m.kind_case = STORESYNC__LINK_MESSAGE__KIND_HELLO;
+	m.hello = &h;
+	buf = tl_pack_patched(&m.base, "ABXCD", "AB\0CD", 5, &len);
+	ck_assert_int_eq(ss_arena_unpack_limited(&a, &storesync__link_message__descriptor, buf,
+		len, &ss_limits_link, &u, &cost), SS_PROTO_NUL_IN_STRING);
+	ck_assert_ptr_null(u);
+	free(buf);
+	/* One message kept, then one refused past the budget: back to the first. */
+	buf = empty_records_frame(1000, &len);
+	ck_assert_int_eq(ss_arena_unpack_limited(&a, &storesync__link_message__descriptor, buf,
+		len, &ss_limits_link, &u, &cost), SS_PROTO_OK);
+	ck_assert_uint_eq(cost, a.used);
+	used = a.used;
+	free(buf);
+	buf = empty_records_frame((SS_MAX_MSG_BYTES - 16) / 2, &len);
+	ck_assert_int_eq(ss_arena_unpack_limited(&a, &storesync__link_message__descriptor, buf,
+		len, &ss_limits_link, &u, &cost), SS_PROTO_TOO_LARGE_UNPACKED);
+	ck_assert_uint_eq(a.used, used);
+	free(buf);
+	/* The costliest batch (as largest_agent_batch_taken builds it). */
+	one = proto->sale->lines;
+	free(one[0]->sku);
+	one[0]->sku = strdup("A");
+	for (size_t i = 0; i < 100; i++)
+		lines[i] = one[0];
+	proto->sale->n_lines = 100;
+	proto->sale->lines = lines;
+	rec_len = storesync__record__get_packed_size(proto);
+	recs = calloc((5u << 20) / rec_len + 2, sizeof *recs);
+	while (n * rec_len < (5u << 20))
+		recs[n++] = proto;
+	b.store_id = "S1";
+	b.records = recs;
+	b.n_records = n;
+	m.kind_case = STORESYNC__LINK_MESSAGE__KIND_BATCH;
+	m.batch = &b;
+	buf = ss_proto_pack(&m.base, &len);
+	mark = ss_arena_mark(&a);
+	ck_assert_int_eq(ss_arena_unpack_limited(&a, &storesync__link_message__descriptor, buf,
+		len, &ss_limits_link, &u, &cost), SS_PROTO_OK);
+	ck_assert_uint_eq(((Storesync__LinkMessage *)u)->batch->n_records, n);
+	ck_assert_uint_gt(cost, 10 * len);
+	/* Dropped: given back; back to empty: one chunk kept, and nothing more. */
+	ss_arena_rewind(&a, &mark);
+	ck_assert_uint_eq(a.used, used);
+	ss_arena_rewind(&a, &(struct ss_arena_mark){ 0 });
+	ck_assert_uint_eq(a.used, 0);
+	ck_assert_ptr_nonnull(a.chunks);
+	ss_arena_release(&a);
+	free(buf);
+	free(recs);
+	proto->sale->n_lines = 1;
+	proto->sale->lines = one;
+	storesync__record__free_unpacked(proto, NULL);
+}
+END_TEST
+
 START_TEST(wire_limit_and_garbage)
 {
 	static const uint8_t bad_varint[] = { 0x08, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff,
@@ -278,7 +355,7 @@ int main(void)
 		store_id_with_nul_refused, record_strings_with_nul_refused,
 		frame_of_empty_records_refused_at_the_budget, largest_agent_batch_taken,
 		largest_price_push_taken, arena_unpack_passes_the_gate, arena_reset_keeps_one_chunk,
-		wire_limit_and_garbage,
+		arena_limited_is_the_links_gate, wire_limit_and_garbage,
 	};
 
 	return tl_run("proto", tests, sizeof tests / sizeof tests[0], 60);
