@@ -126,6 +126,8 @@ struct hub_round {
 	 * instead of a malloc and a free (issue 14: at 12,000 one-record
 	 * batches a second, malloc and free were a tenth of the writer). */
 	struct ss_arena arena;
+	int64_t read_end_mono;         /* when reading the round's items stopped */
+	int gathered;                  /* its apply and commit took commit_interval_ms or more */
 };
 
 struct hub_handler {

@@ -379,12 +379,16 @@ static void round_add_timed(struct hub *h, struct hub_round *r)
 		add_timed(r, HUB_WORK_LIVE_FLUSH);
 }
 
-/* A round that would follow the last commit too closely waits for more. */
+/* A round that would follow the last commit too closely waits for more.
+ * Not after a round whose apply and commit alone took that long (a busy
+ * hub): what waits now has gathered since that round stopped reading, as
+ * long as the wait is for, and waiting more would only add latency (issue
+ * 14: at 12,000 one-record batches a second, 3 % of the writer's time). */
 static void pace_round(struct hub *h)
 {
 	int64_t wait = h->last_commit_mono + h->cfg.commit_interval_ms - ss_mono_ms();
 
-	if (wait > 0)
+	if (wait > 0 && !h->round->gathered)
 		ss_sleep_ms(wait);
 }
 
@@ -424,6 +428,7 @@ static void round_finish(struct hub *h, struct hub_round *r)
 	start_us = ss_mono_us();
 	rc = ss_lmdb_write(&h->db, round_body, h, err, sizeof err);
 	h->last_commit_mono = ss_mono_ms();
+	r->gathered = h->last_commit_mono - r->read_end_mono >= h->cfg.commit_interval_ms;
 	if (rc == 0) {
 		count_round(h, r, ss_mono_us() - start_us);
 		for (size_t i = 0; i < r->n_stores; i++)
@@ -457,6 +462,7 @@ static void round_run(struct hub *h)
 		if (ops_open && r->n < HUB_ROUND_MAX_ITEMS && read_op(h, r) < 0)
 			ops_open = 0;
 	}
+	r->read_end_mono = ss_mono_ms();
 	round_finish(h, r);
 }
 
