@@ -65,7 +65,7 @@ static int hello_apply(struct hub *h, struct hub_round *r, MDB_txn *txn, struct 
 		&& hello->last_seq <= s->hw)
 		hub_round_progress(s, r->now_ms);
 	hub_store_note_applied(s, hello->applied_update_id, 0, 0, r->now_ms);
-	snprintf(w->region, sizeof w->region, "%s", s->region);
+	snprintf(w->region, sizeof w->region, "%s", hub_store_region(h, txn, s));
 	w->through = s->hw;
 	return log_behind(h, txn, s, hello->applied_update_id);
 }

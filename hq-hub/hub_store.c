@@ -73,8 +73,15 @@ int hub_store_load(struct hub *h, MDB_txn *txn, const char *store_id, uint64_t e
 		s->dirty = 1;
 	}
 	s->seen_indexed_ms = s->state->has_last_progress_ms ? s->state->last_progress_ms : -1;
-	hub_registry_region(h, txn, store_id, s->region, sizeof s->region);
 	return load_hw(h, txn, s);
+}
+
+const char *hub_store_region(struct hub *h, MDB_txn *txn, struct hub_store *s)
+{
+	if (!s->region_known)
+		hub_registry_region(h, txn, s->store_id, s->region, sizeof s->region);
+	s->region_known = 1;
+	return s->region;
 }
 
 int hub_store_switch_epoch(struct hub *h, MDB_txn *txn, struct hub_store *s, uint64_t epoch)

@@ -115,7 +115,8 @@ static int register_case(struct hub_view_ctx *v, Storesync__CaseView *c)
 	c->has_registered_ms = 1;
 	/* The policy in force at registration, as far as HQ had issued it when
 	 * the store recorded the complaint: the deadlines never move after. */
-	hub_policy_for(v->h, v->txn, &v->h->tcache, v->store_id, v->s->region, v->r->time_ms,
+	hub_policy_for(v->h, v->txn, &v->h->tcache, v->store_id,
+		hub_store_region(v->h, v->txn, v->s), v->r->time_ms,
 		v->r->has_recorded_ms ? v->r->recorded_ms : v->r->time_ms, &p);
 	c->respond_by_ms = v->r->time_ms + (emergency
 		? p.v[SS_POL_EMERGENCY_RESPONSE_MINUTES] * 60000

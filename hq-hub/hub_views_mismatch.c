@@ -79,7 +79,8 @@ int hub_views_mismatch(struct hub_view_ctx *v)
 		struct hub_dated d;
 
 		if (hub_dated_find(v->h, v->txn, &v->h->tcache, v->h->prices, s->lines[i]->sku,
-			v->store_id, v->s->region, v->r->time_ms, issued_by, &d) == 1
+			v->store_id, hub_store_region(v->h, v->txn, v->s), v->r->time_ms, issued_by,
+			&d) == 1
 			&& d.value != s->lines[i]->unit_price_fen)
 			rc = count_line(v, (uint32_t)i + 1, d.value);
 	}

@@ -22,6 +22,7 @@
 
 #include "hub.h"
 #include "hub_downstream.h"
+#include "ss_arena.h"
 
 enum hub_work_kind {
 	HUB_WORK_HELLO,
@@ -73,7 +74,7 @@ struct hub_work {
 	enum hub_work_kind kind;
 	/* From a store link. */
 	struct hub_peer *peer;
-	Storesync__LinkMessage *msg;   /* owned */
+	Storesync__LinkMessage *msg;   /* in the round's arena */
 	const char *store_id;          /* the store the item is for (peer's) */
 	uint64_t epoch;                /* 0: whatever epoch the store's state holds */
 	/* From an operator, through a query worker. */
@@ -120,6 +121,13 @@ struct hub_round {
 	int64_t now_ms;
 	uint64_t duplicates, gaps;
 	struct ss_lograte commit_log;
+	/* The link messages of the round, unpacked here and given back at
+	 * once when dropped, all at the round's end: one bump per field
+	 * instead of a malloc and a free (issue 14: at 12,000 one-record
+	 * batches a second, malloc and free were a tenth of the writer). */
+	struct ss_arena arena;
+	int64_t read_end_mono;         /* when reading the round's items stopped */
+	int gathered;                  /* its apply and commit took commit_interval_ms or more */
 };
 
 struct hub_handler {
