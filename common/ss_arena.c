@@ -1,6 +1,7 @@
-/* ss_arena: chunks of CHUNK_BYTES, each request carved from the current
- * chunk (16-byte aligned); a request larger than a chunk gets a chunk of
- * its own. free() of a single allocation does nothing: everything goes at
+/* ss_arena: chunks of FIRST_CHUNK_BYTES, then twice as large each up to
+ * CHUNK_BYTES, each request carved from the current chunk (16-byte
+ * aligned); a request larger than a chunk gets a chunk of its own. free()
+ * of a single allocation does nothing: everything goes at
  * ss_arena_release. */
 #include "ss_arena.h"
 
@@ -9,6 +10,7 @@
 
 #include "ss_proto.h"
 
+#define FIRST_CHUNK_BYTES (4u << 10)
 #define CHUNK_BYTES (256u << 10)
 #define ALIGN 16u
 
@@ -28,10 +30,12 @@ static void *arena_alloc(void *data, size_t size)
 	if (a->budget && a->used + want > a->budget)
 		return NULL;
 	if (!c || c->size - c->used < want) {
-		size_t size_c = want > CHUNK_BYTES ? want : CHUNK_BYTES;
+		size_t size_c = want > a->chunk_bytes ? want : a->chunk_bytes;
 
 		if (!(c = malloc(sizeof *c + size_c)))
 			return NULL;
+		if (a->chunk_bytes < CHUNK_BYTES)
+			a->chunk_bytes *= 2;
 		c->size = size_c;
 		c->used = 0;
 		c->next = a->chunks;
@@ -57,6 +61,7 @@ void ss_arena_init(struct ss_arena *a, size_t budget_bytes)
 	a->chunks = NULL;
 	a->used = 0;
 	a->budget = budget_bytes;
+	a->chunk_bytes = FIRST_CHUNK_BYTES;
 }
 
 void ss_arena_release(struct ss_arena *a)

@@ -16,6 +16,8 @@ struct ss_arena {
 	struct ss_arena_chunk *chunks;
 	size_t used, budget;           /* budget 0: ss_arena_unpack bounds each unpack as
 	                                * ss_proto_unpack does (4 bytes per byte of max_len) */
+	size_t chunk_bytes;            /* the next chunk's size: small first, doubling, so
+	                                * an arena per answer costs a small one little */
 };
 
 void ss_arena_init(struct ss_arena *a, size_t budget_bytes);
