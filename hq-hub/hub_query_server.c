@@ -129,10 +129,9 @@ static void mask_for_read(struct table *t)
 		for (size_t r = 0; r < t->reply.n_rows; r++) {
 			Storesync__Cell *cell = t->reply.rows[r]->cells[c];
 
-			if (cell && cell->s) {
-				free(cell->s);
-				cell->s = strdup("(hidden)");
-			}
+			/* The name stays in the table's arena, unsent. */
+			if (cell && cell->s)
+				cell->s = (char *)"(hidden)";
 		}
 	}
 }

@@ -1,6 +1,7 @@
-/* hub_table: building QueryReply tables. A row and its cells are one
- * allocation: a big answer (a month of sales for 10,000 stores) costs one
- * malloc per row, not one per cell. */
+/* hub_table: building QueryReply tables. Rows, cells and strings are carved
+ * from the table's arena: 10,000 stores' rows are 300,000 cells, and a
+ * malloc per row and per string, then a free of each, were a third of the
+ * hub's time answering `stores`. */
 #include "hub_table.h"
 
 #include <stdlib.h>
@@ -10,17 +11,34 @@ void table_clear(struct table *t)
 {
 	memset(t, 0, sizeof *t);
 	storesync__query_reply__init(&t->reply);
+	ss_arena_init(&t->mem, 0);
+}
+
+static void *table_alloc(struct table *t, size_t n)
+{
+	return t->mem.allocator.alloc(t->mem.allocator.allocator_data, n);
+}
+
+static char *table_strdup(struct table *t, const char *s)
+{
+	size_t n = strlen(s) + 1;
+	char *d = table_alloc(t, n);
+
+	return d ? memcpy(d, s, n) : NULL;
 }
 
 void table_init(struct table *t, const char *const *columns, size_t n)
 {
-	t->reply.columns = calloc(n, sizeof(char *));
+	t->reply.columns = table_alloc(t, (n ? n : 1) * sizeof(char *));
 	for (size_t i = 0; t->reply.columns && i < n; i++)
-		t->reply.columns[t->reply.n_columns++] = strdup(columns[i]);
+		if ((t->reply.columns[t->reply.n_columns] = table_strdup(t, columns[i])))
+			t->reply.n_columns++;
 }
 
+/* A row, its cells and a way back to the table (for the cells' strings). */
 struct row_mem {
 	Storesync__Row row;       /* first: a Row* is a row_mem* */
+	struct table *t;
 	size_t cap;
 	Storesync__Cell *ptrs[];  /* cap pointers, then cap cells */
 };
@@ -51,10 +69,11 @@ Storesync__Row *table_row(struct table *t)
 		t->reply.rows = rows;
 		t->cap_rows = cap;
 	}
-	m = calloc(1, sizeof *m + n * (sizeof(Storesync__Cell *) + sizeof(Storesync__Cell)));
+	m = table_alloc(t, sizeof *m + n * (sizeof(Storesync__Cell *) + sizeof(Storesync__Cell)));
 	if (!m)
 		return NULL;
 	storesync__row__init(&m->row);
+	m->t = t;
 	m->cap = n;
 	m->row.cells = m->ptrs;
 	t->reply.rows[t->reply.n_rows++] = &m->row;
@@ -77,7 +96,10 @@ void cell_str(Storesync__Row *row, const char *s)
 
 	if (c) {
 		c->value_case = STORESYNC__CELL__VALUE_S;
-		c->s = strdup(s ? s : "");
+		c->s = table_strdup(((struct row_mem *)row)->t, s ? s : "");
+		/* Out of memory: an empty string, as a cell is never without one. */
+		if (!c->s)
+			c->s = (char *)"";
 	}
 }
 
@@ -89,18 +111,8 @@ void table_fail(struct table *t, const char *reason)
 
 void table_free(struct table *t)
 {
-	for (size_t i = 0; i < t->reply.n_columns; i++)
-		free(t->reply.columns[i]);
-	free(t->reply.columns);
-	for (size_t r = 0; r < t->reply.n_rows; r++) {
-		Storesync__Row *row = t->reply.rows[r];
-
-		for (size_t c = 0; c < row->n_cells; c++)
-			if (row->cells[c]->value_case == STORESYNC__CELL__VALUE_S)
-				free(row->cells[c]->s);
-		free(row);   /* the row_mem, cells included */
-	}
 	free(t->reply.rows);
 	free(t->reply.error);
+	ss_arena_release(&t->mem);
 	table_clear(t);
 }
