@@ -29,4 +29,10 @@ void table_fail(struct table *t, const char *reason);
  * caller's); t is left cleared. */
 void table_free(struct table *t);
 
+/* t->reply packed: the bytes protobuf_c_message_pack gives (test_hub_table),
+ * in a newly malloc'd buffer of *len bytes; NULL when out of memory. */
+void *table_pack(const struct table *t, size_t *len);
+/* t->reply as one ZeroMQ frame (flags as zmq_send); 0, or -1 with errno. */
+int table_send(void *sock, const struct table *t, int flags);
+
 #endif
