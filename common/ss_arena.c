@@ -1,6 +1,7 @@
-/* ss_arena: chunks of CHUNK_BYTES, each request carved from the current
- * chunk (16-byte aligned); a request larger than a chunk gets a chunk of
- * its own. free() of a single allocation does nothing: everything goes at
+/* ss_arena: chunks of FIRST_CHUNK_BYTES, then twice as large each up to
+ * CHUNK_BYTES, each request carved from the current chunk (16-byte
+ * aligned); a request larger than a chunk gets a chunk of its own. free()
+ * of a single allocation does nothing: everything goes at
  * ss_arena_release. */
 #include "ss_arena.h"
 
@@ -9,6 +10,7 @@
 
 #include "ss_proto.h"
 
+#define FIRST_CHUNK_BYTES (4u << 10)
 #define CHUNK_BYTES (256u << 10)
 #define ALIGN 16u
 
@@ -30,10 +32,12 @@ static void *arena_alloc(void *data, size_t size)
 		return NULL;
 	}
 	if (!c || c->size - c->used < want) {
-		size_t size_c = want > CHUNK_BYTES ? want : CHUNK_BYTES;
+		size_t size_c = want > a->chunk_bytes ? want : a->chunk_bytes;
 
 		if (!(c = malloc(sizeof *c + size_c)))
 			return NULL;
+		if (a->chunk_bytes < CHUNK_BYTES)
+			a->chunk_bytes *= 2;
 		c->size = size_c;
 		c->used = 0;
 		c->next = a->chunks;
@@ -60,6 +64,7 @@ void ss_arena_init(struct ss_arena *a, size_t budget_bytes)
 	a->used = 0;
 	a->budget = budget_bytes;
 	a->over = 0;
+	a->chunk_bytes = FIRST_CHUNK_BYTES;
 }
 
 void ss_arena_release(struct ss_arena *a)
@@ -93,21 +98,43 @@ struct ss_arena_mark ss_arena_mark(const struct ss_arena *a)
 	return m;
 }
 
+/* Back to empty: every chunk goes but one of the standard sizes (the
+ * newest: the largest the doubling reached), kept for what comes next. */
+static void rewind_to_empty(struct ss_arena *a)
+{
+	struct ss_arena_chunk *keep = NULL;
+
+	while (a->chunks) {
+		struct ss_arena_chunk *c = a->chunks;
+
+		a->chunks = c->next;
+		if (!keep && c->size <= CHUNK_BYTES)
+			keep = c;
+		else
+			free(c);
+	}
+	if (keep) {
+		keep->next = NULL;
+		keep->used = 0;
+		a->chunks = keep;
+	}
+	a->used = 0;
+}
+
 void ss_arena_rewind(struct ss_arena *a, const struct ss_arena_mark *m)
 {
+	if (!m->chunk) {
+		rewind_to_empty(a);
+		return;
+	}
 	/* Chunks are a stack, newest first: those above the mark's go. */
 	while (a->chunks && a->chunks != m->chunk) {
 		struct ss_arena_chunk *c = a->chunks;
 
-		if (!m->chunk && !c->next && c->size == CHUNK_BYTES) {
-			c->used = 0;
-			break;
-		}
 		a->chunks = c->next;
 		free(c);
 	}
-	if (m->chunk)
-		m->chunk->used = m->chunk_used;
+	m->chunk->used = m->chunk_used;
 	a->used = m->used;
 }
 

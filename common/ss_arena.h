@@ -19,6 +19,8 @@ struct ss_arena {
 	size_t used, budget;           /* budget 0: ss_arena_unpack bounds each unpack as
 	                                * ss_proto_unpack does (4 bytes per byte of max_len) */
 	int over;                      /* an allocation was refused for the budget */
+	size_t chunk_bytes;            /* the next chunk's size: small first, doubling, so
+	                                * an arena per answer costs a small one little */
 };
 
 /* Where an arena stands, to go back to (ss_arena_rewind). */

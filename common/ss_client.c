@@ -384,13 +384,15 @@ static int call(struct ss_client *c, const ProtobufCMessage *req,
 	*reply = NULL;
 	if ((rc = exchange(c, req, &body, err, errlen)) != SS_EXIT_OK)
 		return rc;
-	*reply = ss_proto_unpack(desc, zmq_msg_data(&body), zmq_msg_size(&body), limit);
+	*reply = c->arena ? ss_arena_unpack(c->arena, desc, zmq_msg_data(&body),
+		zmq_msg_size(&body), limit) : ss_proto_unpack(desc, zmq_msg_data(&body),
+		zmq_msg_size(&body), limit);
 	zmq_msg_close(&body);
 	service = *reply ? service_of(*reply) : NULL;
 	if (service && strcmp(service, c->kind->service) == 0)
 		return SS_EXIT_OK;
 	rc = not_kind(c, service, err, errlen);
-	if (*reply)
+	if (*reply && !c->arena)
 		protobuf_c_message_free_unpacked(*reply, NULL);
 	*reply = NULL;
 	return rc;

@@ -11,6 +11,7 @@
 #include "hub_query.h"
 #include "hub_registry.h"
 #include "hub_updates.h"
+#include "ss_arena.h"
 #include "ss_query_spec.h"
 #include "ss_link.h"
 #include "ss_time.h"
@@ -71,7 +72,9 @@ static void store_row(struct hub *h, MDB_txn *txn, const struct query_args *a,
 
 /* Every store the hub knows: registered ones (heard from or not) and the
  * unregistered ones that connected, in store id order (both databases are
- * keyed by it, so this is a merge of two cursors). */
+ * keyed by it, so this is a merge of two cursors). Each store's state and
+ * registry entry are unpacked into one arena chunk used again store after
+ * store, not malloc'd and freed field by field. */
 void query_stores(struct hub *h, MDB_txn *txn, const struct query_args *a, struct table *t)
 {
 	static const char *const cols[] = { "store_id", "epoch", "high_water_seq", "records",
@@ -82,6 +85,7 @@ void query_stores(struct hub *h, MDB_txn *txn, const struct query_args *a, struc
 		"policy_update_id", "silent", "status", "link", "conflict", "conflict_since_ms" };
 	MDB_cursor *sc, *rc;
 	MDB_val sk, sd, rk, rd;
+	struct ss_arena mem;
 	int s_ok, r_ok;
 
 	table_init(t, cols, sizeof cols / sizeof cols[0]);
@@ -95,14 +99,15 @@ void query_stores(struct hub *h, MDB_txn *txn, const struct query_args *a, struc
 		mdb_cursor_close(sc);
 		return;
 	}
+	ss_arena_init(&mem, 0);
 	s_ok = mdb_cursor_get(sc, &sk, &sd, MDB_FIRST) == 0;
 	r_ok = mdb_cursor_get(rc, &rk, &rd, MDB_FIRST) == 0;
 	while (s_ok || r_ok) {
 		int c = !s_ok ? 1 : !r_ok ? -1 : mdb_cmp(txn, h->stores, &sk, &rk);
-		Storesync__StoreState *s = c <= 0 ? storesync__store_state__unpack(NULL, sd.mv_size,
-			sd.mv_data) : NULL;
-		Storesync__StoreInfo *si = c >= 0 ? storesync__store_info__unpack(NULL, rd.mv_size,
-			rd.mv_data) : NULL;
+		Storesync__StoreState *s = c <= 0 ? storesync__store_state__unpack(&mem.allocator,
+			sd.mv_size, sd.mv_data) : NULL;
+		Storesync__StoreInfo *si = c >= 0 ? storesync__store_info__unpack(&mem.allocator,
+			rd.mv_size, rd.mv_data) : NULL;
 		Storesync__StoreState empty = STORESYNC__STORE_STATE__INIT;
 
 		if (!s && si)
@@ -110,15 +115,13 @@ void query_stores(struct hub *h, MDB_txn *txn, const struct query_args *a, struc
 		if ((s || si) && (!a->store || strcmp(a->store, s ? s->store_id : si->store_id) == 0)
 			&& (!a->region || (si && si->region && strcmp(a->region, si->region) == 0)))
 			store_row(h, txn, a, t, s ? s : &empty, si);
-		if (s)
-			storesync__store_state__free_unpacked(s, NULL);
-		if (si)
-			storesync__store_info__free_unpacked(si, NULL);
+		ss_arena_reset(&mem);
 		if (c <= 0)
 			s_ok = mdb_cursor_get(sc, &sk, &sd, MDB_NEXT) == 0;
 		if (c >= 0)
 			r_ok = mdb_cursor_get(rc, &rk, &rd, MDB_NEXT) == 0;
 	}
+	ss_arena_release(&mem);
 	mdb_cursor_close(rc);
 	mdb_cursor_close(sc);
 }

@@ -59,7 +59,7 @@ static void send_frames(void *sock, zmq_msg_t *f, int n, int more)
 static void reply_table(void *sock, struct table *t)
 {
 	t->reply.service = (char *)SS_SERVICE_HUB;   /* a client can tell who answers */
-	if (ss_proto_send(sock, &t->reply.base, 0) != 0)
+	if (table_send(sock, t, 0) != 0)
 		ss_warn("query: answer lost: %s", zmq_strerror(zmq_errno()));
 }
 
@@ -129,10 +129,9 @@ static void mask_for_read(struct table *t)
 		for (size_t r = 0; r < t->reply.n_rows; r++) {
 			Storesync__Cell *cell = t->reply.rows[r]->cells[c];
 
-			if (cell && cell->s) {
-				free(cell->s);
-				cell->s = strdup("(hidden)");
-			}
+			/* The name stays in the table's arena, unsent. */
+			if (cell && cell->s)
+				cell->s = (char *)"(hidden)";
 		}
 	}
 }
@@ -212,7 +211,7 @@ static void refuse_malformed(struct hub *h, void *frontend, zmq_msg_t *f, int n)
 	t.reply.service = (char *)SS_SERVICE_HUB;
 	zmq_msg_send(&f[0], frontend, ZMQ_SNDMORE | ZMQ_DONTWAIT);
 	zmq_send(frontend, "", 0, ZMQ_SNDMORE | ZMQ_DONTWAIT);
-	ss_proto_send(frontend, &t.reply.base, ZMQ_DONTWAIT);
+	table_send(frontend, &t, ZMQ_DONTWAIT);
 	table_free(&t);
 }
 

@@ -196,7 +196,7 @@ void hub_op_answer(struct hub *h, struct hub_work *w)
 	/* [worker, "", answer]: the query worker waits on a REQ socket. */
 	if (zmq_msg_send(&w->op_route, h->ops, ZMQ_SNDMORE | ZMQ_DONTWAIT) >= 0
 		&& zmq_send(h->ops, "", 0, ZMQ_SNDMORE | ZMQ_DONTWAIT) >= 0)
-		ss_proto_send(h->ops, &w->answer->reply.base, ZMQ_DONTWAIT);
+		table_send(h->ops, w->answer, ZMQ_DONTWAIT);
 }
 
 void hub_op_fail(struct hub *h, struct hub_work *w, const char *reason)

@@ -712,6 +712,287 @@ START_TEST(json_rows_are_one_dump_of_the_array)
 }
 END_TEST
 
+/* ---- the JSON form as it was written before: a jansson tree per row ----
+ *
+ * ss_table's JSON is written directly; these are the functions it replaced
+ * (ss_table.c at 2026-12-01, with the column conventions they read), kept
+ * verbatim as the reference: the bytes must not change. A change of the
+ * conventions (a new flag column, say) changes both. */
+
+enum ref_kind { REF_PLAIN, REF_TIME, REF_AGE, REF_DURATION, REF_MONEY, REF_BYTES };
+
+struct ref_col {
+	enum ref_kind kind;
+	int flag, list, day;
+};
+
+static int ref_ends_with(const char *s, const char *suffix)
+{
+	size_t n = strlen(s), m = strlen(suffix);
+
+	return n >= m && strcmp(s + n - m, suffix) == 0;
+}
+
+static int ref_in_list(const char *name, const char *const *names)
+{
+	for (; *names; names++)
+		if (strcmp(name, *names) == 0)
+			return 1;
+	return 0;
+}
+
+static struct ref_col ref_col_of(const char *name)
+{
+	static const char *const flags[] = { "stale", "silent", "overdue", "responded_late",
+		"reported_late", "registered", "in_force", "delivered", "conflict", NULL };
+	static const char *const lists[] = { "overdue", "store_ids", NULL };
+	struct ref_col c = { REF_PLAIN, ref_in_list(name, flags), ref_in_list(name, lists),
+		ref_ends_with(name, "_since") };
+
+	if (strcmp(name, "age_ms") == 0 || ref_ends_with(name, "_age_ms"))
+		c.kind = REF_AGE;
+	else if (strcmp(name, "silent_ms") == 0 || ref_ends_with(name, "_for_ms"))
+		c.kind = REF_DURATION;
+	else if (ref_ends_with(name, "_ms"))
+		c.kind = REF_TIME;
+	else if (ref_ends_with(name, "_fen"))
+		c.kind = REF_MONEY;
+	else if (ref_ends_with(name, "_bytes"))
+		c.kind = REF_BYTES;
+	return c;
+}
+
+static int ref_is_never(struct ref_col c, int64_t v)
+{
+	switch (c.kind) {
+	case REF_TIME:
+	case REF_AGE:
+		return v <= 0;
+	case REF_DURATION:
+	case REF_BYTES:
+		return v < 0;
+	default:
+		return 0;
+	}
+}
+
+static const Storesync__Cell *ref_cell_at(const Storesync__Row *row, size_t col)
+{
+	return col < row->n_cells ? row->cells[col] : NULL;
+}
+
+static int ref_is_int(const Storesync__Cell *c)
+{
+	return c && c->value_case == STORESYNC__CELL__VALUE_I;
+}
+
+static const char *ref_str_of(const Storesync__Cell *c)
+{
+	return c && c->value_case == STORESYNC__CELL__VALUE_S && c->s ? c->s : "";
+}
+
+static json_t *ref_json_list(const char *s)
+{
+	json_t *arr = json_array();
+
+	while (*s) {
+		const char *comma = strchr(s, ','), *end = comma ? comma : s + strlen(s);
+
+		json_array_append_new(arr, json_stringn(s, (size_t)(end - s)));
+		s = comma ? comma + 1 : end;
+	}
+	return arr;
+}
+
+static json_t *ref_json_cell(struct ref_col col, const Storesync__Cell *cell)
+{
+	if (ref_is_int(cell)) {
+		if (col.flag)
+			return json_boolean(cell->i != 0);
+		return ref_is_never(col, cell->i) ? json_null() : json_integer(cell->i);
+	}
+	if (!cell || cell->value_case != STORESYNC__CELL__VALUE_S
+		|| (col.day && !*ref_str_of(cell)))
+		return json_null();
+	return col.list ? ref_json_list(ref_str_of(cell)) : json_string(ref_str_of(cell));
+}
+
+static int ref_print_json_row(FILE *out, const Storesync__QueryReply *r,
+	const struct ref_col *cols, size_t i)
+{
+	json_t *obj = json_object();
+	char *text;
+
+	for (size_t c = 0; c < r->n_columns; c++)
+		json_object_set_new(obj, r->columns[c], ref_json_cell(cols[c],
+			ref_cell_at(r->rows[i], c)));
+	text = json_dumps(obj, JSON_INDENT(2));
+	json_decref(obj);
+	if (!text)
+		return -1;
+	fputs(i ? ",\n  " : "[\n  ", out);
+	for (const char *p = text, *nl; *p; p = nl ? nl + 1 : p + strlen(p)) {
+		nl = strchr(p, '\n');
+		fwrite(p, 1, nl ? (size_t)(nl - p) : strlen(p), out);
+		if (nl)
+			fputs("\n  ", out);
+	}
+	free(text);
+	return 0;
+}
+
+static int ref_print_json(FILE *out, const Storesync__QueryReply *r)
+{
+	struct ref_col *cols = calloc(r->n_columns ? r->n_columns : 1, sizeof *cols);
+	int rc = cols ? 0 : -1;
+
+	for (size_t c = 0; cols && c < r->n_columns; c++)
+		cols[c] = ref_col_of(r->columns[c]);
+	for (size_t i = 0; rc == 0 && i < r->n_rows; i++)
+		rc = ref_print_json_row(out, r, cols, i);
+	if (rc == 0)
+		fputs(r->n_rows ? "\n]\n" : "[]\n", out);
+	free(cols);
+	return rc;
+}
+
+/* r's JSON from ss_table and from the reference: the same bytes. */
+static void assert_json_as_before(const Storesync__QueryReply *r)
+{
+	char *want = NULL, *got = print(r, SS_TABLE_JSON);
+	size_t len = 0;
+	FILE *f = open_memstream(&want, &len);
+
+	ck_assert_ptr_nonnull(f);
+	ck_assert_int_eq(ref_print_json(f, r), 0);
+	fclose(f);
+	ck_assert_uint_eq(strlen(got), len);
+	ck_assert_str_eq(got, want);
+	free(got);
+	free(want);
+}
+
+/* Strings that need escaping or have no JSON form (not UTF-8: overlong,
+ * a surrogate, past U+10FFFF, cut short), empty ones, long ones (past
+ * the writer's stack buffer for jansson's encoding), and lists of them. */
+static const char *const tricky_strings[] = { "", "plain", "quote\"d", "back\\slash",
+	"a/b", "\b\f\n\r\t", "\x01\x1f", "del\x7f", "张三", "emoji \xf0\x9f\x98\x80",
+	"\xff", "\xc0\xaf", "\xed\xa0\x80", "\xf4\x90\x80\x80", "cut \xe5\xbc", ",", "a,,b",
+	"a,", ",a", "x,\xff,y", "张,三", "q\"uote,b", "   ", "null", "{\"json\": 1}" };
+static const int64_t tricky_ints[] = { 0, -1, 1, 2, -5, 86400000, INT64_MIN, INT64_MAX,
+	9007199254740993LL, 1796155510746LL };
+
+/* One cell of every sort in turn: integers, strings, an unset cell, a
+ * string cell without a string. */
+static void tricky_cell(Storesync__Row *row, unsigned pick, char *long_quoted,
+	char *long_plain)
+{
+	size_t ns = sizeof tricky_strings / sizeof tricky_strings[0],
+		ni = sizeof tricky_ints / sizeof tricky_ints[0];
+	Storesync__Cell *c;
+
+	switch (pick % 5) {
+	case 0:
+	case 1:
+		cell_i(row, tricky_ints[pick / 5 % ni]);
+		return;
+	case 2:
+	case 3:
+		cell_s(row, pick / 5 % (ns + 2) == ns ? long_quoted
+			: pick / 5 % (ns + 2) == ns + 1 ? long_plain : tricky_strings[pick / 5 % (ns + 2)]);
+		return;
+	default:
+		c = cell_add(row);
+		if (pick / 5 % 2)
+			c->value_case = STORESYNC__CELL__VALUE_S;   /* s stays NULL */
+	}
+}
+
+START_TEST(json_is_byte_for_byte_as_before)
+{
+	/* Every kind of column, keys that need escaping, a non-ASCII key and
+	 * one that is not UTF-8. */
+	static const char *const cols[] = { "store_id", "name", "epoch", "records",
+		"amount_fen", "last_seen_ms", "oldest_unsent_age_ms", "age_ms", "silent_ms",
+		"pending_for_ms", "disk_free_bytes", "silent", "registered", "overdue", "store_ids",
+		"open_since", "we\"ird\\key", "tab\tkey", "键", "bad\xffkey", "last_refused" };
+	size_t ncol = sizeof cols / sizeof cols[0];
+	Storesync__QueryReply *r = reply_new(cols, ncol);
+	char long_quoted[1200], long_plain[700];
+	unsigned seed = 12345;
+
+	memset(long_quoted, 'x', sizeof long_quoted - 1);
+	long_quoted[sizeof long_quoted - 1] = '\0';
+	long_quoted[600] = '"';
+	memset(long_plain, 'y', sizeof long_plain - 1);
+	long_plain[sizeof long_plain - 1] = '\0';
+	for (int i = 0; i < 400; i++) {
+		Storesync__Row *row = row_add(r);
+		size_t n = i % 7 == 6 ? (size_t)i % ncol : ncol;   /* some rows short */
+
+		for (size_t c = 0; c < n; c++) {
+			seed = seed * 1103515245u + 12345u;
+			tricky_cell(row, seed >> 8, long_quoted, long_plain);
+		}
+	}
+	assert_json_as_before(r);
+	reply_free(r);
+}
+END_TEST
+
+START_TEST(json_of_odd_shapes_is_as_before)
+{
+	/* A name twice (its first place, its last value set), rows whose
+	 * values all have no JSON form, no columns, no rows. */
+	static const char *const dup[] = { "a", "b_ms", "a", "c", "a" };
+	static const char *const one[] = { "name" };
+	Storesync__QueryReply *r = reply_new(dup, 5);
+	Storesync__Row *row = row_add(r);
+
+	cell_s(row, "first");
+	cell_i(row, 5);
+	cell_s(row, "second");
+	cell_i(row, 7);
+	cell_s(row, "third");
+	row = row_add(r);
+	cell_s(row, "\xff");
+	cell_i(row, 0);
+	cell_s(row, "second");
+	cell_s(row, "\xfe");
+	cell_s(row, "\xff");
+	row = row_add(r);
+	cell_s(row, "first");
+	cell_i(row, 1);
+	cell_i(row, 2);
+	cell_s(row, "c");
+	cell_s(row, "\xc0\x80");
+	row = row_add(r);
+	cell_s(row, "\xff");
+	cell_s(row, "\xff");
+	cell_s(row, "\xff");
+	cell_s(row, "\xff");
+	cell_s(row, "\xff");
+	assert_json_as_before(r);
+	reply_free(r);
+
+	r = reply_new(one, 1);
+	cell_s(row_add(r), "\xff");
+	cell_s(row_add(r), "ok");
+	assert_json_as_before(r);
+	reply_free(r);
+
+	r = reply_new(NULL, 0);
+	row_add(r);
+	row_add(r);
+	assert_json_as_before(r);
+	reply_free(r);
+
+	r = reply_new(one, 1);
+	assert_json_as_before(r);
+	reply_free(r);
+}
+END_TEST
+
 int main(void)
 {
 	Suite *s = suite_create("table");
@@ -724,6 +1005,8 @@ int main(void)
 	tcase_add_test(tc, json_is_an_array_of_objects);
 	tcase_add_test(tc, json_of_no_rows_is_an_empty_array);
 	tcase_add_test(tc, json_rows_are_one_dump_of_the_array);
+	tcase_add_test(tc, json_is_byte_for_byte_as_before);
+	tcase_add_test(tc, json_of_odd_shapes_is_as_before);
 	tcase_add_test(tc, csv_quotes_what_needs_it);
 	tcase_add_test(tc, csv_missing_cells_are_empty);
 	tcase_add_test(tc, long_strings_come_out_whole);

@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "ss_arena.h"
 #include "ss_client.h"
 #include "ss_csv.h"
 #include "ss_curve.h"
@@ -414,7 +415,8 @@ static int check_filters(struct request *r, const struct ss_command *cmd)
 
 /* ---- asking ---- */
 
-static int ask(struct request *r, Storesync__QueryReply **reply)
+/* The reply is unpacked into mem (ss_arena_release frees it). */
+static int ask(struct request *r, struct ss_arena *mem, Storesync__QueryReply **reply)
 {
 	struct ss_client client;
 	char err[512];
@@ -429,6 +431,7 @@ static int ask(struct request *r, Storesync__QueryReply **reply)
 	/* Answers (a dump, a month of daily sales for every store) may be far
 	 * larger than a link message: the hub is trusted here. */
 	client.max_reply_bytes = -1;
+	client.arena = mem;
 	rc = ss_client_open(&client, err, sizeof err);
 	if (rc == SS_EXIT_OK)
 		rc = ss_client_query(&client, &r->req, reply, err, sizeof err);
@@ -442,6 +445,7 @@ static int run(struct request *r, const struct ss_command *cmd)
 {
 	Storesync__QueryReply *reply;
 	struct ss_table_view view;
+	struct ss_arena mem;
 	int rc;
 
 	r->req.what = (char *)cmd->what;
@@ -449,8 +453,11 @@ static int run(struct request *r, const struct ss_command *cmd)
 	 * takes a while on a slow disk. */
 	if (cmd->write && !r->timeout)
 		r->timeout = WRITE_TIMEOUT_S;
-	if ((rc = ask(r, &reply)) != SS_EXIT_OK)
+	ss_arena_init(&mem, 0);
+	if ((rc = ask(r, &mem, &reply)) != SS_EXIT_OK) {
+		ss_arena_release(&mem);
 		return rc;
+	}
 	if (reply->error) {
 		fprintf(stderr, "hqctl: %s\n", reply->error);
 		rc = SS_EXIT_REFUSED;
@@ -458,7 +465,7 @@ static int run(struct request *r, const struct ss_command *cmd)
 		view = view_of(cmd->what, r->wide);
 		rc = ss_table_print(stdout, reply, r->fmt, &view) == 0 ? 0 : 1;
 	}
-	storesync__query_reply__free_unpacked(reply, NULL);
+	ss_arena_release(&mem);
 	return rc;
 }
 
@@ -577,20 +584,24 @@ static int run_versions(struct request *r)
 {
 	const struct ss_command *cmd = ss_command_find("stores");
 	Storesync__QueryReply *reply;
+	struct ss_arena mem;
 	int rc;
 
 	if ((rc = check_filters(r, cmd)) != 0)
 		return rc;
 	r->req.what = (char *)cmd->what;
-	if ((rc = ask(r, &reply)) != SS_EXIT_OK)
+	ss_arena_init(&mem, 0);
+	if ((rc = ask(r, &mem, &reply)) != SS_EXIT_OK) {
+		ss_arena_release(&mem);
 		return rc;
+	}
 	if (reply->error) {
 		fprintf(stderr, "hqctl: %s\n", reply->error);
 		rc = SS_EXIT_REFUSED;
 	} else {
 		rc = print_versions(reply, r->fmt);
 	}
-	storesync__query_reply__free_unpacked(reply, NULL);
+	ss_arena_release(&mem);
 	return rc;
 }
 
