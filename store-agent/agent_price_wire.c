@@ -32,19 +32,30 @@ struct field {
 	const uint8_t *data;       /* WT_LEN: the bytes */
 };
 
+/* Nearly every varint of a price list (tags, lengths, most prices' first
+ * byte aside) is one byte: read here, the rest by ss_proto's reader. */
+static inline int varint_get(const uint8_t **p, const uint8_t *end, uint64_t *v)
+{
+	if (*p < end && **p < 0x80) {
+		*v = *(*p)++;
+		return 0;
+	}
+	return ss_proto_varint_get(p, end, v);
+}
+
 /* Reads the field at *p; -1 for a wire type other than varint and length
  * (the hub sends no other here) or anything cut. */
 static int field_get(const uint8_t **p, const uint8_t *end, struct field *f)
 {
 	uint64_t key;
 
-	if (ss_proto_varint_get(p, end, &key) != 0 || key >> 3 > UINT32_MAX)
+	if (varint_get(p, end, &key) != 0 || key >> 3 > UINT32_MAX)
 		return -1;
 	f->num = (uint32_t)(key >> 3);
 	f->wt = (int)(key & 7);
 	if (f->wt != WT_VARINT && f->wt != WT_LEN)
 		return -1;
-	if (ss_proto_varint_get(p, end, &f->v) != 0)
+	if (varint_get(p, end, &f->v) != 0)
 		return -1;
 	if (f->wt == WT_LEN) {
 		if (f->v > (uint64_t)(end - *p))

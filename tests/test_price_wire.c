@@ -1,6 +1,7 @@
 /* test_price_wire: a price list read in place (store-agent/agent_price_wire.c)
  * is stored byte for byte as the same list unpacked by protobuf-c
- * (prices_put_list), whatever its entries (unsorted, a SKU twice, invalid
+ * (prices_put_list), whatever its entries (in SKU order as the hub sends
+ * them, or unsorted, a SKU twice, invalid
  * SKUs, prices out of range or missing, names empty, absent, 255 and 256
  * bytes); and every message not in the form the hub sends (another kind,
  * an unknown field, a field protobuf would merge, a NUL in a string, bytes
@@ -212,11 +213,17 @@ START_TEST(list_read_in_place_is_stored_as_unpacked)
 	storesync__update__free_unpacked(u, NULL);
 	for (uint64_t id = 12; id < 24; id++) {
 		u = price_list(id, id - 1, NOW_MS - 500 + (int64_t)id);
+		/* In SKU order (stored as they come) or not (drafted), with an
+		 * entry skipped in between. */
 		snprintf(sku, sizeof sku, "SKU-%06d", (int)id * 7);
-		add_entry(u, sku, 1, (int64_t)id, NULL);
+		if (id % 2)
+			add_entry(u, sku, 1, (int64_t)id, NULL);
 		add_entry(u, "LAMP-1", 1, (int64_t)id * 10, "lamp");
+		add_entry(u, "bad sku", 1, 1, NULL);
+		if (id % 2 == 0)
+			add_entry(u, sku, 1, (int64_t)id, NULL);
 		p = pack_link(u);
-		both_ways(&x, &y, &p, 2);
+		both_ways(&x, &y, &p, 3);
 		free(p.buf);
 		storesync__update__free_unpacked(u, NULL);
 	}
