@@ -248,7 +248,8 @@ static struct packed spliced(const char *sku, const uint8_t *entry_tail, size_t 
 	n += sl;
 	entry[n++] = 0x10;
 	entry[n++] = 0x05;
-	memcpy(entry + n, entry_tail, elen);
+	if (elen)   /* memcpy may not be given NULL, even for 0 bytes */
+		memcpy(entry + n, entry_tail, elen);
 	n += elen;
 	list[ln++] = 0x08;
 	list[ln++] = 0x01;
@@ -262,7 +263,8 @@ static struct packed spliced(const char *sku, const uint8_t *entry_tail, size_t 
 	un += ss_proto_len_head_put(update + un, 10, ln);
 	memcpy(update + un, list, ln);
 	un += ln;
-	memcpy(update + un, update_tail, ulen);
+	if (ulen)
+		memcpy(update + un, update_tail, ulen);
 	un += ulen;
 	p.buf = malloc(2 + SS_PROTO_LEN_HEAD_MAX + un);
 	p.buf[0] = 0x08;
