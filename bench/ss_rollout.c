@@ -88,14 +88,30 @@ static long pending(void *ctx, const char *ep, uint64_t id, long *applied)
 	return v;
 }
 
-static int wait_applied(void *ctx, const char *ep, uint64_t id, long stores)
+/* With t0 (the timed push), says on stderr when the push was answered and
+ * when the first store, half of them and all had applied it: where the
+ * seconds go, between the hub's write and the stores' applying. */
+static int wait_applied(void *ctx, const char *ep, uint64_t id, long stores, int64_t t0,
+	int64_t answered)
 {
-	int64_t deadline = ss_mono_ms() + WAIT_MS;
+	int64_t deadline = ss_mono_ms() + WAIT_MS, first = 0, half = 0;
 	long applied = 0;
 
 	while (ss_mono_ms() < deadline) {
-		if (pending(ctx, ep, id, &applied) == 0 && applied >= stores)
+		long left = pending(ctx, ep, id, &applied);
+
+		if (t0 && applied > 0 && !first)
+			first = ss_mono_ms();
+		if (t0 && applied >= (stores + 1) / 2 && !half)
+			half = ss_mono_ms();
+		if (left == 0 && applied >= stores) {
+			if (t0)
+				fprintf(stderr, "ss-rollout: answered %.2f s, first applied %.2f s, "
+					"half %.2f s, all %.2f s\n", (double)(answered - t0) / 1000,
+					(double)(first - t0) / 1000, (double)(half - t0) / 1000,
+					(double)(ss_mono_ms() - t0) / 1000);
 			return 0;
+		}
 		ss_sleep_ms(POLL_MS);
 	}
 	fprintf(stderr, "ss-rollout: update %llu applied by %ld of %ld stores\n",
@@ -143,18 +159,17 @@ int main(int argc, char **argv)
 		ss_sleep_ms(200);
 	/* A price of its own each run, so the warm-up always changes something. */
 	if (!(warm = push(ctx, argv[1], 1, ss_now_ms() % 1000000, 0, "WARM"))
-		|| wait_applied(ctx, argv[1], warm, stores))
+		|| wait_applied(ctx, argv[1], warm, stores, 0, 0))
 		return 1;
 	/* The base list, untimed, then the timed change of part of it. A base
 	 * of its own each run, so the base list is new too. */
 	base = 1000 + ss_now_ms() % 1000000;
 	if (changed && (!(id = push(ctx, argv[1], skus, base, 0, "SKU"))
-		|| wait_applied(ctx, argv[1], id, stores)))
+		|| wait_applied(ctx, argv[1], id, stores, 0, 0)))
 		return 1;
 	t0 = ss_mono_ms();
 	if (!(id = push(ctx, argv[1], skus, changed ? base : base + 7, changed, "SKU"))
-		|| wait_applied(ctx, argv[1], id,
-		stores))
+		|| wait_applied(ctx, argv[1], id, stores, t0, ss_mono_ms()))
 		return 1;
 	printf("%s %.2f s\n", argv[5], (double)(ss_mono_ms() - t0) / 1000);
 	zmq_ctx_term(ctx);

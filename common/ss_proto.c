@@ -110,6 +110,11 @@ static enum ss_proto_verdict walk(const ProtobufCMessageDescriptor *d, const uin
 	return SS_PROTO_OK;
 }
 
+int ss_proto_varint_get(const uint8_t **p, const uint8_t *end, uint64_t *v)
+{
+	return read_varint(p, end, v);
+}
+
 enum ss_proto_verdict ss_proto_check_wire(const ProtobufCMessageDescriptor *desc,
 	const void *buf, size_t len)
 {

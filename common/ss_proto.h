@@ -87,6 +87,9 @@ void *ss_proto_pack(const ProtobufCMessage *msg, size_t *len);
 size_t ss_proto_varint_size(uint64_t v);
 size_t ss_proto_varint_put(uint8_t *buf, uint64_t v);
 size_t ss_proto_len_head_put(uint8_t *buf, uint32_t field, size_t len);
+/* Reads the varint at *p (before end) into *v and moves *p past it: 0, or
+ * -1 when it is cut or longer than 64 bits (the gate's own reading). */
+int ss_proto_varint_get(const uint8_t **p, const uint8_t *end, uint64_t *v);
 
 /* Sends msg as one ZeroMQ frame (flags as zmq_send, e.g. ZMQ_DONTWAIT).
  * Returns 0 or -1 with errno set. */

@@ -66,8 +66,11 @@ static int sku_char(char c, int first)
 
 int ss_validate_sku(const char *sku)
 {
-	size_t n = sku ? strlen(sku) : 0;
+	return ss_validate_sku_n(sku, sku ? strlen(sku) : 0);
+}
 
+int ss_validate_sku_n(const char *sku, size_t n)
+{
 	if (n == 0 || n > SKU_MAX_BYTES)
 		return -1;
 	for (size_t i = 0; i < n; i++)

@@ -39,6 +39,9 @@ int ss_validate_recorded(const Storesync__Record *r, char *reason, size_t reason
  * Both return 0 when valid, -1 when not. */
 int ss_validate_store_id(const char *store_id);
 int ss_validate_sku(const char *sku);
+/* The same for n bytes at sku, not NUL-terminated (a SKU as it lies in a
+ * received message). */
+int ss_validate_sku_n(const char *sku, size_t n);
 /* Regions: [A-Za-z0-9_-]{1,32}. */
 int ss_validate_region(const char *region);
 /* A name for people (a store's, an article's): valid UTF-8 of 1..max_bytes

@@ -269,11 +269,42 @@ int dated_lookup(MDB_txn *txn, MDB_dbi dbi, const char *name, int64_t at_ms, MDB
  * drops name's entries superseded before now_ms. */
 int dated_put(MDB_txn *txn, MDB_dbi dbi, const char *name, int64_t effective_ms,
 	uint64_t update_id, const ProtobufCMessage *value, int64_t now_ms);
+/* A price entry as received: texts are (pointer, length), not
+ * NUL-terminated; sku NULL when absent. */
+struct price_in {
+	const char *sku, *name;
+	size_t sku_len, name_len;
+	int64_t price_fen;
+	int has_price_fen;
+};
+
+/* A price-list Update read in place from the hub's message
+ * (agent_price_wire.c); valid while the message's bytes are. */
+struct price_wire {
+	uint64_t update_id, after_id;
+	int64_t created_ms, effective_ms;
+	const uint8_t *list, *list_end;  /* the PriceList's bytes */
+	size_t n;                        /* its entries */
+};
+struct price_wire_cursor {
+	const uint8_t *p, *end;
+};
+/* 1 with *w when buf is a LinkMessage holding a price-list Update in the
+ * form the hub sends, every entry well formed; 0 for anything else, which
+ * is for the general path (ss_proto's gate and protobuf-c) to judge. */
+int price_wire_read(const void *buf, size_t len, struct price_wire *w);
+void price_wire_begin(const struct price_wire *w, struct price_wire_cursor *c);
+/* The next entry into *e: 1, or 0 after the last. */
+int price_wire_next(struct price_wire_cursor *c, struct price_in *e);
+
 /* Prices (agent_prices.c): a list as HQ sent it, effective at
  * effective_ms; entries this agent cannot use are counted in *skipped. */
 int prices_put_list(struct agent_db *db, MDB_txn *txn, int64_t effective_ms,
 	uint64_t update_id, Storesync__PriceEntry *const *entries, size_t n, int64_t now_ms,
 	size_t *skipped);
+/* The same for a list read in place (the same list stored, byte for byte). */
+int prices_put_wire(struct agent_db *db, MDB_txn *txn, const struct price_wire *w,
+	int64_t now_ms, size_t *skipped);
 /* A snapshot's prices, each with its own effective time and update, into
  * an emptied table. */
 int prices_put_dated(struct agent_db *db, MDB_txn *txn, Storesync__DatedPrice *const *p,
@@ -476,6 +507,9 @@ int apply_open(struct agent_apply *ap, struct agent_db *db, char *err, size_t er
  * of what is applied (u applied, or not in turn), 0 when not (a snapshot
  * part staged, or nothing committed: the hub sends it again). */
 int apply_update(struct agent_apply *ap, const Storesync__Update *u, uint64_t outbox_bytes);
+/* The same for a price list read in place, with the same answer. */
+int apply_price_wire(struct agent_apply *ap, const struct price_wire *w,
+	uint64_t outbox_bytes);
 /* The UpdateAck that tells the hub what is applied here. */
 void apply_ack_fill(const struct agent_apply *ap, Storesync__UpdateAck *ack);
 

@@ -44,6 +44,7 @@ struct apply_txn {
 	struct agent_apply *ap;
 	uint64_t outbox_bytes;     /* the outbox's share of the one budget */
 	const Storesync__Update *u;
+	const struct price_wire *wire;   /* u's prices as received, when read in place */
 	int64_t now_ms;
 	struct apply_ids next;
 	int done;                  /* the update is applied (not only a part staged) */
@@ -89,7 +90,8 @@ void apply_ack_fill(const struct agent_apply *ap, Storesync__UpdateAck *ack)
 static int apply_prices(struct apply_txn *t, MDB_txn *txn, const Storesync__PriceList *pl)
 {
 	size_t skipped = 0;
-	int rc = prices_put_list(t->ap->db, txn, pl->effective_ms, t->u->update_id, pl->prices,
+	int rc = t->wire ? prices_put_wire(t->ap->db, txn, t->wire, t->now_ms, &skipped)
+		: prices_put_list(t->ap->db, txn, pl->effective_ms, t->u->update_id, pl->prices,
 		pl->n_prices, t->now_ms, &skipped);
 
 	t->skipped += (unsigned)skipped;
@@ -400,9 +402,10 @@ static void log_skipped(const struct apply_txn *t)
 			"kind): ignored", (unsigned long long)t->u->update_id, t->skipped);
 }
 
-int apply_update(struct agent_apply *ap, const Storesync__Update *u, uint64_t outbox_bytes)
+static int apply_run(struct agent_apply *ap, const Storesync__Update *u,
+	const struct price_wire *wire, uint64_t outbox_bytes)
 {
-	struct apply_txn t = { .ap = ap, .outbox_bytes = outbox_bytes, .u = u,
+	struct apply_txn t = { .ap = ap, .outbox_bytes = outbox_bytes, .u = u, .wire = wire,
 		.now_ms = ss_now_ms() };
 	const char *why = out_of_turn(&ap->ids, u);
 	char err[256] = "";
@@ -425,4 +428,31 @@ int apply_update(struct agent_apply *ap, const Storesync__Update *u, uint64_t ou
 	ap->ids = t.next;
 	log_skipped(&t);
 	return t.done;
+}
+
+int apply_update(struct agent_apply *ap, const Storesync__Update *u, uint64_t outbox_bytes)
+{
+	return apply_run(ap, u, NULL, outbox_bytes);
+}
+
+/* The Update as protobuf-c would have unpacked it, but for the entries,
+ * which apply_prices takes from the wire: the turn, the ids and the
+ * transaction are the same code. */
+int apply_price_wire(struct agent_apply *ap, const struct price_wire *w,
+	uint64_t outbox_bytes)
+{
+	Storesync__Update u = STORESYNC__UPDATE__INIT;
+	Storesync__PriceList pl = STORESYNC__PRICE_LIST__INIT;
+
+	u.update_id = w->update_id;
+	u.has_update_id = 1;
+	u.after_id = w->after_id;
+	u.has_after_id = 1;
+	u.created_ms = w->created_ms;
+	u.has_created_ms = 1;
+	pl.effective_ms = w->effective_ms;
+	pl.has_effective_ms = 1;
+	u.body_case = STORESYNC__UPDATE__BODY_PRICES;
+	u.prices = &pl;
+	return apply_run(ap, &u, w, outbox_bytes);
 }

@@ -270,6 +270,13 @@ void sender_on_update(struct agent *a, const Storesync__Update *u)
 		send_update_ack(a);
 }
 
+/* A price list read in place (agent_price_wire.c), answered the same way. */
+static void on_price_wire(struct agent *a, const struct price_wire *w)
+{
+	if (apply_price_wire(&a->apply, w, a->outbox.used_bytes))
+		send_update_ack(a);
+}
+
 static void rewind_to(struct agent *a, uint64_t hub_has)
 {
 	outbox_set_acked(&a->outbox, hub_has);
@@ -348,6 +355,15 @@ void sender_on_readable(struct agent *a)
 	while ((n = ss_link_recv(a->sender.sock, f, 1, ZMQ_DONTWAIT)) > 0) {
 		Storesync__LinkMessage *m = NULL;
 		struct ss_arena arena;
+		struct price_wire w;
+
+		/* A price list is read where it lies, not unpacked. */
+		if (n == 1 && price_wire_read(zmq_msg_data(&f[0]), zmq_msg_size(&f[0]), &w)) {
+			a->sender.heard_mono = ss_mono_ms();
+			on_price_wire(a, &w);
+			ss_link_close_frames(f, 1);
+			continue;
+		}
 
 		/* A price list unpacks into tens of thousands of fields: from an
 		 * arena, in a few allocations, released at once. */
