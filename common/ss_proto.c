@@ -237,16 +237,10 @@ static void free_buf(void *data, void *hint)
 	free(data);
 }
 
-int ss_proto_send(void *sock, const ProtobufCMessage *msg, int flags)
+int ss_proto_send_packed(void *sock, void *buf, size_t len, int flags)
 {
 	zmq_msg_t zm;
-	size_t len;
-	void *buf = ss_proto_pack(msg, &len);
 
-	if (!buf) {
-		errno = ENOMEM;
-		return -1;
-	}
 	/* zmq owns buf from here and frees it once sent. */
 	zmq_msg_init_data(&zm, buf, len, free_buf, NULL);
 	if (zmq_msg_send(&zm, sock, flags) < 0) {
@@ -257,4 +251,16 @@ int ss_proto_send(void *sock, const ProtobufCMessage *msg, int flags)
 		return -1;
 	}
 	return 0;
+}
+
+int ss_proto_send(void *sock, const ProtobufCMessage *msg, int flags)
+{
+	size_t len;
+	void *buf = ss_proto_pack(msg, &len);
+
+	if (!buf) {
+		errno = ENOMEM;
+		return -1;
+	}
+	return ss_proto_send_packed(sock, buf, len, flags);
 }

@@ -94,5 +94,8 @@ int ss_proto_varint_get(const uint8_t **p, const uint8_t *end, uint64_t *v);
 /* Sends msg as one ZeroMQ frame (flags as zmq_send, e.g. ZMQ_DONTWAIT).
  * Returns 0 or -1 with errno set. */
 int ss_proto_send(void *sock, const ProtobufCMessage *msg, int flags);
+/* The same for a message already packed into buf (malloc'd): the frame
+ * takes buf, which is freed once sent, or at once when not sent. */
+int ss_proto_send_packed(void *sock, void *buf, size_t len, int flags);
 
 #endif

@@ -7,7 +7,6 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
-#include <zmq.h>
 
 void table_clear(struct table *t)
 {
@@ -134,25 +133,10 @@ enum {
 	TAG_SERVICE = 15 << 3 | 2, TAG_CELLS = 1 << 3 | 2, TAG_I = 1 << 3 | 0, TAG_S = 2 << 3 | 2,
 };
 
-static size_t varint_len(uint64_t v)
-{
-	size_t n = 1;
-
-	while (v >= 0x80) {
-		v >>= 7;
-		n++;
-	}
-	return n;
-}
-
+/* The writer's varints are ss_proto's; this one moves p past what it wrote. */
 static uint8_t *put_varint(uint8_t *p, uint64_t v)
 {
-	while (v >= 0x80) {
-		*p++ = (uint8_t)(v | 0x80);
-		v >>= 7;
-	}
-	*p++ = (uint8_t)v;
-	return p;
+	return p + ss_proto_varint_put(p, v);
 }
 
 static uint64_t zigzag(int64_t v)
@@ -163,7 +147,7 @@ static uint64_t zigzag(int64_t v)
 /* A length-delimited field of n bytes: tag, length, bytes. */
 static size_t field_len(size_t n)
 {
-	return 1 + varint_len(n) + n;
+	return 1 + ss_proto_varint_size(n) + n;
 }
 
 static uint8_t *put_bytes(uint8_t *p, uint8_t tag, const void *s, size_t n)
@@ -177,7 +161,7 @@ static uint8_t *put_bytes(uint8_t *p, uint8_t tag, const void *s, size_t n)
 static size_t cell_len(const Storesync__Cell *c)
 {
 	if (c->value_case == STORESYNC__CELL__VALUE_I)
-		return 1 + varint_len(zigzag(c->i));
+		return 1 + ss_proto_varint_size(zigzag(c->i));
 	if (c->value_case == STORESYNC__CELL__VALUE_S && c->s)
 		return field_len(strlen(c->s));
 	return 0;
@@ -242,15 +226,8 @@ void *table_pack(const struct table *t, size_t *len)
 	return buf;
 }
 
-static void free_packed(void *data, void *hint)
-{
-	(void)hint;
-	free(data);
-}
-
 int table_send(void *sock, const struct table *t, int flags)
 {
-	zmq_msg_t zm;
 	size_t len;
 	void *buf = table_pack(t, &len);
 
@@ -258,14 +235,5 @@ int table_send(void *sock, const struct table *t, int flags)
 		errno = ENOMEM;
 		return -1;
 	}
-	/* zmq owns buf from here and frees it once sent. */
-	zmq_msg_init_data(&zm, buf, len, free_packed, NULL);
-	if (zmq_msg_send(&zm, sock, flags) < 0) {
-		int e = errno;
-
-		zmq_msg_close(&zm);
-		errno = e;
-		return -1;
-	}
-	return 0;
+	return ss_proto_send_packed(sock, buf, len, flags);
 }
