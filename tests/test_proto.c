@@ -105,44 +105,64 @@ START_TEST(frame_of_empty_records_refused_at_the_budget)
 }
 END_TEST
 
+/* The costliest batch an agent builds: 5 MiB of 100-line sales of
+ * one-letter SKUs, about 15 bytes unpacked per byte. */
+struct costliest {
+	Storesync__Record *proto, **recs;
+	Storesync__SaleLine *lines[100], **one;
+	size_t n;
+};
+
+static uint8_t *costliest_batch(struct costliest *c, size_t *len)
+{
+	Storesync__LinkMessage m = STORESYNC__LINK_MESSAGE__INIT;
+	Storesync__Batch b = STORESYNC__BATCH__INIT;
+	size_t rec_len;
+
+	c->proto = tl_sale(100, "R-1");
+	c->one = c->proto->sale->lines;
+	free(c->one[0]->sku);
+	c->one[0]->sku = strdup("A");
+	for (size_t i = 0; i < 100; i++)
+		c->lines[i] = c->one[0];
+	c->proto->sale->n_lines = 100;
+	c->proto->sale->lines = c->lines;
+	rec_len = storesync__record__get_packed_size(c->proto);
+	c->recs = calloc((5u << 20) / rec_len + 2, sizeof *c->recs);
+	for (c->n = 0; c->n * rec_len < (5u << 20); c->n++)
+		c->recs[c->n] = c->proto;
+	b.store_id = "S1";
+	b.records = c->recs;
+	b.n_records = c->n;
+	m.kind_case = STORESYNC__LINK_MESSAGE__KIND_BATCH;
+	m.batch = &b;
+	return ss_proto_pack(&m.base, len);
+}
+
+static void costliest_free(struct costliest *c)
+{
+	free(c->recs);
+	c->proto->sale->n_lines = 1;
+	c->proto->sale->lines = c->one;
+	storesync__record__free_unpacked(c->proto, NULL);
+}
+
 /* The costliest batch an agent builds (5 MiB of 100-line sales of one-letter
  * SKUs, about 15 bytes unpacked per byte) passes the link's budget. */
 START_TEST(largest_agent_batch_taken)
 {
-	Storesync__LinkMessage m = STORESYNC__LINK_MESSAGE__INIT;
-	Storesync__Batch b = STORESYNC__BATCH__INIT;
-	Storesync__Record *proto = tl_sale(100, "R-1"), **recs;
-	Storesync__SaleLine *lines[100], **one;
+	struct costliest c;
 	ProtobufCMessage *u;
-	size_t len, cost, n = 0, rec_len;
+	size_t len, cost;
 	uint8_t *buf;
 
-	one = proto->sale->lines;
-	free(one[0]->sku);
-	one[0]->sku = strdup("A");
-	for (size_t i = 0; i < 100; i++)
-		lines[i] = one[0];
-	proto->sale->n_lines = 100;
-	proto->sale->lines = lines;
-	rec_len = storesync__record__get_packed_size(proto);
-	recs = calloc((5u << 20) / rec_len + 2, sizeof *recs);
-	while (n * rec_len < (5u << 20))
-		recs[n++] = proto;
-	b.store_id = "S1";
-	b.records = recs;
-	b.n_records = n;
-	m.kind_case = STORESYNC__LINK_MESSAGE__KIND_BATCH;
-	m.batch = &b;
-	buf = ss_proto_pack(&m.base, &len);
+	buf = costliest_batch(&c, &len);
 	ck_assert_int_eq(ss_proto_unpack_limited(&storesync__link_message__descriptor, buf, len,
 		&ss_limits_link, &u, &cost), SS_PROTO_OK);
 	ck_assert_uint_gt(cost, 10 * len);
 	protobuf_c_message_free_unpacked(u, NULL);
 	free(buf);
-	free(recs);
-	proto->sale->n_lines = 1;
-	proto->sale->lines = one;
-	storesync__record__free_unpacked(proto, NULL);
+	costliest_free(&c);
 }
 END_TEST
 
@@ -262,14 +282,12 @@ END_TEST
 START_TEST(arena_limited_is_the_links_gate)
 {
 	Storesync__LinkMessage m = STORESYNC__LINK_MESSAGE__INIT;
-	Storesync__Batch b = STORESYNC__BATCH__INIT;
 	Storesync__Hello h = STORESYNC__HELLO__INIT;
-	Storesync__Record *proto = tl_sale(100, "R-1"), **recs;
-	Storesync__SaleLine *lines[100], **one;
+	struct costliest c;
 	ProtobufCMessage *u;
 	struct ss_arena a;
 	struct ss_arena_mark mark;
-	size_t len, cost, n = 0, rec_len, used;
+	size_t len, cost, used;
 	uint8_t *buf;
 
 	ss_arena_init(&a, 0);
@@ -293,28 +311,12 @@ START_TEST(arena_limited_is_the_links_gate)
 		len, &ss_limits_link, &u, &cost), SS_PROTO_TOO_LARGE_UNPACKED);
 	ck_assert_uint_eq(a.used, used);
 	free(buf);
-	/* The costliest batch (as largest_agent_batch_taken builds it). */
-	one = proto->sale->lines;
-	free(one[0]->sku);
-	one[0]->sku = strdup("A");
-	for (size_t i = 0; i < 100; i++)
-		lines[i] = one[0];
-	proto->sale->n_lines = 100;
-	proto->sale->lines = lines;
-	rec_len = storesync__record__get_packed_size(proto);
-	recs = calloc((5u << 20) / rec_len + 2, sizeof *recs);
-	while (n * rec_len < (5u << 20))
-		recs[n++] = proto;
-	b.store_id = "S1";
-	b.records = recs;
-	b.n_records = n;
-	m.kind_case = STORESYNC__LINK_MESSAGE__KIND_BATCH;
-	m.batch = &b;
-	buf = ss_proto_pack(&m.base, &len);
+	/* The costliest batch. */
+	buf = costliest_batch(&c, &len);
 	mark = ss_arena_mark(&a);
 	ck_assert_int_eq(ss_arena_unpack_limited(&a, &storesync__link_message__descriptor, buf,
 		len, &ss_limits_link, &u, &cost), SS_PROTO_OK);
-	ck_assert_uint_eq(((Storesync__LinkMessage *)u)->batch->n_records, n);
+	ck_assert_uint_eq(((Storesync__LinkMessage *)u)->batch->n_records, c.n);
 	ck_assert_uint_gt(cost, 10 * len);
 	/* Dropped: given back; back to empty: one chunk kept, and nothing more. */
 	ss_arena_rewind(&a, &mark);
@@ -324,10 +326,7 @@ START_TEST(arena_limited_is_the_links_gate)
 	ck_assert_ptr_nonnull(a.chunks);
 	ss_arena_release(&a);
 	free(buf);
-	free(recs);
-	proto->sale->n_lines = 1;
-	proto->sale->lines = one;
-	storesync__record__free_unpacked(proto, NULL);
+	costliest_free(&c);
 }
 END_TEST
 
