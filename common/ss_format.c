@@ -50,6 +50,8 @@ int ss_format_check(struct ss_lmdb *db, const struct ss_format *f, uint64_t *fou
 	if (rc == 0)
 		rc = stamp_get(txn, dbi, found);
 	ss_lmdb_read_end(db, txn);
+	if (rc == MDB_NOTFOUND)
+		*found = SS_FORMAT_NEW;
 	if (rc == MDB_NOTFOUND || rc == 1) /* a new directory, or 0.1.0's */
 		rc = 0;
 	if (rc != 0) {
@@ -64,6 +66,7 @@ struct migration {
 	const struct ss_format *f;
 	uint64_t from;          /* the directory's format before this transaction */
 	int stamped;            /* it had a stamp */
+	int fresh;              /* a new directory: stamped, nothing to migrate */
 	char *err;
 	size_t errlen;
 };
@@ -80,6 +83,8 @@ static int migrate_txn(MDB_txn *txn, void *arg)
 	if ((rc = stamp_get(txn, m->meta, &m->from)) != 0 && rc != 1)
 		return rc;
 	m->stamped = rc == 0;
+	if (!m->stamped && m->fresh)
+		m->from = f->current;
 	if (m->from > f->current)
 		return too_new(f, m->from, m->err, m->errlen);
 	if (m->stamped && m->from == f->current)
@@ -101,19 +106,22 @@ static int migrate_txn(MDB_txn *txn, void *arg)
 	return mdb_put(txn, m->meta, &k, &d, 0);
 }
 
-int ss_format_migrate(struct ss_lmdb *db, MDB_dbi meta, const struct ss_format *f, char *err,
-	size_t errlen)
+int ss_format_migrate(struct ss_lmdb *db, MDB_dbi meta, const struct ss_format *f,
+	uint64_t found, char *err, size_t errlen)
 {
-	struct migration m = { .meta = meta, .f = f, .err = err, .errlen = errlen };
+	struct migration m = { .meta = meta, .f = f, .fresh = found == SS_FORMAT_NEW, .err = err,
+		.errlen = errlen };
 	int rc = ss_lmdb_write(db, migrate_txn, &m, err, errlen);
 
 	if (rc != 0)
 		return rc;
 	if (m.stamped && m.from == f->current)
 		return SS_OK;
-	if (m.from == f->current)
-		ss_info("data directory %s: format %" PRIu64 " stamped (no stamp: new, or written "
-			"by 0.1.0)", f->dir, f->current);
+	if (m.fresh)
+		ss_info("data directory %s: new, format %" PRIu64 " stamped", f->dir, f->current);
+	else if (m.from == f->current)
+		ss_info("data directory %s: format %" PRIu64 " stamped (no stamp: written by 0.1.0)",
+			f->dir, f->current);
 	else
 		ss_info("data directory %s: migrated from format %" PRIu64 " to %" PRIu64, f->dir,
 			m.from, f->current);

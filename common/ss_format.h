@@ -38,18 +38,24 @@ struct ss_format {
 	void *arg;
 };
 
+/* What ss_format_check finds in a new directory (no meta database yet):
+ * nothing to migrate, only the stamp to write. */
+#define SS_FORMAT_NEW 0
+
 /* Before any database is opened or created: the directory's format (the
- * stamp; SS_FORMAT_UNSTAMPED when there is none, a new directory too) in
- * *found. A format newer than f->current is refused (SS_EINVAL, the one-line
- * reason in err naming both) and nothing is written. */
+ * stamp; SS_FORMAT_UNSTAMPED when there is none, SS_FORMAT_NEW for a new
+ * directory) in *found. A format newer than f->current is refused
+ * (SS_EINVAL, the one-line reason in err naming both) and nothing is
+ * written. */
 int ss_format_check(struct ss_lmdb *db, const struct ss_format *f, uint64_t *found, char *err,
 	size_t errlen);
 
-/* After the databases are open (meta is f->meta's handle): runs every step
- * from the directory's format to f->current and writes the stamp, in one
- * write transaction; nothing when the stamp is f->current already. Logs
+/* After the databases are open (meta is f->meta's handle; found is what
+ * ss_format_check found): runs every step from the directory's format to
+ * f->current and writes the stamp, in one write transaction; nothing when
+ * the stamp is f->current already, only the stamp in a new directory. Logs
  * what it did. 0, or an SS_* code with the reason in err. */
-int ss_format_migrate(struct ss_lmdb *db, MDB_dbi meta, const struct ss_format *f, char *err,
-	size_t errlen);
+int ss_format_migrate(struct ss_lmdb *db, MDB_dbi meta, const struct ss_format *f,
+	uint64_t found, char *err, size_t errlen);
 
 #endif

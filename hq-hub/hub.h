@@ -79,7 +79,9 @@ struct hub {
 	struct ss_lmdb db;
 	MDB_dbi events;            /* store_id '\0' epoch(BE) seq(BE) -> packed Record */
 	MDB_dbi stores;            /* store_id -> packed StoreState */
-	MDB_dbi epochs;            /* store_id '\0' epoch(BE) -> high-water seq (BE) */
+	/* store_id '\0' epoch(BE) -> high-water seq (BE), of the epochs a store
+	 * has left: the epoch in its state has its mark there (hub_store.c). */
+	MDB_dbi epochs;
 	MDB_dbi biz_keys;          /* store_id '\0' business key -> epoch, seq, time, hash */
 	/* Views (hub_views_*.c) and their time-ordered indexes (hub_stale.c). */
 	MDB_dbi sales;             /* store_id '\0' day(u32 BE) -> SalesDay */
@@ -147,7 +149,7 @@ struct hub {
 
 /* The on-disk format this hub reads and writes (hub_meta "format",
  * common/ss_format.h); raised with a step in hub_db.c's migrations. */
-#define HUB_DB_FORMAT 1
+#define HUB_DB_FORMAT 2
 
 /* Opens the environment and every database; refuses a directory of a newer
  * format, migrates an older one and stamps it (hub_db.c). */
@@ -380,7 +382,7 @@ struct hub_store {
 	uint64_t epoch;                /* epoch being applied */
 	uint64_t hw;                   /* high-water seq of that epoch */
 	int dirty;
-	int64_t seen_indexed_ms;       /* last_progress_ms as in the silence index */
+	int64_t seen_indexed_ms;       /* last_progress_ms as in the silence index, -1: none */
 	/* The sales day this store's records last touched, kept unpacked for
 	 * the rest of the transaction: a batch of one store's sales mostly
 	 * falls on one day, so it is read and written once, not per record. */
@@ -405,6 +407,10 @@ const char *hub_store_region(struct hub *h, MDB_txn *txn, struct hub_store *s);
 int hub_store_switch_epoch(struct hub *h, MDB_txn *txn, struct hub_store *s, uint64_t epoch);
 int hub_store_save(struct hub *h, MDB_txn *txn, struct hub_store *s);
 void hub_store_release(struct hub_store *s);
+/* The high-water mark of store_id's epoch as committed (0 when none),
+ * wherever it is kept: for checks and tools, not the writer's rounds. */
+int hub_store_high_water(struct hub *h, MDB_txn *txn, const char *store_id, uint64_t epoch,
+	uint64_t *hw);
 /* Stores record seq (== s->hw + 1) and applies its effect; advances hw.
  * An invalid record is kept, counted as refused, and has no effect. */
 int hub_store_apply(struct hub *h, MDB_txn *txn, struct hub_store *s, Storesync__Record *r);

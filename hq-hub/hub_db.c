@@ -5,10 +5,22 @@
 #include "hub.h"
 #include "ss_format.h"
 
+/* Format 2 keeps the high-water mark of a store's current epoch in its
+ * state only (hub_store.c), where format 1 wrote it to "epochs" as well: a
+ * format-1 hub would read a stale mark from there, so it must not open a
+ * format-2 directory. A format-1 directory needs no change: both places
+ * hold the same mark. */
+static int migrate_1_to_2(MDB_txn *txn, void *arg)
+{
+	(void)txn;
+	(void)arg;
+	return 0;
+}
+
 /* The migrations (HUB_DB_FORMAT, hub.h): migrations[n] turns format n into n + 1, in the start's
- * one write transaction (arg: the struct hub, its handles open). None yet:
- * format 1 is 0.1.0's, which stamping alone makes current. */
-static const ss_format_step_fn migrations[HUB_DB_FORMAT] = { NULL };
+ * one write transaction (arg: the struct hub, its handles open). Format 1
+ * is 0.1.0's. */
+static const ss_format_step_fn migrations[HUB_DB_FORMAT] = { NULL, migrate_1_to_2 };
 
 int hub_open_db(struct hub *h, char *err, size_t errlen)
 {
@@ -26,6 +38,6 @@ int hub_open_db(struct hub *h, char *err, size_t errlen)
 	for (size_t i = 0; rc == 0 && i < hub_n_dbs; i++)
 		rc = ss_lmdb_dbi(&h->db, hub_dbs[i].name, 0, hub_db_dbi(h, &hub_dbs[i]), err, errlen);
 	if (rc == 0)
-		rc = ss_format_migrate(&h->db, h->hub_meta, &format, err, errlen);
+		rc = ss_format_migrate(&h->db, h->hub_meta, &format, found, err, errlen);
 	return rc;
 }

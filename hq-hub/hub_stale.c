@@ -6,8 +6,11 @@
  *                and the oldest charge not paid);
  *   store_seen   (last_progress_ms, store) every store heard from, by when
  *                its records last arrived (or it last said it had nothing to
- *                send); a registered store never heard from is silent since
- *                its registration (found in the registry, stale_unheard);
+ *                send), up to a minute behind its state and never ahead, so
+ *                the scan finds every silent store and takes the time from
+ *                the state; a registered store never heard from is silent
+ *                since its registration (found in the registry,
+ *                stale_unheard);
  *   case_due     (deadline_ms, kind, case_no) open complaint deadlines.
  * A query scans each from the beginning up to its cut-off (at - policy, or
  * at for deadlines) and stops there.
@@ -326,11 +329,30 @@ static void stale_account(struct scan_ctx *s, const Storesync__AccountView *acc)
 		v.f.since_ms, reason);
 }
 
-static void stale_store(void *arg, int64_t ms, const char *id, size_t len)
+/* A store's last progress as its state has it: the silence index may lag
+ * it by up to a minute, never lead it (hub_store.c). indexed_ms if the
+ * state cannot be read. */
+static int64_t store_progress_ms(struct scan_ctx *s, const char *id, size_t len,
+	int64_t indexed_ms)
+{
+	MDB_val k = { len, (void *)id }, d;
+	Storesync__StoreState *st;
+	int64_t ms = indexed_ms;
+
+	if (mdb_get(s->txn, s->h->stores, &k, &d) != 0
+		|| !(st = storesync__store_state__unpack(NULL, d.mv_size, d.mv_data)))
+		return ms;
+	if (st->has_last_progress_ms && st->last_progress_ms > ms)
+		ms = st->last_progress_ms;
+	storesync__store_state__free_unpacked(st, NULL);
+	return ms;
+}
+
+static void stale_store(void *arg, int64_t indexed_ms, const char *id, size_t len)
 {
 	struct scan_ctx *s = arg;
 	char store[40], reason[120];
-	int64_t minutes;
+	int64_t minutes, ms = store_progress_ms(s, id, len, indexed_ms);
 
 	snprintf(store, sizeof store, "%.*s", (int)len, id);
 	minutes = store_policy_get(s->h, s->txn, s->a, &s->silence_minutes, store);

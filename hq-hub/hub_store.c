@@ -11,7 +11,20 @@
  * counted, no effect; a conflicting one is refused), the views' checks, and
  * only then changes anything: the views, its key, the store's counts, all
  * in the same transaction. A refused record keeps its place in the log and
- * its reason in last_refused. */
+ * its reason in last_refused.
+ *
+ * Every table a record touches costs a page of its own per commit (the
+ * stores differ from record to record; issue 14), so what changes per record
+ * goes in as few as the rules allow:
+ *  - The high-water mark of the epoch in the store's state is the state's
+ *    (high_water_seq); the "epochs" table gets an epoch's mark when the
+ *    store leaves it, and is read only for an epoch the state is not on.
+ *  - The silence index (store_seen) lags last_progress_ms by less than
+ *    SEEN_INDEX_LAG_MS and is never ahead of it (progress_indexed_ms says
+ *    where it stands): a store is in it before every moment it has been
+ *    silent since, so the stale scan finds it, and reads the exact time
+ *    from the state (hub_stale.c). A busy store's entry moves once a
+ *    minute, not per record. */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -26,6 +39,7 @@
 
 #define EPOCH_KEY_BYTES (33 + 8)
 #define REFUSED_LOG_INTERVAL_MS 10000
+#define SEEN_INDEX_LAG_MS 60000
 
 static size_t epoch_key(uint8_t *key, const char *store_id, uint64_t epoch)
 {
@@ -41,8 +55,14 @@ static int load_hw(struct hub *h, MDB_txn *txn, struct hub_store *s)
 {
 	uint8_t key[EPOCH_KEY_BYTES];
 	MDB_val k = { epoch_key(key, s->store_id, s->epoch), key }, d;
-	int rc = mdb_get(txn, h->epochs, &k, &d);
+	const Storesync__StoreState *st = s->state;
+	int rc;
 
+	if (st->has_epoch && st->epoch == s->epoch && st->has_high_water_seq) {
+		s->hw = st->high_water_seq;
+		return 0;
+	}
+	rc = mdb_get(txn, h->epochs, &k, &d);
 	s->hw = 0;
 	if (rc == 0 && d.mv_size == 8)
 		s->hw = ss_be64_get(d.mv_data);
@@ -72,7 +92,8 @@ int hub_store_load(struct hub *h, MDB_txn *txn, const char *store_id, uint64_t e
 		s->state->store_id = strdup(store_id);
 		s->dirty = 1;
 	}
-	s->seen_indexed_ms = s->state->has_last_progress_ms ? s->state->last_progress_ms : -1;
+	s->seen_indexed_ms = s->state->has_progress_indexed_ms ? s->state->progress_indexed_ms
+		: s->state->has_last_progress_ms ? s->state->last_progress_ms : -1;
 	return load_hw(h, txn, s);
 }
 
@@ -96,43 +117,67 @@ int hub_store_switch_epoch(struct hub *h, MDB_txn *txn, struct hub_store *s, uin
 	return rc ? rc : load_hw(h, txn, s);
 }
 
-int hub_store_save(struct hub *h, MDB_txn *txn, struct hub_store *s)
+/* The departing epoch's mark, when s moves its state to another epoch. */
+static int save_left_epoch(struct hub *h, MDB_txn *txn, struct hub_store *s)
 {
 	uint8_t key[EPOCH_KEY_BYTES], hw[8];
-	MDB_val k = { strlen(s->store_id), s->store_id }, d;
-	MDB_val ek = { epoch_key(key, s->store_id, s->epoch), key }, ed = { 8, hw };
+	const Storesync__StoreState *st = s->state;
+	MDB_val k = { epoch_key(key, s->store_id, st->epoch), key }, d = { 8, hw };
+
+	if (!st->has_epoch || st->epoch == s->epoch)
+		return 0;
+	ss_be64_put(hw, st->has_high_water_seq ? st->high_water_seq : 0);
+	return mdb_put(txn, h->epochs, &k, &d, 0);
+}
+
+/* The silence index, moved when it would lag a minute or run ahead. */
+static int save_seen_index(struct hub *h, MDB_txn *txn, struct hub_store *s)
+{
+	Storesync__StoreState *st = s->state;
+	int64_t now = st->last_progress_ms;
 	int rc;
 
-	if ((rc = hub_views_sales_flush(h, txn, s)) != 0)
+	if (!st->has_last_progress_ms)
+		return 0;
+	if (s->seen_indexed_ms < 0 || now < s->seen_indexed_ms
+		|| now - s->seen_indexed_ms >= SEEN_INDEX_LAG_MS) {
+		rc = hub_stale_index_set(txn, h->store_seen, s->seen_indexed_ms, now, s->store_id,
+			strlen(s->store_id));
+		if (rc != 0)
+			return rc;
+		s->seen_indexed_ms = now;
+	}
+	st->progress_indexed_ms = s->seen_indexed_ms;
+	st->has_progress_indexed_ms = 1;
+	return 0;
+}
+
+int hub_store_save(struct hub *h, MDB_txn *txn, struct hub_store *s)
+{
+	MDB_val k = { strlen(s->store_id), s->store_id }, d;
+	int rc;
+
+	if ((rc = hub_views_sales_flush(h, txn, s)) != 0
+		|| (rc = save_left_epoch(h, txn, s)) != 0
+		|| (rc = save_seen_index(h, txn, s)) != 0)
 		return rc;
 	/* The newest epoch shown is the one last heard from. */
 	s->state->epoch = s->epoch;
 	s->state->has_epoch = 1;
 	s->state->high_water_seq = s->hw;
 	s->state->has_high_water_seq = 1;
-	d.mv_size = storesync__store_state__get_packed_size(s->state);
-	rc = mdb_put(txn, h->stores, &k, &d, MDB_RESERVE);
-	if (rc != 0)
-		return rc;
-	storesync__store_state__pack(s->state, d.mv_data);
-	/* The silence index follows last_progress_ms in the same transaction. */
-	if (s->state->has_last_progress_ms) {
-		rc = hub_stale_index_set(txn, h->store_seen, s->seen_indexed_ms,
-			s->state->last_progress_ms, s->store_id, strlen(s->store_id));
-		if (rc != 0)
-			return rc;
-		s->seen_indexed_ms = s->state->last_progress_ms;
-	}
 	/* Queries ask whether any record is dated after their moment. */
 	if (s->state->max_time_ms > 0
 		&& (uint64_t)s->state->max_time_ms > hub_meta_get(h, txn, HUB_META_MAX_RECORD_MS)
 		&& (rc = hub_meta_put(h, txn, HUB_META_MAX_RECORD_MS, (uint64_t)s->state->max_time_ms)))
 		return rc;
-	ss_be64_put(hw, s->hw);
-	rc = mdb_put(txn, h->epochs, &ek, &ed, 0);
-	if (rc == 0)
-		s->dirty = 0;
-	return rc;
+	d.mv_size = storesync__store_state__get_packed_size(s->state);
+	rc = mdb_put(txn, h->stores, &k, &d, MDB_RESERVE);
+	if (rc != 0)
+		return rc;
+	storesync__store_state__pack(s->state, d.mv_data);
+	s->dirty = 0;
+	return 0;
 }
 
 void hub_store_release(struct hub_store *s)
@@ -143,6 +188,17 @@ void hub_store_release(struct hub_store *s)
 	if (s->state)
 		storesync__store_state__free_unpacked(s->state, NULL);
 	s->state = NULL;
+}
+
+int hub_store_high_water(struct hub *h, MDB_txn *txn, const char *store_id, uint64_t epoch,
+	uint64_t *hw)
+{
+	struct hub_store s;
+	int rc = hub_store_load(h, txn, store_id, epoch, &s);
+
+	*hw = rc == 0 ? s.hw : 0;
+	hub_store_release(&s);
+	return rc;
 }
 
 /* Puts r into the event log; its content hash, from the bytes just packed

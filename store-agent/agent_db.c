@@ -101,7 +101,7 @@ int agent_db_open(struct agent_db *db, const char *dir, int64_t budget_bytes, ch
 	for (size_t i = 0; rc == 0 && i < N_TABLES; i++)
 		rc = ss_lmdb_dbi(&db->lmdb, tables[i].name, 0, dbi_of(db, i), err, errlen);
 	if (rc == 0)
-		rc = ss_format_migrate(&db->lmdb, db->meta, &format, err, errlen);
+		rc = ss_format_migrate(&db->lmdb, db->meta, &format, found, err, errlen);
 	if (rc != 0) {
 		ss_lmdb_close(&db->lmdb);
 		return rc;

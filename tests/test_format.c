@@ -71,7 +71,7 @@ static void write_format(const char *dir, const char *meta, uint64_t v)
 
 START_TEST(old_agent_directory_is_stamped_and_its_buffered_records_arrive_once)
 {
-	char local[320], data[320], log[320];
+	char local[320], data[320], log[320], line[64];
 	struct tl_env e;
 	uint64_t format = 0;
 	pid_t hub, agent;
@@ -107,9 +107,13 @@ START_TEST(old_agent_directory_is_stamped_and_its_buffered_records_arrive_once)
 	tl_stop(hub);
 	ck_assert_uint_eq(tl_log_count(log, "format 1 stamped"), 1);
 	ck_assert_uint_eq(tl_log_count(log, "migrated"), 0);
-	/* A new directory is stamped at once too. */
+	/* A new directory is stamped at once too, as new: nothing migrated. */
 	ck_assert_int_eq(read_format(e.hub_data, "hub_meta", &format), 1);
 	ck_assert_uint_eq(format, HUB_DB_FORMAT);
+	snprintf(log, sizeof log, "%s/hub.log", e.dir);
+	snprintf(line, sizeof line, "new, format %d stamped", HUB_DB_FORMAT);
+	ck_assert_uint_eq(tl_log_count(log, line), 1);
+	ck_assert_uint_eq(tl_log_count(log, "migrated"), 0);
 	tl_env_cleanup(&e);
 }
 END_TEST
@@ -132,7 +136,7 @@ START_TEST(old_hub_directory_is_stamped_and_shows_what_it_applied)
 	ck_assert_int_eq(read_format(e.hub_data, "hub_meta", &format), 0);
 
 	hub = tl_start_hub(&e, NULL);
-	ck_assert_uint_eq(tl_log_count(log, "format 1 stamped"), 1);
+	ck_assert_uint_eq(tl_log_count(log, "migrated from format 1 to 2"), 1);
 	ck_assert_int_eq(tl_store_field(e.hub_query, "F1", "records"), 6);
 	ck_assert_int_eq(tl_store_field(e.hub_query, "F1", "amount_fen"), 15000);
 	r = tl_query_ok(e.hub_query, "sales", "store", "F1", NULL);
@@ -166,7 +170,8 @@ START_TEST(old_hub_directory_is_stamped_and_shows_what_it_applied)
 	hub = tl_start_hub(&e, NULL);
 	ck_assert_int_eq(tl_store_field(e.hub_query, "F1", "records"), 6);
 	tl_stop(hub);
-	ck_assert_uint_eq(tl_log_count(log, "format 1 stamped"), 1);
+	ck_assert_uint_eq(tl_log_count(log, "migrated from format 1 to 2"), 1);
+	ck_assert_uint_eq(tl_log_count(log, "stamped"), 0);
 	tl_env_cleanup(&e);
 }
 END_TEST

@@ -736,6 +736,44 @@ START_TEST(silent_store)
 }
 END_TEST
 
+/* The silence index may lag a store's progress by up to a minute (it moves
+ * once a minute for a busy store); what is silent is judged by the progress
+ * itself: progress 50 s after the indexed moment, then 29.5 min of silence,
+ * is not silent; 31 min is, since that progress. */
+START_TEST(silent_store_judged_by_its_progress_not_the_index)
+{
+	struct views_env v;
+	Storesync__QueryReply *r;
+	int64_t first, last;
+
+	setup(&v, 1, "0");
+	sale(v.local[0], ss_now_ms() - HOUR_MS, "R-1", 1000, "cash");
+	drained(v.local[0]);
+	first = tl_store_field(v.e.hub_query, "S1", "last_progress_ms");
+	tl_stop(v.hub);
+	/* The same hub 50 s later by its clock: S1 makes progress again. */
+	v.hub = tl_start_hub(&v.e, "--clock-offset-ms", "50000", NULL);
+	sale(v.local[0], ss_now_ms() - HOUR_MS, "R-2", 1000, "cash");
+	drained(v.local[0]);
+	tl_stop(v.agent[0]);
+	v.n = 0;
+	last = tl_store_field(v.e.hub_query, "S1", "last_progress_ms");
+	ck_assert_int_ge(last - first, 50000);
+	ck_assert_int_lt(last - first, 60000);   /* within the index's lag */
+
+	r = tl_query_ok(v.e.hub_query, "stale", "at", ms(last + 29 * MIN_MS + 30000), NULL);
+	ck_assert_int_eq(tl_row_find(r, "kind", "store", NULL), -1);
+	tl_query_free(r);
+	r = tl_query_ok(v.e.hub_query, "stale", "at", ms(last + 31 * MIN_MS), NULL);
+	ck_assert_uint_eq(r->n_rows, 1);
+	ROW(r, "kind", "store", "id", "S1");
+	ck_assert_int_eq(tl_cell_int(r, 0, "since_ms"), last);
+	ck_assert_int_eq(tl_cell_int(r, 0, "age_ms"), 31 * MIN_MS);
+	tl_query_free(r);
+	teardown(&v);
+}
+END_TEST
+
 /* Weekly and monthly figures are sums of days, across a month boundary. */
 START_TEST(sales_week_month)
 {
@@ -1083,7 +1121,8 @@ int main(void)
 {
 	const TTest *const tests[] = { contract_payments_two_stores, refund_same_day,
 		complaint_deadlines, emergency_deadline, overdue_listed_once, aging_buckets, case_numbers_per_month,
-		inventory_on_hand, silent_store, sales_week_month, aging_restarts_with_a_new_debt,
+		inventory_on_hand, silent_store, silent_store_judged_by_its_progress_not_the_index,
+		sales_week_month, aging_restarts_with_a_new_debt,
 		account_owner_without_contract, refunds_by_method_and_net,
 		late_move_before_stocktake_ignored, heartbeat_over_stuck_backlog_is_silent,
 		registered_store_never_heard_from_is_silent_since_registration };

@@ -46,6 +46,22 @@ static void answers_parse(void)
 	}
 }
 
+/* The epoch store's state is on (0: none). */
+static uint64_t epoch_of_state(MDB_txn *txn, const char *store)
+{
+	MDB_val k = { strlen(store), (void *)store }, d;
+	Storesync__StoreState *s;
+	uint64_t epoch = 0;
+
+	if (mdb_get(txn, hub.h.stores, &k, &d) != 0)
+		return 0;
+	s = storesync__store_state__unpack(NULL, d.mv_size, d.mv_data);
+	FZ_CHECK(s != NULL, "a store state that does not unpack");
+	epoch = s->epoch;
+	storesync__store_state__free_unpacked(s, NULL);
+	return epoch;
+}
+
 /* Events held against high-water marks and counters. */
 static void log_agrees(void)
 {
@@ -58,10 +74,22 @@ static void log_agrees(void)
 
 	FZ_CHECK(ss_lmdb_read_begin(&h->db, &txn) == 0, "read txn");
 	FZ_CHECK(mdb_stat(txn, h->events, &st) == 0, "stat");
+	/* Every (store, epoch) the hub holds a mark for: the epochs its stores
+	 * left, and the one each state is on. */
 	FZ_CHECK(mdb_cursor_open(txn, h->epochs, &c) == 0, "cursor");
 	for (int rc = mdb_cursor_get(c, &k, &d, MDB_FIRST); rc == 0;
-		rc = mdb_cursor_get(c, &k, &d, MDB_NEXT))
-		hw_sum += d.mv_size == 8 ? ss_be64_get(d.mv_data) : 0;
+		rc = mdb_cursor_get(c, &k, &d, MDB_NEXT)) {
+		const char *store = k.mv_data;
+		size_t n = strnlen(store, k.mv_size);
+		uint64_t hw = 0;
+
+		FZ_CHECK(n + 9 == k.mv_size, "an epochs key that is not store '\\0' epoch");
+		if (epoch_of_state(txn, store) != ss_be64_get((const uint8_t *)k.mv_data + n + 1)) {
+			FZ_CHECK(hub_store_high_water(h, txn, store,
+				ss_be64_get((const uint8_t *)k.mv_data + n + 1), &hw) == 0, "mark");
+			hw_sum += hw;
+		}
+	}
 	mdb_cursor_close(c);
 	/* A business duplicate is logged with no effect and counted in its
 	 * store's state, neither applied nor refused. */
@@ -72,6 +100,7 @@ static void log_agrees(void)
 
 		FZ_CHECK(s != NULL, "a store state that does not unpack");
 		dups += s->biz_duplicates;
+		hw_sum += s->high_water_seq;
 		storesync__store_state__free_unpacked(s, NULL);
 	}
 	mdb_cursor_close(c);
@@ -85,18 +114,11 @@ static void log_agrees(void)
 static uint64_t high_water(const char *store, uint64_t epoch)
 {
 	struct hub *h = &hub.h;
-	uint8_t key[64];
-	size_t n = strlen(store);
-	MDB_val k = { n + 9, key }, d;
 	uint64_t hw = 0;
 	MDB_txn *txn;
 
-	memcpy(key, store, n);
-	key[n] = '\0';
-	ss_be64_put(key + n + 1, epoch);
 	FZ_CHECK(ss_lmdb_read_begin(&h->db, &txn) == 0, "read txn");
-	if (mdb_get(txn, h->epochs, &k, &d) == 0 && d.mv_size == 8)
-		hw = ss_be64_get(d.mv_data);
+	FZ_CHECK(hub_store_high_water(h, txn, store, epoch, &hw) == 0, "mark");
 	ss_lmdb_read_end(&h->db, txn);
 	return hw;
 }
