@@ -129,6 +129,10 @@ struct outbox_txn {
 	int64_t now_ms;
 	uint64_t epoch, last_seq, first_seq, acked_seq, used_bytes;
 	uint64_t pruned;
+	/* The other databases' pages as last measured, and appends since
+	 * (records_budget, agent_outbox.c). */
+	uint64_t other_bytes;
+	unsigned other_age;
 };
 
 void outbox_txn_begin(struct outbox_txn *t, struct agent_outbox *ob, MDB_txn *txn,

@@ -526,6 +526,86 @@ START_TEST(budget_counts_the_other_databases)
 }
 END_TEST
 
+/* One transaction of appends, each followed by up to its reserve written to
+ * another table (as a submit writes a record's key), until the budget is
+ * reached: no record is taken that leaves less than its reserve free, and
+ * the first refused one truly did not fit. The outbox measures the other
+ * tables only now and then while far from the budget (records_budget): a
+ * stale measure near it would overshoot here. */
+#define GROW_BUDGET (16u << 20)
+#define GROW_RESERVE (8u * 4096u)
+#define GROW_BALLAST 12000u
+
+struct grow_args {
+	struct agent_outbox *ob;
+	struct outbox_txn t;
+	uint64_t accepted;
+	uint64_t room_at_refusal;  /* budget - everything, when the first was refused */
+	size_t refused_size;       /* its packed size */
+};
+
+static int grow_body(MDB_txn *txn, void *arg)
+{
+	struct grow_args *g = arg;
+	struct agent_db *db = g->ob->db;
+	static uint8_t ballast[GROW_BALLAST];
+	struct outbox_txn *t = &g->t;
+	int rc = 0;
+
+	outbox_txn_begin(t, g->ob, txn, 1000);
+	for (uint64_t i = 1; rc == 0; i++) {
+		struct outbox_slot slot = { 0 };
+		char receipt[32];
+		uint8_t key[9] = { 'B' };
+		MDB_val k = { sizeof key, key }, d = { sizeof ballast, ballast };
+		uint64_t other, taken;
+
+		snprintf(receipt, sizeof receipt, "R%llu", (unsigned long long)i);
+		slot.record = tl_sale(amount_of(i), receipt);
+		rc = outbox_txn_append(t, &slot, GROW_RESERVE);
+		other = agent_db_other_bytes(db, txn);
+		taken = t->used_bytes + other + GROW_RESERVE;
+		if (rc == 0 && slot.full) {
+			g->room_at_refusal = GROW_BUDGET > taken ? GROW_BUDGET - taken : 0;
+			g->refused_size = storesync__record__get_packed_size(slot.record);
+			storesync__record__free_unpacked(slot.record, NULL);
+			break;
+		}
+		storesync__record__free_unpacked(slot.record, NULL);
+		ck_assert_msg(taken <= GROW_BUDGET, "record %llu taken with %llu of %u bytes used",
+			(unsigned long long)i, (unsigned long long)taken, GROW_BUDGET);
+		g->accepted++;
+		ss_be64_put(key + 1, i);
+		if (rc == 0)
+			rc = mdb_put(txn, db->keys, &k, &d, 0);
+	}
+	return rc ? rc : outbox_txn_end(t);
+}
+
+START_TEST(budget_exact_while_other_tables_grow)
+{
+	struct tl_env e;
+	struct agent_config c;
+	struct agent_outbox ob;
+	struct grow_args g = { .ob = &ob };
+	char err[512] = "";
+
+	tl_env_init(&e);
+	cfg_init(&c, &e, "S1", GROW_BUDGET, 1000);
+	open_ok(&ob, &c);
+	ck_assert_msg(ss_lmdb_write(&ob.db->lmdb, grow_body, &g, err, sizeof err) == 0,
+		"append: %s", err);
+	outbox_txn_adopt(&g.t);
+	/* About 16 MB at some 12 kB (ballast and record) each. */
+	ck_assert_uint_gt(g.accepted, 500);
+	ck_assert_msg(g.room_at_refusal < g.refused_size + 64, "refused with %llu bytes free "
+		"for a record of %zu", (unsigned long long)g.room_at_refusal, g.refused_size);
+	ck_assert_uint_eq(ob.last_seq, g.accepted);
+	close_ok(&ob);
+	tl_env_cleanup(&e);
+}
+END_TEST
+
 /* A hub restored to before what retention still keeps: the oldest record
  * the hub lacks and the agent still has is the oldest unacknowledged one. */
 START_TEST(oldest_unacked_ms_after_restore_past_retention)
@@ -669,6 +749,7 @@ int main(void)
 		append_assigns_consecutive_seqs, reopen_keeps_epoch_and_records,
 		other_store_id_refused, new_directory_needs_store_id,
 		full_budget_refuses_and_loses_nothing, budget_counts_the_other_databases,
+		budget_exact_while_other_tables_grow,
 		acknowledged_give_way_oldest_first,
 		retention_drops_only_old_acknowledged, acked_persists_without_pruning,
 		acked_moving_back_protects_records, oldest_unacked_ms_follows_acks,
