@@ -137,6 +137,14 @@ void ss_link_close_frames(zmq_msg_t *frames, int n)
 		zmq_msg_close(&frames[i]);
 }
 
+void ss_link_close_watched(void *sock)
+{
+	if (!sock)
+		return;
+	zmq_socket_monitor(sock, NULL, 0);
+	zmq_close(sock);
+}
+
 int ss_link_monitor_event(void *pair, uint16_t *event, int32_t *value)
 {
 	zmq_msg_t f[2];

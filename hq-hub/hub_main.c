@@ -453,8 +453,8 @@ int main(int argc, char **argv)
 out:
 	hub_http_stop(&h);
 	query_stop(&h);
-	if (h.router)
-		zmq_close(h.router);
+	/* Before hub_zap_close closes its monitor's PAIR (ss_link.h). */
+	ss_link_close_watched(h.router);
 	hub_writer_close(&h);
 	hub_zap_close(&h);
 	zmq_ctx_term(h.zctx);

@@ -134,10 +134,7 @@ int sender_start(struct agent *a, char *err, size_t errlen)
 
 void sender_stop(struct agent *a)
 {
-	if (a->sender.sock) {
-		zmq_socket_monitor(a->sender.sock, NULL, 0);
-		zmq_close(a->sender.sock);
-	}
+	ss_link_close_watched(a->sender.sock);
 	if (a->sender.monitor)
 		zmq_close(a->sender.monitor);
 	a->sender.sock = a->sender.monitor = NULL;
