@@ -244,10 +244,9 @@ int ss_client_open(struct ss_client *c, char *err, size_t errlen)
 		snprintf(err, errlen, "cannot set CurveZMQ: %s", zmq_strerror(errno));
 		return SS_EXIT_UNREACHABLE;
 	}
-	if (zmq_socket_monitor(c->sock, "inproc://ss-client-monitor", ZMQ_EVENT_HANDSHAKE_FAILED_AUTH
-		| ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL | ZMQ_EVENT_HANDSHAKE_FAILED_NO_DETAIL) != 0
-		|| !(c->monitor = zmq_socket(c->zctx, ZMQ_PAIR))
-		|| zmq_connect(c->monitor, "inproc://ss-client-monitor") != 0) {
+	if (!(c->monitor = ss_link_monitor(c->zctx, c->sock, "inproc://ss-client-monitor",
+		ZMQ_EVENT_HANDSHAKE_FAILED_AUTH | ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL
+		| ZMQ_EVENT_HANDSHAKE_FAILED_NO_DETAIL))) {
 		snprintf(err, errlen, "cannot monitor the connection: %s", zmq_strerror(errno));
 		return SS_EXIT_UNREACHABLE;
 	}

@@ -137,6 +137,25 @@ void ss_link_close_frames(zmq_msg_t *frames, int n)
 		zmq_msg_close(&frames[i]);
 }
 
+void *ss_link_monitor(void *ctx, void *sock, const char *ep, int events)
+{
+	int linger = 0, unbounded = 0;
+	void *pair;
+
+	if (zmq_socket_monitor(sock, ep, events) != 0 || !(pair = zmq_socket(ctx, ZMQ_PAIR)))
+		return NULL;
+	if (zmq_setsockopt(pair, ZMQ_LINGER, &linger, sizeof linger) != 0
+		|| zmq_setsockopt(pair, ZMQ_RCVHWM, &unbounded, sizeof unbounded) != 0
+		|| zmq_connect(pair, ep) != 0) {
+		int e = errno;
+
+		zmq_close(pair);
+		errno = e;
+		return NULL;
+	}
+	return pair;
+}
+
 void ss_link_close_watched(void *sock)
 {
 	if (!sock)

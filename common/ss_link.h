@@ -53,11 +53,17 @@ void ss_link_close_frames(zmq_msg_t *frames, int n);
  * without waiting: 1 with *event and *value (0 and -1 for a short frame),
  * 0 when none waits. */
 int ss_link_monitor_event(void *pair, uint16_t *event, int32_t *value);
-/* Closes a socket that may have a monitor (zmq_socket_monitor), stopping
- * the monitor first, from the socket's own thread; NULL: nothing. Close its
- * PAIR only after this: libzmq 4.3.4 sends events from its I/O threads at
- * any time, and an event whose send fails (its PAIR closed) is never
- * freed, a leak LeakSanitizer reports at exit. */
+/* Monitors sock (zmq_socket_monitor on inproc endpoint ep, the events
+ * given) and returns the PAIR to read them from, or NULL (errno set). The
+ * PAIR takes events without bound (ZMQ_RCVHWM 0): libzmq 4.3.4 sends an
+ * event from its I/O thread holding the monitor's lock and blocks while
+ * the pipe is full, so a reader that stopped reading (a daemon stopping,
+ * thousands of connections closing) would hang ss_link_close_watched. */
+void *ss_link_monitor(void *ctx, void *sock, const char *ep, int events);
+/* Closes a socket that may have a monitor, stopping the monitor first,
+ * from the socket's own thread; NULL: nothing. Close its PAIR only after
+ * this: an event whose send fails (its PAIR closed) is never freed by
+ * libzmq 4.3.4, a leak LeakSanitizer reports at exit. */
 void ss_link_close_watched(void *sock);
 
 #endif

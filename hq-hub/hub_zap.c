@@ -578,7 +578,6 @@ int hub_zap_watch(struct hub *h, void *sock, enum hub_zap_door door, char *err, 
 	struct hub_zap *z = h->zap;
 	struct watched *w = &z->w[z->n_watched];
 	char ep[64];
-	int linger = 0;
 
 	if (z->n_watched >= sizeof z->w / sizeof z->w[0]) {
 		snprintf(err, errlen, "too many sockets to watch");
@@ -590,9 +589,7 @@ int hub_zap_watch(struct hub *h, void *sock, enum hub_zap_door door, char *err, 
 			return -1;
 		zmq_setsockopt(sock, ZMQ_ZAP_DOMAIN, HUB_ZAP_DOMAIN_LINK, strlen(HUB_ZAP_DOMAIN_LINK));
 	}
-	if (zmq_socket_monitor(sock, ep, events) != 0 || !(w->pair = zmq_socket(h->zctx, ZMQ_PAIR))
-		|| zmq_setsockopt(w->pair, ZMQ_LINGER, &linger, sizeof linger) != 0
-		|| zmq_connect(w->pair, ep) != 0) {
+	if (!(w->pair = ss_link_monitor(h->zctx, sock, ep, events))) {
 		snprintf(err, errlen, "cannot monitor %s: %s",
 			door == HUB_ZAP_LINK ? "the store link" : "the query endpoint",
 			zmq_strerror(errno));

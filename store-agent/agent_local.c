@@ -191,11 +191,8 @@ int local_watch(struct agent *a, char *err, size_t errlen)
 			strerror(errno));
 		return -1;
 	}
-	if (zmq_socket_monitor(a->local, LOCAL_MONITOR_ENDPOINT,
-		ZMQ_EVENT_ACCEPTED | ZMQ_EVENT_DISCONNECTED) != 0
-		|| !(a->local_monitor = zmq_socket(a->zctx, ZMQ_PAIR))
-		|| zmq_setsockopt(a->local_monitor, ZMQ_LINGER, &linger, sizeof linger) != 0
-		|| zmq_connect(a->local_monitor, LOCAL_MONITOR_ENDPOINT) != 0) {
+	if (!(a->local_monitor = ss_link_monitor(a->zctx, a->local, LOCAL_MONITOR_ENDPOINT,
+		ZMQ_EVENT_ACCEPTED | ZMQ_EVENT_DISCONNECTED))) {
 		snprintf(err, errlen, "cannot monitor the local endpoint: %s",
 			zmq_strerror(zmq_errno()));
 		return -1;

@@ -115,10 +115,8 @@ int sender_start(struct agent *a, char *err, size_t errlen)
 		zmq_close(a->sender.sock);
 		return -1;
 	}
-	if (zmq_socket_monitor(a->sender.sock, "inproc://agent-link-monitor",
-		AGENT_LINK_EVENTS) != 0
-		|| !(a->sender.monitor = zmq_socket(a->zctx, ZMQ_PAIR))
-		|| zmq_connect(a->sender.monitor, "inproc://agent-link-monitor") != 0) {
+	if (!(a->sender.monitor = ss_link_monitor(a->zctx, a->sender.sock,
+		"inproc://agent-link-monitor", AGENT_LINK_EVENTS))) {
 		snprintf(err, errlen, "cannot monitor the hub link: %s", zmq_strerror(errno));
 		return -1;
 	}
