@@ -259,16 +259,11 @@ int ss_client_open(struct ss_client *c, char *err, size_t errlen)
 
 void ss_client_close(struct ss_client *c)
 {
-	int linger = 0;
-
-	if (c->monitor) {
-		zmq_socket_monitor(c->sock, NULL, 0);
-		zmq_setsockopt(c->monitor, ZMQ_LINGER, &linger, sizeof linger);
+	/* The watched socket first, its monitor's PAIR after (ss_link.h). */
+	ss_link_close_watched(c->sock);
+	if (c->monitor)
 		zmq_close(c->monitor);
-	}
 	c->monitor = NULL;
-	if (c->sock)
-		zmq_close(c->sock);
 	if (c->zctx)
 		zmq_ctx_term(c->zctx);
 	c->sock = c->zctx = NULL;
