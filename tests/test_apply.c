@@ -147,8 +147,11 @@ START_TEST(update_out_of_turn_is_not_applied)
 }
 END_TEST
 
+static Storesync__LocalReply *notices(struct fx *f);
+
 START_TEST(duplicate_update_is_not_applied_twice)
 {
+	Storesync__LocalReply *r;
 	Storesync__Update *u;
 	struct fx f;
 
@@ -160,13 +163,19 @@ START_TEST(duplicate_update_is_not_applied_twice)
 	ck_assert_uint_eq(send_price(&f, 1, 0, 3000, "LAMP-1", 999), 2);
 	ck_assert_uint_eq(send_price(&f, 2, 1, 3000, "LAMP-1", 998), 2);
 	ck_assert_int_eq(tl_price_fen(f.local, "LAMP-1", 0), 200);
-	/* A notice applied twice is still one notice. */
+	/* Update 3 applied is one notice; update 3 again, with another
+	 * account in it, adds none. */
 	u = tl_update(3, 2);
 	tl_update_notice(u, "ACC-1", 5000, 120000, 6000);
 	ck_assert_uint_eq(send_update(&f, u), 3);
 	u = tl_update(3, 2);
-	tl_update_notice(u, "ACC-1", 5000, 120000, 6000);
+	tl_update_notice(u, "ACC-9", 5000, 90000, 6000);
 	ck_assert_uint_eq(send_update(&f, u), 3);
+	r = notices(&f);
+	ck_assert_uint_eq(r->notices->n_notices, 1);
+	ck_assert_str_eq(r->notices->notices[0]->account, "ACC-1");
+	ck_assert_int_eq(r->notices->notices[0]->balance_fen, 120000);
+	storesync__local_reply__free_unpacked(r, NULL);
 	fx_stop(&f);
 }
 END_TEST

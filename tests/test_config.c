@@ -117,10 +117,21 @@ START_TEST(unknown_key_names_key_and_line)
 }
 END_TEST
 
+/* The first error, and only it: the later one is not named. */
+static void expect_first(const char *text, const char *first, const char *later)
+{
+	struct conf c;
+	char err[512];
+
+	expect_refused(text, first, ":2:");
+	ck_assert_int_eq(load_text(text, &c, err, sizeof err), -1);
+	ck_assert_msg(strstr(err, later) == NULL, "\"%s\" reported too: %s", later, err);
+}
+
 START_TEST(first_error_is_the_one_reported)
 {
-	expect_refused("[main]\nbogus_one = 1\nname = x\nbogus_two = 2\n", "bogus_one", ":2:");
-	expect_refused("[main]\ncount = 500\nbogus_two = 2\n", "count", ":2:");
+	expect_first("[main]\nbogus_one = 1\nname = x\nbogus_two = 2\n", "bogus_one", "bogus_two");
+	expect_first("[main]\ncount = 500\nbogus_two = 2\n", "count", "bogus_two");
 }
 END_TEST
 

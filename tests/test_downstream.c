@@ -206,9 +206,17 @@ START_TEST(a_push_carries_only_changed_prices)
 	m = expect_prices(&l);
 	ck_assert_uint_eq(m->update->update_id, second);
 	ck_assert_uint_eq(m->update->prices->n_prices, 5);
-	for (size_t i = 0; i < 5; i++)
-		ck_assert_int_eq(m->update->prices->prices[i]->price_fen,
-			price_b(strtoul(m->update->prices->prices[i]->sku + 4, NULL, 10)));
+	/* Exactly the five changed: SKU-0, -20, -40, -60, -80, each once, at
+	 * its new price. */
+	for (size_t i = 0, seen = 0; i < 5; i++) {
+		size_t sku = strtoul(m->update->prices->prices[i]->sku + 4, NULL, 10);
+
+		ck_assert_msg(sku % 20 == 0 && sku < 100 && !(seen & (1u << (sku / 20))),
+			"%s was sent, but its price did not change (or it came twice)",
+			m->update->prices->prices[i]->sku);
+		seen |= 1u << (sku / 20);
+		ck_assert_int_eq(m->update->prices->prices[i]->price_fen, price_b(sku));
+	}
 	storesync__link_message__free_unpacked(m, NULL);
 	/* Nothing changed at all: no update is issued. */
 	r = tl_price_push(f.e.hub_query, "SKU", 100, price_b, NULL);
@@ -398,7 +406,9 @@ START_TEST(rollout_counts_applied_and_pending)
 	ck_assert_int_eq(tl_cell_int(r, row, "applied"), 1);
 	ck_assert_int_eq(tl_cell_int(r, row, "pending"), 1);
 	ck_assert_str_eq(tl_cell_str(r, row, "oldest_pending_store"), "B1");
+	/* Pending since the push, a moment ago: not some other clock's age. */
 	ck_assert_int_ge(tl_cell_int(r, row, "oldest_pending_for_ms"), 0);
+	ck_assert_int_lt(tl_cell_int(r, row, "oldest_pending_for_ms"), 60000);
 	tl_query_free(r);
 	tl_link_close(&a);
 	tl_link_close(&b);

@@ -125,11 +125,9 @@ static void promtool_accepts(const struct tl_env *e, const char *body, const cha
 	char path[400];
 	FILE *f;
 
-	if (tl_sh("command -v promtool >/dev/null") != 0) {
-		fprintf(stderr, "SKIP promtool check metrics (%s): promtool not installed "
-			"(Debian's prometheus package)\n", name);
+	if (!tl_need("command -v promtool >/dev/null", "promtool check metrics",
+		"promtool not installed (Debian's prometheus package)"))
 		return;
-	}
 	snprintf(path, sizeof path, "%s/%s.prom", e->dir, name);
 	ck_assert_ptr_nonnull(f = fopen(path, "w"));
 	fputs(body, f);
@@ -170,7 +168,10 @@ START_TEST(hub_and_agent_scrapes_count_the_business)
 	snprintf(series, sizeof series, "storesync_hub_store_info{store=\"M1\",agent_version=\"%s\"}",
 		SS_VERSION);
 	ck_assert_double_eq(sample(body, series), 1);
+	/* Its records came a moment ago: an age in seconds, not in ms or since 1970. */
 	ck_assert_double_ge(sample(body, "storesync_hub_store_last_record_age_seconds{store=\"M1\"}"), 0);
+	ck_assert_double_lt(sample(body, "storesync_hub_store_last_record_age_seconds{store=\"M1\"}"),
+		60);
 	ck_assert_double_ge(sample(body, "storesync_hub_commit_seconds_count"), 2);
 	ck_assert_double_eq(sample(body, "storesync_hub_commit_seconds_bucket{le=\"+Inf\"}"),
 		sample(body, "storesync_hub_commit_seconds_count"));
@@ -329,9 +330,8 @@ START_TEST(alert_rules_pass_promtool)
 	char *rules = alert_rules();
 	FILE *f;
 
-	if (tl_sh("command -v promtool >/dev/null") != 0) {
-		fprintf(stderr, "SKIP promtool check rules (docs/monitoring.md): promtool not "
-			"installed (Debian's prometheus package)\n");
+	if (!tl_need("command -v promtool >/dev/null", "promtool check rules (docs/monitoring.md)",
+		"promtool not installed (Debian's prometheus package)")) {
 		free(rules);
 		return;
 	}

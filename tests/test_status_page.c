@@ -47,10 +47,9 @@ START_TEST(status_page_in_headless_chromium)
 	pid_t hub, agent;
 	int64_t t = ss_now_ms() - 3 * SS_DAY_MS;
 
-	if (tl_sh("test -x " CHROMIUM) != 0) {
-		fprintf(stderr, "SKIP status_page: chromium is not installed (deploy/install-deps.sh)\n");
+	if (!tl_need("test -x " CHROMIUM, "status_page",
+		"chromium is not installed (deploy/install-deps.sh)"))
 		return;
-	}
 	tl_env_init(&e);
 	snprintf(http, sizeof http, "127.0.0.1:%d", tl_free_port());
 	hub = tl_start_hub(&e, "--http", http, NULL);

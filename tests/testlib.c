@@ -388,6 +388,18 @@ int tl_sh(const char *fmt, ...)
 	return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
 }
 
+int tl_need(const char *check, const char *test, const char *why)
+{
+	const char *ci = getenv("CI");
+
+	if (tl_sh("%s", check) == 0)
+		return 1;
+	ck_assert_msg(!ci || strcmp(ci, "true") != 0, "%s: %s, and CI=true runs every test", test,
+		why);
+	fprintf(stderr, "SKIP %s: %s\n", test, why);
+	return 0;
+}
+
 int tl_run(const char *name, const TTest *const *tests, size_t n, double timeout_s)
 {
 	Suite *s = suite_create(name);

@@ -82,6 +82,11 @@ int64_t tl_wait_drained(const char *local, int timeout_ms);
 
 /* Runs a command line via /bin/sh; returns its exit status. */
 int tl_sh(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* 1 when the command line check succeeds (a tool the test needs is there).
+ * Otherwise the test fails under CI=true, whose machine deploy/install-deps.sh
+ * provisioned, and elsewhere prints "SKIP test: why" and returns 0 for the
+ * test to return: a skip on a developer's machine, never in CI. */
+int tl_need(const char *check, const char *test, const char *why);
 
 /* Runs each test in its own TCase (own timeout, forked); returns the exit
  * status for main: 1 when any test failed. */

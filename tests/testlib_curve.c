@@ -60,7 +60,8 @@ void tl_store_key_args(const struct tl_env *e, const char *store, char *secret, 
 }
 
 /* Registers store with its key over dir's admin socket; 0 when the store
- * holds the key now (added, or already), -1 when no hub answers. */
+ * holds the key now (added, or already), or holds another one; -1 when no
+ * hub answers or it refused for another reason. */
 static int register_store(const char *dir, const char *store)
 {
 	char secret[400], pub[400], admin[400], key[SS_CURVE_KEY_CHARS + 1], err[512];
@@ -75,9 +76,11 @@ static int register_store(const char *dir, const char *store)
 		return -1;
 	r = tl_query(admin, "store add", "store", store, "key", key, NULL);
 	if (r) {
-		/* Refused only when the store already has another key: a test
-		 * that rekeyed it meant to. */
-		rc = 0;
+		/* Refused because the store already has another key: a test that
+		 * rekeyed it meant to. Any other refusal is a failure. */
+		rc = !r->error || strstr(r->error, "has a key: change it with store rekey") ? 0 : -1;
+		if (rc != 0)
+			fprintf(stderr, "register %s refused: %s\n", store, r->error);
 		tl_query_free(r);
 	}
 	return rc;

@@ -97,7 +97,8 @@ done
 check "the tree configures without libcheck (SS_TESTS=OFF)" \
 	env PKG_CONFIG_LIBDIR="$T/pc" cmake -S "$SRC" -B "$T/nocheck" -DSS_TESTS=OFF >"$T/nocheck.log" 2>&1
 check "...and asks for libcheck when the tests are built" \
-	sh -c "! env PKG_CONFIG_LIBDIR='$T/pc' cmake -S '$SRC' -B '$T/withcheck' >/dev/null 2>&1"
+	sh -c "! env PKG_CONFIG_LIBDIR='$T/pc' cmake -S '$SRC' -B '$T/withcheck' >'$T/withcheck.log' 2>&1 \
+		&& grep -Eq \"No package 'check' found|Package 'check'.*not found\" '$T/withcheck.log'"
 
 if command -v lintian >/dev/null; then
 	echo "== lintian"

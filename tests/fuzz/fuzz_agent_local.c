@@ -58,8 +58,13 @@ static void submit_answered(const Storesync__SubmitRequest *sub,
 {
 	uint64_t next = last_before + 1;
 
-	if (r->error)
-		return;   /* refused whole (too large, budget) */
+	if (r->error) {
+		/* Refused whole (too large, budget): nothing of it was kept. */
+		FZ_CHECK(ag.a.outbox.last_seq == last_before, "refused submit moved the outbox "
+			"from %llu to %llu", (unsigned long long)last_before,
+			(unsigned long long)ag.a.outbox.last_seq);
+		return;
+	}
 	FZ_CHECK(r->kind_case == STORESYNC__LOCAL_REPLY__KIND_SUBMIT, "kind %d", r->kind_case);
 	FZ_CHECK(r->submit->n_results == sub->n_records, "%zu results for %zu records",
 		r->submit->n_results, sub->n_records);
