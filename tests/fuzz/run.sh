@@ -19,11 +19,14 @@ fi
 which=$1
 secs=$2
 [ "$which" = all ] && which=$all
+jobs=${FUZZ_JOBS:-$(nproc)}
+case $jobs in
+''|*[!0-9]*|0) echo "$0: FUZZ_JOBS must be a whole number of at least 1 (is '$jobs')" >&2; exit 2 ;;
+esac
 dir=${FUZZ_BUILD_DIR:-$top/build-fuzz}
 cmake -S "$top" -B "$dir" -DCMAKE_C_COMPILER=clang -DFUZZ=ON -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
 cmake --build "$dir" -j 2 >/dev/null
 mkdir -p "$dir/artifacts"
-jobs=${FUZZ_JOBS:-$(nproc)}
 # fuzz_one HARNESS: runs it for SECONDS, its output in fuzz-HARNESS.log and
 # its exit status in fuzz-HARNESS.rc (none: it could not start).
 fuzz_one() {
