@@ -259,10 +259,7 @@ int ss_client_open(struct ss_client *c, char *err, size_t errlen)
 
 void ss_client_close(struct ss_client *c)
 {
-	/* The watched socket first, its monitor's PAIR after (ss_link.h). */
-	ss_link_close_watched(c->sock);
-	if (c->monitor)
-		zmq_close(c->monitor);
+	ss_link_close_watched(c->sock, c->monitor);
 	c->monitor = NULL;
 	if (c->zctx)
 		zmq_ctx_term(c->zctx);

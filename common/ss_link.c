@@ -156,12 +156,14 @@ void *ss_link_monitor(void *ctx, void *sock, const char *ep, int events)
 	return pair;
 }
 
-void ss_link_close_watched(void *sock)
+void ss_link_close_watched(void *sock, void *pair)
 {
-	if (!sock)
-		return;
-	zmq_socket_monitor(sock, NULL, 0);
-	zmq_close(sock);
+	if (sock) {
+		zmq_socket_monitor(sock, NULL, 0);
+		zmq_close(sock);
+	}
+	if (pair)
+		zmq_close(pair);
 }
 
 int ss_link_monitor_event(void *pair, uint16_t *event, int32_t *value)

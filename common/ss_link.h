@@ -61,9 +61,11 @@ int ss_link_monitor_event(void *pair, uint16_t *event, int32_t *value);
  * thousands of connections closing) would hang ss_link_close_watched. */
 void *ss_link_monitor(void *ctx, void *sock, const char *ep, int events);
 /* Closes a socket that may have a monitor, stopping the monitor first,
- * from the socket's own thread; NULL: nothing. Close its PAIR only after
- * this: an event whose send fails (its PAIR closed) is never freed by
- * libzmq 4.3.4, a leak LeakSanitizer reports at exit. */
-void ss_link_close_watched(void *sock);
+ * from the socket's own thread, then the monitor's PAIR (either NULL:
+ * nothing). The PAIR goes only after the socket: an event whose send fails
+ * (its PAIR closed) is never freed by libzmq 4.3.4, a leak LeakSanitizer
+ * reports at exit. A PAIR closed elsewhere (the hub's door keeper holds
+ * its own) is passed as NULL and closed after this. */
+void ss_link_close_watched(void *sock, void *pair);
 
 #endif

@@ -454,7 +454,7 @@ out:
 	hub_http_stop(&h);
 	query_stop(&h);
 	/* Before hub_zap_close closes its monitor's PAIR (ss_link.h). */
-	ss_link_close_watched(h.router);
+	ss_link_close_watched(h.router, NULL);
 	hub_writer_close(&h);
 	hub_zap_close(&h);
 	zmq_ctx_term(h.zctx);

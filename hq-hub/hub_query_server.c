@@ -315,7 +315,7 @@ static void *broker_main(void *arg)
 	for (size_t i = 0; i < qs->n_idle; i++)
 		zmq_msg_close(&qs->idle[i]);
 	for (int d = 0; d < N_DOORS; d++)
-		ss_link_close_watched(qs->door[d]);
+		ss_link_close_watched(qs->door[d], NULL);
 	zmq_close(qs->backend);
 	return NULL;
 }
@@ -433,7 +433,7 @@ void query_stop(struct hub *h)
 		pthread_join(qs->broker, NULL);
 	} else {
 		for (int d = 0; d < N_DOORS; d++)
-			ss_link_close_watched(qs->door[d]);
+			ss_link_close_watched(qs->door[d], NULL);
 		if (qs->backend)
 			zmq_close(qs->backend);
 	}

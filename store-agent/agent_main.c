@@ -492,10 +492,7 @@ int main(int argc, char **argv)
 out:
 	agent_metrics_stop(&a);
 	sender_stop(&a);
-	/* The watched socket first, its monitor's PAIR after (ss_link.h). */
-	ss_link_close_watched(a.local);
-	if (a.local_monitor)
-		zmq_close(a.local_monitor);
+	ss_link_close_watched(a.local, a.local_monitor);
 	if (a.local_zap)
 		zmq_close(a.local_zap);
 	zmq_ctx_term(a.zctx);

@@ -132,9 +132,7 @@ int sender_start(struct agent *a, char *err, size_t errlen)
 
 void sender_stop(struct agent *a)
 {
-	ss_link_close_watched(a->sender.sock);
-	if (a->sender.monitor)
-		zmq_close(a->sender.monitor);
+	ss_link_close_watched(a->sender.sock, a->sender.monitor);
 	a->sender.sock = a->sender.monitor = NULL;
 }
 

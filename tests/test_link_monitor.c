@@ -89,7 +89,7 @@ START_TEST(unread_events_stall_neither_the_peers_nor_the_close)
 
 	/* Stopping the monitor and closing the socket return; what the monitor
 	 * holds is every event, none lost to a full pipe. */
-	ss_link_close_watched(router);
+	ss_link_close_watched(router, NULL);
 	while (ss_link_monitor_event(pair, &event, &value))
 		events++;
 	ck_assert_int_ge(events, 2 * PEERS);
