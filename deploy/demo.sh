@@ -39,7 +39,7 @@ start_hub() { # $1: test clock offset in ms (docs/testing.md)
 		--clock-offset-ms "$1" 2>>"$run/hub.log" &
 	hubpid=$!
 	pids="$pids $hubpid"
-	for i in $(seq 1 50); do
+	for _ in $(seq 1 50); do
 		"$bin/hqctl" --hub "$hubq" --timeout 1 stats >/dev/null 2>&1 && return 0
 		sleep 0.1
 	done
@@ -80,7 +80,7 @@ echo "== one store's agent (storectl status)"
 "$bin/storectl" --agent "ipc://$run/S001.sock" status
 
 echo "== waiting for the hub to hold every record"
-for i in $(seq 1 100); do
+for _ in $(seq 1 100); do
 	caught=0
 	for s in S001 S002 S003; do
 		want=$(sed 's/.*"records":\([0-9]*\).*/\1/' "$run/$s.expect")
@@ -100,6 +100,7 @@ for s in S001 S002 S003; do printf '%s %s\n' $s "$(cat "$run/$s.expect")"; done
 echo "demo: every store caught up"
 
 echo "== S003 falls silent; 40 minutes pass (the hub restarts on the real clock)"
+# shellcheck disable=SC2154 # pid_S003 is set by the eval at the start of each agent
 kill "$pid_S003"
 kill "$hubpid"
 wait "$hubpid" 2>/dev/null || true

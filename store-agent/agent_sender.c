@@ -286,6 +286,9 @@ static void on_ack(struct agent *a, const Storesync__Ack *ack)
 		a->sender.sent_seq = a->outbox.acked_seq;
 	a->sender.progress_mono = ss_mono_ms();
 	a->sender.last_ack_ms = ss_now_ms();
+	ss_debug("hub acked through seq %llu of epoch %llu; %llu in flight",
+		(unsigned long long)ack->through_seq, (unsigned long long)ack->epoch,
+		(unsigned long long)(a->sender.sent_seq - a->outbox.acked_seq));
 }
 
 static void on_message(struct agent *a, const Storesync__LinkMessage *m)

@@ -231,7 +231,10 @@ START_TEST(sighup_reloads_log_level_and_names_what_waits)
 	kill(agent, SIGHUP);
 	ck_assert(log_has(log, "nothing reloaded, running as before"));
 	ck_assert(tl_alive(agent));
+	/* Debug is on: the acks of those three records show, as they did not at
+	 * info (the settings line above). */
 	ck_assert_int_eq(tl_submit_sales(local, 3, 100, "H", 1, NULL, 2000), 3);
+	ck_assert_msg(log_has(log, "hub acked through seq 3 of epoch"), "no debug line in %s", log);
 	tl_stop(agent);
 
 	snprintf(ini, sizeof ini, "%s/hub.ini", e.dir);

@@ -312,7 +312,7 @@ check "no log for the stores of wave 3 (never reached)" \
 	test ! -e "$HL_DIR/rollout-logs/S04.log" -a ! -e "$HL_DIR/rollout-logs/S05.log" -a ! -e "$HL_DIR/rollout-logs/S06.log"
 for i in 4 5 6; do
 	s=S0$i
-	eval "before=\$pid_h$i"
+	pid_var=pid_h$i; before=${!pid_var}
 	check "$s (wave 3) untouched: state pending, package $N, same agent process" \
 		test "$(st $s):$(host_version h$i):$(agent_pid h$i)" = "pending:$N:$before"
 	check "nothing of $N1 reached h$i" \
