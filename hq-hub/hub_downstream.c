@@ -439,8 +439,10 @@ static int add_policy(struct snap *s, const char *name, const struct hub_dated *
 }
 
 /* Of one name's entries (oldest first), those that matter for the store:
- * the one in force now (the last before now that targets it) and every
- * later-dated one. */
+ * for a price, the one in force now (the last before now that targets it)
+ * and every later-dated one; for a policy, every one that targets it, as
+ * the agent judges a record by the value in force at the record's own time
+ * (agent_dated.c), however long ago. */
 struct pick {
 	struct snap *s;
 	const char *name;
@@ -457,7 +459,7 @@ static int pick_entry(void *arg, const struct hub_dated *e)
 	if (!hub_update_includes(s->h, s->txn, &s->h->tcache, e->update_id, s->d->key,
 		s->d->region))
 		return 0;
-	if (e->effective_ms <= s->now_ms) {
+	if (p->price && e->effective_ms <= s->now_ms) {
 		p->now = *e;
 		p->have_now = 1;
 		return 0;

@@ -269,10 +269,10 @@ size_t dated_key(uint8_t *key, const char *name, int64_t effective_ms, uint64_t 
  * Valid while txn lives. Returns 0 or an MDB_* code. */
 int dated_lookup(MDB_txn *txn, MDB_dbi dbi, const char *name, int64_t at_ms, MDB_val *now,
 	MDB_val *next);
-/* Stores value (a DatedPrice or DatedPolicy) for name; with now_ms > 0 also
- * drops name's entries superseded before now_ms. */
+/* Stores value (a DatedPolicy) for name, beside the entries it supersedes:
+ * a record dated before effective_ms is still judged by those. */
 int dated_put(MDB_txn *txn, MDB_dbi dbi, const char *name, int64_t effective_ms,
-	uint64_t update_id, const ProtobufCMessage *value, int64_t now_ms);
+	uint64_t update_id, const ProtobufCMessage *value);
 /* A price entry as received: texts are (pointer, length), not
  * NUL-terminated; sku NULL when absent. */
 struct price_in {

@@ -118,13 +118,12 @@ static int policy_ok(struct apply_txn *t, const Storesync__PolicyEntry *e)
 	return 1;
 }
 
-static int put_policy(struct apply_txn *t, MDB_txn *txn, const Storesync__DatedPolicy *dp,
-	int64_t now_ms)
+static int put_policy(struct apply_txn *t, MDB_txn *txn, const Storesync__DatedPolicy *dp)
 {
 	if (!policy_ok(t, dp->policy))
 		return 0;
 	return dated_put(txn, t->ap->db->policies, dp->policy->name, dp->effective_ms,
-		dp->update_id, &dp->base, now_ms);
+		dp->update_id, &dp->base);
 }
 
 static int apply_policies(struct apply_txn *t, MDB_txn *txn, const Storesync__PolicySet *ps)
@@ -138,7 +137,7 @@ static int apply_policies(struct apply_txn *t, MDB_txn *txn, const Storesync__Po
 	dp.has_effective_ms = 1;
 	for (size_t i = 0; rc == 0 && i < ps->n_values; i++) {
 		dp.policy = ps->values[i];
-		rc = put_policy(t, txn, &dp, t->now_ms);
+		rc = put_policy(t, txn, &dp);
 	}
 	t->next.policy = t->u->update_id;
 	return rc;
@@ -191,7 +190,7 @@ static int load_part(struct apply_txn *t, MDB_txn *txn, const Storesync__Snapsho
 	for (size_t i = 0; rc == 0 && i < s->n_policies; i++) {
 		if (s->policies[i]->update_id > t->next.policy)
 			t->next.policy = s->policies[i]->update_id;
-		rc = put_policy(t, txn, s->policies[i], 0);
+		rc = put_policy(t, txn, s->policies[i]);
 	}
 	for (size_t i = 0; rc == 0 && i < s->n_notices; i++)
 		rc = put_notice(t, txn, s->notices[i]);

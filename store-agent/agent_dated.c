@@ -9,10 +9,12 @@
  *
  * Invariant: the entry in force at T is the one with the greatest
  * (effective_ms, update_id) whose effective_ms <= T (a later update for the
- * same moment corrects an earlier one). Entries superseded before now are
- * dropped whenever their name is written, so a name keeps the entry in
- * force now plus the later-dated ones: the tables stay bounded by what is
- * in force and what is announced. */
+ * same moment corrects an earlier one). Superseded entries are kept: a
+ * record may be dated any time before now (a till that was offline, a
+ * return of an old sale), and it is judged by the value in force at its own
+ * time_ms, not by the built-in default. The table grows by one entry per
+ * policy value HQ sets, a handful a year, and a snapshot brings the whole
+ * history that targets the store (hub_downstream.c). */
 #include <string.h>
 
 #include "agent.h"
@@ -118,40 +120,8 @@ int dated_lookup(MDB_txn *txn, MDB_dbi dbi, const char *name, int64_t at_ms, MDB
 	return rc;
 }
 
-/* Drops name's entries that sort before the one in force at now_ms. */
-static int prune(MDB_txn *txn, MDB_dbi dbi, const char *name, int64_t now_ms)
-{
-	uint8_t in_force[DATED_KEY_MAX], first[DATED_KEY_MAX];
-	size_t n_in_force, n_first = dated_key(first, name, 0, 0);
-	MDB_cursor *c;
-	MDB_val k, d;
-	int rc = mdb_cursor_open(txn, dbi, &c);
-
-	if (rc != 0)
-		return rc;
-	if ((rc = seek_in_force(c, name, now_ms, &k, &d)) != 0)
-		goto done;
-	n_in_force = k.mv_size;
-	memcpy(in_force, k.mv_data, n_in_force);
-	/* Seek afresh after each delete: simpler than trusting the cursor's
-	 * position after mdb_cursor_del, and a name has few stale entries. */
-	for (;;) {
-		k.mv_size = n_first;
-		k.mv_data = first;
-		if ((rc = mdb_cursor_get(c, &k, &d, MDB_SET_RANGE)) != 0)
-			break;
-		if (k.mv_size != n_in_force || memcmp(k.mv_data, in_force, n_in_force) >= 0)
-			break;
-		if ((rc = mdb_cursor_del(c, 0)) != 0)
-			break;
-	}
-done:
-	mdb_cursor_close(c);
-	return rc == MDB_NOTFOUND ? 0 : rc;
-}
-
 int dated_put(MDB_txn *txn, MDB_dbi dbi, const char *name, int64_t effective_ms,
-	uint64_t update_id, const ProtobufCMessage *value, int64_t now_ms)
+	uint64_t update_id, const ProtobufCMessage *value)
 {
 	uint8_t key[DATED_KEY_MAX];
 	MDB_val k = { dated_key(key, name, effective_ms, update_id), key }, d;
@@ -161,7 +131,7 @@ int dated_put(MDB_txn *txn, MDB_dbi dbi, const char *name, int64_t effective_ms,
 	if ((rc = mdb_put(txn, dbi, &k, &d, MDB_RESERVE)) != 0)
 		return rc;
 	protobuf_c_message_pack(value, d.mv_data);
-	return now_ms > 0 ? prune(txn, dbi, name, now_ms) : 0;
+	return 0;
 }
 
 /* Unpacks a stored value into *out (NULL when v is empty). */

@@ -444,7 +444,7 @@ static int put_window_body(MDB_txn *txn, void *arg)
 	e.value = 120;
 	e.has_value = 1;
 	p.policy = &e;
-	return dated_put(txn, a->db.policies, e.name, 0, 1, &p.base, 0);
+	return dated_put(txn, a->db.policies, e.name, 0, 1, &p.base);
 }
 
 /* 1 when the key of the test's move M-1 is known. */

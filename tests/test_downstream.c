@@ -248,6 +248,8 @@ START_TEST(a_new_store_gets_a_snapshot_then_the_log)
 	(void)p1;
 	r = tl_query_ok(f.e.hub_query, "policy set", "set", "max_discount_percent=12", NULL);
 	tl_query_free(r);
+	r = tl_query_ok(f.e.hub_query, "policy set", "set", "max_discount_percent=15", NULL);
+	tl_query_free(r);
 	tl_link_open(&l, f.e.hub_listen);
 	join(&l, "S9", 0);
 	m = tl_link_update(&l, 5000);
@@ -270,8 +272,16 @@ START_TEST(a_new_store_gets_a_snapshot_then_the_log)
 		ck_assert_uint_eq(dp->update_id, sku % 20 == 0 ? p2 : p1);
 	}
 	ck_assert_uint_eq(n_future, 1);
-	ck_assert_uint_eq(m->update->snapshot->n_policies, 1);
-	ck_assert_str_eq(m->update->snapshot->policies[0]->policy->name, "max_discount_percent");
+	/* The policy with its history, oldest first: the agent judges a record
+	 * dated before the second set by the first (agent_dated.c). */
+	ck_assert_uint_eq(m->update->snapshot->n_policies, 2);
+	for (size_t i = 0; i < 2; i++)
+		ck_assert_str_eq(m->update->snapshot->policies[i]->policy->name,
+			"max_discount_percent");
+	ck_assert_int_eq(m->update->snapshot->policies[0]->policy->value, 12);
+	ck_assert_int_eq(m->update->snapshot->policies[1]->policy->value, 15);
+	ck_assert_uint_lt(m->update->snapshot->policies[0]->update_id,
+		m->update->snapshot->policies[1]->update_id);
 	later = m->update->update_id;
 	storesync__link_message__free_unpacked(m, NULL);
 	tl_link_update_ack(&l, later);

@@ -146,6 +146,35 @@ START_TEST(policy_in_force_at_the_record_time)
 }
 END_TEST
 
+/* A record dated before the latest change is judged by the value in force
+ * at its time, not by the latest nor by the built-in default (30): HQ set
+ * 10 % three hours ago and 40 % one hour ago. The agent keeps what it has
+ * superseded (without, the record of two hours ago passed at 30 %). */
+START_TEST(an_older_record_judged_by_the_policy_then_in_force)
+{
+	long long now = (long long)ss_now_ms(), hour = 3600000;
+	struct fx f;
+
+	fx_start(&f);
+	set_policy(&f, "max_discount_percent", 10, now - 3 * hour);
+	set_policy(&f, "max_discount_percent", 40, now - hour);
+	/* Two hours ago: 10 % of 10,000 is 1,000. */
+	accepted(sale_line(&f, now - 2 * hour, "R-1", 1, 10000, 1000));
+	refused(sale_line(&f, now - 2 * hour, "R-2", 1, 10000, 1001), "sale: line 1: discount_fen "
+		"1001 is above max_discount_percent 10 of the line's 10000 (at most 1000)");
+	/* From an hour ago on: 40 %. */
+	accepted(sale_line(&f, now - hour, "R-3", 1, 10000, 4000));
+	accepted(sale_line(&f, now, "R-4", 1, 10000, 4000));
+	refused(sale_line(&f, now, "R-5", 1, 10000, 4001), "sale: line 1: discount_fen 4001 is "
+		"above max_discount_percent 40 of the line's 10000 (at most 4000)");
+	/* Before HQ set anything: the default, 30 %. */
+	accepted(sale_line(&f, now - 4 * hour, "R-6", 1, 10000, 3000));
+	refused(sale_line(&f, now - 4 * hour, "R-7", 1, 10000, 3001), "sale: line 1: discount_fen "
+		"3001 is above max_discount_percent 30 of the line's 10000 (at most 3000)");
+	fx_stop(&f);
+}
+END_TEST
+
 #define RETURN "{\"type\":\"refund\",\"time_ms\":%lld,\"refund_no\":\"%s\",\"original_receipt\":" \
 	"\"%s\",\"lines\":[{\"sku\":\"SOFA-3S\",\"quantity\":1,\"unit_price_fen\":900}]," \
 	"\"amount_fen\":900,\"reason\":\"wrong colour\",\"method\":\"card\"%s}"
@@ -267,7 +296,8 @@ int main(void)
 {
 	const TTest *const tests[] = {
 		refund_above_authority_needs_approval, discount_beyond_the_maximum_refused,
-		policy_in_force_at_the_record_time, return_after_the_window_refused,
+		policy_in_force_at_the_record_time, an_older_record_judged_by_the_policy_then_in_force,
+		return_after_the_window_refused,
 		return_of_an_unknown_receipt_needs_approval,
 		on_account_sale_past_the_credit_limit_refused, contracts_and_refunds_move_the_balance,
 	};
