@@ -260,6 +260,13 @@ struct hub_account_fig {
 };
 void hub_account_at(const Storesync__AccountView *a, int64_t as_of_ms,
 	struct hub_account_fig *f);
+/* Who owned the account as of as_of_ms, by the records dated up to it
+ * (docs/records.md): "" everywhere when no charge was dated by then. */
+struct hub_account_owner {
+	const char *store, *contract_no, *customer;   /* into the view */
+};
+void hub_account_owner_at(const Storesync__AccountView *a, int64_t as_of_ms,
+	struct hub_account_owner *o);
 /* Every database of the hub, in one table (hub_views.c): opening
  * (hub_db.c), `hqctl dump` (hub_dump.c) and exporters iterate it, and
  * hub_views_check and hub_views_apply run the views among them. A view takes the record kinds

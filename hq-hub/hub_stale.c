@@ -131,9 +131,18 @@ struct scan_ctx {
 	int wrapped;             /* a bucket's sum would leave int64 */
 };
 
-static int64_t account_stale_days(struct scan_ctx *s, const Storesync__AccountView *acc)
+/* An account as the query sees it: as of its as_of_ms, aged at its at_ms,
+ * owned by whoever owned it as of as_of_ms. */
+struct seen {
+	struct hub_account_fig f;
+	struct hub_account_owner owner;
+	int64_t age_days;
+	int stale;
+};
+
+static int64_t account_stale_days(struct scan_ctx *s, const struct seen *v)
 {
-	return store_policy_get(s->h, s->txn, s->a, &s->stale_days, acc->owner_store);
+	return store_policy_get(s->h, s->txn, s->a, &s->stale_days, v->owner.store);
 }
 
 static void scan_init(struct scan_ctx *s, struct hub *h, MDB_txn *txn,
@@ -148,24 +157,18 @@ static void scan_init(struct scan_ctx *s, struct hub *h, MDB_txn *txn,
 	store_policy_init(h, txn, a, &s->silence_minutes, SS_POL_STORE_SILENCE_MINUTES);
 }
 
-/* An account as the query sees it: as of its as_of_ms, aged at its at_ms. */
-struct seen {
-	struct hub_account_fig f;
-	int64_t age_days;
-	int stale;
-};
-
 static void see(struct scan_ctx *s, const Storesync__AccountView *acc, struct seen *v)
 {
 	hub_account_at(acc, s->a->as_of_ms, &v->f);
+	hub_account_owner_at(acc, s->a->as_of_ms, &v->owner);
 	v->age_days = v->f.since_ms < 0 || s->a->at_ms < v->f.since_ms ? 0
 		: (s->a->at_ms - v->f.since_ms) / SS_DAY_MS;
-	v->stale = v->f.since_ms >= 0 && v->age_days > account_stale_days(s, acc);
+	v->stale = v->f.since_ms >= 0 && v->age_days > account_stale_days(s, v);
 }
 
-static int owned_by(const struct query_args *a, const Storesync__AccountView *acc)
+static int owned_by(const struct query_args *a, const struct seen *v)
 {
-	return !a->store || (acc->owner_store && strcmp(a->store, acc->owner_store) == 0);
+	return !a->store || strcmp(a->store, v->owner.store) == 0;
 }
 
 static void account_row(struct scan_ctx *s, const Storesync__AccountView *acc)
@@ -174,13 +177,13 @@ static void account_row(struct scan_ctx *s, const Storesync__AccountView *acc)
 	Storesync__Row *row;
 
 	see(s, acc, &v);
-	if (!v.f.exists || !owned_by(s->a, acc) || (s->a->stale && !v.stale)
+	if (!v.f.exists || !owned_by(s->a, &v) || (s->a->stale && !v.stale)
 		|| !(row = table_row(s->t)))
 		return;
 	cell_str(row, acc->account);
-	cell_str(row, acc->owner_store);
-	cell_str(row, acc->contract_no);
-	cell_str(row, acc->customer);
+	cell_str(row, v.owner.store);
+	cell_str(row, v.owner.contract_no);
+	cell_str(row, v.owner.customer);
 	cell_int(row, v.f.contract_total_fen);
 	cell_int(row, v.f.charged_fen);
 	cell_int(row, v.f.received_fen);
@@ -241,7 +244,7 @@ static void aging_add(struct scan_ctx *s, const Storesync__AccountView *acc)
 	int b;
 
 	see(s, acc, &v);
-	if (v.f.since_ms < 0 || !owned_by(s->a, acc))
+	if (v.f.since_ms < 0 || !owned_by(s->a, &v))
 		return;
 	b = v.age_days <= 30 ? 0 : v.age_days <= 60 ? 1 : v.age_days <= 90 ? 2 : 3;
 	s->buckets[b][0]++;
@@ -324,9 +327,8 @@ static void stale_account(struct scan_ctx *s, const Storesync__AccountView *acc)
 	if (!v.stale)
 		return;
 	snprintf(reason, sizeof reason, "balance %" PRId64 " fen, no payment for %" PRId64
-		" days (policy %" PRId64 ")", v.f.balance_fen, v.age_days, account_stale_days(s, acc));
-	stale_row(s, "account", acc->account, acc->owner_store ? acc->owner_store : "",
-		v.f.since_ms, reason);
+		" days (policy %" PRId64 ")", v.f.balance_fen, v.age_days, account_stale_days(s, &v));
+	stale_row(s, "account", acc->account, v.owner.store, v.f.since_ms, reason);
 }
 
 /* A store's last progress as its state has it: the silence index may lag

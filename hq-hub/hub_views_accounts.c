@@ -222,21 +222,29 @@ static void set_str(char **dst, const char *src)
 	*dst = strdup(src ? src : "");
 }
 
-/* The owner is the store of the first charge by (contract before on-account
- * sale, then earliest, then smallest store id, then smallest business key):
- * any arrival order agrees. Returns 1 when this charge takes ownership. */
-static int claims_owner(const Storesync__AccountView *a, const char *store_id, int64_t t,
-	int by_contract, const char *key)
+/* 1 when the charge (t, store_id, key) comes before the claim (since_ms,
+ * store, its key): earliest, then smallest store id, then smallest
+ * business key, so any arrival order agrees. */
+static int comes_before(int64_t t, const char *store_id, const char *key, int64_t since_ms,
+	const char *store, const char *its_key)
 {
 	int c;
 
+	if (t != since_ms)
+		return t < since_ms;
+	if ((c = strcmp(store_id, store)) != 0)
+		return c < 0;
+	return strcmp(key, its_key ? its_key : "") < 0;
+}
+
+/* The owner is the store of the first charge by (contract before on-account
+ * sale, then comes_before). Returns 1 when this charge takes ownership. */
+static int claims_owner(const Storesync__AccountView *a, const char *store_id, int64_t t,
+	int by_contract, const char *key)
+{
 	if (!a->owner_store || by_contract != a->owner_by_contract)
 		return !a->owner_store || by_contract;
-	if (t != a->owner_since_ms)
-		return t < a->owner_since_ms;
-	if ((c = strcmp(store_id, a->owner_store)) != 0)
-		return c < 0;
-	return strcmp(key, a->owner_key ? a->owner_key : "") < 0;
+	return comes_before(t, store_id, key, a->owner_since_ms, a->owner_store, a->owner_key);
 }
 
 static void take_owner(Storesync__AccountView *a, const struct hub_view_ctx *v)
@@ -254,6 +262,21 @@ static void take_owner(Storesync__AccountView *a, const struct hub_view_ctx *v)
 	a->has_owner_by_contract = 1;
 }
 
+/* The earliest on-account sale's claim, whatever the contracts. */
+static void maybe_sale_owner(Storesync__AccountView *a, const struct hub_view_ctx *v)
+{
+	const Storesync__Sale *s = v->r->sale;
+
+	if (a->sale_owner_store && !comes_before(v->r->time_ms, v->store_id, s->receipt_no,
+			a->sale_owner_since_ms, a->sale_owner_store, a->sale_owner_key))
+		return;
+	set_str(&a->sale_owner_store, v->store_id);
+	set_str(&a->sale_owner_key, s->receipt_no);
+	set_str(&a->sale_customer, s->customer);
+	a->sale_owner_since_ms = v->r->time_ms;
+	a->has_sale_owner_since_ms = 1;
+}
+
 static void maybe_own(Storesync__AccountView *a, const struct hub_view_ctx *v)
 {
 	const Storesync__Record *r = v->r;
@@ -264,6 +287,27 @@ static void maybe_own(Storesync__AccountView *a, const struct hub_view_ctx *v)
 	else if (r->body_case == STORESYNC__RECORD__BODY_SALE
 		&& claims_owner(a, v->store_id, r->time_ms, 0, r->sale->receipt_no))
 		take_owner(a, v);
+	if (r->body_case == STORESYNC__RECORD__BODY_SALE)
+		maybe_sale_owner(a, v);
+}
+
+void hub_account_owner_at(const Storesync__AccountView *a, int64_t as_of_ms,
+	struct hub_account_owner *o)
+{
+	o->store = o->contract_no = o->customer = "";
+	if (!a->owner_store)
+		return;
+	if (a->owner_since_ms <= as_of_ms || (a->owner_by_contract && !a->sale_owner_store)) {
+		/* The owner of now held it then; or a hub before sale_owner_*
+		 * wrote the account, and nothing better is known. */
+		o->store = a->owner_store;
+		o->contract_no = a->contract_no ? a->contract_no : "";
+		o->customer = a->customer ? a->customer : "";
+	} else if (a->owner_by_contract && a->sale_owner_since_ms <= as_of_ms) {
+		/* Before its contract: the earliest on-account sale's store. */
+		o->store = a->sale_owner_store;
+		o->customer = a->sale_customer ? a->sale_customer : "";
+	}
 }
 
 static Storesync__AccountView *get_account(struct hub_view_ctx *v, const char *id, int *rc)

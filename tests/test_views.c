@@ -927,13 +927,40 @@ START_TEST(account_owner_without_contract)
 	tl_query_free(r);
 	/* A contract on the account at S2, even dated later, makes S2 the owner. */
 	tl_submit_jsonf(v.local[1], "{\"type\":\"contract_sale\",\"time_ms\":%lld,"
-		"\"contract_no\":\"K-1\",\"account\":\"ACC-X\",\"customer\":\"CUST-X\","
+		"\"contract_no\":\"K-1\",\"account\":\"ACC-X\",\"customer\":\"CUST-K\","
 		"\"total_fen\":100000,\"deposit_fen\":0,\"signer\":\"S-LI\"}",
 		(long long)(t0 + 2 * HOUR_MS));
 	drained(v.local[1]);
 	r = tl_query_ok(v.e.hub_query, "accounts", NULL);
 	ck_assert_str_eq(tl_cell_str(r, ROW(r, "account", "ACC-X"), "owner_store"), "S2");
 	ck_assert_str_eq(tl_cell_str(r, ROW(r, "account", "ACC-X"), "contract_no"), "K-1");
+	ck_assert_str_eq(tl_cell_str(r, ROW(r, "account", "ACC-X"), "customer"), "CUST-K");
+	tl_query_free(r);
+	/* As at t0 + 1 h the contract is not dated yet: only records dated by
+	 * then count, so the owner is the earliest on-account sale's store,
+	 * S1, with no contract, the sale's customer, and both sales owed. */
+	r = tl_query_ok(v.e.hub_query, "accounts", "at", ms(t0 + HOUR_MS), NULL);
+	ck_assert_str_eq(tl_cell_str(r, ROW(r, "account", "ACC-X"), "owner_store"), "S1");
+	ck_assert_str_eq(tl_cell_str(r, ROW(r, "account", "ACC-X"), "contract_no"), "");
+	ck_assert_str_eq(tl_cell_str(r, ROW(r, "account", "ACC-X"), "customer"), "CUST-X");
+	ck_assert_int_eq(tl_cell_int(r, ROW(r, "account", "ACC-X"), "balance_fen"), 14000);
+	tl_query_free(r);
+	r = tl_query_ok(v.e.hub_query, "accounts", "store", "S1", "at", ms(t0 + HOUR_MS), NULL);
+	ck_assert_int_eq(tl_row_count(r, "account", "ACC-X", NULL), 1);
+	tl_query_free(r);
+	r = tl_query_ok(v.e.hub_query, "accounts", "store", "S2", "at", ms(t0 + HOUR_MS), NULL);
+	ck_assert_int_eq(tl_row_count(r, "account", "ACC-X", NULL), 0);
+	tl_query_free(r);
+	/* Forty days on, the contract is dated by then: S2's, in stale too. */
+	r = tl_query_ok(v.e.hub_query, "stale", "store", "S2", "at", ms(t0 + 40 * DAY_MS), NULL);
+	ck_assert_int_eq(tl_row_count(r, "kind", "account", "id", "ACC-X", NULL), 1);
+	tl_query_free(r);
+	r = tl_query_ok(v.e.hub_query, "stale", "store", "S1", "at", ms(t0 + 40 * DAY_MS), NULL);
+	ck_assert_int_eq(tl_row_count(r, "kind", "account", "id", "ACC-X", NULL), 0);
+	tl_query_free(r);
+	/* Before any charge: no account at all. */
+	r = tl_query_ok(v.e.hub_query, "accounts", "at", ms(t0 - 1), NULL);
+	ck_assert_int_eq(tl_row_count(r, "account", "ACC-X", NULL), 0);
 	tl_query_free(r);
 	teardown(&v);
 }
