@@ -128,6 +128,10 @@ int ss_client_set_curve(struct ss_client *c, const char *identity_flag,
 
 	if (!c->kind->identity_env)
 		return SS_EXIT_OK;
+	/* An empty flag is "no key": plaintext (the hub's admin socket) for a
+	 * user whose environment or config file names keys for another hub. */
+	if ((identity_flag && !identity_flag[0]) || (server_key_flag && !server_key_flag[0]))
+		return SS_EXIT_OK;
 	identity = setting(identity_flag, c->kind->identity_env, c->file_identity);
 	key = setting(server_key_flag, c->kind->server_key_env, c->file_server_key);
 	if (!identity && !key)

@@ -242,7 +242,7 @@ static void write_file(const char *path, const char *text)
 
 START_TEST(endpoint_from_flag_env_then_config_file)
 {
-	char local[320], data[320], env[1024], ini[512], text[512], bogus[320];
+	char local[320], data[320], env[1024], ini[512], text[512], bogus[320], keyed[1600];
 	struct fx f;
 	pid_t hub, agent;
 
@@ -287,6 +287,17 @@ START_TEST(endpoint_from_flag_env_then_config_file)
 	snprintf(env, sizeof env, "env -u XDG_CONFIG_HOME -u STORESYNC_HUB HOME='%s'", f.e.dir);
 	ck_assert_int_eq(run(&f, NULL, env, "hqctl", "stores"), 2);
 	ck_assert(err_has(&f, "hqctl.ini:2: unknown key [hqctl] hbu"));
+	/* Keys in the file (for the operators' endpoint) make hqctl speak
+	 * CurveZMQ, which the plaintext admin socket refuses; --identity ""
+	 * asks for plaintext whatever the file says. */
+	ck_assert_int_eq(tl_sh("'%s/hqctl' keygen '%s/op.key' >/dev/null && '%s/hq-hub' keygen "
+		"'%s/other.key' >/dev/null", SS_BIN_DIR, f.e.dir, SS_BIN_DIR, f.e.dir), 0);
+	snprintf(keyed, sizeof keyed, "[hqctl]\nhub = %s\ntimeout = 2\nidentity = %s/op.key\n"
+		"hub_key = %s/other.key.pub\n", f.e.hub_query, f.e.dir, f.e.dir);
+	write_file(ini, keyed);
+	ck_assert_int_eq(run(&f, NULL, env, "hqctl", "stores"), 3);
+	ck_assert_int_eq(run(&f, NULL, env, "hqctl", "--identity '' stores"), 0);
+	ck_assert_int_eq(run(&f, NULL, env, "hqctl", "--hub-key '' stores"), 0);
 	tl_stop(agent);
 	tl_stop(hub);
 	tl_env_cleanup(&f.e);
