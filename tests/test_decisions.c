@@ -348,11 +348,77 @@ START_TEST(a_sale_at_another_price_is_kept_and_counted)
 }
 END_TEST
 
+/* One sale line of SKU-0 at price, dated t and recorded at recorded_ms. */
+static void sale_of(struct tl_link *l, uint64_t seq, const char *receipt, int64_t t,
+	int64_t recorded_ms, int price)
+{
+	char json[512];
+
+	snprintf(json, sizeof json, "{\"type\":\"sale\",\"time_ms\":%lld,\"receipt_no\":\"%s\","
+		"\"lines\":[{\"sku\":\"SKU-0\",\"quantity\":1,\"unit_price_fen\":%d}],"
+		"\"total_fen\":%d,\"payment_method\":\"cash\"}", (long long)t, receipt, price, price);
+	send_record(l, "S1", seq, recorded_ms, json);
+}
+
+/* The mismatch row of S1's SKU-0: lines, charged_fen, last_receipt, last_ms. */
+static void mismatch_is(struct fx *f, int64_t lines, int64_t charged, const char *receipt,
+	int64_t last_ms)
+{
+	Storesync__QueryReply *r = tl_query_ok(f->e.hub_query, "price mismatches", "store", "S1",
+		NULL);
+
+	ck_assert_uint_eq(r->n_rows, 1);
+	ck_assert_int_eq(tl_cell_int(r, 0, "lines"), lines);
+	ck_assert_int_eq(tl_cell_int(r, 0, "charged_fen"), charged);
+	ck_assert_int_eq(tl_cell_int(r, 0, "expected_fen"), 1500);
+	ck_assert_str_eq(tl_cell_str(r, 0, "last_receipt"), receipt);
+	ck_assert_int_eq(tl_cell_int(r, 0, "last_ms"), last_ms);
+	tl_query_free(r);
+}
+
+/* The line shown is the latest by (time_ms, receipt_no, line), not the last
+ * to arrive; a sale dated after the price's moment but recorded before HQ
+ * issued it is not judged by it. SKU-0 is 1500 from p on. */
+START_TEST(the_latest_mismatch_by_business_time_is_shown)
+{
+	struct fx f;
+	struct tl_link l;
+	Storesync__QueryReply *r;
+	int64_t p, issued;
+
+	fx_start(&f, "60000");
+	store_add(&f, "S1", "r1");
+	tl_link_open(&l, f.e.hub_listen);
+	tl_link_hello(&l, "S1", EPOCH);
+	issued = ss_now_ms();
+	r = tl_price_push(f.e.hub_query, "SKU", 1, price_1500, NULL);
+	p = atoll(tl_answer(r, "effective_ms"));
+	tl_query_free(r);
+	/* Dated 2 s after p, recorded before the push existed: no mismatch. */
+	sale_of(&l, 1, "R-EARLY", p + 2000, issued - 60000, 1300);
+	r = tl_query_ok(f.e.hub_query, "price mismatches", "store", "S1", NULL);
+	ck_assert_uint_eq(r->n_rows, 0);
+	tl_query_free(r);
+	sale_of(&l, 2, "R-3", p + 3000, p + 3000, 1450);
+	mismatch_is(&f, 1, 1450, "R-3", p + 3000);
+	/* Earlier by time, arriving later: counted, not shown. */
+	sale_of(&l, 3, "R-1", p + 1000, p + 1000, 1350);
+	mismatch_is(&f, 2, 1450, "R-3", p + 3000);
+	/* The same moment: the greater receipt_no is the later. */
+	sale_of(&l, 4, "R-2", p + 3000, p + 3000, 1420);
+	mismatch_is(&f, 3, 1450, "R-3", p + 3000);
+	sale_of(&l, 5, "R-4", p + 3000, p + 3000, 1460);
+	mismatch_is(&f, 4, 1460, "R-4", p + 3000);
+	tl_link_close(&l);
+	fx_stop(&f);
+}
+END_TEST
+
 int main(void)
 {
 	const TTest *tests[] = { deadlines_follow_the_policy_at_business_time,
 		notices_go_to_the_owner_once_per_episode, decisions_reach_only_the_requesting_store,
-		a_sale_at_another_price_is_kept_and_counted };
+		a_sale_at_another_price_is_kept_and_counted, the_latest_mismatch_by_business_time_is_shown };
 
 	return tl_run("decisions", tests, sizeof tests / sizeof tests[0], 120);
 }
