@@ -76,7 +76,7 @@ START_TEST(deadlines_follow_the_policy_at_business_time)
 	struct fx f;
 	struct tl_link l;
 	Storesync__QueryReply *r;
-	char json[512], case_1[32], case_2[32], case_3[32], case_4[32];
+	char json[512], case_1[32], case_2[32], case_3[32], case_4[32], case_5[32];
 	int64_t p, t4;
 
 	fx_start(&f, "60000");
@@ -107,9 +107,18 @@ START_TEST(deadlines_follow_the_policy_at_business_time)
 		"\"%s\",\"channel\":\"phone\",\"category\":\"delivery\",\"severity\":\"low\"}",
 		(long long)(p - 2 * HOUR_MS), case_3);
 	send_record(&l, "S1", 3, p + 2000, json);
+	/* D: dated an hour after the change (ahead, as a record may be by up
+	 * to 24 h) but recorded a minute before HQ issued it: the store could
+	 * not know it, so the old 24 h. Its own time alone would give 48 h. */
+	tl_case_no(case_5, sizeof case_5, "S1", 5, p + HOUR_MS, 0);
+	snprintf(json, sizeof json, "{\"type\":\"complaint\",\"time_ms\":%lld,\"case_no\":"
+		"\"%s\",\"channel\":\"phone\",\"category\":\"delivery\",\"severity\":\"low\"}",
+		(long long)(p + HOUR_MS), case_5);
+	send_record(&l, "S1", 4, p - 60000, json);
 	ck_assert_int_eq(case_field(&f, case_2, "respond_by_ms"), p + 1000 + 48 * HOUR_MS);
 	ck_assert_int_eq(case_field(&f, case_1, "respond_by_ms"), p - 2 * HOUR_MS + 24 * HOUR_MS);
 	ck_assert_int_eq(case_field(&f, case_3, "respond_by_ms"), p - 2 * HOUR_MS + 24 * HOUR_MS);
+	ck_assert_int_eq(case_field(&f, case_5, "respond_by_ms"), p + HOUR_MS + 24 * HOUR_MS);
 	/* A policy for another region does not touch S1. */
 	store_add(&f, "S2", "r2");
 	r = tl_query_ok(f.e.hub_query, "policy set", "set", "first_response_hours=2", "region", "r2",
@@ -120,7 +129,7 @@ START_TEST(deadlines_follow_the_policy_at_business_time)
 	snprintf(json, sizeof json, "{\"type\":\"complaint\",\"time_ms\":%lld,\"case_no\":"
 		"\"%s\",\"channel\":\"phone\",\"category\":\"delivery\",\"severity\":\"low\"}",
 		(long long)t4, case_4);
-	send_record(&l, "S1", 4, t4, json);
+	send_record(&l, "S1", 5, t4, json);
 	ck_assert_int_eq(case_field(&f, case_4, "respond_by_ms")
 		- case_field(&f, case_4, "registered_ms"), 48 * HOUR_MS);
 	/* policy show names the value in force for a store, with its scope. */
