@@ -3,6 +3,8 @@
 #   storesync-agent  store-agent, storectl, agent.ini, store-agent.service
 #   storesync-hub    hq-hub, hub.ini, hq-hub.service, storesync-backup-hub
 #   storesync-tools  hqctl (operators, anywhere)
+#   storesync-export hq-export, export.ini, hq-export.service (on the hub's
+#                    host; not started until export.ini names the database)
 # Tests, benchmarks and the generator never go into a package. Library
 # dependencies are Debian's package names as dpkg-shlibdeps finds them; the
 # maintainer scripts (deploy/debian/*.in) make the storesync user, keep the
@@ -43,7 +45,7 @@ function(ss_doc_program target component section)
 endfunction()
 
 # Per package: copyright, a changelog, the maintainer scripts and conffiles.
-function(ss_deb_package component unit data_dir purge_files conffiles)
+function(ss_deb_package component unit autostart data_dir purge_files conffiles)
   set(pkg storesync-${component})
   set(dir ${SS_DEB_DIR}/${component})
   file(MAKE_DIRECTORY ${dir})
@@ -56,13 +58,16 @@ function(ss_deb_package component unit data_dir purge_files conffiles)
     COMMAND ${GZIP} -9nc ${dir}/changelog.Debian > ${dir}/changelog.Debian.gz
     DEPENDS ${dir}/changelog.Debian)
   add_custom_target(changelog_${component} ALL DEPENDS ${dir}/changelog.Debian.gz)
+  # The README, which the units' Documentation= names.
   install(FILES ${dir}/changelog.Debian.gz ${CMAKE_SOURCE_DIR}/deploy/debian/copyright
+    ${CMAKE_SOURCE_DIR}/README.md
     DESTINATION ${CMAKE_INSTALL_DATAROOTDIR}/doc/${pkg} COMPONENT ${component})
   if(NOT unit)
     return()
   endif()
   set(PKG ${pkg})
   set(UNIT ${unit})
+  set(AUTOSTART ${autostart})
   set(DATA_DIR ${data_dir})
   set(PURGE_FILES ${purge_files})
   set(extra)
@@ -86,7 +91,7 @@ install(FILES deploy/agent.ini DESTINATION ${SS_ETC_DIR} COMPONENT agent)
 install(FILES deploy/store-agent.service DESTINATION ${SS_UNIT_DIR} COMPONENT agent)
 ss_doc_program(store-agent agent 8)
 ss_doc_program(storectl agent 1)
-ss_deb_package(agent store-agent.service /var/lib/storesync/agent
+ss_deb_package(agent store-agent.service yes /var/lib/storesync/agent
   "/etc/storesync/agent.key /etc/storesync/agent.key.pub /etc/storesync/hub.pub"
   "${SS_ETC_DIR}/agent.ini")
 
@@ -104,13 +109,23 @@ add_custom_command(OUTPUT ${SS_DEB_DIR}/storesync-backup-hub.8.gz
 add_custom_target(doc_backup_hub ALL DEPENDS ${SS_DEB_DIR}/storesync-backup-hub.8.gz)
 install(FILES ${SS_DEB_DIR}/storesync-backup-hub.8.gz DESTINATION ${CMAKE_INSTALL_MANDIR}/man8
   COMPONENT hub)
-ss_deb_package(hub hq-hub.service /var/lib/storesync/hub
+ss_deb_package(hub hq-hub.service yes /var/lib/storesync/hub
   "/etc/storesync/hub.key /etc/storesync/hub.key.pub" "${SS_ETC_DIR}/hub.ini")
 
 # storesync-tools
 install(TARGETS hqctl RUNTIME DESTINATION ${CMAKE_INSTALL_BINDIR} COMPONENT tools)
 ss_doc_program(hqctl tools 1)
-ss_deb_package(tools "" "" "" "")
+ss_deb_package(tools "" no "" "" "")
+
+# storesync-export: its data is the hub's and PostgreSQL's, so purge
+# deletes neither.
+install(TARGETS hq-export RUNTIME DESTINATION ${CMAKE_INSTALL_SBINDIR} COMPONENT export)
+install(FILES deploy/export.ini DESTINATION ${SS_ETC_DIR} COMPONENT export)
+install(FILES deploy/hq-export.service DESTINATION ${SS_UNIT_DIR} COMPONENT export)
+install(FILES docs/export.md DESTINATION ${CMAKE_INSTALL_DATAROOTDIR}/doc/storesync-export
+  COMPONENT export)
+ss_doc_program(hq-export export 8)
+ss_deb_package(export hq-export.service no "" "" "${SS_ETC_DIR}/export.ini")
 
 set(CPACK_GENERATOR DEB)
 set(CPACK_PACKAGE_NAME storesync)
@@ -118,7 +133,7 @@ set(CPACK_PACKAGE_VERSION ${SS_VERSION})
 set(CPACK_PACKAGE_CONTACT ${SS_DEB_MAINTAINER})
 set(CPACK_PACKAGING_INSTALL_PREFIX /usr)
 set(CPACK_DEB_COMPONENT_INSTALL ON)
-set(CPACK_COMPONENTS_ALL agent hub tools)
+set(CPACK_COMPONENTS_ALL agent hub tools export)
 set(CPACK_DEBIAN_FILE_NAME DEB-DEFAULT)
 set(CPACK_DEBIAN_PACKAGE_RELEASE 1)
 set(CPACK_DEBIAN_PACKAGE_SECTION misc)
@@ -153,5 +168,14 @@ set(CPACK_DEBIAN_TOOLS_PACKAGE_SECTION net)
 set(CPACK_COMPONENT_TOOLS_DESCRIPTION "storesync operators' command line\n"
   " hqctl asks and instructs the storesync hub: the fleet, sales, accounts,\n"
   " prices, policies, store keys and the agents' versions during a rollout.")
+
+set(CPACK_DEBIAN_EXPORT_PACKAGE_NAME storesync-export)
+set(CPACK_DEBIAN_EXPORT_PACKAGE_DEPENDS "adduser, storesync-hub (= ${SS_VERSION}-1)")
+set(CPACK_DEBIAN_EXPORT_PACKAGE_SECTION database)
+set(CPACK_COMPONENT_EXPORT_DESCRIPTION "storesync export to PostgreSQL\n"
+  " hq-export copies the hub's event log and views into PostgreSQL,\n"
+  " continuously and exactly once, for BI tools. It runs beside hq-hub,\n"
+  " reading the hub's data directory.")
+set(CPACK_DEBIAN_EXPORT_PACKAGE_CONTROL_EXTRA "${export_CONTROL_EXTRA}")
 
 include(CPack)

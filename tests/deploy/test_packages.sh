@@ -1,6 +1,7 @@
 #!/bin/bash
 # The Debian packages and the systemd units (issue 13, parts 1 and 2):
-#   - cpack makes storesync-agent, storesync-hub and storesync-tools, with
+#   - cpack makes storesync-agent, storesync-hub, storesync-tools and
+#     storesync-export, with
 #     Debian's library packages as dependencies (dpkg-shlibdeps), the
 #     maintainer scripts, /etc/storesync/*.ini as conffiles, man pages and
 #     --help in /usr/share/doc; nothing of the tests, benchmarks or the
@@ -38,7 +39,8 @@ N=$("$BUILD/store-agent" --version | awk '{print $3}')
 agent=$(ls "$T"/out/storesync-agent_"$N"-1_*.deb)
 hub=$(ls "$T"/out/storesync-hub_"$N"-1_*.deb)
 tools=$(ls "$T"/out/storesync-tools_"$N"-1_*.deb)
-for d in "$agent" "$hub" "$tools"; do
+export_deb=$(ls "$T"/out/storesync-export_"$N"-1_*.deb)
+for d in "$agent" "$hub" "$tools" "$export_deb"; do
 	echo "== $(basename "$d"): $(dpkg-deb -f "$d" Depends)"
 done
 
@@ -51,7 +53,21 @@ check "hub: hq-hub, the backup script, the unit, the config" \
 	sh -c "$(declare -f has); has '$hub' ./usr/sbin/hq-hub && has '$hub' ./usr/sbin/storesync-backup-hub \
 		&& has '$hub' ./lib/systemd/system/hq-hub.service && has '$hub' ./etc/storesync/hub.ini"
 check "tools: hqctl" has "$tools" ./usr/bin/hqctl
-for p in "$agent:store-agent.8 storectl.1" "$hub:hq-hub.8 storesync-backup-hub.8" "$tools:hqctl.1"; do
+check "export: hq-export, the unit, the config" \
+	sh -c "$(declare -f has); has '$export_deb' ./usr/sbin/hq-export \
+		&& has '$export_deb' ./lib/systemd/system/hq-export.service \
+		&& has '$export_deb' ./etc/storesync/export.ini"
+check "export depends on libpq5 and on storesync-hub of its version" \
+	sh -c "$(declare -f deps); deps '$export_deb' | grep -qx libpq5 \
+		&& dpkg-deb -f '$export_deb' Depends | grep -q 'storesync-hub (= $N-1)'"
+check "the documentation the units name is in the packages" sh -c "$(declare -f has); \
+	has '$agent' ./usr/share/doc/storesync-agent/README.md \
+	&& has '$hub' ./usr/share/doc/storesync-hub/README.md \
+	&& has '$export_deb' ./usr/share/doc/storesync-export/export.md"
+check "only the export package links libpq" \
+	sh -c "$(declare -f deps); ! { deps '$agent'; deps '$hub'; deps '$tools'; } | grep -qx libpq5"
+for p in "$agent:store-agent.8 storectl.1" "$hub:hq-hub.8 storesync-backup-hub.8" "$tools:hqctl.1" \
+	"$export_deb:hq-export.8"; do
 	deb=${p%%:*}
 	for m in ${p#*:}; do
 		check "$(basename "$deb" | cut -d_ -f1): man page $m" has "$deb" "./usr/share/man/man${m##*.}/$m.gz"
@@ -61,8 +77,9 @@ check "--help of every program in /usr/share/doc" sh -c "$(declare -f has); \
 	has '$agent' ./usr/share/doc/storesync-agent/store-agent.help \
 	&& has '$agent' ./usr/share/doc/storesync-agent/storectl.help \
 	&& has '$hub' ./usr/share/doc/storesync-hub/hq-hub.help \
-	&& has '$tools' ./usr/share/doc/storesync-tools/hqctl.help"
-for d in "$agent" "$hub" "$tools"; do
+	&& has '$tools' ./usr/share/doc/storesync-tools/hqctl.help \
+	&& has '$export_deb' ./usr/share/doc/storesync-export/hq-export.help"
+for d in "$agent" "$hub" "$tools" "$export_deb"; do
 	check "no test, benchmark or generator in $(basename "$d")" \
 		sh -c "! dpkg-deb -c '$d' | grep -E 'test_|ss-gen|ss-bench|ss-hubload|ss-rollout|fuzz'"
 done
@@ -73,15 +90,25 @@ check "hub depends on liblmdb0 and lmdb-utils (backups)" \
 	sh -c "$(declare -f deps); deps '$hub' | grep -qx liblmdb0 && deps '$hub' | grep -qx lmdb-utils"
 check "no package depends on libcheck or libsubunit" \
 	sh -c "$(declare -f deps); ! { deps '$agent'; deps '$hub'; deps '$tools'; } | grep -E '^(check|libcheck|libsubunit)'"
-mkdir -p "$T/ctl-agent" "$T/ctl-hub"
+mkdir -p "$T/ctl-agent" "$T/ctl-hub" "$T/ctl-export"
 dpkg-deb -e "$agent" "$T/ctl-agent"
 dpkg-deb -e "$hub" "$T/ctl-hub"
+dpkg-deb -e "$export_deb" "$T/ctl-export"
 check "agent.ini is a conffile" grep -qx /etc/storesync/agent.ini "$T/ctl-agent/conffiles"
 check "hub.ini is a conffile" grep -qx /etc/storesync/hub.ini "$T/ctl-hub/conffiles"
+check "export.ini is a conffile" grep -qx /etc/storesync/export.ini "$T/ctl-export/conffiles"
 for s in postinst prerm postrm; do
 	check "agent $s parses" sh -n "$T/ctl-agent/$s"
 	check "hub $s parses" sh -n "$T/ctl-hub/$s"
+	check "export $s parses" sh -n "$T/ctl-export/$s"
 done
+check "the hub's postinst enables and starts its unit" \
+	sh -c "grep -q '\\[ \"yes\" != yes \\]' '$T/ctl-hub/postinst' \
+		&& grep -q 'deb-systemd-invoke start hq-hub.service' '$T/ctl-hub/postinst'"
+check "the exporter's postinst neither enables nor starts it (export.ini first)" \
+	grep -q '\[ "no" != yes \]' "$T/ctl-export/postinst"
+check "purging the exporter deletes no data (the hub's, PostgreSQL's)" \
+	sh -c "! sed -n '/= purge/,/^fi/p' '$T/ctl-export/postrm' | grep -q 'rm -rf /'"
 check "postinst makes the storesync system user" grep -q "adduser --quiet --system" "$T/ctl-agent/postinst"
 check "postrm deletes the data on purge only" \
 	sh -c "sed -n '/= purge/,/^fi/p' '$T/ctl-agent/postrm' | grep -q 'rm -rf /var/lib/storesync/agent'"
@@ -102,7 +129,7 @@ check "...and asks for libcheck when the tests are built" \
 
 if command -v lintian >/dev/null; then
 	echo "== lintian"
-	lintian --tag-display-limit 0 "$agent" "$hub" "$tools" 2>&1 | grep -v 'running with root privileges' \
+	lintian --tag-display-limit 0 "$agent" "$hub" "$tools" "$export_deb" 2>&1 | grep -v 'running with root privileges' \
 		| tee "$T/lintian.txt" || true
 	check "lintian: no errors" sh -c "! grep -q '^E:' '$T/lintian.txt'"
 else
@@ -118,7 +145,8 @@ if command -v systemd-analyze >/dev/null && systemd-analyze --version >/dev/null
 	cp /bin/kill "$T/root/bin/"
 	dpkg-deb -x "$agent" "$T/root"
 	dpkg-deb -x "$hub" "$T/root"
-	for u in store-agent hq-hub; do
+	dpkg-deb -x "$export_deb" "$T/root"
+	for u in store-agent hq-hub hq-export; do
 		unit=$T/root/lib/systemd/system/$u.service
 		echo "== systemd-analyze verify $u.service"
 		if systemd-analyze verify --root="$T/root" "$unit" >"$T/verify-$u.txt" 2>&1; then
