@@ -24,6 +24,8 @@
  *   overdue, store_ids         a list (string    response,report   ["response",
  *                              cell, comma-                        "report"] /
  *                              separated)                          response;report
+ *   keys (a list)              CurveZMQ public   each by its first as above
+ *                              keys              8 characters: ab12cd34...
  *   anything else              as it is          (empty string: -) as it is
  *
  * Text is for people: times in the operator's time zone (TZ), named in the
@@ -50,6 +52,7 @@ struct col {
 	int flag;                 /* an integer cell is a yes/no */
 	int list;                 /* a string cell is a comma-separated list */
 	int day;                  /* a string cell is a day; empty: none */
+	int key;                  /* a string cell holds keys, shown short */
 };
 
 static int ends_with(const char *s, const char *suffix)
@@ -71,9 +74,9 @@ static struct col col_of(const char *name)
 {
 	static const char *const flags[] = { "stale", "silent", "overdue", "responded_late",
 		"reported_late", "registered", "in_force", "delivered", "conflict", NULL };
-	static const char *const lists[] = { "overdue", "store_ids", NULL };
+	static const char *const lists[] = { "overdue", "store_ids", "keys", NULL };
 	struct col c = { COL_PLAIN, in_list(name, flags), in_list(name, lists),
-		ends_with(name, "_since") };
+		ends_with(name, "_since"), strcmp(name, "keys") == 0 };
 
 	if (strcmp(name, "age_ms") == 0 || ends_with(name, "_age_ms"))
 		c.kind = COL_AGE;
@@ -291,6 +294,24 @@ static void base_header(const Storesync__QueryReply *r, const struct ss_table_vi
 	}
 }
 
+/* Keys as operators compare them: each by its first 8 characters. */
+static char *keys_text(const char *s)
+{
+	char *out = malloc(strlen(s) + 1 + 3 * (strlen(s) / 8 + 1)), *o = out;
+
+	if (!out)
+		return NULL;
+	while (*s) {
+		size_t n = strcspn(s, ",");
+
+		o += sprintf(o, "%s%.*s%s", o == out ? "" : ",", (int)(n < 8 ? n : 8), s,
+			n > 8 ? "..." : "");
+		s += n + (s[n] == ',');
+	}
+	*o = '\0';
+	return out;
+}
+
 /* The cell as people read it, malloc'd (strings whole, however long). */
 static char *cell_text(struct text_col *tc, const Storesync__Cell *cell)
 {
@@ -300,6 +321,8 @@ static char *cell_text(struct text_col *tc, const Storesync__Cell *cell)
 
 	if (!cell)
 		return strdup("");
+	if (!is_int(cell) && tc->col.key && str_of(cell)[0])
+		return keys_text(str_of(cell));
 	if (!is_int(cell))
 		return strdup(str_of(cell)[0] ? str_of(cell) : "-");
 	v = cell->i;

@@ -60,21 +60,23 @@ void query_policy(struct hub *h, MDB_txn *txn, const struct query_args *a, struc
 
 /* ---- store list: the registry ---- */
 
-/* A key as operators compare it: its first 8 characters. */
-static void key_short(char *buf, size_t len, char **keys, size_t n)
+/* The keys, whole, comma-separated: hqctl shows each by its first 8
+ * characters and gives scripts the list (common/ss_table.c). */
+static void keys_cell(Storesync__Row *row, char **keys, size_t n)
 {
+	char buf[8 * (SS_CURVE_KEY_CHARS + 1)];
 	size_t used = 0;
 
 	buf[0] = '\0';
-	for (size_t i = 0; i < n && used < len; i++)
-		used += (size_t)snprintf(buf + used, len - used, "%s%.8s...", i ? "," : "", keys[i]);
+	for (size_t i = 0; i < n && used < sizeof buf; i++)
+		used += (size_t)snprintf(buf + used, sizeof buf - used, "%s%s", i ? "," : "", keys[i]);
+	cell_str(row, buf);
 }
 
 void query_store_list(struct hub *h, MDB_txn *txn, const struct query_args *a, struct table *t)
 {
 	static const char *const cols[] = { "store_id", "name", "region", "status", "keys",
 		"added_ms", "changed_ms" };
-	char keys[64];
 	MDB_cursor *cur;
 	MDB_val k, d;
 
@@ -92,8 +94,7 @@ void query_store_list(struct hub *h, MDB_txn *txn, const struct query_args *a, s
 			cell_str(row, si->name);
 			cell_str(row, si->region);
 			cell_str(row, si->status);
-			key_short(keys, sizeof keys, si->keys, si->n_keys);
-			cell_str(row, keys);
+			keys_cell(row, si->keys, si->n_keys);
 			cell_int(row, si->added_ms);
 			cell_int(row, si->changed_ms);
 		}
@@ -484,11 +485,10 @@ void query_replenish(struct hub *h, MDB_txn *txn, const struct query_args *a, st
 
 void query_operators(struct hub *h, MDB_txn *txn, const struct query_args *a, struct table *t)
 {
-	static const char *const cols[] = { "operator", "role", "status", "key", "added_ms",
+	static const char *const cols[] = { "operator", "role", "status", "keys", "added_ms",
 		"changed_ms" };
 	MDB_cursor *cur;
 	MDB_val k, d;
-	char key[64];
 
 	(void)a;
 	table_init(t, cols, sizeof cols / sizeof cols[0]);
@@ -500,11 +500,10 @@ void query_operators(struct hub *h, MDB_txn *txn, const struct query_args *a, st
 		Storesync__Row *row;
 
 		if (op && (row = table_row(t)) != NULL) {
-			key_short(key, sizeof key, &op->key, op->key ? 1 : 0);
 			cell_str(row, op->name);
 			cell_str(row, op->role);
 			cell_str(row, op->status);
-			cell_str(row, key);
+			keys_cell(row, &op->key, op->key ? 1 : 0);
 			cell_int(row, op->added_ms);
 			cell_int(row, op->changed_ms);
 		}
