@@ -314,9 +314,12 @@ int prices_put_wire(struct agent_db *db, MDB_txn *txn, const struct price_wire *
 int prices_put_dated(struct agent_db *db, MDB_txn *txn, Storesync__DatedPrice *const *p,
 	size_t n, int64_t now_ms, size_t *skipped);
 /* The price of sku in force at at_ms and the next later-dated one, NULL
- * when none (free with storesync__dated_price__free_unpacked). */
+ * when none (free with storesync__dated_price__free_unpacked). When at_ms
+ * is before the oldest price of sku the agent keeps (older ones merged
+ * away), *now is NULL and *kept_from_ms (unless NULL) is that price's
+ * effective time, else 0. */
 int prices_at(struct agent_db *db, MDB_txn *txn, const char *sku, int64_t at_ms,
-	Storesync__DatedPrice **now, Storesync__DatedPrice **next);
+	Storesync__DatedPrice **now, Storesync__DatedPrice **next, int64_t *kept_from_ms);
 
 struct policy_in_force {
 	int64_t value;

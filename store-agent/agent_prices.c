@@ -18,8 +18,9 @@
  * MAX_IN_FORCE of them: for each SKU the newest record wins, exactly what a
  * lookup would have answered. Lists dated ahead stay apart until they are in
  * force. Like the rest of the agent's tables this keeps what is in force and
- * what is announced, not history: `--at` in the past answers with the price
- * in force now. */
+ * what is announced, not history: a SKU's price in the base tells the SKU's
+ * price from its own date on only, so a moment before it is answered with
+ * no price and that date (kept_from_ms), never with a price of later. */
 #include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
@@ -552,46 +553,104 @@ static Storesync__DatedPrice *dated_of(const struct rec *r)
 	return dp;
 }
 
-int prices_at(struct agent_db *db, MDB_txn *txn, const char *sku, int64_t at_ms,
-	Storesync__DatedPrice **now, Storesync__DatedPrice **next)
+/* ---- the lookup ---- */
+
+static int rec_newer(const struct rec *a, const struct rec *b)
+{
+	if (a->effective_ms != b->effective_ms)
+		return a->effective_ms > b->effective_ms;
+	return a->update_id > b->update_id;
+}
+
+static int key_is_base(const MDB_val *k)
+{
+	static const uint8_t base[16];
+
+	return k->mv_size == 16 && memcmp(k->mv_data, base, 16) == 0;
+}
+
+/* The base list's record of sku into *r: 1, else 0. The base's key (0, 0)
+ * says nothing of its records' dates: each keeps its own. */
+static int base_find(struct agent_db *db, MDB_txn *txn, const char *sku, struct rec *r)
+{
+	uint8_t key[16] = { 0 };
+	MDB_val k = { 16, key }, v;
+	struct list l;
+
+	return mdb_get(txn, db->prices, &k, &v) == 0 && list_open(&v, &l) == 0
+		&& list_find(&l, sku, r);
+}
+
+/* From the list at the cursor on (op MDB_NEXT) or back (MDB_PREV), the
+ * first dated list that names sku, into *r: 1, else 0. The base is not a
+ * dated list: a scan back stops at it. */
+static int scan_find(MDB_cursor *c, MDB_val *k, MDB_val *v, int rc, MDB_cursor_op op,
+	const char *sku, struct rec *r)
+{
+	for (; rc == 0 && !key_is_base(k); rc = mdb_cursor_get(c, k, v, op)) {
+		struct list l;
+
+		if (list_open(v, &l) == 0 && list_find(&l, sku, r))
+			return 1;
+	}
+	return rc == 0 || rc == MDB_NOTFOUND ? 0 : -1;
+}
+
+/* The newest dated list at or before at_ms that names sku (*now) and the
+ * first after it (*next): 1 in *has_now, *has_next when found. */
+static int dated_find(struct agent_db *db, MDB_txn *txn, const char *sku, int64_t at_ms,
+	struct rec *now, int *has_now, struct rec *next, int *has_next)
 {
 	uint8_t key[16];
 	MDB_val k = { 16, key }, v;
 	MDB_cursor *c;
 	int rc;
 
-	*now = *next = NULL;
-	if (at_ms < 0 || strlen(sku) > SKU_MAX || (rc = mdb_cursor_open(txn, db->prices, &c)) != 0)
-		return at_ms < 0 ? SS_OK : SS_EIO;
-	/* Back from the first list dated after at_ms: the newest that names the
-	 * SKU is in force. */
+	if (mdb_cursor_open(txn, db->prices, &c) != 0)
+		return -1;
 	ss_be64_put(key, at_ms == INT64_MAX ? UINT64_MAX : (uint64_t)at_ms + 1);
 	memset(key + 8, 0, 8);
 	rc = mdb_cursor_get(c, &k, &v, MDB_SET_RANGE);
-	if (rc == 0 && next) {
-		/* Forward from there: the first list dated ahead that names it. */
-		MDB_val k2 = k, v2 = v;
-		int r2 = 0;
-
-		for (; r2 == 0 && !*next; r2 = mdb_cursor_get(c, &k2, &v2, MDB_NEXT)) {
-			struct list l;
-			struct rec r;
-
-			if (list_open(&v2, &l) == 0 && list_find(&l, sku, &r))
-				*next = dated_of(&r);
-		}
-		k.mv_size = 16;
-		k.mv_data = key;
-		rc = mdb_cursor_get(c, &k, &v, MDB_SET_RANGE);
-	}
+	*has_next = scan_find(c, &k, &v, rc, MDB_NEXT, sku, next);
+	k = (MDB_val){ 16, key };
+	rc = mdb_cursor_get(c, &k, &v, MDB_SET_RANGE);
 	rc = mdb_cursor_get(c, &k, &v, rc == 0 ? MDB_PREV : MDB_LAST);
-	for (; rc == 0 && !*now; rc = mdb_cursor_get(c, &k, &v, MDB_PREV)) {
-		struct list l;
-		struct rec r;
-
-		if (list_open(&v, &l) == 0 && list_find(&l, sku, &r))
-			*now = dated_of(&r);
-	}
+	*has_now = scan_find(c, &k, &v, rc, MDB_PREV, sku, now);
 	mdb_cursor_close(c);
-	return rc == 0 || rc == MDB_NOTFOUND ? SS_OK : SS_EIO;
+	return *has_next < 0 || *has_now < 0 ? -1 : 0;
+}
+
+/* The base holds, for each SKU, only the newest of the lists merged into
+ * it (and a snapshot only what was in force): before its record's date the
+ * agent no longer knows the SKU's price, and must not answer the base's
+ * price, which came later. A dated list older than the base's record (one
+ * that arrived after the merge) loses to it, as it would have in a merge. */
+int prices_at(struct agent_db *db, MDB_txn *txn, const char *sku, int64_t at_ms,
+	Storesync__DatedPrice **now, Storesync__DatedPrice **next, int64_t *kept_from_ms)
+{
+	struct rec base, in_force, later;
+	int has_base, has_now, has_next;
+
+	*now = *next = NULL;
+	if (kept_from_ms)
+		*kept_from_ms = 0;
+	if (at_ms < 0)
+		return SS_OK;
+	if (strlen(sku) > SKU_MAX
+		|| dated_find(db, txn, sku, at_ms, &in_force, &has_now, &later, &has_next) != 0)
+		return SS_EIO;
+	has_base = base_find(db, txn, sku, &base);
+	if (has_base && base.effective_ms > at_ms) {
+		has_now = 0;
+		if (kept_from_ms)
+			*kept_from_ms = base.effective_ms;
+	} else if (has_base && (!has_now || rec_newer(&base, &in_force))) {
+		in_force = base;
+		has_now = 1;
+	}
+	if (has_now)
+		*now = dated_of(&in_force);
+	if (has_next)
+		*next = dated_of(&later);
+	return SS_OK;
 }

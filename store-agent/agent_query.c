@@ -36,8 +36,12 @@ static int at_ok(protobuf_c_boolean has, int64_t at_ms)
 }
 
 static void fill_price(Storesync__PriceReply *pr, const Storesync__DatedPrice *now,
-	const Storesync__DatedPrice *next)
+	const Storesync__DatedPrice *next, int64_t kept_from_ms)
 {
+	if (kept_from_ms) {
+		pr->kept_from_ms = kept_from_ms;
+		pr->has_kept_from_ms = 1;
+	}
 	if (now && now->price) {
 		pr->found = 1;
 		pr->price_fen = now->price->price_fen;
@@ -65,6 +69,7 @@ void query_price_answer(struct agent *a, struct local_request *p)
 	Storesync__LocalReply reply = STORESYNC__LOCAL_REPLY__INIT;
 	Storesync__PriceReply pr = STORESYNC__PRICE_REPLY__INIT;
 	Storesync__DatedPrice *now = NULL, *next = NULL;
+	int64_t kept_from_ms;
 	MDB_txn *txn;
 	int rc;
 
@@ -80,14 +85,15 @@ void query_price_answer(struct agent *a, struct local_request *p)
 		reply_error(a, p, "price: cannot read the price table");
 		return;
 	}
-	rc = prices_at(&a->db, txn, q->sku, at_or_now(q->has_at_ms, q->at_ms), &now, &next);
+	rc = prices_at(&a->db, txn, q->sku, at_or_now(q->has_at_ms, q->at_ms), &now, &next,
+		&kept_from_ms);
 	ss_lmdb_read_end(&a->db.lmdb, txn);
 	if (rc != 0) {
 		reply_error(a, p, "price: the price table cannot be read");
 		return;
 	}
 	pr.sku = q->sku;
-	fill_price(&pr, now, next);
+	fill_price(&pr, now, next, kept_from_ms);
 	reply.kind_case = STORESYNC__LOCAL_REPLY__KIND_PRICE;
 	reply.price = &pr;
 	local_reply(a, p, &reply);

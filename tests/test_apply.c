@@ -439,11 +439,11 @@ START_TEST(kill_mid_snapshot_keeps_the_old_tables)
 	ck_assert_int_eq(ss_lmdb_read_begin(&db.lmdb, &txn), 0);
 	ck_assert_int_eq(agent_db_meta_get(&db, txn, "applied_update_id", &applied), 0);
 	ck_assert_uint_eq(applied, 2);
-	ck_assert_int_eq(prices_at(&db, txn, "LAMP-1", ss_now_ms(), &now, &next), 0);
+	ck_assert_int_eq(prices_at(&db, txn, "LAMP-1", ss_now_ms(), &now, &next, NULL), 0);
 	ck_assert_ptr_nonnull(now);
 	ck_assert_int_eq(now->price->price_fen, 100);
 	storesync__dated_price__free_unpacked(now, NULL);
-	ck_assert_int_eq(prices_at(&db, txn, "CUP-2", ss_now_ms(), &now, &next), 0);
+	ck_assert_int_eq(prices_at(&db, txn, "CUP-2", ss_now_ms(), &now, &next, NULL), 0);
 	ck_assert_ptr_null(now);
 	ss_lmdb_read_end(&db.lmdb, txn);
 	agent_db_close(&db);
@@ -547,6 +547,72 @@ START_TEST(storectl_shows_prices_and_policies)
 }
 END_TEST
 
+/* storectl price SKU --at MS: the exit status, stdout and stderr as storectl(). */
+static int storectl_price_at(struct fx *f, const char *sku, int64_t at_ms)
+{
+	char args[96];
+
+	snprintf(args, sizeof args, "price %s --at %lld", sku, (long long)at_ms);
+	return storectl(f, args);
+}
+
+/* Neither storectl nor the PriceQuery reply claims a price in force before
+ * it was: a moment before the only list has none, and names the list as
+ * the next; once the lists in force are merged (only the newest price of a
+ * SKU is kept), a moment before that price gets no price, and says that
+ * what was in force then is no longer kept (kept_from_ms). */
+START_TEST(price_before_the_prices_kept_is_none)
+{
+	int64_t now = ss_now_ms(), first = now - 3600000, second = now - 1800000;
+	Storesync__LocalReply *r;
+	struct fx f;
+
+	fx_start(&f);
+	ck_assert_uint_eq(send_price(&f, 1, 0, first, "SOFA-3S", 459900), 1);
+	r = tl_price(f.local, "SOFA-3S", first - DAY_MS);
+	ck_assert(!r->price->found);
+	ck_assert(!r->price->has_kept_from_ms);
+	ck_assert(r->price->has_next);
+	ck_assert_int_eq(r->price->next_price_fen, 459900);
+	ck_assert_int_eq(r->price->next_effective_ms, first);
+	storesync__local_reply__free_unpacked(r, NULL);
+	ck_assert_int_eq(storectl_price_at(&f, "SOFA-3S", first - DAY_MS), 1);
+	ck_assert(out_has(&f, "err", "storectl: no price for SKU SOFA-3S in force at "));
+	ck_assert(out_has(&f, "err", "(¥4,599.00 from "));
+	ck_assert_int_eq(tl_sh("test $(wc -l < '%s/err') = 1 && test ! -s '%s/out'", f.e.dir,
+		f.e.dir), 0);
+	/* A newer price, then eight more lists in force: more than the agent
+	 * keeps apart, so they are merged. */
+	ck_assert_uint_eq(send_price(&f, 2, 1, second, "SOFA-3S", 429900), 2);
+	for (uint64_t id = 3; id <= 10; id++)
+		ck_assert_uint_eq(send_price(&f, id, id - 1, second + (int64_t)id, "LAMP-1",
+			(int64_t)id * 100), id);
+	ck_assert_int_eq(tl_price_fen(f.local, "SOFA-3S", 0), 429900);
+	ck_assert_int_eq(tl_price_fen(f.local, "SOFA-3S", second), 429900);
+	ck_assert_int_eq(tl_price_fen(f.local, "LAMP-1", 0), 1000);
+	ck_assert_int_eq(tl_price_fen(f.local, "LAMP-1", second + 9), 900);
+	/* While the first list was in force, and before it. */
+	for (int i = 0; i < 2; i++) {
+		r = tl_price(f.local, "SOFA-3S", i ? first - DAY_MS : first + 60000);
+		ck_assert_msg(!r->price->found, "a price in force since %lld, asked at %lld",
+			(long long)r->price->effective_ms, (long long)(i ? first - DAY_MS : first + 60000));
+		ck_assert(r->price->has_kept_from_ms);
+		ck_assert_int_eq(r->price->kept_from_ms, second);
+		ck_assert(!r->price->has_next);
+		storesync__local_reply__free_unpacked(r, NULL);
+	}
+	ck_assert_int_eq(storectl_price_at(&f, "SOFA-3S", first + 60000), 1);
+	ck_assert(out_has(&f, "err", "storectl: no price for SKU SOFA-3S known at "));
+	ck_assert(out_has(&f, "err", "the agent keeps only the price in force now and later-dated "
+		"ones, from "));
+	ck_assert_int_eq(tl_sh("test $(wc -l < '%s/err') = 1 && test ! -s '%s/out'", f.e.dir,
+		f.e.dir), 0);
+	ck_assert_int_eq(storectl_price_at(&f, "SOFA-3S", second), 0);
+	ck_assert(out_has(&f, "out", "¥4,299.00 (429900 fen)"));
+	fx_stop(&f);
+}
+END_TEST
+
 int main(void)
 {
 	const TTest *const tests[] = {
@@ -555,6 +621,7 @@ int main(void)
 		policy_in_force_by_effective_time, notices_and_decisions_reach_the_store,
 		snapshot_in_parts_replaces_the_tables_at_once, kill_mid_snapshot_keeps_the_old_tables,
 		abandoned_snapshot_is_dropped, storectl_shows_prices_and_policies,
+		price_before_the_prices_kept_is_none,
 	};
 
 	return tl_run("apply", tests, sizeof tests / sizeof tests[0], 60);

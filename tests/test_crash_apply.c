@@ -62,7 +62,7 @@ static uint64_t check_whole(const char *data)
 		Storesync__DatedPrice *now, *next;
 
 		sku_name(sku, sizeof sku, i);
-		ck_assert_int_eq(prices_at(&db, txn, sku, ss_now_ms(), &now, &next), 0);
+		ck_assert_int_eq(prices_at(&db, txn, sku, ss_now_ms(), &now, &next, NULL), 0);
 		if (!applied) {
 			ck_assert_ptr_null(now);
 			continue;

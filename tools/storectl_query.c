@@ -99,13 +99,33 @@ static void print_price(const Storesync__PriceReply *p)
 			local_time(p->next_effective_ms, when, sizeof when));
 }
 
+/* One line, to stderr: no price in force at the moment asked (which, with
+ * --at, it names). When the agent no longer keeps what was in force then, it
+ * says so rather than let "no price" read as "none was in force"; a price
+ * announced for later is worth saying. */
+static void print_no_price(const struct ctl *c, const char *sku, const Storesync__PriceReply *p)
+{
+	char money[48], when[48], kept[48];
+
+	fprintf(stderr, "storectl: no price for SKU %s", sku);
+	if (c->has_at)
+		fprintf(stderr, " %s %s", p->has_kept_from_ms ? "known at" : "in force at",
+			local_time(c->at_ms, when, sizeof when));
+	if (p->has_kept_from_ms)
+		fprintf(stderr, ": the agent keeps only the price in force now and later-dated "
+			"ones, from %s on", local_time(p->kept_from_ms, kept, sizeof kept));
+	if (p->has_next)
+		fprintf(stderr, " (%s from %s)", yuan(p->next_price_fen, money, sizeof money),
+			local_time(p->next_effective_ms, when, sizeof when));
+	fputc('\n', stderr);
+}
+
 static int cmd_price(struct ctl *c, const char *sku)
 {
 	Storesync__LocalRequest req = STORESYNC__LOCAL_REQUEST__INIT;
 	Storesync__PriceQuery q = STORESYNC__PRICE_QUERY__INIT;
 	Storesync__LocalReply *reply;
 	const Storesync__PriceReply *p;
-	char money[48], when[48];
 	int rc = 0;
 
 	q.sku = (char *)sku;
@@ -117,13 +137,7 @@ static int cmd_price(struct ctl *c, const char *sku)
 		return 1;
 	p = reply->price;
 	if (!p->found) {
-		/* One line; a price announced for later is worth saying. */
-		if (p->has_next)
-			fprintf(stderr, "storectl: no price for SKU %s (%s from %s)\n", sku,
-				yuan(p->next_price_fen, money, sizeof money),
-				local_time(p->next_effective_ms, when, sizeof when));
-		else
-			fprintf(stderr, "storectl: no price for SKU %s\n", sku);
+		print_no_price(c, sku, p);
 		rc = 1;
 	}
 	if (c->json)

@@ -76,8 +76,8 @@ static void sku_valid(MDB_txn *txn, const char *sku)
 	if (!sku || strlen(sku) > 64)
 		return;
 	for (size_t i = 0; i < 2; i++) {
-		FZ_CHECK(prices_at(&ag.a.db, txn, sku, at[i] ? at[i] : ss_now_ms(), &now, &next) == 0,
-			"the price table cannot be read");
+		FZ_CHECK(prices_at(&ag.a.db, txn, sku, at[i] ? at[i] : ss_now_ms(), &now, &next,
+			NULL) == 0, "the price table cannot be read");
 		price_valid(now);
 		price_valid(next);
 		if (now)
