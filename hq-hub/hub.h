@@ -375,6 +375,27 @@ int hub_view_put(MDB_txn *txn, MDB_dbi dbi, const void *key, size_t klen,
 int hub_stale_index_set(MDB_txn *txn, MDB_dbi dbi, int64_t old_ms, int64_t new_ms,
 	const void *id, size_t idlen);
 
+/* A policy's value per store at at_ms, as hqctl stale judges it: the value
+ * in force for the store (its own, its region's or the chain's); looked up
+ * once for all when no value was ever set for part of the chain. */
+struct hub_store_policy {
+	enum ss_policy_id id;
+	int scoped;              /* some value targets part of the chain */
+	int64_t uniform;         /* the value otherwise */
+	int64_t at_ms;
+};
+
+void hub_store_policy_init(struct hub *h, MDB_txn *txn, struct hub_store_policy *sp,
+	enum ss_policy_id id, int64_t at_ms);
+int64_t hub_store_policy_get(struct hub *h, MDB_txn *txn, const struct hub_store_policy *sp,
+	const char *store);
+/* 1 when store, whose last progress was at progress_ms, is silent at
+ * silence's moment: longer than its store_silence_minutes (silence), whose
+ * value goes in *minutes. hqctl stale and the store_silent gauge both ask
+ * this, so they cannot disagree. */
+int hub_store_silent(struct hub *h, MDB_txn *txn, const struct hub_store_policy *silence,
+	const char *store, int64_t progress_ms, int64_t *minutes);
+
 /* hub_meta's entry for the latest business time of any applied record
  * (hub_store_save keeps it): a query at a moment before it must not use
  * the indexes, which hold the present. */

@@ -184,10 +184,11 @@ static const struct {
 };
 
 static void store_sample(struct hub *h, MDB_txn *txn, FILE *f, enum store_family fam,
-	const struct store_fig *s, int64_t now_ms, int64_t silence_ms)
+	const struct store_fig *s, int64_t now_ms, const struct hub_store_policy *silence)
 {
 	const char *name = store_families[fam].name;
 	char labels[160] = "";
+	int64_t minutes;
 
 	ss_prom_label(labels, sizeof labels, "store", s->id);
 	switch (fam) {
@@ -202,11 +203,9 @@ static void store_sample(struct hub *h, MDB_txn *txn, FILE *f, enum store_family
 			&& now_ms - s->last_seen_ms <= hub_link_up_ms(h));
 		break;
 	case F_SILENT:
-		if (silence_ms < 0)
-			silence_ms = hub_policy_value(h, txn, NULL, SS_POL_STORE_SILENCE_MINUTES, s->id,
-				"", now_ms, INT64_MAX) * 60000;
+		/* hqctl stale's rule (hub_stale.c), the store's region included. */
 		ss_prom_int(f, name, labels, s->last_progress_ms >= 0
-			&& now_ms - s->last_progress_ms > silence_ms);
+			&& hub_store_silent(h, txn, silence, s->id, s->last_progress_ms, &minutes));
 		break;
 	case F_APPLIED: ss_prom_int(f, name, labels, (int64_t)s->applied_update_id); break;
 	case F_RECORDS: ss_prom_int(f, name, labels, (int64_t)s->records); break;
@@ -222,12 +221,10 @@ static void write_stores(struct hub *h, MDB_txn *txn, FILE *f, const struct stor
 	size_t n, size_t total)
 {
 	int64_t now_ms = ss_now_ms(), up = 0;
-	/* One silence for every store unless some region or store has its own
-	 * (then each store's is looked up). */
-	int64_t silence_ms = hub_policy_scoped(h, txn, SS_POL_STORE_SILENCE_MINUTES) ? -1
-		: hub_policy_value(h, txn, NULL, SS_POL_STORE_SILENCE_MINUTES, "", "", now_ms,
-			INT64_MAX) * 60000;
+	struct hub_store_policy silence;
 
+	/* Looked up once for all stores unless a region or a store has its own. */
+	hub_store_policy_init(h, txn, &silence, SS_POL_STORE_SILENCE_MINUTES, now_ms);
 	for (size_t i = 0; i < n; i++)
 		up += st[i].last_seen_ms >= 0 && now_ms - st[i].last_seen_ms <= hub_link_up_ms(h);
 	ss_prom_family(f, P "stores", "gauge", "stores the hub has heard from");
@@ -242,7 +239,7 @@ static void write_stores(struct hub *h, MDB_txn *txn, FILE *f, const struct stor
 		ss_prom_family(f, store_families[fam].name, store_families[fam].type,
 			store_families[fam].help);
 		for (size_t i = 0; i < n; i++)
-			store_sample(h, txn, f, (enum store_family)fam, &st[i], now_ms, silence_ms);
+			store_sample(h, txn, f, (enum store_family)fam, &st[i], now_ms, &silence);
 	}
 }
 

@@ -65,32 +65,31 @@ static int64_t stale_cutoff_ms(const struct query_args *a, int64_t stale_days)
 	return a->at_ms - (stale_days + 1) * SS_DAY_MS + 1;
 }
 
-/* A policy's value for a store at the query's moment. When no value was
- * ever set for a region or a store, it is the same for every store and is
- * looked up once. */
-struct store_policy {
-	enum ss_policy_id id;
-	int scoped;              /* some value targets part of the chain */
-	int64_t uniform;         /* the value otherwise */
-};
-
-static void store_policy_init(struct hub *h, MDB_txn *txn, const struct query_args *a,
-	struct store_policy *sp, enum ss_policy_id id)
+void hub_store_policy_init(struct hub *h, MDB_txn *txn, struct hub_store_policy *sp,
+	enum ss_policy_id id, int64_t at_ms)
 {
 	sp->id = id;
+	sp->at_ms = at_ms;
 	sp->scoped = hub_policy_scoped(h, txn, id);
-	sp->uniform = hub_policy_value(h, txn, NULL, id, NULL, NULL, a->at_ms, INT64_MAX);
+	sp->uniform = hub_policy_value(h, txn, NULL, id, NULL, NULL, at_ms, INT64_MAX);
 }
 
-static int64_t store_policy_get(struct hub *h, MDB_txn *txn, const struct query_args *a,
-	const struct store_policy *sp, const char *store)
+int64_t hub_store_policy_get(struct hub *h, MDB_txn *txn, const struct hub_store_policy *sp,
+	const char *store)
 {
 	char region[40];
 
 	if (!sp->scoped || !store || !store[0])
 		return sp->uniform;
 	hub_registry_region(h, txn, store, region, sizeof region);
-	return hub_policy_value(h, txn, NULL, sp->id, store, region, a->at_ms, INT64_MAX);
+	return hub_policy_value(h, txn, NULL, sp->id, store, region, sp->at_ms, INT64_MAX);
+}
+
+int hub_store_silent(struct hub *h, MDB_txn *txn, const struct hub_store_policy *silence,
+	const char *store, int64_t progress_ms, int64_t *minutes)
+{
+	*minutes = hub_store_policy_get(h, txn, silence, store);
+	return silence->at_ms - progress_ms > *minutes * 60000;
 }
 
 static Storesync__AccountView *get_account(struct hub *h, MDB_txn *txn, const void *id,
@@ -126,7 +125,7 @@ struct scan_ctx {
 	MDB_txn *txn;
 	const struct query_args *a;
 	struct table *t;
-	struct store_policy stale_days, silence_minutes;
+	struct hub_store_policy stale_days, silence_minutes;
 	int64_t buckets[4][2];   /* aging: count, balance */
 	int wrapped;             /* a bucket's sum would leave int64 */
 };
@@ -142,7 +141,7 @@ struct seen {
 
 static int64_t account_stale_days(struct scan_ctx *s, const struct seen *v)
 {
-	return store_policy_get(s->h, s->txn, s->a, &s->stale_days, v->owner.store);
+	return hub_store_policy_get(s->h, s->txn, &s->stale_days, v->owner.store);
 }
 
 static void scan_init(struct scan_ctx *s, struct hub *h, MDB_txn *txn,
@@ -153,8 +152,8 @@ static void scan_init(struct scan_ctx *s, struct hub *h, MDB_txn *txn,
 	s->txn = txn;
 	s->a = a;
 	s->t = t;
-	store_policy_init(h, txn, a, &s->stale_days, SS_POL_STALE_ACCOUNT_DAYS);
-	store_policy_init(h, txn, a, &s->silence_minutes, SS_POL_STORE_SILENCE_MINUTES);
+	hub_store_policy_init(h, txn, &s->stale_days, SS_POL_STALE_ACCOUNT_DAYS, a->at_ms);
+	hub_store_policy_init(h, txn, &s->silence_minutes, SS_POL_STORE_SILENCE_MINUTES, a->at_ms);
 }
 
 static void see(struct scan_ctx *s, const Storesync__AccountView *acc, struct seen *v)
@@ -357,8 +356,7 @@ static void stale_store(void *arg, int64_t indexed_ms, const char *id, size_t le
 	int64_t minutes, ms = store_progress_ms(s, id, len, indexed_ms);
 
 	snprintf(store, sizeof store, "%.*s", (int)len, id);
-	minutes = store_policy_get(s->h, s->txn, s->a, &s->silence_minutes, store);
-	if (s->a->at_ms - ms <= minutes * 60000)
+	if (!hub_store_silent(s->h, s->txn, &s->silence_minutes, store, ms, &minutes))
 		return;
 	snprintf(reason, sizeof reason, "no records for %" PRId64 " minutes (policy %" PRId64 ")",
 		(s->a->at_ms - ms) / 60000, minutes);
@@ -383,9 +381,9 @@ static void stale_unheard(struct scan_ctx *s)
 		if (mdb_get(s->txn, s->h->stores, &k, &sd) != MDB_NOTFOUND
 			|| !(si = storesync__store_info__unpack(NULL, d.mv_size, d.mv_data)))
 			continue;
-		minutes = store_policy_get(s->h, s->txn, s->a, &s->silence_minutes, si->store_id);
 		if (si->store_id && si->has_added_ms && si->added_ms <= s->a->at_ms
-			&& s->a->at_ms - si->added_ms > minutes * 60000) {
+			&& hub_store_silent(s->h, s->txn, &s->silence_minutes, si->store_id,
+				si->added_ms, &minutes)) {
 			snprintf(reason, sizeof reason, "never heard from: registered %" PRId64
 				" minutes ago (policy %" PRId64 ")", (s->a->at_ms - si->added_ms) / 60000,
 				minutes);

@@ -7,6 +7,8 @@
  *  - the agent's scrape counts the submits and shows its link and budget;
  *  - promtool (Debian's prometheus) accepts both, when installed;
  *  - the per-store series stop at --metrics-max-stores, the rest counted;
+ *  - store_silent judges a store as hqctl stale does, by its region's
+ *    store_silence_minutes;
  *  - an address other hosts can reach needs operators' tokens, and then
  *    only an active operator's token gets in;
  *  - docs/monitoring.md's alert rules pass `promtool check rules` and name
@@ -348,11 +350,62 @@ START_TEST(alert_rules_pass_promtool)
 }
 END_TEST
 
+static void store_add(const struct tl_env *e, const char *store, const char *region)
+{
+	Storesync__QueryReply *r = tl_query(e->hub_query, "store add", "store", store, "region",
+		region, NULL);
+
+	ck_assert_str_eq(tl_answer(r, "result"), "added");
+	tl_query_free(r);
+}
+
+/* store_silent is hqctl stale's judgement: with store_silence_minutes set
+ * to 5 for region north only, two stores last heard from 10 minutes ago
+ * are one silent (north, 5) and one not (east, the default 30), in the
+ * scrape as in `stale`. */
+START_TEST(store_silent_follows_a_region_silence_policy)
+{
+	struct tl_env e;
+	struct tl_link l;
+	Storesync__QueryReply *r;
+	char http[64], *body;
+	pid_t hub;
+
+	tl_env_init(&e);
+	snprintf(http, sizeof http, "127.0.0.1:%d", tl_free_port());
+	/* The hub first runs 10 minutes back: its stores are heard from then. */
+	hub = tl_start_hub(&e, "--http", http, "--clock-offset-ms", "-600000", NULL);
+	store_add(&e, "N1", "north");
+	store_add(&e, "E1", "east");
+	tl_query_free(tl_query_ok(e.hub_query, "policy set", "set", "store_silence_minutes=5",
+		"region", "north", NULL));
+	tl_link_open(&l, e.hub_listen);
+	tl_link_hello(&l, "N1", 21);
+	tl_link_close(&l);
+	tl_link_open(&l, e.hub_listen);
+	tl_link_hello(&l, "E1", 22);
+	tl_link_close(&l);
+	tl_stop(hub);
+	hub = tl_start_hub(&e, "--http", http, NULL);
+	r = tl_query_ok(e.hub_query, "stale", NULL);
+	ck_assert_int_eq(tl_row_count(r, "kind", "store", "id", "N1", NULL), 1);
+	ck_assert_int_eq(tl_row_count(r, "kind", "store", "id", "E1", NULL), 0);
+	tl_query_free(r);
+	body = scrape(http, NULL);
+	ck_assert_double_eq(sample(body, "storesync_hub_store_silent{store=\"N1\"}"), 1);
+	ck_assert_double_eq(sample(body, "storesync_hub_store_silent{store=\"E1\"}"), 0);
+	free(body);
+	tl_stop(hub);
+	tl_env_cleanup(&e);
+}
+END_TEST
+
 int main(void)
 {
 	const TTest *const tests[] = { hub_and_agent_scrapes_count_the_business,
 		alert_rules_pass_promtool,
-		per_store_series_are_bounded, reachable_address_needs_an_active_operators_token };
+		per_store_series_are_bounded, reachable_address_needs_an_active_operators_token,
+		store_silent_follows_a_region_silence_policy };
 
 	return tl_run("metrics", tests, sizeof tests / sizeof tests[0], 60);
 }
