@@ -1,7 +1,9 @@
 /* ss-gen: writes a store's business day as JSON Lines for `storectl submit`:
  * sales, contract sales, payments on account, refunds, complaints and their
  * progress, stocktakes and movements, a replenishment request. Used by the
- * demo, the tests and the benchmarks. Deterministic for a given seed.
+ * demo, the tests and the benchmarks. Deterministic for a given seed and day;
+ * the business keys depend only on the store and --first, so a second run
+ * for the same store needs --first past the first run's keys.
  * With --expect FILE it also writes the record count and the signed money
  * total the hub should show for these records, computed here on its own. */
 #include <getopt.h>
@@ -22,6 +24,7 @@ struct gen {
 	int cases;                  /* complaints registered so far */
 	int responded;              /* of them, responded to (in case order) */
 	int contracts;
+	long first;                 /* --first: where the day's numbers start */
 	long long amount_fen;       /* expected signed total */
 };
 
@@ -66,7 +69,7 @@ static json_t *contract_sale(struct gen *g, char *no, size_t len)
 	long long total = (rnd(g, 50) + 10) * 100000, deposit = total / 5;
 
 	g->contracts++;
-	snprintf(no, len, "%s-K%05d", g->store, g->contracts);
+	snprintf(no, len, "%s-K%05ld", g->store, g->first + g->contracts);
 	g->amount_fen += deposit;
 	return json_pack("{s:s,s:s,s:I,s:I,s:s,s:s}", "contract_no", no, "customer", "CUST-1",
 		"total_fen", total, "deposit_fen", deposit, "signer", "M01", "deposit_method", "card");
@@ -100,7 +103,8 @@ static json_t *body(struct gen *g, const char **type, long i)
 		char slip[48];
 
 		g->amount_fen += amt;
-		snprintf(no, sizeof no, "%s-K%05u", g->store, rnd(g, (unsigned)g->contracts) + 1);
+		snprintf(no, sizeof no, "%s-K%05ld", g->store,
+			g->first + rnd(g, (unsigned)g->contracts) + 1);
 		snprintf(slip, sizeof slip, "%s-P%06ld", g->store, i);
 		*type = "payment";
 		return json_pack("{s:s,s:s,s:I,s:s,s:s}", "payment_no", slip, "account", no,
@@ -116,7 +120,7 @@ static json_t *body(struct gen *g, const char **type, long i)
 			"R-OLD", "amount_fen", amt, "reason", "defect", "approver", "M01", "method", "cash");
 	}
 	if (pick < 75 || g->cases == 0) {
-		snprintf(no, sizeof no, "%s-%s-%d", g->store, g->month, ++g->cases);
+		snprintf(no, sizeof no, "%s-%s-%ld", g->store, g->month, g->first + ++g->cases);
 		*type = "complaint";
 		return json_pack("{s:s,s:s,s:s,s:s,s:s,s:s}", "case_no", no, "customer", "CUST-2",
 			"channel", channels[rnd(g, 3)], "category", cats[rnd(g, 5)], "severity", "medium",
@@ -125,7 +129,8 @@ static json_t *body(struct gen *g, const char **type, long i)
 	/* A case gets one "responded" step (its business key is case and
 	 * step), cases in the order they were registered. */
 	if (pick < 78 && g->responded < g->cases) {
-		snprintf(no, sizeof no, "%s-%s-%d", g->store, g->month, ++g->responded);
+		snprintf(no, sizeof no, "%s-%s-%ld", g->store, g->month,
+			g->first + ++g->responded);
 		*type = "complaint_progress";
 		return json_pack("{s:s,s:s,s:s}", "case_no", no, "step", "responded", "note",
 			"called customer");
@@ -208,16 +213,31 @@ static void history(struct gen *g, long *count)
 static void usage(FILE *out)
 {
 	fprintf(out,
-		"Usage: ss-gen --store ID [--records N] [--seed N] [--day-ms MS] [--history]\n"
-		"              [--utc-offset MIN] [--expect FILE]\n"
-		"Writes N (default 1000) records of a business day as JSON Lines on stdout.\n"
-		"  --utc-offset MIN  the store's offset from UTC (default 0), as its agent's\n"
+		"Usage: ss-gen --store ID [--records N] [--seed N] [--first N] [--day-ms MS]\n"
+		"              [--history] [--utc-offset MIN] [--expect FILE]\n"
+		"Writes a business day of store ID as JSON Lines on stdout, for storectl submit.\n"
+		"  --store ID      the store whose records these are (case numbers start with it)\n"
+		"  --records N     records of the day (default 1000), spread over 09:00-21:00\n"
+		"  --seed N        varies the mix of kinds, SKUs, quantities and amounts (default\n"
+		"                  0; the same seed and day give the same records). The business\n"
+		"                  keys (receipt, contract, slip, case numbers) do not depend on it\n"
+		"  --first N       number the day's business keys from N (default 0): receipts,\n"
+		"                  slips and moves N.., contracts and cases N+1..; another run\n"
+		"                  for the same store needs new keys, --first at least the last\n"
+		"                  run's N plus its --records (the agent refuses a known key\n"
+		"                  with other content). --first plus --records at most 999999\n"
+		"                  (case numbers have 6 digits); --history's records keep theirs\n"
 		"  --day-ms MS     start of the business day, Unix ms (default: today 00:00\n"
 		"                  store-local time)\n"
+		"  --utc-offset MIN  the store's offset from UTC in minutes (default 0); give\n"
+		"                  the same as its agent's --utc-offset (which defaults to the\n"
+		"                  system time zone), so that the day and the case numbers' month\n"
+		"                  are the store-local ones the agent checks\n"
 		"  --history       first, the weeks before: contracts (some going stale) and\n"
 		"                  complaints (some overdue)\n"
 		"  --expect FILE   write {\"records\":N,\"amount_fen\":X} the hub should show\n"
-		"  --version       print the version and exit\n");
+		"  --version       print the version and exit\n"
+		"  -h, --help      this text\n");
 }
 
 int main(int argc, char **argv)
@@ -226,7 +246,7 @@ int main(int argc, char **argv)
 		{ "store", required_argument, 0, 's' }, { "records", required_argument, 0, 'n' },
 		{ "seed", required_argument, 0, 'r' }, { "day-ms", required_argument, 0, 'd' },
 		{ "expect", required_argument, 0, 'e' }, { "history", no_argument, 0, 'H' },
-		{ "utc-offset", required_argument, 0, 'u' },
+		{ "utc-offset", required_argument, 0, 'u' }, { "first", required_argument, 0, 'f' },
 		{ "help", no_argument, 0, 'h' }, { "version", no_argument, 0, 'V' }, { 0, 0, 0, 0 },
 	};
 	struct gen g = { .rng = 88172645463325252ULL };
@@ -236,12 +256,13 @@ int main(int argc, char **argv)
 	const char *expect = NULL;
 	int o;
 
-	while ((o = getopt_long(argc, argv, "s:n:r:d:e:u:Hh", opts, NULL)) != -1) {
+	while ((o = getopt_long(argc, argv, "s:n:r:d:e:u:f:Hh", opts, NULL)) != -1) {
 		switch (o) {
 		case 'u': g.offset_ms = atoll(optarg) * 60000; break;
 		case 'H': with_history = 1; break;
 		case 's': g.store = optarg; break;
 		case 'n': n = atol(optarg); break;
+		case 'f': g.first = atol(optarg); break;
 		case 'r': g.rng ^= strtoull(optarg, NULL, 10) * 0x9E3779B97F4A7C15ULL; break;
 		case 'd': day_ms = atoll(optarg); break;
 		case 'e': expect = optarg; break;
@@ -252,6 +273,11 @@ int main(int argc, char **argv)
 	}
 	if (!g.store || n < 0) {
 		usage(stderr);
+		return 2;
+	}
+	if (g.first < 0 || (g.first > 0 && g.first > 999999 - n)) {
+		fprintf(stderr, "ss-gen: --first %ld with --records %ld: the two together must be "
+			"at most 999999 (case numbers have at most 6 digits)\n", g.first, n);
 		return 2;
 	}
 	/* Opening hours and the month are the store's local ones. */
@@ -268,7 +294,7 @@ int main(int argc, char **argv)
 		history(&g, &count);
 	for (long i = 0; i < n; i++) {
 		const char *type = NULL;
-		json_t *o2 = body(&g, &type, i);
+		json_t *o2 = body(&g, &type, g.first + i);
 
 		/* Spread over opening hours 09:00-21:00, in order. */
 		emit(o2, type, g.day_start_ms + 9 * 3600000LL + i * (12 * 3600000LL) / n, &count);
