@@ -217,6 +217,14 @@ START_TEST(usage_errors_exit_2_with_one_line)
 				"hqctl %s: stderr is not one line", bad[i]);
 	}
 	ck_assert_int_eq(hqctl(&f, "--help"), 0);
+	/* One command's help: its lines and its filters only; a first word
+	 * shared by several commands gives each of them. */
+	ck_assert_int_eq(hqctl(&f, "sales --help"), 0);
+	ck_assert_int_eq(tl_sh("grep -q -e '--by day|week|month ' '%s'", f.out), 0);
+	ck_assert_int_eq(tl_sh("! grep -q '^  stores' '%s'", f.out), 0);
+	ck_assert_int_eq(hqctl(&f, "help price"), 0);
+	ck_assert_int_eq(tl_sh("test $(grep -c '^  price ' '%s') = 3", f.out), 0);
+	ck_assert_int_eq(hqctl(&f, "help bogus"), 2);
 	ck_assert_int_eq(tl_store_field(f.e.hub_query, "S7", "records"), 4);
 	fx_stop(&f);
 }

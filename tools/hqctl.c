@@ -131,6 +131,14 @@ static void usage_command(FILE *out, const struct ss_command *c)
 	fprintf(out, "%s\n      %s\n", line, c->help);
 }
 
+#define KEYGEN_HELP \
+	"  keygen FILE\n" \
+	"      write an operator's CurveZMQ key pair: FILE (secret) and FILE.pub\n"
+#define VERSIONS_HELP \
+	"  versions [--region R] [...the filters of stores]\n" \
+	"      the stores per agent version (newest first) and which they are: the\n" \
+	"      fleet during a rollout (deploy/rollout)\n"
+
 static void usage(FILE *out)
 {
 	fprintf(out,
@@ -161,12 +169,9 @@ static void usage(FILE *out)
 		"      --at TIME        as at TIME: records dated later do not count, and ages,\n"
 		"                       deadlines and prices are judged at TIME instead of now\n"
 		"      --version        print the version and exit\n"
-		"  -h, --help           this text\n\n"
-		"  keygen FILE\n"
-		"      write an operator's CurveZMQ key pair: FILE (secret) and FILE.pub\n"
-		"  versions [--region R] [...the filters of stores]\n"
-		"      the stores per agent version (newest first) and which they are: the\n"
-		"      fleet during a rollout (deploy/rollout)\n\n"
+		"  -h, --help           this text; hqctl help COMMAND or COMMAND --help: that\n"
+		"                       command's lines only\n\n"
+		KEYGEN_HELP VERSIONS_HELP "\n"
 		"TIME is Unix ms or YYYY-MM-DD[THH:MM[:SS]], UTC unless an offset follows\n"
 		"(Z, +08:00, +0800, +08, -05:00): 2026-12-31T18:00+08:00 is 10:00 UTC. DAY\n"
 		"is YYYY-MM-DD, the store's local business day. Text shows times in your\n"
@@ -178,12 +183,102 @@ static void usage(FILE *out)
 		"socket, no answer in time, or the endpoint is not a hub query endpoint).\n");
 }
 
+/* One filter's line under a command's help. */
+static void usage_filter(FILE *out, const char *option, const struct ss_filter *f,
+	const char *choices, const char *same_as)
+{
+	char opt[40], left[80];
+
+	option_name(option, opt, sizeof opt);
+	if (choices)
+		snprintf(left, sizeof left, "--%s %s", opt, choices);
+	else
+		snprintf(left, sizeof left, "--%s%s%s", opt, f->arg ? " " : "", f->arg ? f->arg : "");
+	/* A long left side (a state's choices) gets a line of its own. */
+	if (strlen(left) > 20)
+		fprintf(out, "      %s\n      %-20s ", left, "");
+	else
+		fprintf(out, "      %-20s ", left);
+	if (same_as)
+		fprintf(out, "the same as --%s: %s\n", same_as, f->help);
+	else
+		fprintf(out, "%s\n", f->help);
+}
+
+/* `hqctl help WORDS` and `hqctl WORDS --help`: the lines of the command the
+ * words name ("sales", "price push"), or of every command starting with the
+ * first word ("store", "price"), each with its filters. 0, or 2 when no
+ * command matches. */
+static int usage_for(int argc, char **argv)
+{
+	char two[64];
+	size_t n = 0, first = 0;
+	const struct ss_command *exact = NULL;
+
+	if (argc == 0) {
+		usage(stdout);
+		return 0;
+	}
+	if (strcmp(argv[0], "keygen") == 0 || strcmp(argv[0], "versions") == 0) {
+		fputs(strcmp(argv[0], "keygen") == 0 ? KEYGEN_HELP : VERSIONS_HELP, stdout);
+		goto tail;
+	}
+	if (argc >= 2) {
+		snprintf(two, sizeof two, "%s %s", argv[0], argv[1]);
+		exact = ss_command_find(two);
+	}
+	if (!exact)
+		exact = ss_command_find(argv[0]);
+	first = strlen(argv[0]);
+	for (size_t i = 0; i < ss_n_commands; i++) {
+		const struct ss_command *c = &ss_commands[i];
+
+		if (exact ? c != exact : strncmp(c->what, argv[0], first) != 0 || c->what[first] != ' ')
+			continue;
+		if (n++ == 0)
+			fputs("Usage: hqctl [OPTIONS] COMMAND [OPERAND] [FILTERS]\n", stdout);
+		usage_command(stdout, c);
+		for (size_t j = 0; j < ss_n_aliases; j++) {
+			const struct ss_filter *f = ss_filter_find(ss_aliases[j].param);
+
+			if (strcmp(ss_aliases[j].command, c->what) == 0 && f)
+				usage_filter(stdout, ss_aliases[j].option, f, NULL, ss_aliases[j].param);
+		}
+		for (const char *p = c->filters; *p; ) {
+			size_t len = strcspn(p, " "), base = strcspn(p, " =");
+			char name[40], choices[120];
+			const struct ss_filter *f;
+
+			snprintf(name, sizeof name, "%.*s", (int)(base < sizeof name ? base : 0), p);
+			snprintf(choices, sizeof choices, "%.*s",
+				(int)(base < len && len - base - 1 < sizeof choices ? len - base - 1 : 0),
+				p + base + 1);
+			if ((f = ss_filter_find(name)))
+				usage_filter(stdout, name, f, base < len ? choices : NULL, NULL);
+			p += len;
+			while (*p == ' ')
+				p++;
+		}
+		if (!c->write)
+			usage_filter(stdout, "at", ss_filter_find("at"), NULL, NULL);
+	}
+	if (n == 0) {
+		fprintf(stderr, "hqctl: unknown command \"%s%s%s\" (try --help)\n", argv[0],
+			argc > 1 ? " " : "", argc > 1 ? argv[1] : "");
+		return 2;
+	}
+tail:
+	fputs("hqctl --help: every command; the options (--hub, --identity, --json, --csv,\n"
+		"--wide...), TIME and DAY, and the exit status.\n", stdout);
+	return 0;
+}
+
 /* ---- the request being built ---- */
 
 struct request {
 	Storesync__QueryRequest req;
 	Storesync__QueryParam pv[MAX_PARAMS], *pp[MAX_PARAMS];
-	int fmt, wide;
+	int fmt, wide, help;
 	const char *hub, *timeout, *identity, *hub_key;
 };
 
@@ -251,7 +346,7 @@ static int parse_options(int argc, char **argv, struct request *r)
 		case OPT_JSON: r->fmt = SS_TABLE_JSON; break;
 		case OPT_CSV: r->fmt = SS_TABLE_CSV; break;
 		case OPT_VERSION: ss_version_print("hqctl"); rc = 1; break;
-		case 'h': usage(stdout); rc = 1; break;
+		case 'h': r->help = 1; break;   /* after the words: whose help */
 		default:
 			if (o >= OPT_FILTER && (size_t)(o - OPT_FILTER) < ss_n_filters) {
 				if (add_param(r, ss_filters[o - OPT_FILTER].name, optarg ? optarg : "1") != 0)
@@ -618,6 +713,10 @@ int main(int argc, char **argv)
 		return rc == 1 ? 0 : 2;
 	argc -= optind;
 	argv += optind;
+	if (r.help)
+		return usage_for(argc, argv);
+	if (argc >= 1 && strcmp(argv[0], "help") == 0)
+		return usage_for(argc - 1, argv + 1);
 	if (argc >= 1 && strcmp(argv[0], "keygen") == 0)
 		return ss_curve_keygen_command("hqctl", argc - 1, argv + 1);
 	if (argc == 1 && strcmp(argv[0], "versions") == 0) {
