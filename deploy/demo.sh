@@ -4,8 +4,10 @@
 # a mixed business day through `storectl submit`, until `hqctl stores` shows
 # every store caught up. Then store S003 falls silent, and the demo ends with
 # what HQ watches (`hqctl stale`: stale accounts, the silent store, overdue
-# complaints), a sales summary, and HQ's decisions flowing down: a price list
-# for one region, a policy for all, and the rollout status. Every link is
+# complaints), a sales summary, the receivables' aging, and HQ's decisions
+# flowing down: a price list for one region, a policy for all, the rollout
+# status, a till's price lookup at S001 (storectl price) and the audit log
+# (every operator write). The build shows only its errors. Every link is
 # CurveZMQ, as in production: the hub and each store have their key pair
 # (keygen), each store is registered with its public key before it starts,
 # and an operator with a read-only key looks at the fleet over the hub's
@@ -14,7 +16,8 @@
 set -eu
 top=$(cd "$(dirname "$0")/.." && pwd)
 n=${1:-5000}
-"$top/deploy/build.sh"
+echo "== building into $top/build (deploy/build.sh; only errors are shown)"
+"$top/deploy/build.sh" >/dev/null || { echo "demo: the build failed (errors above)" >&2; exit 1; }
 bin=$top/build
 run=$(mktemp -d /tmp/storesync-demo.XXXXXX)
 pids=""
