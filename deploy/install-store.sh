@@ -2,8 +2,10 @@
 # Installs the store agent on this machine by hand (run as root from a built
 # tree), for a store HQ has not enrolled over SSH (docs/deploy.md, deploy/enroll):
 #   deploy/install-store.sh STORE_ID HUB_ENDPOINT HUB_PUBLIC_KEY [AGENT_DEB]
-# HUB_PUBLIC_KEY is the hub's public key: its 40 characters, or the hub.pub
-# file HQ gave you. Installs the storesync-agent package (AGENT_DEB, else
+# HUB_PUBLIC_KEY is the hub's public key: its 40 characters, or a copy of
+# the hub.key.pub file HQ gave you (hq-hub keygen wrote it on the hub),
+# installed as /etc/storesync/hub.pub (the agent's default hub_key).
+# Installs the storesync-agent package (AGENT_DEB, else
 # the one cpack makes in the build directory), which creates the storesync
 # user and group (whose members may submit on the agent's socket) and the
 # unit; writes /etc/storesync/agent.ini's store_id and hub; makes this
