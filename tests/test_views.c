@@ -1025,6 +1025,95 @@ START_TEST(late_move_before_stocktake_ignored)
 }
 END_TEST
 
+/* docs/records.md, Stock: an out-of-stock day is a store-local day, and
+ * "today" is the day in the offset of the SKU's latest move. The store is
+ * at UTC-5 (local = UTC - 5 h), and every move below is in the local
+ * evening or night, when the UTC date is already the next one, so a UTC
+ * calendar gives other days (in the comments: what it would say).
+ *   RUG-5: counted 2 at 11-10 10:00 local (15:00Z), sold 2 at 11-10 21:00
+ *     local (11-11T02:00Z): local 11-10 ends at 0, out since 11-10 (UTC:
+ *     since 11-11). No move on 11-11: out. Received 5 at 11-12 01:00 local
+ *     (11-12T06:00Z): 5 on hand, the days that ended out 11-10 and 11-11: 2
+ *     (UTC: only 11-11, 1).
+ *   MAT-6: counted 1 at 11-10 20:00 local (11-11T01:00Z), sold 1 at 20:30
+ *     local (11-11T01:30Z): out since 11-10 (UTC: 11-11), and stays out. */
+START_TEST(inventory_days_are_store_local)
+{
+	struct views_env v;
+	Storesync__QueryReply *r;
+	int row;
+
+	setup(&v, 1, "-300");
+	move(v.local[0], 1794322800000LL, "stocktake", "RUG-5", 2);   /* 11-10 10:00 local */
+	move(v.local[0], 1794362400000LL, "sale", "RUG-5", 2);        /* 11-10 21:00 local */
+	move(v.local[0], 1794463200000LL, "receipt", "RUG-5", 5);     /* 11-12 01:00 local */
+	move(v.local[0], 1794358800000LL, "stocktake", "MAT-6", 1);   /* 11-10 20:00 local */
+	move(v.local[0], 1794360600000LL, "sale", "MAT-6", 1);        /* 11-10 20:30 local */
+	drained(v.local[0]);
+
+	/* 11-10 23:59:59.999 local (1794373199999): RUG-5 at 0 since 11-10,
+	 * whose end has not come: 0 days. MAT-6 the same. */
+	r = tl_query_ok(v.e.hub_query, "inventory", "at", ms(1794373199999LL), NULL);
+	ck_assert_uint_eq(r->n_rows, 2);
+	row = ROW(r, "sku", "RUG-5");
+	ck_assert_int_eq(tl_cell_int(r, row, "on_hand"), 0);
+	ck_assert_int_eq(tl_cell_int(r, row, "out_of_stock_days"), 0);
+	ck_assert_str_eq(tl_cell_str(r, row, "out_of_stock_since"), "2026-11-10");
+	row = ROW(r, "sku", "MAT-6");
+	ck_assert_int_eq(tl_cell_int(r, row, "on_hand"), 0);
+	ck_assert_int_eq(tl_cell_int(r, row, "out_of_stock_days"), 0);
+	ck_assert_str_eq(tl_cell_str(r, row, "out_of_stock_since"), "2026-11-10");
+	tl_query_free(r);
+
+	/* 11-11 00:00 local (1794373200000, 05:00Z): local 11-10 has ended at
+	 * 0: 1 day each (UTC: the run began 11-11, still in progress: 0). */
+	r = tl_query_ok(v.e.hub_query, "inventory", "at", ms(1794373200000LL), NULL);
+	ck_assert_int_eq(tl_cell_int(r, ROW(r, "sku", "RUG-5"), "out_of_stock_days"), 1);
+	ck_assert_int_eq(tl_cell_int(r, ROW(r, "sku", "MAT-6"), "out_of_stock_days"), 1);
+	tl_query_free(r);
+
+	/* 11-11 23:00 local (1794456000000 = 11-12T04:00Z, a UTC day later):
+	 * 11-11 has not ended for the store: still 1 (a UTC "today" would say
+	 * 2 for MAT-6, whose last move is before this moment). */
+	r = tl_query_ok(v.e.hub_query, "inventory", "at", ms(1794456000000LL), NULL);
+	row = ROW(r, "sku", "MAT-6");
+	ck_assert_int_eq(tl_cell_int(r, row, "out_of_stock_days"), 1);
+	ck_assert_str_eq(tl_cell_str(r, row, "out_of_stock_since"), "2026-11-10");
+	row = ROW(r, "sku", "RUG-5");
+	ck_assert_int_eq(tl_cell_int(r, row, "on_hand"), 0);
+	ck_assert_int_eq(tl_cell_int(r, row, "out_of_stock_days"), 1);
+	tl_query_free(r);
+
+	/* 11-12 00:00 local (1794459600000): MAT-6 out on 11-10 and 11-11: 2.
+	 * At 00:59 (1794463140000) RUG-5 is still at 0, 2 days, since 11-10. */
+	r = tl_query_ok(v.e.hub_query, "inventory", "sku", "MAT-6", "at", ms(1794459600000LL), NULL);
+	ck_assert_uint_eq(r->n_rows, 1);
+	ck_assert_int_eq(tl_cell_int(r, 0, "out_of_stock_days"), 2);
+	tl_query_free(r);
+	r = tl_query_ok(v.e.hub_query, "inventory", "sku", "RUG-5", "at", ms(1794463140000LL), NULL);
+	ck_assert_uint_eq(r->n_rows, 1);
+	ck_assert_int_eq(tl_cell_int(r, 0, "on_hand"), 0);
+	ck_assert_int_eq(tl_cell_int(r, 0, "out_of_stock_days"), 2);
+	ck_assert_str_eq(tl_cell_str(r, 0, "out_of_stock_since"), "2026-11-10");
+	tl_query_free(r);
+
+	/* After every move, at 11-20 00:00 local (1795150800000): RUG-5 holds
+	 * 5, in stock, 2 days out (11-10, 11-11). MAT-6 out 11-10 .. 11-19: 10
+	 * ended days, since 11-10. */
+	r = tl_query_ok(v.e.hub_query, "inventory", "at", ms(1795150800000LL), NULL);
+	row = ROW(r, "sku", "RUG-5");
+	ck_assert_int_eq(tl_cell_int(r, row, "on_hand"), 5);
+	ck_assert_int_eq(tl_cell_int(r, row, "out_of_stock_days"), 2);
+	ck_assert_str_eq(tl_cell_str(r, row, "out_of_stock_since"), "");
+	ck_assert_int_eq(tl_cell_int(r, row, "last_move_ms"), 1794463200000LL);
+	row = ROW(r, "sku", "MAT-6");
+	ck_assert_int_eq(tl_cell_int(r, row, "out_of_stock_days"), 10);
+	ck_assert_str_eq(tl_cell_str(r, row, "out_of_stock_since"), "2026-11-10");
+	tl_query_free(r);
+	teardown(&v);
+}
+END_TEST
+
 /* Hello from a store that holds records through last_seq. */
 static void hello_holding(struct tl_link *l, const char *store, uint64_t epoch, uint64_t last_seq)
 {
@@ -1151,7 +1240,8 @@ int main(void)
 		inventory_on_hand, silent_store, silent_store_judged_by_its_progress_not_the_index,
 		sales_week_month, aging_restarts_with_a_new_debt,
 		account_owner_without_contract, refunds_by_method_and_net,
-		late_move_before_stocktake_ignored, heartbeat_over_stuck_backlog_is_silent,
+		late_move_before_stocktake_ignored, inventory_days_are_store_local,
+		heartbeat_over_stuck_backlog_is_silent,
 		registered_store_never_heard_from_is_silent_since_registration };
 
 	return tl_run("views", tests, sizeof tests / sizeof tests[0], 30);
