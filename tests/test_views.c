@@ -1114,6 +1114,74 @@ START_TEST(inventory_days_are_store_local)
 }
 END_TEST
 
+/* docs/records.md, Stock: before the SKU's first stocktake it counts from
+ * 0. L = 2026-11-01T10:00:00Z = 1793527200000, UTC offset 0.
+ *   BOWL-1: received 5 (11-01), sold 2 (11-02): 0 + 5 - 2 = 3, never out.
+ *   CUP-2: sold 1 first (11-01): 0 - 1 = -1, out; nothing on 11-02: out;
+ *     received 4 (11-03): 3. Out 11-01 and 11-02: 2 days.
+ *   JUG-3: adjusted -2 (11-01 10:00) and received 3 (11:00): 1 at the end
+ *     of 11-01; counted 10 on 11-02 10:00, sold 4 at 11:00: 6. */
+START_TEST(inventory_counts_from_zero_before_a_stocktake)
+{
+	struct views_env v;
+	Storesync__QueryReply *r;
+	const int64_t l = 1793527200000LL;
+	int row;
+
+	setup(&v, 1, "0");
+	move(v.local[0], l, "receipt", "BOWL-1", 5);
+	move(v.local[0], l + DAY_MS, "sale", "BOWL-1", 2);
+	move(v.local[0], l, "sale", "CUP-2", 1);
+	move(v.local[0], l + 2 * DAY_MS, "receipt", "CUP-2", 4);
+	move(v.local[0], l, "adjustment", "JUG-3", -2);
+	move(v.local[0], l + HOUR_MS, "receipt", "JUG-3", 3);
+	move(v.local[0], l + DAY_MS, "stocktake", "JUG-3", 10);
+	move(v.local[0], l + DAY_MS + HOUR_MS, "sale", "JUG-3", 4);
+	drained(v.local[0]);
+
+	/* At 2026-11-08T12:00Z = 1794139200000, after every move. */
+	r = tl_query_ok(v.e.hub_query, "inventory", "at", ms(1794139200000LL), NULL);
+	ck_assert_uint_eq(r->n_rows, 3);
+	row = ROW(r, "sku", "BOWL-1");
+	ck_assert_int_eq(tl_cell_int(r, row, "on_hand"), 3);
+	ck_assert_int_eq(tl_cell_int(r, row, "out_of_stock_days"), 0);
+	ck_assert_str_eq(tl_cell_str(r, row, "out_of_stock_since"), "");
+	ck_assert_int_eq(tl_cell_int(r, row, "last_stocktake_ms"), 0);
+	ck_assert_int_eq(tl_cell_int(r, row, "moves"), 2);
+	row = ROW(r, "sku", "CUP-2");
+	ck_assert_int_eq(tl_cell_int(r, row, "on_hand"), 3);
+	ck_assert_int_eq(tl_cell_int(r, row, "out_of_stock_days"), 2);
+	ck_assert_str_eq(tl_cell_str(r, row, "out_of_stock_since"), "");
+	row = ROW(r, "sku", "JUG-3");
+	ck_assert_int_eq(tl_cell_int(r, row, "on_hand"), 6);
+	ck_assert_int_eq(tl_cell_int(r, row, "out_of_stock_days"), 0);
+	ck_assert_int_eq(tl_cell_int(r, row, "last_stocktake_ms"), l + DAY_MS);
+	tl_query_free(r);
+
+	/* As at 11-02 10:00 (L + 1 d): BOWL-1 5 - 2 = 3; CUP-2 -1, out since
+	 * 11-01, which has ended: 1 day; JUG-3 its count of 10 (the day before
+	 * ended at 1: not out). As at 11-01 10:30: JUG-3 0 - 2 = -2, out since
+	 * 11-01, 0 days. */
+	r = tl_query_ok(v.e.hub_query, "inventory", "at", ms(l + DAY_MS), NULL);
+	ck_assert_int_eq(tl_cell_int(r, ROW(r, "sku", "BOWL-1"), "on_hand"), 3);
+	row = ROW(r, "sku", "CUP-2");
+	ck_assert_int_eq(tl_cell_int(r, row, "on_hand"), -1);
+	ck_assert_int_eq(tl_cell_int(r, row, "out_of_stock_days"), 1);
+	ck_assert_str_eq(tl_cell_str(r, row, "out_of_stock_since"), "2026-11-01");
+	row = ROW(r, "sku", "JUG-3");
+	ck_assert_int_eq(tl_cell_int(r, row, "on_hand"), 10);
+	ck_assert_int_eq(tl_cell_int(r, row, "out_of_stock_days"), 0);
+	tl_query_free(r);
+	r = tl_query_ok(v.e.hub_query, "inventory", "sku", "JUG-3", "at", ms(l + 30 * MIN_MS), NULL);
+	ck_assert_uint_eq(r->n_rows, 1);
+	ck_assert_int_eq(tl_cell_int(r, 0, "on_hand"), -2);
+	ck_assert_int_eq(tl_cell_int(r, 0, "out_of_stock_days"), 0);
+	ck_assert_str_eq(tl_cell_str(r, 0, "out_of_stock_since"), "2026-11-01");
+	tl_query_free(r);
+	teardown(&v);
+}
+END_TEST
+
 /* Hello from a store that holds records through last_seq. */
 static void hello_holding(struct tl_link *l, const char *store, uint64_t epoch, uint64_t last_seq)
 {
@@ -1241,7 +1309,7 @@ int main(void)
 		sales_week_month, aging_restarts_with_a_new_debt,
 		account_owner_without_contract, refunds_by_method_and_net,
 		late_move_before_stocktake_ignored, inventory_days_are_store_local,
-		heartbeat_over_stuck_backlog_is_silent,
+		inventory_counts_from_zero_before_a_stocktake, heartbeat_over_stuck_backlog_is_silent,
 		registered_store_never_heard_from_is_silent_since_registration };
 
 	return tl_run("views", tests, sizeof tests / sizeof tests[0], 30);
