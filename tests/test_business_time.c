@@ -179,6 +179,81 @@ START_TEST(stock_by_business_time)
 }
 END_TEST
 
+/* "Today" for a SKU is the day in the offset of its latest move by business
+ * time; of two moves at one millisecond, the greater utc_offset_min
+ * (docs/records.md, Stock). One store's moves carry two offsets (its agent
+ * moved from UTC+8 to UTC-5), each store gets them in another order, so
+ * neither the first nor the last to arrive decides.
+ *   MUG-2: counted 0 at 2026-11-20T02:00Z stamped +08:00 (11-20 10:00
+ *     local), sold 1 at 20:00Z stamped -05:00 (11-20 15:00 local): -1 at
+ *     the end of 11-20, out since 11-20. Today in -05:00 (the sale is the
+ *     latest): 11-20 ends at 11-21T05:00Z, not at 11-20T16:00Z.
+ *   MUG-3: sold 1 at 20:00Z stamped -05:00 (day 11-20) and adjusted -1 at
+ *     the same ms stamped +08:00 (11-21 04:00 local, day 11-21): -1 at the
+ *     end of 11-20, -2 on 11-21; out since 11-20, one day ended (11-20)
+ *     before 11-21. Today in +08:00, the greater offset: 11-21 ends at
+ *     11-21T16:00Z (in -05:00 it would end at 11-22T05:00Z). */
+#define MUG2_COUNT MOVE("1795140000000", "M-20", "stocktake", "MUG-2", "0", "")
+#define MUG2_SALE MOVE("1795204800000", "M-21", "sale", "MUG-2", "1", "")
+#define MUG3_SALE MOVE("1795204800000", "M-30", "sale", "MUG-3", "1", "")
+#define MUG3_ADJ MOVE("1795204800000", "M-31", "adjustment", "MUG-3", "-1", \
+	",\"reason\":\"broken\"")
+
+START_TEST(today_in_the_offset_of_the_latest_move)
+{
+	static const char *const plus8[] = { MUG2_COUNT, MUG3_ADJ };
+	static const char *const minus5[] = { MUG2_SALE, MUG3_SALE };
+	static const char *const minus5_a[] = { MUG2_SALE }, *const minus5_b[] = { MUG3_SALE };
+	static const struct {
+		const char *at;
+		int64_t mug2, mug3;
+	} want[] = {
+		{ "1795237199999", 0, 1 },   /* 11-21T04:59:59.999Z: 11-20 23:59 at -05:00 */
+		{ "1795237200000", 1, 1 },   /* 11-21T05:00Z: 11-21 00:00 at -05:00 */
+		{ "1795276799999", 1, 1 },   /* 11-21T15:59:59.999Z: 11-21 23:59 at +08:00 */
+		{ "1795276800000", 1, 2 },   /* 11-21T16:00Z: 11-22 00:00 at +08:00 */
+	};
+	struct fx f;
+	Storesync__QueryReply *r;
+
+	fx_start(&f);
+	/* S1: the -05:00 sale of MUG-2 first, then the +08:00 moves, then
+	 * MUG-3's -05:00 sale; S2: the +08:00 moves first; S3: -05:00 first. */
+	ck_assert_uint_eq(tl_link_send_json(&f.l[0], "S1", 0x100, 1, -300, minus5_a, 1), 1);
+	ck_assert_uint_eq(tl_link_send_json(&f.l[0], "S1", 0x100, 2, 480, plus8, 2), 3);
+	ck_assert_uint_eq(tl_link_send_json(&f.l[0], "S1", 0x100, 4, -300, minus5_b, 1), 4);
+	ck_assert_uint_eq(tl_link_send_json(&f.l[1], "S2", 0x101, 1, 480, plus8, 2), 2);
+	ck_assert_uint_eq(tl_link_send_json(&f.l[1], "S2", 0x101, 3, -300, minus5, 2), 4);
+	ck_assert_uint_eq(tl_link_send_json(&f.l[2], "S3", 0x102, 1, -300, minus5, 2), 2);
+	ck_assert_uint_eq(tl_link_send_json(&f.l[2], "S3", 0x102, 3, 480, plus8, 2), 4);
+	for (size_t w = 0; w < N(want); w++) {
+		r = tl_query_ok(f.e.hub_query, "inventory", "at", want[w].at, NULL);
+		ck_assert_uint_eq(r->n_rows, 2 * N_STORES);
+		for (int i = 0; i < N_STORES; i++) {
+			int row = tl_row_find(r, "store_id", stores[i], "sku", "MUG-2", NULL);
+
+			ck_assert_int_ge(row, 0);
+			ck_assert_int_eq(tl_cell_int(r, row, "on_hand"), -1);
+			ck_assert_str_eq(tl_cell_str(r, row, "out_of_stock_since"), "2026-11-20");
+			ck_assert_msg(tl_cell_int(r, row, "out_of_stock_days") == want[w].mug2,
+				"%s MUG-2 at %s: %lld days", stores[i], want[w].at,
+				(long long)tl_cell_int(r, row, "out_of_stock_days"));
+			row = tl_row_find(r, "store_id", stores[i], "sku", "MUG-3", NULL);
+			ck_assert_int_ge(row, 0);
+			ck_assert_int_eq(tl_cell_int(r, row, "on_hand"), -2);
+			ck_assert_str_eq(tl_cell_str(r, row, "out_of_stock_since"), "2026-11-20");
+			ck_assert_msg(tl_cell_int(r, row, "out_of_stock_days") == want[w].mug3,
+				"%s MUG-3 at %s: %lld days", stores[i], want[w].at,
+				(long long)tl_cell_int(r, row, "out_of_stock_days"));
+		}
+		tl_query_free(r);
+	}
+	for (int i = 0; i < N_STORES; i++)
+		ck_assert_int_eq(tl_store_field(f.e.hub_query, stores[i], "refused"), 0);
+	fx_stop(&f);
+}
+END_TEST
+
 /* ---- complaint cases ---- */
 
 #define CASE(t, serial, sev) "{\"type\":\"complaint\",\"time_ms\":" t ",\"case_no\":" \
@@ -405,7 +480,8 @@ END_TEST
 
 int main(void)
 {
-	const TTest *const tests[] = { stock_by_business_time, cases_by_business_time,
+	const TTest *const tests[] = { stock_by_business_time, today_in_the_offset_of_the_latest_move,
+		cases_by_business_time,
 		accounts_by_business_time };
 
 	return tl_run("business_time", tests, sizeof tests / sizeof tests[0], 30);
