@@ -382,6 +382,113 @@ START_TEST(cases_by_business_time)
 }
 END_TEST
 
+/* Progress before its complaint (docs/records.md, Complaint cases): the
+ * case is kept, state unregistered, with no deadlines and never overdue,
+ * until the complaint comes; then it counts as if they had come in order.
+ * Case S1-202611-7: "responded" at R + 2 h arrives first (seq 1), the high
+ * complaint dated R comes later (seq 3). A record dated 2026-12-01
+ * (1796083200000) comes between, so a moment before it is judged by the
+ * full scan, and 2027-01-01 (1798761600000) by the deadline index.
+ * Far past every deadline the case would have: T = R + 100 h
+ * (1794636000000); R + 72 h, the latest, is 1794535200000. */
+START_TEST(progress_before_its_complaint_is_unregistered)
+{
+	static const char *const step[] = { STEP("1794283200000", "7", "responded", "") };
+	static const char *const later[] = { MOVE("1796083200000", "M-40", "receipt", "PEN-1",
+		"1", "") };
+	static const char *const complaint[] = { CASE("1794276000000", "7", "high") };
+	static const char *const far[] = { "1794636000000", "1798761600000" };
+	char line[512];
+	const char *one[1] = { line };
+	struct fx f;
+	Storesync__QueryReply *r;
+	int row;
+
+	fx_start(&f);
+	snprintf(line, sizeof line, step[0], "S1");
+	ck_assert_uint_eq(tl_link_send_json(&f.l[0], "S1", 0x100, 1, 480, one, 1), 1);
+	ck_assert_uint_eq(tl_link_send_json(&f.l[0], "S1", 0x100, 2, 480, later, 1), 2);
+	ck_assert_int_eq(tl_store_field(f.e.hub_query, "S1", "refused"), 0);
+
+	r = tl_query_ok(f.e.hub_query, "complaints", NULL);
+	ck_assert_uint_eq(r->n_rows, 1);
+	row = case_row(r, "S1", 7);
+	ck_assert_str_eq(tl_cell_str(r, row, "state"), "unregistered");
+	ck_assert_int_eq(tl_cell_int(r, row, "registered_ms"), 0);
+	ck_assert_int_eq(tl_cell_int(r, row, "respond_by_ms"), 0);
+	ck_assert_int_eq(tl_cell_int(r, row, "report_by_ms"), 0);
+	ck_assert_int_eq(tl_cell_int(r, row, "responded_ms"), 1794283200000LL);
+	ck_assert_int_eq(tl_cell_int(r, row, "responded_late"), 0);
+	ck_assert_int_eq(tl_cell_int(r, row, "reported_late"), 0);
+	ck_assert_str_eq(tl_cell_str(r, row, "overdue"), "");
+	tl_query_free(r);
+	r = tl_query_ok(f.e.hub_query, "complaints", "state", "unregistered", NULL);
+	ck_assert_uint_eq(r->n_rows, 1);
+	tl_query_free(r);
+	for (size_t i = 0; i < N(far); i++) {
+		r = tl_query_ok(f.e.hub_query, "complaints", "at", far[i], NULL);
+		ck_assert_uint_eq(r->n_rows, 1);
+		row = case_row(r, "S1", 7);
+		ck_assert_str_eq(tl_cell_str(r, row, "state"), "unregistered");
+		ck_assert_str_eq(tl_cell_str(r, row, "overdue"), "");
+		tl_query_free(r);
+		r = tl_query_ok(f.e.hub_query, "complaints", "overdue", "", "at", far[i], NULL);
+		ck_assert_msg(r->n_rows == 0, "overdue at %s: %zu rows", far[i], r->n_rows);
+		tl_query_free(r);
+		r = tl_query_ok(f.e.hub_query, "complaints", "late", "", "at", far[i], NULL);
+		ck_assert_msg(r->n_rows == 0, "late at %s: %zu rows", far[i], r->n_rows);
+		tl_query_free(r);
+		r = tl_query_ok(f.e.hub_query, "stale", "at", far[i], NULL);
+		ck_assert_msg(tl_row_count(r, "kind", "complaint", NULL) == 0, "stale at %s", far[i]);
+		tl_query_free(r);
+	}
+
+	/* The complaint: deadlines from R, R + 24 h (1794362400000) and R + 72 h;
+	 * the step at R + 2 h answered it in time; no report, so at T the
+	 * report is overdue by 28 h, and at 2027-01-01 by (1798761600000 -
+	 * 1794535200000) / 3600000 = 1174 h. */
+	snprintf(line, sizeof line, complaint[0], "S1");
+	ck_assert_uint_eq(tl_link_send_json(&f.l[0], "S1", 0x100, 3, 480, one, 1), 3);
+	ck_assert_int_eq(tl_store_field(f.e.hub_query, "S1", "refused"), 0);
+	r = tl_query_ok(f.e.hub_query, "complaints", "at", far[0], NULL);
+	ck_assert_uint_eq(r->n_rows, 1);
+	row = case_row(r, "S1", 7);
+	ck_assert_str_eq(tl_cell_str(r, row, "state"), "responded");
+	ck_assert_str_eq(tl_cell_str(r, row, "severity"), "high");
+	ck_assert_int_eq(tl_cell_int(r, row, "registered_ms"), 1794276000000LL);
+	ck_assert_int_eq(tl_cell_int(r, row, "respond_by_ms"), 1794362400000LL);
+	ck_assert_int_eq(tl_cell_int(r, row, "report_by_ms"), 1794535200000LL);
+	ck_assert_int_eq(tl_cell_int(r, row, "responded_ms"), 1794283200000LL);
+	ck_assert_int_eq(tl_cell_int(r, row, "responded_late"), 0);
+	ck_assert_str_eq(tl_cell_str(r, row, "overdue"), "report");
+	tl_query_free(r);
+	for (size_t i = 0; i < N(far); i++) {
+		r = tl_query_ok(f.e.hub_query, "complaints", "overdue", "", "at", far[i], NULL);
+		ck_assert_uint_eq(r->n_rows, 1);
+		ck_assert_str_eq(tl_cell_str(r, case_row(r, "S1", 7), "overdue"), "report");
+		tl_query_free(r);
+		r = tl_query_ok(f.e.hub_query, "complaints", "late", "", "at", far[i], NULL);
+		ck_assert_uint_eq(r->n_rows, 1);
+		tl_query_free(r);
+	}
+	r = tl_query_ok(f.e.hub_query, "stale", "at", far[0], NULL);
+	ck_assert_uint_eq(tl_row_count(r, "kind", "complaint", NULL), 1);
+	row = tl_row_find(r, "kind", "complaint", "id", "S1-202611-7", NULL);
+	ck_assert_int_ge(row, 0);
+	ck_assert_int_eq(tl_cell_int(r, row, "since_ms"), 1794535200000LL);
+	ck_assert_str_eq(tl_cell_str(r, row, "reason"),
+		"investigation report overdue by 28 hours (state responded)");
+	tl_query_free(r);
+	r = tl_query_ok(f.e.hub_query, "stale", "at", far[1], NULL);
+	row = tl_row_find(r, "kind", "complaint", "id", "S1-202611-7", NULL);
+	ck_assert_int_ge(row, 0);
+	ck_assert_str_eq(tl_cell_str(r, row, "reason"),
+		"investigation report overdue by 1174 hours (state responded)");
+	tl_query_free(r);
+	fx_stop(&f);
+}
+END_TEST
+
 /* ---- accounts ---- */
 
 #define ON_ACCOUNT(t, receipt, fen, customer) "{\"type\":\"sale\",\"time_ms\":" t \
@@ -481,7 +588,7 @@ END_TEST
 int main(void)
 {
 	const TTest *const tests[] = { stock_by_business_time, today_in_the_offset_of_the_latest_move,
-		cases_by_business_time,
+		cases_by_business_time, progress_before_its_complaint_is_unregistered,
 		accounts_by_business_time };
 
 	return tl_run("business_time", tests, sizeof tests / sizeof tests[0], 30);
