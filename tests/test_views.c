@@ -489,6 +489,88 @@ START_TEST(overdue_listed_once)
 }
 END_TEST
 
+/* A deadline is met by a step dated at it: a step is late when dated after
+ * its deadline (docs/records.md, Complaint cases), and a case is overdue
+ * only past it. R = 2026-11-10T02:00:00Z = 1794276000000, UTC offset 0,
+ * the default policy. High cases: respond by R + 24 h = 1794362400000,
+ * report by R + 72 h = 1794535200000; emergencies respond by R + 60 min =
+ * 1794279600000.
+ *   case 1 (high): responded at R + 24 h, investigated at R + 72 h: on time.
+ *   case 2 (high): each 1 ms later: both late.
+ *   case 3 (emergency): responded at R + 60 min: on time.
+ *   case 4 (emergency): responded at R + 60 min + 1 ms: late.
+ *   (3 and 4 investigated at R + 2 h, in time.)
+ *   case 5 (high): no step. */
+START_TEST(late_means_dated_after_the_deadline)
+{
+	struct views_env v;
+	Storesync__QueryReply *r;
+	int row;
+	const int64_t reg = 1794276000000LL, respond_by = 1794362400000LL,
+		report_by = 1794535200000LL, emergency_by = 1794279600000LL;
+
+	setup(&v, 1, "0");
+	complaint(v.local[0], reg, "S1-202611-1", "high");
+	complaint(v.local[0], reg, "S1-202611-2", "high");
+	complaint(v.local[0], reg, "S1-202611-3", "emergency");
+	complaint(v.local[0], reg, "S1-202611-4", "emergency");
+	complaint(v.local[0], reg, "S1-202611-5", "high");
+	step(v.local[0], respond_by, "S1-202611-1", "responded", "");
+	step(v.local[0], report_by, "S1-202611-1", "investigated", "");
+	step(v.local[0], respond_by + 1, "S1-202611-2", "responded", "");
+	step(v.local[0], report_by + 1, "S1-202611-2", "investigated", "");
+	step(v.local[0], emergency_by, "S1-202611-3", "responded", "");
+	step(v.local[0], emergency_by + 1, "S1-202611-4", "responded", "");
+	step(v.local[0], reg + 2 * HOUR_MS, "S1-202611-3", "investigated", "");
+	step(v.local[0], reg + 2 * HOUR_MS, "S1-202611-4", "investigated", "");
+	drained(v.local[0]);
+
+	r = tl_query_ok(v.e.hub_query, "complaints", NULL);
+	ck_assert_uint_eq(r->n_rows, 5);
+	row = ROW(r, "case_no", "S1-202611-1");
+	ck_assert_int_eq(tl_cell_int(r, row, "respond_by_ms"), respond_by);
+	ck_assert_int_eq(tl_cell_int(r, row, "report_by_ms"), report_by);
+	ck_assert_int_eq(tl_cell_int(r, row, "responded_ms"), respond_by);
+	ck_assert_int_eq(tl_cell_int(r, row, "investigated_ms"), report_by);
+	ck_assert_int_eq(tl_cell_int(r, row, "responded_late"), 0);
+	ck_assert_int_eq(tl_cell_int(r, row, "reported_late"), 0);
+	row = ROW(r, "case_no", "S1-202611-2");
+	ck_assert_int_eq(tl_cell_int(r, row, "responded_ms"), respond_by + 1);
+	ck_assert_int_eq(tl_cell_int(r, row, "investigated_ms"), report_by + 1);
+	ck_assert_int_eq(tl_cell_int(r, row, "responded_late"), 1);
+	ck_assert_int_eq(tl_cell_int(r, row, "reported_late"), 1);
+	row = ROW(r, "case_no", "S1-202611-3");
+	ck_assert_int_eq(tl_cell_int(r, row, "respond_by_ms"), emergency_by);
+	ck_assert_int_eq(tl_cell_int(r, row, "responded_late"), 0);
+	ck_assert_int_eq(tl_cell_int(r, row, "reported_late"), 0);
+	row = ROW(r, "case_no", "S1-202611-4");
+	ck_assert_int_eq(tl_cell_int(r, row, "responded_late"), 1);
+	ck_assert_int_eq(tl_cell_int(r, row, "reported_late"), 0);
+	tl_query_free(r);
+
+	/* --late, at 2026-11-20T00:00Z (1795132800000): 2 and 4 answered late,
+	 * 5 never answered; not 1 nor 3. */
+	r = tl_query_ok(v.e.hub_query, "complaints", "late", "", "at", ms(1795132800000LL), NULL);
+	ck_assert_uint_eq(r->n_rows, 3);
+	ROW(r, "case_no", "S1-202611-2");
+	ROW(r, "case_no", "S1-202611-4");
+	ROW(r, "case_no", "S1-202611-5");
+	tl_query_free(r);
+
+	/* Overdue: at R + 24 h no response deadline is past (cases 2 and 5 are
+	 * unanswered, due at that very ms); 1 ms later case 5 is overdue, and
+	 * case 2 is not: its answer is dated at that moment, which counts. */
+	r = tl_query_ok(v.e.hub_query, "complaints", "overdue", "", "at", ms(respond_by), NULL);
+	ck_assert_uint_eq(r->n_rows, 0);
+	tl_query_free(r);
+	r = tl_query_ok(v.e.hub_query, "complaints", "overdue", "", "at", ms(respond_by + 1), NULL);
+	ck_assert_uint_eq(r->n_rows, 1);
+	ck_assert_str_eq(tl_cell_str(r, ROW(r, "case_no", "S1-202611-5"), "overdue"), "response");
+	tl_query_free(r);
+	teardown(&v);
+}
+END_TEST
+
 /* Aging buckets at exactly 30/31/60/61/90/91 days before `at`. */
 START_TEST(aging_buckets)
 {
@@ -1304,7 +1386,8 @@ END_TEST
 int main(void)
 {
 	const TTest *const tests[] = { contract_payments_two_stores, refund_same_day,
-		complaint_deadlines, emergency_deadline, overdue_listed_once, aging_buckets, case_numbers_per_month,
+		complaint_deadlines, late_means_dated_after_the_deadline, emergency_deadline,
+		overdue_listed_once, aging_buckets, case_numbers_per_month,
 		inventory_on_hand, silent_store, silent_store_judged_by_its_progress_not_the_index,
 		sales_week_month, aging_restarts_with_a_new_debt,
 		account_owner_without_contract, refunds_by_method_and_net,
