@@ -1282,7 +1282,9 @@ static void hello_holding(struct tl_link *l, const char *store, uint64_t epoch, 
 		tl_link_expect(l, STORESYNC__LINK_MESSAGE__KIND_WELCOME, 5000), NULL);
 }
 
-static void heartbeat(struct tl_link *l, uint64_t backlog)
+/* A heartbeat the hub need not answer (it does not when it has sent the
+ * store something since the previous one, its own answer included). */
+static void heartbeat_send(struct tl_link *l, uint64_t backlog)
 {
 	Storesync__LinkMessage m = STORESYNC__LINK_MESSAGE__INIT;
 	Storesync__Heartbeat hb = STORESYNC__HEARTBEAT__INIT;
@@ -1292,6 +1294,11 @@ static void heartbeat(struct tl_link *l, uint64_t backlog)
 	m.kind_case = STORESYNC__LINK_MESSAGE__KIND_HEARTBEAT;
 	m.heartbeat = &hb;
 	tl_link_send(l, &m);
+}
+
+static void heartbeat(struct tl_link *l, uint64_t backlog)
+{
+	heartbeat_send(l, backlog);
 	storesync__link_message__free_unpacked(
 		tl_link_expect(l, STORESYNC__LINK_MESSAGE__KIND_HEARTBEAT, 5000), NULL);
 }
@@ -1329,6 +1336,82 @@ START_TEST(heartbeat_over_stuck_backlog_is_silent)
 	ck_assert_int_eq(tl_row_count(r, "kind", "store", "id", "S9", NULL), 0);
 	tl_query_free(r);
 	tl_link_close(&stuck);
+	tl_link_close(&idle);
+	tl_stop(hub);
+	tl_env_cleanup(&e);
+}
+END_TEST
+
+static int64_t fen_100(uint64_t seq)
+{
+	(void)seq;
+	return 100;
+}
+
+/* A store in conflict (its data directory rolled back: its Hello holds
+ * less of its epoch than the hub has) makes no progress whatever it says,
+ * so it goes silent (docs/records.md, Time in queries, Stores). S7 sends
+ * seqs 1..5; 31 minutes later by the hub's clock it says Hello holding
+ * through seq 2, then heartbeats: backlog 3, then 0 (each a change the
+ * round writes), then 0 again (kept in memory, written by the next
+ * sweep: --state-flush-ms 1000). S9, idle and in no conflict, says Hello
+ * and heartbeats with nothing to send. At 32 minutes S7 is silent since
+ * its batch, S9 not. */
+START_TEST(store_in_conflict_goes_silent)
+{
+	struct tl_env e;
+	struct tl_link rolled, idle;
+	Storesync__QueryReply *r;
+	int64_t progress, seen, deadline;
+	pid_t hub;
+	const char *at;
+	int row;
+
+	tl_env_init(&e);
+	hub = tl_start_hub(&e, NULL);
+	at = ms(ss_now_ms() + 32 * MIN_MS);
+	tl_link_open(&rolled, e.hub_listen);
+	tl_link_open(&idle, e.hub_listen);
+	tl_link_hello(&rolled, "S7", 7);
+	tl_link_batch(&rolled, "S7", 7, 1, 5, fen_100);
+	ck_assert_uint_eq(tl_link_ack(&rolled), 5);
+	tl_link_hello(&idle, "S9", 9);
+	progress = tl_store_field(e.hub_query, "S7", "last_progress_ms");
+	ck_assert_int_gt(progress, 0);
+	tl_link_close(&rolled);
+	tl_link_close(&idle);
+	tl_stop(hub);
+	hub = tl_start_hub(&e, "--clock-offset-ms", "1860000", "--state-flush-ms", "1000", NULL);
+	tl_link_open(&rolled, e.hub_listen);
+	tl_link_open(&idle, e.hub_listen);
+	hello_holding(&rolled, "S7", 7, 2);   /* the hub has 5: a conflict */
+	heartbeat(&rolled, 3);
+	heartbeat_send(&rolled, 0);           /* not answered: the hub just spoke */
+	ck_assert_int_eq(tl_wait_hub_backlog_zero(e.hub_query, "S7", 5000), 0);
+	seen = tl_store_field(e.hub_query, "S7", "last_seen_ms");
+	heartbeat(&rolled, 0);                /* no change: held, then swept */
+	deadline = ss_now_ms() + 10000;
+	while (tl_store_field(e.hub_query, "S7", "last_seen_ms") <= seen && ss_now_ms() < deadline)
+		tl_sh("sleep 0.1");
+	ck_assert_int_gt(tl_store_field(e.hub_query, "S7", "last_seen_ms"), seen);
+	tl_link_hello(&idle, "S9", 9);
+	heartbeat(&idle, 0);
+
+	r = tl_query_ok(e.hub_query, "stores", "at", at, NULL);
+	row = ROW(r, "store_id", "S7");
+	ck_assert_int_eq(tl_cell_int(r, row, "conflict"), 1);
+	ck_assert_int_eq(tl_cell_int(r, row, "last_progress_ms"), progress);
+	ck_assert_int_eq(tl_cell_int(r, row, "silent"), 1);
+	row = ROW(r, "store_id", "S9");
+	ck_assert_int_eq(tl_cell_int(r, row, "conflict"), 0);
+	ck_assert_int_eq(tl_cell_int(r, row, "silent"), 0);
+	tl_query_free(r);
+	r = tl_query_ok(e.hub_query, "stale", "at", at, NULL);
+	ck_assert_uint_eq(tl_row_count(r, "kind", "store", "id", "S7", NULL), 1);
+	ck_assert_int_eq(tl_cell_int(r, ROW(r, "kind", "store", "id", "S7"), "since_ms"), progress);
+	ck_assert_uint_eq(tl_row_count(r, "kind", "store", "id", "S9", NULL), 0);
+	tl_query_free(r);
+	tl_link_close(&rolled);
 	tl_link_close(&idle);
 	tl_stop(hub);
 	tl_env_cleanup(&e);
@@ -1393,6 +1476,7 @@ int main(void)
 		account_owner_without_contract, refunds_by_method_and_net,
 		late_move_before_stocktake_ignored, inventory_days_are_store_local,
 		inventory_counts_from_zero_before_a_stocktake, heartbeat_over_stuck_backlog_is_silent,
+		store_in_conflict_goes_silent,
 		registered_store_never_heard_from_is_silent_since_registration };
 
 	return tl_run("views", tests, sizeof tests / sizeof tests[0], 30);
