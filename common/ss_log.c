@@ -117,3 +117,14 @@ int ss_lograte_allow_n(struct ss_lograte *r, int64_t now_ms, int64_t interval_ms
 	r->suppressed = 0;
 	return 1;
 }
+
+const char *ss_lograte_note(uint64_t suppressed)
+{
+	static _Thread_local char buf[64];
+
+	if (suppressed == 0)
+		return "";
+	snprintf(buf, sizeof buf, " (%llu more since the last line)",
+		(unsigned long long)suppressed);
+	return buf;
+}

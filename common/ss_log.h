@@ -46,4 +46,9 @@ int ss_lograte_allow(struct ss_lograte *r, int64_t now_ms, int64_t interval_ms,
 int ss_lograte_allow_n(struct ss_lograte *r, int64_t now_ms, int64_t interval_ms, uint32_t n,
 	uint64_t *suppressed);
 
+/* What a rate-limited line says of the lines held back before it: "" when
+ * none, else " (N more since the last line)". In a buffer of the calling
+ * thread's, good until its next call: one per log line. */
+const char *ss_lograte_note(uint64_t suppressed);
+
 #endif

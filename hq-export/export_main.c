@@ -205,6 +205,7 @@ struct state {
 	PGconn *pg;
 	struct export_position pos;
 	int64_t next_refresh_mono, next_report_mono, retry_ms;
+	int once;                  /* --once: trouble ends the run, no retry */
 	struct ss_lograte log;
 	char note[160];
 };
@@ -216,7 +217,8 @@ static void trouble(struct state *s, const char *err)
 	/* The hub shows the first line's start; the log has all of it. */
 	snprintf(s->note, sizeof s->note, "%.*s", (int)sizeof s->note - 1, err);
 	if (ss_lograte_allow(&s->log, ss_mono_ms(), LOG_INTERVAL_MS, &held))
-		ss_warn("%s (retrying; %llu more since last line)", err, (unsigned long long)held);
+		ss_warn("%s (%s)%s", err, s->once ? "--once: stopping" : "retrying",
+			ss_lograte_note(held));
 	if (s->pg)
 		PQfinish(s->pg);
 	s->pg = NULL;
@@ -328,7 +330,7 @@ static void refresh_stores(struct state *s)
 
 static int run(struct export_config *cfg, int once)
 {
-	struct state s = { .cfg = cfg };
+	struct state s = { .cfg = cfg, .once = once };
 	int rc = 0;
 
 	while (!stop_signal) {

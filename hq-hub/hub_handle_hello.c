@@ -36,9 +36,9 @@ static int log_behind(struct hub *h, MDB_txn *txn, struct hub_store *s, uint64_t
 	if (ss_lograte_allow(s->log, ss_mono_ms(), LOG_INTERVAL_MS, &held))
 		ss_error("store %s has applied update %llu but this hub's log ends at %llu "
 			"(restored from a backup?): updates issued after the backup are lost; price "
-			"pushes go out in full until a full list is pushed (%llu more since last line)",
+			"pushes go out in full until a full list is pushed%s",
 			s->store_id, (unsigned long long)applied, (unsigned long long)head,
-			(unsigned long long)held);
+			ss_lograte_note(held));
 	return hub_meta_put(h, txn, "delta_suspended", 1);
 }
 

@@ -82,9 +82,9 @@ void hub_link_refuse(struct hub *h, struct hub_peer *p, Storesync__ErrorCode cod
 	if (!p)
 		return;
 	if (ss_lograte_allow(&p->rate, ss_mono_ms(), LOG_INTERVAL_MS, &held))
-		ss_warn("peer %s: refused: %s (%llu more since last line)",
+		ss_warn("peer %s: refused: %s%s",
 			p->store_id[0] ? p->store_id : "(no hello yet)", reason,
-			(unsigned long long)held);
+			ss_lograte_note(held));
 	e.code = code;
 	e.has_code = 1;
 	e.reason = (char *)reason;
@@ -129,8 +129,8 @@ static void key_check(struct hub *h, struct hub_peer *p, const char *key)
 		return;
 	unbind(h, p);
 	if (ss_lograte_allow(&p->rate, ss_mono_ms(), LOG_INTERVAL_MS, &held))
-		ss_warn("link key %.8s...: %s: its messages are ignored (%llu more since last line)",
-			key, why, (unsigned long long)held);
+		ss_warn("link key %.8s...: %s: its messages are ignored%s",
+			key, why, ss_lograte_note(held));
 }
 
 int hub_link_authorize(struct hub *h, struct hub_peer *p, const char *key)

@@ -158,8 +158,8 @@ int hub_listen_accepted(struct hub_guard *g, int fd)
 	atomic_fetch_add(&h->stats.stores_refused, 1);
 	if (ss_lograte_allow(&g->refused_log, ss_mono_ms(), LOG_INTERVAL_MS, &held))
 		ss_warn("store link full (%lld connections, max_stores %lld): a new connection "
-			"refused (%llu more since the last line)", (long long)g->admit.admitted,
-			(long long)h->cfg.max_stores, (unsigned long long)held);
+			"refused%s", (long long)g->admit.admitted,
+			(long long)h->cfg.max_stores, ss_lograte_note(held));
 	return 0;
 }
 
@@ -175,6 +175,6 @@ void hub_listen_accept_failed(struct hub_guard *g, int error)
 
 	atomic_fetch_add(&g->h->stats.accept_failures, 1);
 	if (ss_lograte_allow(&g->failed_log, ss_mono_ms(), LOG_INTERVAL_MS, &held))
-		ss_error("store link: accept failed: %s (%llu more since the last line)",
-			strerror(error), (unsigned long long)held);
+		ss_error("store link: accept failed: %s%s",
+			strerror(error), ss_lograte_note(held));
 }

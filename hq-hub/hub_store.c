@@ -236,8 +236,8 @@ static void refuse_record(struct hub_store *s, const Storesync__Record *r, const
 	free(s->state->last_refused);
 	s->state->last_refused = strdup(text);
 	if (!s->log || ss_lograte_allow(s->log, ss_mono_ms(), REFUSED_LOG_INTERVAL_MS, &held))
-		ss_warn("store %s %s refused (%llu more since last line)", s->store_id, text,
-			(unsigned long long)held);
+		ss_warn("store %s %s refused%s", s->store_id, text,
+			ss_lograte_note(held));
 }
 
 static void count_duplicate(struct hub_store *s)

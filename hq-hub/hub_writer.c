@@ -335,8 +335,8 @@ static void round_failed(struct hub *h, struct hub_round *r, const char *err)
 	uint64_t held = 0;
 
 	if (ss_lograte_allow(&r->commit_log, ss_mono_ms(), LOG_INTERVAL_MS, &held))
-		ss_error("group commit failed: %s (%llu more since last line)", err,
-			(unsigned long long)held);
+		ss_error("group commit failed: %s%s", err,
+			ss_lograte_note(held));
 	for (size_t i = 0; i < r->n; i++) {
 		struct hub_work *w = &r->items[i];
 

@@ -477,8 +477,8 @@ static void log_refusal(struct hub_zap *z, const char *addr, const char *why)
 	uint64_t held = 0;
 
 	if (ss_lograte_allow(s ? &s->log : &others, ss_mono_ms(), LOG_INTERVAL_MS, &held))
-		ss_warn("link: refused a connection from %s: %s (%llu more since last line)",
-			addr[0] ? addr : "(local)", why, (unsigned long long)held);
+		ss_warn("link: refused a connection from %s: %s%s",
+			addr[0] ? addr : "(local)", why, ss_lograte_note(held));
 }
 
 static void send_reply(void *sock, const char *request_id, const char *code, const char *text,

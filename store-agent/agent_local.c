@@ -163,8 +163,8 @@ static void refuse(struct agent *a, struct local_request *p)
 
 	a->refused_requests++;
 	if (ss_lograte_allow(&rate, ss_mono_ms(), LOG_INTERVAL_MS, &held))
-		ss_warn("local: refused a request: %s (%llu more since last line)", p->error,
-			(unsigned long long)held);
+		ss_warn("local: refused a request: %s%s", p->error,
+			ss_lograte_note(held));
 	reply.error = (char *)p->error;
 	local_reply(a, p, &reply);
 }
@@ -217,8 +217,8 @@ static void client_accepted(struct agent *a, int fd)
 	a->local_clients_refused++;
 	if (ss_lograte_allow(&a->local_refused_log, ss_mono_ms(), LOG_INTERVAL_MS, &held))
 		ss_warn("local: %lld clients connected (max_local_clients %lld): a new connection "
-			"refused (%llu more since the last line)", (long long)a->local_admit.admitted,
-			(long long)a->cfg.max_local_clients, (unsigned long long)held);
+			"refused%s", (long long)a->local_admit.admitted,
+			(long long)a->cfg.max_local_clients, ss_lograte_note(held));
 }
 
 /* Every event waiting: [event u16, value u32][endpoint]. */
