@@ -315,15 +315,24 @@ static void case_row(struct table *t, const Storesync__CaseView *c, const struct
 	cell_str(row, c->case_no);
 	cell_str(row, c->store_id);
 	cell_str(row, case_state_name(f.state));
-	cell_str(row, ss_json_enum_name(&storesync__complaint_channel__descriptor, c->channel,
-		name, sizeof name));
-	cell_str(row, ss_json_enum_name(&storesync__complaint_category__descriptor, c->category,
-		name, sizeof name));
-	cell_str(row, ss_json_enum_name(&storesync__severity__descriptor, c->severity, name,
-		sizeof name));
-	cell_int(row, c->registered_ms);
-	cell_int(row, c->respond_by_ms);
-	cell_int(row, c->report_by_ms);
+	if (f.state == STORESYNC__CASE_STATE__CASE_UNREGISTERED) {
+		/* As at a moment before its complaint: nothing of the complaint
+		 * yet, so no deadlines (docs/records.md). */
+		for (int i = 0; i < 3; i++)
+			cell_str(row, "");
+		for (int i = 0; i < 3; i++)
+			cell_int(row, 0);
+	} else {
+		cell_str(row, ss_json_enum_name(&storesync__complaint_channel__descriptor,
+			c->channel, name, sizeof name));
+		cell_str(row, ss_json_enum_name(&storesync__complaint_category__descriptor,
+			c->category, name, sizeof name));
+		cell_str(row, ss_json_enum_name(&storesync__severity__descriptor, c->severity,
+			name, sizeof name));
+		cell_int(row, c->registered_ms);
+		cell_int(row, c->respond_by_ms);
+		cell_int(row, c->report_by_ms);
+	}
 	cell_int(row, f.responded_ms);
 	cell_int(row, f.investigated_ms);
 	cell_int(row, f.resolved_ms);

@@ -398,6 +398,8 @@ START_TEST(progress_before_its_complaint_is_unregistered)
 		"1", "") };
 	static const char *const complaint[] = { CASE("1794276000000", "7", "high") };
 	static const char *const far[] = { "1794636000000", "1798761600000" };
+	static const char *const early_step[] = { STEP("1794272400000", "8", "responded", "") };
+	static const char *const complaint8[] = { CASE("1794276000000", "8", "high") };
 	char line[512];
 	const char *one[1] = { line };
 	struct fx f;
@@ -484,6 +486,31 @@ START_TEST(progress_before_its_complaint_is_unregistered)
 	ck_assert_int_ge(row, 0);
 	ck_assert_str_eq(tl_cell_str(r, row, "reason"),
 		"investigation report overdue by 1174 hours (state responded)");
+	tl_query_free(r);
+
+	/* S2's case 8: "responded" dated R - 1 h, its complaint R. As at
+	 * R - 30 min only the step is dated: unregistered, and nothing of the
+	 * complaint shows (no severity, no deadlines); as at R, both. */
+	snprintf(line, sizeof line, early_step[0], "S2");
+	ck_assert_uint_eq(tl_link_send_json(&f.l[1], "S2", 0x101, 1, 480, one, 1), 1);
+	snprintf(line, sizeof line, complaint8[0], "S2");
+	ck_assert_uint_eq(tl_link_send_json(&f.l[1], "S2", 0x101, 2, 480, one, 1), 2);
+	r = tl_query_ok(f.e.hub_query, "complaints", "store", "S2", "at", "1794274200000", NULL);
+	ck_assert_uint_eq(r->n_rows, 1);
+	row = case_row(r, "S2", 8);
+	ck_assert_str_eq(tl_cell_str(r, row, "state"), "unregistered");
+	ck_assert_str_eq(tl_cell_str(r, row, "severity"), "");
+	ck_assert_int_eq(tl_cell_int(r, row, "registered_ms"), 0);
+	ck_assert_int_eq(tl_cell_int(r, row, "respond_by_ms"), 0);
+	ck_assert_int_eq(tl_cell_int(r, row, "report_by_ms"), 0);
+	ck_assert_int_eq(tl_cell_int(r, row, "responded_ms"), 1794272400000LL);
+	tl_query_free(r);
+	r = tl_query_ok(f.e.hub_query, "complaints", "store", "S2", "at", "1794276000000", NULL);
+	row = case_row(r, "S2", 8);
+	ck_assert_str_eq(tl_cell_str(r, row, "state"), "responded");
+	ck_assert_str_eq(tl_cell_str(r, row, "severity"), "high");
+	ck_assert_int_eq(tl_cell_int(r, row, "registered_ms"), 1794276000000LL);
+	ck_assert_int_eq(tl_cell_int(r, row, "respond_by_ms"), 1794362400000LL);
 	tl_query_free(r);
 	fx_stop(&f);
 }
