@@ -242,6 +242,8 @@ struct hub_inv_then {
 	struct hub_inv_walk walk;
 	uint64_t moves;
 	int64_t last_stocktake_ms, last_move_ms;
+	int32_t utc_offset_min;    /* of the latest move, when has_offset */
+	int has_offset;
 };
 int hub_inventory_at(struct hub *h, MDB_txn *txn, const char *store, const char *sku,
 	int64_t as_of_ms, struct hub_inv_then *t);

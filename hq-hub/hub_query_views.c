@@ -213,7 +213,7 @@ static int item_then(struct hub *h, MDB_txn *txn, const struct query_args *a,
 		return hub_inventory_at(h, txn, store, sku, a->as_of_ms, then);
 	*then = (struct hub_inv_then){ { it->moves > 0, it->last_day, it->on_hand,
 		it->out_of_stock_days, it->out_of_stock_since_day }, it->moves,
-		it->last_stocktake_ms, it->last_move_ms };
+		it->last_stocktake_ms, it->last_move_ms, it->utc_offset_min, 1 };
 	return 0;
 }
 
@@ -229,9 +229,10 @@ static void inventory_row(struct hub *h, MDB_txn *txn, const struct query_args *
 		return;
 	days = then.walk.closed;
 	if (then.walk.since >= 0) {
-		/* The run goes on to the store's local today: each day of it that
-		 * has ended counts. */
-		int32_t today = (int32_t)((a->at_ms + (int64_t)it->utc_offset_min * 60000) / SS_DAY_MS);
+		/* The run goes on to the store's local today, in the offset of the
+		 * latest move counted: each day of it that has ended counts. */
+		int64_t offset = then.has_offset ? then.utc_offset_min : it->utc_offset_min;
+		int32_t today = (int32_t)((a->at_ms + offset * 60000) / SS_DAY_MS);
 
 		days += today > then.walk.day ? today - then.walk.day : 0;
 		ss_time_format_day(then.walk.since, since, sizeof since);

@@ -165,6 +165,8 @@ static int put_entry(struct hub_view_ctx *v)
 	e.has_quantity = 1;
 	e.day = v->day;
 	e.has_day = 1;
+	e.utc_offset_min = v->r->utc_offset_min;
+	e.has_utc_offset_min = 1;
 	return hub_view_put(v->txn, v->h->inv_moves, key,
 		hub_key_inv_move(key, v->store_id, m->sku, v->r->time_ms, m->move_no), &e.base);
 }
@@ -333,8 +335,8 @@ out:
  * (the greater move_no, which sorts last), the others are in it. */
 struct ms_group {
 	int64_t ms, sum, count;
-	int32_t day;
-	int counted;
+	int32_t day, offset;       /* offset: the greatest of the group's, when has_offset */
+	int counted, has_offset;
 	uint64_t moves;
 };
 
@@ -359,6 +361,8 @@ static void group_close(struct ms_group *g, struct replay *rp)
 	rp->any = 1;
 	t->moves += g->moves;
 	t->last_move_ms = g->ms;
+	t->has_offset = g->has_offset;
+	t->utc_offset_min = g->offset;
 	if (g->counted)
 		t->last_stocktake_ms = g->ms;
 	memset(g, 0, sizeof *g);
@@ -392,6 +396,10 @@ int hub_inventory_at(struct hub *h, MDB_txn *txn, const char *store, const char 
 		g.ms = ms;
 		g.day = e->day;
 		g.moves++;
+		if (e->has_utc_offset_min && (!g.has_offset || e->utc_offset_min > g.offset)) {
+			g.offset = e->utc_offset_min;
+			g.has_offset = 1;
+		}
 		if (e->kind == STORESYNC__MOVE_KIND__MOVE_STOCKTAKE) {
 			g.counted = 1;
 			g.count = e->quantity;

@@ -248,6 +248,24 @@ START_TEST(today_in_the_offset_of_the_latest_move)
 		}
 		tl_query_free(r);
 	}
+	/* As at 11-20T16:00Z, before the -05:00 sale: only the +08:00 count is
+	 * dated, so today is in +08:00, and 11-20 (at 0) has just ended there:
+	 * one day out of stock, none a millisecond before. MUG-3 has no move
+	 * dated yet. */
+	for (int ms = 0; ms < 2; ms++) {
+		r = tl_query_ok(f.e.hub_query, "inventory", "at", ms ? "1795190400000" : "1795190399999",
+			NULL);
+		ck_assert_uint_eq(r->n_rows, N_STORES);
+		for (int i = 0; i < N_STORES; i++) {
+			int row = tl_row_find(r, "store_id", stores[i], "sku", "MUG-2", NULL);
+
+			ck_assert_int_ge(row, 0);
+			ck_assert_int_eq(tl_cell_int(r, row, "on_hand"), 0);
+			ck_assert_str_eq(tl_cell_str(r, row, "out_of_stock_since"), "2026-11-20");
+			ck_assert_int_eq(tl_cell_int(r, row, "out_of_stock_days"), ms);
+		}
+		tl_query_free(r);
+	}
 	for (int i = 0; i < N_STORES; i++)
 		ck_assert_int_eq(tl_store_field(f.e.hub_query, stores[i], "refused"), 0);
 	fx_stop(&f);
