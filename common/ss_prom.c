@@ -7,6 +7,8 @@
 #include "ss_prom.h"
 
 #include <inttypes.h>
+#include <math.h>   /* isnan, isinf: macros, no libm */
+#include <stdlib.h>
 #include <string.h>
 
 const struct ss_histo_spec ss_histo_latency = {
@@ -68,17 +70,49 @@ void ss_prom_int(FILE *f, const char *name, const char *labels, int64_t v)
 	fprintf(f, "%" PRId64 "\n", v);
 }
 
+/* A sample value as Prometheus parses it back: an integral value with all
+ * its digits (%.6g made 1048576 "1.04858e+06"), anything else with the
+ * fewest digits that read back as the same double, the format's own
+ * spellings for the non-finite. */
+static void number(char *buf, size_t len, double v)
+{
+	if (isnan(v)) {
+		snprintf(buf, len, "NaN");
+	} else if (isinf(v)) {
+		snprintf(buf, len, v > 0 ? "+Inf" : "-Inf");
+	} else if (v >= -0x1p63 && v < 0x1p63 && (double)(int64_t)v == v) {
+		snprintf(buf, len, "%" PRId64, (int64_t)v);
+	} else {
+		for (int prec = 15; prec <= 17; prec++) {
+			snprintf(buf, len, "%.*g", prec, v);
+			if (strtod(buf, NULL) == v)
+				break;
+		}
+	}
+}
+
+/* v units in the exported unit: a scale below 1 divides by its inverse,
+ * which is exact (1e6), where multiplying by 1e-6 is not: 100 µs is then
+ * 0.0001 s, not 9.9999999999999991e-05. */
+static double scaled(uint64_t v, double scale)
+{
+	return scale < 1 ? (double)v / (1.0 / scale) : (double)v * scale;
+}
+
 void ss_prom_double(FILE *f, const char *name, const char *labels, double v)
 {
+	char buf[40];
+
+	number(buf, sizeof buf, v);
 	sample_name(f, name, "", labels, NULL);
-	fprintf(f, "%.6g\n", v);
+	fprintf(f, "%s\n", buf);
 }
 
 void ss_prom_histo(FILE *f, const char *name, const char *labels, const struct ss_histo *h,
 	const struct ss_histo_spec *s)
 {
 	uint64_t cum = 0, count = atomic_load(&h->count);
-	char le[32];
+	char le[40];
 
 	for (size_t i = 0; i <= s->n; i++) {
 		cum += atomic_load(&h->buckets[i]);
@@ -91,12 +125,13 @@ void ss_prom_histo(FILE *f, const char *name, const char *labels, const struct s
 			fprintf(f, "%" PRIu64 "\n", count);
 			break;
 		}
-		snprintf(le, sizeof le, "%.6g", (double)s->bounds[i] * s->scale);
+		number(le, sizeof le, scaled(s->bounds[i], s->scale));
 		sample_name(f, name, "_bucket", labels, le);
 		fprintf(f, "%" PRIu64 "\n", cum);
 	}
+	number(le, sizeof le, scaled(atomic_load(&h->sum), s->scale));
 	sample_name(f, name, "_sum", labels, NULL);
-	fprintf(f, "%.6g\n", (double)atomic_load(&h->sum) * s->scale);
+	fprintf(f, "%s\n", le);
 	sample_name(f, name, "_count", labels, NULL);
 	fprintf(f, "%" PRIu64 "\n", count);
 }

@@ -43,7 +43,10 @@ void ss_histo_observe(struct ss_histo *h, const struct ss_histo_spec *s, uint64_
  * "histogram" or "info"-style "gauge"). */
 void ss_prom_family(FILE *f, const char *name, const char *type, const char *help);
 /* One sample: name{labels} value; labels is "" or a list made with
- * ss_prom_label ("store=\"S1\""). */
+ * ss_prom_label ("store=\"S1\""). Counts, ids and sizes go through
+ * ss_prom_int, exact at any size; ss_prom_double writes an integral value
+ * with all its digits and any other with as many as it takes to read back
+ * the same double. */
 void ss_prom_int(FILE *f, const char *name, const char *labels, int64_t v);
 void ss_prom_double(FILE *f, const char *name, const char *labels, double v);
 /* A histogram's samples (name_bucket{le=...}, name_sum, name_count); labels

@@ -29,6 +29,14 @@ static void gauge(FILE *f, const char *name, const char *help, double v)
 	ss_prom_double(f, name, "", v);
 }
 
+/* A gauge that counts (records, bytes, seqs): an integer, exact past 2^53
+ * where a double is not. */
+static void gauge_int(FILE *f, const char *name, const char *help, uint64_t v)
+{
+	ss_prom_family(f, name, "gauge", help);
+	ss_prom_int(f, name, "", (int64_t)v);
+}
+
 static void write_metrics(struct agent *a, FILE *f)
 {
 	Storesync__StatusReply st = STORESYNC__STATUS_REPLY__INIT;
@@ -39,25 +47,25 @@ static void write_metrics(struct agent *a, FILE *f)
 	ss_prom_label(labels, sizeof labels, "version", SS_VERSION);
 	ss_prom_family(f, P "info", "gauge", "the agent's store and version (value 1)");
 	ss_prom_int(f, P "info", labels, 1);
-	gauge(f, P "backlog", "records durable here that the hub has not acknowledged",
-		(double)st.backlog);
+	gauge_int(f, P "backlog", "records durable here that the hub has not acknowledged",
+		st.backlog);
 	gauge(f, P "oldest_unsent_age_seconds",
 		"age of the oldest record the hub has not acknowledged (0: none)",
 		(double)st.oldest_unsent_age_ms / 1000.0);
-	gauge(f, P "disk_budget_bytes", "the disk budget of the agent's LMDB directory",
-		(double)st.budget_bytes);
-	gauge(f, P "disk_used_bytes", "bytes of the disk budget in use (outbox and tables)",
-		(double)st.used_bytes);
+	gauge_int(f, P "disk_budget_bytes", "the disk budget of the agent's LMDB directory",
+		st.budget_bytes);
+	gauge_int(f, P "disk_used_bytes", "bytes of the disk budget in use (outbox and tables)",
+		st.used_bytes);
 	gauge(f, P "disk_budget_used_ratio",
 		"share of the disk budget in use: at 1 submits are refused (buffer full)",
 		st.budget_bytes ? (double)st.used_bytes / (double)st.budget_bytes : 0);
-	gauge(f, P "last_seq", "newest record durable here", (double)st.last_seq);
-	gauge(f, P "acked_seq", "every record through this seq is committed at the hub",
-		(double)st.acked_seq);
-	gauge(f, P "retained_records", "acknowledged records kept for a restored hub",
-		(double)st.retained);
-	gauge(f, P "applied_update_id", "every update from HQ through this id is applied",
-		(double)st.applied_update_id);
+	gauge_int(f, P "last_seq", "newest record durable here", st.last_seq);
+	gauge_int(f, P "acked_seq", "every record through this seq is committed at the hub",
+		st.acked_seq);
+	gauge_int(f, P "retained_records", "acknowledged records kept for a restored hub",
+		st.retained);
+	gauge_int(f, P "applied_update_id", "every update from HQ through this id is applied",
+		st.applied_update_id);
 	counter(f, P "submits_total", "submit requests answered", a->metrics.submits);
 	counter(f, P "submitted_records_total", "records in submit requests",
 		a->metrics.submitted_records);
@@ -72,14 +80,14 @@ static void write_metrics(struct agent *a, FILE *f)
 	counter(f, P "hub_errors_total", "errors the hub answered", st.hub_errors);
 	counter(f, P "refused_requests_total", "local requests refused as malformed",
 		a->refused_requests);
-	gauge(f, P "local_clients", "connections open on the local endpoint (tills, storectl)",
-		(double)st.local_clients);
-	gauge(f, P "max_local_clients", "connections the local endpoint admits at once",
-		(double)st.max_local_clients);
+	gauge_int(f, P "local_clients", "connections open on the local endpoint (tills, storectl)",
+		st.local_clients);
+	gauge_int(f, P "max_local_clients", "connections the local endpoint admits at once",
+		st.max_local_clients);
 	counter(f, P "local_clients_refused_total",
 		"local connections refused at once: max_local_clients were open",
 		st.local_clients_refused);
-	gauge(f, P "link_up", "1 when the link to the hub is up (welcomed, heard from)",
+	gauge_int(f, P "link_up", "1 when the link to the hub is up (welcomed, heard from)",
 		strcmp(st.link_state, "up") == 0);
 	ss_prom_family(f, P "link_state", "gauge", "the link's state: 1 for the state it is in");
 	for (size_t i = 0; i < sizeof link_states / sizeof link_states[0]; i++) {

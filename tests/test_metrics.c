@@ -5,6 +5,8 @@
  *    its samples, and the figures are the business's: records applied,
  *    the store's backlog and agent version, commits timed, queries timed;
  *  - the agent's scrape counts the submits and shows its link and budget;
+ *  - values keep every digit: counts, bytes and seqs past 10^6 (%.6g made
+ *    a 1 MiB budget 1.04858e+06), histogram sums and fractional seconds;
  *  - promtool (Debian's prometheus) accepts both, when installed;
  *  - the per-store series stop at --metrics-max-stores, the rest counted;
  *  - store_silent judges a store as hqctl stale does, by its region's
@@ -19,6 +21,7 @@
 #include <sys/stat.h>
 
 #include "testlib.h"
+#include "ss_prom.h"
 #include "ss_time.h"
 
 static char *scrape(const char *addr, const char *header)
@@ -42,6 +45,23 @@ static double sample(const char *body, const char *series)
 			return strtod(p + n + 1, NULL);
 	ck_abort_msg("no sample %s in the scrape", series);
 	return -1;
+}
+
+/* The scrape holds this very line (a sample and its value as written);
+ * when not, the message shows the sample's line as it is. */
+static void has_line(const char *body, const char *line)
+{
+	char want[256], got[256] = "(none)";
+	size_t n = strcspn(line, " ");
+	const char *p;
+
+	snprintf(want, sizeof want, "\n%s\n", line);
+	if (strstr(body, want))
+		return;
+	snprintf(want, sizeof want, "\n%.*s ", (int)n, line);
+	if ((p = strstr(body, want)))
+		snprintf(got, sizeof got, "%.*s", (int)strcspn(p + 1, "\n"), p + 1);
+	ck_abort_msg("no line \"%s\" in the scrape, but \"%s\"", line, got);
 }
 
 /* Every sample's family was declared (# HELP and # TYPE) before it. */
@@ -138,6 +158,49 @@ static void promtool_accepts(const struct tl_env *e, const char *body, const cha
 		"promtool check metrics refused %s (see %s.lint)", path, path);
 }
 
+START_TEST(values_keep_every_digit)
+{
+	struct ss_histo sizes = { 0 }, lat = { 0 };
+	char *body = NULL;
+	size_t len;
+	FILE *f = open_memstream(&body, &len);
+
+	ck_assert_ptr_nonnull(f);
+	fputc('\n', f);
+	ss_prom_double(f, "budget", "", 1048576);
+	ss_prom_double(f, "seq", "", 9007199254740992.0);
+	ss_prom_double(f, "neg", "", -1234567);
+	ss_prom_double(f, "age", "", 1234567.891);
+	ss_prom_double(f, "ratio", "", 0.1);
+	ss_prom_double(f, "third", "", 1.0 / 3);
+	ss_prom_double(f, "none", "", 0.0 / 0.0);
+	ss_prom_int(f, "big", "", INT64_MAX);
+	/* 1,500,000 records in three batches; latencies of 100 µs each. */
+	for (int i = 0; i < 3; i++)
+		ss_histo_observe(&sizes, &ss_histo_size, 500000);
+	ss_histo_observe(&lat, &ss_histo_latency, 100);
+	ss_histo_observe(&lat, &ss_histo_latency, 1234567);
+	ss_prom_histo(f, "size", "", &sizes, &ss_histo_size);
+	ss_prom_histo(f, "lat", "", &lat, &ss_histo_latency);
+	fclose(f);
+	has_line(body, "budget 1048576");
+	has_line(body, "seq 9007199254740992");
+	has_line(body, "neg -1234567");
+	has_line(body, "age 1234567.891");
+	has_line(body, "ratio 0.1");
+	ck_assert_double_eq(sample(body, "third"), 1.0 / 3);
+	has_line(body, "none NaN");
+	has_line(body, "big 9223372036854775807");
+	has_line(body, "size_sum 1500000");
+	has_line(body, "size_bucket{le=\"100000\"} 0");
+	has_line(body, "size_bucket{le=\"+Inf\"} 3");
+	has_line(body, "lat_bucket{le=\"0.0001\"} 1");
+	has_line(body, "lat_bucket{le=\"10\"} 2");
+	has_line(body, "lat_sum 1.234667");
+	free(body);
+}
+END_TEST
+
 START_TEST(hub_and_agent_scrapes_count_the_business)
 {
 	struct tl_env e;
@@ -150,7 +213,8 @@ START_TEST(hub_and_agent_scrapes_count_the_business)
 	snprintf(hub_http, sizeof hub_http, "127.0.0.1:%d", tl_free_port());
 	snprintf(agent_http, sizeof agent_http, "127.0.0.1:%d", tl_free_port());
 	hub = tl_start_hub(&e, "--http", hub_http, NULL);
-	agent = tl_start_agent(&e, "M1", "--http", agent_http, NULL);
+	/* A budget past 10^6 whose every digit counts. */
+	agent = tl_start_agent(&e, "M1", "--http", agent_http, "--budget", "1234567891", NULL);
 	tl_agent_paths(&e, "M1", local, sizeof local, data, sizeof data);
 	ck_assert_int_eq(tl_submit_sales(local, 40, 250, "R", 1, NULL, 10000), 40);
 	ck_assert_int_eq(tl_submit_sales(local, 10, 250, "R", 41, NULL, 10000), 10);
@@ -213,6 +277,8 @@ START_TEST(hub_and_agent_scrapes_count_the_business)
 	ck_assert_double_gt(sample(body, "storesync_agent_disk_used_bytes"), 0);
 	ck_assert_double_lt(sample(body, "storesync_agent_disk_budget_used_ratio"), 0.8);
 	ck_assert_double_eq(sample(body, "storesync_agent_resends_total"), 0);
+	has_line(body, "storesync_agent_disk_budget_bytes 1234567891");
+	has_line(body, "storesync_agent_last_seq 50");
 	promtool_accepts(&e, body, "agent");
 	/* The hub's export gauges appear once an exporter has reported. */
 	tl_query_free(tl_query_ok(e.hub_query, "export report", "position", "0", "events", "0",
@@ -402,7 +468,8 @@ END_TEST
 
 int main(void)
 {
-	const TTest *const tests[] = { hub_and_agent_scrapes_count_the_business,
+	const TTest *const tests[] = { values_keep_every_digit,
+		hub_and_agent_scrapes_count_the_business,
 		alert_rules_pass_promtool,
 		per_store_series_are_bounded, reachable_address_needs_an_active_operators_token,
 		store_silent_follows_a_region_silence_policy };
