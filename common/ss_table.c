@@ -9,8 +9,8 @@
  *                              0 or less: never  -                 null / empty
  *   age_ms, *_age_ms           a duration: age   3d 4h, 41m, 12s   ms
  *                              0 or less: none   -                 null / empty
- *   silent_ms, *_for_ms        a duration        3d 4h, 41m, 12s   ms
- *                              below 0: never    -                 null / empty
+ *   silent_ms, behind_ms,      a duration        3d 4h, 41m, 12s   ms
+ *   *_for_ms                   below 0: never    -                 null / empty
  *   *_fen                      money, fen        ¥12,345.67        fen
  *   *_bytes                    a size            1.5 GiB           bytes
  *                              below 0: unknown  -                 null / empty
@@ -75,12 +75,13 @@ static struct col col_of(const char *name)
 	static const char *const flags[] = { "stale", "silent", "overdue", "responded_late",
 		"reported_late", "registered", "in_force", "delivered", "conflict", NULL };
 	static const char *const lists[] = { "overdue", "store_ids", "keys", NULL };
+	static const char *const durations[] = { "silent_ms", "behind_ms", NULL };
 	struct col c = { COL_PLAIN, in_list(name, flags), in_list(name, lists),
 		ends_with(name, "_since"), strcmp(name, "keys") == 0 };
 
 	if (strcmp(name, "age_ms") == 0 || ends_with(name, "_age_ms"))
 		c.kind = COL_AGE;
-	else if (strcmp(name, "silent_ms") == 0 || ends_with(name, "_for_ms"))
+	else if (in_list(name, durations) || ends_with(name, "_for_ms"))
 		c.kind = COL_DURATION;
 	else if (ends_with(name, "_ms"))
 		c.kind = COL_TIME;

@@ -68,7 +68,8 @@ void query_export(struct hub *h, const Storesync__QueryRequest *q, struct table 
  * hq-export's last report. 0, or -1 when storage could not be read. */
 struct hub_export_lag {
 	uint64_t head, position, behind, events;
-	int64_t head_ms, behind_ms, reported_ms;  /* reported_ms 0: never */
+	int64_t head_ms, reported_ms;  /* reported_ms 0: never */
+	int64_t behind_ms;             /* a duration; -1 until a report */
 	char state[160];
 };
 int hub_export_lag(struct hub *h, struct hub_export_lag *lag);

@@ -15,6 +15,18 @@
 #include "hub_query.h"
 #include "ss_time.h"
 
+/* The change_no and hub time of the entry the cursor is on after rc; 0 and
+ * 0 when none. */
+static void entry_of(int rc, const MDB_val *k, const MDB_val *d, uint64_t *no, int64_t *ms)
+{
+	*no = 0;
+	*ms = 0;
+	if (rc == 0 && k->mv_size == 8 && d->mv_size >= 8) {
+		*no = ss_be64_get(k->mv_data);
+		*ms = (int64_t)ss_be64_get(d->mv_data);
+	}
+}
+
 /* The change_no and hub time of the last entry at or before `at`
  * (UINT64_MAX: the head); 0 and 0 when none. */
 static void order_entry(struct hub *h, MDB_txn *txn, uint64_t at, uint64_t *no, int64_t *ms)
@@ -38,19 +50,43 @@ static void order_entry(struct hub *h, MDB_txn *txn, uint64_t at, uint64_t *no, 
 		else if (rc == MDB_NOTFOUND)
 			rc = mdb_cursor_get(cur, &k, &d, MDB_LAST);
 	}
-	if (rc == 0 && k.mv_size == 8 && d.mv_size >= 8) {
-		*no = ss_be64_get(k.mv_data);
-		*ms = (int64_t)ss_be64_get(d.mv_data);
-	}
+	entry_of(rc, &k, &d, no, ms);
 	mdb_cursor_close(cur);
+}
+
+/* The hub time of the first entry of the order; 0 when it is empty. */
+static int64_t order_first_ms(struct hub *h, MDB_txn *txn)
+{
+	MDB_val k, d;
+	MDB_cursor *cur;
+	uint64_t no;
+	int64_t ms;
+
+	if (mdb_cursor_open(txn, h->event_order, &cur) != 0)
+		return 0;
+	entry_of(mdb_cursor_get(cur, &k, &d, MDB_FIRST), &k, &d, &no, &ms);
+	mdb_cursor_close(cur);
+	return ms;
+}
+
+/* The hub time the export's delay counts from: that of the last change it
+ * exported. With none at or before its position (nothing exported yet, or
+ * a position older than the order) it is the first change's: a delay of
+ * at least that much, where 0 made the delay the head's time since 1970. */
+static int64_t export_from_ms(struct hub *h, MDB_txn *txn, uint64_t position)
+{
+	uint64_t no;
+	int64_t ms;
+
+	order_entry(h, txn, position, &no, &ms);
+	return no ? ms : order_first_ms(h, txn);
 }
 
 int hub_export_lag(struct hub *h, struct hub_export_lag *lag)
 {
 	struct hub_export_seen *s = &h->export_seen;
 	MDB_txn *txn;
-	uint64_t pos_no;
-	int64_t pos_ms;
+	int64_t from_ms;
 
 	memset(lag, 0, sizeof *lag);
 	pthread_mutex_lock(&s->lock);
@@ -62,11 +98,15 @@ int hub_export_lag(struct hub *h, struct hub_export_lag *lag)
 	if (ss_lmdb_read_begin(&h->db, &txn) != 0)
 		return -1;
 	order_entry(h, txn, UINT64_MAX, &lag->head, &lag->head_ms);
-	order_entry(h, txn, lag->position, &pos_no, &pos_ms);
+	from_ms = export_from_ms(h, txn, lag->position);
 	ss_lmdb_read_end(&h->db, txn);
 	lag->behind = lag->head > lag->position ? lag->head - lag->position : 0;
-	/* Behind in time: from the first change it has not exported. */
-	lag->behind_ms = lag->behind && lag->head_ms > pos_ms ? lag->head_ms - pos_ms : 0;
+	/* Behind in time, by the hub's clock; unknown (-1) until a report says
+	 * where the export stands. */
+	if (!lag->reported_ms)
+		lag->behind_ms = -1;
+	else
+		lag->behind_ms = lag->behind && lag->head_ms > from_ms ? lag->head_ms - from_ms : 0;
 	return 0;
 }
 

@@ -7,7 +7,10 @@
  * every exported table must equal what hqctl shows, row for row: the
  * events (count, money and last seq per store against `stores`), stores,
  * sales by day, inventory, complaints and accounts; and `hqctl export
- * status` must show the export caught up. A lost or doubled row fails. */
+ * status` must show the export caught up. A lost or doubled row fails.
+ * How far behind `export status` says the export is (reported by hand, no
+ * PostgreSQL needed) is a duration, absent before any report. */
+#include <inttypes.h>
 #include <libpq-fe.h>
 #include <pthread.h>
 #include <signal.h>
@@ -330,9 +333,101 @@ START_TEST(export_survives_kills_and_equals_the_hub_row_for_row)
 }
 END_TEST
 
+/* hqctl export status's behind_ms, in text (the sixth field: head_ms
+ * prints as a day and a time) and in JSON (null: "null"), into buf. */
+static void hqctl_behind(const struct tl_env *e, char *text, char *json, size_t len)
+{
+	char path[400];
+	FILE *f;
+
+	snprintf(path, sizeof path, "%s/behind", e->dir);
+	ck_assert_int_eq(tl_sh("'%s/hqctl' --hub '%s' export status | awk 'NR == 2 { print $6 }' "
+		">'%s' && '%s/hqctl' --hub '%s' export status --json | jq -c '.[0].behind_ms' >>'%s'",
+		SS_BIN_DIR, e->hub_query, path, SS_BIN_DIR, e->hub_query, path), 0);
+	ck_assert_ptr_nonnull(f = fopen(path, "r"));
+	ck_assert_ptr_nonnull(fgets(text, (int)len, f));
+	ck_assert_ptr_nonnull(fgets(json, (int)len, f));
+	fclose(f);
+	text[strcspn(text, "\n")] = '\0';
+	json[strcspn(json, "\n")] = '\0';
+}
+
+static int64_t reported_behind_ms(const struct tl_env *e, uint64_t position)
+{
+	char pos[24];
+	Storesync__QueryReply *r;
+	int64_t v;
+
+	snprintf(pos, sizeof pos, "%" PRIu64, position);
+	tl_query_free(tl_query_ok(e->hub_query, "export report", "position", pos, "events", pos,
+		"note", "ok", NULL));
+	r = tl_query_ok(e->hub_query, "export status", NULL);
+	v = tl_cell_int(r, 0, "behind_ms");
+	tl_query_free(r);
+	return v;
+}
+
+START_TEST(export_delay_is_a_duration_absent_before_a_report)
+{
+	struct tl_env e;
+	char local[320], data[320], text[64], json[64];
+	Storesync__QueryReply *r;
+	pid_t hub, agent;
+	int64_t first, head, v;
+
+	if (!tl_need("command -v jq >/dev/null", "export status --json", "jq not installed"))
+		return;
+	tl_env_init(&e);
+	hub = tl_start_hub(&e, NULL);
+	agent = tl_start_agent(&e, "Y1", NULL);
+	tl_agent_paths(&e, "Y1", local, sizeof local, data, sizeof data);
+	ck_assert_int_eq(tl_submit_sales(local, 3, 100, "R", 1, NULL, 10000), 3);
+	ck_assert_int_eq(tl_wait_records(e.hub_query, "Y1", 3, 20000), 3);
+	r = tl_query_ok(e.hub_query, "export status", NULL);
+	first = tl_cell_int(r, 0, "head");
+	/* No exporter has spoken: no delay to show (it showed the head's time). */
+	ck_assert_int_eq(tl_cell_int(r, 0, "behind_ms"), -1);
+	tl_query_free(r);
+	hqctl_behind(&e, text, json, sizeof text);
+	ck_assert_str_eq(text, "-");
+	ck_assert_str_eq(json, "null");
+	/* Changes 1.2 s of hub time after the first ones. */
+	usleep(1200 * 1000);
+	ck_assert_int_eq(tl_submit_sales(local, 2, 100, "R", 4, NULL, 10000), 2);
+	ck_assert_int_eq(tl_wait_records(e.hub_query, "Y1", 5, 20000), 5);
+	r = tl_query_ok(e.hub_query, "export status", NULL);
+	head = tl_cell_int(r, 0, "head");
+	tl_query_free(r);
+	ck_assert_int_gt(head, first);
+
+	/* Exported through the first batch: behind by the time between them. */
+	v = reported_behind_ms(&e, (uint64_t)first);
+	ck_assert_int_ge(v, 1200);
+	ck_assert_int_lt(v, 60000);
+	hqctl_behind(&e, text, json, sizeof text);
+	ck_assert_msg(tl_sh("echo '%s' | grep -Eq '^[0-9]+s$'", text) == 0,
+		"behind_ms reads \"%s\", not a duration in seconds", text);
+	ck_assert_int_eq(strtoll(json, NULL, 10), v);
+	/* Nothing exported yet: from the first change, not since 1970. */
+	v = reported_behind_ms(&e, 0);
+	ck_assert_int_ge(v, 1200);
+	ck_assert_int_lt(v, 60000);
+	/* Caught up. */
+	ck_assert_int_eq(reported_behind_ms(&e, (uint64_t)head), 0);
+	hqctl_behind(&e, text, json, sizeof text);
+	ck_assert_str_eq(text, "0s");
+	ck_assert_str_eq(json, "0");
+
+	tl_stop(agent);
+	tl_stop(hub);
+	tl_env_cleanup(&e);
+}
+END_TEST
+
 int main(void)
 {
-	const TTest *const tests[] = { export_survives_kills_and_equals_the_hub_row_for_row };
+	const TTest *const tests[] = { export_delay_is_a_duration_absent_before_a_report,
+		export_survives_kills_and_equals_the_hub_row_for_row };
 
 	return tl_run("export", tests, sizeof tests / sizeof tests[0], 120);
 }

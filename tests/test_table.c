@@ -382,6 +382,41 @@ START_TEST(durations_read_as_days_hours_minutes)
 }
 END_TEST
 
+/* hqctl export status: behind_ms is how far the export is behind, not a
+ * time (it printed 1970-01-01 00:00:46), -1 before any report. */
+START_TEST(export_delay_is_a_duration)
+{
+	static const char *const cols[] = { "behind", "behind_ms" };
+	static const int64_t v[][2] = { { 3, 46000 }, { 0, 0 }, { 0, -1 } };
+	Storesync__QueryReply *r = reply_new(cols, 2);
+	json_t *arr;
+	char *out;
+
+	for (size_t i = 0; i < 3; i++) {
+		Storesync__Row *row = row_add(r);
+
+		cell_i(row, v[i][0]);
+		cell_i(row, v[i][1]);
+	}
+	out = print(r, SS_TABLE_TEXT);
+	rstrip_lines(out);
+	ck_assert_str_eq(out,
+		"behind  behind_ms\n"
+		"     3        46s\n"
+		"     0         0s\n"
+		"     0          -\n");
+	free(out);
+	out = print(r, SS_TABLE_JSON);
+	arr = parse(out);
+	expect_int(json_array_get(arr, 0), "behind_ms", 46000);
+	expect_int(json_array_get(arr, 1), "behind_ms", 0);
+	ck_assert(json_is_null(json_object_get(json_array_get(arr, 2), "behind_ms")));
+	json_decref(arr);
+	free(out);
+	reply_free(r);
+}
+END_TEST
+
 START_TEST(money_is_yuan_with_grouping)
 {
 	static const char *const cols[] = { "amount_fen" };
@@ -746,12 +781,13 @@ static struct ref_col ref_col_of(const char *name)
 	static const char *const flags[] = { "stale", "silent", "overdue", "responded_late",
 		"reported_late", "registered", "in_force", "delivered", "conflict", NULL };
 	static const char *const lists[] = { "overdue", "store_ids", NULL };
+	static const char *const durations[] = { "silent_ms", "behind_ms", NULL };
 	struct ref_col c = { REF_PLAIN, ref_in_list(name, flags), ref_in_list(name, lists),
 		ref_ends_with(name, "_since") };
 
 	if (strcmp(name, "age_ms") == 0 || ref_ends_with(name, "_age_ms"))
 		c.kind = REF_AGE;
-	else if (strcmp(name, "silent_ms") == 0 || ref_ends_with(name, "_for_ms"))
+	else if (ref_in_list(name, durations) || ref_ends_with(name, "_for_ms"))
 		c.kind = REF_DURATION;
 	else if (ref_ends_with(name, "_ms"))
 		c.kind = REF_TIME;
@@ -1013,6 +1049,7 @@ int main(void)
 	tcase_add_test(tc, times_are_local_with_the_zone_in_the_header);
 	tcase_add_test(tc, a_time_in_another_offset_names_it);
 	tcase_add_test(tc, durations_read_as_days_hours_minutes);
+	tcase_add_test(tc, export_delay_is_a_duration);
 	tcase_add_test(tc, money_is_yuan_with_grouping);
 	tcase_add_test(tc, text_flags_lists_sizes_and_never);
 	tcase_add_test(tc, json_keeps_machine_units_with_null_booleans_and_lists);
