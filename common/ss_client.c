@@ -2,10 +2,11 @@
  *
  * Invariant: a command never waits longer than its timeout, and says which
  * of three things went wrong: nothing to reach (no socket file, no
- * permission, connection refused: known at once, before ZeroMQ is
- * involved, because a ZeroMQ connect never fails, it retries forever),
- * nobody answered in time, or the answer came from something that is not
- * the daemon asked for. All three are "could not reach" (SS_EXIT_UNREACHABLE).
+ * permission, connection refused: known at once, from the first connect
+ * ZeroMQ attempts, because a ZeroMQ connect never fails, it retries
+ * forever), nobody answered in time, or the answer came from something
+ * that is not the daemon asked for. All three are "could not reach"
+ * (SS_EXIT_UNREACHABLE).
  *
  * The socket is a DEALER that sends the empty delimiter a REQ would: the
  * daemons' ROUTERs treat it as a REQ client, and unlike REQ it hands us any
@@ -32,6 +33,8 @@
 #include "ss_time.h"
 
 #define MAX_TIMEOUT_MS (24 * 3600 * 1000)
+#define HANDSHAKE_FAILED_EVENTS (ZMQ_EVENT_HANDSHAKE_FAILED_AUTH \
+	| ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL | ZMQ_EVENT_HANDSHAKE_FAILED_NO_DETAIL)
 
 int ss_client_parse_timeout(const char *text, int *ms)
 {
@@ -226,16 +229,52 @@ static int probe_tcp(const struct ss_client *c, const char *hostport, char *err,
 	return SS_EXIT_UNREACHABLE;
 }
 
+/* Why nothing listens, from a bare connect of our own (ipc, tcp; other
+ * transports are left to the reply timeout). SS_EXIT_OK when something
+ * does after all. */
+static int probe(const struct ss_client *c, char *err, size_t errlen)
+{
+	if (strncmp(c->endpoint, "ipc://", 6) == 0)
+		return probe_ipc(c, c->endpoint + 6, err, errlen);
+	if (strncmp(c->endpoint, "tcp://", 6) == 0)
+		return probe_tcp(c, c->endpoint + 6, err, errlen);
+	return SS_EXIT_OK;
+}
+
+/* ZeroMQ's connect never fails, it retries for ever; its first attempt,
+ * seen on the socket's monitor, tells at once whether anything listens:
+ * CONNECTED, or CONNECT_RETRIED when the connect failed. Only then does
+ * probe() connect on its own to say why (no socket file, permission,
+ * refused). Probing first, on every call, was a connection the server saw
+ * closed mid-handshake: the hub counted a handshake failure per hqctl.
+ * A retry the probe finds a listener behind (a full backlog, a daemon
+ * just up) is left to ZeroMQ's next attempt and the reply timeout. */
+static int first_attempt(struct ss_client *c, char *err, size_t errlen)
+{
+	int64_t deadline = ss_mono_ms() + c->timeout_ms, left;
+	uint16_t event;
+	int32_t value;
+
+	if (strncmp(c->endpoint, "ipc://", 6) != 0 && strncmp(c->endpoint, "tcp://", 6) != 0)
+		return SS_EXIT_OK;
+	while ((left = deadline - ss_mono_ms()) > 0) {
+		zmq_pollitem_t it = { c->monitor, 0, ZMQ_POLLIN, 0 };
+
+		if (zmq_poll(&it, 1, (long)left) < 0 && errno != EINTR)
+			break;
+		while (ss_link_monitor_event(c->monitor, &event, &value)) {
+			if (event == ZMQ_EVENT_CONNECTED)
+				return SS_EXIT_OK;
+			if (event == ZMQ_EVENT_CONNECT_RETRIED)
+				return probe(c, err, errlen);
+		}
+	}
+	snprintf(err, errlen, "cannot connect to %s: %s", c->endpoint, strerror(ETIMEDOUT));
+	return SS_EXIT_UNREACHABLE;
+}
+
 int ss_client_open(struct ss_client *c, char *err, size_t errlen)
 {
-	int rc = SS_EXIT_OK;
-
-	if (strncmp(c->endpoint, "ipc://", 6) == 0)
-		rc = probe_ipc(c, c->endpoint + 6, err, errlen);
-	else if (strncmp(c->endpoint, "tcp://", 6) == 0)
-		rc = probe_tcp(c, c->endpoint + 6, err, errlen);
-	if (rc != SS_EXIT_OK)
-		return rc;
 	c->zctx = zmq_ctx_new();
 	c->sock = c->zctx ? ss_link_socket(c->zctx, ZMQ_DEALER, err, errlen) : NULL;
 	if (!c->sock) {
@@ -249,8 +288,7 @@ int ss_client_open(struct ss_client *c, char *err, size_t errlen)
 		return SS_EXIT_UNREACHABLE;
 	}
 	if (!(c->monitor = ss_link_monitor(c->zctx, c->sock, "inproc://ss-client-monitor",
-		ZMQ_EVENT_HANDSHAKE_FAILED_AUTH | ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL
-		| ZMQ_EVENT_HANDSHAKE_FAILED_NO_DETAIL))) {
+		ZMQ_EVENT_CONNECTED | ZMQ_EVENT_CONNECT_RETRIED | HANDSHAKE_FAILED_EVENTS))) {
 		snprintf(err, errlen, "cannot monitor the connection: %s", zmq_strerror(errno));
 		return SS_EXIT_UNREACHABLE;
 	}
@@ -258,7 +296,7 @@ int ss_client_open(struct ss_client *c, char *err, size_t errlen)
 		snprintf(err, errlen, "cannot connect to %s: %s", c->endpoint, zmq_strerror(errno));
 		return SS_EXIT_UNREACHABLE;
 	}
-	return SS_EXIT_OK;
+	return first_attempt(c, err, errlen);
 }
 
 void ss_client_close(struct ss_client *c)
@@ -323,6 +361,9 @@ static int wait_answer(struct ss_client *c, char *err, size_t errlen)
 		if (zmq_msg_size(&f[0]) >= 2)
 			memcpy(&event, zmq_msg_data(&f[0]), sizeof event);
 		ss_link_close_frames(f, n < 2 ? n : 2);
+		/* A reconnect's CONNECTED or CONNECT_RETRIED: still waiting. */
+		if (!(event & HANDSHAKE_FAILED_EVENTS))
+			continue;
 		refused(c, event, err, errlen);
 		return -1;
 	}

@@ -77,10 +77,13 @@ int ss_client_set_curve(struct ss_client *c, const char *identity_flag,
 /* Seconds ("5", "0.5") into milliseconds, 1 ms .. 1 day; 0 or -1. */
 int ss_client_parse_timeout(const char *text, int *ms);
 
-/* Checks now that something listens (ipc: the socket file exists, we may
- * write it, it accepts; tcp: the port accepts, within the timeout) and
- * connects. SS_EXIT_OK, or SS_EXIT_UNREACHABLE with the reason, e.g.
- * "permission denied on /run/storesync/agent.sock". */
+/* Connects, and checks now that something listens: ZeroMQ's first
+ * connect succeeds (tcp: within the timeout); when it fails, a connect of
+ * our own says why (ipc: no socket file, no permission, refused; tcp:
+ * refused, unresolved). A call that connects makes one connection, so
+ * the daemon sees no extra one closed mid-handshake. SS_EXIT_OK, or
+ * SS_EXIT_UNREACHABLE with the reason, e.g. "permission denied on
+ * /run/storesync/agent.sock". */
 int ss_client_open(struct ss_client *c, char *err, size_t errlen);
 void ss_client_close(struct ss_client *c);
 

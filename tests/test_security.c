@@ -24,7 +24,9 @@
  *     nor one that takes the routing id another store's link had;
  *   --insecure works and says so (stores' link column, the hub's log);
  *   a secret key file others may read stops each program at start;
- *   hqctl audit --from TIME (and --since) leaves out earlier entries.
+ *   hqctl audit --from TIME (and --since) leaves out earlier entries;
+ *   an hqctl call is no handshake failure (its reachability check was one,
+ *     and a closed connection more, on every call), a wrong hub key is.
  * Elsewhere: a plaintext hqctl is refused by the operators' endpoint and the
  * link (test_client, wrong_kind_of_endpoint_is_named); a link claiming an
  * unregistered store (test_protocol, batch_for_another_store_refused);
@@ -1164,6 +1166,43 @@ START_TEST(audit_from_leaves_out_earlier_entries)
 }
 END_TEST
 
+/* hqctl checked that something listens by connecting a bare socket and
+ * closing it: the hub counted a handshake failure (and a closed operator's
+ * connection) per call, on the admin socket and the operators' endpoint. */
+START_TEST(hqctl_calls_count_no_handshake_failure)
+{
+	enum { CALLS = 6 };
+	struct fx f;
+	char secret[400], pub[400], other_pub[400];
+	int64_t failed0, closed0, closed;
+
+	fx_start(&f);
+	op_key(&f, "boss", secret, sizeof secret, pub, sizeof pub);
+	ck_assert_int_eq(hqctl(&f, "operator add boss --key '%s' --role admin", pub), 0);
+	ss_sleep_ms(300);
+	failed0 = tl_hub_stat(f.e.hub_query, "handshake_failures");
+	closed0 = tl_hub_stat(f.e.hub_query, "query_disconnects");
+	for (int i = 0; i < CALLS; i++) {
+		ck_assert_int_eq(hqctl(&f, "stats"), 0);
+		ck_assert_int_eq(hqctl_as(&f, "boss", "stores"), 0);
+	}
+	ss_sleep_ms(500);
+	closed = tl_hub_stat(f.e.hub_query, "query_disconnects") - closed0;
+	ck_assert_int_eq(tl_hub_stat(f.e.hub_query, "handshake_failures"), failed0);
+	/* One connection each, and the tl_hub_stat that read closed0. */
+	ck_assert_msg(closed >= 2 * CALLS && closed <= 2 * CALLS + 1,
+		"%d hqctl calls closed %lld operators' connections", 2 * CALLS, (long long)closed);
+	/* A CurveZMQ client that has the wrong hub key is one. */
+	tl_key_paths(f.e.dir, "not-the-hub", secret, sizeof secret, other_pub, sizeof other_pub);
+	op_key(&f, "boss", secret, sizeof secret, pub, sizeof pub);
+	ck_assert_int_eq(tl_sh("'%s/hqctl' --hub '%s' -i '%s' -k '%s' --timeout 2 stores 2>'%s'",
+		SS_BIN_DIR, f.e.hub_ops, secret, other_pub, f.err), 3);
+	ck_assert_msg(file_has(f.err, "refused the CurveZMQ handshake"), "see %s", f.err);
+	ck_assert_int_eq(wait_stat(&f, "handshake_failures", failed0 + 1, WAIT_MS), failed0 + 1);
+	fx_stop(&f);
+}
+END_TEST
+
 int main(void)
 {
 	const TTest *tests[] = { an_unknown_key_gets_nothing,
@@ -1176,7 +1215,7 @@ int main(void)
 		a_store_never_receives_another_stores_updates,
 		a_reused_routing_id_does_not_inherit_a_store, insecure_works_and_says_so,
 		a_secret_key_others_may_read_is_refused_at_start,
-		audit_from_leaves_out_earlier_entries };
+		audit_from_leaves_out_earlier_entries, hqctl_calls_count_no_handshake_failure };
 
 	return tl_run("security", tests, sizeof tests / sizeof tests[0], 60);
 }
