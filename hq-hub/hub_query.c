@@ -20,17 +20,15 @@
 #define MAX_QUERY_BYTES (64u * 1024u)
 
 static void store_row(struct hub *h, MDB_txn *txn, const struct query_args *a,
-	struct table *t, const Storesync__StoreState *s, const Storesync__StoreInfo *si)
+	const struct hub_store_policy *silence, struct table *t, const Storesync__StoreState *s,
+	const Storesync__StoreInfo *si)
 {
 	Storesync__Row *row = table_row(t);
-	char epoch[20], region[40];
-	int64_t silence_min, since;
+	char epoch[20];
+	int64_t since, minutes;
 
 	if (!row)
 		return;
-	snprintf(region, sizeof region, "%s", si && si->region ? si->region : "");
-	silence_min = hub_policy_value(h, txn, NULL, SS_POL_STORE_SILENCE_MINUTES,
-		s->store_id, region, a->at_ms, INT64_MAX);
 	snprintf(epoch, sizeof epoch, "%016llx", (unsigned long long)s->epoch);
 	cell_str(row, s->store_id);
 	cell_str(row, epoch);
@@ -56,12 +54,13 @@ static void store_row(struct hub *h, MDB_txn *txn, const struct query_args *a,
 	cell_int(row, s->has_disk_free_bytes ? (int64_t)s->disk_free_bytes : -1);
 	cell_str(row, s->agent_version);
 	cell_str(row, si ? si->name : "");
-	cell_str(row, region);
+	cell_str(row, si && si->region ? si->region : "");
 	cell_int(row, si != NULL);
 	cell_int(row, (int64_t)s->applied_update_id);
 	cell_int(row, (int64_t)s->price_update_id);
 	cell_int(row, (int64_t)s->policy_update_id);
-	cell_int(row, since >= 0 && a->at_ms - since > silence_min * 60000);
+	/* The rule hqctl stale and the metrics use (hub_stale.c). */
+	cell_int(row, since >= 0 && hub_store_silent(h, txn, silence, s->store_id, since, &minutes));
 	cell_str(row, si && si->status ? si->status : "");
 	/* What the hub demands of every link; --insecure shows on every row. */
 	cell_str(row, h->cfg.insecure ? "INSECURE" : "curve");
@@ -86,9 +85,11 @@ void query_stores(struct hub *h, MDB_txn *txn, const struct query_args *a, struc
 	MDB_cursor *sc, *rc;
 	MDB_val sk, sd, rk, rd;
 	struct ss_arena mem;
+	struct hub_store_policy silence;
 	int s_ok, r_ok;
 
 	table_init(t, cols, sizeof cols / sizeof cols[0]);
+	hub_store_policy_init(h, txn, &silence, SS_POL_STORE_SILENCE_MINUTES, a->at_ms);
 	/* Counts of what the hub received: they cannot be cut at a moment. */
 	if (query_in_past(h, txn, a))
 		return table_fail(t, "stores: records and amounts count every record received and "
@@ -114,7 +115,7 @@ void query_stores(struct hub *h, MDB_txn *txn, const struct query_args *a, struc
 			empty.store_id = si->store_id;   /* registered, never heard from */
 		if ((s || si) && (!a->store || strcmp(a->store, s ? s->store_id : si->store_id) == 0)
 			&& (!a->region || (si && si->region && strcmp(a->region, si->region) == 0)))
-			store_row(h, txn, a, t, s ? s : &empty, si);
+			store_row(h, txn, a, &silence, t, s ? s : &empty, si);
 		ss_arena_reset(&mem);
 		if (c <= 0)
 			s_ok = mdb_cursor_get(sc, &sk, &sd, MDB_NEXT) == 0;

@@ -456,6 +456,8 @@ START_TEST(store_silent_follows_a_region_silence_policy)
 	r = tl_query_ok(e.hub_query, "stale", NULL);
 	ck_assert_int_eq(tl_row_count(r, "kind", "store", "id", "N1", NULL), 1);
 	ck_assert_int_eq(tl_row_count(r, "kind", "store", "id", "E1", NULL), 0);
+	ck_assert_int_eq(tl_store_field(e.hub_query, "N1", "silent"), 1);   /* hqctl stores */
+	ck_assert_int_eq(tl_store_field(e.hub_query, "E1", "silent"), 0);
 	tl_query_free(r);
 	body = scrape(http, NULL);
 	ck_assert_double_eq(sample(body, "storesync_hub_store_silent{store=\"N1\"}"), 1);
