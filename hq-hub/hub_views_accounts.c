@@ -277,10 +277,28 @@ static void maybe_sale_owner(Storesync__AccountView *a, const struct hub_view_ct
 	a->has_sale_owner_since_ms = 1;
 }
 
+/* What an account written before sale_owner_* knows of its earliest sale:
+ * all of it when it is new or its owner is a sale (that sale is the
+ * earliest), nothing when a contract owns it. */
+static void learn_sale_owner(Storesync__AccountView *a)
+{
+	if (a->sale_owner_known || (a->owner_store && a->owner_by_contract))
+		return;
+	a->sale_owner_known = a->has_sale_owner_known = 1;
+	if (!a->owner_store || a->sale_owner_store)
+		return;
+	set_str(&a->sale_owner_store, a->owner_store);
+	set_str(&a->sale_owner_key, a->owner_key ? a->owner_key : "");
+	set_str(&a->sale_customer, a->customer ? a->customer : "");
+	a->sale_owner_since_ms = a->owner_since_ms;
+	a->has_sale_owner_since_ms = 1;
+}
+
 static void maybe_own(Storesync__AccountView *a, const struct hub_view_ctx *v)
 {
 	const Storesync__Record *r = v->r;
 
+	learn_sale_owner(a);
 	if (r->body_case == STORESYNC__RECORD__BODY_CONTRACT_SALE
 		&& claims_owner(a, v->store_id, r->time_ms, 1, r->contract_sale->contract_no))
 		take_owner(a, v);
@@ -297,13 +315,14 @@ void hub_account_owner_at(const Storesync__AccountView *a, int64_t as_of_ms,
 	o->store = o->contract_no = o->customer = "";
 	if (!a->owner_store)
 		return;
-	if (a->owner_since_ms <= as_of_ms || (a->owner_by_contract && !a->sale_owner_store)) {
+	if (a->owner_since_ms <= as_of_ms || (a->owner_by_contract && !a->sale_owner_known)) {
 		/* The owner of now held it then; or a hub before sale_owner_*
-		 * wrote the account, and nothing better is known. */
+		 * left a contract owning it, and nothing better is known. */
 		o->store = a->owner_store;
 		o->contract_no = a->contract_no ? a->contract_no : "";
 		o->customer = a->customer ? a->customer : "";
-	} else if (a->owner_by_contract && a->sale_owner_since_ms <= as_of_ms) {
+	} else if (a->owner_by_contract && a->sale_owner_store
+		&& a->sale_owner_since_ms <= as_of_ms) {
 		/* Before its contract: the earliest on-account sale's store. */
 		o->store = a->sale_owner_store;
 		o->customer = a->sale_customer ? a->sale_customer : "";
