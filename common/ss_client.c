@@ -251,7 +251,7 @@ static int probe(const struct ss_client *c, char *err, size_t errlen)
  * just up) is left to ZeroMQ's next attempt and the reply timeout. */
 static int first_attempt(struct ss_client *c, char *err, size_t errlen)
 {
-	int64_t deadline = ss_mono_ms() + c->timeout_ms, left;
+	int64_t deadline = c->open_mono + c->timeout_ms, left;
 	uint16_t event;
 	int32_t value;
 
@@ -269,12 +269,15 @@ static int first_attempt(struct ss_client *c, char *err, size_t errlen)
 				return probe(c, err, errlen);
 		}
 	}
-	snprintf(err, errlen, "cannot connect to %s: %s", c->endpoint, strerror(ETIMEDOUT));
+	snprintf(err, errlen, "no connection to %s within %g s (name resolution or connect)",
+		c->endpoint, c->timeout_ms / 1000.0);
 	return SS_EXIT_UNREACHABLE;
 }
 
 int ss_client_open(struct ss_client *c, char *err, size_t errlen)
 {
+	c->open_mono = ss_mono_ms();
+	c->answered = 0;
 	c->zctx = zmq_ctx_new();
 	c->sock = c->zctx ? ss_link_socket(c->zctx, ZMQ_DEALER, err, errlen) : NULL;
 	if (!c->sock) {
@@ -345,7 +348,7 @@ static void refused(const struct ss_client *c, uint16_t event, char *err, size_t
 /* Waits for a reply, or a handshake failure, up to the timeout. */
 static int wait_answer(struct ss_client *c, char *err, size_t errlen)
 {
-	int64_t deadline = ss_mono_ms() + c->timeout_ms, left;
+	int64_t deadline = (c->answered ? ss_mono_ms() : c->open_mono) + c->timeout_ms, left;
 
 	while ((left = deadline - ss_mono_ms()) > 0) {
 		zmq_pollitem_t it[2] = { { c->sock, 0, ZMQ_POLLIN, 0 },
@@ -354,8 +357,10 @@ static int wait_answer(struct ss_client *c, char *err, size_t errlen)
 		uint16_t event = 0;
 		int n;
 
-		if (zmq_poll(it, c->monitor ? 2 : 1, (long)left) > 0 && (it[0].revents & ZMQ_POLLIN))
+		if (zmq_poll(it, c->monitor ? 2 : 1, (long)left) > 0 && (it[0].revents & ZMQ_POLLIN)) {
+			c->answered = 1;
 			return 0;
+		}
 		if (!c->monitor || (n = ss_link_recv(c->monitor, f, 2, ZMQ_DONTWAIT)) <= 0)
 			continue;
 		if (zmq_msg_size(&f[0]) >= 2)

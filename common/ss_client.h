@@ -51,6 +51,10 @@ struct ss_client {
 	struct ss_arena *arena;
 	void *zctx, *sock;
 	void *monitor;            /* the socket's handshake events */
+	/* The first answer is due timeout_ms after the open began, the
+	 * connect's wait included; each later one timeout_ms after its send. */
+	int64_t open_mono;
+	int answered;
 	int curve;                /* talk CurveZMQ with pair to server_public */
 	struct ss_curve_pair pair;
 	char server_public[SS_CURVE_KEY_CHARS + 1];
