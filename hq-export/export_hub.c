@@ -71,7 +71,9 @@ int export_hub_open(struct export_hub *x, const char *dir, char *err, size_t err
 		goto fail;
 	mdb_env_set_maxdbs(x->env, 64);
 	mdb_env_set_maxreaders(x->env, 126);
-	if ((rc = mdb_env_open(x->env, dir, MDB_RDONLY | MDB_NOTLS, 0)) != 0
+	/* The mode is lock.mdb's when the exporter is the first to open the
+	 * directory (a restore): the hub's, or the hub could not open it. */
+	if ((rc = mdb_env_open(x->env, dir, MDB_RDONLY | MDB_NOTLS, 0640)) != 0
 		|| (rc = export_hub_begin(x, &txn)) != 0)
 		goto fail;
 	for (size_t i = 0; i < sizeof dbs / sizeof dbs[0]; i++)

@@ -258,7 +258,7 @@ static void write_export(struct hub *h, FILE *f)
 		"changes the PostgreSQL export (hq-export) has not exported, as it last reported");
 	ss_prom_int(f, P "export_behind_changes", "", (int64_t)lag.behind);
 	ss_prom_family(f, P "export_behind_seconds", "gauge",
-		"hub time from the last change exported to the latest one (0 when caught up)");
+		"how long the oldest change not exported has waited, by the hub's clock (0: caught up)");
 	ss_prom_double(f, P "export_behind_seconds", "", (double)lag.behind_ms / 1000.0);
 	ss_prom_family(f, P "export_report_age_seconds", "gauge",
 		"time since hq-export last reported (it reports every few seconds)");

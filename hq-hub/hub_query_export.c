@@ -54,39 +54,29 @@ static void order_entry(struct hub *h, MDB_txn *txn, uint64_t at, uint64_t *no, 
 	mdb_cursor_close(cur);
 }
 
-/* The hub time of the first entry of the order; 0 when it is empty. */
-static int64_t order_first_ms(struct hub *h, MDB_txn *txn)
+/* The hub time of the first change after position: how long the oldest
+ * change not exported has waited is the export's delay; -1 when none. */
+static int64_t first_unexported_ms(struct hub *h, MDB_txn *txn, uint64_t position)
 {
-	MDB_val k, d;
+	uint8_t key[8];
+	MDB_val k = { sizeof key, key }, d;
 	MDB_cursor *cur;
 	uint64_t no;
 	int64_t ms;
 
-	if (mdb_cursor_open(txn, h->event_order, &cur) != 0)
-		return 0;
-	entry_of(mdb_cursor_get(cur, &k, &d, MDB_FIRST), &k, &d, &no, &ms);
+	if (position == UINT64_MAX || mdb_cursor_open(txn, h->event_order, &cur) != 0)
+		return -1;
+	ss_be64_put(key, position + 1);
+	entry_of(mdb_cursor_get(cur, &k, &d, MDB_SET_RANGE), &k, &d, &no, &ms);
 	mdb_cursor_close(cur);
-	return ms;
-}
-
-/* The hub time the export's delay counts from: that of the last change it
- * exported. With none at or before its position (nothing exported yet, or
- * a position older than the order) it is the first change's: a delay of
- * at least that much, where 0 made the delay the head's time since 1970. */
-static int64_t export_from_ms(struct hub *h, MDB_txn *txn, uint64_t position)
-{
-	uint64_t no;
-	int64_t ms;
-
-	order_entry(h, txn, position, &no, &ms);
-	return no ? ms : order_first_ms(h, txn);
+	return no ? ms : -1;
 }
 
 int hub_export_lag(struct hub *h, struct hub_export_lag *lag)
 {
 	struct hub_export_seen *s = &h->export_seen;
 	MDB_txn *txn;
-	int64_t from_ms;
+	int64_t waiting_ms, now_ms = ss_now_ms();
 
 	memset(lag, 0, sizeof *lag);
 	pthread_mutex_lock(&s->lock);
@@ -98,15 +88,17 @@ int hub_export_lag(struct hub *h, struct hub_export_lag *lag)
 	if (ss_lmdb_read_begin(&h->db, &txn) != 0)
 		return -1;
 	order_entry(h, txn, UINT64_MAX, &lag->head, &lag->head_ms);
-	from_ms = export_from_ms(h, txn, lag->position);
+	waiting_ms = first_unexported_ms(h, txn, lag->position);
 	ss_lmdb_read_end(&h->db, txn);
 	lag->behind = lag->head > lag->position ? lag->head - lag->position : 0;
-	/* Behind in time, by the hub's clock; unknown (-1) until a report says
-	 * where the export stands. */
+	/* Behind in time, by the hub's clock: how long the oldest change not
+	 * exported has waited (0 caught up); unknown (-1) until a report says
+	 * where the export stands. An idle hub's one new change is as late as
+	 * it is old, not as the gap since the change before it. */
 	if (!lag->reported_ms)
 		lag->behind_ms = -1;
 	else
-		lag->behind_ms = lag->behind && lag->head_ms > from_ms ? lag->head_ms - from_ms : 0;
+		lag->behind_ms = waiting_ms < 0 ? 0 : now_ms > waiting_ms ? now_ms - waiting_ms : 0;
 	return 0;
 }
 
