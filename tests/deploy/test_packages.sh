@@ -103,10 +103,10 @@ for s in postinst prerm postrm; do
 	check "export $s parses" sh -n "$T/ctl-export/$s"
 done
 check "the hub's postinst enables and starts its unit" \
-	sh -c "grep -q '\\[ \"yes\" != yes \\]' '$T/ctl-hub/postinst' \
+	sh -c "grep -q '\\[ \"yes\" = yes \\]' '$T/ctl-hub/postinst' \
 		&& grep -q 'deb-systemd-invoke start hq-hub.service' '$T/ctl-hub/postinst'"
 check "the exporter's postinst neither enables nor starts it (export.ini first)" \
-	grep -q '\[ "no" != yes \]' "$T/ctl-export/postinst"
+	grep -q '\[ "no" = yes \]' "$T/ctl-export/postinst"
 check "purging the exporter deletes no data (the hub's, PostgreSQL's)" \
 	sh -c "! sed -n '/= purge/,/^fi/p' '$T/ctl-export/postrm' | grep -q 'rm -rf /'"
 check "postinst makes the storesync system user" grep -q "adduser --quiet --system" "$T/ctl-agent/postinst"
