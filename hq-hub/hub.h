@@ -389,14 +389,16 @@ struct hub_store_policy {
 
 void hub_store_policy_init(struct hub *h, MDB_txn *txn, struct hub_store_policy *sp,
 	enum ss_policy_id id, int64_t at_ms);
+/* region: the store's, when the caller holds its registry entry; NULL to
+ * look it up (only when some value is scoped). */
 int64_t hub_store_policy_get(struct hub *h, MDB_txn *txn, const struct hub_store_policy *sp,
-	const char *store);
+	const char *store, const char *region);
 /* 1 when store, whose last progress was at progress_ms, is silent at
  * silence's moment: longer than its store_silence_minutes (silence), whose
- * value goes in *minutes. hqctl stale and the store_silent gauge both ask
- * this, so they cannot disagree. */
+ * value goes in *minutes unless NULL. hqctl stale, hqctl stores and the
+ * store_silent gauge all ask this, so they cannot disagree. */
 int hub_store_silent(struct hub *h, MDB_txn *txn, const struct hub_store_policy *silence,
-	const char *store, int64_t progress_ms, int64_t *minutes);
+	const char *store, const char *region, int64_t progress_ms, int64_t *minutes);
 
 /* hub_meta's entry for the latest business time of any applied record
  * (hub_store_save keeps it): a query at a moment before it must not use

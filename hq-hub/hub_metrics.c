@@ -188,7 +188,6 @@ static void store_sample(struct hub *h, MDB_txn *txn, FILE *f, enum store_family
 {
 	const char *name = store_families[fam].name;
 	char labels[160] = "";
-	int64_t minutes;
 
 	ss_prom_label(labels, sizeof labels, "store", s->id);
 	switch (fam) {
@@ -205,7 +204,7 @@ static void store_sample(struct hub *h, MDB_txn *txn, FILE *f, enum store_family
 	case F_SILENT:
 		/* hqctl stale's rule (hub_stale.c), the store's region included. */
 		ss_prom_int(f, name, labels, s->last_progress_ms >= 0
-			&& hub_store_silent(h, txn, silence, s->id, s->last_progress_ms, &minutes));
+			&& hub_store_silent(h, txn, silence, s->id, NULL, s->last_progress_ms, NULL));
 		break;
 	case F_APPLIED: ss_prom_int(f, name, labels, (int64_t)s->applied_update_id); break;
 	case F_RECORDS: ss_prom_int(f, name, labels, (int64_t)s->records); break;

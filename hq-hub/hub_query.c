@@ -25,7 +25,7 @@ static void store_row(struct hub *h, MDB_txn *txn, const struct query_args *a,
 {
 	Storesync__Row *row = table_row(t);
 	char epoch[20];
-	int64_t since, minutes;
+	int64_t since;
 
 	if (!row)
 		return;
@@ -60,7 +60,8 @@ static void store_row(struct hub *h, MDB_txn *txn, const struct query_args *a,
 	cell_int(row, (int64_t)s->price_update_id);
 	cell_int(row, (int64_t)s->policy_update_id);
 	/* The rule hqctl stale and the metrics use (hub_stale.c). */
-	cell_int(row, since >= 0 && hub_store_silent(h, txn, silence, s->store_id, since, &minutes));
+	cell_int(row, since >= 0 && hub_store_silent(h, txn, silence, s->store_id,
+		si && si->region ? si->region : "", since, NULL));
 	cell_str(row, si && si->status ? si->status : "");
 	/* What the hub demands of every link; --insecure shows on every row. */
 	cell_str(row, h->cfg.insecure ? "INSECURE" : "curve");

@@ -75,21 +75,27 @@ void hub_store_policy_init(struct hub *h, MDB_txn *txn, struct hub_store_policy 
 }
 
 int64_t hub_store_policy_get(struct hub *h, MDB_txn *txn, const struct hub_store_policy *sp,
-	const char *store)
+	const char *store, const char *region)
 {
-	char region[40];
+	char found[40];
 
 	if (!sp->scoped || !store || !store[0])
 		return sp->uniform;
-	hub_registry_region(h, txn, store, region, sizeof region);
+	if (!region) {
+		hub_registry_region(h, txn, store, found, sizeof found);
+		region = found;
+	}
 	return hub_policy_value(h, txn, NULL, sp->id, store, region, sp->at_ms, INT64_MAX);
 }
 
 int hub_store_silent(struct hub *h, MDB_txn *txn, const struct hub_store_policy *silence,
-	const char *store, int64_t progress_ms, int64_t *minutes)
+	const char *store, const char *region, int64_t progress_ms, int64_t *minutes)
 {
-	*minutes = hub_store_policy_get(h, txn, silence, store);
-	return silence->at_ms - progress_ms > *minutes * 60000;
+	int64_t m = hub_store_policy_get(h, txn, silence, store, region);
+
+	if (minutes)
+		*minutes = m;
+	return silence->at_ms - progress_ms > m * 60000;
 }
 
 static Storesync__AccountView *get_account(struct hub *h, MDB_txn *txn, const void *id,
@@ -141,7 +147,7 @@ struct seen {
 
 static int64_t account_stale_days(struct scan_ctx *s, const struct seen *v)
 {
-	return hub_store_policy_get(s->h, s->txn, &s->stale_days, v->owner.store);
+	return hub_store_policy_get(s->h, s->txn, &s->stale_days, v->owner.store, NULL);
 }
 
 static void scan_init(struct scan_ctx *s, struct hub *h, MDB_txn *txn,
@@ -356,7 +362,7 @@ static void stale_store(void *arg, int64_t indexed_ms, const char *id, size_t le
 	int64_t minutes, ms = store_progress_ms(s, id, len, indexed_ms);
 
 	snprintf(store, sizeof store, "%.*s", (int)len, id);
-	if (!hub_store_silent(s->h, s->txn, &s->silence_minutes, store, ms, &minutes))
+	if (!hub_store_silent(s->h, s->txn, &s->silence_minutes, store, NULL, ms, &minutes))
 		return;
 	snprintf(reason, sizeof reason, "no records for %" PRId64 " minutes (policy %" PRId64 ")",
 		(s->a->at_ms - ms) / 60000, minutes);
@@ -383,7 +389,7 @@ static void stale_unheard(struct scan_ctx *s)
 			continue;
 		if (si->store_id && si->has_added_ms && si->added_ms <= s->a->at_ms
 			&& hub_store_silent(s->h, s->txn, &s->silence_minutes, si->store_id,
-				si->added_ms, &minutes)) {
+				si->region ? si->region : "", si->added_ms, &minutes)) {
 			snprintf(reason, sizeof reason, "never heard from: registered %" PRId64
 				" minutes ago (policy %" PRId64 ")", (s->a->at_ms - si->added_ms) / 60000,
 				minutes);
