@@ -132,9 +132,16 @@ int ss_client_set_curve(struct ss_client *c, const char *identity_flag,
 	if (!c->kind->identity_env)
 		return SS_EXIT_OK;
 	/* An empty flag is "no key": plaintext (the hub's admin socket) for a
-	 * user whose environment or config file names keys for another hub. */
-	if ((identity_flag && !identity_flag[0]) || (server_key_flag && !server_key_flag[0]))
+	 * user whose environment or config file names keys for another hub;
+	 * with the other flag naming a key it is a contradiction. */
+	if ((identity_flag && !identity_flag[0]) || (server_key_flag && !server_key_flag[0])) {
+		if ((identity_flag && identity_flag[0]) || (server_key_flag && server_key_flag[0])) {
+			snprintf(err, errlen, "--identity and --hub-key: one is empty (plaintext), the "
+				"other names a key (CurveZMQ); give both or neither");
+			return SS_EXIT_USAGE;
+		}
 		return SS_EXIT_OK;
+	}
 	identity = setting(identity_flag, c->kind->identity_env, c->file_identity);
 	key = setting(server_key_flag, c->kind->server_key_env, c->file_server_key);
 	if (!identity && !key)

@@ -60,7 +60,9 @@ int ss_fs_unix_probe(const char *path)
 		return -errno;
 	/* A listener takes the connection into its backlog without running
 	 * any code, so this returns at once; a full backlog (EAGAIN) is a live
-	 * listener too. Closing is a hang-up the listener shrugs off. */
+	 * listener too. Closing is a hang-up the listener sees (a ZeroMQ
+	 * daemon counts a handshake that never came), so ss_client calls this
+	 * only after ZeroMQ's own connect failed, to say why. */
 	if (connect(fd, (struct sockaddr *)&sa, sizeof sa) != 0 && errno != EAGAIN)
 		rc = -errno;
 	close(fd);

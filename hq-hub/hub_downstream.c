@@ -489,8 +489,9 @@ static int snap_table(struct snap *s, MDB_dbi dbi, int price)
 			break;
 		memcpy(name, key, n);
 		name[n] = '\0';
+		/* A price's in force one (policies have each added by pick_entry). */
 		if ((rc = hub_dated_each(s->txn, dbi, name, pick_entry, &p)) == 0 && p.have_now)
-			rc = price ? add_price(s, name, &p.now) : add_policy(s, name, &p.now);
+			rc = add_price(s, name, &p.now);
 		if (rc != 0)
 			break;
 		/* On to the next name: the first key after name '\1'. */

@@ -64,13 +64,16 @@ void query_policy(struct hub *h, MDB_txn *txn, const struct query_args *a, struc
  * characters and gives scripts the list (common/ss_table.c). */
 static void keys_cell(Storesync__Row *row, char **keys, size_t n)
 {
-	char buf[8 * (SS_CURVE_KEY_CHARS + 1)];
-	size_t used = 0;
+	char *buf = calloc(n ? n : 1, SS_CURVE_KEY_CHARS + 2), *p = buf;
 
-	buf[0] = '\0';
-	for (size_t i = 0; i < n && used < sizeof buf; i++)
-		used += (size_t)snprintf(buf + used, sizeof buf - used, "%s%s", i ? "," : "", keys[i]);
+	if (!buf) {
+		cell_str(row, "");
+		return;
+	}
+	for (size_t i = 0; i < n; i++)
+		p += sprintf(p, "%s%.*s", i ? "," : "", SS_CURVE_KEY_CHARS, keys[i]);
 	cell_str(row, buf);
+	free(buf);
 }
 
 void query_store_list(struct hub *h, MDB_txn *txn, const struct query_args *a, struct table *t)

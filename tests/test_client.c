@@ -298,6 +298,9 @@ START_TEST(endpoint_from_flag_env_then_config_file)
 	ck_assert_int_eq(run(&f, NULL, env, "hqctl", "stores"), 3);
 	ck_assert_int_eq(run(&f, NULL, env, "hqctl", "--identity '' stores"), 0);
 	ck_assert_int_eq(run(&f, NULL, env, "hqctl", "--hub-key '' stores"), 0);
+	snprintf(text, sizeof text, "--identity '' --hub-key '%s/other.key.pub' stores", f.e.dir);
+	ck_assert_int_eq(run(&f, NULL, env, "hqctl", text), 2);
+	ck_assert(err_has(&f, "one is empty (plaintext), the other names a key"));
 	tl_stop(agent);
 	tl_stop(hub);
 	tl_env_cleanup(&f.e);
