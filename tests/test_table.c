@@ -417,6 +417,49 @@ START_TEST(export_delay_is_a_duration)
 }
 END_TEST
 
+/* CurveZMQ keys: people compare them by their first 8 characters, scripts
+ * get each whole, as a list (store list, operator list). */
+START_TEST(keys_are_short_for_people_whole_for_scripts)
+{
+	static const char *const cols[] = { "store_id", "keys" };
+	static const char *const key1 = "abcdefghij0123456789ABCDEFGHIJ0123456789",
+		*const key2 = "0123456789abcdefghij0123456789ABCDEFGHIJ";
+	Storesync__QueryReply *r = reply_new(cols, 2);
+	Storesync__Row *row = row_add(r);
+	char both[160], *out;
+	json_t *arr, *list;
+
+	snprintf(both, sizeof both, "%s,%s", key1, key2);
+	cell_s(row, "S1");
+	cell_s(row, both);
+	row = row_add(r);
+	cell_s(row, "S2");
+	cell_s(row, "");
+	out = print(r, SS_TABLE_TEXT);
+	rstrip_lines(out);
+	ck_assert_str_eq(out,
+		"store_id  keys\n"
+		"S1        abcdefgh...,01234567...\n"
+		"S2        -\n");
+	free(out);
+	out = print(r, SS_TABLE_JSON);
+	arr = parse(out);
+	list = json_object_get(json_array_get(arr, 0), "keys");
+	ck_assert(json_is_array(list));
+	ck_assert_uint_eq(json_array_size(list), 2);
+	ck_assert_str_eq(json_string_value(json_array_get(list, 0)), key1);
+	ck_assert_str_eq(json_string_value(json_array_get(list, 1)), key2);
+	ck_assert_uint_eq(json_array_size(json_object_get(json_array_get(arr, 1), "keys")), 0);
+	json_decref(arr);
+	free(out);
+	out = print(r, SS_TABLE_CSV);
+	snprintf(both, sizeof both, "store_id,keys\nS1,%s;%s\nS2,\n", key1, key2);
+	ck_assert_str_eq(out, both);
+	free(out);
+	reply_free(r);
+}
+END_TEST
+
 START_TEST(money_is_yuan_with_grouping)
 {
 	static const char *const cols[] = { "amount_fen" };
@@ -780,7 +823,7 @@ static struct ref_col ref_col_of(const char *name)
 {
 	static const char *const flags[] = { "stale", "silent", "overdue", "responded_late",
 		"reported_late", "registered", "in_force", "delivered", "conflict", NULL };
-	static const char *const lists[] = { "overdue", "store_ids", NULL };
+	static const char *const lists[] = { "overdue", "store_ids", "keys", NULL };
 	static const char *const durations[] = { "silent_ms", "behind_ms", NULL };
 	struct ref_col c = { REF_PLAIN, ref_in_list(name, flags), ref_in_list(name, lists),
 		ref_ends_with(name, "_since") };
@@ -1050,6 +1093,7 @@ int main(void)
 	tcase_add_test(tc, a_time_in_another_offset_names_it);
 	tcase_add_test(tc, durations_read_as_days_hours_minutes);
 	tcase_add_test(tc, export_delay_is_a_duration);
+	tcase_add_test(tc, keys_are_short_for_people_whole_for_scripts);
 	tcase_add_test(tc, money_is_yuan_with_grouping);
 	tcase_add_test(tc, text_flags_lists_sizes_and_never);
 	tcase_add_test(tc, json_keeps_machine_units_with_null_booleans_and_lists);
