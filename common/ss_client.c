@@ -236,16 +236,19 @@ static int probe_tcp(const struct ss_client *c, const char *hostport, char *err,
 	return SS_EXIT_UNREACHABLE;
 }
 
-/* Why nothing listens, from a bare connect of our own (ipc, tcp; other
- * transports are left to the reply timeout). SS_EXIT_OK when something
- * does after all. */
+/* 1 for the transports probe() can ask (ipc, tcp); the others are left
+ * to the reply timeout. */
+static int probeable(const char *endpoint)
+{
+	return strncmp(endpoint, "ipc://", 6) == 0 || strncmp(endpoint, "tcp://", 6) == 0;
+}
+
+/* Why nothing listens, from a bare connect of our own to a probeable
+ * endpoint. SS_EXIT_OK when something does after all. */
 static int probe(const struct ss_client *c, char *err, size_t errlen)
 {
-	if (strncmp(c->endpoint, "ipc://", 6) == 0)
-		return probe_ipc(c, c->endpoint + 6, err, errlen);
-	if (strncmp(c->endpoint, "tcp://", 6) == 0)
-		return probe_tcp(c, c->endpoint + 6, err, errlen);
-	return SS_EXIT_OK;
+	return strncmp(c->endpoint, "ipc://", 6) == 0 ? probe_ipc(c, c->endpoint + 6, err, errlen)
+		: probe_tcp(c, c->endpoint + 6, err, errlen);
 }
 
 /* ZeroMQ's connect never fails, it retries for ever; its first attempt,
@@ -262,7 +265,7 @@ static int first_attempt(struct ss_client *c, char *err, size_t errlen)
 	uint16_t event;
 	int32_t value;
 
-	if (strncmp(c->endpoint, "ipc://", 6) != 0 && strncmp(c->endpoint, "tcp://", 6) != 0)
+	if (!probeable(c->endpoint))
 		return SS_EXIT_OK;
 	while ((left = deadline - ss_mono_ms()) > 0) {
 		zmq_pollitem_t it = { c->monitor, 0, ZMQ_POLLIN, 0 };
