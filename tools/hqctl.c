@@ -95,6 +95,23 @@ static void option_name(const char *filter, char *buf, size_t len)
 			*p = '-';
 }
 
+/* One filter of a command's filters string ("store region=a|b ..."): its
+ * name, and its choices ("a|b", "" when any value goes); returns where the
+ * next one starts. */
+static const char *next_filter(const char *p, char *name, size_t nlen, char *choices,
+	size_t clen)
+{
+	size_t len = strcspn(p, " "), base = strcspn(p, " =");
+
+	snprintf(name, nlen, "%.*s", (int)(base < nlen ? base : 0), p);
+	snprintf(choices, clen, "%.*s",
+		(int)(base < len && len - base - 1 < clen ? len - base - 1 : 0), p + base + 1);
+	p += len;
+	while (*p == ' ')
+		p++;
+	return p;
+}
+
 static void usage_command(FILE *out, const struct ss_command *c)
 {
 	char line[256], opt[40];
@@ -111,22 +128,17 @@ static void usage_command(FILE *out, const struct ss_command *c)
 				ss_aliases[i].option, f->arg ? f->arg : "");
 	}
 	for (const char *p = c->filters; *p && n < sizeof line; ) {
-		size_t len = strcspn(p, " "), base = strcspn(p, " =");
-		char name[40];
+		char name[40], choices[120];
 		const struct ss_filter *f;
 
-		snprintf(name, sizeof name, "%.*s", (int)(base < sizeof name ? base : 0), p);
+		p = next_filter(p, name, sizeof name, choices, sizeof choices);
 		f = ss_filter_find(name);
 		option_name(name, opt, sizeof opt);
-		if (base < len)   /* restricted: show the choices */
-			n += (size_t)snprintf(line + n, sizeof line - n, " [--%s %.*s]", opt,
-				(int)(len - base - 1), p + base + 1);
+		if (choices[0])   /* restricted: show the choices */
+			n += (size_t)snprintf(line + n, sizeof line - n, " [--%s %s]", opt, choices);
 		else
 			n += (size_t)snprintf(line + n, sizeof line - n, " [--%s%s%s]", opt,
 				f && f->arg ? " " : "", f && f->arg ? f->arg : "");
-		p += len;
-		while (*p == ' ')
-			p++;
 	}
 	fprintf(out, "%s\n      %s\n", line, c->help);
 }
@@ -245,19 +257,12 @@ static int usage_for(int argc, char **argv)
 				usage_filter(stdout, ss_aliases[j].option, f, NULL, ss_aliases[j].param);
 		}
 		for (const char *p = c->filters; *p; ) {
-			size_t len = strcspn(p, " "), base = strcspn(p, " =");
 			char name[40], choices[120];
 			const struct ss_filter *f;
 
-			snprintf(name, sizeof name, "%.*s", (int)(base < sizeof name ? base : 0), p);
-			snprintf(choices, sizeof choices, "%.*s",
-				(int)(base < len && len - base - 1 < sizeof choices ? len - base - 1 : 0),
-				p + base + 1);
+			p = next_filter(p, name, sizeof name, choices, sizeof choices);
 			if ((f = ss_filter_find(name)))
-				usage_filter(stdout, name, f, base < len ? choices : NULL, NULL);
-			p += len;
-			while (*p == ' ')
-				p++;
+				usage_filter(stdout, name, f, choices[0] ? choices : NULL, NULL);
 		}
 		if (!c->write)
 			usage_filter(stdout, "at", ss_filter_find("at"), NULL, NULL);
