@@ -9,7 +9,9 @@
  * sleeps to age data. Business day = the store's local calendar day:
  * floor((time_ms + utc_offset_min * 60000) / 86400000); each agent is given
  * its offset explicitly (--utc-offset). */
+#include <lmdb.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "ss_time.h"
@@ -1048,6 +1050,78 @@ START_TEST(account_owner_without_contract)
 }
 END_TEST
 
+/* Makes account the way a hub before sale_owner_* left it: the claim of
+ * its earliest on-account sale and the mark that it is known taken out. */
+static void as_an_older_hub_wrote(const char *hub_data, const char *account)
+{
+	MDB_val k = { strlen(account), (void *)account }, d;
+	Storesync__AccountView *a;
+	MDB_env *env;
+	MDB_txn *txn;
+	MDB_dbi dbi;
+	uint8_t *buf;
+
+	ck_assert_int_eq(mdb_env_create(&env), 0);
+	mdb_env_set_maxdbs(env, 64);
+	ck_assert_int_eq(mdb_env_open(env, hub_data, MDB_NOTLS, 0640), 0);
+	ck_assert_int_eq(mdb_txn_begin(env, NULL, 0, &txn), 0);
+	ck_assert_int_eq(mdb_dbi_open(txn, "accounts", 0, &dbi), 0);
+	ck_assert_int_eq(mdb_get(txn, dbi, &k, &d), 0);
+	a = storesync__account_view__unpack(NULL, d.mv_size, d.mv_data);
+	ck_assert_ptr_nonnull(a);
+	ck_assert(a->sale_owner_known && a->sale_owner_store);
+	free(a->sale_owner_store);
+	free(a->sale_owner_key);
+	free(a->sale_customer);
+	a->sale_owner_store = a->sale_owner_key = a->sale_customer = NULL;
+	a->has_sale_owner_since_ms = a->has_sale_owner_known = 0;
+	a->sale_owner_known = 0;
+	d.mv_size = storesync__account_view__get_packed_size(a);
+	buf = malloc(d.mv_size);
+	ck_assert_ptr_nonnull(buf);
+	storesync__account_view__pack(a, buf);
+	d.mv_data = buf;
+	ck_assert_int_eq(mdb_put(txn, dbi, &k, &d, 0), 0);
+	ck_assert_int_eq(mdb_txn_commit(txn), 0);
+	mdb_env_close(env);
+	free(buf);
+	storesync__account_view__free_unpacked(a, NULL);
+}
+
+/* An account an older hub left owned by an on-account sale (S1, t0) takes
+ * a contract after the upgrade (S2, t0 + 2 h): as at t0 + 1 h it is still
+ * S1's, as it was, not the contract's store. */
+START_TEST(account_from_an_older_hub_keeps_its_sale_owner)
+{
+	struct views_env v;
+	Storesync__QueryReply *r;
+	const int64_t t0 = 1793700000000LL;
+
+	setup(&v, 2, "0");
+	tl_submit_jsonf(v.local[0], "{\"type\":\"sale\",\"time_ms\":%lld,\"receipt_no\":\"R-1\","
+		"\"lines\":[{\"sku\":\"TEA-1\",\"quantity\":1,\"unit_price_fen\":7000}],"
+		"\"total_fen\":7000,\"payment_method\":\"on_account\",\"account\":\"ACC-U\","
+		"\"customer\":\"CUST-U\",\"cashier\":\"C1\"}", (long long)t0);
+	drained(v.local[0]);
+	tl_stop(v.hub);
+	as_an_older_hub_wrote(v.e.hub_data, "ACC-U");
+	v.hub = tl_start_hub(&v.e, NULL);
+	tl_submit_jsonf(v.local[1], "{\"type\":\"contract_sale\",\"time_ms\":%lld,"
+		"\"contract_no\":\"K-9\",\"account\":\"ACC-U\",\"customer\":\"CUST-K\","
+		"\"total_fen\":100000,\"deposit_fen\":0,\"signer\":\"S-LI\"}",
+		(long long)(t0 + 2 * HOUR_MS));
+	drained(v.local[1]);
+	r = tl_query_ok(v.e.hub_query, "accounts", "at", ms(t0 + HOUR_MS), NULL);
+	ck_assert_str_eq(tl_cell_str(r, ROW(r, "account", "ACC-U"), "owner_store"), "S1");
+	ck_assert_str_eq(tl_cell_str(r, ROW(r, "account", "ACC-U"), "customer"), "CUST-U");
+	tl_query_free(r);
+	r = tl_query_ok(v.e.hub_query, "accounts", NULL);
+	ck_assert_str_eq(tl_cell_str(r, ROW(r, "account", "ACC-U"), "owner_store"), "S2");
+	tl_query_free(r);
+	teardown(&v);
+}
+END_TEST
+
 /* Money paid back comes off its method's column, and net counts contracts:
  * a full cash refund leaves no cash; a contract refund does not make the
  * day's net negative. */
@@ -1473,7 +1547,8 @@ int main(void)
 		overdue_listed_once, aging_buckets, case_numbers_per_month,
 		inventory_on_hand, silent_store, silent_store_judged_by_its_progress_not_the_index,
 		sales_week_month, aging_restarts_with_a_new_debt,
-		account_owner_without_contract, refunds_by_method_and_net,
+		account_owner_without_contract, account_from_an_older_hub_keeps_its_sale_owner,
+		refunds_by_method_and_net,
 		late_move_before_stocktake_ignored, inventory_days_are_store_local,
 		inventory_counts_from_zero_before_a_stocktake, heartbeat_over_stuck_backlog_is_silent,
 		store_in_conflict_goes_silent,
