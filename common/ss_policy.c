@@ -18,7 +18,8 @@ static const struct ss_policy_def defs[SS_POL_N] = {
 	[SS_POL_EMERGENCY_RESPONSE_MINUTES] = { "emergency_response_minutes", "minutes", 1, 1440,
 		60, "an emergency complaint must be answered within this" },
 	[SS_POL_STALE_ACCOUNT_DAYS] = { "stale_account_days", "days", 1, 3650, 30,
-		"an account with a balance and no payment for longer is stale" },
+		"an account owed for longer (since its last payment, or its oldest charge "
+		"not paid) is stale" },
 	[SS_POL_STORE_SILENCE_MINUTES] = { "store_silence_minutes", "minutes", 1, 10080, 30,
 		"a store whose records stop arriving for longer is silent" },
 	[SS_POL_RETURN_WINDOW_DAYS] = { "return_window_days", "days", 0, 365, 7,

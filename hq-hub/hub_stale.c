@@ -331,7 +331,7 @@ static void stale_account(struct scan_ctx *s, const Storesync__AccountView *acc)
 	see(s, acc, &v);
 	if (!v.stale)
 		return;
-	snprintf(reason, sizeof reason, "balance %" PRId64 " fen, no payment for %" PRId64
+	snprintf(reason, sizeof reason, "balance %" PRId64 " fen owed for %" PRId64
 		" days (policy %" PRId64 ")", v.f.balance_fen, v.age_days, account_stale_days(s, &v));
 	stale_row(s, "account", acc->account, v.owner.store, v.f.since_ms, reason);
 }

@@ -1008,6 +1008,9 @@ START_TEST(account_owner_without_contract)
 	tl_query_free(r);
 	r = tl_query_ok(v.e.hub_query, "stale", "store", "S1", "at", ms(t0 + 40 * DAY_MS), NULL);
 	ck_assert_int_eq(tl_row_count(r, "kind", "account", "id", "ACC-X", NULL), 1);
+	/* Owed since the oldest charge, t0 (no payment at all): 40 days. */
+	ck_assert_str_eq(tl_cell_str(r, ROW(r, "id", "ACC-X"), "reason"),
+		"balance 14000 fen owed for 40 days (policy 30)");
 	tl_query_free(r);
 	/* A contract on the account at S2, even dated later, makes S2 the owner. */
 	tl_submit_jsonf(v.local[1], "{\"type\":\"contract_sale\",\"time_ms\":%lld,"
