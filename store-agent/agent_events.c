@@ -242,7 +242,7 @@ void events_buffer(struct agent *a, uint64_t refused_full, uint64_t accepted)
 {
 	struct agent_events *ev = &a->events;
 	uint64_t held = 0;
-	char took[32], more[64] = "";
+	char took[32];
 
 	if (refused_full && !ev->full) {
 		ev->full = 1;
@@ -256,14 +256,11 @@ void events_buffer(struct agent *a, uint64_t refused_full, uint64_t accepted)
 			ev->full_refused_line = refused_full;
 			return;
 		}
-		if (held)
-			snprintf(more, sizeof more, " (%llu more times since the last line)",
-				(unsigned long long)held);
-		ss_error("buffer full: refusing records (%llu in this submit); %llu records wait "
+		ss_error("buffer full: refusing records (%llu in this request); %llu records wait "
 			"for the hub, which is %s; the disk budget is %lld bytes%s",
 			(unsigned long long)refused_full,
 			(unsigned long long)(a->outbox.last_seq - a->outbox.acked_seq),
-			sender_link_state(a), (long long)a->cfg.budget_bytes, more);
+			sender_link_state(a), (long long)a->cfg.budget_bytes, ss_lograte_note(held));
 		return;
 	}
 	ev->full_refused += refused_full;

@@ -226,7 +226,7 @@ START_TEST(agent_logs_buffer_full_once_then_counts_then_when_it_clears)
 		refused += submit_request(f.local, &receipt);
 	ck_assert_uint_gt(refused, 0);
 	tl_log_wait(f.agent_log, "\\[error\\] buffer full: refusing records \\([0-9]+ in this "
-		"submit\\); [0-9]+ records wait for the hub", 1, WAIT_MS);
+		"request\\); [0-9]+ records wait for the hub", 1, WAIT_MS);
 	/* Refusals go on: counted once per interval, not one line each. */
 	for (int i = 0; i < 3; i++)
 		refused += submit_request(f.local, &receipt);
