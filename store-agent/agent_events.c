@@ -118,7 +118,6 @@ static void outage_start(struct agent *a, const char *what)
 {
 	struct agent_events *ev = &a->events;
 	uint64_t held = 0;
-	char more[64] = "";
 
 	ev->down = 1;
 	ev->down_since_mono = ss_mono_ms();
@@ -127,10 +126,8 @@ static void outage_start(struct agent *a, const char *what)
 		interval_ms(a), &held);
 	if (!ev->down_logged)
 		return;
-	if (held)
-		snprintf(more, sizeof more, " (%llu more outages since the last line)",
-			(unsigned long long)held);
-	ss_warn("hub %s %s: %s; records stay in the outbox%s", a->cfg.hub, what, ev->reason, more);
+	ss_warn("hub %s %s: %s; records stay in the outbox%s", a->cfg.hub, what, ev->reason,
+		ss_lograte_note(held));
 }
 
 /* The attempt under way failed for ev->reason: counted once, whichever of
