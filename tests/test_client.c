@@ -6,12 +6,15 @@
  * environment, else the client config file, else the default. A submit
  * left unanswered says that submitting again is safe. */
 #include <netinet/in.h>
+#include <poll.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "ss_time.h"
@@ -84,6 +87,52 @@ START_TEST(refused_tcp_connection_exits_3_at_once)
 	ck_assert_int_eq(run(&f, &ms, "", "hqctl", args), 3);
 	ck_assert_int_lt(ms, 1000);
 	ck_assert(err_has(&f, "Connection refused"));
+	tl_env_cleanup(&f.e);
+}
+END_TEST
+
+/* A connect that completes late counts against the same timeout: a TCP
+ * listener whose backlog is full takes the connection only on the SYN's
+ * retransmission (about 1 s later), then never speaks. hqctl --timeout 2
+ * exits 3 within about 2 s of its start, not 2 s after the connect. */
+START_TEST(a_late_connect_counts_against_the_timeout)
+{
+	struct sockaddr_in sa = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+	socklen_t len = sizeof sa;
+	int fd = socket(AF_INET, SOCK_STREAM, 0), filler = socket(AF_INET, SOCK_STREAM, 0);
+	char args[128];
+	int64_t ms;
+	struct fx f;
+	pid_t child;
+
+	ck_assert_int_eq(bind(fd, (struct sockaddr *)&sa, sizeof sa), 0);
+	ck_assert_int_eq(getsockname(fd, (struct sockaddr *)&sa, &len), 0);
+	ck_assert_int_eq(listen(fd, 0), 0);
+	ck_assert_int_eq(connect(filler, (struct sockaddr *)&sa, sizeof sa), 0);   /* full */
+	child = fork();
+	ck_assert_int_ge(child, 0);
+	if (child == 0) {
+		int held[16], n = 0;
+
+		usleep(500 * 1000);
+		for (int64_t end = ss_mono_ms() + 6000; ss_mono_ms() < end && n < 16; ) {
+			struct pollfd p = { fd, POLLIN, 0 };
+
+			if (poll(&p, 1, 100) == 1)
+				held[n++] = accept(fd, NULL, NULL);
+		}
+		_exit(held[0] >= 0 ? 0 : 1);
+	}
+	fx_init(&f);
+	snprintf(args, sizeof args, "--timeout 2 --hub tcp://127.0.0.1:%d stores",
+		ntohs(sa.sin_port));
+	ck_assert_int_eq(run(&f, &ms, "", "hqctl", args), 3);
+	ck_assert_msg(ms < 2700, "took %lld ms", (long long)ms);
+	ck_assert(err_has(&f, "within 2 s"));
+	kill(child, SIGKILL);
+	waitpid(child, NULL, 0);
+	close(filler);
+	close(fd);
 	tl_env_cleanup(&f.e);
 }
 END_TEST
@@ -337,7 +386,8 @@ END_TEST
 int main(void)
 {
 	const TTest *const tests[] = { missing_socket_exits_3_at_once,
-		refused_tcp_connection_exits_3_at_once, silent_peer_exits_3_after_the_timeout,
+		refused_tcp_connection_exits_3_at_once, a_late_connect_counts_against_the_timeout,
+		silent_peer_exits_3_after_the_timeout,
 		wrong_kind_of_endpoint_is_named, permission_denied_at_once,
 		endpoint_from_flag_env_then_config_file, help_documents_the_exit_codes,
 		unanswered_submit_says_resubmitting_is_safe };
