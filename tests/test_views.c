@@ -9,7 +9,6 @@
  * sleeps to age data. Business day = the store's local calendar day:
  * floor((time_ms + utc_offset_min * 60000) / 86400000); each agent is given
  * its offset explicitly (--utc-offset). */
-#include <lmdb.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -1053,25 +1052,12 @@ START_TEST(account_owner_without_contract)
 }
 END_TEST
 
-/* Makes account the way a hub before sale_owner_* left it: the claim of
- * its earliest on-account sale and the mark that it is known taken out. */
-static void as_an_older_hub_wrote(const char *hub_data, const char *account)
+/* An account the way a hub before sale_owner_* left it: the claim of its
+ * earliest on-account sale and the mark that it is known taken out. */
+static void as_an_older_hub_wrote(ProtobufCMessage *m)
 {
-	MDB_val k = { strlen(account), (void *)account }, d;
-	Storesync__AccountView *a;
-	MDB_env *env;
-	MDB_txn *txn;
-	MDB_dbi dbi;
-	uint8_t *buf;
+	Storesync__AccountView *a = (Storesync__AccountView *)m;
 
-	ck_assert_int_eq(mdb_env_create(&env), 0);
-	mdb_env_set_maxdbs(env, 64);
-	ck_assert_int_eq(mdb_env_open(env, hub_data, MDB_NOTLS, 0640), 0);
-	ck_assert_int_eq(mdb_txn_begin(env, NULL, 0, &txn), 0);
-	ck_assert_int_eq(mdb_dbi_open(txn, "accounts", 0, &dbi), 0);
-	ck_assert_int_eq(mdb_get(txn, dbi, &k, &d), 0);
-	a = storesync__account_view__unpack(NULL, d.mv_size, d.mv_data);
-	ck_assert_ptr_nonnull(a);
 	ck_assert(a->sale_owner_known && a->sale_owner_store);
 	free(a->sale_owner_store);
 	free(a->sale_owner_key);
@@ -1079,16 +1065,6 @@ static void as_an_older_hub_wrote(const char *hub_data, const char *account)
 	a->sale_owner_store = a->sale_owner_key = a->sale_customer = NULL;
 	a->has_sale_owner_since_ms = a->has_sale_owner_known = 0;
 	a->sale_owner_known = 0;
-	d.mv_size = storesync__account_view__get_packed_size(a);
-	buf = malloc(d.mv_size);
-	ck_assert_ptr_nonnull(buf);
-	storesync__account_view__pack(a, buf);
-	d.mv_data = buf;
-	ck_assert_int_eq(mdb_put(txn, dbi, &k, &d, 0), 0);
-	ck_assert_int_eq(mdb_txn_commit(txn), 0);
-	mdb_env_close(env);
-	free(buf);
-	storesync__account_view__free_unpacked(a, NULL);
 }
 
 /* An account an older hub left owned by an on-account sale (S1, t0) takes
@@ -1107,7 +1083,8 @@ START_TEST(account_from_an_older_hub_keeps_its_sale_owner)
 		"\"customer\":\"CUST-U\",\"cashier\":\"C1\"}", (long long)t0);
 	drained(v.local[0]);
 	tl_stop(v.hub);
-	as_an_older_hub_wrote(v.e.hub_data, "ACC-U");
+	tl_hub_edit(v.e.hub_data, "accounts", "ACC-U", &storesync__account_view__descriptor,
+		as_an_older_hub_wrote);
 	v.hub = tl_start_hub(&v.e, NULL);
 	tl_submit_jsonf(v.local[1], "{\"type\":\"contract_sale\",\"time_ms\":%lld,"
 		"\"contract_no\":\"K-9\",\"account\":\"ACC-U\",\"customer\":\"CUST-K\","

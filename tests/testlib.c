@@ -19,6 +19,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <lmdb.h>
+
 #include "ss_link.h"
 #include "ss_time.h"
 
@@ -1688,4 +1690,35 @@ int tl_http_get(const char *addr, const char *path, const char *header, char **b
 	(*body)[*len] = '\0';
 	free(all);
 	return status;
+}
+
+void tl_hub_edit(const char *hub_data, const char *db, const char *key,
+	const ProtobufCMessageDescriptor *desc, void (*edit)(ProtobufCMessage *m))
+{
+	MDB_val k = { strlen(key), (void *)key }, d;
+	ProtobufCMessage *m;
+	MDB_env *env;
+	MDB_txn *txn;
+	MDB_dbi dbi;
+	uint8_t *buf;
+
+	ck_assert_int_eq(mdb_env_create(&env), 0);
+	mdb_env_set_maxdbs(env, 64);
+	ck_assert_int_eq(mdb_env_open(env, hub_data, MDB_NOTLS, 0640), 0);
+	ck_assert_int_eq(mdb_txn_begin(env, NULL, 0, &txn), 0);
+	ck_assert_int_eq(mdb_dbi_open(txn, db, 0, &dbi), 0);
+	ck_assert_int_eq(mdb_get(txn, dbi, &k, &d), 0);
+	m = protobuf_c_message_unpack(desc, NULL, d.mv_size, d.mv_data);
+	ck_assert_ptr_nonnull(m);
+	edit(m);
+	d.mv_size = protobuf_c_message_get_packed_size(m);
+	buf = malloc(d.mv_size ? d.mv_size : 1);
+	ck_assert_ptr_nonnull(buf);
+	protobuf_c_message_pack(m, buf);
+	d.mv_data = buf;
+	ck_assert_int_eq(mdb_put(txn, dbi, &k, &d, 0), 0);
+	ck_assert_int_eq(mdb_txn_commit(txn), 0);
+	mdb_env_close(env);
+	free(buf);
+	protobuf_c_message_free_unpacked(m, NULL);
 }

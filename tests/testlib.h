@@ -62,6 +62,12 @@ void tl_status_free(Storesync__StatusReply *st);
 int64_t tl_store_field(const char *query_ep, const char *store, const char *column);
 /* A hub counter from `stats`. */
 int64_t tl_hub_stat(const char *query_ep, const char *counter);
+/* Rewrites key's value in database db of the hub's stopped (or running)
+ * LMDB directory, as no code of the hub would: edit changes the unpacked
+ * message (of type desc) in place. For state an older hub, or a change the
+ * hub's writer did not make, would leave. */
+void tl_hub_edit(const char *hub_data, const char *db, const char *key,
+	const ProtobufCMessageDescriptor *desc, void (*edit)(ProtobufCMessage *m));
 
 /* Polls until store's `records` at the hub reaches want or timeout_ms passes.
  * Returns the last value seen. */
