@@ -14,6 +14,8 @@
  *   *_fen                      money, fen        ¥12,345.67        fen
  *   *_bytes                    a size            1.5 GiB           bytes
  *                              below 0: unknown  -                 null / empty
+ *   update_id, *_update_id     an update's id    as it is          as it is
+ *                              0: none           -                 null / empty
  *   *_since (string cell)      a day, YYYY-MM-DD as it is          as it is
  *                              empty: none       -                 null / empty
  *   stale, silent, overdue,    a flag (integer   yes / no          true / false
@@ -45,7 +47,7 @@
 
 #include "ss_time.h"
 
-enum col_kind { COL_PLAIN, COL_TIME, COL_AGE, COL_DURATION, COL_MONEY, COL_BYTES };
+enum col_kind { COL_PLAIN, COL_TIME, COL_AGE, COL_DURATION, COL_MONEY, COL_BYTES, COL_UPDATE };
 
 struct col {
 	enum col_kind kind;
@@ -89,6 +91,8 @@ static struct col col_of(const char *name)
 		c.kind = COL_MONEY;
 	else if (ends_with(name, "_bytes"))
 		c.kind = COL_BYTES;
+	else if (strcmp(name, "update_id") == 0 || ends_with(name, "_update_id"))
+		c.kind = COL_UPDATE;
 	return c;
 }
 
@@ -102,6 +106,8 @@ static int is_never(struct col c, int64_t v)
 	case COL_DURATION:
 	case COL_BYTES:
 		return v < 0;
+	case COL_UPDATE:
+		return v == 0;
 	default:
 		return 0;
 	}

@@ -602,6 +602,45 @@ START_TEST(an_unknown_size_is_not_zero)
 }
 END_TEST
 
+/* An update id of 0 is none (an audited store add carries no update; a
+ * store that has applied nothing): "-" and null, never a total. */
+START_TEST(update_id_zero_is_none)
+{
+	static const char *const cols[] = { "what", "update_id", "applied_update_id" };
+	Storesync__QueryReply *r = reply_new(cols, 3);
+	const int64_t ids[] = { 0, 1796220027904 };
+	char *out;
+	json_t *arr;
+
+	for (size_t i = 0; i < 2; i++) {
+		Storesync__Row *row = row_add(r);
+
+		cell_s(row, i ? "price push" : "store add");
+		cell_i(row, ids[i]);
+		cell_i(row, ids[1 - i]);
+	}
+	out = print(r, SS_TABLE_TEXT);
+	rstrip_lines(out);
+	ck_assert_str_eq(out,
+		"what            update_id  applied_update_id\n"
+		"store add               -      1796220027904\n"
+		"price push  1796220027904                  -\n");
+	free(out);
+	out = print(r, SS_TABLE_JSON);
+	arr = parse(out);
+	ck_assert(json_is_null(json_object_get(json_array_get(arr, 0), "update_id")));
+	expect_int(json_array_get(arr, 1), "update_id", 1796220027904);
+	ck_assert(json_is_null(json_object_get(json_array_get(arr, 1), "applied_update_id")));
+	json_decref(arr);
+	free(out);
+	out = print(r, SS_TABLE_CSV);
+	ck_assert_str_eq(out, "what,update_id,applied_update_id\n"
+		"store add,,1796220027904\nprice push,1796220027904,\n");
+	free(out);
+	reply_free(r);
+}
+END_TEST
+
 /* A day the hub leaves empty (an item in stock has no out-of-stock run):
  * none, as never is for a time. */
 START_TEST(an_empty_day_is_none)
@@ -1098,6 +1137,7 @@ int main(void)
 	tcase_add_test(tc, text_flags_lists_sizes_and_never);
 	tcase_add_test(tc, json_keeps_machine_units_with_null_booleans_and_lists);
 	tcase_add_test(tc, csv_keeps_machine_units_with_empty_never);
+	tcase_add_test(tc, update_id_zero_is_none);
 	tcase_add_test(tc, an_unknown_size_is_not_zero);
 	tcase_add_test(tc, an_empty_day_is_none);
 	tcase_add_test(tc, narrow_view_labels_and_total);
