@@ -185,7 +185,7 @@ size_t ss_table_display_width(const char *s)
 
 /* ---- text forms of machine values ---- */
 
-static void fmt_money(int64_t fen, char *buf, size_t len)
+const char *ss_table_money(int64_t fen, char *buf, size_t len)
 {
 	uint64_t mag = fen < 0 ? (uint64_t)0 - (uint64_t)fen : (uint64_t)fen;
 	char digits[32], grouped[48];
@@ -199,6 +199,7 @@ static void fmt_money(int64_t fen, char *buf, size_t len)
 	}
 	grouped[g] = '\0';
 	snprintf(buf, len, "%s¥%s.%02u", fen < 0 ? "-" : "", grouped, (unsigned)(mag % 100));
+	return buf;
 }
 
 static void fmt_bytes(int64_t v, char *buf, size_t len)
@@ -342,7 +343,7 @@ static char *cell_text(struct text_col *tc, const Storesync__Cell *cell)
 	else if (tc->col.kind == COL_AGE || tc->col.kind == COL_DURATION)
 		ss_time_format_duration(v, buf, len);
 	else if (tc->col.kind == COL_MONEY)
-		fmt_money(v, buf, len);
+		ss_table_money(v, buf, len);
 	else if (tc->col.kind == COL_BYTES)
 		fmt_bytes(v, buf, len);
 	else

@@ -28,6 +28,10 @@ struct ss_table_view {
 int ss_table_print(FILE *out, const Storesync__QueryReply *reply, enum ss_table_format fmt,
 	const struct ss_table_view *view);
 
+/* fen as people read money: "¥1,234.56", "-¥0.05" (thousands grouped);
+ * returns buf, which 32 bytes always hold. */
+const char *ss_table_money(int64_t fen, char *buf, size_t len);
+
 /* Terminal columns UTF-8 text takes: East Asian wide and fullwidth
  * characters take 2, combining marks 0, others 1 (invalid bytes 1 each). */
 size_t ss_table_display_width(const char *s);

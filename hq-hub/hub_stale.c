@@ -27,6 +27,7 @@
 
 #include "hub_query.h"
 #include "hub_registry.h"
+#include "ss_table.h"
 #include "ss_time.h"
 
 int hub_stale_index_set(MDB_txn *txn, MDB_dbi dbi, int64_t old_ms, int64_t new_ms,
@@ -326,13 +327,15 @@ static void stale_row(struct scan_ctx *s, const char *kind, const char *id, cons
 static void stale_account(struct scan_ctx *s, const Storesync__AccountView *acc)
 {
 	struct seen v;
-	char reason[160];
+	char reason[160], money[32];
 
 	see(s, acc, &v);
 	if (!v.stale)
 		return;
-	snprintf(reason, sizeof reason, "balance %" PRId64 " fen owed for %" PRId64
-		" days (policy %" PRId64 ")", v.f.balance_fen, v.age_days, account_stale_days(s, &v));
+	snprintf(reason, sizeof reason, "balance %s owed for %" PRId64
+		" days (policy stale_account_days %" PRId64 ")",
+		ss_table_money(v.f.balance_fen, money, sizeof money), v.age_days,
+		account_stale_days(s, &v));
 	stale_row(s, "account", acc->account, v.owner.store, v.f.since_ms, reason);
 }
 
@@ -364,7 +367,8 @@ static void stale_store(void *arg, int64_t indexed_ms, const char *id, size_t le
 	snprintf(store, sizeof store, "%.*s", (int)len, id);
 	if (!hub_store_silent(s->h, s->txn, &s->silence_minutes, store, NULL, ms, &minutes))
 		return;
-	snprintf(reason, sizeof reason, "no records for %" PRId64 " minutes (policy %" PRId64 ")",
+	snprintf(reason, sizeof reason, "no records for %" PRId64
+		" minutes (policy store_silence_minutes %" PRId64 ")",
 		(s->a->at_ms - ms) / 60000, minutes);
 	stale_row(s, "store", store, store, ms, reason);
 }
@@ -391,7 +395,7 @@ static void stale_unheard(struct scan_ctx *s)
 			&& hub_store_silent(s->h, s->txn, &s->silence_minutes, si->store_id,
 				si->region ? si->region : "", si->added_ms, &minutes)) {
 			snprintf(reason, sizeof reason, "never heard from: registered %" PRId64
-				" minutes ago (policy %" PRId64 ")", (s->a->at_ms - si->added_ms) / 60000,
+				" minutes ago (policy store_silence_minutes %" PRId64 ")", (s->a->at_ms - si->added_ms) / 60000,
 				minutes);
 			stale_row(s, "store", si->store_id, si->store_id, si->added_ms, reason);
 		}

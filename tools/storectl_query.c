@@ -14,25 +14,8 @@
 
 #include "ss_json.h"
 #include "ss_policy.h"
+#include "ss_table.h"
 #include "storectl.h"
-
-/* "¥1,234.56" (fen as yuan, thousands grouped). */
-static const char *yuan(int64_t fen, char *buf, size_t len)
-{
-	uint64_t a = fen < 0 ? (uint64_t)0 - (uint64_t)fen : (uint64_t)fen;
-	char digits[24], grouped[32];   /* 20 digits and 6 commas at most */
-	size_t n, o = 0;
-
-	n = (size_t)snprintf(digits, sizeof digits, "%" PRIu64, a / 100);
-	for (size_t i = 0; i < n; i++) {
-		if (i > 0 && (n - i) % 3 == 0)
-			grouped[o++] = ',';
-		grouped[o++] = digits[i];
-	}
-	grouped[o] = '\0';
-	snprintf(buf, len, "%s¥%s.%02" PRIu64, fen < 0 ? "-" : "", grouped, a % 100);
-	return buf;
-}
 
 /* "2026-12-01 00:00 +0800" in this machine's zone (the store's). */
 static const char *local_time(int64_t ms, char *buf, size_t len)
@@ -90,12 +73,12 @@ static void print_price(const Storesync__PriceReply *p)
 	printf("%-8s %s\n", "sku", p->sku);
 	if (p->name && p->name[0])
 		printf("%-8s %s\n", "name", p->name);
-	printf("%-8s %s (%" PRId64 " fen)\n", "price", yuan(p->price_fen, money, sizeof money),
+	printf("%-8s %s (%" PRId64 " fen)\n", "price", ss_table_money(p->price_fen, money, sizeof money),
 		p->price_fen);
 	printf("%-8s %s (update %" PRIu64 ")\n", "since",
 		local_time(p->effective_ms, when, sizeof when), p->update_id);
 	if (p->has_next)
-		printf("%-8s %s from %s\n", "next", yuan(p->next_price_fen, money, sizeof money),
+		printf("%-8s %s from %s\n", "next", ss_table_money(p->next_price_fen, money, sizeof money),
 			local_time(p->next_effective_ms, when, sizeof when));
 }
 
@@ -115,7 +98,7 @@ static void print_no_price(const struct ctl *c, const char *sku, const Storesync
 		fprintf(stderr, ": the agent keeps only the price in force now and later-dated "
 			"ones, from %s on", local_time(p->kept_from_ms, kept, sizeof kept));
 	if (p->has_next)
-		fprintf(stderr, " (%s from %s)", yuan(p->next_price_fen, money, sizeof money),
+		fprintf(stderr, " (%s from %s)", ss_table_money(p->next_price_fen, money, sizeof money),
 			local_time(p->next_effective_ms, when, sizeof when));
 	fputc('\n', stderr);
 }
@@ -157,7 +140,7 @@ static void print_policy(const Storesync__PolicyValueInForce *v)
 
 	if (strcmp(unit, "fen") == 0)
 		snprintf(value, sizeof value, "%" PRId64 " (%s)", v->value,
-			yuan(v->value, money, sizeof money));
+			ss_table_money(v->value, money, sizeof money));
 	else
 		snprintf(value, sizeof value, "%" PRId64, v->value);
 	printf("%-28s ", v->name);
@@ -198,7 +181,7 @@ static void print_notice(const Storesync__CollectionNotice *n)
 
 	printf("%-16s %-14s %-16s ", n->account, n->customer ? n->customer : "",
 		n->contract_no ? n->contract_no : "");
-	cell(yuan(n->balance_fen, money, sizeof money), 14, 1);
+	cell(ss_table_money(n->balance_fen, money, sizeof money), 14, 1);
 	printf(" %5" PRId64 "  %-22s %s\n", n->age_days, local_time(n->since_ms, since, sizeof since),
 		local_time(n->issued_ms, issued, sizeof issued));
 }
