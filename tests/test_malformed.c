@@ -7,9 +7,11 @@
  * and leave the daemons serving: a legitimate store's records submitted
  * before, between and after still all arrive with exact counts and amounts. */
 #include <jansson.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "testlib.h"
 #include "ss_link.h"
@@ -512,6 +514,140 @@ START_TEST(storectl_bad_lines_refused_alone)
 }
 END_TEST
 
+static void put_sale(FILE *fp, const char *no, long long fen)
+{
+	fprintf(fp, "{\"type\":\"sale\",\"time_ms\":%lld,\"receipt_no\":\"%s\",\"lines\":"
+		"[{\"sku\":\"SKU-1\",\"quantity\":1,\"unit_price_fen\":%lld}],\"total_fen\":%lld,"
+		"\"payment_method\":\"cash\"}", (long long)ss_now_ms(), no, fen, fen);
+}
+
+/* A line is its whole length: a NUL inside it is refused (JSON text has
+ * none), never read as the line's end with the rest lost. A byte order
+ * mark before the first line and a line of blanks are no records.
+ * Refusals come in line order, whether JSON or the agent refused them. */
+START_TEST(storectl_reads_whole_lines)
+{
+	char in[320], out[320], err[320];
+	FILE *fp;
+	struct fx f;
+	json_t *doc, *errors;
+
+	fx_start(&f);
+	snprintf(in, sizeof in, "%s/nul.jsonl", f.e.dir);
+	snprintf(out, sizeof out, "%s/out.json", f.e.dir);
+	snprintf(err, sizeof err, "%s/err.txt", f.e.dir);
+	ck_assert_ptr_nonnull(fp = fopen(in, "w"));
+	fputs("\xef\xbb\xbf", fp);
+	put_sale(fp, "W-1", 100);                              /* line 1 */
+	fputs("\n", fp);
+	put_sale(fp, "W-2", -200);                             /* 2: the agent refuses */
+	fputs("\n", fp);
+	put_sale(fp, "W-3", 300);                              /* 3: a NUL, then W-4 */
+	fputc('\0', fp);
+	put_sale(fp, "W-4", 400);
+	fputs("\n   \t\n", fp);                                /* 4: blanks */
+	put_sale(fp, "W-5", 500);                              /* 5 */
+	fputs("\n", fp);
+	fclose(fp);
+	ck_assert_int_eq(tl_sh("'%s/storectl' --agent '%s' submit --json '%s' >'%s' 2>'%s'",
+		SS_BIN_DIR, f.local, in, out, err), 1);
+	ck_assert_ptr_nonnull(doc = json_load_file(out, 0, NULL));
+	ck_assert_int_eq(json_integer_value(json_object_get(doc, "accepted")), 2);
+	ck_assert_int_eq(json_integer_value(json_object_get(doc, "refused")), 2);
+	errors = json_object_get(doc, "errors");
+	ck_assert_int_eq(json_array_size(errors), 2);
+	ck_assert_int_eq(json_integer_value(json_object_get(json_array_get(errors, 0), "line")), 2);
+	ck_assert_int_eq(json_integer_value(json_object_get(json_array_get(errors, 1), "line")), 3);
+	ck_assert_ptr_nonnull(strstr(json_string_value(json_object_get(json_array_get(errors, 1),
+		"reason")), "not JSON"));
+	ck_assert(json_is_null(json_object_get(doc, "unknown_lines")));
+	ck_assert(json_is_null(json_object_get(doc, "unsent_lines")));
+	json_decref(doc);
+	legit_arrived(&f, 2, 600);
+	/* A directory is not a file of records: said, and nothing sent. */
+	ck_assert_int_eq(tl_sh("'%s/storectl' --agent '%s' submit '%s' >'%s' 2>'%s'",
+		SS_BIN_DIR, f.local, f.e.dir, out, err), 1);
+	ck_assert_int_eq(tl_sh("grep -q 'storectl: reading .* after line 0: Is a directory' '%s'",
+		err), 0);
+	fx_stop(&f);
+}
+END_TEST
+
+/* An agent that stops answering mid-file: the lines sent without an
+ * answer are named as unknown, the rest of the file as not sent. */
+START_TEST(storectl_names_what_it_did_not_send)
+{
+	char in[320], out[320], err[320];
+	FILE *fp;
+	struct fx f;
+	json_t *doc;
+
+	fx_start(&f);
+	snprintf(in, sizeof in, "%s/five.jsonl", f.e.dir);
+	snprintf(out, sizeof out, "%s/out.json", f.e.dir);
+	snprintf(err, sizeof err, "%s/err.txt", f.e.dir);
+	ck_assert_ptr_nonnull(fp = fopen(in, "w"));
+	for (int i = 1; i <= 5; i++) {
+		char no[16];
+
+		snprintf(no, sizeof no, "U-%d", i);
+		put_sale(fp, no, 100 * i);
+		fputs("\n", fp);
+	}
+	fclose(fp);
+	ck_assert_int_eq(kill(f.agent, SIGSTOP), 0);
+	ck_assert_int_eq(tl_sh("'%s/storectl' --agent '%s' --timeout 1 submit --batch 2 --json '%s' "
+		">'%s' 2>'%s'", SS_BIN_DIR, f.local, in, out, err) == 0, 0);
+	ck_assert_int_eq(kill(f.agent, SIGCONT), 0);
+	ck_assert_ptr_nonnull(doc = json_load_file(out, 0, NULL));
+	ck_assert_int_eq(json_integer_value(json_array_get(json_object_get(doc, "unknown_lines"), 0)), 1);
+	ck_assert_int_eq(json_integer_value(json_array_get(json_object_get(doc, "unknown_lines"), 1)), 2);
+	ck_assert_int_eq(json_integer_value(json_array_get(json_object_get(doc, "unsent_lines"), 0)), 3);
+	ck_assert_int_eq(json_integer_value(json_array_get(json_object_get(doc, "unsent_lines"), 1)), 5);
+	json_decref(doc);
+	ck_assert_int_eq(tl_sh("grep -q '^storectl: lines 1..2: outcome unknown' '%s' && "
+		"grep -q '^storectl: lines 3..5: not sent$' '%s'", err, err), 0);
+	fx_stop(&f);
+}
+END_TEST
+
+/* Records of 900 kB each (complaints with long descriptions): storectl
+ * sends them in requests under the agent's 16 MiB limit, whatever
+ * --batch says, and every one is accepted. */
+START_TEST(storectl_splits_large_requests)
+{
+	char in[320], out[320], err[320], month[8];
+	FILE *fp;
+	struct fx f;
+	time_t now = (time_t)(ss_now_ms() / 1000);
+	struct tm tm;
+	char *desc = malloc(900001);
+
+	ck_assert_ptr_nonnull(desc);
+	memset(desc, 'y', 900000);
+	desc[900000] = '\0';
+	gmtime_r(&now, &tm);
+	strftime(month, sizeof month, "%Y%m", &tm);
+	fx_start(&f);
+	snprintf(in, sizeof in, "%s/big.jsonl", f.e.dir);
+	snprintf(out, sizeof out, "%s/out.txt", f.e.dir);
+	snprintf(err, sizeof err, "%s/err.txt", f.e.dir);
+	ck_assert_ptr_nonnull(fp = fopen(in, "w"));
+	for (int i = 0; i < 20; i++)
+		fprintf(fp, "{\"type\":\"complaint\",\"time_ms\":%lld,\"case_no\":\"S1-%s-%d\","
+			"\"channel\":\"phone\",\"category\":\"delivery\",\"severity\":\"low\","
+			"\"description\":\"%s\"}\n", (long long)ss_now_ms(), month, 100 + i, desc);
+	fclose(fp);
+	free(desc);
+	ck_assert_int_eq(tl_sh("'%s/storectl' --agent '%s' submit '%s' >'%s' 2>'%s'",
+		SS_BIN_DIR, f.local, in, out, err), 0);
+	ck_assert_int_eq(tl_sh("grep -q '^accepted 20 (seq 1..20), duplicates 0, refused 0$' '%s'",
+		out), 0);
+	ck_assert_int_eq(tl_wait_records(f.e.hub_query, "S1", 20, WAIT_MS), 20);
+	fx_stop(&f);
+}
+END_TEST
+
 /* The operators' endpoint refuses a filter it cannot use (an over-long or
  * malformed store id or SKU) with a reason, and keeps serving. */
 START_TEST(query_with_bad_filters_refused)
@@ -714,7 +850,9 @@ int main(void)
 	const TTest *const tests[] = {
 		query_with_bad_filters_refused,
 		hub_link_garbage_refused_and_harmless, agent_local_garbage_refused_and_harmless,
-		storectl_bad_lines_refused_alone, strings_with_nul_refused_at_every_door,
+		storectl_bad_lines_refused_alone, storectl_reads_whole_lines,
+		storectl_names_what_it_did_not_send, storectl_splits_large_requests,
+		strings_with_nul_refused_at_every_door,
 		times_outside_the_range_refused,
 	};
 

@@ -8,6 +8,7 @@
  * request goes through call() (ss_client: endpoint, timeout, the check that
  * the agent answered), and main maps "could not reach" to exit 3 for every
  * command. */
+#include <errno.h>
 #include <getopt.h>
 #include <inttypes.h>
 #include <jansson.h>
@@ -128,6 +129,9 @@ struct submit {
 	Storesync__Record **recs;
 	long *lines;              /* line number of each waiting record */
 	size_t n, batch;
+	size_t bytes;             /* the waiting records, packed */
+	long unknown_from, unknown_to;   /* lines sent without an answer (0: none) */
+	long unsent_from, unsent_to;     /* lines never sent after that (0: none) */
 	long accepted, refused, duplicates;
 	uint64_t first_seq, last_seq;
 	json_t *errors;           /* [{line, reason}] */
@@ -152,6 +156,7 @@ static int flush(struct ctl *c, struct submit *s)
 
 	if (s->n == 0)
 		return 0;
+	s->bytes = 0;
 	sub.records = s->recs;
 	sub.n_records = s->n;
 	req.kind_case = STORESYNC__LOCAL_REQUEST__KIND_SUBMIT;
@@ -161,9 +166,8 @@ static int flush(struct ctl *c, struct submit *s)
 		|| reply->submit->n_results != s->n) {
 		/* We cannot know what the agent kept of this request: say so, and
 		 * how to find out (business keys make the retry safe). */
-		fprintf(stderr, "storectl: lines %ld..%ld: outcome unknown (agent did not answer); "
-			"submitting the same file again is safe: what was recorded comes back as "
-			"duplicates\n", s->lines[0], s->lines[s->n - 1]);
+		s->unknown_from = s->lines[0];
+		s->unknown_to = s->lines[s->n - 1];
 		rc = -1;
 	}
 	for (size_t i = 0; rc == 0 && i < s->n; i++) {
@@ -198,11 +202,13 @@ static void progress(struct submit *s, long line, int done)
 		s->accepted, s->duplicates, s->refused, done ? "\n" : "");
 }
 
-static void add_line(struct submit *s, long line, const char *text)
+/* The line's whole length is JSON text: a NUL inside it is refused as
+ * JSON's, not taken for the line's end (what followed would be lost). */
+static void add_line(struct submit *s, long line, const char *text, size_t len)
 {
 	json_error_t jerr;
 	char err[256];
-	json_t *obj = json_loads(text, JSON_REJECT_DUPLICATES, &jerr);
+	json_t *obj = json_loadb(text, len, JSON_REJECT_DUPLICATES, &jerr);
 	Storesync__Record *r;
 
 	if (!obj) {
@@ -218,6 +224,7 @@ static void add_line(struct submit *s, long line, const char *text)
 	}
 	s->lines[s->n] = line;
 	s->recs[s->n++] = r;
+	s->bytes += storesync__record__get_packed_size(r) + 16;
 }
 
 #define SHOWN_DUPLICATES 10
@@ -237,13 +244,71 @@ static void print_duplicates(const struct submit *s)
 		putchar(')');
 }
 
+/* [from, to] of lines (to null: the rest of standard input), or null for
+ * none. */
+static json_t *line_range(long from, long to)
+{
+	if (!from)
+		return json_null();
+	return to < 0 ? json_pack("[I,n]", (json_int_t)from)
+		: json_pack("[I,I]", (json_int_t)from, (json_int_t)to);
+}
+
+/* What a submit cut short left undone: the lines sent without an answer
+ * and those never sent. */
+static void print_cut_short(const struct submit *s)
+{
+	if (s->unknown_from)
+		fprintf(stderr, "storectl: lines %ld..%ld: outcome unknown (agent did not answer); "
+			"submitting the same file again is safe: what was recorded comes back as "
+			"duplicates\n", s->unknown_from, s->unknown_to);
+	if (s->unsent_from && s->unsent_to < 0)
+		fprintf(stderr, "storectl: lines %ld on (the rest of standard input): not sent\n",
+			s->unsent_from);
+	else if (s->unsent_from)
+		fprintf(stderr, "storectl: lines %ld..%ld: not sent\n", s->unsent_from, s->unsent_to);
+}
+
+static int by_line(const void *a, const void *b)
+{
+	json_int_t x = json_integer_value(json_object_get(*(json_t *const *)a, "line"));
+	json_int_t y = json_integer_value(json_object_get(*(json_t *const *)b, "line"));
+
+	return (x > y) - (x < y);
+}
+
+/* Refusals in line order: a line JSON could not read is refused at once,
+ * the agent's refusals come with their request's answer. */
+static void sort_errors(struct submit *s)
+{
+	size_t n = json_array_size(s->errors);
+	json_t **e = n ? malloc(n * sizeof *e) : NULL, *sorted;
+
+	if (!e || !(sorted = json_array())) {
+		free(e);
+		return;
+	}
+	for (size_t i = 0; i < n; i++)
+		e[i] = json_array_get(s->errors, i);
+	qsort(e, n, sizeof *e, by_line);
+	for (size_t i = 0; i < n; i++)
+		json_array_append(sorted, e[i]);
+	free(e);
+	json_decref(s->errors);
+	s->errors = sorted;
+}
+
 static void print_summary(const struct ctl *c, struct submit *s)
 {
+	print_cut_short(s);
+	sort_errors(s);
 	if (c->json) {
-		json_t *doc = json_pack("{s:I,s:I,s:I,s:I,s:I,s:O,s:O}", "accepted",
+		json_t *doc = json_pack("{s:I,s:I,s:I,s:I,s:I,s:O,s:O,s:o,s:o}", "accepted",
 			(json_int_t)s->accepted, "duplicates", (json_int_t)s->duplicates, "refused",
 			(json_int_t)s->refused, "first_seq", (json_int_t)s->first_seq, "last_seq",
-			(json_int_t)s->last_seq, "duplicate_of_seqs", s->dup_seqs, "errors", s->errors);
+			(json_int_t)s->last_seq, "duplicate_of_seqs", s->dup_seqs, "errors", s->errors,
+			"unknown_lines", line_range(s->unknown_from, s->unknown_to),
+			"unsent_lines", line_range(s->unsent_from, s->unsent_to));
 
 		json_dumpf(doc, stdout, JSON_INDENT(2));
 		putchar('\n');
@@ -263,7 +328,32 @@ static void print_summary(const struct ctl *c, struct submit *s)
 	}
 }
 
-static int cmd_submit(struct ctl *c, FILE *in, size_t batch)
+/* A request's records stay this far under the local endpoint's message
+ * limit (SS_MAX_MSG_BYTES), whatever --batch says: large complaints fill
+ * it long before a thousand records do. */
+#define REQUEST_BYTES (SS_MAX_MSG_BYTES / 2)
+
+/* After a request without an answer: the lines of a file not read yet,
+ * counted (not sent) so the summary can name them. Standard input is not
+ * read on (its writer may never stop): its rest is "lineno + 1 on" (to -1). */
+static void count_unsent(struct submit *s, FILE *in, long lineno, char **line, size_t *cap)
+{
+	long last = lineno;
+
+	if (in == stdin) {
+		s->unsent_from = lineno + 1;
+		s->unsent_to = -1;
+		return;
+	}
+	while (getline(line, cap, in) >= 0)
+		last++;
+	if (last > lineno) {
+		s->unsent_from = lineno + 1;
+		s->unsent_to = last;
+	}
+}
+
+static int cmd_submit(struct ctl *c, FILE *in, const char *path, size_t batch)
 {
 	struct submit s = { .batch = batch, .errors = json_array(), .dup_seqs = json_array(),
 		.tty = isatty(2) };
@@ -271,7 +361,7 @@ static int cmd_submit(struct ctl *c, FILE *in, size_t batch)
 	size_t cap = 0;
 	ssize_t len;
 	long lineno = 0;
-	int rc = 0;
+	int rc = 0, read_errno;
 
 	s.recs = calloc(batch, sizeof *s.recs);
 	s.lines = calloc(batch, sizeof *s.lines);
@@ -281,16 +371,30 @@ static int cmd_submit(struct ctl *c, FILE *in, size_t batch)
 		lineno++;
 		while (len > 0 && (line[len - 1] == '\n' || line[len - 1] == '\r'))
 			line[--len] = '\0';
-		if (len == 0)
-			continue;
-		add_line(&s, lineno, line);
-		if (s.n == s.batch)
+		if (lineno == 1 && len >= 3 && memcmp(line, "\xef\xbb\xbf", 3) == 0) {
+			/* A UTF-8 byte order mark, as some editors write: not the record's. */
+			memmove(line, line + 3, (size_t)len - 2);
+			len -= 3;
+		}
+		if (strspn(line, " \t") == (size_t)len)
+			continue;    /* a blank line: no record */
+		add_line(&s, lineno, line, (size_t)len);
+		if (s.n == s.batch || s.bytes >= REQUEST_BYTES)
 			rc = flush(c, &s);
 		progress(&s, lineno, 0);
 	}
+	read_errno = ferror(in) ? errno : 0;
 	if (rc == 0)
 		rc = flush(c, &s);
+	if (s.unknown_from)
+		count_unsent(&s, in, lineno, &line, &cap);
 	progress(&s, lineno, 1);
+	if (read_errno) {
+		/* What was read before the error went; nothing after it. */
+		fprintf(stderr, "storectl: reading %s after line %ld: %s\n",
+			in == stdin ? "standard input" : path, lineno, strerror(read_errno));
+		rc = -1;
+	}
 	print_summary(c, &s);
 	free(line);
 	free(s.recs);
@@ -474,10 +578,10 @@ static int run_command(struct ctl *c, int argc, char **argv, long batch)
 
 		in = strcmp(path, "-") == 0 ? stdin : fopen(path, "r");
 		if (!in) {
-			fprintf(stderr, "storectl: cannot open %s\n", path);
+			fprintf(stderr, "storectl: cannot open %s: %s\n", path, strerror(errno));
 			return 1;
 		}
-		rc = cmd_submit(c, in, (size_t)batch);
+		rc = cmd_submit(c, in, path, (size_t)batch);
 		if (in != stdin)
 			fclose(in);
 		return rc;
