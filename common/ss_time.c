@@ -50,14 +50,31 @@ void ss_sleep_ms(int64_t ms)
 		;
 }
 
+/* tm (UTC) as seconds, or -1 when it names no real moment: strptime takes
+ * a day 1..31 in any month and a second up to 61, and timegm would move
+ * 2026-02-30 to 2026-03-02 without a word. */
+static int tm_seconds(struct tm tm, time_t *t)
+{
+	struct tm back;
+	struct tm asked = tm;
+
+	*t = timegm(&tm);
+	if (!gmtime_r(t, &back) || back.tm_year != asked.tm_year || back.tm_mon != asked.tm_mon
+		|| back.tm_mday != asked.tm_mday || back.tm_hour != asked.tm_hour
+		|| back.tm_min != asked.tm_min || back.tm_sec != asked.tm_sec)
+		return -1;
+	return 0;
+}
+
 int ss_time_parse_day(const char *text, int32_t *day)
 {
 	struct tm tm = { 0 };
 	const char *end = strptime(text, "%Y-%m-%d", &tm);
+	time_t t;
 
-	if (!end || *end)
+	if (!end || *end || tm_seconds(tm, &t) != 0)
 		return -1;
-	*day = (int32_t)(timegm(&tm) / 86400);
+	*day = (int32_t)(t / 86400);
 	return 0;
 }
 
@@ -113,11 +130,14 @@ int ss_time_parse(const char *text, int64_t *ms)
 		struct tm tm = { 0 };
 		const char *rest = strptime(text, formats[i], &tm);
 		int offset;
+		time_t t;
 
 		/* A day alone is UTC midnight: an offset needs a time of day. */
 		if (rest && (i < 2 || *rest == '\0' || strcmp(rest, "Z") == 0)
 			&& parse_offset(rest, &offset) == 0) {
-			*ms = ((int64_t)timegm(&tm) - (int64_t)offset * 60) * 1000;
+			if (tm_seconds(tm, &t) != 0)
+				return -1;
+			*ms = ((int64_t)t - (int64_t)offset * 60) * 1000;
 			return 0;
 		}
 	}

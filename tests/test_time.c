@@ -47,7 +47,10 @@ START_TEST(bad_forms_refused)
 	static const char *const bad[] = { "", "tomorrow", "2026-12-31T18:00+8", "2026-12-31T18:00+08:0",
 		"2026-12-31T18:00+08:60", "2026-12-31T18:00+19:00", "2026-12-31T18:00 +08:00",
 		"2026-12-31T18:00+08:00x", "2026-12-31+08:00", "2026-12-31T18:00UTC",
-		"2026-12-31T18:00Asia/Shanghai", "12x" };
+		"2026-12-31T18:00Asia/Shanghai", "12x",
+		/* No such day or second: never moved to a real one. */
+		"2026-02-30", "2027-02-29", "2026-04-31T10:00", "2026-02-31T10:00+08:00",
+		"2026-12-31T18:00:60", "2026-12-31T24:00" };
 	int64_t ms;
 
 	for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
@@ -62,6 +65,11 @@ START_TEST(days_are_calendar_days)
 	ck_assert_int_eq(ss_time_parse_day("2026-12-31", &day), 0);
 	ck_assert_int_eq(day, 20818);   /* 1798675200000 / 86400000 */
 	ck_assert_int_ne(ss_time_parse_day("2026-12-31T10:00", &day), 0);
+	ck_assert_int_ne(ss_time_parse_day("2026-02-30", &day), 0);
+	ck_assert_int_ne(ss_time_parse_day("2026-11-31", &day), 0);
+	/* A leap day is a day. */
+	ck_assert_int_eq(ss_time_parse_day("2028-02-29", &day), 0);
+	ck_assert_int_eq(day, 21243);   /* 1835395200000 / 86400000 */
 }
 END_TEST
 
