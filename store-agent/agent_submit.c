@@ -23,6 +23,7 @@
 #include "agent.h"
 #include "ss_log.h"
 #include "ss_time.h"
+#include "ss_record.h"
 #include "ss_validate.h"
 
 #define SUBMIT_MAX_RECORDS 100000
@@ -115,6 +116,7 @@ int submit_collect(struct agent *a, struct local_request *p)
 			s->ob.record = NULL;
 			continue;
 		}
+		ss_record_drop_defaults(s->ob.record);
 		if (ss_bizkey_of(s->ob.record, &s->key) != 0) {
 			s->reason = strdup("record has no business key");
 			s->ob.record = NULL;

@@ -134,6 +134,65 @@ START_TEST(same_key_same_content_is_a_duplicate)
 }
 END_TEST
 
+/* kinds[] with every optional field the records.md tables give a default
+ * written out at it (0, or empty); NULL for a kind with none. */
+static const char *const with_defaults[N_KINDS] = {
+	"{\"type\":\"sale\",\"time_ms\":%lld,\"receipt_no\":\"R-1\",\"lines\":[{\"sku\":\"TEA-1\","
+	"\"quantity\":1,\"unit_price_fen\":1500,\"discount_fen\":0}],\"total_fen\":1500,"
+	"\"payment_method\":\"cash\",\"cashier\":\"\",\"customer\":\"\"}",
+	"{\"type\":\"contract_sale\",\"time_ms\":%lld,\"contract_no\":\"CT-1\",\"customer\":"
+	"\"CUST-1\",\"total_fen\":100000,\"deposit_fen\":20000,\"deposit_method\":\"cash\","
+	"\"signer\":\"\",\"delivery_ms\":0,\"installation_ms\":0}",
+	NULL,
+	"{\"type\":\"refund\",\"time_ms\":%lld,\"refund_no\":\"RF-1\",\"original_receipt\":"
+	"\"R-1\",\"amount_fen\":500,\"reason\":\"scratched\",\"method\":\"cash\",\"approver\":\"\"}",
+	"{\"type\":\"complaint\",\"time_ms\":%lld,\"case_no\":\"S1-202611-1\",\"channel\":"
+	"\"phone\",\"category\":\"delivery\",\"severity\":\"low\",\"customer\":\"\","
+	"\"description\":\"\"}",
+	"{\"type\":\"complaint_progress\",\"time_ms\":%lld,\"case_no\":\"S1-202611-1\","
+	"\"step\":\"responded\",\"approver\":\"\",\"note\":\"\"}",
+	NULL,
+	"{\"type\":\"replenishment\",\"time_ms\":%lld,\"request_no\":\"RQ-1\",\"sku\":\"TEA-1\","
+	"\"quantity\":5,\"reason\":\"event\",\"needed_by_ms\":0}",
+};
+
+/* A till that writes a default out sends the record one that leaves it
+ * out sent: a duplicate, never "different content". */
+START_TEST(defaults_written_out_are_the_same_record)
+{
+	Storesync__Record *recs[N_KINDS], *again[N_KINDS];
+	struct tl_result res[N_KINDS];
+	char line[1024];
+	size_t n = 0;
+	struct fx f;
+
+	fx_start(&f);
+	all_kinds(recs, T_MS);
+	ck_assert_int_eq(tl_submit_results(f.local, recs, N_KINDS, res, WAIT_MS), 0);
+	for (size_t i = 0; i < N_KINDS; i++) {
+		ck_assert_msg(res[i].error[0] == '\0', "%s refused: %s", kinds[i].key, res[i].error);
+		if (!with_defaults[i])
+			continue;
+		snprintf(line, sizeof line, with_defaults[i], (long long)T_MS);
+		again[n++] = tl_json_record(line);
+	}
+	ck_assert_int_eq(tl_submit_results(f.local, again, n, res, WAIT_MS), 0);
+	for (size_t i = 0, j = 0; i < N_KINDS; i++) {
+		if (!with_defaults[i])
+			continue;
+		ck_assert_msg(res[j].error[0] == '\0', "%s with its defaults refused: %s",
+			kinds[i].key, res[j].error);
+		ck_assert_msg(res[j].duplicate, "%s with its defaults not a duplicate", kinds[i].key);
+		ck_assert_uint_eq(res[j].seq, i + 1);
+		j++;
+	}
+	free_all(recs, N_KINDS);
+	free_all(again, n);
+	ck_assert_uint_eq(last_seq(&f), N_KINDS);
+	fx_stop(&f);
+}
+END_TEST
+
 START_TEST(same_key_other_content_is_refused)
 {
 	Storesync__Record *recs[N_KINDS];
@@ -547,7 +606,8 @@ END_TEST
 int main(void)
 {
 	const TTest *const tests[] = {
-		same_key_same_content_is_a_duplicate, same_key_other_content_is_refused,
+		same_key_same_content_is_a_duplicate, defaults_written_out_are_the_same_record,
+		same_key_other_content_is_refused,
 		one_key_twice_in_one_request, storectl_counts_duplicates_apart,
 		till_retry_after_kill9_records_each_key_once,
 		keys_kept_for_key_days_and_the_return_window, hash_from_the_packing_is_the_hash,
