@@ -419,6 +419,27 @@ static void run(struct agent *a, struct agent_main_opts *m)
 	}
 }
 
+/* A budget lowered below what the directory holds: said at start, as
+ * every submit will be refused until acknowledged records age out or the
+ * budget is raised. */
+static void warn_over_budget(struct agent *a)
+{
+	uint64_t other = 0, used;
+
+	if (agent_db_other_bytes_now(&a->db, &other) != 0)
+		return;
+	used = a->outbox.used_bytes + other;
+	if (other >= a->db.budget_bytes)
+		ss_warn("the data directory's keys, prices and other tables hold %llu bytes, above "
+			"the disk budget of %llu (--budget): every record is refused (buffer full) "
+			"until the budget is raised", (unsigned long long)other,
+			(unsigned long long)a->db.budget_bytes);
+	else if (used >= a->db.budget_bytes)
+		ss_warn("the data directory holds %llu bytes, at or above the disk budget of %llu "
+			"(--budget): new records take the room of acknowledged ones, oldest first",
+			(unsigned long long)used, (unsigned long long)a->db.budget_bytes);
+}
+
 int main(int argc, char **argv)
 {
 	struct agent a = { .cfg = {
@@ -474,6 +495,7 @@ int main(int argc, char **argv)
 		a.cfg.hub, a.cfg.local);
 	if (!ss_http_off(a.cfg.http))
 		ss_info("metrics on http://%s/metrics", a.cfg.http);
+	warn_over_budget(&a);
 	ss_debug("settings: budget %lld bytes, retention_days %lld, batch %lld, window %lld, "
 		"ack_timeout_ms %lld, heartbeat_ms %lld, hub_timeout_ms %lld, reconnect_ms %lld..%lld, "
 		"utc_offset %s, local socket %04o group %s, max_local_clients %lld",

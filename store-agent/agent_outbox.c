@@ -281,7 +281,10 @@ int outbox_txn_append(struct outbox_txn *t, struct outbox_slot *s, uint64_t rese
 	d.mv_size = storesync__record__get_packed_size(s->record);
 	cost = d.mv_size + ENTRY_OVERHEAD_BYTES;
 	budget = records_budget(t, reserve_bytes, cost);
-	while (t->used_bytes + cost > budget && t->first_seq <= t->ob->acked_seq
+	/* When the other databases leave no room for this record even with
+	 * every record gone, evicting would only lose the retained copies a
+	 * restored hub may need: refuse at once. */
+	while (cost <= budget && t->used_bytes + cost > budget && t->first_seq <= t->ob->acked_seq
 		&& t->first_seq <= t->last_seq)
 		if ((rc = evict_oldest(t)) != 0)
 			return rc;

@@ -155,6 +155,46 @@ START_TEST(buffer_full_is_honest_and_recovers)
 }
 END_TEST
 
+/* A budget lowered below what the store's keys alone hold (10,000 sales'
+ * keys, about 2 MB, under 1 MiB): every submit is refused, and the retained
+ * copies of acknowledged records stay, since evicting them all would not
+ * make room; the agent says so at start. */
+START_TEST(budget_below_the_keys_keeps_the_retained_records)
+{
+	struct tl_env e;
+	struct tally t = { 0 };
+	Storesync__StatusReply *st;
+	char local[320], data[320];
+	uint64_t retained;
+	pid_t agent, hub;
+
+	tl_env_init(&e);
+	tl_agent_paths(&e, "S1", local, sizeof local, data, sizeof data);
+	hub = tl_start_hub(&e, NULL);
+	agent = tl_start_agent(&e, "S1", "--budget", "8M", NULL);
+	for (int i = 0; i < 100; i++)
+		ck_assert_uint_eq(submit_request(local, &t), 0);
+	wait_acked(local, t.accepted, 20000);
+	st = status(local);
+	retained = st->retained;
+	ck_assert_uint_eq(retained, t.accepted);
+	tl_status_free(st);
+	tl_stop(agent);
+
+	agent = tl_start_agent(&e, "S1", "--budget", "1M", NULL);
+	ck_assert_int_eq(tl_sh("grep -q 'every record is refused (buffer full) until the budget "
+		"is raised' '%s/agent-S1.log'", e.dir), 0);
+	ck_assert_uint_eq(submit_request(local, &t), PER_REQUEST);
+	st = status(local);
+	ck_assert_uint_eq(st->retained, retained);
+	ck_assert_uint_eq(st->last_seq, t.accepted);
+	tl_status_free(st);
+	tl_stop(agent);
+	tl_stop(hub);
+	tl_env_cleanup(&e);
+}
+END_TEST
+
 #define SKUS_PER_LIST 300
 
 /* Price lists of new SKUs until the agent stops acknowledging them; returns
@@ -220,7 +260,8 @@ END_TEST
 
 int main(void)
 {
-	const TTest *const tests[] = { buffer_full_is_honest_and_recovers, prices_share_the_budget };
+	const TTest *const tests[] = { buffer_full_is_honest_and_recovers, prices_share_the_budget,
+		budget_below_the_keys_keeps_the_retained_records };
 
 	return tl_run("disk_budget", tests, sizeof tests / sizeof tests[0], 60);
 }
