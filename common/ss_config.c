@@ -13,7 +13,25 @@ struct load_ctx {
 	const struct ss_config_item *items;
 	char *err;
 	size_t errlen;
+	FILE *in;
+	int line;             /* lines read so far: the one inih hands over */
+	int err_line;         /* the line of err; 0 before any */
 };
+
+/* inih's reader, counting lines so that a refused value's reason goes with
+ * its own line: inih reports the first bad line, which may be a syntax
+ * error before it (Debian builds inih without INI_HANDLER_LINENO). */
+static char *read_line(char *str, int num, void *stream)
+{
+	struct load_ctx *ctx = stream;
+	char *got = fgets(str, num, ctx->in);
+
+	if (got && strchr(got, '\n'))
+		ctx->line++;
+	else if (got && feof(ctx->in))
+		ctx->line++;
+	return got;
+}
 
 /* Octal, as chmod(1) takes it, so "0660" means what an operator expects. */
 static int set_mode(const struct ss_config_item *item, const char *value, char *err,
@@ -92,8 +110,10 @@ static int on_value(void *user, const char *section, const char *name, const cha
 	snprintf(reason, sizeof reason, "unknown key [%s] %s", section, name);
 refused:
 	/* inih goes on after an error but reports the first line: keep its reason. */
-	if (!ctx->err[0])
+	if (!ctx->err[0]) {
 		snprintf(ctx->err, ctx->errlen, "%s", reason);
+		ctx->err_line = ctx->line;
+	}
 	return 0;
 }
 
@@ -117,15 +137,18 @@ int ss_config_load(const char *path, const struct ss_config_item *items, char *e
 	size_t errlen)
 {
 	char reason[256] = "";
-	struct load_ctx ctx = { items, reason, sizeof reason };
-	int rc = ini_parse(path, on_value, &ctx);
+	struct load_ctx ctx = { items, reason, sizeof reason, fopen(path, "r"), 0, 0 };
+	int rc;
 
-	if (rc == -1) {
+	if (!ctx.in) {
 		snprintf(err, errlen, "%s: cannot open: %s", path, strerror(errno));
 		return -1;
 	}
+	rc = ini_parse_stream(read_line, &ctx, on_value, &ctx);
+	fclose(ctx.in);
 	if (rc != 0) {
-		snprintf(err, errlen, "%s:%d: %s", path, rc, reason[0] ? reason : "syntax error");
+		snprintf(err, errlen, "%s:%d: %s", path, rc,
+			reason[0] && ctx.err_line == rc ? reason : "syntax error");
 		return -1;
 	}
 	return 0;

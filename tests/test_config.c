@@ -135,6 +135,23 @@ START_TEST(first_error_is_the_one_reported)
 }
 END_TEST
 
+/* A syntax error before a refused value is the first error: its own line,
+ * not the later value's reason. */
+START_TEST(syntax_error_is_its_own_line)
+{
+	struct conf c;
+	char err[512];
+
+	ck_assert_int_eq(load_text("[main\nbogus = 1\n", &c, err, sizeof err), -1);
+	ck_assert_msg(strstr(err, ":1: syntax error") != NULL, "%s", err);
+	ck_assert_int_eq(load_text("[main]\nname = a\nno equals sign\nbogus = 1\n", &c, err,
+		sizeof err), -1);
+	ck_assert_msg(strstr(err, ":3: syntax error") != NULL, "%s", err);
+	/* A refused value after good lines keeps its line and reason. */
+	expect_refused("[main]\n\n; a comment\nname = a\ncolour = red\n", "colour", ":5:");
+}
+END_TEST
+
 START_TEST(integer_bounds_enforced)
 {
 	struct conf c;
@@ -312,7 +329,7 @@ int main(void)
 {
 	const TTest *const tests[] = {
 		values_land_in_typed_fields, absent_keys_leave_fields_alone,
-		unknown_key_names_key_and_line, first_error_is_the_one_reported,
+		unknown_key_names_key_and_line, first_error_is_the_one_reported, syntax_error_is_its_own_line,
 		integer_bounds_enforced, suffixes_are_powers_of_1024, non_integers_refused,
 		suffix_overflow_refused, long_string_refused, missing_file_named,
 		set_applies_the_same_rules_for_flags, modes_are_octal,
