@@ -27,7 +27,7 @@ static const struct ss_policy_def defs[SS_POL_N] = {
 	[SS_POL_MAX_DISCOUNT_PERCENT] = { "max_discount_percent", "percent", 0, 100, 30,
 		"a sale line's discount may not exceed this share of the line" },
 	[SS_POL_STORE_REFUND_AUTHORITY_FEN] = { "store_refund_authority_fen", "fen", 0,
-		SS_MAX_FEN, 50000, "refunds above this need an HQ approval reference" },
+		SS_MAX_FEN, 50000, "refunds and complaint compensation above this need an HQ approval reference" },
 	[SS_POL_CREDIT_LIMIT_FEN] = { "credit_limit_fen", "fen", 0, SS_MAX_FEN, 5000000,
 		"an on-account sale may not take an account's balance past this" },
 };

@@ -513,6 +513,8 @@ static int check_progress(const Storesync__ComplaintProgress *p, const char *sto
 	if (p->has_resolution && check_enum(&storesync__resolution__descriptor, 1,
 		p->resolution, "resolution", msg, len) < 0)
 		return -1;
+	if (check_opt_ident(p->approval, "approval", msg, len) < 0)
+		return -1;
 	return check_not_negative(p->amount_fen, "amount_fen", msg, len);
 }
 

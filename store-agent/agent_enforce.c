@@ -2,7 +2,9 @@
  * is submitted. Each rule uses the policy in force at the record's own
  * time_ms (agent_dated.c), so the verdict does not depend on when the till
  * sends the record:
- *  - a refund above store_refund_authority_fen needs an approval reference;
+ *  - a refund, or a complaint's compensation (complaint_progress
+ *    amount_fen), above store_refund_authority_fen needs an approval
+ *    reference;
  *  - a sale line's discount may not pass max_discount_percent of the line
  *    (quantity x unit_price_fen), in integer arithmetic that cannot overflow;
  *  - a return (a refund with lines) whose original receipt was sold more
@@ -28,6 +30,7 @@
 #include <time.h>
 
 #include "agent.h"
+#include "ss_record.h"
 #include "ss_time.h"
 
 #define IDENT_MAX_BYTES 64u
@@ -123,21 +126,30 @@ static int check_credit(struct agent *a, MDB_txn *txn, const Storesync__Record *
 		(long long)limit);
 }
 
+/* Money paid back (a refund) or as compensation (a complaint's step) above
+ * the store's authority needs HQ's approval reference. */
 static int check_authority(struct agent *a, MDB_txn *txn, const Storesync__Record *r,
 	char *reason, size_t len)
 {
-	const Storesync__Refund *f = r->refund;
-	int64_t authority;
+	const char *type = ss_record_type_name(r->body_case), *approval;
+	int64_t authority, fen;
 	int rc;
 
-	if (f->approval)
+	if (r->body_case == STORESYNC__RECORD__BODY_REFUND) {
+		approval = r->refund->approval;
+		fen = r->refund->amount_fen;
+	} else {
+		approval = r->complaint_progress->approval;
+		fen = r->complaint_progress->amount_fen;
+	}
+	if (approval)
 		return 0;
 	if ((rc = policy(a, txn, SS_POL_STORE_REFUND_AUTHORITY_FEN, r->time_ms, &authority)) != 0)
 		return rc;
-	if (f->amount_fen <= authority)
+	if (fen <= authority)
 		return 0;
-	return refuse(reason, len, "refund: amount_fen %lld is above store_refund_authority_fen "
-		"%lld: needs an approval reference", (long long)f->amount_fen, (long long)authority);
+	return refuse(reason, len, "%s: amount_fen %lld is above store_refund_authority_fen "
+		"%lld: needs an approval reference", type, (long long)fen, (long long)authority);
 }
 
 static void utc_text(int64_t ms, char *buf, size_t len)
@@ -189,6 +201,8 @@ int enforce_check(struct agent *a, MDB_txn *txn, const Storesync__Record *r, cha
 		if ((rc = check_authority(a, txn, r, reason, len)) != 0)
 			return rc;
 		return check_return_window(a, txn, r, reason, len);
+	case STORESYNC__RECORD__BODY_COMPLAINT_PROGRESS:
+		return check_authority(a, txn, r, reason, len);
 	default:
 		return 0;
 	}

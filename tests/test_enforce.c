@@ -87,6 +87,40 @@ START_TEST(refund_above_authority_needs_approval)
 }
 END_TEST
 
+#define PROGRESS "{\"type\":\"complaint_progress\",\"time_ms\":%lld,\"case_no\":\"S1-%s-%d\"," \
+	"\"step\":\"resolved\",\"resolution\":\"refund\",\"amount_fen\":%lld%s}"
+
+/* Compensation is approved by amount as a refund is (the manuals' authority
+ * limits): a complaint's step paying more than the store's authority needs
+ * HQ's approval reference. */
+START_TEST(compensation_above_authority_needs_approval)
+{
+	long long now = (long long)ss_now_ms();
+	time_t t = (time_t)(now / 1000);
+	char month[8];
+	struct tm tm;
+	struct fx f;
+
+	gmtime_r(&t, &tm);
+	strftime(month, sizeof month, "%Y%m", &tm);
+	fx_start(&f);
+	accepted(tl_submit_json_result(f.local, PROGRESS, now, month, 1, 50000LL, ""));
+	refused(tl_submit_json_result(f.local, PROGRESS, now, month, 2, 50001LL, ""),
+		"complaint_progress: amount_fen 50001 is above store_refund_authority_fen 50000: "
+		"needs an approval reference");
+	set_policy(&f, "store_refund_authority_fen", 80000, 1);
+	accepted(tl_submit_json_result(f.local, PROGRESS, now, month, 2, 80000LL, ""));
+	refused(tl_submit_json_result(f.local, PROGRESS, now, month, 3, 9000000LL, ""),
+		"complaint_progress: amount_fen 9000000 is above store_refund_authority_fen 80000: "
+		"needs an approval reference");
+	accepted(tl_submit_json_result(f.local, PROGRESS, now, month, 3, 9000000LL,
+		",\"approval\":\"HQ-2026-119\""));
+	/* A step without money needs nothing. */
+	accepted(tl_submit_json_result(f.local, PROGRESS, now, month, 4, 0LL, ""));
+	fx_stop(&f);
+}
+END_TEST
+
 #define SALE_LINES "{\"type\":\"sale\",\"time_ms\":%lld,\"receipt_no\":\"%s\",\"lines\":[%s]," \
 	"\"total_fen\":%lld,\"payment_method\":\"card\"}"
 #define LINE "{\"sku\":\"SOFA-3S\",\"quantity\":%d,\"unit_price_fen\":%d,\"discount_fen\":%d}"
@@ -295,7 +329,8 @@ END_TEST
 int main(void)
 {
 	const TTest *const tests[] = {
-		refund_above_authority_needs_approval, discount_beyond_the_maximum_refused,
+		refund_above_authority_needs_approval, compensation_above_authority_needs_approval,
+		discount_beyond_the_maximum_refused,
 		policy_in_force_at_the_record_time, an_older_record_judged_by_the_policy_then_in_force,
 		return_after_the_window_refused,
 		return_of_an_unknown_receipt_needs_approval,
