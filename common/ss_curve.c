@@ -157,6 +157,12 @@ int ss_curve_keygen_command(const char *prog, int argc, char **argv)
 {
 	char pub[1024], err[512];
 
+	if (argc == 1 && (strcmp(argv[0], "--help") == 0 || strcmp(argv[0], "-h") == 0)) {
+		printf("Usage: %s keygen FILE\nWrite a CurveZMQ key pair: FILE, the secret key "
+			"(mode 0600; keep it on this machine), and FILE.pub, the public key to "
+			"register.\n", prog);
+		return 0;
+	}
 	if (argc != 1 || !argv[0][0] || argv[0][0] == '-') {
 		fprintf(stderr, "%s: keygen takes one FILE (the secret key file to write)\n", prog);
 		return 2;

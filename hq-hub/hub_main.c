@@ -248,7 +248,7 @@ static int parse_args(int argc, char **argv, struct hub_config *c, struct hub_ma
 		case 'v': rc = set_flag(items, "log_level", "debug"); break;
 		case OPT_VERSION: ss_version_print("hq-hub"); return 1;
 		case 'h': usage(stdout); return 1;
-		default: usage(stderr); return 2;
+		default: return 2;   /* getopt said which option, in one line */
 		}
 	}
 	if (rc == 0 && optind < argc) {

@@ -243,8 +243,7 @@ static int parse_args(int argc, char **argv, struct agent_config *c, struct agen
 				key = names[o - 256];
 				break;
 			}
-			usage(stderr);
-			return 2;
+			return 2;   /* getopt said which option, in one line */
 		}
 		if (key && ss_config_flag(items, "store-agent", key, value) != 0)
 			return 2;

@@ -230,6 +230,38 @@ START_TEST(usage_errors_exit_2_with_one_line)
 }
 END_TEST
 
+/* storectl's usage errors: exit 2, one line on stderr, nothing sent. */
+START_TEST(storectl_usage_errors_exit_2_with_one_line)
+{
+	static const char *const bad[] = { "--bogus status", "status --zzz", "-x status",
+		"status --batch 5", "price SKU-1 --batch 5", "submit --batch 10x", "submit --batch 0",
+		"price SKU-1 --at", "status --at 2026-02-30", "frobnicate", "status extra" };
+	char cmd[1200];
+	struct fx f;
+
+	fx_start(&f);
+	for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+		snprintf(cmd, sizeof cmd, "'%s/storectl' --agent '%s' %s </dev/null 2>'%s'",
+			SS_BIN_DIR, f.local, bad[i], f.err);
+		ck_assert_msg(tl_sh("%s", cmd) == 2, "storectl %s did not exit 2", bad[i]);
+		ck_assert_msg(tl_sh("test $(wc -l < '%s') = 1", f.err) == 0,
+			"storectl %s: stderr is not one line", bad[i]);
+	}
+	/* The daemons and hqctl too: getopt's one line, not the whole usage. */
+	for (size_t i = 0; i < 3; i++) {
+		static const char *const prog[] = { "store-agent", "hq-hub", "hqctl" };
+
+		ck_assert_int_eq(tl_sh("'%s/%s' --bogus 2>'%s'", SS_BIN_DIR, prog[i], f.err), 2);
+		ck_assert_msg(tl_sh("test $(wc -l < '%s') = 1", f.err) == 0,
+			"%s --bogus: stderr is not one line", prog[i]);
+	}
+	ck_assert_int_eq(tl_sh("'%s/store-agent' keygen --help | grep -q '^Usage: store-agent "
+		"keygen FILE'", SS_BIN_DIR), 0);
+	ck_assert_int_eq(tl_store_field(f.e.hub_query, "S7", "records"), 4);
+	fx_stop(&f);
+}
+END_TEST
+
 START_TEST(storectl_status_json)
 {
 	struct fx f;
@@ -504,7 +536,8 @@ END_TEST
 int main(void)
 {
 	const TTest *const tests[] = { stores_json_has_the_stable_fields, text_and_csv_say_the_same,
-		usage_errors_exit_2_with_one_line, storectl_status_json, stores_forms, sales_forms,
+		usage_errors_exit_2_with_one_line, storectl_usage_errors_exit_2_with_one_line,
+		storectl_status_json, stores_forms, sales_forms,
 		complaints_forms, accounts_and_stale_forms, inventory_forms,
 		every_query_has_its_three_forms };
 

@@ -358,8 +358,7 @@ static int parse_options(int argc, char **argv, struct request *r)
 					rc = 2;
 				break;
 			}
-			usage(stderr);
-			rc = 2;
+			rc = 2;   /* getopt said which option, in one line */
 		}
 	}
 	free(opts);

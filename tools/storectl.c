@@ -514,7 +514,20 @@ static int cmd_status(struct ctl *c)
 }
 
 /* Parses the command's own options; returns -1 on a usage error. */
-static int command_opts(int argc, char **argv, struct ctl *c, long *batch)
+/* getopt_long's refusal (opterr 0) in one line: the option as given. */
+static void bad_option(char **argv)
+{
+	const char *given = optind > 0 ? argv[optind - 1] : "?";
+
+	if (optopt && given[0] == '-' && given[1] != '-')
+		fprintf(stderr, "storectl: option -%c is unknown or needs a value (try storectl --help)\n",
+			optopt);
+	else
+		fprintf(stderr, "storectl: option %s is unknown or needs a value (try storectl --help)\n",
+			given);
+}
+
+static int command_opts(int argc, char **argv, struct ctl *c, long *batch, int *has_batch)
 {
 	static const struct option opts[] = {
 		{ "json", no_argument, 0, 'j' }, { "batch", required_argument, 0, 'b' },
@@ -526,6 +539,7 @@ static int command_opts(int argc, char **argv, struct ctl *c, long *batch)
 	/* 0, not 1: resets glibc's "stop at the first operand" mode that the
 	 * global options' "+" set, so options may follow FILE. */
 	optind = 0;
+	opterr = 0;
 	while ((o = getopt_long(argc, argv, "jb:t:h", opts, NULL)) != -1) {
 		switch (o) {
 		case 'j': c->json = 1; break;
@@ -538,25 +552,35 @@ static int command_opts(int argc, char **argv, struct ctl *c, long *batch)
 			}
 			c->has_at = 1;
 			break;
-		case 'b':
-			*batch = strtol(optarg, NULL, 10);
-			if (*batch < 1 || *batch > 100000) {
+		case 'b': {
+			char *end;
+
+			*batch = strtol(optarg, &end, 10);
+			*has_batch = 1;
+			if (end == optarg || *end || *batch < 1 || *batch > 100000) {
 				fprintf(stderr, "storectl: --batch must be 1..100000\n");
 				return -1;
 			}
 			break;
+		}
 		case 'h': usage(stdout); exit(0);
-		default: return -1;
+		default:
+			bad_option(argv);
+			return -1;
 		}
 	}
 	return 0;
 }
 
 /* Runs the command named by argv[0] (after command_opts); its exit status. */
-static int run_command(struct ctl *c, int argc, char **argv, long batch)
+static int run_command(struct ctl *c, int argc, char **argv, long batch, int has_batch)
 {
 	int rc;
 
+	if (has_batch && strcmp(argv[0], "submit") != 0) {
+		fprintf(stderr, "storectl: --batch is an option of submit\n");
+		return 2;
+	}
 	if (c->has_at && strcmp(argv[0], "price") != 0 && strcmp(argv[0], "policy") != 0) {
 		fprintf(stderr, "storectl: --at is an option of price and policy\n");
 		return 2;
@@ -615,15 +639,18 @@ int main(int argc, char **argv)
 	struct ctl c = { 0 };
 	char err[512];
 	long batch = 1000;
-	int o, rc;
+	int o, rc, has_batch = 0;
 
+	opterr = 0;
 	while ((o = getopt_long(argc, argv, "+a:t:h", opts, NULL)) != -1) {
 		switch (o) {
 		case 'a': agent = optarg; break;
 		case 't': timeout = optarg; break;
 		case OPT_VERSION: ss_version_print("storectl"); return 0;
 		case 'h': usage(stdout); return 0;
-		default: usage(stderr); return 2;
+		default:
+			bad_option(argv);
+			return 2;
 		}
 	}
 	if (optind >= argc) {
@@ -636,8 +663,8 @@ int main(int argc, char **argv)
 	}
 	argc -= optind;
 	argv += optind;
-	if (command_opts(argc, argv, &c, &batch) != 0)
+	if (command_opts(argc, argv, &c, &batch, &has_batch) != 0)
 		return 2;
-	rc = run_command(&c, argc, argv, batch);
+	rc = run_command(&c, argc, argv, batch, has_batch);
 	return c.unreachable ? SS_EXIT_UNREACHABLE : rc;
 }
