@@ -961,8 +961,10 @@ START_TEST(a_store_never_receives_another_stores_updates)
 	ck_assert_int_eq(tl_price_fen(f.l2, "S1ONLY-2", 0), -1);
 	ck_assert_int_eq(storectl(&f, f.l2, "notices --json"), 0);
 	ck_assert(!file_has(f.out, "ACC-9"));
+	ck_assert(file_has(f.out, "\"notices\": \\[\\]"));   /* a list, empty: S2 has none */
 	ck_assert_int_eq(storectl(&f, f.l2, "requests --json"), 0);
 	ck_assert(!file_has(f.out, "RQ-1"));
+	ck_assert(file_has(f.out, "\"requests\": \\[\\]"));
 	/* The same key saying who it is gets S2's snapshot: nothing of S1's. */
 	tl_link_hello_applied(&liar, "S2", PEER_EPOCH, 0);
 	while ((m = tl_link_update(&liar, 1000)) != NULL) {

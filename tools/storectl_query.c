@@ -42,8 +42,17 @@ static void cell(const char *s, int width, int right)
 		printf("%s%*s", s, width > chars ? width - chars : 0, "");
 }
 
-static void print_json(json_t *doc)
+/* A reply as one JSON document; a list it holds none of is [], not left
+ * out, so a script reads "notices": [] rather than a missing key. */
+static void print_json(const ProtobufCMessage *msg)
 {
+	json_t *doc = ss_json_from_message(msg);
+	const ProtobufCMessageDescriptor *d = msg->descriptor;
+
+	for (unsigned i = 0; doc && i < d->n_fields; i++)
+		if (d->fields[i].label == PROTOBUF_C_LABEL_REPEATED
+			&& !json_object_get(doc, d->fields[i].name))
+			json_object_set_new(doc, d->fields[i].name, json_array());
 	json_dumpf(doc, stdout, JSON_INDENT(2));
 	putchar('\n');
 	json_decref(doc);
@@ -124,7 +133,7 @@ static int cmd_price(struct ctl *c, const char *sku)
 		rc = 1;
 	}
 	if (c->json)
-		print_json(ss_json_from_message(&p->base));
+		print_json(&p->base);
 	else if (p->found)
 		print_price(p);
 	storesync__local_reply__free_unpacked(reply, NULL);
@@ -165,7 +174,7 @@ static int cmd_policy(struct ctl *c)
 	if (!(reply = ask(c, &req, STORESYNC__LOCAL_REPLY__KIND_POLICY)))
 		return 1;
 	if (c->json)
-		print_json(ss_json_from_message(&reply->policy->base));
+		print_json(&reply->policy->base);
 	else {
 		printf("%-28s %-22s %-8s %s\n", "policy", "value", "unit", "in force");
 		for (size_t i = 0; i < reply->policy->n_values; i++)
@@ -199,7 +208,7 @@ static int cmd_notices(struct ctl *c)
 		return 1;
 	nr = reply->notices;
 	if (c->json)
-		print_json(ss_json_from_message(&nr->base));
+		print_json(&nr->base);
 	else if (nr->n_notices == 0)
 		printf("no collection notices\n");
 	else {
@@ -238,7 +247,7 @@ static int cmd_requests(struct ctl *c)
 		return 1;
 	rr = reply->requests;
 	if (c->json)
-		print_json(ss_json_from_message(&rr->base));
+		print_json(&rr->base);
 	else if (rr->n_requests == 0)
 		printf("no replenishment requests\n");
 	else {
