@@ -550,6 +550,9 @@ static int check_replenishment(const Storesync__ReplenishmentRequest *q, char *m
 	return check_opt_time(q->needed_by_ms, "needed_by_ms", msg, len);
 }
 
+/* The reason below names the limit. */
+_Static_assert(SS_MAX_FUTURE_MS == 24LL * 3600 * 1000, "time_ms's reason says 24 hours");
+
 static int check_time(const Storesync__Record *r, int64_t now_ms, char *msg, size_t len)
 {
 	int64_t latest_ms;
@@ -560,7 +563,7 @@ static int check_time(const Storesync__Record *r, int64_t now_ms, char *msg, siz
 	if (__builtin_add_overflow(now_ms, SS_MAX_FUTURE_MS, &latest_ms))
 		latest_ms = INT64_MAX;
 	if (r->time_ms > latest_ms)
-		return fail(msg, len, "time_ms is in the future");
+		return fail(msg, len, "time_ms is more than 24 hours ahead of the agent's clock");
 	return 0;
 }
 

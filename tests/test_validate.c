@@ -350,7 +350,7 @@ START_TEST(time_in_the_future_refused)
 	snprintf(patch, sizeof patch, "{\"time_ms\":%lld}", NOW_MS + SS_MAX_FUTURE_MS);
 	assert_accepted(patched(SALE, patch));
 	snprintf(patch, sizeof patch, "{\"time_ms\":%lld}", NOW_MS + SS_MAX_FUTURE_MS + 1);
-	assert_refused(SALE, patched(SALE, patch), "sale: time_ms is in the future");
+	assert_refused(SALE, patched(SALE, patch), "sale: time_ms is more than 24 hours ahead of the agent's clock");
 }
 END_TEST
 
