@@ -141,6 +141,14 @@ static int rekey_apply(struct hub *h, struct hub_round *r, MDB_txn *txn, struct 
 		return hub_op_refuse(h, w, "%s", err);
 	}
 	revoked = si->status && strcmp(si->status, "revoked") == 0;
+	if (!revoked && si->n_keys && strcmp(si->keys[0], key) == 0) {
+		/* The same rekey again (a retry): the key in rotation stays, and
+		 * the one the running agent may still use with it. */
+		hub_op_result(w, "store_id", store, "result", "unchanged", "keys",
+			si->n_keys >= 2 ? "2" : "1", NULL);
+		storesync__store_info__free_unpacked(si, NULL);
+		return 0;
+	}
 	keys[n++] = (char *)key;
 	/* The previous key stays accepted during the rotation, unless the
 	 * store was revoked: then only the new key lets it back. */

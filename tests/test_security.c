@@ -662,6 +662,11 @@ START_TEST(rotation_without_downtime_then_the_old_key_is_refused)
 	ck_assert_int_eq(hqctl(&f, "store rekey S1 --key '%s' --csv", pub), 0);
 	ck_assert(file_has(f.out, "rekeyed"));
 	expect_keys(&f, "S1", pub, old_pub);
+	/* The same rekey again (an operator's retry) changes nothing: the old
+	 * key the running agent uses stays. */
+	ck_assert_int_eq(hqctl(&f, "store rekey S1 --key '%s' --csv", pub), 0);
+	ck_assert(file_has(f.out, "unchanged"));
+	expect_keys(&f, "S1", pub, old_pub);
 	/* The running agent, on the old key, keeps flowing; a new connection
 	 * with the old key is let in too. */
 	till(f.l1, 2, 100, "R", 3);
