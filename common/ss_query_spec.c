@@ -233,6 +233,22 @@ static int in_choices(const char *choices, const char *v)
 	return 0;
 }
 
+/* --at asks a view as it stood at a moment. A write happens now (a price
+ * list or a policy is dated by --effective), and these answer only as
+ * they are now: they refuse it rather than ignore it. */
+static int takes_at(const struct ss_command *cmd)
+{
+	static const char *const now_only[] = { "store list", "operator list", "audit", "stats",
+		"dump", "export status", NULL };
+
+	if (cmd->write)
+		return 0;
+	for (const char *const *n = now_only; *n; n++)
+		if (strcmp(cmd->what, *n) == 0)
+			return 0;
+	return 1;
+}
+
 int ss_command_check_param(const struct ss_command *cmd, const char *key, const char *value,
 	char *err, size_t errlen)
 {
@@ -243,6 +259,12 @@ int ss_command_check_param(const struct ss_command *cmd, const char *key, const 
 		value = "";
 	if (cmd->operand_param && strcmp(key, cmd->operand_param) == 0)
 		return 0;   /* the operand: the command checks it */
+	if (f && strcmp(param, "at") == 0 && !takes_at(cmd)) {
+		snprintf(err, errlen, "%s does not take --at%s", cmd->what, cmd->write
+			? " (a write takes effect when it is made; --effective TIME dates a price "
+			"list or a policy)" : ": it answers as things are now");
+		return -1;
+	}
 	if (!f || (strcmp(param, "at") != 0 && !takes(cmd, param, &choices))) {
 		snprintf(err, errlen, "%s does not take --%s", cmd->what, key);
 		return -1;

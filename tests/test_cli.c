@@ -206,7 +206,11 @@ START_TEST(usage_errors_exit_2_with_one_line)
 {
 	static const char *const bad[] = { "", "bogus", "sales --by year", "sales --from 2026-13-01",
 		"stale --sku SKU-1", "inventory --below many", "policy", "policy set x=1",
-		"complaints --state lost", "stores extra" };
+		"complaints --state lost", "stores extra",
+		/* --at on a write, or on what answers only as it is now: refused,
+		 * never ignored (a policy "as at" 2030 would take effect now). */
+		"policy set max_discount_percent=5 --at 2030-01-01", "audit --at 2030-01-01",
+		"store list --at 2030-01-01", "stats --at 2030-01-01" };
 	struct fx f;
 
 	fx_start(&f);

@@ -156,7 +156,7 @@ static void usage(FILE *out)
 	fprintf(out,
 		"Usage: hqctl [--hub ENDPOINT] COMMAND [OPERAND] [FILTERS] [--json|--csv|--wide]\n"
 		"Ask or instruct the storesync hub (default query endpoint " DEFAULT_HUB ").\n\n"
-		"Commands (every one also takes --at TIME):\n");
+		"Commands (the views also take --at TIME: as things stood then):\n");
 	for (size_t i = 0; i < ss_n_commands; i++)
 		usage_command(out, &ss_commands[i]);
 	fprintf(out,
