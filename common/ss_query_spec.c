@@ -154,7 +154,8 @@ const struct ss_command ss_commands[] = {
 		"let an operator in with a key and a role" },
 	{ "operator revoke", "NAME", "operator", 0, "", 1, "cut an operator off" },
 	{ "store import", "FILE.csv", NULL, 0, "", 1,
-		"register stores from CSV store_id,name,region (all or nothing)" },
+		"register stores from CSV store_id,name,region (all or nothing; an empty name or region "
+		"leaves a registered store's as it is)" },
 	{ "price push", "FILE.csv", NULL, 0, "effective stores region dry_run full", 1,
 		"push prices from CSV sku,price_fen[,name] (all or nothing; only changes travel)" },
 	{ "policy set", "KEY=VALUE", "set", 1, "effective stores region", 1,

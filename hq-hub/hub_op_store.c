@@ -211,8 +211,10 @@ static int import_apply(struct hub *h, struct hub_round *r, MDB_txn *txn, struct
 		const Storesync__StoreInfo *si = w->req->stores[i];
 		const char *action;
 
-		rc = put_info(h, txn, w, si->store_id, si->name ? si->name : "",
-			si->region ? si->region : "", PUT_UPSERT, r->now_ms, &action);
+		/* An empty cell leaves the field as it is (NULL: keep), as the
+		 * options store set does not give leave theirs. */
+		rc = put_info(h, txn, w, si->store_id, si->name && *si->name ? si->name : NULL,
+			si->region && *si->region ? si->region : NULL, PUT_UPSERT, r->now_ms, &action);
 		counts[!strcmp(action, "added") ? 0 : !strcmp(action, "changed") ? 1 : 2]++;
 	}
 	if (rc != 0)
@@ -227,8 +229,8 @@ static int import_apply(struct hub *h, struct hub_round *r, MDB_txn *txn, struct
 static void import_reply(struct hub *h, struct hub_work *w)
 {
 	for (size_t i = 0; !w->answer->reply.error && i < w->req->n_stores; i++)
-		hub_down_region(h, w->req->stores[i]->store_id,
-			w->req->stores[i]->region ? w->req->stores[i]->region : "");
+		if (w->req->stores[i]->region && *w->req->stores[i]->region)
+			hub_down_region(h, w->req->stores[i]->store_id, w->req->stores[i]->region);
 	hub_op_reply(h, w);
 }
 

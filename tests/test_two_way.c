@@ -130,6 +130,15 @@ START_TEST(a_regional_push_reaches_its_tills_only)
 	ck_assert(file_has(f.out, "¥4,599\\.00"));
 	ck_assert_int_eq(hqctl(&f, "stores --json"), 0);
 	ck_assert(file_has(f.out, "\"name\": \"朝阳店\""));
+	/* An import with S1's name and region left empty changes neither: S1
+	 * stays in the north, and the north's next list reaches it. */
+	write_file(f.csv, "store_id,name,region\nS1,,\n");
+	ck_assert_int_eq(hqctl(&f, "store import '%s'", f.csv), 0);
+	ck_assert_int_eq(hqctl(&f, "store list --store S1 --csv"), 0);
+	ck_assert(file_has(f.out, "^S1,朝阳店,north,"));
+	write_file(f.csv, "sku,price_fen\nCHAIR-1,9900\n");
+	ck_assert_int_eq(hqctl(&f, "price push '%s' --region north", f.csv), 0);
+	ck_assert_int_eq(wait_price(f.l1, "CHAIR-1", 9900, 10000), 9900);
 	fx_stop(&f);
 }
 END_TEST
