@@ -65,7 +65,19 @@ static void on_row(int c, void *data)
 	r->row_line = 0;
 }
 
-int ss_csv_read(FILE *in, ss_csv_row_fn fn, void *arg, char *err, size_t errlen)
+/* libcsv's strict mode refuses a quote out of place while a file goes on,
+ * and a quoted field still open at its end. */
+static void syntax_error(const struct reader *r, int at_end, long *err_line, char *err,
+	size_t errlen)
+{
+	*err_line = r->row_line ? r->row_line : r->line;
+	snprintf(err, errlen, "%s", at_end ? "a quoted field is not closed (a quote opens it "
+		"here and none ends it)" : "a quote out of place (a field with quotes is quoted "
+		"whole, a quote inside it doubled: \"The \"\"best\"\" lamp\")");
+}
+
+int ss_csv_read(FILE *in, ss_csv_row_fn fn, void *arg, long *err_line, char *err,
+	size_t errlen)
 {
 	struct reader r = { .fn = fn, .arg = arg };
 	struct csv_parser p;
@@ -81,13 +93,18 @@ int ss_csv_read(FILE *in, ss_csv_row_fn fn, void *arg, char *err, size_t errlen)
 	while (!r.stop && (len = getline(&buf, &cap, in)) > 0) {
 		r.line++;
 		if (csv_parse(&p, buf, (size_t)len, on_field, on_row, &r) != (size_t)len) {
-			snprintf(err, errlen, "line %ld: %s", r.line, csv_strerror(csv_error(&p)));
+			if (csv_error(&p) == CSV_EPARSE)
+				syntax_error(&r, 0, err_line, err, errlen);
+			else {
+				*err_line = r.line;
+				snprintf(err, errlen, "%s", csv_strerror(csv_error(&p)));
+			}
 			rc = -1;
 			break;
 		}
 	}
 	if (rc == 0 && !r.stop && csv_fini(&p, on_field, on_row, &r) != 0) {
-		snprintf(err, errlen, "line %ld: %s", r.line, csv_strerror(csv_error(&p)));
+		syntax_error(&r, 1, err_line, err, errlen);
 		rc = -1;
 	}
 	for (size_t i = 0; i < r.n; i++)
@@ -152,6 +169,9 @@ static int header_ok(struct rows *r, long line, char **f, size_t n)
 {
 	int ok = n >= r->required && n <= r->columns;
 
+	/* Spreadsheets' "CSV UTF-8" starts the file with a byte order mark. */
+	if (ok && strncmp(f[0], "\xef\xbb\xbf", 3) == 0)
+		memmove(f[0], f[0] + 3, strlen(f[0] + 3) + 1);
 	for (size_t i = 0; ok && i < n; i++)
 		ok = strcmp(f[i], r->header[i]) == 0;
 	if (!ok) {
@@ -224,10 +244,11 @@ static int cmp_rows(const void *a, const void *b)
 static int read_rows(FILE *in, struct rows *r, void ***out, size_t *n)
 {
 	char err[200];
+	long err_line = 0;
 	void **items;
 
-	if (ss_csv_read(in, take_row, r, err, sizeof err) != 0)
-		ss_csv_errors_add(r->errors, 0, "%s", err);
+	if (ss_csv_read(in, take_row, r, &err_line, err, sizeof err) != 0)
+		ss_csv_errors_add(r->errors, err_line, "%s", err);
 	if (!r->seen_header && r->errors->n == 0)
 		ss_csv_errors_add(r->errors, 1, "empty file: want a header line");
 	sort_key = r->key;

@@ -15,8 +15,9 @@
 typedef int (*ss_csv_row_fn)(void *arg, long line, char **fields, size_t n);
 
 /* Reads every row of in. Returns 0, or -1 with a reason in err (a CSV
- * syntax error, with its line). */
-int ss_csv_read(FILE *in, ss_csv_row_fn fn, void *arg, char *err, size_t errlen);
+ * syntax error) and *err_line the line of the row it is in. */
+int ss_csv_read(FILE *in, ss_csv_row_fn fn, void *arg, long *err_line, char *err,
+	size_t errlen);
 
 /* A whole file checked at once: every bad line is numbered in errors. */
 struct ss_csv_errors {

@@ -44,6 +44,24 @@ START_TEST(price_list_good)
 }
 END_TEST
 
+/* A spreadsheet's "CSV UTF-8" begins with a byte order mark: the header
+ * is still the header. */
+START_TEST(byte_order_mark_before_the_header)
+{
+	FILE *in = text("\xef\xbb\xbfsku,price_fen,name\nSKU-1,100,x\n");
+	struct ss_csv_errors e = { 0 };
+	Storesync__PriceEntry **p;
+	size_t n;
+
+	ck_assert_int_eq(ss_price_csv_read(in, &p, &n, &e), 0);
+	ck_assert_uint_eq(e.n, 0);
+	ck_assert_uint_eq(n, 1);
+	ck_assert_str_eq(p[0]->sku, "SKU-1");
+	ss_price_list_free(p, n);
+	fclose(in);
+}
+END_TEST
+
 START_TEST(price_list_every_bad_line_numbered)
 {
 	FILE *in = text("sku,price_fen\nGOOD-1,100\nbad sku,100\nGOOD-2,-5\nGOOD-3,12.50\n"
@@ -92,7 +110,21 @@ START_TEST(price_list_header_and_syntax)
 	fclose(in);
 	in = text("sku,price_fen,name\nA-1,1,\"open\n");
 	ck_assert_int_eq(ss_price_csv_read(in, &p, &n, &e), -1);
-	ck_assert_uint_ge(e.n, 1);
+	ck_assert(has_error(&e, "line 2: a quoted field is not closed"));
+	ss_csv_errors_free(&e);
+	fclose(in);
+	/* Opened on line 3, still open at the end (line 4): line 3's; the bad
+	 * price before it first. */
+	in = text("sku,price_fen,name\nSKU-1,x,a\nSKU-2,100,\"open\nSKU-3,1,y\n");
+	ck_assert_int_eq(ss_price_csv_read(in, &p, &n, &e), -1);
+	ck_assert_uint_eq(e.n, 2);
+	ck_assert_ptr_nonnull(strstr(e.lines[0], "line 2: "));
+	ck_assert_ptr_nonnull(strstr(e.lines[1], "line 3: a quoted field is not closed"));
+	ss_csv_errors_free(&e);
+	fclose(in);
+	in = text("sku,price_fen,name\nSKU-1,1,ab\"c\n");
+	ck_assert_int_eq(ss_price_csv_read(in, &p, &n, &e), -1);
+	ck_assert(has_error(&e, "line 2: a quote out of place"));
 	ss_csv_errors_free(&e);
 	fclose(in);
 }
@@ -130,6 +162,7 @@ int main(void)
 	int failed;
 
 	tcase_add_test(tc, price_list_good);
+	tcase_add_test(tc, byte_order_mark_before_the_header);
 	tcase_add_test(tc, price_list_every_bad_line_numbered);
 	tcase_add_test(tc, price_list_header_and_syntax);
 	tcase_add_test(tc, store_registry);
