@@ -281,3 +281,13 @@ int ss_command_check_param(const struct ss_command *cmd, const char *key, const 
 	}
 	return 0;
 }
+
+int ss_command_check_period(const char *from, const char *to, char *err, size_t errlen)
+{
+	/* YYYY-MM-DD compare as days do. */
+	if (from && to && strcmp(from, to) > 0) {
+		snprintf(err, errlen, "--from %.10s is after --to %.10s", from, to);
+		return -1;
+	}
+	return 0;
+}

@@ -51,4 +51,9 @@ const char *ss_command_param(const struct ss_command *cmd, const char *option);
 int ss_command_check_param(const struct ss_command *cmd, const char *key, const char *value,
 	char *err, size_t errlen);
 
+/* A period that ends before it starts (--from after --to: days as
+ * YYYY-MM-DD, checked valid already) is refused: 0, or -1 with a reason.
+ * Either may be NULL. */
+int ss_command_check_period(const char *from, const char *to, char *err, size_t errlen);
+
 #endif

@@ -210,7 +210,8 @@ START_TEST(usage_errors_exit_2_with_one_line)
 		/* --at on a write, or on what answers only as it is now: refused,
 		 * never ignored (a policy "as at" 2030 would take effect now). */
 		"policy set max_discount_percent=5 --at 2030-01-01", "audit --at 2030-01-01",
-		"store list --at 2030-01-01", "stats --at 2030-01-01" };
+		"store list --at 2030-01-01", "stats --at 2030-01-01",
+		"sales --from 2026-12-05 --to 2026-12-01" };
 	struct fx f;
 
 	fx_start(&f);

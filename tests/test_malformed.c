@@ -673,6 +673,12 @@ START_TEST(query_with_bad_filters_refused)
 	ck_assert_ptr_nonnull(r);
 	ck_assert_ptr_nonnull(r->error);
 	tl_query_free(r);
+	/* A period that ends before it starts: refused, not an empty table. */
+	r = tl_query(e.hub_query, "sales", "from", "2026-12-05", "to", "2026-12-01", NULL);
+	ck_assert_ptr_nonnull(r);
+	ck_assert_ptr_nonnull(r->error);
+	ck_assert_str_eq(r->error, "--from 2026-12-05 is after --to 2026-12-01");
+	tl_query_free(r);
 	ck_assert(tl_alive(hub));
 	ck_assert_int_ge(tl_hub_stat(e.hub_query, "commits"), 0);
 	free(long_store);
