@@ -323,6 +323,17 @@ int query_serve(struct hub *h, const void *body, size_t len, const char *role, s
 	return 0;
 }
 
+/* A --store filter naming a store the hub has neither registered nor
+ * heard from is a typo, not a store without data: said, not an empty
+ * table. Except for store list, whose empty answer is the answer ("is S
+ * registered?": deploy/enroll asks it so). */
+static int store_known(struct hub *h, MDB_txn *txn, const char *store)
+{
+	MDB_val k = { strlen(store), (void *)store }, d;
+
+	return mdb_get(txn, h->registry, &k, &d) == 0 || mdb_get(txn, h->stores, &k, &d) == 0;
+}
+
 void query_answer(struct hub *h, const Storesync__QueryRequest *q, struct table *t)
 {
 	struct query_args a;
@@ -340,7 +351,12 @@ void query_answer(struct hub *h, const Storesync__QueryRequest *q, struct table 
 			continue;
 		if (ss_lmdb_read_begin(&h->db, &txn) != 0)
 			return table_fail(t, "hub storage unavailable");
-		queries[i].fn(h, txn, &a, t);
+		if (a.store && strcmp(q->what, "store list") != 0 && !store_known(h, txn, a.store)) {
+			snprintf(err, sizeof err, "store %s is not known to the hub (not registered, "
+				"never heard from)", a.store);
+			table_fail(t, err);
+		} else
+			queries[i].fn(h, txn, &a, t);
 		ss_lmdb_read_end(&h->db, txn);
 		return;
 	}

@@ -673,6 +673,15 @@ START_TEST(query_with_bad_filters_refused)
 	ck_assert_ptr_nonnull(r);
 	ck_assert_ptr_nonnull(r->error);
 	tl_query_free(r);
+	/* A store the hub never registered nor heard from: a typo, said. */
+	for (size_t i = 0; i < sizeof whats / sizeof whats[0]; i++) {
+		r = tl_query(e.hub_query, whats[i], "store", "S999", NULL);
+		ck_assert_ptr_nonnull(r);
+		ck_assert_ptr_nonnull(r->error);
+		ck_assert_str_eq(r->error, "store S999 is not known to the hub (not registered, "
+			"never heard from)");
+		tl_query_free(r);
+	}
 	/* A period that ends before it starts: refused, not an empty table. */
 	r = tl_query(e.hub_query, "sales", "from", "2026-12-05", "to", "2026-12-01", NULL);
 	ck_assert_ptr_nonnull(r);
