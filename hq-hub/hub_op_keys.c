@@ -251,9 +251,14 @@ static int operator_add_apply(struct hub *h, struct hub_round *r, MDB_txn *txn,
 	if (!key || !role)
 		return hub_op_refuse(h, w, "operator add needs --key and --role");
 	if ((old = operator_get(h, txn, name)) != NULL) {
+		/* Names are never reused: the audit log names operators by them. */
+		int revoked = old->status && strcmp(old->status, "revoked") == 0;
+
 		storesync__operator_info__free_unpacked(old, NULL);
-		return hub_op_refuse(h, w, "operator %s exists (revoke it, then add it again under "
-			"another name)", name);
+		return revoked ? hub_op_refuse(h, w, "the name %s is taken by a revoked operator "
+			"(the audit log keeps it): add the key under another name", name)
+			: hub_op_refuse(h, w, "operator %s exists (to give it a new key, revoke it, "
+			"then add the key under another name)", name);
 	}
 	key_owner(h, txn, key, owner, sizeof owner);
 	if (owner[0])

@@ -113,15 +113,22 @@ static int key_refused(struct hub *h, MDB_txn *txn, struct hub_work *w, const ch
 	return 0;
 }
 
-static int add_key(struct hub *h, MDB_txn *txn, const char *store, const char *key)
+/* Gives a store registered without a key its first one; *added says
+ * whether it did (a store with keys changes them by rekey only). */
+static int add_key(struct hub *h, MDB_txn *txn, const char *store, const char *key,
+	int64_t now_ms, int *added)
 {
 	Storesync__StoreInfo *si = hub_registry_get(h, txn, store);
 	char *keys[1] = { (char *)key };
 	int rc = 0;
 
+	*added = 0;
 	if (si && !si->n_keys) {
 		si->keys = keys;
 		si->n_keys = 1;
+		si->changed_ms = now_ms;
+		si->has_changed_ms = 1;
+		*added = 1;
 		if ((rc = hub_registry_put(h, txn, si)) == 0)
 			rc = hub_keys_index_store(h, txn, key, store);
 		si->keys = NULL;
@@ -137,13 +144,15 @@ static int store_apply_one(struct hub *h, struct hub_round *r, MDB_txn *txn,
 {
 	const char *store = hub_op_param(w->req, "store"), *action,
 		*key = hub_op_param(w->req, "key");
-	int rc = key ? key_refused(h, txn, w, store, key) : 0;
+	int rc = key ? key_refused(h, txn, w, store, key) : 0, added = 0;
 
 	if (rc == 0)
 		rc = put_info(h, txn, w, store, hub_op_param(w->req, "name"),
 			hub_op_param(w->req, "region"), mode, r->now_ms, &action);
 	if (rc == 0 && key)
-		rc = add_key(h, txn, store, key);
+		rc = add_key(h, txn, store, key, r->now_ms, &added);
+	if (added && strcmp(action, "unchanged") == 0)
+		action = "changed";   /* its first key */
 	if (rc == -1)
 		return 0;   /* refused: answered, nothing written */
 	if (rc == 0)

@@ -800,7 +800,7 @@ START_TEST(a_read_operator_cannot_write_and_is_audited)
 	struct fx f;
 	struct tl_link l;
 	struct op_conn reader, boss;
-	char line[300];
+	char line[300], secret[400], pub[400];
 	const char *const lines[] = { line };
 	Storesync__QueryReply *r;
 
@@ -877,6 +877,12 @@ START_TEST(a_read_operator_cannot_write_and_is_audited)
 	ck_assert_int_eq(hqctl(&f, "audit --who reader --csv"), 0);
 	ck_assert(!file_has(f.out, ",boss,"));
 	ck_assert(file_has(f.out, ",reader,"));
+	/* A revoked operator's name is not given again, and the refusal says
+	 * why rather than "revoke it". */
+	op_key(&f, "reader-again", secret, sizeof secret, pub, sizeof pub);
+	ck_assert_int_eq(hqctl(&f, "operator add reader --key '%s' --role read", pub), 1);
+	ck_assert_msg(file_has(f.err, "the name reader is taken by a revoked operator"), "see %s",
+		f.err);
 	fx_stop(&f);
 }
 END_TEST
@@ -1133,11 +1139,16 @@ START_TEST(audit_from_leaves_out_earlier_entries)
 {
 	struct fx f;
 	Storesync__QueryReply *r;
-	char t1[32], iso[32];
+	char t1[32], iso[32], secret[400], pub[400];
 	int64_t mid;
 
 	fx_start(&f);
 	ck_assert_int_eq(hqctl(&f, "store add EARLY"), 0);
+	/* Registered without a key, given its first: changed, not unchanged. */
+	op_key(&f, "early", secret, sizeof secret, pub, sizeof pub);
+	ck_assert_int_eq(hqctl(&f, "store add EARLY --key '%s' --csv", pub), 0);
+	ck_assert(file_has(f.out, "^EARLY,changed$"));
+	expect_keys(&f, "EARLY", pub, NULL);
 	/* A moment after the first write, on a whole second (for the
 	 * YYYY-MM-DDTHH:MM:SS form). */
 	mid = (ss_now_ms() / 1000 + 1) * 1000;
