@@ -83,7 +83,8 @@ const struct ss_filter ss_filters[] = {
 	{ "late", NULL, NULL, "only cases that missed a deadline, even if answered later" },
 	{ "stale", NULL, NULL, "only stale accounts" },
 	{ "aging", NULL, NULL, "aging buckets instead of accounts" },
-	{ "region", "R", ss_validate_region, "only region R / for the stores of region R" },
+	{ "region", "R", ss_validate_region,
+		"the stores of region R (store add, set: the store's region)" },
 	{ "stores", "LIST", check_store_list, "for these stores (S1,S2,...)" },
 	{ "effective", "TIME", check_time, "takes effect at TIME (default: now; 2000..2099)" },
 	{ "dry_run", NULL, NULL, "check and count, change nothing" },
@@ -92,7 +93,7 @@ const struct ss_filter ss_filters[] = {
 	{ "kind", "KIND", NULL, "price, policy, notice or decision" },
 	{ "name", "NAME", check_label, "the store's name" },
 	{ "qty", "N", check_positive, "approved quantity (default: as requested)" },
-	{ "note", "TEXT", check_label, "a note for the store" },
+	{ "note", "TEXT", check_label, "a note (replenish: for the store)" },
 	{ "at", "TIME", check_time, "as at TIME: later records do not count (2000..2099)" },
 	{ "key", "FILE", check_key, "a CurveZMQ public key (a .pub file, or its 40 characters)" },
 	{ "role", "ROLE", NULL, "read or admin" },
@@ -154,8 +155,8 @@ const struct ss_command ss_commands[] = {
 		"let an operator in with a key and a role" },
 	{ "operator revoke", "NAME", "operator", 0, "", 1, "cut an operator off" },
 	{ "store import", "FILE.csv", NULL, 0, "", 1,
-		"register stores from CSV store_id,name,region (all or nothing; an empty name or region "
-		"leaves a registered store's as it is)" },
+		"register stores from CSV store_id,name,region (all or nothing;\n"
+		"      an empty name or region leaves a registered store's as it is)" },
 	{ "price push", "FILE.csv", NULL, 0, "effective stores region dry_run full", 1,
 		"push prices from CSV sku,price_fen[,name] (all or nothing; only changes travel)" },
 	{ "policy set", "KEY=VALUE", "set", 1, "effective stores region", 1,
@@ -237,10 +238,10 @@ static int in_choices(const char *choices, const char *v)
 /* --at asks a view as it stood at a moment. A write happens now (a price
  * list or a policy is dated by --effective), and these answer only as
  * they are now: they refuse it rather than ignore it. */
-static int takes_at(const struct ss_command *cmd)
+int ss_command_takes_at(const struct ss_command *cmd)
 {
 	static const char *const now_only[] = { "store list", "operator list", "audit", "stats",
-		"dump", "export status", NULL };
+		"dump", "export status", "export report", NULL };
 
 	if (cmd->write)
 		return 0;
@@ -260,7 +261,7 @@ int ss_command_check_param(const struct ss_command *cmd, const char *key, const 
 		value = "";
 	if (cmd->operand_param && strcmp(key, cmd->operand_param) == 0)
 		return 0;   /* the operand: the command checks it */
-	if (f && strcmp(param, "at") == 0 && !takes_at(cmd)) {
+	if (f && strcmp(param, "at") == 0 && !ss_command_takes_at(cmd)) {
 		snprintf(err, errlen, "%s does not take --at%s", cmd->what, cmd->write
 			? " (a write takes effect when it is made; --effective TIME dates a price "
 			"list or a policy)" : ": it answers as things are now");

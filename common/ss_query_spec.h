@@ -51,6 +51,10 @@ const char *ss_command_param(const struct ss_command *cmd, const char *option);
 int ss_command_check_param(const struct ss_command *cmd, const char *key, const char *value,
 	char *err, size_t errlen);
 
+/* 1 when cmd takes --at (a view as things stood then); writes and what
+ * answers only as things are now do not. */
+int ss_command_takes_at(const struct ss_command *cmd);
+
 /* A period that ends before it starts (--from after --to: days as
  * YYYY-MM-DD, checked valid already) is refused: 0, or -1 with a reason.
  * Either may be NULL. */

@@ -38,7 +38,11 @@ static int decide_admit(struct hub *h, struct hub_work *w)
 		return -1;
 	}
 	if (qty && (strtoll(qty, &end, 10) <= 0 || *end || strtoll(qty, NULL, 10) > SS_MAX_QUANTITY)) {
-		table_fail(w->answer, "--qty must be a positive whole number");
+		char why[80];
+
+		snprintf(why, sizeof why, "--qty must be a whole number in 1..%lld",
+			(long long)SS_MAX_QUANTITY);
+		table_fail(w->answer, why);
 		return -1;
 	}
 	if (note && ss_validate_label(note, NOTE_MAX_BYTES) != 0) {

@@ -253,6 +253,12 @@ START_TEST(decisions_reach_only_the_requesting_store)
 	r = tl_query_ok(f.e.hub_query, "replenish list", "state", "pending", NULL);
 	ck_assert_uint_eq(r->n_rows, 2);
 	tl_query_free(r);
+	/* A quantity past the record limit: refused with the range. */
+	r = tl_query(f.e.hub_query, "replenish approve", "id", "S1:RQ-1", "qty", "1000000001",
+		NULL);
+	ck_assert_ptr_nonnull(r->error);
+	ck_assert_str_eq(r->error, "--qty must be a whole number in 1..1000000000");
+	tl_query_free(r);
 	r = tl_query(f.e.hub_query, "replenish approve", "id", "S1:RQ-1", "qty", "3", NULL);
 	ck_assert_str_eq(tl_answer(r, "decision"), "approved");
 	tl_query_free(r);

@@ -264,7 +264,7 @@ static int usage_for(int argc, char **argv)
 			if ((f = ss_filter_find(name)))
 				usage_filter(stdout, name, f, choices[0] ? choices : NULL, NULL);
 		}
-		if (!c->write)
+		if (ss_command_takes_at(c))
 			usage_filter(stdout, "at", ss_filter_find("at"), NULL, NULL);
 	}
 	if (n == 0) {
