@@ -26,10 +26,8 @@ static char *read_line(char *str, int num, void *stream)
 	struct load_ctx *ctx = stream;
 	char *got = fgets(str, num, ctx->in);
 
-	if (got && strchr(got, '\n'))
-		ctx->line++;
-	else if (got && feof(ctx->in))
-		ctx->line++;
+	if (got && (strchr(got, '\n') || feof(ctx->in)))
+		ctx->line++;   /* a whole line, or the last one without its newline */
 	return got;
 }
 

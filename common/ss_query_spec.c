@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "ss_curve.h"
+#include "ss_proto.h"
 #include "ss_time.h"
 #include "ss_validate.h"
 
@@ -283,8 +284,22 @@ int ss_command_check_param(const struct ss_command *cmd, const char *key, const 
 	return 0;
 }
 
-int ss_command_check_period(const char *from, const char *to, char *err, size_t errlen)
+int ss_command_check_params(const struct ss_command *cmd,
+	struct Storesync__QueryParam *const *params, size_t n, char *err, size_t errlen)
 {
+	const char *from = NULL, *to = NULL;
+
+	for (size_t i = 0; i < n; i++) {
+		const char *key = params[i]->key ? params[i]->key : "", *param;
+
+		if (ss_command_check_param(cmd, key, params[i]->value, err, errlen) != 0)
+			return -1;
+		param = ss_command_param(cmd, key);
+		if (strcmp(param, "from") == 0)
+			from = params[i]->value;
+		else if (strcmp(param, "to") == 0)
+			to = params[i]->value;
+	}
 	/* YYYY-MM-DD compare as days do. */
 	if (from && to && strcmp(from, to) > 0) {
 		snprintf(err, errlen, "--from %.10s is after --to %.10s", from, to);

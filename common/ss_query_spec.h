@@ -55,9 +55,12 @@ int ss_command_check_param(const struct ss_command *cmd, const char *key, const 
  * answers only as things are now do not. */
 int ss_command_takes_at(const struct ss_command *cmd);
 
-/* A period that ends before it starts (--from after --to: days as
- * YYYY-MM-DD, checked valid already) is refused: 0, or -1 with a reason.
- * Either may be NULL. */
-int ss_command_check_period(const char *from, const char *to, char *err, size_t errlen);
+struct Storesync__QueryParam;
+
+/* Every param of a request for cmd (ss_command_check_param), and across
+ * them a period that ends before it starts (--from after --to): 0, or -1
+ * with a reason. hqctl and the hub check alike. */
+int ss_command_check_params(const struct ss_command *cmd,
+	struct Storesync__QueryParam *const *params, size_t n, char *err, size_t errlen);
 
 #endif

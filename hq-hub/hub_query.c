@@ -280,19 +280,7 @@ int query_check(const Storesync__QueryRequest *q, char *err, size_t errlen)
 		snprintf(err, errlen, "unknown query");
 		return -1;
 	}
-	const char *from = NULL, *to = NULL;
-
-	for (size_t i = 0; cmd && i < q->n_params; i++) {
-		const char *key = q->params[i]->key ? q->params[i]->key : "";
-
-		if (ss_command_check_param(cmd, key, q->params[i]->value, err, errlen) != 0)
-			return -1;
-		if (strcmp(key, "from") == 0)
-			from = q->params[i]->value;
-		else if (strcmp(key, "to") == 0)
-			to = q->params[i]->value;
-	}
-	return ss_command_check_period(from, to, err, errlen);
+	return cmd ? ss_command_check_params(cmd, q->params, q->n_params, err, errlen) : 0;
 }
 
 int query_serve(struct hub *h, const void *body, size_t len, const char *role, struct table *t)

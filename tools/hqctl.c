@@ -501,25 +501,15 @@ static int load_keys(struct request *r, char keys[][SS_CURVE_KEY_CHARS + 1])
  * alias (audit --from) travels as the param it stands for. */
 static int check_filters(struct request *r, const struct ss_command *cmd)
 {
-	const char *from = NULL, *to = NULL;
 	char err[256];
 
-	for (size_t i = 0; i < r->req.n_params; i++) {
-		if (ss_command_check_param(cmd, r->req.params[i]->key, r->req.params[i]->value,
-			err, sizeof err) != 0) {
-			fprintf(stderr, "hqctl: %s\n", err);
-			return 2;
-		}
-		r->req.params[i]->key = (char *)ss_command_param(cmd, r->req.params[i]->key);
-		if (strcmp(r->req.params[i]->key, "from") == 0)
-			from = r->req.params[i]->value;
-		else if (strcmp(r->req.params[i]->key, "to") == 0)
-			to = r->req.params[i]->value;
-	}
-	if (ss_command_check_period(from, to, err, sizeof err) != 0) {
+	if (ss_command_check_params(cmd, r->req.params, r->req.n_params, err, sizeof err) != 0) {
 		fprintf(stderr, "hqctl: %s\n", err);
 		return 2;
 	}
+	/* Sent under the hub's names (audit's --from is its since). */
+	for (size_t i = 0; i < r->req.n_params; i++)
+		r->req.params[i]->key = (char *)ss_command_param(cmd, r->req.params[i]->key);
 	return 0;
 }
 
